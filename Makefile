@@ -1,0 +1,152 @@
+# mailseal - e-mail encryption gateway as small Unix filters.
+#
+#   make              build every program into $(BUILD)/bin
+#   make check        install missing Debian packages, build, run all tests
+#   make check SANITIZE=1    the same with ASan + UBSan (a separate build)
+#   make fuzz         build the libFuzzer targets; make fuzz-run runs them
+#   make bench        measurements next to the tools a user would use instead
+#   make demo         the gateway on a built-in example
+#   make install      PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/lib/mailseal
+SHAREDIR ?= $(PREFIX)/share/mailseal
+MANDIR ?= $(PREFIX)/share/man
+STORE_DEFAULT ?= /var/lib/mailseal
+VERSION = 0.1
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+FUZZ_SECONDS ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS =
+endif
+
+PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
+	libsodium popt
+# -isystem keeps warnings from library headers out of -Werror
+pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
+pkg_libs = $(shell pkg-config --libs $(1))
+
+WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wnull-dereference \
+	-Wimplicit-fallthrough
+DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
+	-DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
+	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"' -DMAILSEAL_BINDIR='"$(BINDIR)"' \
+	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) -iquote common \
+	$(call pkg_cflags,$(PKGS_ALL))
+LDFLAGS ?=
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -Wl,--as-needed
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+LIB = $(BUILD)/libmailseal.a
+
+# programs and the libraries each one links
+PROGRAMS = certstore smime-ca
+LIBS_certstore = openssl glib-2.0 popt
+LIBS_smime-ca = openssl glib-2.0 popt
+
+BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
+
+UNIT_SRC = $(wildcard tests/unit/test-*.c)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+LIBS_unit = openssl gmime-3.0 glib-2.0 popt
+
+MANPAGES = $(wildcard man/*.[1-8])
+
+.PHONY: all check unit bats manlint deps fuzz fuzz-run bench demo \
+	install clean
+all: $(BINS)
+
+$(BUILD)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cmd/%.o: cmd/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+		$(call pkg_libs,$(LIBS_$*))
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+		$(call pkg_libs,$(LIBS_unit))
+
+deps:
+	@sh scripts/install-deps
+
+check: deps
+	$(MAKE) all unit-bins
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		sh tests/run
+
+unit-bins: $(UNIT_BINS)
+
+manlint:
+	@for m in $(MANPAGES); do mandoc -Tlint -W warning $$m || exit 1; done
+
+# libFuzzer targets, built with clang into their own directory
+FUZZ_BUILD = build-fuzz
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	$(WARN) $(DEFS) -iquote common $(call pkg_cflags,$(PKGS_ALL))
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
+
+$(FUZZ_BUILD)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+		$(call pkg_libs,$(LIBS_unit))
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@sh tests/fuzz/run $(FUZZ_BUILD) $(if $(filter-out 0,$(FUZZ_SECONDS)),$(FUZZ_SECONDS),30)
+
+bench: deps
+	$(MAKE) all
+	@BUILD=$(BUILD) sh scripts/bench
+
+demo: deps
+	$(MAKE) all
+	@BUILD=$(BUILD) sh scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(SHAREDIR)/policies $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
+	done
+	for f in share/policies/*; do \
+		[ -f "$$f" ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/policies; \
+	done; true
+	install -m 0755 scripts/install-deps $(DESTDIR)$(LIBEXECDIR)
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,61 @@
+/*
+ * diag.h - diagnostics: "prog: warning: text" and "prog: fatal: text" on
+ * stderr, optionally also to syslog (facility mail).
+ *
+ * API: diag_init() once, then diag_warn/diag_info/diag_fatal.  Control
+ * characters in the formatted text are masked as '?', so a hostile value
+ * copied into a message cannot forge log lines.  Temporary files registered
+ * with diag_cleanup_register() are unlinked on a fatal exit and by the
+ * deadline alarm (REL-2), which is async-signal-safe.
+ * Never pass message content, keys or passwords to these functions.
+ */
+#ifndef MAILSEAL_DIAG_H
+#define MAILSEAL_DIAG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* diag_init - set the program name used as prefix */
+void diag_init(const char *argv0);
+
+/* diag_progname - the program name set by diag_init */
+const char *diag_progname(void);
+
+/* diag_use_syslog - also log to syslog, facility mail */
+void diag_use_syslog(bool on);
+
+/* diag_set_quiet - suppress info lines on stderr (syslog still gets them) */
+void diag_set_quiet(bool on);
+
+/* diag_info - an informational line */
+void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* diag_warn - "prog: warning: ..." */
+void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* diag_error - "prog: error: ..." (the caller decides what follows) */
+void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* diag_status - the first stderr line Postfix reads: "5.7.1 text" */
+void diag_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* diag_fatal - "prog: fatal: ...", clean up temp files, exit with code */
+void diag_fatal(int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* diag_mask - copy text with control characters and non-UTF-8 masked;
+ * the result is malloc'd and never NULL */
+char *diag_mask(const char *text, size_t len);
+
+/* diag_cleanup_register - unlink path at fatal exit or deadline; the path
+ * is copied.  Returns a slot number for diag_cleanup_forget. */
+int diag_cleanup_register(const char *path);
+
+/* diag_cleanup_forget - the file was renamed or removed: forget it */
+void diag_cleanup_forget(int slot);
+
+/* diag_cleanup_run - unlink every registered file (async-signal-safe) */
+void diag_cleanup_run(void);
+
+#endif

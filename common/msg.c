@@ -1,0 +1,360 @@
+/*
+ * msg.c - message input with limits, parsed once by GMime (see msg.h).
+ * A regular file on stdin (the glue's spool file) is mapped instead of
+ * copied, so a 25 MiB message costs no extra heap.  Limits on the raw
+ * header block are checked before GMime sees the input; nesting and part
+ * counts are checked on the tree with an explicit stack.
+ */
+#include "msg.h"
+#include "diag.h"
+#include "limits.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void
+msg_library_init(void)
+{
+	static bool done;
+
+	if (!done) {
+		g_mime_init();
+		done = true;
+	}
+}
+
+const char *
+msg_problem_text(msg_problem problem)
+{
+	switch (problem) {
+	case MSG_PROBLEM_NONE:
+		return "no problem";
+	case MSG_PROBLEM_EMPTY:
+		return "empty message";
+	case MSG_PROBLEM_TOO_LARGE:
+		return "message too large";
+	case MSG_PROBLEM_HEADER_TOO_LARGE:
+		return "message header too large";
+	case MSG_PROBLEM_TOO_DEEP:
+		return "MIME nesting too deep";
+	case MSG_PROBLEM_TOO_MANY_PARTS:
+		return "too many MIME parts";
+	case MSG_PROBLEM_UNPARSABLE:
+		return "message cannot be parsed";
+	}
+	return "bad message";
+}
+
+const char *
+msg_problem_status(msg_problem problem)
+{
+	switch (problem) {
+	case MSG_PROBLEM_TOO_LARGE:
+	case MSG_PROBLEM_HEADER_TOO_LARGE:
+		return "5.3.4";
+	case MSG_PROBLEM_TOO_DEEP:
+	case MSG_PROBLEM_TOO_MANY_PARTS:
+		return "5.7.0";
+	default:
+		return "5.6.0";
+	}
+}
+
+/* check_headers - MIME-L4 on the raw top-level header section: its size
+ * and the size of each unfolded field */
+static msg_problem
+check_headers(const char *data, size_t len)
+{
+	const ms_limits *lim = limits_get();
+	size_t pos = 0, field = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t line = nl ? (size_t)(nl - (data + pos)) + 1 : len - pos;
+		bool blank = line == 1 ||
+		    (line == 2 && data[pos] == '\r');
+
+		if (blank)
+			return MSG_PROBLEM_NONE;	/* end of the header */
+		if (data[pos] == ' ' || data[pos] == '\t')
+			field += line;
+		else
+			field = line;
+		if (field > lim->header_field)
+			return MSG_PROBLEM_HEADER_TOO_LARGE;
+		pos += line;
+		if (pos > lim->header_section)
+			return MSG_PROBLEM_HEADER_TOO_LARGE;
+	}
+	return MSG_PROBLEM_NONE;
+}
+
+static void
+on_parser_warning(gint64 offset, GMimeParserWarning errcode,
+    const gchar *item, gpointer user_data)
+{
+	ms_message *msg = user_data;
+
+	(void)offset;
+	(void)item;
+	switch (errcode) {
+	case GMIME_WARN_DUPLICATED_HEADER:
+	case GMIME_WARN_DUPLICATED_PARAMETER:
+	case GMIME_CRIT_CONFLICTING_HEADER:
+	case GMIME_CRIT_CONFLICTING_PARAMETER:
+		msg->flags |= MSG_FLAG_AMBIGUOUS;
+		break;
+	case GMIME_WARN_UNENCODED_8BIT_HEADER:
+		msg->flags |= MSG_FLAG_8BIT_HEADERS;
+		break;
+	case GMIME_CRIT_NESTING_OVERFLOW:
+		/* GMime stopped descending: treat as too deep */
+		msg->depth = ~0u;
+		msg->flags |= MSG_FLAG_MALFORMED;
+		break;
+	default:
+		msg->flags |= MSG_FLAG_MALFORMED;
+		break;
+	}
+}
+
+/* walk - count depth and parts without recursion (MIME-L2, MIME-L3) */
+static msg_problem
+walk(ms_message *msg)
+{
+	const ms_limits *lim = limits_get();
+	GPtrArray *stack = g_ptr_array_new();
+	GArray *depths = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	msg_problem problem = MSG_PROBLEM_NONE;
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	unsigned d = 1;
+
+	if (msg->depth == ~0u)
+		problem = MSG_PROBLEM_TOO_DEEP;
+	msg->depth = 0;
+	if (root != NULL && problem == MSG_PROBLEM_NONE) {
+		g_ptr_array_add(stack, root);
+		g_array_append_val(depths, d);
+	}
+	while (stack->len > 0 && problem == MSG_PROBLEM_NONE) {
+		GMimeObject *obj = g_ptr_array_remove_index(stack,
+		    stack->len - 1);
+		unsigned depth = g_array_index(depths, unsigned,
+		    depths->len - 1);
+
+		g_array_set_size(depths, depths->len - 1);
+		msg->parts++;
+		if (depth > msg->depth)
+			msg->depth = depth;
+		if (msg->parts > lim->mime_parts) {
+			problem = MSG_PROBLEM_TOO_MANY_PARTS;
+			break;
+		}
+		if (depth > lim->mime_depth) {
+			problem = MSG_PROBLEM_TOO_DEEP;
+			break;
+		}
+		if (GMIME_IS_MULTIPART(obj)) {
+			GMimeMultipart *mp = GMIME_MULTIPART(obj);
+			int n = g_mime_multipart_get_count(mp);
+			unsigned child_depth = depth + 1;
+
+			for (int i = n - 1; i >= 0; i--) {
+				g_ptr_array_add(stack,
+				    g_mime_multipart_get_part(mp, i));
+				g_array_append_val(depths, child_depth);
+			}
+		} else if (GMIME_IS_MESSAGE_PART(obj)) {
+			GMimeMessage *inner = g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(obj));
+			GMimeObject *body = inner ?
+			    g_mime_message_get_mime_part(inner) : NULL;
+			unsigned child_depth = depth + 1;
+
+			if (body != NULL) {
+				g_ptr_array_add(stack, body);
+				g_array_append_val(depths, child_depth);
+			}
+		}
+	}
+	g_ptr_array_free(stack, TRUE);
+	g_array_free(depths, TRUE);
+	return problem;
+}
+
+/* parse - run GMime over msg->raw and check the tree */
+static ms_err
+parse(ms_message *msg, msg_problem *problem)
+{
+	GMimeParser *parser;
+	GMimeParserOptions *options;
+
+	*problem = MSG_PROBLEM_NONE;
+	if (msg->raw_len == 0) {
+		*problem = MSG_PROBLEM_EMPTY;
+		return MS_DATA;
+	}
+	if (msg->raw_len > limits_get()->message_size) {
+		*problem = MSG_PROBLEM_TOO_LARGE;
+		return MS_DATA;
+	}
+	*problem = check_headers(msg->raw, msg->raw_len);
+	if (*problem != MSG_PROBLEM_NONE)
+		return MS_DATA;
+	if (msg->stream == NULL) {
+		/* wraps the array without copying; we free it ourselves */
+		msg->stream = g_mime_stream_mem_new_with_byte_array(msg->heap);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(msg->stream),
+		    FALSE);
+	}
+	parser = g_mime_parser_new_with_stream(msg->stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	options = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(options, on_parser_warning,
+	    msg);
+	msg->mime = g_mime_parser_construct_message(parser, options);
+	g_mime_parser_options_free(options);
+	g_object_unref(parser);
+	if (msg->mime == NULL) {
+		*problem = MSG_PROBLEM_UNPARSABLE;
+		return MS_DATA;
+	}
+	*problem = walk(msg);
+	return *problem == MSG_PROBLEM_NONE ? MS_OK : MS_DATA;
+}
+
+ms_err
+msg_read_fd(int fd, ms_message **out, msg_problem *problem)
+{
+	ms_message *msg = g_new0(ms_message, 1);
+	struct stat st;
+	size_t cap = limits_get()->message_size;
+	ms_err err;
+
+	msg_library_init();
+	*out = NULL;
+	*problem = MSG_PROBLEM_NONE;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		if ((unsigned long long)st.st_size > cap) {
+			*problem = MSG_PROBLEM_TOO_LARGE;
+			g_free(msg);
+			return MS_DATA;
+		}
+		msg->stream = g_mime_stream_mmap_new(fd, PROT_READ,
+		    MAP_PRIVATE);
+		if (msg->stream != NULL &&
+		    GMIME_STREAM_MMAP(msg->stream)->map != NULL) {
+			GMimeStreamMmap *mm = GMIME_STREAM_MMAP(msg->stream);
+
+			mm->owner = FALSE;	/* the fd stays the caller's */
+			msg->raw = mm->map;
+			msg->raw_len = mm->maplen;
+			(void)madvise(mm->map, mm->maplen, MADV_SEQUENTIAL);
+		} else if (msg->stream != NULL) {
+			g_object_unref(msg->stream);
+			msg->stream = NULL;
+		}
+	}
+	if (msg->stream == NULL) {
+		/* a pipe: read to EOF, one byte past the cap to notice */
+		msg->heap = g_byte_array_sized_new(65536);
+		for (;;) {
+			guint8 chunk[65536];
+			ssize_t n = read(fd, chunk, sizeof(chunk));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				diag_error("read message: %s", strerror(errno));
+				msg_free(msg);
+				return MS_TEMP;
+			}
+			if (n == 0)
+				break;
+			if (msg->heap->len + (size_t)n > cap) {
+				*problem = MSG_PROBLEM_TOO_LARGE;
+				msg_free(msg);
+				return MS_DATA;
+			}
+			g_byte_array_append(msg->heap, chunk, (guint)n);
+		}
+		msg->raw = (const char *)msg->heap->data;
+		msg->raw_len = msg->heap->len;
+	}
+	err = parse(msg, problem);
+	if (err != MS_OK) {
+		msg_free(msg);
+		return err;
+	}
+	*out = msg;
+	return MS_OK;
+}
+
+ms_err
+msg_read_stdin(ms_message **out, msg_problem *problem)
+{
+	return msg_read_fd(STDIN_FILENO, out, problem);
+}
+
+ms_err
+msg_parse_buffer(const char *data, size_t len, ms_message **out,
+    msg_problem *problem)
+{
+	ms_message *msg = g_new0(ms_message, 1);
+	ms_err err;
+
+	msg_library_init();
+	*out = NULL;
+	msg->heap = g_byte_array_sized_new((guint)len + 1);
+	g_byte_array_append(msg->heap, (const guint8 *)data, (guint)len);
+	msg->raw = (const char *)msg->heap->data;
+	msg->raw_len = len;
+	err = parse(msg, problem);
+	if (err != MS_OK) {
+		msg_free(msg);
+		return err;
+	}
+	*out = msg;
+	return MS_OK;
+}
+
+void
+msg_free(ms_message *msg)
+{
+	if (msg == NULL)
+		return;
+	if (msg->mime != NULL)
+		g_object_unref(msg->mime);
+	if (msg->stream != NULL)
+		g_object_unref(msg->stream);
+	if (msg->heap != NULL)
+		g_byte_array_free(msg->heap, TRUE);
+	g_free(msg);
+}
+
+GByteArray *
+msg_serialize(GMimeObject *object)
+{
+	GByteArray *out = g_byte_array_new();
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(out);
+	GMimeFormatOptions *format = g_mime_format_options_new();
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	g_mime_format_options_set_newline_format(format,
+	    GMIME_NEWLINE_FORMAT_UNIX);
+	if (g_mime_object_write_to_stream(object, format, stream) < 0 ||
+	    g_mime_stream_flush(stream) != 0) {
+		g_mime_format_options_free(format);
+		g_object_unref(stream);
+		g_byte_array_free(out, TRUE);
+		return NULL;
+	}
+	g_mime_format_options_free(format);
+	g_object_unref(stream);
+	return out;
+}

@@ -1,0 +1,55 @@
+/*
+ * ritual.h - the one main() ritual every program follows.
+ *
+ * ritual_begin(): make sure fds 0-2 are open, umask(077), ignore SIGPIPE,
+ * set the program name, parse options with popt (the program's table plus
+ * the common --store, -h, --version), print usage on -h (exit 0) and on a
+ * bad option (exit 64).  ritual_output() writes a complete output to stdout
+ * in one go; ritual_end() checks that stdout was flushed and closed without
+ * error and exits with the status for a module result.  ritual_deadline()
+ * arms the internal deadline (REL-2): on expiry, registered temp files are
+ * removed and the process exits 75.
+ */
+#ifndef MAILSEAL_RITUAL_H
+#define MAILSEAL_RITUAL_H
+
+#include <popt.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct ms_program {
+	const char *usage;		/* same words as the man page SYNOPSIS */
+	const struct poptOption *options;	/* the program's table or NULL */
+} ms_program;
+
+/* the common options' values, filled by ritual_begin */
+typedef struct ms_common_opts {
+	const char *store;		/* --store DIR, or NULL */
+} ms_common_opts;
+
+extern ms_common_opts ritual_opts;
+
+/* ritual_begin - set up the process and parse options; returns the popt
+ * context positioned after the options (poptGetArgs for operands) */
+poptContext ritual_begin(int argc, char **argv, const ms_program *prog);
+
+/* ritual_usage_error - print why and the usage on stderr, exit 64 */
+void ritual_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* ritual_deadline - exit 75 after seconds (0 disarms) */
+void ritual_deadline(unsigned seconds);
+
+/* ritual_output - write len bytes to stdout, checking every write */
+ms_err ritual_output(const void *data, size_t len);
+
+/* ritual_end - flush and close stdout, then exit with the status for err
+ * (a failed flush or close turns success into 75) */
+void ritual_end(poptContext ctx, ms_err err) __attribute__((noreturn));
+
+/* ritual_exit_status - like ritual_end but with an explicit exit status */
+void ritual_exit_status(poptContext ctx, int status)
+	__attribute__((noreturn));
+
+#endif

@@ -1,0 +1,505 @@
+/*
+ * settings.c - typed settings with global -> wildcard -> domain -> user
+ * inheritance (see settings.h).  The table of known keys is the single
+ * definition of names, types, defaults and allowed levels; the section-5
+ * page documents the same table.
+ */
+#include "settings.h"
+#include "diag.h"
+#include "limits.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum key_type {
+	TYPE_ENUM,	/* one word of allowed */
+	TYPE_LIST,	/* words of allowed, no repeats, may be empty */
+	TYPE_NUMBER,	/* decimal with optional K, M or G suffix */
+	TYPE_BOOL,	/* yes or no */
+	TYPE_STRING	/* any printable UTF-8 text */
+} key_type;
+
+#define LEVEL_ALL 0x0fu
+#define LEVEL_GLOBAL (1u << SETTINGS_GLOBAL)
+
+typedef struct key_def {
+	const char *name;
+	key_type type;
+	const char *allowed;	/* space-separated words for enum and list */
+	const char *fallback;	/* default value */
+	unsigned levels;	/* bit mask of settings_level */
+} key_def;
+
+static const key_def keys[] = {
+	{ "encrypt-mode", TYPE_ENUM, "none allow mandatory", "allow",
+	  LEVEL_ALL },
+	{ "methods", TYPE_LIST, "smime pgp pdf webmail", "smime pgp",
+	  LEVEL_ALL },
+	{ "sign", TYPE_ENUM, "none smime pgp", "none", LEVEL_ALL },
+	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL },
+	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL },
+	{ "limit-header-section", TYPE_NUMBER, NULL, "100K", LEVEL_GLOBAL },
+	{ "limit-header-field", TYPE_NUMBER, NULL, "64K", LEVEL_GLOBAL },
+	{ "limit-mime-depth", TYPE_NUMBER, NULL, "32", LEVEL_GLOBAL },
+	{ "limit-mime-parts", TYPE_NUMBER, NULL, "1000", LEVEL_GLOBAL },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct ms_settings {
+	char *values[NKEYS];	/* NULL: default */
+	char *origins[NKEYS];	/* "file:line" of the value in force */
+	GPtrArray *chain;	/* files consulted, in order, with status */
+};
+
+static int
+key_index(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *const level_names[] = {
+	"global", "wildcard domain", "domain", "user"
+};
+
+/* word_allowed - is word one of the space-separated words of allowed */
+static bool
+word_allowed(const char *allowed, const char *word, size_t len)
+{
+	const char *p = allowed;
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, word, len) == 0)
+			return true;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+/* parse_number - decimal with an optional K/M/G suffix, overflow checked */
+static bool
+parse_number(const char *text, unsigned long long *out)
+{
+	unsigned long long value = 0, mult = 1;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9') {
+		unsigned digit = (unsigned)(*p - '0');
+
+		if (value > (~0ULL - digit) / 10)
+			return false;
+		value = value * 10 + digit;
+		p++;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024ULL;
+		p++;
+		break;
+	case 'm': case 'M':
+		mult = 1024ULL * 1024;
+		p++;
+		break;
+	case 'g': case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		p++;
+		break;
+	default:
+		return false;
+	}
+	if (*p != '\0' || (value != 0 && value > ~0ULL / mult))
+		return false;
+	*out = value * mult;
+	return true;
+}
+
+/* validate - check value against the key's type; *why on failure */
+static bool
+validate(const key_def *def, const char *value, const char **why)
+{
+	unsigned long long number;
+	const char *p;
+
+	switch (def->type) {
+	case TYPE_ENUM:
+		if (!word_allowed(def->allowed, value, strlen(value))) {
+			*why = def->allowed;
+			return false;
+		}
+		return true;
+	case TYPE_LIST: {
+		char **words = g_strsplit_set(value, " \t,", -1);
+		bool ok = true;
+
+		for (int i = 0; ok && words[i] != NULL; i++) {
+			if (words[i][0] == '\0')
+				continue;
+			if (!word_allowed(def->allowed, words[i],
+			    strlen(words[i]))) {
+				*why = def->allowed;
+				ok = false;
+			}
+			for (int j = 0; ok && j < i; j++)
+				if (strcmp(words[i], words[j]) == 0) {
+					*why = "a word is repeated";
+					ok = false;
+				}
+		}
+		g_strfreev(words);
+		return ok;
+	}
+	case TYPE_NUMBER:
+		if (!parse_number(value, &number)) {
+			*why = "a number with an optional K, M or G suffix";
+			return false;
+		}
+		return true;
+	case TYPE_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			*why = "yes no";
+			return false;
+		}
+		return true;
+	case TYPE_STRING:
+		for (p = value; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				*why = "printable text";
+				return false;
+			}
+		return true;
+	}
+	return false;
+}
+
+ms_settings *
+settings_new_defaults(void)
+{
+	ms_settings *s = g_new0(ms_settings, 1);
+
+	s->chain = g_ptr_array_new_with_free_func(g_free);
+	return s;
+}
+
+void
+settings_free(ms_settings *settings)
+{
+	if (settings == NULL)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		g_free(settings->values[i]);
+		g_free(settings->origins[i]);
+	}
+	g_ptr_array_free(settings->chain, TRUE);
+	g_free(settings);
+}
+
+ms_err
+settings_parse_text(ms_settings *settings, const char *name,
+    settings_level level, const char *text, size_t len)
+{
+	size_t pos = 0, lineno = 0;
+	bool seen[NKEYS] = { false };
+
+	if (memchr(text, '\0', len) != NULL) {
+		diag_error("%s: NUL byte in settings file", name);
+		return MS_CONFIG;
+	}
+	if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		diag_error("%s: settings file is not valid UTF-8", name);
+		return MS_CONFIG;
+	}
+	while (pos < len) {
+		const char *line = text + pos, *eq, *nl;
+		size_t line_len;
+		char *key, *value, *raw;
+		const char *why = NULL;
+		int idx;
+
+		nl = memchr(line, '\n', len - pos);
+		line_len = nl ? (size_t)(nl - line) : len - pos;
+		pos += line_len + (nl ? 1 : 0);
+		lineno++;
+		if (line_len > LIMIT_SETTINGS_LINE) {
+			diag_error("%s:%zu: line too long", name, lineno);
+			return MS_CONFIG;
+		}
+		raw = g_strndup(line, line_len);
+		g_strstrip(raw);
+		if (raw[0] == '\0' || raw[0] == '#') {
+			g_free(raw);
+			continue;
+		}
+		eq = strchr(raw, '=');
+		if (eq == NULL) {
+			diag_error("%s:%zu: expected \"key = value\"", name,
+			    lineno);
+			g_free(raw);
+			return MS_CONFIG;
+		}
+		key = g_strndup(raw, (gsize)(eq - raw));
+		value = g_strdup(eq + 1);
+		g_free(raw);
+		g_strstrip(key);
+		g_strstrip(value);
+		idx = key_index(key);
+		if (idx < 0) {
+			diag_error("%s:%zu: unknown key \"%s\"", name, lineno,
+			    key);
+			goto bad;
+		}
+		if ((keys[idx].levels & (1u << level)) == 0) {
+			diag_error("%s:%zu: \"%s\" may only be set in "
+			    "global.conf", name, lineno, key);
+			goto bad;
+		}
+		if (seen[idx]) {
+			diag_error("%s:%zu: \"%s\" is set twice", name,
+			    lineno, key);
+			goto bad;
+		}
+		seen[idx] = true;
+		if (!validate(&keys[idx], value, &why)) {
+			diag_error("%s:%zu: bad value for \"%s\" (expected: "
+			    "%s)", name, lineno, key, why);
+			goto bad;
+		}
+		if (settings != NULL) {
+			g_free(settings->values[idx]);
+			g_free(settings->origins[idx]);
+			settings->values[idx] = value;
+			settings->origins[idx] = g_strdup_printf("%s:%zu",
+			    name, lineno);
+			value = NULL;
+		}
+		g_free(key);
+		g_free(value);
+		continue;
+bad:
+		g_free(key);
+		g_free(value);
+		return MS_CONFIG;
+	}
+	return MS_OK;
+}
+
+/* load_file - apply one settings file if it exists */
+static ms_err
+load_file(ms_settings *settings, const ms_store *store, const char *subdir,
+    const char *file, settings_level level)
+{
+	GByteArray *data;
+	ms_err err;
+	char *shown = g_strdup_printf("%s/%s", subdir, file);
+
+	err = store_read(store, subdir, file, LIMIT_SETTINGS_FILE, &data);
+	if (err == MS_NOTFOUND) {
+		g_ptr_array_add(settings->chain, g_strdup_printf(
+		    "%-15s %s (absent)", level_names[level], shown));
+		g_free(shown);
+		return MS_OK;
+	}
+	if (err != MS_OK) {
+		if (err == MS_DATA)
+			diag_error("%s: settings file too large", shown);
+		g_free(shown);
+		return MS_CONFIG;
+	}
+	g_ptr_array_add(settings->chain, g_strdup_printf("%-15s %s",
+	    level_names[level], shown));
+	err = settings_parse_text(settings, shown, level,
+	    (const char *)data->data, data->len);
+	g_byte_array_free(data, TRUE);
+	g_free(shown);
+	return err;
+}
+
+/* load_domain_levels - wildcard files, broadest first, then the domain */
+static ms_err
+load_domain_levels(ms_settings *settings, const ms_store *store,
+    const char *domain)
+{
+	ms_err err;
+	const char *dots[128];
+	size_t ndots = 0;
+
+	/* "a.b.example.com": wildcards *.com, *.example.com, *.b.example.com
+	 * apply to it (a wildcard matches subdomains, not the apex) */
+	for (const char *p = domain; *p && ndots < 128; p++)
+		if (*p == '.')
+			dots[ndots++] = p;
+	for (size_t i = ndots; i-- > 0;) {
+		char *file = g_strdup_printf("*%s.conf", dots[i]);
+
+		err = load_file(settings, store, "settings/domain", file,
+		    SETTINGS_WILDCARD);
+		g_free(file);
+		if (err != MS_OK)
+			return err;
+	}
+	if (domain[0] != '[') {
+		char *file = g_strdup_printf("%s.conf", domain);
+
+		err = load_file(settings, store, "settings/domain", file,
+		    SETTINGS_DOMAIN);
+		g_free(file);
+		if (err != MS_OK)
+			return err;
+	}
+	return MS_OK;
+}
+
+/* apply_limits - the limit-* keys of the global level */
+static void
+apply_limits(const ms_settings *settings)
+{
+	ms_limits limits = *limits_get();
+
+	limits.message_size = (size_t)settings_get_number(settings,
+	    "limit-message-size");
+	limits.header_section = (size_t)settings_get_number(settings,
+	    "limit-header-section");
+	limits.header_field = (size_t)settings_get_number(settings,
+	    "limit-header-field");
+	limits.mime_depth = (unsigned)settings_get_number(settings,
+	    "limit-mime-depth");
+	limits.mime_parts = (unsigned)settings_get_number(settings,
+	    "limit-mime-parts");
+	limits_set(&limits);
+}
+
+static ms_err
+load_common(const ms_store *store, const char *domain, const ms_addr *addr,
+    ms_settings **out)
+{
+	ms_settings *s = settings_new_defaults();
+	ms_err err;
+
+	*out = NULL;
+	err = load_file(s, store, "settings", "global.conf", SETTINGS_GLOBAL);
+	if (err == MS_OK)
+		apply_limits(s);
+	if (err == MS_OK && domain != NULL)
+		err = load_domain_levels(s, store, domain);
+	if (err == MS_OK && addr != NULL) {
+		/* a user file exists only for addresses that are safe as a
+		 * file name; others inherit from their domain */
+		if (addr_is_filename_safe(addr->key)) {
+			char *file = g_strdup_printf("%s.conf", addr->key);
+
+			err = load_file(s, store, "settings/user", file,
+			    SETTINGS_USER);
+			g_free(file);
+		} else
+			g_ptr_array_add(s->chain, g_strdup_printf(
+			    "%-15s (none: the address is not usable as a "
+			    "file name)", level_names[SETTINGS_USER]));
+	}
+	if (err != MS_OK) {
+		settings_free(s);
+		return err;
+	}
+	*out = s;
+	return MS_OK;
+}
+
+ms_err
+settings_load(const ms_store *store, const ms_addr *addr, ms_settings **out)
+{
+	return load_common(store, addr ? addr->domain : NULL, addr, out);
+}
+
+ms_err
+settings_load_domain(const ms_store *store, const char *domain,
+    ms_settings **out)
+{
+	return load_common(store, domain, NULL, out);
+}
+
+static int
+known_key(const char *key)
+{
+	int idx = key_index(key);
+
+	if (idx < 0)
+		diag_fatal(EXIT_TEMPFAIL, "internal error: unknown setting "
+		    "\"%s\"", key);
+	return idx;
+}
+
+const char *
+settings_get(const ms_settings *settings, const char *key)
+{
+	int idx = known_key(key);
+
+	if (settings != NULL && settings->values[idx] != NULL)
+		return settings->values[idx];
+	return keys[idx].fallback;
+}
+
+bool
+settings_get_bool(const ms_settings *settings, const char *key)
+{
+	return strcmp(settings_get(settings, key), "yes") == 0;
+}
+
+unsigned long long
+settings_get_number(const ms_settings *settings, const char *key)
+{
+	unsigned long long value = 0;
+
+	if (!parse_number(settings_get(settings, key), &value))
+		diag_fatal(EXIT_TEMPFAIL, "internal error: bad number for %s",
+		    key);
+	return value;
+}
+
+char **
+settings_get_list(const ms_settings *settings, const char *key)
+{
+	char **words = g_strsplit_set(settings_get(settings, key), " \t,",
+	    -1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (int i = 0; words[i] != NULL; i++)
+		if (words[i][0] != '\0')
+			g_ptr_array_add(out, g_strdup(words[i]));
+	g_ptr_array_add(out, NULL);
+	g_strfreev(words);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+const char *
+settings_origin(const ms_settings *settings, const char *key)
+{
+	int idx = known_key(key);
+
+	if (settings != NULL && settings->origins[idx] != NULL)
+		return settings->origins[idx];
+	return "default";
+}
+
+void
+settings_explain(const ms_settings *settings, FILE *out)
+{
+	fprintf(out, "settings chain (least specific first):\n");
+	for (guint i = 0; i < settings->chain->len; i++)
+		fprintf(out, "  %s\n",
+		    (const char *)g_ptr_array_index(settings->chain, i));
+	fprintf(out, "effective values:\n");
+	for (size_t i = 0; i < NKEYS; i++)
+		fprintf(out, "  %-22s = %-24s (%s)\n", keys[i].name,
+		    settings_get(settings, keys[i].name),
+		    settings_origin(settings, keys[i].name));
+}

@@ -1,0 +1,76 @@
+/*
+ * settings.h - settings with inheritance: global -> wildcard domain
+ * ("*.example.com", broadest first) -> domain -> user; the most specific
+ * level that sets a key wins.
+ *
+ * Files: settings/global.conf, settings/domain/<domain>.conf (wildcards as
+ * settings/domain/"*.suffix".conf), settings/user/<address>.conf, each made
+ * of "key = value" lines and "#" comment lines.  Every key is known and
+ * typed; an unknown key, a bad value, a duplicate key or a key set at a
+ * level where it is not allowed is a configuration error naming file and
+ * line (MS_CONFIG, so mail defers).  Limits: 1 MiB per file, 4096 octets
+ * per line.
+ */
+#ifndef MAILSEAL_SETTINGS_H
+#define MAILSEAL_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "err.h"
+#include "store.h"
+
+typedef struct ms_settings ms_settings;
+
+typedef enum settings_level {
+	SETTINGS_GLOBAL = 0,
+	SETTINGS_WILDCARD,
+	SETTINGS_DOMAIN,
+	SETTINGS_USER
+} settings_level;
+
+/* settings_load - the effective settings for addr (NULL: global only) */
+ms_err settings_load(const ms_store *store, const ms_addr *addr,
+    ms_settings **out);
+
+/* settings_load_domain - the effective settings for a normalised domain */
+ms_err settings_load_domain(const ms_store *store, const char *domain,
+    ms_settings **out);
+
+/* settings_free - release settings */
+void settings_free(ms_settings *settings);
+
+/* settings_get - the effective value of a known key (the default when no
+ * file sets it); an unknown key is a programming error */
+const char *settings_get(const ms_settings *settings, const char *key);
+
+/* settings_get_bool - a yes/no key */
+bool settings_get_bool(const ms_settings *settings, const char *key);
+
+/* settings_get_number - a size or count key, suffixes K, M, G applied */
+unsigned long long settings_get_number(const ms_settings *settings,
+    const char *key);
+
+/* settings_get_list - a list key split on whitespace and commas; free
+ * with g_strfreev */
+char **settings_get_list(const ms_settings *settings, const char *key);
+
+/* settings_origin - where the effective value came from: "file:line", or
+ * "default" */
+const char *settings_origin(const ms_settings *settings, const char *key);
+
+/* settings_explain - print the chain of files and every key with its
+ * effective value and origin */
+void settings_explain(const ms_settings *settings, FILE *out);
+
+/* settings_parse_text - parse one settings file's text for level (used by
+ * the loader and the fuzz target); errors are reported against name.
+ * With a non-NULL settings, accepted values are applied to it. */
+ms_err settings_parse_text(ms_settings *settings, const char *name,
+    settings_level level, const char *text, size_t len);
+
+/* settings_new_defaults - settings holding only the defaults */
+ms_settings *settings_new_defaults(void);
+
+#endif
