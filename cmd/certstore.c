@@ -1,1 +1,767 @@
-int main(void) { return 0; }
+/*
+ * certstore - the certificate store and the root store: import, list,
+ * find, verify, export and remove certificates (certstore(1)).
+ */
+#include "cert.h"
+#include "crlstore.h"
+#include "diag.h"
+#include "limits.h"
+#include "ritual.h"
+#include "settings.h"
+#include "store.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+"usage: certstore [--store DIR] import [--roots] [--password-file FILE] FILE ...\n"
+"       certstore [--store DIR] list [--roots] [--json]\n"
+"       certstore [--store DIR] find [--encrypt | --sign] ADDRESS\n"
+"       certstore [--store DIR] verify [--encrypt | --sign] [--address ADDRESS]\n"
+"                 FINGERPRINT\n"
+"       certstore [--store DIR] export FINGERPRINT\n"
+"       certstore [--store DIR] remove FINGERPRINT\n"
+"       certstore -h | --version\n";
+
+static int opt_roots, opt_json, opt_encrypt, opt_sign;
+static const char *opt_password_file, *opt_address;
+
+static struct poptOption options[] = {
+	{ "roots", '\0', POPT_ARG_NONE, &opt_roots, 0, NULL, NULL },
+	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
+	{ "encrypt", '\0', POPT_ARG_NONE, &opt_encrypt, 0, NULL, NULL },
+	{ "sign", '\0', POPT_ARG_NONE, &opt_sign, 0, NULL, NULL },
+	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
+	  NULL, NULL },
+	{ "address", '\0', POPT_ARG_STRING, &opt_address, 0, NULL, NULL },
+	POPT_TABLEEND
+};
+
+/* the objects parsed from the import files, written only when all parse */
+typedef struct import_set {
+	STACK_OF(X509) *certs;
+	STACK_OF(X509_CRL) *crls;
+	GPtrArray *keys;	/* EVP_PKEY * */
+} import_set;
+
+/* read_secret_file - the first line of a password file */
+static char *
+read_secret_file(const char *path)
+{
+	char *data = NULL, *nl;
+	gsize len = 0;
+	GError *error = NULL;
+
+	if (!g_file_get_contents(path, &data, &len, &error)) {
+		diag_error("cannot read password file: %s", error->message);
+		g_error_free(error);
+		return NULL;
+	}
+	if (memchr(data, '\0', len) != NULL) {
+		diag_error("password file contains a NUL byte");
+		OPENSSL_cleanse(data, len);
+		g_free(data);
+		return NULL;
+	}
+	nl = strpbrk(data, "\r\n");
+	if (nl != NULL)
+		*nl = '\0';
+	return data;
+}
+
+static void
+free_secret(char *secret)
+{
+	if (secret != NULL) {
+		OPENSSL_cleanse(secret, strlen(secret));
+		g_free(secret);
+	}
+}
+
+static int
+password_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	const char *pw = userdata;
+	size_t len;
+
+	(void)rwflag;
+	if (pw == NULL)
+		return -1;
+	len = strlen(pw);
+	if (len > (size_t)size)
+		return -1;
+	memcpy(buf, pw, len);
+	return (int)len;
+}
+
+/* add_cms_bundle - certificates and CRLs of a PKCS#7/CMS bundle */
+static bool
+add_cms_bundle(const unsigned char *der, long len, import_set *set)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, len);
+	STACK_OF(X509) *certs;
+	STACK_OF(X509_CRL) *crls;
+
+	if (cms == NULL || p != der + len) {
+		CMS_ContentInfo_free(cms);
+		return false;
+	}
+	certs = CMS_get1_certs(cms);
+	crls = CMS_get1_crls(cms);
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		X509 *c = sk_X509_value(certs, i);
+
+		X509_up_ref(c);
+		sk_X509_push(set->certs, c);
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *c = sk_X509_CRL_value(crls, i);
+
+		X509_CRL_up_ref(c);
+		sk_X509_CRL_push(set->crls, c);
+	}
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	CMS_ContentInfo_free(cms);
+	return true;
+}
+
+/* parse_pem - every object of a PEM file */
+static ms_err
+parse_pem(const char *shown, const unsigned char *data, size_t len,
+    const char *password, import_set *set)
+{
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long der_len = 0;
+	int objects = 0;
+	ms_err err = MS_OK;
+
+	while (PEM_read_bio(bio, &name, &header, &der, &der_len) == 1) {
+		const unsigned char *p = der;
+
+		objects++;
+		if (strcmp(name, "CERTIFICATE") == 0 ||
+		    strcmp(name, "X509 CERTIFICATE") == 0) {
+			X509 *c = d2i_X509(NULL, &p, der_len);
+
+			if (c == NULL || p != der + der_len) {
+				X509_free(c);
+				diag_error("%s: damaged certificate", shown);
+				err = MS_DATA;
+			} else
+				sk_X509_push(set->certs, c);
+		} else if (strcmp(name, "X509 CRL") == 0) {
+			X509_CRL *c = d2i_X509_CRL(NULL, &p, der_len);
+
+			if (c == NULL || p != der + der_len) {
+				X509_CRL_free(c);
+				diag_error("%s: damaged CRL", shown);
+				err = MS_DATA;
+			} else
+				sk_X509_CRL_push(set->crls, c);
+		} else if (strcmp(name, "PKCS7") == 0 ||
+		    strcmp(name, "CMS") == 0) {
+			if (!add_cms_bundle(der, der_len, set)) {
+				diag_error("%s: damaged PKCS#7 bundle", shown);
+				err = MS_DATA;
+			}
+		} else if (strcmp(name, "PRIVATE KEY") == 0 ||
+		    strcmp(name, "ENCRYPTED PRIVATE KEY") == 0 ||
+		    strcmp(name, "RSA PRIVATE KEY") == 0 ||
+		    strcmp(name, "EC PRIVATE KEY") == 0) {
+			/* re-encode the one block and let OpenSSL decode any
+			 * private key form, decrypting with the password */
+			BIO *one = BIO_new(BIO_s_secmem());
+			EVP_PKEY *key = NULL;
+
+			if (one != NULL && PEM_write_bio(one, name, header, der,
+			    der_len))
+				key = PEM_read_bio_PrivateKey(one, NULL,
+				    password_cb, (void *)password);
+			BIO_free(one);
+			if (key == NULL) {
+				diag_error("%s: cannot read private key "
+				    "(damaged or wrong password)", shown);
+				err = MS_DATA;
+			} else
+				g_ptr_array_add(set->keys, key);
+		} else {
+			char *masked = diag_mask(name, strlen(name));
+
+			diag_error("%s: unsupported PEM object \"%s\"", shown,
+			    masked);
+			free(masked);
+			err = MS_DATA;
+		}
+		OPENSSL_cleanse(der, (size_t)der_len);
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(der);
+		name = header = NULL;
+		der = NULL;
+		if (err != MS_OK)
+			break;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	if (err == MS_OK && objects == 0) {
+		diag_error("%s: no PEM objects", shown);
+		err = MS_DATA;
+	}
+	return err;
+}
+
+/* parse_der - a DER certificate, CRL, PKCS#7 bundle or PKCS#12 */
+static ms_err
+parse_der(const char *shown, const unsigned char *data, size_t len,
+    const char *password, import_set *set)
+{
+	const unsigned char *p;
+	X509 *cert;
+	X509_CRL *crl;
+	PKCS12 *p12;
+
+	if (len > LONG_MAX)
+		return MS_DATA;
+	p = data;
+	cert = d2i_X509(NULL, &p, (long)len);
+	if (cert != NULL && p == data + len) {
+		sk_X509_push(set->certs, cert);
+		return MS_OK;
+	}
+	X509_free(cert);
+	p = data;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	if (crl != NULL && p == data + len) {
+		sk_X509_CRL_push(set->crls, crl);
+		return MS_OK;
+	}
+	X509_CRL_free(crl);
+	ERR_clear_error();
+	if (add_cms_bundle(data, (long)len, set))
+		return MS_OK;
+	ERR_clear_error();
+	p = data;
+	p12 = d2i_PKCS12(NULL, &p, (long)len);
+	if (p12 != NULL && p == data + len) {
+		EVP_PKEY *key = NULL;
+		X509 *leaf = NULL;
+		STACK_OF(X509) *ca = NULL;
+
+		if (!PKCS12_parse(p12, password ? password : "", &key, &leaf,
+		    &ca)) {
+			PKCS12_free(p12);
+			ERR_clear_error();
+			diag_error("%s: PKCS#12 password wrong or file "
+			    "damaged", shown);
+			return MS_DATA;
+		}
+		PKCS12_free(p12);
+		if (leaf != NULL)
+			sk_X509_push(set->certs, leaf);
+		if (key != NULL)
+			g_ptr_array_add(set->keys, key);
+		for (int i = 0; i < sk_X509_num(ca); i++) {
+			X509 *c = sk_X509_value(ca, i);
+
+			X509_up_ref(c);
+			sk_X509_push(set->certs, c);
+		}
+		sk_X509_pop_free(ca, X509_free);
+		return MS_OK;
+	}
+	PKCS12_free(p12);
+	ERR_clear_error();
+	diag_error("%s: not a certificate, CRL, PKCS#7 or PKCS#12 file",
+	    shown);
+	return MS_DATA;
+}
+
+/* read_input - a whole import file (or stdin), capped */
+static ms_err
+read_input(const char *path, GByteArray **out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	GByteArray *buf;
+	ms_err err = MS_OK;
+
+	*out = NULL;
+	if (f == NULL) {
+		diag_error("cannot open %s: %s", path, strerror(errno));
+		return MS_DATA;
+	}
+	buf = g_byte_array_new();
+	for (;;) {
+		guint8 chunk[65536];
+		size_t n = fread(chunk, 1, sizeof(chunk), f);
+
+		if (n > 0) {
+			if (buf->len + n > LIMIT_IMPORT_FILE) {
+				diag_error("%s: larger than the import limit",
+				    path);
+				err = MS_DATA;
+				break;
+			}
+			g_byte_array_append(buf, chunk, (guint)n);
+		}
+		if (n < sizeof(chunk)) {
+			if (ferror(f)) {
+				diag_error("read %s: %s", path,
+				    strerror(errno));
+				err = MS_TEMP;
+			}
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (err != MS_OK) {
+		g_byte_array_free(buf, TRUE);
+		return err;
+	}
+	*out = buf;
+	return MS_OK;
+}
+
+static void
+free_key(gpointer key)
+{
+	EVP_PKEY_free(key);
+}
+
+static ms_err
+cmd_import(ms_store *store, const char **files)
+{
+	import_set set;
+	char *password = NULL;
+	ms_trust *trust = NULL;
+	ms_err err = MS_OK;
+	GPtrArray *key_owner;
+	const char *why = NULL;
+
+	if (files == NULL || files[0] == NULL)
+		ritual_usage_error("import needs at least one FILE");
+	if (opt_password_file != NULL) {
+		password = read_secret_file(opt_password_file);
+		if (password == NULL)
+			return MS_DATA;
+	}
+	set.certs = sk_X509_new_null();
+	set.crls = sk_X509_CRL_new_null();
+	set.keys = g_ptr_array_new_with_free_func(free_key);
+	key_owner = g_ptr_array_new_with_free_func(g_free);
+
+	/* parse everything before the first write: all or nothing */
+	for (int i = 0; files[i] != NULL && err == MS_OK; i++) {
+		GByteArray *data;
+		char *shown = diag_mask(files[i], strlen(files[i]));
+
+		err = read_input(files[i], &data);
+		if (err == MS_OK) {
+			if (g_strstr_len((const char *)data->data,
+			    (gssize)data->len, "-----BEGIN ") != NULL)
+				err = parse_pem(shown, data->data, data->len,
+				    password, &set);
+			else
+				err = parse_der(shown, data->data, data->len,
+				    password, &set);
+			OPENSSL_cleanse(data->data, data->len);
+			g_byte_array_free(data, TRUE);
+		}
+		free(shown);
+	}
+	free_secret(password);
+	/* every key must belong to one of the certificates imported */
+	for (guint k = 0; err == MS_OK && k < set.keys->len; k++) {
+		EVP_PKEY *key = g_ptr_array_index(set.keys, k);
+		char *owner = NULL;
+
+		for (int c = 0; c < sk_X509_num(set.certs) && !owner; c++) {
+			X509 *cert = sk_X509_value(set.certs, c);
+
+			if (X509_check_private_key(cert, key) == 1)
+				owner = cert_fingerprint(cert);
+		}
+		ERR_clear_error();
+		if (owner == NULL) {
+			diag_error("a private key has no matching certificate "
+			    "in the files imported");
+			err = MS_DATA;
+		} else
+			g_ptr_array_add(key_owner, owner);
+	}
+	if (err == MS_OK && opt_roots) {
+		for (int c = 0; c < sk_X509_num(set.certs); c++)
+			if (!cert_is_ca(sk_X509_value(set.certs, c)) &&
+			    !(X509_get_extension_flags(sk_X509_value(set.certs,
+			    c)) & EXFLAG_SS)) {
+				diag_error("--roots: a certificate is neither "
+				    "a CA nor self-signed");
+				err = MS_DATA;
+				break;
+			}
+	}
+	if (err == MS_OK)
+		err = store_lock(store, 30000);
+	/* certificates first, so CRLs can find their issuers */
+	for (int c = 0; err == MS_OK && c < sk_X509_num(set.certs); c++) {
+		X509 *cert = sk_X509_value(set.certs, c);
+		bool was_new;
+		char *fpr = cert_fingerprint(cert);
+
+		err = certdb_add(store, cert, opt_roots, &was_new);
+		if (err == MS_OK)
+			printf("%s %s\n", opt_roots ? "root" : "certificate",
+			    fpr);
+		g_free(fpr);
+	}
+	for (guint k = 0; err == MS_OK && k < set.keys->len; k++) {
+		const char *fpr = g_ptr_array_index(key_owner, k);
+
+		err = certdb_key_save(store, fpr,
+		    g_ptr_array_index(set.keys, k));
+		if (err == MS_OK)
+			printf("key %s\n", fpr);
+	}
+	if (err == MS_OK && sk_X509_CRL_num(set.crls) > 0)
+		err = trust_open(store, &trust);
+	for (int c = 0; err == MS_OK && c < sk_X509_CRL_num(set.crls); c++) {
+		char *file = NULL;
+
+		err = crl_install(store, trust, sk_X509_CRL_value(set.crls, c),
+		    &why, &file);
+		if (err == MS_OK)
+			printf("crl %s\n", file);
+		else if (err == MS_DATA)
+			diag_error("CRL refused: %s", why);
+		g_free(file);
+	}
+	trust_free(trust);
+	store_unlock(store);
+	sk_X509_pop_free(set.certs, X509_free);
+	sk_X509_CRL_pop_free(set.crls, X509_CRL_free);
+	g_ptr_array_free(set.keys, TRUE);
+	g_ptr_array_free(key_owner, TRUE);
+	return err;
+}
+
+/* json_string - a JSON string literal */
+static void
+json_string(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			g_string_append_printf(out, "\\%c", c);
+		else if (c < 0x20)
+			g_string_append_printf(out, "\\u%04x", c);
+		else
+			g_string_append_c(out, (char)c);
+	}
+	g_string_append_c(out, '"');
+}
+
+static char *
+serial_hex(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL, *out;
+
+	out = g_ascii_strdown(hex ? hex : "?", -1);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return out;
+}
+
+static ms_err
+cmd_list(ms_store *store)
+{
+	GPtrArray *fprs;
+	GString *json = g_string_new("[");
+	ms_err err;
+
+	err = certdb_list(store, opt_roots, &fprs);
+	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+		X509 *cert;
+		unsigned malformed;
+		GPtrArray *addrs;
+		GString *alist = g_string_new(NULL);
+		char *subject, *issuer, *nb, *na, *serial;
+		bool has_key;
+		ms_err lerr;
+
+		lerr = certdb_load(store, fpr, NULL, &cert);
+		if (lerr == MS_NOTFOUND)
+			continue;
+		if (lerr != MS_OK) {
+			err = lerr;
+			break;
+		}
+		addrs = cert_addresses(cert, &malformed);
+		subject = cert_name_text(X509_get_subject_name(cert));
+		issuer = cert_name_text(X509_get_issuer_name(cert));
+		nb = cert_date(X509_get0_notBefore(cert));
+		na = cert_date(X509_get0_notAfter(cert));
+		serial = serial_hex(cert);
+		has_key = certdb_has_key(store, fpr);
+		if (opt_json) {
+			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
+			    i ? "," : "");
+			json_string(json, fpr);
+			g_string_append(json, ", \"subject\": ");
+			json_string(json, subject);
+			g_string_append(json, ", \"issuer\": ");
+			json_string(json, issuer);
+			g_string_append(json, ", \"serial\": ");
+			json_string(json, serial);
+			g_string_append(json, ", \"not_before\": ");
+			json_string(json, nb);
+			g_string_append(json, ", \"not_after\": ");
+			json_string(json, na);
+			g_string_append(json, ", \"addresses\": [");
+			for (guint a = 0; a < addrs->len; a++) {
+				ms_addr *ad = g_ptr_array_index(addrs, a);
+
+				if (a)
+					g_string_append(json, ", ");
+				json_string(json, ad->text);
+			}
+			g_string_append_printf(json, "], \"has_key\": %s, "
+			    "\"root\": %s}", has_key ? "true" : "false",
+			    opt_roots ? "true" : "false");
+		} else {
+			for (guint a = 0; a < addrs->len; a++) {
+				ms_addr *ad = g_ptr_array_index(addrs, a);
+
+				g_string_append_printf(alist, "%s%s",
+				    a ? "," : "", ad->text);
+			}
+			printf("%s\t%s\t%s\t%s\t%s\n", fpr, na,
+			    alist->len ? alist->str : "-",
+			    has_key ? "key" : "-", subject);
+		}
+		g_string_free(alist, TRUE);
+		g_ptr_array_free(addrs, TRUE);
+		g_free(subject);
+		g_free(issuer);
+		g_free(nb);
+		g_free(na);
+		g_free(serial);
+		X509_free(cert);
+	}
+	g_string_append(json, "\n]\n");
+	if (err == MS_OK && opt_json)
+		err = ritual_output(json->str, json->len);
+	g_string_free(json, TRUE);
+	g_ptr_array_free(fprs, TRUE);
+	return err;
+}
+
+static cert_purpose
+chosen_purpose(void)
+{
+	if (opt_encrypt && opt_sign)
+		ritual_usage_error("--encrypt and --sign exclude each other");
+	return opt_sign ? CERT_PURPOSE_SIGN : CERT_PURPOSE_ENCRYPT;
+}
+
+/* parse_address_arg - the one parser; a bad address is a usage error */
+static void
+parse_address_arg(const char *text, ms_addr *addr)
+{
+	const char *why = NULL;
+
+	if (addr_parse_str(text, addr, &why) != MS_OK)
+		ritual_usage_error("invalid address: %s", why);
+}
+
+static ms_err
+cmd_find(ms_store *store, const char **args)
+{
+	ms_addr addr;
+	ms_trust *trust;
+	GPtrArray *fprs;
+	ms_err err;
+	cert_purpose purpose = chosen_purpose();
+
+	if (args == NULL || args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("find needs exactly one ADDRESS");
+	parse_address_arg(args[0], &addr);
+	err = trust_open(store, &trust);
+	if (err == MS_OK) {
+		err = trust_find(trust, &addr, purpose, &fprs);
+		for (guint i = 0; err == MS_OK && i < fprs->len; i++)
+			printf("%s\n", (const char *)g_ptr_array_index(fprs,
+			    i));
+		g_ptr_array_free(fprs, TRUE);
+		trust_free(trust);
+	}
+	addr_clear(&addr);
+	return err;
+}
+
+static const char *
+one_fingerprint(const char **args, const char *what)
+{
+	if (args == NULL || args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("%s needs exactly one FINGERPRINT", what);
+	if (!cert_fingerprint_ok(args[0]))
+		ritual_usage_error("a FINGERPRINT is 64 lowercase hex digits");
+	return args[0];
+}
+
+static ms_err
+cmd_verify(ms_store *store, const char **args)
+{
+	const char *fpr = one_fingerprint(args, "verify");
+	cert_purpose purpose = chosen_purpose();
+	ms_addr addr;
+	bool have_addr = opt_address != NULL;
+	ms_trust *trust;
+	X509 *cert;
+	cert_verdict verdict;
+	ms_err err;
+	const char *pname = purpose == CERT_PURPOSE_SIGN ? "sign" : "encrypt";
+
+	if (have_addr)
+		parse_address_arg(opt_address, &addr);
+	err = certdb_load(store, fpr, NULL, &cert);
+	if (err == MS_NOTFOUND)
+		diag_error("no certificate %s in the store", fpr);
+	if (err != MS_OK)
+		goto out;
+	err = trust_open(store, &trust);
+	if (err != MS_OK) {
+		X509_free(cert);
+		goto out;
+	}
+	verdict_init(&verdict);
+	err = trust_check(trust, cert, purpose, have_addr ? &addr : NULL,
+	    &verdict);
+	if (err == MS_OK) {
+		printf("%s: %s for %s\n", fpr, verdict.usable ? "usable" :
+		    "not usable", pname);
+		for (guint i = 0; i < verdict.reasons->len; i++)
+			printf("reason: %s\n", (const char *)
+			    g_ptr_array_index(verdict.reasons, i));
+		for (guint i = 0; i < verdict.notes->len; i++)
+			printf("note: %s\n", (const char *)
+			    g_ptr_array_index(verdict.notes, i));
+		if (!verdict.usable)
+			err = MS_NOTFOUND;
+	}
+	verdict_clear(&verdict);
+	trust_free(trust);
+	X509_free(cert);
+out:
+	if (have_addr)
+		addr_clear(&addr);
+	return err;
+}
+
+static ms_err
+cmd_export(ms_store *store, const char **args)
+{
+	const char *fpr = one_fingerprint(args, "export");
+	X509 *cert;
+	char *pem;
+	size_t len;
+	ms_err err;
+
+	err = certdb_load(store, fpr, NULL, &cert);
+	if (err == MS_NOTFOUND)
+		diag_error("no certificate %s in the store", fpr);
+	if (err != MS_OK)
+		return err;
+	pem = cert_to_pem(cert, &len);
+	err = ritual_output(pem, len);
+	g_free(pem);
+	X509_free(cert);
+	return err;
+}
+
+static ms_err
+cmd_remove(ms_store *store, const char **args)
+{
+	const char *fpr = one_fingerprint(args, "remove");
+	ms_err err;
+
+	err = store_lock(store, 30000);
+	if (err == MS_OK)
+		err = certdb_remove(store, fpr);
+	if (err == MS_NOTFOUND)
+		diag_error("no certificate %s in the store", fpr);
+	store_unlock(store);
+	return err;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **args = poptGetArgs(ctx);
+	const char *command;
+	ms_store *store = NULL;
+	ms_settings *settings = NULL;
+	ms_err err;
+	bool writes;
+
+	if (args == NULL || args[0] == NULL)
+		ritual_usage_error("no command given");
+	command = args[0];
+	args++;
+	writes = strcmp(command, "import") == 0 ||
+	    strcmp(command, "remove") == 0;
+	if (strcmp(command, "import") != 0 &&
+	    strcmp(command, "list") != 0 && strcmp(command, "find") != 0 &&
+	    strcmp(command, "verify") != 0 &&
+	    strcmp(command, "export") != 0 && strcmp(command, "remove") != 0)
+		ritual_usage_error("unknown command");
+	if ((opt_roots && strcmp(command, "import") != 0 &&
+	    strcmp(command, "list") != 0) ||
+	    (opt_json && strcmp(command, "list") != 0) ||
+	    (opt_password_file && strcmp(command, "import") != 0) ||
+	    (opt_address && strcmp(command, "verify") != 0) ||
+	    ((opt_encrypt || opt_sign) && strcmp(command, "find") != 0 &&
+	    strcmp(command, "verify") != 0))
+		ritual_usage_error("option not valid for \"%s\"", command);
+
+	err = crypto_init();
+	if (err == MS_OK)
+		err = store_open(store_locate(ritual_opts.store), writes,
+		    &store);
+	if (err == MS_OK)
+		err = settings_load(store, NULL, &settings);
+	if (err == MS_OK) {
+		diag_use_syslog(settings_get_bool(settings, "syslog"));
+		if (strcmp(command, "import") == 0)
+			err = cmd_import(store, args);
+		else if (strcmp(command, "list") == 0) {
+			if (args[0] != NULL)
+				ritual_usage_error("list takes no operands");
+			err = cmd_list(store);
+		} else if (strcmp(command, "find") == 0)
+			err = cmd_find(store, args);
+		else if (strcmp(command, "verify") == 0)
+			err = cmd_verify(store, args);
+		else if (strcmp(command, "export") == 0)
+			err = cmd_export(store, args);
+		else
+			err = cmd_remove(store, args);
+	}
+	settings_free(settings);
+	store_close(store);
+	ritual_end(ctx, err);
+}

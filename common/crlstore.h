@@ -1,0 +1,38 @@
+/*
+ * crlstore.h - the CRL store: crls/HASH.rN in OpenSSL's hashed layout
+ * (X509_LOOKUP_hash_dir), HASH being X509_NAME_hash_ex of the issuer.
+ *
+ * API: crl_find_issuer() verifies a CRL's signature against a CA in the
+ * root or certificate store (CRL-4 step 1); crl_install() checks dates and
+ * rollback against the installed CRL of the same issuer (CRL-4 steps 2-3)
+ * and replaces it atomically, keeping the numbering contiguous.  Limits:
+ * at most CRL_SLOTS CRLs per name hash.
+ */
+#ifndef MAILSEAL_CRLSTORE_H
+#define MAILSEAL_CRLSTORE_H
+
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "err.h"
+#include "store.h"
+
+#define CRL_SLOTS 64
+#define CRL_CLOCK_SKEW 300	/* seconds a thisUpdate may lie ahead */
+
+/* crl_find_issuer - the CA certificate whose key signed crl (new
+ * reference), or NULL; the CA must be allowed to sign CRLs */
+X509 *crl_find_issuer(ms_trust *trust, const ms_store *store,
+    X509_CRL *crl);
+
+/* crl_install - validate crl against its issuer and the installed CRL and
+ * write it; lock held.  *why explains an MS_DATA refusal.  *file gets the
+ * "HASH.rN" name written (g_free). */
+ms_err crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
+    const char **why, char **file);
+
+/* crl_number - the CRL number as a BIGNUM-free comparable hex string, or
+ * NULL when absent (g_free) */
+char *crl_number_hex(X509_CRL *crl);
+
+#endif
