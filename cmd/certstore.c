@@ -337,6 +337,12 @@ free_key(gpointer key)
 	EVP_PKEY_free(key);
 }
 
+static void
+free_cert(gpointer cert)
+{
+	X509_free(cert);
+}
+
 static ms_err
 cmd_import(ms_store *store, const char **files)
 {
@@ -357,7 +363,7 @@ cmd_import(ms_store *store, const char **files)
 	set.certs = sk_X509_new_null();
 	set.crls = sk_X509_CRL_new_null();
 	set.keys = g_ptr_array_new_with_free_func(free_key);
-	key_owner = g_ptr_array_new_with_free_func(g_free);
+	key_owner = g_ptr_array_new_with_free_func(free_cert);
 
 	/* parse everything before the first write: all or nothing */
 	for (int i = 0; files[i] != NULL && err == MS_OK; i++) {
@@ -382,13 +388,15 @@ cmd_import(ms_store *store, const char **files)
 	/* every key must belong to one of the certificates imported */
 	for (guint k = 0; err == MS_OK && k < set.keys->len; k++) {
 		EVP_PKEY *key = g_ptr_array_index(set.keys, k);
-		char *owner = NULL;
+		X509 *owner = NULL;
 
 		for (int c = 0; c < sk_X509_num(set.certs) && !owner; c++) {
 			X509 *cert = sk_X509_value(set.certs, c);
 
-			if (X509_check_private_key(cert, key) == 1)
-				owner = cert_fingerprint(cert);
+			if (X509_check_private_key(cert, key) == 1) {
+				X509_up_ref(cert);
+				owner = cert;
+			}
 		}
 		ERR_clear_error();
 		if (owner == NULL) {
@@ -424,12 +432,14 @@ cmd_import(ms_store *store, const char **files)
 		g_free(fpr);
 	}
 	for (guint k = 0; err == MS_OK && k < set.keys->len; k++) {
-		const char *fpr = g_ptr_array_index(key_owner, k);
+		X509 *owner = g_ptr_array_index(key_owner, k);
+		char *fpr = cert_fingerprint(owner);
 
-		err = certdb_key_save(store, fpr,
+		err = certdb_key_save(store, owner,
 		    g_ptr_array_index(set.keys, k));
 		if (err == MS_OK)
 			printf("key %s\n", fpr);
+		g_free(fpr);
 	}
 	if (err == MS_OK && sk_X509_CRL_num(set.crls) > 0)
 		err = trust_open(store, &trust);

@@ -517,7 +517,7 @@ cmd_issue(ms_store *store, const char **args)
 	fpr = cert_fingerprint(x);
 	err = store_lock(store, 30000);
 	if (err == MS_OK)
-		err = certdb_key_save(store, fpr, key);
+		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
 		err = certdb_add(store, x, false, &was_new);
 	store_unlock(store);

@@ -459,11 +459,56 @@ key_name(const char *fpr)
 	return g_strdup_printf("%s.key", fpr);
 }
 
+char *
+certdb_keyid_issuer_serial(const X509_NAME *issuer, const ASN1_INTEGER *serial)
+{
+	const unsigned char *der = NULL;
+	unsigned char *sder = NULL;
+	size_t len = 0;
+	int slen;
+	GChecksum *sum;
+	char *out;
+
+	if (!X509_NAME_get0_der(issuer, &der, &len) ||
+	    (slen = i2d_ASN1_INTEGER(serial, &sder)) <= 0)
+		diag_fatal(EXIT_TEMPFAIL, "cannot encode an issuer and serial");
+	sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(sum, (const guchar *)"isn:", 4);
+	g_checksum_update(sum, der, (gssize)len);
+	g_checksum_update(sum, sder, slen);
+	out = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	OPENSSL_free(sder);
+	return out;
+}
+
+char *
+certdb_keyid_ski(const ASN1_OCTET_STRING *ski)
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	char *out;
+
+	g_checksum_update(sum, (const guchar *)"ski:", 4);
+	g_checksum_update(sum, ASN1_STRING_get0_data(ski),
+	    ASN1_STRING_length(ski));
+	out = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	return out;
+}
+
 ms_err
-certdb_key_save(ms_store *store, const char *fpr, EVP_PKEY *key)
+certdb_keyid_lookup(const ms_store *store, const char *keyid,
+    GPtrArray **fprs)
+{
+	return index_read(store, "index/keyid", keyid, fprs);
+}
+
+ms_err
+certdb_key_save(ms_store *store, X509 *cert, EVP_PKEY *key)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
-	char *data, *name;
+	char *data, *name, *fpr = cert_fingerprint(cert), *id;
+	const ASN1_OCTET_STRING *ski;
 	long len;
 	ms_err err;
 
@@ -472,6 +517,7 @@ certdb_key_save(ms_store *store, const char *fpr, EVP_PKEY *key)
 	if (bio == NULL || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
 	    NULL, NULL)) {
 		BIO_free(bio);
+		g_free(fpr);
 		crypto_log_errors("encode private key");
 		return MS_INTERNAL;
 	}
@@ -482,6 +528,19 @@ certdb_key_save(ms_store *store, const char *fpr, EVP_PKEY *key)
 	OPENSSL_cleanse(data, (size_t)len);
 	BIO_free(bio);
 	g_free(name);
+	if (err == MS_OK) {
+		id = certdb_keyid_issuer_serial(X509_get_issuer_name(cert),
+		    X509_get0_serialNumber(cert));
+		err = index_update(store, "index/keyid", id, fpr, true);
+		g_free(id);
+	}
+	ski = X509_get0_subject_key_id(cert);
+	if (err == MS_OK && ski != NULL) {
+		id = certdb_keyid_ski(ski);
+		err = index_update(store, "index/keyid", id, fpr, true);
+		g_free(id);
+	}
+	g_free(fpr);
 	return err;
 }
 

@@ -83,8 +83,21 @@ ms_err certdb_lookup(const ms_store *store, const ms_addr *addr,
 ms_err certdb_issuers(const ms_store *store, const X509_NAME *name,
     GPtrArray **fprs);
 
-/* certdb_key_save - store a private key for a certificate; lock held */
-ms_err certdb_key_save(ms_store *store, const char *fpr, EVP_PKEY *key);
+/* certdb_key_save - store the private key of cert, and index cert by
+ * issuer and serial and by subject key identifier, the two ways a CMS
+ * RecipientInfo names its recipient; lock held */
+ms_err certdb_key_save(ms_store *store, X509 *cert, EVP_PKEY *key);
+
+/* certdb_keyid_issuer_serial / certdb_keyid_ski - index names for the
+ * recipient identifiers of CMS RecipientInfos (g_free) */
+char *certdb_keyid_issuer_serial(const X509_NAME *issuer,
+    const ASN1_INTEGER *serial);
+char *certdb_keyid_ski(const ASN1_OCTET_STRING *ski);
+
+/* certdb_keyid_lookup - fingerprints of certificates with a private key
+ * for a key id from the functions above */
+ms_err certdb_keyid_lookup(const ms_store *store, const char *keyid,
+    GPtrArray **fprs);
 
 /* certdb_key_load - the private key for a certificate */
 ms_err certdb_key_load(const ms_store *store, const char *fpr,

@@ -25,7 +25,8 @@ struct ms_store {
 
 static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
-	"keys", "crls", "index", "index/addr", "index/subject", "ca", "tmp",
+	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
+	"ca", "tmp",
 	NULL
 };
 

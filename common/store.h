@@ -11,6 +11,8 @@
  *   crls/HASH.rN       CRLs in OpenSSL's hashed layout
  *   index/addr/H       address index: H = hex SHA-256 of the address key
  *   index/subject/H    subject index for chain building (issuer lookup)
+ *   index/keyid/H      certificates with a private key by issuer+serial
+ *                      and by subject key identifier (CMS recipients)
  *   ca/                the built-in CA (smime-ca)
  *   tmp/               private spool for temporary files
  *   lock               the writers' lock file (never renamed)
