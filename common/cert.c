@@ -263,8 +263,9 @@ index_read(const ms_store *store, const char *dir, const char *name,
 	char **lines;
 
 	*fprs = g_ptr_array_new_with_free_func(g_free);
-	err = store_record_read(store, dir, name, "index", LIMIT_STORE_OBJECT,
-	    &body);
+	/* the record type is the index's own name: addr, subject, keyid */
+	err = store_record_read(store, dir, name, strrchr(dir, '/') + 1,
+	    LIMIT_STORE_OBJECT, &body);
 	if (err == MS_NOTFOUND)
 		return MS_OK;
 	if (err != MS_OK)
@@ -313,8 +314,8 @@ index_update(ms_store *store, const char *dir, const char *name,
 		err = store_remove(store, dir, name) == MS_TEMP ? MS_TEMP :
 		    MS_OK;
 	else
-		err = store_record_write(store, dir, name, "index", body->str,
-		    body->len, 0644);
+		err = store_record_write(store, dir, name,
+		    strrchr(dir, '/') + 1, body->str, body->len, 0644);
 	g_string_free(body, TRUE);
 	g_ptr_array_free(fprs, TRUE);
 	return err;
