@@ -53,9 +53,13 @@ COMMON_OBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
 LIB = $(BUILD)/libmailseal.a
 
 # programs and the libraries each one links
-PROGRAMS = certstore smime-ca
+PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify
 LIBS_certstore = openssl glib-2.0 popt
 LIBS_smime-ca = openssl glib-2.0 popt
+LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt
+LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt
+LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt
+LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
@@ -87,7 +91,7 @@ $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 		$(call pkg_libs,$(LIBS_$*))
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h
+$(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 		$(call pkg_libs,$(LIBS_unit))

@@ -20,7 +20,8 @@ is_atext(unsigned char c)
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-/* utf8_len - length of one valid UTF-8 sequence (>= 0x80, no C1), else 0 */
+/* utf8_len - length of one valid UTF-8 sequence (>= 0x80, no C1, no
+ * whitespace), else 0 */
 static size_t
 utf8_len(const unsigned char *s, size_t left)
 {
@@ -28,6 +29,10 @@ utf8_len(const unsigned char *s, size_t left)
 
 	cp = g_utf8_get_char_validated((const gchar *)s, (gssize)left);
 	if (cp == (gunichar)-1 || cp == (gunichar)-2 || cp < 0xa0)
+		return 0;
+	/* U+00A0, U+3000, U+2028 and the like show or act as spaces, and
+	 * addr.h promises that no whitespace gets through */
+	if (g_unichar_isspace(cp))
 		return 0;
 	return (size_t)g_unichar_to_utf8(cp, NULL);
 }
@@ -93,13 +98,17 @@ addr_domain_normalize(const char *text, size_t len, const char **why)
 		memcpy(buf, text + 1, inner);
 		buf[inner] = '\0';
 		if (g_ascii_strncasecmp(buf, "IPv6:", 5) == 0) {
-			if (inet_pton(AF_INET6, buf + 5, bin) != 1) {
+			char canon[INET6_ADDRSTRLEN];
+
+			if (inet_pton(AF_INET6, buf + 5, bin) != 1 ||
+			    inet_ntop(AF_INET6, bin, canon,
+			    sizeof(canon)) == NULL) {
 				*why = "bad IPv6 address literal";
 				return NULL;
 			}
-			p = g_ascii_strdown(text, (gssize)len);
-			memcpy(p + 1, "IPv6", 4);
-			return p;
+			/* one spelling per address, or "2001:DB8:0::1" and
+			 * "2001:db8::1" would be two keys for one mailbox */
+			return g_strdup_printf("[IPv6:%s]", canon);
 		}
 		if (inet_pton(AF_INET, buf, bin) != 1) {
 			*why = "bad address literal";

@@ -687,7 +687,7 @@ add_unique(GPtrArray *list, char *text)
 /* untrusted_chain - CA certificates from the store that may sit between
  * cert and a root, found through the subject index */
 static STACK_OF(X509) *
-untrusted_chain(ms_trust *trust, X509 *cert)
+untrusted_chain(ms_trust *trust, X509 *cert, STACK_OF(X509) *extra)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *current = cert;
@@ -695,6 +695,15 @@ untrusted_chain(ms_trust *trust, X509 *cert)
 
 	if (chain == NULL)
 		diag_fatal(EXIT_TEMPFAIL, "out of memory");
+	for (int i = 0; extra != NULL && i < sk_X509_num(extra) &&
+	    i < 4 * CERT_CHAIN_MAX; i++) {
+		X509 *c = sk_X509_value(extra, i);
+
+		if (X509_cmp(c, cert) == 0)
+			continue;
+		X509_up_ref(c);
+		sk_X509_push(chain, c);
+	}
 	for (depth = 0; depth < CERT_CHAIN_MAX && current != NULL; depth++) {
 		GPtrArray *fprs;
 		X509 *next = NULL;
@@ -877,6 +886,13 @@ ms_err
 trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
     const ms_addr *addr, cert_verdict *verdict)
 {
+	return trust_check_with(trust, cert, purpose, addr, NULL, verdict);
+}
+
+ms_err
+trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
+    const ms_addr *addr, STACK_OF(X509) *extra, cert_verdict *verdict)
+{
 	X509_STORE_CTX *ctx;
 	STACK_OF(X509) *untrusted;
 	check_state state = { verdict };
@@ -892,7 +908,7 @@ trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
 	check_key(cert, purpose, verdict);
 	check_address(cert, addr, verdict);
 
-	untrusted = untrusted_chain(trust, cert);
+	untrusted = untrusted_chain(trust, cert, extra);
 	ctx = X509_STORE_CTX_new();
 	if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->xstore, cert,
 	    untrusted)) {
@@ -923,7 +939,7 @@ STACK_OF(X509) *
 trust_chain(ms_trust *trust, X509 *cert)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *untrusted = untrusted_chain(trust, cert);
+	STACK_OF(X509) *untrusted = untrusted_chain(trust, cert, NULL);
 	STACK_OF(X509) *chain = NULL;
 
 	if (ctx != NULL && X509_STORE_CTX_init(ctx, trust->xstore, cert,

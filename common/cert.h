@@ -131,6 +131,11 @@ void verdict_clear(cert_verdict *verdict);
 ms_err trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
     const ms_addr *addr, cert_verdict *verdict);
 
+/* trust_check_with - trust_check with extra untrusted certificates (those
+ * a signed message carries) for building the chain */
+ms_err trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
+    const ms_addr *addr, STACK_OF(X509) *extra, cert_verdict *verdict);
+
 /* trust_find - usable certificates for addr, newest notBefore first */
 ms_err trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
     GPtrArray **fprs);

@@ -121,7 +121,12 @@ diag_mask(const char *text, size_t len)
 	return out;
 }
 
-/* emit - format, mask and write one diagnostic line */
+/* emit - format, mask and write one diagnostic line; the attribute lets
+ * the compiler check callers and accept fmt as a format (clang's
+ * -Wformat-nonliteral in the fuzz build rejects it otherwise) */
+static void emit(int priority, const char *label, bool to_stderr,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 emit(int priority, const char *label, bool to_stderr, const char *fmt,
      va_list ap)

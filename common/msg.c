@@ -121,6 +121,29 @@ on_parser_warning(gint64 offset, GMimeParserWarning errcode,
 	}
 }
 
+/* has_8bit_headers - raw octets >= 0x80 in obj's own header fields.
+ * GMime warns only when a value is not valid UTF-8, but raw UTF-8 is 8-bit
+ * text too, unfit for a next hop without SMTPUTF8 (bad input 40). */
+static bool
+has_8bit_headers(GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(list, i);
+		const char *texts[2];
+
+		texts[0] = g_mime_header_get_name(header);
+		texts[1] = g_mime_header_get_raw_value(header);
+		for (int t = 0; t < 2; t++)
+			for (const char *p = texts[t]; p && *p; p++)
+				if ((unsigned char)*p >= 0x80)
+					return true;
+	}
+	return false;
+}
+
 /* walk - count depth and parts without recursion (MIME-L2, MIME-L3) */
 static msg_problem
 walk(ms_message *msg)
@@ -135,6 +158,8 @@ walk(ms_message *msg)
 	if (msg->depth == ~0u)
 		problem = MSG_PROBLEM_TOO_DEEP;
 	msg->depth = 0;
+	if (has_8bit_headers(GMIME_OBJECT(msg->mime)))
+		msg->flags |= MSG_FLAG_8BIT_HEADERS;
 	if (root != NULL && problem == MSG_PROBLEM_NONE) {
 		g_ptr_array_add(stack, root);
 		g_array_append_val(depths, d);
@@ -149,6 +174,8 @@ walk(ms_message *msg)
 		msg->parts++;
 		if (depth > msg->depth)
 			msg->depth = depth;
+		if (has_8bit_headers(obj))
+			msg->flags |= MSG_FLAG_8BIT_HEADERS;
 		if (msg->parts > lim->mime_parts) {
 			problem = MSG_PROBLEM_TOO_MANY_PARTS;
 			break;
@@ -174,6 +201,9 @@ walk(ms_message *msg)
 			    g_mime_message_get_mime_part(inner) : NULL;
 			unsigned child_depth = depth + 1;
 
+			if (inner != NULL &&
+			    has_8bit_headers(GMIME_OBJECT(inner)))
+				msg->flags |= MSG_FLAG_8BIT_HEADERS;
 			if (body != NULL) {
 				g_ptr_array_add(stack, body);
 				g_array_append_val(depths, child_depth);
@@ -204,6 +234,14 @@ parse(ms_message *msg, msg_problem *problem)
 	*problem = check_headers(msg->raw, msg->raw_len);
 	if (*problem != MSG_PROBLEM_NONE)
 		return MS_DATA;
+	/* GMime keeps header values as C strings: a NUL in any header,
+	 * top-level or nested, silently cuts the field, and on output joins
+	 * what is left to the next line, so the message we write has
+	 * another structure than the one we read (MIME-A1, bad input 11).
+	 * A NUL is legal only in binary parts, which SMTP without
+	 * BINARYMIME cannot carry, so any NUL marks the input malformed. */
+	if (memchr(msg->raw, '\0', msg->raw_len) != NULL)
+		msg->flags |= MSG_FLAG_MALFORMED;
 	if (msg->stream == NULL) {
 		/* wraps the array without copying; we free it ourselves */
 		msg->stream = g_mime_stream_mem_new_with_byte_array(msg->heap);
@@ -217,6 +255,7 @@ parse(ms_message *msg, msg_problem *problem)
 	g_mime_parser_options_set_warning_callback(options, on_parser_warning,
 	    msg);
 	msg->mime = g_mime_parser_construct_message(parser, options);
+	msg->headers_end = (size_t)g_mime_parser_get_headers_end(parser);
 	g_mime_parser_options_free(options);
 	g_object_unref(parser);
 	if (msg->mime == NULL) {

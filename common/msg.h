@@ -31,8 +31,10 @@ typedef enum msg_problem {
 /* flags for things GMime accepted but a careful reader notes */
 enum {
 	MSG_FLAG_AMBIGUOUS = 1u << 0,	/* conflicting headers or parameters */
-	MSG_FLAG_MALFORMED = 1u << 1,	/* truncated or malformed structure */
-	MSG_FLAG_8BIT_HEADERS = 1u << 2	/* raw 8-bit text in headers */
+	MSG_FLAG_MALFORMED = 1u << 1,	/* truncated or malformed structure,
+					 * or a NUL byte anywhere */
+	MSG_FLAG_8BIT_HEADERS = 1u << 2	/* raw 8-bit text in headers (UTF-8
+					 * or not, at any level) */
 };
 
 typedef struct ms_message {
@@ -42,6 +44,7 @@ typedef struct ms_message {
 	unsigned flags;		/* MSG_FLAG_* */
 	unsigned depth;		/* deepest nesting seen */
 	unsigned parts;		/* number of MIME parts */
+	size_t headers_end;	/* offset of the line ending the header */
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;

@@ -9,6 +9,8 @@
 #include "limits.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,20 +31,27 @@ typedef struct key_def {
 	const char *allowed;	/* space-separated words for enum and list */
 	const char *fallback;	/* default value */
 	unsigned levels;	/* bit mask of settings_level */
+	unsigned long long max;	/* numbers: 1..max, the range of the
+				 * variable the value ends up in */
 } key_def;
 
 static const key_def keys[] = {
 	{ "encrypt-mode", TYPE_ENUM, "none allow mandatory", "allow",
-	  LEVEL_ALL },
+	  LEVEL_ALL, 0 },
 	{ "methods", TYPE_LIST, "smime pgp pdf webmail", "smime pgp",
-	  LEVEL_ALL },
-	{ "sign", TYPE_ENUM, "none smime pgp", "none", LEVEL_ALL },
-	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL },
-	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL },
-	{ "limit-header-section", TYPE_NUMBER, NULL, "100K", LEVEL_GLOBAL },
-	{ "limit-header-field", TYPE_NUMBER, NULL, "64K", LEVEL_GLOBAL },
-	{ "limit-mime-depth", TYPE_NUMBER, NULL, "32", LEVEL_GLOBAL },
-	{ "limit-mime-parts", TYPE_NUMBER, NULL, "1000", LEVEL_GLOBAL },
+	  LEVEL_ALL, 0 },
+	{ "sign", TYPE_ENUM, "none smime pgp", "none", LEVEL_ALL, 0 },
+	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
+	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL,
+	  SIZE_MAX },
+	{ "limit-header-section", TYPE_NUMBER, NULL, "100K", LEVEL_GLOBAL,
+	  SIZE_MAX },
+	{ "limit-header-field", TYPE_NUMBER, NULL, "64K", LEVEL_GLOBAL,
+	  SIZE_MAX },
+	{ "limit-mime-depth", TYPE_NUMBER, NULL, "32", LEVEL_GLOBAL,
+	  UINT_MAX },
+	{ "limit-mime-parts", TYPE_NUMBER, NULL, "1000", LEVEL_GLOBAL,
+	  UINT_MAX },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -163,6 +172,13 @@ validate(const key_def *def, const char *value, const char **why)
 	case TYPE_NUMBER:
 		if (!parse_number(value, &number)) {
 			*why = "a number with an optional K, M or G suffix";
+			return false;
+		}
+		/* every number is a limit: 0 would refuse all mail with a
+		 * bounce, and a value past max would be truncated when
+		 * stored (2^32 as limit-mime-depth became 0) */
+		if (number == 0 || number > def->max) {
+			*why = "a number from 1 up to the limit's range";
 			return false;
 		}
 		return true;
@@ -303,6 +319,16 @@ load_file(ms_settings *settings, const ms_store *store, const char *subdir,
 	ms_err err;
 	char *shown = g_strdup_printf("%s/%s", subdir, file);
 
+	/* a valid 254-octet address or 253-octet domain plus ".conf" is
+	 * longer than a file name can be: no such file can exist, and
+	 * store_path() would treat the name as an internal error */
+	if (!store_name_ok(file)) {
+		g_ptr_array_add(settings->chain, g_strdup_printf(
+		    "%-15s %s (absent: not a possible file name)",
+		    level_names[level], shown));
+		g_free(shown);
+		return MS_OK;
+	}
 	err = store_read(store, subdir, file, LIMIT_SETTINGS_FILE, &data);
 	if (err == MS_NOTFOUND) {
 		g_ptr_array_add(settings->chain, g_strdup_printf(
@@ -333,31 +359,30 @@ load_domain_levels(ms_settings *settings, const ms_store *store,
 	ms_err err;
 	const char *dots[128];
 	size_t ndots = 0;
+	char *file;
 
+	/* an address literal has no domain files and no parent domains:
+	 * "[192.0.2.1]" must not pick up a wildcard file "*.1].conf" */
+	if (domain[0] == '[')
+		return MS_OK;
 	/* "a.b.example.com": wildcards *.com, *.example.com, *.b.example.com
 	 * apply to it (a wildcard matches subdomains, not the apex) */
 	for (const char *p = domain; *p && ndots < 128; p++)
 		if (*p == '.')
 			dots[ndots++] = p;
 	for (size_t i = ndots; i-- > 0;) {
-		char *file = g_strdup_printf("*%s.conf", dots[i]);
-
+		file = g_strdup_printf("*%s.conf", dots[i]);
 		err = load_file(settings, store, "settings/domain", file,
 		    SETTINGS_WILDCARD);
 		g_free(file);
 		if (err != MS_OK)
 			return err;
 	}
-	if (domain[0] != '[') {
-		char *file = g_strdup_printf("%s.conf", domain);
-
-		err = load_file(settings, store, "settings/domain", file,
-		    SETTINGS_DOMAIN);
-		g_free(file);
-		if (err != MS_OK)
-			return err;
-	}
-	return MS_OK;
+	file = g_strdup_printf("%s.conf", domain);
+	err = load_file(settings, store, "settings/domain", file,
+	    SETTINGS_DOMAIN);
+	g_free(file);
+	return err;
 }
 
 /* apply_limits - the limit-* keys of the global level */

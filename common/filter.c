@@ -1,0 +1,72 @@
+/*
+ * filter.c - the common start and end of the message filters (see
+ * filter.h).
+ */
+#include "filter.h"
+#include "cert.h"
+#include "diag.h"
+#include "ritual.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ms_err
+filter_refuse(const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	diag_status("%s %s", code, text ? text : "refused by policy");
+	free(text);
+	return MS_POLICY;
+}
+
+ms_err
+filter_open(ms_filter *filter)
+{
+	msg_problem problem;
+	ms_err err;
+
+	memset(filter, 0, sizeof(*filter));
+	err = crypto_init();
+	if (err == MS_OK)
+		err = store_open(store_locate(ritual_opts.store), false,
+		    &filter->store);
+	if (err == MS_OK)
+		err = settings_load(filter->store, NULL, &filter->settings);
+	if (err != MS_OK)
+		return err;
+	diag_use_syslog(settings_get_bool(filter->settings, "syslog"));
+	err = msg_read_stdin(&filter->msg, &problem);
+	if (err == MS_DATA) {
+		switch (problem) {
+		case MSG_PROBLEM_TOO_LARGE:
+		case MSG_PROBLEM_HEADER_TOO_LARGE:
+		case MSG_PROBLEM_TOO_DEEP:
+		case MSG_PROBLEM_TOO_MANY_PARTS:
+			/* a limit is a deliberate refusal (MIME-L*) */
+			return filter_refuse(msg_problem_status(problem),
+			    "%s", msg_problem_text(problem));
+		default:
+			diag_status("%s %s", msg_problem_status(problem),
+			    msg_problem_text(problem));
+			return MS_DATA;
+		}
+	}
+	return err;
+}
+
+void
+filter_close(ms_filter *filter)
+{
+	msg_free(filter->msg);
+	settings_free(filter->settings);
+	store_close(filter->store);
+	memset(filter, 0, sizeof(*filter));
+}

@@ -1,0 +1,36 @@
+/*
+ * filter.h - what every message filter does before and after its own
+ * transform: check the crypto library, open the store read-only, load the
+ * global settings (limits, syslog), read the message with limits, and
+ * turn a refusal into the status line Postfix reads.
+ *
+ * API: filter_open() then the transform, then filter_close().  A message
+ * over a limit is refused with its enhanced status code (exit 69); one
+ * that cannot be parsed is a data error (exit 65).
+ */
+#ifndef MAILSEAL_FILTER_H
+#define MAILSEAL_FILTER_H
+
+#include "err.h"
+#include "msg.h"
+#include "settings.h"
+#include "store.h"
+
+typedef struct ms_filter {
+	ms_store *store;
+	ms_settings *settings;
+	ms_message *msg;
+} ms_filter;
+
+/* filter_open - store, settings and the message on stdin */
+ms_err filter_open(ms_filter *filter);
+
+/* filter_close - release what filter_open took */
+void filter_close(ms_filter *filter);
+
+/* filter_refuse - print "CODE text" as the first stderr line and return
+ * MS_POLICY; the text must not contain message content */
+ms_err filter_refuse(const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * msgpart.c - the root view of a message (see msgpart.h).  The only byte
+ * scanning here is the RFC 2046 delimiter search that finds the raw
+ * signed part of a multipart/signed, whose structure GMime has already
+ * established; everything else goes through GMime.
+ */
+#include "msgpart.h"
+#include "diag.h"
+#include "limits.h"
+
+#include <string.h>
+
+/* content_type_is - root content type matches type/subtype */
+static bool
+content_type_is(GMimeObject *obj, const char *type, const char *subtype)
+{
+	GMimeContentType *ct = obj ? g_mime_object_get_content_type(obj) :
+	    NULL;
+
+	return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static const char *
+ct_param(GMimeObject *obj, const char *name)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	return ct ? g_mime_content_type_get_parameter(ct, name) : NULL;
+}
+
+msg_kind
+msg_root_kind(const ms_message *msg)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	const char *param;
+
+	if (root == NULL)
+		return MSG_KIND_PLAIN;
+	if (content_type_is(root, "application", "pkcs7-mime") ||
+	    content_type_is(root, "application", "x-pkcs7-mime")) {
+		param = ct_param(root, "smime-type");
+		if (param != NULL && (g_ascii_strcasecmp(param,
+		    "enveloped-data") == 0 || g_ascii_strcasecmp(param,
+		    "authEnveloped-data") == 0))
+			return MSG_KIND_SMIME_ENVELOPED;
+		if (param != NULL && g_ascii_strcasecmp(param,
+		    "signed-data") == 0)
+			return MSG_KIND_SMIME_OPAQUE;
+		return MSG_KIND_SMIME_PKCS7;
+	}
+	if (content_type_is(root, "multipart", "encrypted")) {
+		param = ct_param(root, "protocol");
+		if (param != NULL && g_ascii_strcasecmp(param,
+		    "application/pgp-encrypted") == 0)
+			return MSG_KIND_PGP_ENCRYPTED;
+		return MSG_KIND_PLAIN;
+	}
+	if (content_type_is(root, "multipart", "signed")) {
+		GMimeMultipart *mp = GMIME_IS_MULTIPART(root) ?
+		    GMIME_MULTIPART(root) : NULL;
+		GMimeObject *sig;
+
+		param = ct_param(root, "protocol");
+		/* RFC 1847: exactly two parts, the second of the type the
+		 * protocol parameter names (VER-2) */
+		if (mp == NULL || g_mime_multipart_get_count(mp) != 2 ||
+		    param == NULL)
+			return MSG_KIND_SIGNED_MALFORMED;
+		sig = g_mime_multipart_get_part(mp, 1);
+		if ((g_ascii_strcasecmp(param,
+		    "application/pkcs7-signature") == 0 ||
+		    g_ascii_strcasecmp(param,
+		    "application/x-pkcs7-signature") == 0) &&
+		    (content_type_is(sig, "application", "pkcs7-signature") ||
+		    content_type_is(sig, "application", "x-pkcs7-signature")))
+			return MSG_KIND_SMIME_DETACHED;
+		if (g_ascii_strcasecmp(param,
+		    "application/pgp-signature") == 0 &&
+		    content_type_is(sig, "application", "pgp-signature"))
+			return MSG_KIND_PGP_SIGNED;
+		return MSG_KIND_SIGNED_MALFORMED;
+	}
+	return MSG_KIND_PLAIN;
+}
+
+size_t
+msg_body_offset(const ms_message *msg)
+{
+	size_t pos = msg->headers_end;
+
+	if (pos >= msg->raw_len)
+		return msg->raw_len;
+	if (msg->raw[pos] == '\r' && pos + 1 < msg->raw_len &&
+	    msg->raw[pos + 1] == '\n')
+		return pos + 2;
+	if (msg->raw[pos] == '\n')
+		return pos + 1;
+	return pos;	/* no blank line: the input was headers only */
+}
+
+void
+msg_strip_status_headers(ms_message *msg)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+
+	for (int i = g_mime_header_list_get_count(list) - 1; i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strncasecmp(g_mime_header_get_name(h),
+		    "X-Mailseal-", 11) == 0)
+			g_mime_header_list_remove_at(list, i);
+	}
+}
+
+/* append_list - "Name:raw-value" for each field of list */
+static void
+append_list(GString *out, GMimeHeaderList *list)
+{
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+
+		g_string_append(out, g_mime_header_get_name(h));
+		g_string_append_c(out, ':');
+		if (raw == NULL || *raw == '\0')
+			g_string_append_c(out, '\n');
+		else {
+			g_string_append(out, raw);
+			if (out->str[out->len - 1] != '\n')
+				g_string_append_c(out, '\n');
+		}
+	}
+}
+
+GString *
+msg_outer_headers(const ms_message *msg)
+{
+	GString *out = g_string_new(NULL);
+
+	append_list(out, g_mime_object_get_header_list(GMIME_OBJECT(msg->mime)));
+	return out;
+}
+
+GString *
+msg_content_headers(const ms_message *msg)
+{
+	GString *out = g_string_new(NULL);
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+
+	if (root != NULL)
+		append_list(out, g_mime_object_get_header_list(root));
+	return out;
+}
+
+ms_err
+msg_root_decoded(const ms_message *msg, size_t max, GByteArray **out)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GMimeDataWrapper *wrapper;
+	GMimeStream *stream;
+	GByteArray *data;
+
+	*out = NULL;
+	if (root == NULL || !GMIME_IS_PART(root))
+		return MS_DATA;
+	wrapper = g_mime_part_get_content(GMIME_PART(root));
+	if (wrapper == NULL)
+		return MS_DATA;
+	data = g_byte_array_new();
+	stream = g_mime_stream_mem_new_with_byte_array(data);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	if (g_mime_data_wrapper_write_to_stream(wrapper, stream) < 0) {
+		g_object_unref(stream);
+		g_byte_array_free(data, TRUE);
+		return MS_DATA;
+	}
+	g_object_unref(stream);
+	if (data->len > max) {
+		g_byte_array_free(data, TRUE);
+		return MS_DATA;
+	}
+	*out = data;
+	return MS_OK;
+}
+
+/* delimiter_line - is the line at p a delimiter for boundary, and is it
+ * the closing one (RFC 2046 5.1.1: "--" boundary, optional "--", then
+ * only linear white space) */
+static bool
+delimiter_line(const char *p, size_t left, const char *boundary,
+    size_t blen, bool *closing)
+{
+	size_t i;
+
+	if (left < blen + 2 || p[0] != '-' || p[1] != '-' ||
+	    memcmp(p + 2, boundary, blen) != 0)
+		return false;
+	i = blen + 2;
+	*closing = false;
+	if (i + 1 < left && p[i] == '-' && p[i + 1] == '-') {
+		*closing = true;
+		i += 2;
+	}
+	for (; i < left && p[i] != '\n'; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+/* to_crlf - canonical form: every line ends in CRLF */
+static GByteArray *
+to_crlf(const char *data, size_t len)
+{
+	GByteArray *out = g_byte_array_sized_new((guint)(len + len / 32 + 2));
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			g_byte_array_append(out, (const guint8 *)"\r", 1);
+		g_byte_array_append(out, (const guint8 *)data + i, 1);
+	}
+	return out;
+}
+
+ms_err
+msg_signed_parts(const ms_message *msg, GByteArray **content,
+    GByteArray **signature, const char **why)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GMimeMultipart *mp;
+	const char *boundary, *body, *start = NULL, *end = NULL;
+	size_t blen, body_len, pos;
+	GMimeObject *sig;
+	GMimeDataWrapper *wrapper;
+	GMimeStream *stream;
+	int found = 0;
+
+	*content = *signature = NULL;
+	if (root == NULL || !GMIME_IS_MULTIPART(root)) {
+		*why = "not a multipart";
+		return MS_DATA;
+	}
+	mp = GMIME_MULTIPART(root);
+	boundary = g_mime_multipart_get_boundary(mp);
+	if (boundary == NULL || g_mime_multipart_get_count(mp) != 2) {
+		*why = "malformed multipart/signed";
+		return MS_DATA;
+	}
+	blen = strlen(boundary);
+	pos = msg_body_offset(msg);
+	body = msg->raw + pos;
+	body_len = msg->raw_len - pos;
+	/* walk the lines of the body; part 1 lies between the first and the
+	 * second delimiter, without the line break before the second */
+	for (size_t i = 0; i < body_len && found < 2;) {
+		const char *line = body + i;
+		const char *nl = memchr(line, '\n', body_len - i);
+		size_t line_len = nl ? (size_t)(nl - line) + 1 : body_len - i;
+		bool closing;
+
+		if (delimiter_line(line, line_len, boundary, blen, &closing)) {
+			if (found == 0 && !closing) {
+				start = line + line_len;
+				found = 1;
+			} else if (found == 1) {
+				end = line;
+				found = 2;
+			}
+		}
+		i += line_len;
+	}
+	if (found < 2 || end < start) {
+		*why = "multipart/signed delimiters not found";
+		return MS_DATA;
+	}
+	/* the line break before a delimiter belongs to the delimiter */
+	if (end > start && end[-1] == '\n')
+		end--;
+	if (end > start && end[-1] == '\r')
+		end--;
+	*content = to_crlf(start, (size_t)(end - start));
+
+	sig = g_mime_multipart_get_part(mp, 1);
+	if (!GMIME_IS_PART(sig) ||
+	    (wrapper = g_mime_part_get_content(GMIME_PART(sig))) == NULL) {
+		g_byte_array_free(*content, TRUE);
+		*content = NULL;
+		*why = "signature part has no content";
+		return MS_DATA;
+	}
+	*signature = g_byte_array_new();
+	stream = g_mime_stream_mem_new_with_byte_array(*signature);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	if (g_mime_data_wrapper_write_to_stream(wrapper, stream) < 0 ||
+	    (*signature)->len == 0 || (*signature)->len > LIMIT_STORE_OBJECT) {
+		g_object_unref(stream);
+		g_byte_array_free(*signature, TRUE);
+		g_byte_array_free(*content, TRUE);
+		*signature = *content = NULL;
+		*why = "signature part unreadable";
+		return MS_DATA;
+	}
+	g_object_unref(stream);
+	return MS_OK;
+}
+
+/* one_mailbox - the only mailbox of a header field, or NULL */
+static InternetAddressMailbox *
+one_mailbox(InternetAddressList *list)
+{
+	InternetAddress *a;
+
+	if (list == NULL || internet_address_list_length(list) != 1)
+		return NULL;
+	a = internet_address_list_get_address(list, 0);
+	return INTERNET_ADDRESS_IS_MAILBOX(a) ?
+	    INTERNET_ADDRESS_MAILBOX(a) : NULL;
+}
+
+ms_err
+msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+	InternetAddressMailbox *mb;
+	const char *name;
+	int froms = 0, senders = 0;
+	ms_err err;
+
+	memset(from, 0, sizeof(*from));
+	for (int i = 0; i < g_mime_header_list_get_count(list); i++) {
+		name = g_mime_header_get_name(
+		    g_mime_header_list_get_header_at(list, i));
+		if (g_ascii_strcasecmp(name, "From") == 0)
+			froms++;
+		else if (g_ascii_strcasecmp(name, "Sender") == 0)
+			senders++;
+	}
+	if (froms != 1) {
+		*why = froms == 0 ? "no From field" : "several From fields";
+		return MS_DATA;
+	}
+	mb = one_mailbox(g_mime_message_get_from(msg->mime));
+	if (mb == NULL) {
+		*why = "From is not a single mailbox";
+		return MS_DATA;
+	}
+	/* Johnny i2: a display name that looks like an address misleads */
+	name = internet_address_get_name(INTERNET_ADDRESS(mb));
+	if (name != NULL && strchr(name, '@') != NULL) {
+		*why = "From display name contains an address";
+		return MS_DATA;
+	}
+	err = addr_parse_str(internet_address_mailbox_get_addr(mb), from, why);
+	if (err != MS_OK)
+		return MS_DATA;
+	if (senders > 0) {
+		InternetAddressMailbox *smb = one_mailbox(
+		    g_mime_message_get_sender(msg->mime));
+		ms_addr sender;
+		const char *swhy;
+
+		if (senders > 1 || smb == NULL || addr_parse_str(
+		    internet_address_mailbox_get_addr(smb), &sender, &swhy) !=
+		    MS_OK) {
+			addr_clear(from);
+			*why = "unusable Sender field";
+			return MS_DATA;
+		}
+		if (!addr_equal(&sender, from)) {
+			addr_clear(&sender);
+			addr_clear(from);
+			*why = "Sender differs from From";
+			return MS_DATA;
+		}
+		addr_clear(&sender);
+	}
+	return MS_OK;
+}
+
+GByteArray *
+msg_entity_7bit(ms_message *msg)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GByteArray *out;
+	GMimeStream *stream;
+	GMimeFormatOptions *format;
+
+	if (root == NULL)
+		return NULL;
+	g_mime_object_encode(root, GMIME_ENCODING_CONSTRAINT_7BIT);
+	out = g_byte_array_new();
+	stream = g_mime_stream_mem_new_with_byte_array(out);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	format = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(format,
+	    GMIME_NEWLINE_FORMAT_DOS);
+	if (g_mime_object_write_to_stream(root, format, stream) < 0) {
+		g_byte_array_free(out, TRUE);
+		out = NULL;
+	}
+	g_mime_format_options_free(format);
+	g_object_unref(stream);
+	return out;
+}
+
+void
+msg_header_append(GString *out, const char *name, const char *value)
+{
+	char *masked = diag_mask(value, strlen(value));
+
+	g_string_append_printf(out, "%s: %s\n", name, masked);
+	free(masked);
+}
+
+GByteArray *
+msg_crlf_to_lf(const guint8 *data, size_t len)
+{
+	GByteArray *out = g_byte_array_sized_new((guint)len + 1);
+	size_t i = 0, run;
+
+	while (i < len) {
+		const guint8 *cr = memchr(data + i, '\r', len - i);
+
+		run = cr ? (size_t)(cr - (data + i)) : len - i;
+		g_byte_array_append(out, data + i, (guint)run);
+		i += run;
+		if (cr == NULL)
+			break;
+		if (i + 1 < len && data[i + 1] == '\n') {
+			i++;	/* drop the CR of CRLF */
+			continue;
+		}
+		/* a bare CR never leaves us (SMTP smuggling, row 12) */
+		g_byte_array_append(out, (const guint8 *)"\n", 1);
+		i++;
+	}
+	return out;
+}
+
+ms_err
+msg_output_original(ms_output *out, const ms_message *msg, const char *extra)
+{
+	GString *outer = msg_outer_headers(msg), *content =
+	    msg_content_headers(msg);
+	size_t body = msg_body_offset(msg);
+	ms_err err;
+
+	if (extra != NULL)
+		g_string_append(outer, extra);
+	g_string_append(outer, content->str);
+	g_string_append_c(outer, '\n');
+	err = output_write(out, outer->str, outer->len);
+	if (err == MS_OK)
+		err = output_write(out, msg->raw + body, msg->raw_len - body);
+	g_string_free(outer, TRUE);
+	g_string_free(content, TRUE);
+	return err;
+}
+
+bool
+msg_has_field(const GString *headers, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = headers->str;
+
+	while (p != NULL && *p) {
+		if (g_ascii_strncasecmp(p, name, n) == 0 && p[n] == ':')
+			return true;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}

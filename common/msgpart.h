@@ -1,0 +1,84 @@
+/*
+ * msgpart.h - the message module's view of the root of a message: what
+ * kind of cryptographic envelope it is (only the root counts: DEC-2,
+ * VER-2), its header sections, its decoded body, the raw signed bytes of
+ * a multipart/signed, the From address (VER-4), and the header and body
+ * pieces the filters write.  Together with msg.h this is the only code
+ * that interprets message structure.
+ */
+#ifndef MAILSEAL_MSGPART_H
+#define MAILSEAL_MSGPART_H
+
+#include <glib.h>
+
+#include "addr.h"
+#include "err.h"
+#include "msg.h"
+#include "output.h"
+
+typedef enum msg_kind {
+	MSG_KIND_PLAIN,			/* no cryptographic root */
+	MSG_KIND_SMIME_ENVELOPED,	/* pkcs7-mime enveloped/authEnveloped */
+	MSG_KIND_SMIME_OPAQUE,		/* pkcs7-mime signed-data */
+	MSG_KIND_SMIME_PKCS7,		/* pkcs7-mime without a usable
+					 * smime-type: decided by its DER */
+	MSG_KIND_SMIME_DETACHED,	/* multipart/signed, pkcs7-signature */
+	MSG_KIND_PGP_ENCRYPTED,		/* multipart/encrypted, pgp */
+	MSG_KIND_PGP_SIGNED,		/* multipart/signed, pgp-signature */
+	MSG_KIND_SIGNED_MALFORMED	/* multipart/signed of another shape */
+} msg_kind;
+
+/* msg_root_kind - classify the root entity by its MIME structure */
+msg_kind msg_root_kind(const ms_message *msg);
+
+/* msg_body_offset - where the top-level body starts in msg->raw */
+size_t msg_body_offset(const ms_message *msg);
+
+/* msg_strip_status_headers - remove every X-Mailseal-* field (DEC-8) */
+void msg_strip_status_headers(ms_message *msg);
+
+/* msg_outer_headers - the message's own header fields (routing fields,
+ * MIME-Version, trace): everything but the root entity's Content-* */
+GString *msg_outer_headers(const ms_message *msg);
+
+/* msg_content_headers - the root entity's Content-* fields */
+GString *msg_content_headers(const ms_message *msg);
+
+/* msg_root_decoded - the transfer-decoded body of a single-part root,
+ * at most max bytes */
+ms_err msg_root_decoded(const ms_message *msg, size_t max,
+    GByteArray **out);
+
+/* msg_signed_parts - for a two-part multipart/signed root: the raw bytes
+ * of part 1 in canonical CRLF form, exactly as received (never
+ * re-serialised), and the decoded signature of part 2 */
+ms_err msg_signed_parts(const ms_message *msg, GByteArray **content,
+    GByteArray **signature, const char **why);
+
+/* msg_from_address - the single From mailbox, parsed by the one address
+ * parser; MS_DATA (with *why) for no, several or ambiguous senders */
+ms_err msg_from_address(const ms_message *msg, ms_addr *from,
+    const char **why);
+
+/* msg_entity_7bit - the root entity (content headers and body) with every
+ * part in a 7-bit transfer encoding, in canonical CRLF form: what is
+ * signed so the signature survives transport (RFC 8551 3.1) */
+GByteArray *msg_entity_7bit(ms_message *msg);
+
+/* msg_header_append - append "Name: value" with control characters in
+ * value masked, for our own status fields */
+void msg_header_append(GString *out, const char *name, const char *value);
+
+/* msg_output_original - the message as received, with extra (our status
+ * fields, may be NULL) after its own header fields; the body is copied
+ * byte for byte */
+ms_err msg_output_original(ms_output *out, const ms_message *msg,
+    const char *extra);
+
+/* msg_has_field - does header text hold a field called name */
+bool msg_has_field(const GString *headers, const char *name);
+
+/* msg_crlf_to_lf - CRLF line ends to LF (for output towards sendmail) */
+GByteArray *msg_crlf_to_lf(const guint8 *data, size_t len);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * output.h - a filter's output, written completely before the first byte
+ * reaches standard output.
+ *
+ * API: output_open() makes an anonymous temporary file (O_TMPFILE, so a
+ * crash leaves nothing behind) in the store's tmp/ or in $TMPDIR;
+ * output_write() and output_bio() fill it; output_commit() copies it to
+ * stdout with every write checked.  Only ciphertext, signatures and the
+ * unchanged original go through it; plaintext from a decryption is held
+ * in memory (DEC-3).
+ */
+#ifndef MAILSEAL_OUTPUT_H
+#define MAILSEAL_OUTPUT_H
+
+#include <openssl/bio.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "store.h"
+
+typedef struct ms_output ms_output;
+
+/* output_open - a new, empty output */
+ms_err output_open(const ms_store *store, ms_output **out);
+
+/* output_write - append bytes */
+ms_err output_write(ms_output *out, const void *data, size_t len);
+
+/* output_bio - a BIO appending to the output (owned by out) */
+BIO *output_bio(ms_output *out);
+
+/* output_commit - copy everything to standard output, then free */
+ms_err output_commit(ms_output *out);
+
+/* output_discard - free without writing anything */
+void output_discard(ms_output *out);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * smime.h - CMS operations for the S/MIME filters: encryption to
+ * recipient certificates, decryption with the key store after our own
+ * parameter allow-list (DEC-4), signing with SMIMECapabilities, and
+ * verification that classifies every outcome (VER-1..VER-9).
+ *
+ * API: smime_encrypt() and smime_sign() stream DER into a BIO;
+ * smime_check_enveloped() and smime_decrypt() take a bounded DER buffer
+ * and release plaintext only after CMS_decrypt succeeded, which for
+ * AES-GCM includes the tag check (DEC-3); smime_verify() fills a
+ * sig_result.  Capabilities learned from verified mail live in
+ * caps/FPR (KEY-7).
+ */
+#ifndef MAILSEAL_SMIME_H
+#define MAILSEAL_SMIME_H
+
+#include <openssl/cms.h>
+#include <stdbool.h>
+
+#include "addr.h"
+#include "cert.h"
+#include "err.h"
+#include "store.h"
+
+/* smime_cipher_by_name - aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm */
+const EVP_CIPHER *smime_cipher_by_name(const char *name);
+
+/* smime_segments_bio - a BIO reading a[0..alen) then b[0..blen) */
+BIO *smime_segments_bio(const char *a, size_t alen, const char *b,
+    size_t blen);
+
+/* smime_encrypt - EnvelopedData (CBC) or AuthEnvelopedData (GCM) of in
+ * for every certificate, as BER streamed into out; line ends of in are
+ * made canonical (CRLF) on the way */
+ms_err smime_encrypt(STACK_OF(X509) *certs, const EVP_CIPHER *cipher,
+    bool oaep, BIO *in, BIO *out);
+
+/* smime_sign - SignedData of in (detached or with content) by signer,
+ * chain included, our SMIMECapabilities, DER streamed into out */
+ms_err smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
+    const EVP_MD *digest, bool detached, BIO *in, BIO *out);
+
+/* smime_micalg - the micalg parameter for a digest ("sha-256", ...) */
+const char *smime_micalg(const EVP_MD *digest);
+
+/* smime_check_enveloped - DEC-4 on a DER ContentInfo: the content type,
+ * recipient info types, cipher, IV or nonce and tag length must be on our
+ * allow-list; *aead tells AuthEnvelopedData.  MS_DATA with *why. */
+ms_err smime_check_enveloped(const unsigned char *der, size_t len,
+    bool *aead, const char **why);
+
+/* smime_decrypt - decrypt with a key from the store; on MS_OK *plain
+ * holds the whole plaintext; nothing is returned on any failure */
+ms_err smime_decrypt(const ms_store *store, const unsigned char *der,
+    size_t len, GByteArray **plain, const char **why);
+
+typedef enum sig_status {
+	SIG_NONE,	/* not signed at the root */
+	SIG_VALID,
+	SIG_INVALID,	/* signature does not verify, malformed, weak */
+	SIG_UNTRUSTED,	/* no chain to our roots, expired, wrong usage */
+	SIG_REVOKED,
+	SIG_MISMATCH	/* signer address is not the From address */
+} sig_status;
+
+typedef struct sig_result {
+	sig_status status;
+	char *detail;	/* short, content-free, escaped for a header */
+	char *signer;	/* signer address, when known */
+	char *fingerprint;	/* signer certificate, when known */
+	X509 *signer_cert;	/* reference, when verified */
+	STACK_OF(X509) *certs;	/* certificates carried by the message */
+	CMS_SignerInfo *signer_info;	/* borrowed from cms */
+} sig_result;
+
+/* sig_status_word - the first word of X-Mailseal-Signature */
+const char *sig_status_word(sig_status status);
+
+/* sig_result_clear - free a result */
+void sig_result_clear(sig_result *res);
+
+/* smime_verify - verify cms (detached content in dcont, or NULL for
+ * opaque signed data, whose content goes into *content); from is the
+ * single From address or NULL when the From field is unusable */
+ms_err smime_verify(ms_trust *trust, CMS_ContentInfo *cms, BIO *dcont,
+    const ms_addr *from, sig_result *res, GByteArray **content);
+
+/* smime_caps_learn - store the SMIMECapabilities of a verified signer */
+ms_err smime_caps_learn(ms_store *store, const char *fpr,
+    CMS_SignerInfo *si);
+
+/* smime_caps_gcm - the stored capabilities of fpr list AES-GCM */
+bool smime_caps_gcm(const ms_store *store, const char *fpr);
+
+#endif
