@@ -54,8 +54,8 @@ LIB = $(BUILD)/libmailseal.a
 
 # programs and the libraries each one links
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify
-LIBS_certstore = openssl glib-2.0 popt
-LIBS_smime-ca = openssl glib-2.0 popt
+LIBS_certstore = openssl glib-2.0 popt libsodium
+LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt
 LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt
 LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt
@@ -65,7 +65,7 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
-LIBS_unit = openssl gmime-3.0 glib-2.0 popt
+LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium
 
 MANPAGES = $(wildcard man/*.[1-8])
 

@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "limits.h"
 #include "ritual.h"
+#include "secret.h"
 #include "settings.h"
 #include "store.h"
 
@@ -48,40 +49,6 @@ typedef struct import_set {
 	STACK_OF(X509_CRL) *crls;
 	GPtrArray *keys;	/* EVP_PKEY * */
 } import_set;
-
-/* read_secret_file - the first line of a password file */
-static char *
-read_secret_file(const char *path)
-{
-	char *data = NULL, *nl;
-	gsize len = 0;
-	GError *error = NULL;
-
-	if (!g_file_get_contents(path, &data, &len, &error)) {
-		diag_error("cannot read password file: %s", error->message);
-		g_error_free(error);
-		return NULL;
-	}
-	if (memchr(data, '\0', len) != NULL) {
-		diag_error("password file contains a NUL byte");
-		OPENSSL_cleanse(data, len);
-		g_free(data);
-		return NULL;
-	}
-	nl = strpbrk(data, "\r\n");
-	if (nl != NULL)
-		*nl = '\0';
-	return data;
-}
-
-static void
-free_secret(char *secret)
-{
-	if (secret != NULL) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		g_free(secret);
-	}
-}
 
 static int
 password_cb(char *buf, int size, int rwflag, void *userdata)
@@ -356,7 +323,7 @@ cmd_import(ms_store *store, const char **files)
 	if (files == NULL || files[0] == NULL)
 		ritual_usage_error("import needs at least one FILE");
 	if (opt_password_file != NULL) {
-		password = read_secret_file(opt_password_file);
+		password = secret_read_file(opt_password_file);
 		if (password == NULL)
 			return MS_DATA;
 	}
@@ -384,7 +351,7 @@ cmd_import(ms_store *store, const char **files)
 		}
 		free(shown);
 	}
-	free_secret(password);
+	secret_free(password);
 	/* every key must belong to one of the certificates imported */
 	for (guint k = 0; err == MS_OK && k < set.keys->len; k++) {
 		EVP_PKEY *key = g_ptr_array_index(set.keys, k);

@@ -109,6 +109,19 @@ compare_hex(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+/* same_der - byte-identical CRLs (X509_CRL_cmp compares issuers only) */
+static bool
+same_der(X509_CRL *a, X509_CRL *b)
+{
+	unsigned char *da = NULL, *db = NULL;
+	int la = i2d_X509_CRL(a, &da), lb = i2d_X509_CRL(b, &db);
+	bool same = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
+
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	return same;
+}
+
 /* read_crl - parse crls/name */
 static ms_err
 read_crl(const ms_store *store, const char *name, X509_CRL **out)
@@ -216,7 +229,7 @@ crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
 				return MS_DATA;
 			}
 			if (by_number == 0 && by_time == 0 &&
-			    X509_CRL_cmp(old, crl) == 0) {
+			    same_der(old, crl)) {
 				X509_CRL_free(old);
 				*file = n;
 				return MS_OK;	/* already installed */

@@ -1,0 +1,77 @@
+/*
+ * secret.c - secrets from files (see secret.h).
+ */
+#include "secret.h"
+#include "diag.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *
+secret_read_file(const char *path)
+{
+	char *buf = malloc(SECRET_MAX + 1);
+	size_t len = 0;
+	int fd;
+
+	if (buf == NULL)
+		diag_fatal(EXIT_TEMPFAIL, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		diag_error("cannot read password file: %s", strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, SECRET_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			diag_error("cannot read password file: %s",
+			    strerror(errno));
+			len = SECRET_MAX + 2;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > SECRET_MAX)
+			break;
+	}
+	close(fd);
+	if (len > SECRET_MAX) {
+		if (len == SECRET_MAX + 1)
+			diag_error("password file is too large");
+		secret_free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		diag_error("password file contains a NUL byte");
+		sodium_memzero(buf, len);
+		free(buf);
+		return NULL;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		diag_error("password file is empty");
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+void
+secret_free(char *secret)
+{
+	if (secret == NULL)
+		return;
+	sodium_memzero(secret, strlen(secret));
+	free(secret);
+}
