@@ -464,8 +464,10 @@ ms_err
 smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
     const EVP_MD *digest, bool detached, BIO *in, BIO *out)
 {
-	unsigned int flags = CMS_BINARY | CMS_PARTIAL | CMS_STREAM |
-	    CMS_NOSMIMECAP | (detached ? CMS_DETACHED : 0);
+	/* a detached signature is small: it is finished in memory (OpenSSL
+	 * streams only attached content); attached content is streamed */
+	unsigned int flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP |
+	    (detached ? CMS_DETACHED : CMS_STREAM);
 	CMS_ContentInfo *cms;
 	CMS_SignerInfo *si;
 	STACK_OF(X509_ALGOR) *caps = NULL;
@@ -483,7 +485,12 @@ smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
 	for (int i = 0; i < sk_X509_num(chain); i++)
 		if (!CMS_add1_cert(cms, sk_X509_value(chain, i)))
 			goto out;
-	if (i2d_CMS_bio_stream(out, cms, in, flags) == 1 && BIO_eof(in))
+	if (detached) {
+		if (CMS_final(cms, in, NULL, flags) == 1 && BIO_eof(in) &&
+		    i2d_CMS_bio(out, cms) == 1)
+			err = MS_OK;
+	} else if (i2d_CMS_bio_stream(out, cms, in, flags) == 1 &&
+	    BIO_eof(in))
 		err = MS_OK;
 out:
 	if (err != MS_OK)
