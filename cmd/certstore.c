@@ -577,7 +577,7 @@ cmd_find(ms_store *store, const char **args)
 	parse_address_arg(args[0], &addr);
 	err = trust_open(store, &trust);
 	if (err == MS_OK) {
-		err = trust_find(trust, &addr, purpose, &fprs);
+		err = trust_find(trust, &addr, purpose, &fprs, NULL);
 		for (guint i = 0; err == MS_OK && i < fprs->len; i++)
 			printf("%s\n", (const char *)g_ptr_array_index(fprs,
 			    i));

@@ -141,6 +141,7 @@ collect(ms_filter *f, const char **recipients, STACK_OF(X509) *certs,
 		ms_addr addr;
 		const char *why;
 		GPtrArray *fprs = NULL;
+		STACK_OF(X509) *found = NULL;
 		ms_err ferr;
 
 		if (addr_parse_str(recipients[i], &addr, &why) != MS_OK) {
@@ -155,9 +156,11 @@ collect(ms_filter *f, const char **recipients, STACK_OF(X509) *certs,
 			}
 			continue;
 		}
-		ferr = trust_find(trust, &addr, CERT_PURPOSE_ENCRYPT, &fprs);
+		ferr = trust_find(trust, &addr, CERT_PURPOSE_ENCRYPT, &fprs,
+		    &found);
 		if (ferr != MS_OK && ferr != MS_NOTFOUND) {
 			g_ptr_array_free(fprs, TRUE);
+			sk_X509_pop_free(found, X509_free);
 			addr_clear(&addr);
 			trust_free(trust);
 			return ferr;
@@ -166,15 +169,11 @@ collect(ms_filter *f, const char **recipients, STACK_OF(X509) *certs,
 			g_string_append_printf(uncovered, "%s%s",
 			    uncovered->len ? ", " : "", addr.text);
 		for (guint j = 0; j < fprs->len; j++) {
-			const char *fpr = g_ptr_array_index(fprs, j);
-			X509 *cert;
-
-			if (certdb_load(f->store, fpr, NULL, &cert) != MS_OK)
-				continue;
-			if (!smime_caps_gcm(f->store, fpr))
+			if (!smime_caps_gcm(f->store, g_ptr_array_index(fprs, j)))
 				*all_gcm = false;
-			add_unique_cert(certs, cert);
+			add_unique_cert(certs, sk_X509_value(found, (int)j));
 		}
+		sk_X509_free(found);	/* the certificates moved to certs */
 		g_ptr_array_free(fprs, TRUE);
 		addr_clear(&addr);
 	}

@@ -50,7 +50,7 @@ find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
 	err = trust_open(f->store, &trust);
 	if (err != MS_OK)
 		return err;
-	err = trust_find(trust, sender, CERT_PURPOSE_SIGN, &fprs);
+	err = trust_find(trust, sender, CERT_PURPOSE_SIGN, &fprs, NULL);
 	for (guint i = 0; err == MS_OK && i < fprs->len && *key == NULL; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
 

@@ -374,9 +374,15 @@ certdb_add(ms_store *store, X509 *cert, bool root, bool *was_new)
 		g_free(pem);
 	}
 	/* roots are anchors, not recipients: only the certificate store is
-	 * indexed by address and subject */
+	 * indexed by address; roots get their own subject index */
 	if (err == MS_OK && !root)
 		err = update_indexes(store, cert, fpr, true);
+	if (err == MS_OK && root) {
+		char *h = subject_key(X509_get_subject_name(cert));
+
+		err = index_update(store, "index/root", h, fpr, true);
+		g_free(h);
+	}
 	g_free(name);
 	g_free(fpr);
 	return err;
@@ -395,6 +401,12 @@ certdb_remove(ms_store *store, const char *fpr)
 		return err;
 	if (!is_root)
 		err = update_indexes(store, cert, fpr, false);
+	else {
+		char *h = subject_key(X509_get_subject_name(cert));
+
+		err = index_update(store, "index/root", h, fpr, false);
+		g_free(h);
+	}
 	if (err == MS_OK) {
 		name = pem_name(fpr);
 		err = store_remove(store, is_root ? "roots" : "certs", name);
@@ -584,17 +596,16 @@ certdb_has_key(const ms_store *store, const char *fpr)
 struct ms_trust {
 	const ms_store *store;
 	X509_STORE *xstore;
-	STACK_OF(X509) *roots;
+	STACK_OF(X509) *roots;	/* the roots loaded so far */
+	GHashTable *loaded;	/* their fingerprints */
 };
 
 ms_err
 trust_open(const ms_store *store, ms_trust **out)
 {
 	ms_trust *trust = g_new0(ms_trust, 1);
-	GPtrArray *fprs;
 	X509_LOOKUP *lookup;
 	char *crldir;
-	ms_err err;
 
 	*out = NULL;
 	trust->store = store;
@@ -602,27 +613,10 @@ trust_open(const ms_store *store, ms_trust **out)
 	trust->roots = sk_X509_new_null();
 	if (trust->xstore == NULL || trust->roots == NULL)
 		diag_fatal(EXIT_TEMPFAIL, "out of memory");
-	err = certdb_list(store, true, &fprs);
-	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
-		X509 *root;
-
-		err = read_cert(store, "roots", g_ptr_array_index(fprs, i),
-		    &root);
-		if (err == MS_NOTFOUND) {
-			err = MS_OK;	/* removed meanwhile */
-			continue;
-		}
-		if (err != MS_OK)
-			break;
-		if (!X509_STORE_add_cert(trust->xstore, root))
-			ERR_clear_error();	/* a duplicate subject */
-		sk_X509_push(trust->roots, root);
-	}
-	g_ptr_array_free(fprs, TRUE);
-	if (err != MS_OK) {
-		trust_free(trust);
-		return err;
-	}
+	/* roots are loaded on demand, by subject, as chains are built:
+	 * a filter run touches only the anchors it needs */
+	trust->loaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
 	/* CRLs in OpenSSL's hashed layout, loaded on demand */
 	crldir = store_path(store, "crls", NULL);
 	lookup = X509_STORE_add_lookup(trust->xstore, X509_LOOKUP_hash_dir());
@@ -645,7 +639,44 @@ trust_free(ms_trust *trust)
 		return;
 	X509_STORE_free(trust->xstore);
 	sk_X509_pop_free(trust->roots, X509_free);
+	if (trust->loaded != NULL)
+		g_hash_table_destroy(trust->loaded);
 	g_free(trust);
+}
+
+ms_err
+trust_load_roots(ms_trust *trust, const X509_NAME *subject, bool *found)
+{
+	GPtrArray *fprs;
+	char *h = subject_key(subject);
+	ms_err err = index_read(trust->store, "index/root", h, &fprs);
+
+	g_free(h);
+	*found = false;
+	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+		X509 *root;
+		ms_err lerr;
+
+		if (g_hash_table_contains(trust->loaded, fpr)) {
+			*found = true;
+			continue;
+		}
+		lerr = read_cert(trust->store, "roots", fpr, &root);
+		if (lerr == MS_NOTFOUND)
+			continue;	/* removed meanwhile */
+		if (lerr != MS_OK) {
+			err = lerr;
+			break;
+		}
+		if (!X509_STORE_add_cert(trust->xstore, root))
+			ERR_clear_error();	/* a duplicate */
+		sk_X509_push(trust->roots, root);
+		g_hash_table_add(trust->loaded, g_strdup(fpr));
+		*found = true;
+	}
+	g_ptr_array_free(fprs, TRUE);
+	return err;
 }
 
 STACK_OF(X509) *
@@ -708,6 +739,11 @@ untrusted_chain(ms_trust *trust, X509 *cert, STACK_OF(X509) *extra)
 		GPtrArray *fprs;
 		X509 *next = NULL;
 
+		bool is_root = false;
+
+		if (trust_load_roots(trust, X509_get_issuer_name(current),
+		    &is_root) != MS_OK || is_root)
+			break;	/* an anchor (or an unreadable root store) */
 		if (X509_check_issued(current, current) == X509_V_OK)
 			break;	/* self-issued: the top */
 		if (certdb_issuers(trust->store,
@@ -956,6 +992,7 @@ trust_chain(ms_trust *trust, X509 *cert)
 
 typedef struct found {
 	char *fpr;
+	X509 *cert;
 	time_t not_before;
 } found;
 
@@ -971,12 +1008,14 @@ newest_first(gconstpointer a, gconstpointer b)
 
 ms_err
 trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
-    GPtrArray **fprs)
+    GPtrArray **fprs, STACK_OF(X509) **certs)
 {
 	GPtrArray *candidates, *hits;
 	ms_err err;
 
 	*fprs = g_ptr_array_new_with_free_func(g_free);
+	if (certs != NULL && (*certs = sk_X509_new_null()) == NULL)
+		diag_fatal(EXIT_TEMPFAIL, "out of memory");
 	err = certdb_lookup(trust->store, addr, &candidates);
 	if (err != MS_OK) {
 		g_ptr_array_free(candidates, TRUE);
@@ -1004,6 +1043,8 @@ trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
 			f->fpr = g_strdup(fpr);
 			if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tm))
 				f->not_before = timegm(&tm);
+			X509_up_ref(cert);
+			f->cert = cert;
 			g_ptr_array_add(hits, f);
 		}
 		verdict_clear(&verdict);
@@ -1013,10 +1054,15 @@ trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
 	for (guint i = 0; i < hits->len; i++) {
 		found *f = g_ptr_array_index(hits, i);
 
-		if (err == MS_OK)
+		if (err == MS_OK) {
 			g_ptr_array_add(*fprs, f->fpr);
-		else
+			if (certs != NULL) {
+				sk_X509_push(*certs, f->cert);
+				f->cert = NULL;
+			}
+		} else
 			g_free(f->fpr);
+		X509_free(f->cert);
 		g_free(f);
 	}
 	g_ptr_array_free(hits, TRUE);

@@ -120,7 +120,12 @@ ms_err trust_open(const ms_store *store, ms_trust **out);
 /* trust_free - release a trust context */
 void trust_free(ms_trust *trust);
 
-/* trust_roots - the root certificates loaded (owned by trust) */
+/* trust_load_roots - load the roots with this subject (by index);
+ * *found tells whether there is any */
+ms_err trust_load_roots(ms_trust *trust, const X509_NAME *subject,
+    bool *found);
+
+/* trust_roots - the root certificates loaded so far (owned by trust) */
 STACK_OF(X509) *trust_roots(ms_trust *trust);
 
 /* verdict_init / verdict_clear - manage a verdict's lists */
@@ -136,9 +141,10 @@ ms_err trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
 ms_err trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
     const ms_addr *addr, STACK_OF(X509) *extra, cert_verdict *verdict);
 
-/* trust_find - usable certificates for addr, newest notBefore first */
+/* trust_find - usable certificates for addr, newest notBefore first:
+ * their fingerprints, and when certs is not NULL the certificates */
 ms_err trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
-    GPtrArray **fprs);
+    GPtrArray **fprs, STACK_OF(X509) **certs);
 
 /* trust_chain - the verified chain above cert (issuers, excluding cert);
  * NULL when it does not verify */

@@ -42,8 +42,13 @@ try_issuer(X509 *ca, X509_CRL *crl)
 X509 *
 crl_find_issuer(ms_trust *trust, const ms_store *store, X509_CRL *crl)
 {
-	STACK_OF(X509) *roots = trust_roots(trust);
+	STACK_OF(X509) *roots;
 	GPtrArray *fprs;
+	bool any;
+
+	if (trust_load_roots(trust, X509_CRL_get_issuer(crl), &any) != MS_OK)
+		return NULL;
+	roots = trust_roots(trust);
 
 	for (int i = 0; i < sk_X509_num(roots); i++) {
 		X509 *ca = sk_X509_value(roots, i);

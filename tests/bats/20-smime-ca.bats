@@ -1,0 +1,561 @@
+#!/usr/bin/env bats
+# smime-ca: the built-in CA, checked with openssl, certstore and gpgsm.
+# RSA keys (the default, rsa3072) only where RSA is the point; elsewhere
+# --key ec-p256 keeps the file fast.
+
+load helpers
+
+setup() {
+	ms_setup
+	unset GNUPGHOME
+}
+
+teardown() {
+	if [ -n "${GNUPGHOME:-}" ] && [ -d "$GNUPGHOME" ]; then
+		gpgconf --kill all 2>/dev/null || true
+	fi
+}
+
+ca() {
+	smime-ca --store "$STORE" "$@"
+}
+
+cs() {
+	certstore --store "$STORE" "$@"
+}
+
+# is_fpr TEXT - a SHA-256 fingerprint: 64 lowercase hex digits
+is_fpr() {
+	[[ $1 =~ ^[0-9a-f]{64}$ ]]
+}
+
+# ca_init [options] - init a CA named "Test CA"; ROOT = its fingerprint,
+# $T/root.pem = the root certificate exported with certstore
+ca_init() {
+	run --separate-stderr ca init "$@" 'Test CA'
+	expect_status 0
+	is_fpr "$output" || fail_with "init did not print a fingerprint"
+	ROOT=$output
+	run --separate-stderr cs export "$ROOT"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/root.pem"
+	[ "$(fpr "$T/root.pem")" = "$ROOT" ] || fail_with "exported root"
+}
+
+# ca_issue NAME EMAIL [options] - issue a certificate; sets CERT to its
+# fingerprint and writes it to $T/NAME.pem
+ca_issue() {
+	local name=$1 email=$2
+	shift 2
+	run --separate-stderr ca issue "$@" "$email"
+	expect_status 0
+	is_fpr "$output" || fail_with "issue did not print a fingerprint"
+	CERT=$output
+	[ -f "$STORE/certs/$CERT.pem" ] || fail_with "no certs/$CERT.pem"
+	cp "$STORE/certs/$CERT.pem" "$T/$name.pem"
+	[ "$(fpr "$T/$name.pem")" = "$CERT" ] ||
+	    fail_with "certs/$CERT.pem has another fingerprint"
+}
+
+# text CERT - openssl's text form of a certificate
+text() {
+	openssl x509 -in "$1" -noout -text
+}
+
+# ext_value CERT NAME - extension NAME: its header line ("NAME: critical"
+# or "NAME:"), then its value lines, without indentation
+ext_value() {
+	text "$1" | awk -v name="$2" '
+	    on && match($0, /^ */) && RLENGTH > ind {
+		sub(/^ +/, ""); sub(/ +$/, ""); print; next
+	    }
+	    { on = 0 }
+	    index($0, name ":") {
+		match($0, /^ */); ind = RLENGTH; on = 1
+		sub(/^ +/, ""); sub(/ +$/, ""); print
+	    }'
+}
+
+# validity_seconds CERT - notAfter - notBefore in seconds
+validity_seconds() {
+	local nb na
+	nb=$(openssl x509 -in "$1" -noout -startdate | sed 's/^notBefore=//')
+	na=$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')
+	echo $(($(date -u -d "$na" +%s) - $(date -u -d "$nb" +%s)))
+}
+
+# same_public_key KEY CERT - the private key belongs to the certificate
+same_public_key() {
+	[ "$(openssl pkey -in "$1" -pubout)" = \
+	    "$(openssl x509 -in "$2" -noout -pubkey)" ]
+}
+
+@test "smime-ca -h prints usage; unknown option exits 64" {
+	run --separate-stderr smime-ca -h
+	expect_status 0
+	[[ $output == *[Uu]sage* && $output == *init* && $output == *issue* ]] ||
+	    fail_with "usage text"
+	run --separate-stderr smime-ca --no-such-option
+	expect_status 64
+	[ -z "$output" ] || fail_with "stdout on a usage error"
+	[ -n "$stderr" ] || fail_with "no message"
+	run --separate-stderr ca init --key dsa1024 'Test CA'
+	expect_status 64
+	[ ! -e "$STORE/roots" ] || [ -z "$(ls -A "$STORE/roots")" ] ||
+	    fail_with "a root was made with a bad key type"
+}
+
+@test "init prints the root fingerprint, equal to certstore list --roots; second init exits 64" {
+	run --separate-stderr ca init 'Test CA'
+	expect_status 0
+	[ "${#lines[@]}" -eq 1 ] || fail_with "one line"
+	is_fpr "$output" || fail_with "not a 64-hex fingerprint"
+	local root=$output
+	run --separate-stderr cs list --roots
+	expect_status 0
+	[ "${#lines[@]}" -eq 1 ] || fail_with "one root"
+	[ "$(cut -f1 <<<"${lines[0]}")" = "$root" ] || fail_with "list --roots"
+	[ -f "$STORE/roots/$root.pem" ] || fail_with "no roots/$root.pem"
+	[ "$(fpr "$STORE/roots/$root.pem")" = "$root" ] ||
+	    fail_with "roots/$root.pem fingerprint"
+	text "$STORE/roots/$root.pem" | grep -q 'CA:TRUE' || fail_with "root is no CA"
+	# the default key is RSA 3072
+	text "$STORE/roots/$root.pem" | grep -q 'Public-Key: (3072 bit)' ||
+	    fail_with "default key is not rsa3072"
+	text "$STORE/roots/$root.pem" | grep -q 'Subject: .*Test CA' ||
+	    fail_with "root subject does not carry the name"
+
+	local before
+	before=$(store_snapshot "$STORE")
+	run --separate-stderr ca init --key ec-p256 'Another CA'
+	expect_status 64
+	[ -z "$output" ] || fail_with "second init printed something"
+	[ -n "$stderr" ] || fail_with "second init without a message"
+	[ "$(store_snapshot "$STORE")" = "$before" ] ||
+	    fail_with "second init changed the store"
+}
+
+@test "an RSA certificate verifies with openssl -purpose smimeencrypt and smimesign" {
+	ca_init --key ec-p256
+	ca_issue alice alice@example.test
+	text "$T/alice.pem" | grep -q 'Public-Key: (3072 bit)' ||
+	    fail_with "default key is not rsa3072"
+	run openssl verify -purpose smimeencrypt -CAfile "$T/root.pem" "$T/alice.pem"
+	expect_status 0
+	[ "$output" = "$T/alice.pem: OK" ] || fail_with "smimeencrypt"
+	run openssl verify -purpose smimesign -CAfile "$T/root.pem" "$T/alice.pem"
+	expect_status 0
+	[ "$output" = "$T/alice.pem: OK" ] || fail_with "smimesign"
+	run --separate-stderr cs find --encrypt alice@example.test
+	expect_status 0
+	[ "$output" = "$CERT" ] || fail_with "certstore find --encrypt"
+	run --separate-stderr cs find --sign alice@example.test
+	expect_status 0
+	[ "$output" = "$CERT" ] || fail_with "certstore find --sign"
+}
+
+@test "an EC certificate carries keyAgreement and is found by certstore find --encrypt" {
+	ca_init --key ec-p256
+	ca_issue eve eve@example.test --key ec-p256
+	text "$T/eve.pem" | grep -q 'ASN1 OID: prime256v1' || fail_with "not P-256"
+	run ext_value "$T/eve.pem" 'X509v3 Key Usage'
+	expect_status 0
+	[ "${lines[0]}" = "X509v3 Key Usage: critical" ] || fail_with "KU not critical"
+	[ "${lines[1]}" = "Digital Signature, Key Agreement" ] || fail_with "EC key usage"
+	run --separate-stderr cs find --encrypt eve@example.test
+	expect_status 0
+	[ "$output" = "$CERT" ] || fail_with "certstore find --encrypt"
+	run --separate-stderr cs verify --encrypt --address eve@example.test "$CERT"
+	expect_status 0
+	[ "${lines[0]}" = "$CERT: usable for encrypt" ] || fail_with "verify"
+}
+
+@test "the issued certificate follows the profile" {
+	ca_init --key ec-p256
+	ca_issue alice alice@example.test
+	local c=$T/alice.pem
+	text "$c" | grep -q 'Version: 3 (0x2)' || fail_with "not X.509 v3"
+	run ext_value "$c" 'X509v3 Subject Alternative Name'
+	[ "${lines[1]}" = "email:alice@example.test" ] || fail_with "SAN"
+	[ "${#lines[@]}" -eq 2 ] || fail_with "SAN has more than the address"
+	run ext_value "$c" 'X509v3 Key Usage'
+	[ "${lines[0]}" = "X509v3 Key Usage: critical" ] || fail_with "KU not critical"
+	[ "${lines[1]}" = "Digital Signature, Key Encipherment" ] || fail_with "RSA key usage"
+	run ext_value "$c" 'X509v3 Extended Key Usage'
+	[ "${lines[1]}" = "E-mail Protection" ] || fail_with "EKU is not emailProtection only"
+	[ "${#lines[@]}" -eq 2 ] || fail_with "EKU"
+	run ext_value "$c" 'X509v3 Basic Constraints'
+	[ "${lines[1]}" = "CA:FALSE" ] || fail_with "basicConstraints"
+	# no CRL URL was given at init
+	if text "$c" | grep -q 'CRL Distribution Points'; then
+		fail_with "CRL distribution point without --crl-url"
+	fi
+	# validity at most 825 days
+	local v
+	v=$(validity_seconds "$c")
+	[ "$v" -gt 0 ] && [ "$v" -le $((825 * 86400)) ] ||
+	    fail_with "validity $v s is over 825 days"
+	# serial: at least 64 bits, positive, at most 20 octets
+	local serial
+	serial=$(openssl x509 -in "$c" -noout -serial | sed 's/^serial=//')
+	[ "${#serial}" -ge 16 ] && [ "${#serial}" -le 40 ] ||
+	    fail_with "serial $serial is not 8..20 octets"
+	# issuer byte-identical to the root's subject
+	[ "$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')" = \
+	    "$(openssl x509 -in "$T/root.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')" ] ||
+	    fail_with "issuer is not the root's subject"
+	run openssl verify -CAfile "$T/root.pem" "$c"
+	expect_status 0
+
+	# a second certificate: another, non-sequential serial
+	ca_issue bob bob@example.test --key ec-p256
+	local serial2
+	serial2=$(openssl x509 -in "$T/bob.pem" -noout -serial | sed 's/^serial=//')
+	[ "$serial2" != "$serial" ] || fail_with "same serial twice"
+	python3 -c 'import sys; a, b = (int(x, 16) for x in sys.argv[1:]); sys.exit(abs(a - b) <= 1)' \
+	    "$serial" "$serial2" || fail_with "sequential serials"
+}
+
+@test "issue --days sets the validity, never over 825 days" {
+	ca_init --key ec-p256
+	ca_issue short short@example.test --key ec-p256 --days 30
+	local v
+	v=$(validity_seconds "$T/short.pem")
+	[ "$v" -ge $((30 * 86400 - 120)) ] && [ "$v" -le $((30 * 86400 + 120)) ] ||
+	    fail_with "--days 30 gave $v s"
+	run --separate-stderr ca issue --key ec-p256 --days 1000 long@example.test
+	if [ "$status" -eq 0 ]; then
+		v=$(validity_seconds "$STORE/certs/$output.pem")
+		[ "$v" -le $((825 * 86400)) ] || fail_with "--days 1000 gave $v s"
+	else
+		expect_status 64
+		[ -z "$output" ] || fail_with "output on refusal"
+	fi
+}
+
+@test "the issued key file has mode 0600 and matches the certificate" {
+	ca_init --key ec-p256
+	ca_issue kim kim@example.test --key ec-p256
+	local key=$STORE/keys/$CERT.key
+	[ -f "$key" ] || fail_with "no keys/$CERT.key"
+	[ "$(stat -c %a "$key")" = 600 ] || fail_with "key mode $(stat -c %a "$key")"
+	[ "$(stat -c %u "$key")" = "$(id -u)" ] || fail_with "key owner"
+	same_public_key "$key" "$T/kim.pem" || fail_with "key does not match"
+	grep -q -- '-----BEGIN PRIVATE KEY-----' "$key" || fail_with "not PKCS#8 PEM"
+	run --separate-stderr cs list
+	expect_status 0
+	[ "$(awk -F'\t' -v f="$CERT" '$1 == f { print $4 }' <<<"$output")" = key ] ||
+	    fail_with "certstore list does not show the key"
+}
+
+@test "PKCS#12 export (modern) opens with openssl: AES-256-CBC, PBKDF2, key matches" {
+	ca_init --key ec-p256
+	ca_issue pat pat@example.test --key ec-p256
+	printf 'Tr0ub4dor&3 x\nnot the password\n' >"$T/pw"
+	chmod 600 "$T/pw"
+	ca export --password-file "$T/pw" "$CERT" >"$T/pat.p12"
+	[ -s "$T/pat.p12" ] || fail_with "empty PKCS#12"
+	run openssl pkcs12 -in "$T/pat.p12" -passin 'pass:Tr0ub4dor&3 x' -nodes \
+	    -out "$T/all.pem"
+	expect_status 0
+	same_public_key "$T/all.pem" "$T/pat.pem" || fail_with "key does not match"
+	[ "$(openssl x509 -in "$T/all.pem" -outform DER | sha256sum)" = \
+	    "$(openssl x509 -in "$T/pat.pem" -outform DER | sha256sum)" ] ||
+	    fail_with "certificate differs"
+	run openssl pkcs12 -info -noout -in "$T/pat.p12" -passin file:"$T/pw"
+	expect_status 0
+	grep -q '^MAC: sha256' <<<"$output" || fail_with "MAC is not SHA-256"
+	grep -q '^PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC' <<<"$output" ||
+	    fail_with "certificate bag is not AES-256-CBC/PBKDF2"
+	grep -q '^Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC' <<<"$output" ||
+	    fail_with "key bag is not AES-256-CBC/PBKDF2"
+	run openssl pkcs12 -in "$T/pat.p12" -passin pass:wrong -nodes -noout
+	[ "$status" -ne 0 ] || fail_with "wrong password accepted"
+
+	run --separate-stderr ca export "$CERT"
+	expect_status 64
+	[ -z "$output" ] || fail_with "output without --password-file"
+	run --separate-stderr ca export --password-file "$T/pw" \
+	    0000000000000000000000000000000000000000000000000000000000000000
+	[ "$status" -ne 0 ] && [ "$status" -lt 128 ] || fail_with "unknown fingerprint"
+	[ -z "$output" ] || fail_with "output for an unknown fingerprint"
+}
+
+@test "PKCS#12 --legacy export is 3DES/SHA-1 and imports into openssl and gpgsm" {
+	ca_init --key ec-p256
+	ca_issue leo leo@example.test
+	echo 'legacy pass' >"$T/pw"
+	ca export --legacy --password-file "$T/pw" "$CERT" >"$T/leo.p12"
+	run openssl pkcs12 -info -noout -in "$T/leo.p12" -passin file:"$T/pw"
+	expect_status 0
+	grep -q '^MAC: sha1' <<<"$output" || fail_with "MAC is not SHA-1"
+	grep -q '^PKCS7 Encrypted data: pbeWithSHA1And3-KeyTripleDES-CBC' <<<"$output" ||
+	    fail_with "certificate bag is not 3DES"
+	grep -q '^Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC' <<<"$output" ||
+	    fail_with "key bag is not 3DES"
+	run openssl pkcs12 -in "$T/leo.p12" -passin file:"$T/pw" -nodes -out "$T/all.pem"
+	expect_status 0
+	same_public_key "$T/all.pem" "$T/leo.pem" || fail_with "key does not match"
+
+	export GNUPGHOME=$T/gnupg
+	mkdir -m 700 "$GNUPGHOME"
+	echo allow-loopback-pinentry >"$GNUPGHOME/gpg-agent.conf"
+	# offline: no CRL or OCSP look-ups through dirmngr
+	echo disable-dirmngr >"$GNUPGHOME/gpgsm.conf"
+	run gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
+	    --import "$T/leo.p12" <"$T/pw"
+	expect_status 0
+	grep -q 'secret keys imported: 1' <<<"$output" || fail_with "gpgsm import"
+	run gpgsm --list-secret-keys leo@example.test
+	expect_status 0
+	grep -q 'aka: leo@example.test' <<<"$output" || fail_with "gpgsm: no address"
+	local colon
+	colon=$(tr 'a-f' 'A-F' <<<"$CERT" | sed 's/../&:/g; s/:$//')
+	grep -q "sha2 fpr: $colon" <<<"$output" || fail_with "gpgsm: other certificate"
+}
+
+@test "revoke: the certificate is no longer found and verify says revoked" {
+	ca_init --key ec-p256
+	ca_issue rob rob@example.test --key ec-p256
+	local rob=$CERT
+	ca_issue sue sue@example.test --key ec-p256
+	local sue=$CERT
+	run --separate-stderr cs find rob@example.test
+	expect_status 0
+	[ "$output" = "$rob" ] || fail_with "find before revoke"
+	run --separate-stderr ca revoke "$rob"
+	expect_status 0
+	run --separate-stderr cs find rob@example.test
+	expect_status 1
+	[ -z "$output" ] || fail_with "revoked certificate found"
+	run --separate-stderr cs find --sign rob@example.test
+	expect_status 1
+	run --separate-stderr cs verify --encrypt "$rob"
+	expect_status 1
+	[ "${lines[0]}" = "$rob: not usable for encrypt" ] || fail_with "verify first line"
+	grep -q '^reason: .*revoked' <<<"$output" || fail_with "verify reason"
+	# the other certificate of the CA is still fine
+	run --separate-stderr cs find sue@example.test
+	expect_status 0
+	[ "$output" = "$sue" ] || fail_with "unrevoked certificate lost"
+	# the CRL in crls/ lists the serial
+	local hash serial
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	[ -f "$STORE/crls/$hash.r0" ] || fail_with "no crls/$hash.r0"
+	serial=$(openssl x509 -in "$T/rob.pem" -noout -serial | sed 's/^serial=//')
+	openssl crl -in "$STORE/crls/$hash.r0" -noout -text |
+	    grep -q "Serial Number: $serial" || fail_with "serial not in the CRL"
+}
+
+@test "smime-ca crl prints a CRL that openssl verifies; its number increases" {
+	ca_init --key ec-p256
+	run --separate-stderr ca crl
+	expect_status 0
+	printf '%s\n' "$output" >"$T/one.crl"
+	[ "${lines[0]}" = "-----BEGIN X509 CRL-----" ] || fail_with "not a PEM CRL"
+	run openssl crl -in "$T/one.crl" -CAfile "$T/root.pem" -noout
+	expect_status 0
+	[ "$output" = "verify OK" ] || fail_with "openssl crl does not verify it"
+
+	sleep 1
+	run --separate-stderr ca crl --days 3
+	expect_status 0
+	printf '%s\n' "$output" >"$T/two.crl"
+	run openssl crl -in "$T/two.crl" -CAfile "$T/root.pem" -noout
+	expect_status 0
+	[ "$output" = "verify OK" ] || fail_with "second CRL"
+
+	local n1 n2
+	n1=$(openssl crl -in "$T/one.crl" -noout -crlnumber | sed 's/^crlNumber=//')
+	n2=$(openssl crl -in "$T/two.crl" -noout -crlnumber | sed 's/^crlNumber=//')
+	[ -n "$n1" ] && [ -n "$n2" ] || fail_with "no CRL number"
+	python3 -c 'import sys; sys.exit(not int(sys.argv[2], 16) > int(sys.argv[1], 16))' \
+	    "${n1#0x}" "${n2#0x}" || fail_with "CRL number $n1 then $n2"
+
+	# --days 3: nextUpdate three days after lastUpdate
+	local last next
+	last=$(openssl crl -in "$T/two.crl" -noout -lastupdate | sed 's/^lastUpdate=//')
+	next=$(openssl crl -in "$T/two.crl" -noout -nextupdate | sed 's/^nextUpdate=//')
+	local span
+	span=$(($(date -u -d "$next" +%s) - $(date -u -d "$last" +%s)))
+	[ "$span" -ge $((3 * 86400 - 2)) ] && [ "$span" -le $((3 * 86400 + 2)) ] ||
+	    fail_with "nextUpdate $next for lastUpdate $last"
+
+	# the newest CRL is in crls/ under the issuer's hash
+	local hash
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	[ -f "$STORE/crls/$hash.r0" ] || fail_with "no crls/$hash.r0"
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$T/two.crl" -outform DER) ||
+	    fail_with "crls/$hash.r0 is not the newest CRL"
+	[ ! -e "$STORE/crls/$hash.r1" ] || fail_with "a second CRL file for one issuer"
+}
+
+@test "openssl verify -crl_check -CApath <store>/crls reports the revoked certificate" {
+	ca_init --key ec-p256
+	ca_issue rob rob@example.test --key ec-p256
+	local rob=$CERT
+	ca_issue sue sue@example.test --key ec-p256
+	run --separate-stderr ca revoke "$rob"
+	expect_status 0
+	run openssl verify -crl_check -CApath "$STORE/crls" -CAfile "$T/root.pem" \
+	    "$T/rob.pem"
+	[ "$status" -ne 0 ] || fail_with "revoked certificate verifies"
+	grep -q 'certificate revoked' <<<"$output" || fail_with "not reported revoked"
+	# the unrevoked one verifies, so the CRL was found in the hashed layout
+	run openssl verify -crl_check -CApath "$STORE/crls" -CAfile "$T/root.pem" \
+	    "$T/sue.pem"
+	expect_status 0
+	[ "$output" = "$T/sue.pem: OK" ] || fail_with "CRL not found by hash"
+}
+
+@test "init --crl-url puts the URL into issued certificates" {
+	local url=http://crl.example.test/mailseal/root.crl
+	ca_init --key ec-p256 --crl-url "$url"
+	ca_issue cara cara@example.test --key ec-p256
+	run ext_value "$T/cara.pem" 'X509v3 CRL Distribution Points'
+	expect_status 0
+	[ "${#lines[@]}" -ge 2 ] || fail_with "no CRL distribution point"
+	grep -qx "URI:$url" <<<"$output" || fail_with "URL not in the certificate"
+}
+
+@test "issue with an invalid address is refused and creates nothing" {
+	ca_init --key ec-p256
+	local before addr
+	before=$(store_snapshot "$STORE")
+	for addr in 'bob x@example.test' $'bob\t@example.test' '-bob@example.test' \
+	    $'bob@example.test\n' $'bob\n@example.test' '' 'bob' 'bob@' '@example.test' \
+	    'bob@@example.test' '../../x@example.test' 'bob@example.test.'; do
+		run --separate-stderr ca issue --key ec-p256 -- "$addr"
+		[[ $status -eq 64 || $status -eq 65 ]] ||
+		    fail_with "issue '$addr' exited $status"
+		[ -z "$output" ] || fail_with "issue '$addr' printed something"
+		[ -n "$stderr" ] || fail_with "issue '$addr' without a message"
+		[ "$(store_snapshot "$STORE")" = "$before" ] ||
+		    fail_with "issue '$addr' changed the store"
+	done
+	# without -- a leading dash is an unknown option
+	run --separate-stderr ca issue --key ec-p256 '-bob@example.test'
+	[[ $status -eq 64 || $status -eq 65 ]] || fail_with "issue -bob"
+	[ "$(store_snapshot "$STORE")" = "$before" ] || fail_with "store changed"
+	run --separate-stderr cs list
+	expect_status 0
+	[ -z "$output" ] || fail_with "a certificate was issued"
+}
+
+@test "issue, revoke and crl without a CA are refused" {
+	run --separate-stderr ca issue --key ec-p256 ann@example.test
+	[[ $status -eq 64 || $status -eq 75 ]] || fail_with "issue before init"
+	[ -z "$output" ] || fail_with "issue before init printed something"
+	[ -n "$stderr" ] || fail_with "no message"
+	run --separate-stderr ca crl
+	[[ $status -eq 64 || $status -eq 75 ]] || fail_with "crl before init"
+	[ -z "$output" ] || fail_with "crl before init printed something"
+	if [ -d "$STORE" ]; then
+		[ -z "$(find "$STORE/certs" "$STORE/keys" "$STORE/crls" "$STORE/roots" \
+		    -type f 2>/dev/null)" ] || fail_with "files were written"
+	fi
+}
+
+@test "init refuses a CRL URL that is not http(s)" {
+	local url
+	for url in 'file:///etc/passwd' 'ldap://ldap.example.test/cn=ca' \
+	    $'http://crl.example.test/a\nb' 'http://crl.example.test/a b'; do
+		run --separate-stderr ca init --key ec-p256 --crl-url "$url" 'Test CA'
+		expect_status 64
+		[ -z "$output" ] || fail_with "init printed something for $url"
+		if [ -d "$STORE/roots" ]; then
+			[ -z "$(ls -A "$STORE/roots")" ] || fail_with "a root was made for $url"
+		fi
+	done
+}
+
+@test "crl --days is limited to 10 days (SBR)" {
+	ca_init --key ec-p256
+	run --separate-stderr ca crl --days 30
+	expect_status 64
+	[ -z "$output" ] || fail_with "a CRL for 30 days"
+	run --separate-stderr ca crl
+	expect_status 0
+	local last next span
+	last=$(openssl crl -noout -lastupdate <<<"$output" | sed 's/^lastUpdate=//')
+	next=$(openssl crl -noout -nextupdate <<<"$output" | sed 's/^nextUpdate=//')
+	span=$(($(date -u -d "$next" +%s) - $(date -u -d "$last" +%s)))
+	[ "$span" -gt 0 ] && [ "$span" -le $((10 * 86400)) ] ||
+	    fail_with "default CRL lifetime $span s"
+}
+
+@test "export refuses an empty password" {
+	ca_init --key ec-p256
+	ca_issue pat pat@example.test --key ec-p256
+	: >"$T/empty"
+	printf '\nsecond line\n' >"$T/emptyline"
+	local pw
+	for pw in empty emptyline; do
+		run --separate-stderr ca export --password-file "$T/$pw" "$CERT"
+		[[ $status -eq 64 || $status -eq 65 ]] ||
+		    fail_with "export with the password file '$pw' exited $status"
+		[ -z "$output" ] || fail_with "a PKCS#12 without a password"
+	done
+}
+
+@test "parallel issue, revoke and crl all land" {
+	ca_init --key ec-p256
+	local i
+	for i in 1 2 3 4; do
+		(set +e; ca issue --key ec-p256 "u$i@example.test" >"$T/f$i" 2>"$T/e$i"
+		 echo $? >"$T/rc$i") &
+	done
+	wait
+	for i in 1 2 3 4; do
+		[ "$(cat "$T/rc$i")" = 0 ] || fail_with "issue $i: $(cat "$T/e$i")"
+		is_fpr "$(cat "$T/f$i")" || fail_with "issue $i output"
+	done
+	[ "$(find "$STORE/certs" -type f | wc -l)" -eq 4 ] || fail_with "four certificates"
+	local serials
+	serials=$(for i in 1 2 3 4; do
+		openssl x509 -in "$STORE/certs/$(cat "$T/f$i").pem" -noout -serial
+	done | sort -u | wc -l)
+	[ "$serials" -eq 4 ] || fail_with "serials not unique"
+
+	for i in 1 2 3 4; do
+		(set +e; ca revoke "$(cat "$T/f$i")" >/dev/null 2>"$T/e$i"; echo $? >"$T/rc$i") &
+	done
+	wait
+	for i in 1 2 3 4; do
+		[ "$(cat "$T/rc$i")" = 0 ] ||
+		    fail_with "revoke $i exited $(cat "$T/rc$i"): $(cat "$T/e$i")"
+	done
+	# every revoke that succeeded is in the installed CRL at once
+	local hash
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	[ "$(openssl crl -in "$STORE/crls/$hash.r0" -noout -text | grep -c 'Serial Number:')" -eq 4 ] ||
+	    fail_with "the installed CRL does not list all four revocations"
+	for i in 1 2 3 4; do
+		run --separate-stderr cs find "u$i@example.test"
+		expect_status 1
+	done
+
+	# parallel crl calls: each succeeds with its own CRL number, the
+	# highest is installed
+	for i in 1 2 3 4; do
+		(set +e; ca crl >"$T/c$i.pem" 2>"$T/e$i"; echo $? >"$T/rc$i") &
+	done
+	wait
+	for i in 1 2 3 4; do
+		[ "$(cat "$T/rc$i")" = 0 ] ||
+		    fail_with "crl $i exited $(cat "$T/rc$i"): $(cat "$T/e$i")"
+	done
+	local numbers
+	numbers=$(for i in 1 2 3 4; do
+		openssl crl -in "$T/c$i.pem" -noout -crlnumber | sed 's/^crlNumber=0x//'
+	done | sort -u)
+	[ "$(wc -l <<<"$numbers")" -eq 4 ] ||
+	    fail_with "CRL numbers used twice: $(echo $numbers)"
+	local newest
+	newest=$(python3 -c 'import sys; print(max(sys.argv[1:], key=lambda x: int(x, 16)))' $numbers)
+	[ "$(openssl crl -in "$STORE/crls/$hash.r0" -noout -crlnumber | sed 's/^crlNumber=0x//')" = "$newest" ] ||
+	    fail_with "the installed CRL is not the newest"
+	[ "$(openssl crl -in "$STORE/crls/$hash.r0" -noout -text | grep -c 'Serial Number:')" -eq 4 ] ||
+	    fail_with "the installed CRL lost revocations"
+}
