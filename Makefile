@@ -117,6 +117,8 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
 
+# kept between runs (make would delete them as intermediate files)
+.SECONDARY: $(FUZZ_OBJ)
 $(FUZZ_BUILD)/common/%.o: common/%.c common/*.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<

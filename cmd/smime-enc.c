@@ -35,15 +35,20 @@ static struct poptOption options[] = {
 
 /* already_encrypted - ENC-7: a structural check, never a substring test */
 static bool
-already_encrypted(const ms_message *msg)
+already_encrypted(ms_message *msg)
 {
 	msg_kind kind = msg_root_kind(msg);
 	GByteArray *der;
 	bool aead, yes = false;
 	const char *why;
+	msg_problem problem;
 
 	if (kind == MSG_KIND_PGP_ENCRYPTED) {
-		GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+		GMimeObject *root;
+
+		if (msg_parse_full(msg, &problem) != MS_OK)
+			return false;
+		root = g_mime_message_get_mime_part(msg->mime);
 		GMimeMultipart *mp = GMIME_IS_MULTIPART(root) ?
 		    GMIME_MULTIPART(root) : NULL;
 
@@ -244,7 +249,7 @@ main(int argc, char **argv)
 	    (cipher = smime_cipher_by_name(opt_cipher)) == NULL)
 		ritual_usage_error("unknown --cipher");
 	diag_set_quiet(true);
-	err = filter_open(&f);
+	err = filter_open(&f, MSG_READ_HEADERS);
 	if (err != MS_OK)
 		goto out;
 	err = output_open(f.store, &out);

@@ -249,7 +249,7 @@ main(int argc, char **argv)
 			ritual_usage_error("unknown --digest");
 	}
 	diag_set_quiet(true);
-	err = filter_open(&f);
+	err = filter_open(&f, MSG_READ_FULL);
 	if (err == MS_OK)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)

@@ -99,7 +99,7 @@ main(int argc, char **argv)
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("smime-verify takes no operands");
 	diag_set_quiet(true);
-	err = filter_open(&f);
+	err = filter_open(&f, MSG_READ_HEADERS);
 	if (err == MS_OK)
 		err = output_open(f.store, &out);
 	if (err == MS_OK)

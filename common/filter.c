@@ -28,7 +28,7 @@ filter_refuse(const char *code, const char *fmt, ...)
 }
 
 ms_err
-filter_open(ms_filter *filter)
+filter_open(ms_filter *filter, msg_read_mode mode)
 {
 	msg_problem problem;
 	ms_err err;
@@ -43,7 +43,7 @@ filter_open(ms_filter *filter)
 	if (err != MS_OK)
 		return err;
 	diag_use_syslog(settings_get_bool(filter->settings, "syslog"));
-	err = msg_read_stdin(&filter->msg, &problem);
+	err = msg_read_stdin_mode(mode, &filter->msg, &problem);
 	if (err == MS_DATA) {
 		switch (problem) {
 		case MSG_PROBLEM_TOO_LARGE:

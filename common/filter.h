@@ -22,8 +22,9 @@ typedef struct ms_filter {
 	ms_message *msg;
 } ms_filter;
 
-/* filter_open - store, settings and the message on stdin */
-ms_err filter_open(ms_filter *filter);
+/* filter_open - store, settings and the message on stdin, read in the
+ * given mode (msg.h) */
+ms_err filter_open(ms_filter *filter, msg_read_mode mode);
 
 /* filter_close - release what filter_open took */
 void filter_close(ms_filter *filter);

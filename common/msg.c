@@ -66,19 +66,22 @@ msg_problem_status(msg_problem problem)
 /* check_headers - MIME-L4 on the raw top-level header section: its size
  * and the size of each unfolded field */
 static msg_problem
-check_headers(const char *data, size_t len)
+check_headers(const char *data, size_t len, size_t *body)
 {
 	const ms_limits *lim = limits_get();
 	size_t pos = 0, field = 0;
 
+	*body = len;
 	while (pos < len) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
 		size_t line = nl ? (size_t)(nl - (data + pos)) + 1 : len - pos;
 		bool blank = line == 1 ||
 		    (line == 2 && data[pos] == '\r');
 
-		if (blank)
+		if (blank) {
+			*body = pos + line;
 			return MSG_PROBLEM_NONE;	/* end of the header */
+		}
 		if (data[pos] == ' ' || data[pos] == '\t')
 			field += line;
 		else
@@ -215,40 +218,30 @@ walk(ms_message *msg)
 	return problem;
 }
 
-/* parse - run GMime over msg->raw and check the tree */
+/* parse_tree - run GMime over the whole input, or in headers-only mode
+ * over the header section alone, and check the tree */
 static ms_err
-parse(ms_message *msg, msg_problem *problem)
+parse_tree(ms_message *msg, msg_problem *problem)
 {
 	GMimeParser *parser;
 	GMimeParserOptions *options;
+	GMimeStream *source = msg->stream;
+	size_t len = msg->headers_only ? msg->header_len : msg->raw_len;
 
-	*problem = MSG_PROBLEM_NONE;
-	if (msg->raw_len == 0) {
-		*problem = MSG_PROBLEM_EMPTY;
-		return MS_DATA;
-	}
-	if (msg->raw_len > limits_get()->message_size) {
-		*problem = MSG_PROBLEM_TOO_LARGE;
-		return MS_DATA;
-	}
-	*problem = check_headers(msg->raw, msg->raw_len);
-	if (*problem != MSG_PROBLEM_NONE)
-		return MS_DATA;
 	/* GMime keeps header values as C strings: a NUL in any header,
 	 * top-level or nested, silently cuts the field, and on output joins
 	 * what is left to the next line, so the message we write has
 	 * another structure than the one we read (MIME-A1, bad input 11).
 	 * A NUL is legal only in binary parts, which SMTP without
 	 * BINARYMIME cannot carry, so any NUL marks the input malformed. */
-	if (memchr(msg->raw, '\0', msg->raw_len) != NULL)
+	if (memchr(msg->raw, '\0', len) != NULL)
 		msg->flags |= MSG_FLAG_MALFORMED;
-	if (msg->stream == NULL) {
-		/* wraps the array without copying; we free it ourselves */
-		msg->stream = g_mime_stream_mem_new_with_byte_array(msg->heap);
-		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(msg->stream),
-		    FALSE);
-	}
-	parser = g_mime_parser_new_with_stream(msg->stream);
+	if (msg->headers_only)
+		source = g_mime_stream_substream(msg->stream, 0, (gint64)len);
+	else
+		g_object_ref(source);
+	g_mime_stream_reset(source);
+	parser = g_mime_parser_new_with_stream(source);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	options = g_mime_parser_options_new();
@@ -258,16 +251,68 @@ parse(ms_message *msg, msg_problem *problem)
 	msg->headers_end = (size_t)g_mime_parser_get_headers_end(parser);
 	g_mime_parser_options_free(options);
 	g_object_unref(parser);
+	g_object_unref(source);
 	if (msg->mime == NULL) {
 		*problem = MSG_PROBLEM_UNPARSABLE;
 		return MS_DATA;
+	}
+	if (msg->headers_only) {
+		/* the body was not interpreted: only the top level counts */
+		msg->flags &= ~MSG_FLAG_MALFORMED;
+		if (memchr(msg->raw, '\0', len) != NULL)
+			msg->flags |= MSG_FLAG_MALFORMED;
+		return MS_OK;
 	}
 	*problem = walk(msg);
 	return *problem == MSG_PROBLEM_NONE ? MS_OK : MS_DATA;
 }
 
+/* parse - the raw limits, then the tree */
+static ms_err
+parse(ms_message *msg, msg_problem *problem)
+{
+	*problem = MSG_PROBLEM_NONE;
+	if (msg->raw_len == 0) {
+		*problem = MSG_PROBLEM_EMPTY;
+		return MS_DATA;
+	}
+	if (msg->raw_len > limits_get()->message_size) {
+		*problem = MSG_PROBLEM_TOO_LARGE;
+		return MS_DATA;
+	}
+	*problem = check_headers(msg->raw, msg->raw_len, &msg->header_len);
+	if (*problem != MSG_PROBLEM_NONE)
+		return MS_DATA;
+	if (msg->stream == NULL) {
+		/* wraps the array without copying; we free it ourselves */
+		msg->stream = g_mime_stream_mem_new_with_byte_array(msg->heap);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(msg->stream),
+		    FALSE);
+	}
+	return parse_tree(msg, problem);
+}
+
+ms_err
+msg_parse_full(ms_message *msg, msg_problem *problem)
+{
+	*problem = MSG_PROBLEM_NONE;
+	if (!msg->headers_only)
+		return MS_OK;
+	g_object_unref(msg->mime);
+	msg->mime = NULL;
+	msg->headers_only = false;
+	return parse_tree(msg, problem);
+}
+
 ms_err
 msg_read_fd(int fd, ms_message **out, msg_problem *problem)
+{
+	return msg_read_fd_mode(fd, MSG_READ_FULL, out, problem);
+}
+
+ms_err
+msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
+    msg_problem *problem)
 {
 	ms_message *msg = g_new0(ms_message, 1);
 	struct stat st;
@@ -277,6 +322,7 @@ msg_read_fd(int fd, ms_message **out, msg_problem *problem)
 	msg_library_init();
 	*out = NULL;
 	*problem = MSG_PROBLEM_NONE;
+	msg->headers_only = mode == MSG_READ_HEADERS;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    lseek(fd, 0, SEEK_CUR) == 0) {
 		if ((unsigned long long)st.st_size > cap) {
@@ -338,6 +384,13 @@ ms_err
 msg_read_stdin(ms_message **out, msg_problem *problem)
 {
 	return msg_read_fd(STDIN_FILENO, out, problem);
+}
+
+ms_err
+msg_read_stdin_mode(msg_read_mode mode, ms_message **out,
+    msg_problem *problem)
+{
+	return msg_read_fd_mode(STDIN_FILENO, mode, out, problem);
 }
 
 ms_err

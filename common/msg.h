@@ -45,6 +45,8 @@ typedef struct ms_message {
 	unsigned depth;		/* deepest nesting seen */
 	unsigned parts;		/* number of MIME parts */
 	size_t headers_end;	/* offset of the line ending the header */
+	size_t header_len;	/* the header section with its blank line */
+	bool headers_only;	/* the body is not parsed (yet) */
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;
@@ -56,6 +58,25 @@ void msg_library_init(void);
 /* msg_read_fd - read a whole message from fd and parse it; on MS_DATA,
  * *problem says which limit or check failed */
 ms_err msg_read_fd(int fd, ms_message **out, msg_problem *problem);
+
+typedef enum msg_read_mode {
+	MSG_READ_FULL,		/* parse the whole MIME tree */
+	MSG_READ_HEADERS	/* parse the top-level header section only;
+				 * the body stays raw bytes until
+				 * msg_parse_full() */
+} msg_read_mode;
+
+/* msg_read_fd_mode - msg_read_fd with a read mode */
+ms_err msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
+    msg_problem *problem);
+
+/* msg_read_stdin_mode - msg_read_fd_mode(0, ...) */
+ms_err msg_read_stdin_mode(msg_read_mode mode, ms_message **out,
+    msg_problem *problem);
+
+/* msg_parse_full - parse the body of a headers-only message, with the
+ * nesting and part limits */
+ms_err msg_parse_full(ms_message *msg, msg_problem *problem);
 
 /* msg_read_stdin - msg_read_fd(0, ...) */
 ms_err msg_read_stdin(ms_message **out, msg_problem *problem);

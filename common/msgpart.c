@@ -159,26 +159,38 @@ ms_err
 msg_root_decoded(const ms_message *msg, size_t max, GByteArray **out)
 {
 	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
-	GMimeDataWrapper *wrapper;
-	GMimeStream *stream;
+	GMimeContentEncoding encoding;
+	GMimeStream *raw, *filtered, *sink;
 	GByteArray *data;
+	size_t body = msg_body_offset(msg);
+	gint64 written;
 
 	*out = NULL;
 	if (root == NULL || !GMIME_IS_PART(root))
 		return MS_DATA;
-	wrapper = g_mime_part_get_content(GMIME_PART(root));
-	if (wrapper == NULL)
-		return MS_DATA;
-	data = g_byte_array_new();
-	stream = g_mime_stream_mem_new_with_byte_array(data);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	if (g_mime_data_wrapper_write_to_stream(wrapper, stream) < 0) {
-		g_object_unref(stream);
-		g_byte_array_free(data, TRUE);
-		return MS_DATA;
+	/* decode the raw body directly, in either read mode: the root is a
+	 * single part, so its body is everything after the header */
+	encoding = g_mime_part_get_content_encoding(GMIME_PART(root));
+	raw = g_mime_stream_substream(msg->stream, (gint64)body,
+	    (gint64)msg->raw_len);
+	filtered = g_mime_stream_filter_new(raw);
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+	    encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *decoder = g_mime_filter_basic_new(encoding, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered),
+		    decoder);
+		g_object_unref(decoder);
 	}
-	g_object_unref(stream);
-	if (data->len > max) {
+	data = g_byte_array_new();
+	sink = g_mime_stream_mem_new_with_byte_array(data);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
+	written = g_mime_stream_write_to_stream(filtered, sink);
+	g_object_unref(sink);
+	g_object_unref(filtered);
+	g_object_unref(raw);
+	if (written < 0 || data->len > max) {
 		g_byte_array_free(data, TRUE);
 		return MS_DATA;
 	}
@@ -225,10 +237,11 @@ to_crlf(const char *data, size_t len)
 }
 
 ms_err
-msg_signed_parts(const ms_message *msg, GByteArray **content,
+msg_signed_parts(ms_message *msg, GByteArray **content,
     GByteArray **signature, const char **why)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GMimeObject *root;
+	msg_problem problem;
 	GMimeMultipart *mp;
 	const char *boundary, *body, *start = NULL, *end = NULL;
 	size_t blen, body_len, pos;
@@ -238,6 +251,11 @@ msg_signed_parts(const ms_message *msg, GByteArray **content,
 	int found = 0;
 
 	*content = *signature = NULL;
+	if (msg_parse_full(msg, &problem) != MS_OK) {
+		*why = msg_problem_text(problem);
+		return MS_DATA;
+	}
+	root = g_mime_message_get_mime_part(msg->mime);
 	if (root == NULL || !GMIME_IS_MULTIPART(root)) {
 		*why = "not a multipart";
 		return MS_DATA;
@@ -383,11 +401,15 @@ msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
 GByteArray *
 msg_entity_7bit(ms_message *msg)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GMimeObject *root;
 	GByteArray *out;
 	GMimeStream *stream;
 	GMimeFormatOptions *format;
+	msg_problem problem;
 
+	if (msg_parse_full(msg, &problem) != MS_OK)
+		return NULL;
+	root = g_mime_message_get_mime_part(msg->mime);
 	if (root == NULL)
 		return NULL;
 	g_mime_object_encode(root, GMIME_ENCODING_CONSTRAINT_7BIT);

@@ -51,8 +51,9 @@ ms_err msg_root_decoded(const ms_message *msg, size_t max,
 
 /* msg_signed_parts - for a two-part multipart/signed root: the raw bytes
  * of part 1 in canonical CRLF form, exactly as received (never
- * re-serialised), and the decoded signature of part 2 */
-ms_err msg_signed_parts(const ms_message *msg, GByteArray **content,
+ * re-serialised), and the decoded signature of part 2; parses the body
+ * of a headers-only message first */
+ms_err msg_signed_parts(ms_message *msg, GByteArray **content,
     GByteArray **signature, const char **why);
 
 /* msg_from_address - the single From mailbox, parsed by the one address
@@ -62,7 +63,8 @@ ms_err msg_from_address(const ms_message *msg, ms_addr *from,
 
 /* msg_entity_7bit - the root entity (content headers and body) with every
  * part in a 7-bit transfer encoding, in canonical CRLF form: what is
- * signed so the signature survives transport (RFC 8551 3.1) */
+ * signed so the signature survives transport (RFC 8551 3.1); NULL when
+ * the message is over a parsing limit */
 GByteArray *msg_entity_7bit(ms_message *msg);
 
 /* msg_header_append - append "Name: value" with control characters in
