@@ -92,9 +92,15 @@ BIO *
 output_bio(ms_output *out)
 {
 	if (out->bio == NULL) {
-		out->bio = BIO_new_fd(out->fd, BIO_NOCLOSE);
-		if (out->bio == NULL)
+		/* a buffer in front of the file: base64 and BER encoders
+		 * write in small pieces, one system call each otherwise */
+		BIO *fd = BIO_new_fd(out->fd, BIO_NOCLOSE);
+		BIO *buffer = BIO_new(BIO_f_buffer());
+
+		if (fd == NULL || buffer == NULL ||
+		    BIO_set_write_buffer_size(buffer, 256 * 1024) != 1)
 			diag_fatal(EXIT_TEMPFAIL, "out of memory");
+		out->bio = BIO_push(buffer, fd);
 	}
 	return out->bio;
 }
@@ -149,7 +155,7 @@ output_discard(ms_output *out)
 {
 	if (out == NULL)
 		return;
-	BIO_free(out->bio);
+	BIO_free_all(out->bio);
 	if (out->fd >= 0)
 		close(out->fd);
 	g_free(out);

@@ -790,23 +790,31 @@ static int
 segments_gets(BIO *bio, char *buf, int size)
 {
 	segments *s = BIO_get_data(bio);
-	int done = 0;
+	size_t done = 0, room;
 
 	if (size <= 0)
 		return 0;
-	while (done < size - 1 && s->current < 2) {
-		char c = s->data[s->current][s->pos++];
+	room = (size_t)size - 1;
+	while (done < room && s->current < 2) {
+		const char *from = s->data[s->current] + s->pos;
+		size_t left = s->len[s->current] - s->pos;
+		size_t n = room - done < left ? room - done : left;
+		const char *nl = memchr(from, '\n', n);
 
+		if (nl != NULL)
+			n = (size_t)(nl - from) + 1;
+		memcpy(buf + done, from, n);
+		done += n;
+		s->pos += n;
 		if (s->pos == s->len[s->current]) {
 			s->current++;
 			s->pos = 0;
 		}
-		buf[done++] = c;
-		if (c == '\n')
+		if (nl != NULL)
 			break;
 	}
 	buf[done] = '\0';
-	return done;
+	return (int)done;
 }
 
 static long
