@@ -56,10 +56,10 @@ LIB = $(BUILD)/libmailseal.a
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
-LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt
-LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt
-LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt
-LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt
+LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

@@ -19,25 +19,6 @@ static const char usage[] =
 "usage: smime-dec [--store DIR]\n"
 "       smime-dec -h | --version\n";
 
-/* decrypted_output - outer fields, our status, then the inner entity */
-static ms_err
-decrypted_output(ms_output *out, const ms_message *msg, GByteArray *plain)
-{
-	GString *outer = msg_outer_headers(msg);
-	GByteArray *lf = msg_crlf_to_lf(plain->data, plain->len);
-	ms_err err;
-
-	msg_header_append(outer, "X-Mailseal-Decrypted", "smime");
-	err = output_write(out, outer->str, outer->len);
-	if (err == MS_OK)
-		err = output_write(out, lf->data, lf->len);
-	/* the plaintext copies are wiped before they are freed */
-	memset(lf->data, 0, lf->len);
-	g_byte_array_free(lf, TRUE);
-	g_string_free(outer, TRUE);
-	return err;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -73,8 +54,20 @@ main(int argc, char **argv)
 	else
 		why = "unreadable body";
 	if (derr == MS_OK) {
-		err = decrypted_output(out, f.msg, plain);
-		diag_info("decrypted S/MIME message");
+		err = msg_output_unwrapped(out, f.msg,
+		    "X-Mailseal-Decrypted: smime\n", plain->data, plain->len,
+		    true);
+		if (err == MS_DATA) {
+			/* the plaintext is no MIME entity: deliver the
+			 * ciphertext, as for any other failure (DEC-1) */
+			diag_info("decrypted S/MIME entity is unusable");
+			output_discard(out);
+			err = output_open(f.store, &out);
+			if (err == MS_OK)
+				err = msg_output_original(out, f.msg,
+				    "X-Mailseal-Decrypt: failed\n");
+		} else
+			diag_info("decrypted S/MIME message");
 	} else if (derr == MS_TEMP || derr == MS_INTERNAL) {
 		err = derr;	/* the store failed us: try again later */
 	} else if (kind == MSG_KIND_SMIME_PKCS7 && der != NULL &&

@@ -116,6 +116,7 @@ collect(ms_filter *f, const char **recipients, STACK_OF(X509) *certs,
 		char *fpr;
 
 		if (cert == NULL) {
+			/* a configuration error: defer, so mail waits */
 			diag_error("--cert %s: not a certificate", opt_certs[i]);
 			trust_free(trust);
 			return MS_CONFIG;
@@ -123,17 +124,23 @@ collect(ms_filter *f, const char **recipients, STACK_OF(X509) *certs,
 		verdict_init(&verdict);
 		err = trust_check(trust, cert, CERT_PURPOSE_ENCRYPT, NULL,
 		    &verdict);
-		if (err == MS_OK && !verdict.usable) {
-			diag_error("--cert %s: not usable (%s)", opt_certs[i],
-			    (const char *)g_ptr_array_index(verdict.reasons, 0));
-			err = MS_POLICY;
+		/* a configured (domain) certificate need not carry an
+		 * address: the administrator bound it to the recipients */
+		for (guint r = 0; err == MS_OK && r < verdict.reasons->len;
+		    r++) {
+			const char *why = g_ptr_array_index(verdict.reasons, r);
+
+			if (strstr(why, "address") != NULL)
+				continue;
+			err = filter_refuse("5.7.1", "a configured encryption "
+			    "certificate is not usable");
+			diag_info("--cert %s: %s", opt_certs[i], why);
 		}
 		verdict_clear(&verdict);
 		if (err != MS_OK) {
 			X509_free(cert);
 			trust_free(trust);
-			return err == MS_POLICY ? filter_refuse("5.7.1",
-			    "a configured certificate is not usable") : err;
+			return err;
 		}
 		fpr = cert_fingerprint(cert);
 		if (!smime_caps_gcm(f->store, fpr))

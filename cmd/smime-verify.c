@@ -154,15 +154,15 @@ main(int argc, char **argv)
 	learn(&f, &res);
 	if (inner != NULL) {
 		/* opaque signed data: deliver the signed entity itself */
-		GString *outer = msg_outer_headers(f.msg);
-		GByteArray *lf = msg_crlf_to_lf(inner->data, inner->len);
-
-		g_string_append(outer, extra->str);
-		err = output_write(out, outer->str, outer->len);
-		if (err == MS_OK)
-			err = output_write(out, lf->data, lf->len);
-		g_byte_array_free(lf, TRUE);
-		g_string_free(outer, TRUE);
+		err = msg_output_unwrapped(out, f.msg, extra->str, inner->data,
+		    inner->len, false);
+		if (err == MS_DATA) {
+			output_discard(out);
+			err = output_open(f.store, &out);
+			if (err == MS_OK)
+				err = msg_output_original(out, f.msg,
+				    extra->str);
+		}
 	} else
 		err = msg_output_original(out, f.msg, extra->str);
 	diag_info("signature: %s", value);

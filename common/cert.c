@@ -542,6 +542,18 @@ certdb_key_save(ms_store *store, X509 *cert, EVP_PKEY *key)
 	BIO_free(bio);
 	g_free(name);
 	if (err == MS_OK) {
+		/* the key's own copy of its certificate: decryption needs it
+		 * (DEC-9) even after the certificate left the certificate
+		 * store */
+		size_t plen;
+		char *pem = cert_to_pem(cert, &plen);
+
+		name = g_strdup_printf("%s.pem", fpr);
+		err = store_write(store, "keys", name, pem, plen, 0644);
+		g_free(name);
+		g_free(pem);
+	}
+	if (err == MS_OK) {
 		id = certdb_keyid_issuer_serial(X509_get_issuer_name(cert),
 		    X509_get0_serialNumber(cert));
 		err = index_update(store, "index/keyid", id, fpr, true);
@@ -581,6 +593,16 @@ certdb_key_load(const ms_store *store, const char *fpr, EVP_PKEY **out)
 		return MS_TEMP;
 	}
 	return MS_OK;
+}
+
+ms_err
+certdb_key_cert_load(const ms_store *store, const char *fpr, X509 **out)
+{
+	ms_err err = read_cert(store, "keys", fpr, out);
+
+	if (err == MS_NOTFOUND)
+		err = certdb_load(store, fpr, NULL, out);
+	return err;
 }
 
 bool

@@ -103,6 +103,11 @@ ms_err certdb_keyid_lookup(const ms_store *store, const char *keyid,
 ms_err certdb_key_load(const ms_store *store, const char *fpr,
     EVP_PKEY **out);
 
+/* certdb_key_cert_load - the certificate kept with a private key (it
+ * stays when the certificate is removed from the certificate store) */
+ms_err certdb_key_cert_load(const ms_store *store, const char *fpr,
+    X509 **out);
+
 /* certdb_has_key - a private key is stored for fpr */
 bool certdb_has_key(const ms_store *store, const char *fpr);
 

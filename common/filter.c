@@ -43,6 +43,10 @@ filter_open(ms_filter *filter, msg_read_mode mode)
 	if (err != MS_OK)
 		return err;
 	diag_use_syslog(settings_get_bool(filter->settings, "syslog"));
+	/* REL-2: a filter never runs into Postfix's own time limit, which
+	 * would bounce; past its deadline it defers (exit 75) */
+	ritual_deadline((unsigned)settings_get_number(filter->settings,
+	    "time-limit"));
 	err = msg_read_stdin_mode(mode, &filter->msg, &problem);
 	if (err == MS_DATA) {
 		switch (problem) {

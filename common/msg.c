@@ -295,13 +295,27 @@ parse(ms_message *msg, msg_problem *problem)
 ms_err
 msg_parse_full(ms_message *msg, msg_problem *problem)
 {
+	GMimeMessage *headers;
+	ms_err err;
+
 	*problem = MSG_PROBLEM_NONE;
 	if (!msg->headers_only)
 		return MS_OK;
-	g_object_unref(msg->mime);
+	/* on failure the headers-only view stays, so the caller can still
+	 * pass the message on unchanged */
+	headers = msg->mime;
 	msg->mime = NULL;
 	msg->headers_only = false;
-	return parse_tree(msg, problem);
+	err = parse_tree(msg, problem);
+	if (err != MS_OK) {
+		if (msg->mime != NULL)
+			g_object_unref(msg->mime);
+		msg->mime = headers;
+		msg->headers_only = true;
+		return err;
+	}
+	g_object_unref(headers);
+	return MS_OK;
 }
 
 ms_err
@@ -397,11 +411,19 @@ ms_err
 msg_parse_buffer(const char *data, size_t len, ms_message **out,
     msg_problem *problem)
 {
+	return msg_parse_buffer_mode(data, len, MSG_READ_FULL, out, problem);
+}
+
+ms_err
+msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
+    ms_message **out, msg_problem *problem)
+{
 	ms_message *msg = g_new0(ms_message, 1);
 	ms_err err;
 
 	msg_library_init();
 	*out = NULL;
+	msg->headers_only = mode == MSG_READ_HEADERS;
 	msg->heap = g_byte_array_sized_new((guint)len + 1);
 	g_byte_array_append(msg->heap, (const guint8 *)data, (guint)len);
 	msg->raw = (const char *)msg->heap->data;

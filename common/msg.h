@@ -85,6 +85,10 @@ ms_err msg_read_stdin(ms_message **out, msg_problem *problem);
 ms_err msg_parse_buffer(const char *data, size_t len, ms_message **out,
     msg_problem *problem);
 
+/* msg_parse_buffer_mode - msg_parse_buffer with a read mode */
+ms_err msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
+    ms_message **out, msg_problem *problem);
+
 /* msg_free - release a message */
 void msg_free(ms_message *msg);
 

@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "limits.h"
 
+#include <sodium.h>
 #include <string.h>
 
 /* content_type_is - root content type matches type/subtype */
@@ -29,13 +30,27 @@ ct_param(GMimeObject *obj, const char *name)
 }
 
 msg_kind
-msg_root_kind(const ms_message *msg)
+msg_root_kind(ms_message *msg)
 {
 	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	const char *param;
+	msg_problem problem;
 
 	if (root == NULL)
 		return MSG_KIND_PLAIN;
+	/* the shape of a signed or encrypted multipart is part of its kind:
+	 * a headers-only message is parsed in full first */
+	if (msg->headers_only && (content_type_is(root, "multipart", "signed")
+	    || content_type_is(root, "multipart", "encrypted"))) {
+		bool is_signed = content_type_is(root, "multipart", "signed");
+
+		if (msg_parse_full(msg, &problem) != MS_OK || msg->mime == NULL)
+			return is_signed ? MSG_KIND_SIGNED_MALFORMED :
+			    MSG_KIND_PLAIN;
+		root = g_mime_message_get_mime_part(msg->mime);
+		if (root == NULL)
+			return MSG_KIND_PLAIN;
+	}
 	if (content_type_is(root, "application", "pkcs7-mime") ||
 	    content_type_is(root, "application", "x-pkcs7-mime")) {
 		param = ct_param(root, "smime-type");
@@ -398,6 +413,59 @@ msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
 	return MS_OK;
 }
 
+/* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
+ * g_mime_object_encode leaves parts declared "binary" alone */
+static void
+to_7bit(GMimeObject *root)
+{
+	GPtrArray *stack = g_ptr_array_new();
+
+	g_ptr_array_add(stack, root);
+	while (stack->len > 0) {
+		GMimeObject *obj = g_ptr_array_remove_index(stack,
+		    stack->len - 1);
+
+		if (GMIME_IS_MULTIPART_SIGNED(obj))
+			continue;	/* signed bytes are never changed */
+		if (GMIME_IS_MULTIPART(obj)) {
+			GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+			for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0;
+			    i--)
+				g_ptr_array_add(stack,
+				    g_mime_multipart_get_part(mp, i));
+		} else if (GMIME_IS_MESSAGE_PART(obj)) {
+			GMimeMessage *inner = g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(obj));
+			GMimeObject *body = inner ?
+			    g_mime_message_get_mime_part(inner) : NULL;
+
+			if (body != NULL)
+				g_ptr_array_add(stack, body);
+		} else if (GMIME_IS_PART(obj)) {
+			GMimePart *part = GMIME_PART(obj);
+			GMimeContentEncoding enc =
+			    g_mime_part_get_content_encoding(part);
+
+			if (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
+			    enc == GMIME_CONTENT_ENCODING_7BIT ||
+			    enc == GMIME_CONTENT_ENCODING_8BIT ||
+			    enc == GMIME_CONTENT_ENCODING_BINARY) {
+				GMimeContentEncoding best =
+				    g_mime_part_get_best_content_encoding(part,
+				    GMIME_ENCODING_CONSTRAINT_7BIT);
+
+				if (best != GMIME_CONTENT_ENCODING_7BIT ||
+				    enc == GMIME_CONTENT_ENCODING_8BIT ||
+				    enc == GMIME_CONTENT_ENCODING_BINARY)
+					g_mime_part_set_content_encoding(part,
+					    best);
+			}
+		}
+	}
+	g_ptr_array_free(stack, TRUE);
+}
+
 GByteArray *
 msg_entity_7bit(ms_message *msg)
 {
@@ -412,7 +480,7 @@ msg_entity_7bit(ms_message *msg)
 	root = g_mime_message_get_mime_part(msg->mime);
 	if (root == NULL)
 		return NULL;
-	g_mime_object_encode(root, GMIME_ENCODING_CONSTRAINT_7BIT);
+	to_7bit(root);
 	out = g_byte_array_new();
 	stream = g_mime_stream_mem_new_with_byte_array(out);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
@@ -496,4 +564,73 @@ msg_has_field(const GString *headers, const char *name)
 			p++;
 	}
 	return false;
+}
+
+ms_err
+msg_output_unwrapped(ms_output *out, const ms_message *outer,
+    const char *extra, const guint8 *entity, size_t len, bool check_context)
+{
+	GByteArray *lf = msg_crlf_to_lf(entity, len);
+	GMimeHeaderList *outside, *inside;
+	ms_message *inner = NULL;
+	msg_problem problem;
+	GString *text = NULL, *content = NULL;
+	size_t body;
+	ms_err err;
+
+	err = msg_parse_buffer_mode((const char *)lf->data, lf->len,
+	    MSG_READ_HEADERS, &inner, &problem);
+	sodium_memzero(lf->data, lf->len);
+	g_byte_array_free(lf, TRUE);
+	if (err != MS_OK)
+		return MS_DATA;
+	msg_strip_status_headers(inner);
+	outside = g_mime_object_get_header_list(GMIME_OBJECT(outer->mime));
+	inside = g_mime_object_get_header_list(GMIME_OBJECT(inner->mime));
+	text = msg_outer_headers(outer);
+	if (extra != NULL)
+		g_string_append(text, extra);
+	if (check_context) {
+		ms_addr a, b;
+		const char *why;
+		bool has_in = g_mime_header_list_contains(inside, "From");
+		bool differs = false;
+
+		if (has_in && msg_from_address(outer, &a, &why) == MS_OK) {
+			if (msg_from_address(inner, &b, &why) != MS_OK ||
+			    !addr_equal(&a, &b))
+				differs = true;
+			addr_clear(&b);
+			addr_clear(&a);
+		}
+		if (differs)
+			msg_header_append(text, "X-Mailseal-Decrypt-Context",
+			    "mismatch");
+	}
+	for (int i = g_mime_header_list_get_count(inside) - 1; i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(inside, i);
+
+		if (g_mime_header_list_contains(outside,
+		    g_mime_header_get_name(h)))
+			g_mime_header_list_remove_at(inside, i);
+	}
+	{
+		GString *rest = msg_outer_headers(inner);
+
+		g_string_append(text, rest->str);
+		g_string_free(rest, TRUE);
+	}
+	content = msg_content_headers(inner);
+	g_string_append(text, content->str);
+	g_string_append_c(text, '\n');
+	body = msg_body_offset(inner);
+	err = output_write(out, text->str, text->len);
+	if (err == MS_OK)
+		err = output_write(out, inner->raw + body, inner->raw_len - body);
+	g_string_free(text, TRUE);
+	g_string_free(content, TRUE);
+	if (inner->heap != NULL)
+		sodium_memzero(inner->heap->data, inner->heap->len);
+	msg_free(inner);
+	return err;
 }

@@ -29,7 +29,7 @@ typedef enum msg_kind {
 } msg_kind;
 
 /* msg_root_kind - classify the root entity by its MIME structure */
-msg_kind msg_root_kind(const ms_message *msg);
+msg_kind msg_root_kind(ms_message *msg);
 
 /* msg_body_offset - where the top-level body starts in msg->raw */
 size_t msg_body_offset(const ms_message *msg);
@@ -76,6 +76,18 @@ void msg_header_append(GString *out, const char *name, const char *value);
  * byte for byte */
 ms_err msg_output_original(ms_output *out, const ms_message *msg,
     const char *extra);
+
+/* msg_output_unwrapped - the outer message's header fields, extra, then
+ * an inner entity (decrypted, or unwrapped from opaque signed data) with
+ * its line ends made LF.  Inner X-Mailseal-* fields are dropped (DEC-8);
+ * an inner field that the outer header also has is dropped, the outer one
+ * stays (nothing is "corrected" silently); with check_context, an inner
+ * From that differs from the outer From adds
+ * X-Mailseal-Decrypt-Context: mismatch (DEC-11).  MS_DATA when the inner
+ * entity cannot be parsed. */
+ms_err msg_output_unwrapped(ms_output *out, const ms_message *outer,
+    const char *extra, const guint8 *entity, size_t len,
+    bool check_context);
 
 /* msg_has_field - does header text hold a field called name */
 bool msg_has_field(const GString *headers, const char *name);

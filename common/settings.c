@@ -52,6 +52,9 @@ static const key_def keys[] = {
 	  UINT_MAX },
 	{ "limit-mime-parts", TYPE_NUMBER, NULL, "1000", LEVEL_GLOBAL,
 	  UINT_MAX },
+	/* REL-2: below Postfix's time limit (mailseal_time_limit = 300s
+	 * in the example configuration), so a slow run defers itself */
+	{ "time-limit", TYPE_NUMBER, NULL, "240", LEVEL_GLOBAL, 86400 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

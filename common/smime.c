@@ -343,7 +343,8 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 		recipient_keyids(sk_CMS_RecipientInfo_value(ris, i), ids);
 	*why = "no private key for any recipient";
 	err = MS_NOTFOUND;
-	for (guint i = 0; i < ids->len && err != MS_OK; i++) {
+	for (guint i = 0; i < ids->len && err != MS_OK && err != MS_TEMP;
+	    i++) {
 		GPtrArray *fprs;
 
 		if (certdb_keyid_lookup(store, g_ptr_array_index(ids, i),
@@ -353,12 +354,14 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 			*why = "key index unavailable";
 			break;
 		}
-		for (guint j = 0; j < fprs->len && err != MS_OK; j++) {
+		for (guint j = 0; j < fprs->len && err != MS_OK &&
+		    err != MS_TEMP; j++) {
 			const char *fpr = g_ptr_array_index(fprs, j);
 			X509 *cert = NULL;
 			EVP_PKEY *key = NULL;
 			BIO *out;
 			bool seen = false;
+			ms_err lerr;
 
 			for (guint k = 0; k < tried->len; k++)
 				if (strcmp(g_ptr_array_index(tried, k), fpr) == 0)
@@ -366,10 +369,20 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 			if (seen)
 				continue;
 			g_ptr_array_add(tried, g_strdup(fpr));
-			if (certdb_load(store, fpr, NULL, &cert) != MS_OK ||
-			    certdb_key_load(store, fpr, &key) != MS_OK) {
+			lerr = certdb_key_cert_load(store, fpr, &cert);
+			if (lerr == MS_OK)
+				lerr = certdb_key_load(store, fpr, &key);
+			if (lerr == MS_NOTFOUND) {
 				X509_free(cert);
 				continue;
+			}
+			if (lerr != MS_OK) {
+				/* a damaged key or certificate: the store is
+				 * unavailable, never "no key" */
+				X509_free(cert);
+				err = MS_TEMP;
+				*why = "key store unavailable";
+				break;
 			}
 			/* DEC-9: name the certificate, so only the matching
 			 * RecipientInfo is tried (CVE-2019-1563) */
