@@ -218,6 +218,29 @@ walk(ms_message *msg)
 	return problem;
 }
 
+/* strip_status - remove every X-Mailseal-* field of the top level */
+static void
+strip_status(ms_message *msg)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+
+	for (int i = g_mime_header_list_get_count(list) - 1; i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strncasecmp(g_mime_header_get_name(h),
+		    "X-Mailseal-", 11) == 0)
+			g_mime_header_list_remove_at(list, i);
+	}
+}
+
+void
+msg_strip_status_headers(ms_message *msg)
+{
+	msg->strip_status = true;
+	strip_status(msg);
+}
+
 /* parse_tree - run GMime over the whole input, or in headers-only mode
  * over the header section alone, and check the tree */
 static ms_err
@@ -256,6 +279,10 @@ parse_tree(ms_message *msg, msg_problem *problem)
 		*problem = MSG_PROBLEM_UNPARSABLE;
 		return MS_DATA;
 	}
+	/* a parse of the whole message after a headers-only one must not
+	 * bring back fields that were removed (DEC-8) */
+	if (msg->strip_status)
+		strip_status(msg);
 	if (msg->headers_only) {
 		/* the body was not interpreted: only the top level counts */
 		msg->flags &= ~MSG_FLAG_MALFORMED;

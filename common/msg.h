@@ -47,6 +47,7 @@ typedef struct ms_message {
 	size_t headers_end;	/* offset of the line ending the header */
 	size_t header_len;	/* the header section with its blank line */
 	bool headers_only;	/* the body is not parsed (yet) */
+	bool strip_status;	/* X-Mailseal-* fields are to be removed */
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;
@@ -88,6 +89,10 @@ ms_err msg_parse_buffer(const char *data, size_t len, ms_message **out,
 /* msg_parse_buffer_mode - msg_parse_buffer with a read mode */
 ms_err msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
     ms_message **out, msg_problem *problem);
+
+/* msg_strip_status_headers - remove every top-level X-Mailseal-* field,
+ * now and after any later parse (DEC-8) */
+void msg_strip_status_headers(ms_message *msg);
 
 /* msg_free - release a message */
 void msg_free(ms_message *msg);

@@ -113,21 +113,6 @@ msg_body_offset(const ms_message *msg)
 	return pos;	/* no blank line: the input was headers only */
 }
 
-void
-msg_strip_status_headers(ms_message *msg)
-{
-	GMimeHeaderList *list =
-	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
-
-	for (int i = g_mime_header_list_get_count(list) - 1; i >= 0; i--) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
-
-		if (g_ascii_strncasecmp(g_mime_header_get_name(h),
-		    "X-Mailseal-", 11) == 0)
-			g_mime_header_list_remove_at(list, i);
-	}
-}
-
 /* append_list - "Name:raw-value" for each field of list */
 static void
 append_list(GString *out, GMimeHeaderList *list)
@@ -140,13 +125,15 @@ append_list(GString *out, GMimeHeaderList *list)
 
 		g_string_append(out, g_mime_header_get_name(h));
 		g_string_append_c(out, ':');
-		if (raw == NULL || *raw == '\0')
-			g_string_append_c(out, '\n');
-		else {
-			g_string_append(out, raw);
-			if (out->str[out->len - 1] != '\n')
-				g_string_append_c(out, '\n');
+		/* line ends towards sendmail are LF (MIME-A2): the CR of a
+		 * CRLF input is dropped, a bare CR becomes a space */
+		for (const char *p = raw ? raw : ""; *p; p++) {
+			if (*p == '\r' && p[1] == '\n')
+				continue;
+			g_string_append_c(out, *p == '\r' ? ' ' : *p);
 		}
+		if (out->len == 0 || out->str[out->len - 1] != '\n')
+			g_string_append_c(out, '\n');
 	}
 }
 
@@ -211,6 +198,27 @@ msg_root_decoded(const ms_message *msg, size_t max, GByteArray **out)
 	}
 	*out = data;
 	return MS_OK;
+}
+
+/* output_lf - write data with CRLF made LF and a bare CR made LF, in
+ * pieces, so a large body is never copied whole */
+static ms_err
+output_lf(ms_output *out, const char *data, size_t len)
+{
+	size_t start = 0;
+	ms_err err = MS_OK;
+
+	for (size_t i = 0; i < len && err == MS_OK; i++) {
+		if (data[i] != '\r')
+			continue;
+		err = output_write(out, data + start, i - start);
+		if (err == MS_OK && (i + 1 >= len || data[i + 1] != '\n'))
+			err = output_write(out, "\n", 1);
+		start = i + 1;
+	}
+	if (err == MS_OK)
+		err = output_write(out, data + start, len - start);
+	return err;
 }
 
 /* delimiter_line - is the line at p a delimiter for boundary, and is it
@@ -493,6 +501,15 @@ msg_entity_7bit(ms_message *msg)
 	}
 	g_mime_format_options_free(format);
 	g_object_unref(stream);
+	if (out != NULL) {
+		/* GMime copies preambles and epilogues as they came: make
+		 * every line end CRLF, so what is signed is exactly what a
+		 * receiver reconstructs from our LF output */
+		GByteArray *crlf = to_crlf((const char *)out->data, out->len);
+
+		g_byte_array_free(out, TRUE);
+		out = crlf;
+	}
 	return out;
 }
 
@@ -544,7 +561,7 @@ msg_output_original(ms_output *out, const ms_message *msg, const char *extra)
 	g_string_append_c(outer, '\n');
 	err = output_write(out, outer->str, outer->len);
 	if (err == MS_OK)
-		err = output_write(out, msg->raw + body, msg->raw_len - body);
+		err = output_lf(out, msg->raw + body, msg->raw_len - body);
 	g_string_free(outer, TRUE);
 	g_string_free(content, TRUE);
 	return err;
@@ -626,7 +643,7 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 	body = msg_body_offset(inner);
 	err = output_write(out, text->str, text->len);
 	if (err == MS_OK)
-		err = output_write(out, inner->raw + body, inner->raw_len - body);
+		err = output_lf(out, inner->raw + body, inner->raw_len - body);
 	g_string_free(text, TRUE);
 	g_string_free(content, TRUE);
 	if (inner->heap != NULL)

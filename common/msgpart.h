@@ -34,8 +34,6 @@ msg_kind msg_root_kind(ms_message *msg);
 /* msg_body_offset - where the top-level body starts in msg->raw */
 size_t msg_body_offset(const ms_message *msg);
 
-/* msg_strip_status_headers - remove every X-Mailseal-* field (DEC-8) */
-void msg_strip_status_headers(ms_message *msg);
 
 /* msg_outer_headers - the message's own header fields (routing fields,
  * MIME-Version, trace): everything but the root entity's Content-* */
