@@ -35,6 +35,15 @@ PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
+# STATIC=0 links every library dynamically (scripts/link-libs says why the
+# default links GMime and GLib statically)
+STATIC ?= 1
+ifeq ($(STATIC),1)
+STATIC_PKGS = gmime-3.0 glib-2.0 popt libsodium
+else
+STATIC_PKGS =
+endif
+link_libs = $(shell sh scripts/link-libs "$(CC)" "$(STATIC_PKGS)" -- $(1))
 
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wnull-dereference \
@@ -89,7 +98,7 @@ $(BUILD)/cmd/%.o: cmd/%.c common/*.h
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
-		$(call pkg_libs,$(LIBS_$*))
+		$(call link_libs,$(LIBS_$*))
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)

@@ -623,6 +623,7 @@ cmd_verify(ms_store *store, const char **args)
 		X509_free(cert);
 		goto out;
 	}
+	trust_no_cache(trust);	/* verify says why, never "as before" */
 	verdict_init(&verdict);
 	err = trust_check(trust, cert, purpose, have_addr ? &addr : NULL,
 	    &verdict);

@@ -99,9 +99,59 @@ find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
 	return err;
 }
 
-/* boundary - random, and absent from the signed entity */
+/* the entity to sign: one or two pieces; canonical when the pieces are
+ * already in CRLF form, else OpenSSL makes the line ends canonical as it
+ * hashes (the 7-bit fast path, which never copies the body) */
+typedef struct entity {
+	const char *head;
+	size_t head_len;
+	const char *body;
+	size_t body_len;
+	bool canonical;
+	GByteArray *built;	/* owned when the entity was rebuilt */
+	GString *headers;	/* owned content header text */
+} entity;
+
+/* entity_prepare - the signed entity of msg: the raw content fields and
+ * body when the message is 7-bit clean, else the entity rebuilt with a
+ * 7-bit transfer encoding for every part */
+static ms_err
+entity_prepare(ms_message *msg, entity *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (msg_7bit_clean(msg)) {
+		size_t body = msg_body_offset(msg);
+
+		e->headers = msg_content_headers(msg);
+		g_string_append_c(e->headers, '\n');
+		e->head = e->headers->str;
+		e->head_len = e->headers->len;
+		e->body = msg->raw + body;
+		e->body_len = msg->raw_len - body;
+		return MS_OK;
+	}
+	e->built = msg_entity_7bit(msg);
+	if (e->built == NULL)
+		return MS_DATA;
+	e->head = (const char *)e->built->data;
+	e->head_len = e->built->len;
+	e->body = "";
+	e->canonical = true;
+	return MS_OK;
+}
+
+static void
+entity_clear(entity *e)
+{
+	if (e->built != NULL)
+		g_byte_array_free(e->built, TRUE);
+	if (e->headers != NULL)
+		g_string_free(e->headers, TRUE);
+}
+
+/* boundary_for - random, and absent from the signed entity */
 static char *
-boundary_for(const GByteArray *entity)
+boundary_for(const entity *e)
 {
 	for (;;) {
 		unsigned char rnd[12];
@@ -111,8 +161,8 @@ boundary_for(const GByteArray *entity)
 			diag_fatal(EXIT_TEMPFAIL, "no random numbers");
 		for (size_t i = 0; i < sizeof(rnd); i++)
 			g_string_append_printf(b, "%02x", rnd[i]);
-		if (g_strstr_len((const char *)entity->data,
-		    (gssize)entity->len, b->str) == NULL)
+		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
+		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
 			return g_string_free(b, FALSE);
 		g_string_free(b, TRUE);
 	}
@@ -139,19 +189,20 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
     const EVP_MD *digest, ms_output *out)
 {
 	GString *outer = msg_outer_headers(f->msg);
-	GByteArray *entity = msg_entity_7bit(f->msg), *lf = NULL;
 	BIO *in = NULL, *sig = NULL;
 	char *boundary = NULL, *der;
 	long der_len;
+	entity e;
 	ms_err err;
 
-	if (entity == NULL) {
+	err = entity_prepare(f->msg, &e);
+	if (err != MS_OK) {
 		g_string_free(outer, TRUE);
-		return MS_INTERNAL;
+		return err;
 	}
 	if (!msg_has_field(outer, "MIME-Version"))
 		g_string_append(outer, "MIME-Version: 1.0\n");
-	in = BIO_new_mem_buf(entity->data, (int)entity->len);
+	in = smime_segments_bio(e.head, e.head_len, e.body, e.body_len);
 	if (opt_opaque) {
 		g_string_append(outer,
 		    "Content-Type: application/pkcs7-mime; smime-type=signed-data;\n"
@@ -163,8 +214,8 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 			BIO *b64 = BIO_new(BIO_f_base64());
 
 			BIO_push(b64, output_bio(out));
-			err = smime_sign(cert, key, chain, digest, false, in,
-			    b64);
+			err = smime_sign(cert, key, chain, digest, false,
+			    e.canonical, in, b64);
 			if (err == MS_OK && BIO_flush(b64) != 1)
 				err = MS_TEMP;
 			BIO_pop(b64);
@@ -173,14 +224,13 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 		goto done;
 	}
 	sig = BIO_new(BIO_s_mem());
-	err = smime_sign(cert, key, chain, digest, true, in, sig);
+	err = smime_sign(cert, key, chain, digest, true, e.canonical, in, sig);
 	if (err != MS_OK)
 		goto done;
 	der_len = BIO_get_mem_data(sig, &der);
-	boundary = boundary_for(entity);
+	boundary = boundary_for(&e);
 	/* the signed bytes go out with LF line ends; a receiver makes them
 	 * canonical again before verifying (RFC 8551 3.1.1) */
-	lf = msg_crlf_to_lf(entity->data, entity->len);
 	g_string_append_printf(outer,
 	    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\n"
 	    " micalg=%s; boundary=\"%s\"\n\n"
@@ -188,7 +238,9 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	    "--%s\n", smime_micalg(digest), boundary, boundary);
 	err = output_write(out, outer->str, outer->len);
 	if (err == MS_OK)
-		err = output_write(out, lf->data, lf->len);
+		err = output_write_lf(out, e.head, e.head_len);
+	if (err == MS_OK)
+		err = output_write_lf(out, e.body, e.body_len);
 	if (err == MS_OK) {
 		GString *mid = g_string_new(NULL);
 
@@ -210,12 +262,10 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 		g_free(end);
 	}
 done:
-	if (lf != NULL)
-		g_byte_array_free(lf, TRUE);
 	BIO_free(sig);
 	BIO_free(in);
 	g_free(boundary);
-	g_byte_array_free(entity, TRUE);
+	entity_clear(&e);
 	g_string_free(outer, TRUE);
 	return err;
 }
@@ -249,7 +299,7 @@ main(int argc, char **argv)
 			ritual_usage_error("unknown --digest");
 	}
 	diag_set_quiet(true);
-	err = filter_open(&f, MSG_READ_FULL);
+	err = filter_open(&f, MSG_READ_HEADERS);
 	if (err == MS_OK)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)

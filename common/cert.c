@@ -383,6 +383,9 @@ certdb_add(ms_store *store, X509 *cert, bool root, bool *was_new)
 		err = index_update(store, "index/root", h, fpr, true);
 		g_free(h);
 	}
+	/* a new anchor or CA can change any chain: cached verdicts go */
+	if (err == MS_OK && *was_new && (root || cert_is_ca(cert)))
+		err = store_bump_generation(store);
 	g_free(name);
 	g_free(fpr);
 	return err;
@@ -412,6 +415,8 @@ certdb_remove(ms_store *store, const char *fpr)
 		err = store_remove(store, is_root ? "roots" : "certs", name);
 		g_free(name);
 	}
+	if (err == MS_OK)
+		err = store_bump_generation(store);
 	X509_free(cert);
 	return err;
 }
@@ -617,6 +622,8 @@ certdb_has_key(const ms_store *store, const char *fpr)
 
 struct ms_trust {
 	const ms_store *store;
+	unsigned long long generation;	/* of the store, at open */
+	bool no_cache;			/* always verify in full */
 	X509_STORE *xstore;
 	STACK_OF(X509) *roots;	/* the roots loaded so far */
 	GHashTable *loaded;	/* their fingerprints */
@@ -631,6 +638,7 @@ trust_open(const ms_store *store, ms_trust **out)
 
 	*out = NULL;
 	trust->store = store;
+	trust->generation = store_generation(store);
 	trust->xstore = X509_STORE_new();
 	trust->roots = sk_X509_new_null();
 	if (trust->xstore == NULL || trust->roots == NULL)
@@ -699,6 +707,12 @@ trust_load_roots(ms_trust *trust, const X509_NAME *subject, bool *found)
 	}
 	g_ptr_array_free(fprs, TRUE);
 	return err;
+}
+
+void
+trust_no_cache(ms_trust *trust)
+{
+	trust->no_cache = true;
 }
 
 STACK_OF(X509) *
@@ -947,6 +961,83 @@ trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
 	return trust_check_with(trust, cert, purpose, addr, NULL, verdict);
 }
 
+/* verdict cache: a usable verdict for (certificate, purpose, address) is
+ * remembered for at most VERDICT_TTL seconds, never past the notAfter of
+ * the certificate or its chain, and only for the store generation it was
+ * made in: adding or removing a root or CA certificate and installing a
+ * CRL start a new generation.  A filter then skips loading the root and
+ * verifying the chain again for every message to the same recipient. */
+#define VERDICT_TTL 3600
+
+static char *
+verdict_name(X509 *cert, cert_purpose purpose, const ms_addr *addr)
+{
+	char *fpr = cert_fingerprint(cert);
+	char *text = g_strdup_printf("verdict:%s:%d:%s", fpr, (int)purpose,
+	    addr ? addr->key : "");
+	char *name = store_hash_name(text);
+
+	g_free(text);
+	g_free(fpr);
+	return name;
+}
+
+static bool
+verdict_cached(ms_trust *trust, X509 *cert, cert_purpose purpose,
+    const ms_addr *addr)
+{
+	char *name = verdict_name(cert, purpose, addr);
+	GByteArray *body;
+	unsigned long long generation = 0, until = 0;
+	bool hit = false;
+
+	if (store_record_read(trust->store, "cache", name, "verdict", 256,
+	    &body) == MS_OK) {
+		g_byte_array_append(body, (const guint8 *)"", 1);
+		if (sscanf((const char *)body->data, "generation=%llu\n"
+		    "until=%llu\n", &generation, &until) == 2)
+			hit = generation == trust->generation &&
+			    (unsigned long long)time(NULL) < until;
+		g_byte_array_free(body, TRUE);
+	}
+	g_free(name);
+	return hit;
+}
+
+static void
+verdict_remember(ms_trust *trust, X509 *cert, STACK_OF(X509) *chain,
+    cert_purpose purpose, const ms_addr *addr)
+{
+	time_t until = time(NULL) + VERDICT_TTL;
+	char *name, *body;
+	GString *rec;
+	char *sum;
+
+	for (int i = -1; i < (chain ? sk_X509_num(chain) : 0); i++) {
+		X509 *c = i < 0 ? cert : sk_X509_value(chain, i);
+		struct tm tm;
+		time_t t;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) &&
+		    (t = timegm(&tm)) < until)
+			until = t;
+	}
+	name = verdict_name(cert, purpose, addr);
+	body = g_strdup_printf("generation=%llu\nuntil=%lld\n",
+	    trust->generation, (long long)until);
+	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, body, -1);
+	rec = g_string_new(NULL);
+	g_string_append_printf(rec, "mailseal-record 1 verdict\n%s"
+	    "mailseal-end %zu %s\n", body, strlen(body), sum);
+	/* best effort: a filter without write access just does not cache */
+	(void)store_write_cache(trust->store, "cache", name, rec->str,
+	    rec->len);
+	g_string_free(rec, TRUE);
+	g_free(sum);
+	g_free(body);
+	g_free(name);
+}
+
 ms_err
 trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
     const ms_addr *addr, STACK_OF(X509) *extra, cert_verdict *verdict)
@@ -965,6 +1056,13 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 		g_ptr_array_add(verdict->reasons, g_strdup("CA certificate"));
 	check_key(cert, purpose, verdict);
 	check_address(cert, addr, verdict);
+	/* certificates carried by a message are never cached */
+	if (extra == NULL && !trust->no_cache &&
+	    verdict->reasons->len == 0 &&
+	    verdict_cached(trust, cert, purpose, addr)) {
+		verdict->usable = true;
+		return MS_OK;
+	}
 
 	untrusted = untrusted_chain(trust, cert, extra);
 	ctx = X509_STORE_CTX_new();
@@ -987,9 +1085,12 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 		    "could not be built"));
 	}
 	ERR_clear_error();
+	verdict->usable = verdict->reasons->len == 0;
+	if (verdict->usable && extra == NULL)
+		verdict_remember(trust, cert, X509_STORE_CTX_get0_chain(ctx),
+		    purpose, addr);
 	X509_STORE_CTX_free(ctx);
 	sk_X509_pop_free(untrusted, X509_free);
-	verdict->usable = verdict->reasons->len == 0;
 	return MS_OK;
 }
 

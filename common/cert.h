@@ -130,6 +130,9 @@ void trust_free(ms_trust *trust);
 ms_err trust_load_roots(ms_trust *trust, const X509_NAME *subject,
     bool *found);
 
+/* trust_no_cache - decide every verdict in full (for diagnostics) */
+void trust_no_cache(ms_trust *trust);
+
 /* trust_roots - the root certificates loaded so far (owned by trust) */
 STACK_OF(X509) *trust_roots(ms_trust *trust);
 

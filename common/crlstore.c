@@ -262,6 +262,9 @@ crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
 	len = BIO_get_mem_data(bio, &data);
 	err = store_write(store, "crls", name, data, (size_t)len, 0644);
 	BIO_free(bio);
+	/* a new CRL can revoke: cached verdicts must not outlive it */
+	if (err == MS_OK)
+		err = store_bump_generation(store);
 	if (err == MS_OK)
 		*file = name;
 	else

@@ -200,27 +200,6 @@ msg_root_decoded(const ms_message *msg, size_t max, GByteArray **out)
 	return MS_OK;
 }
 
-/* output_lf - write data with CRLF made LF and a bare CR made LF, in
- * pieces, so a large body is never copied whole */
-static ms_err
-output_lf(ms_output *out, const char *data, size_t len)
-{
-	size_t start = 0;
-	ms_err err = MS_OK;
-
-	for (size_t i = 0; i < len && err == MS_OK; i++) {
-		if (data[i] != '\r')
-			continue;
-		err = output_write(out, data + start, i - start);
-		if (err == MS_OK && (i + 1 >= len || data[i + 1] != '\n'))
-			err = output_write(out, "\n", 1);
-		start = i + 1;
-	}
-	if (err == MS_OK)
-		err = output_write(out, data + start, len - start);
-	return err;
-}
-
 /* delimiter_line - is the line at p a delimiter for boundary, and is it
  * the closing one (RFC 2046 5.1.1: "--" boundary, optional "--", then
  * only linear white space) */
@@ -561,7 +540,7 @@ msg_output_original(ms_output *out, const ms_message *msg, const char *extra)
 	g_string_append_c(outer, '\n');
 	err = output_write(out, outer->str, outer->len);
 	if (err == MS_OK)
-		err = output_lf(out, msg->raw + body, msg->raw_len - body);
+		err = output_write_lf(out, msg->raw + body, msg->raw_len - body);
 	g_string_free(outer, TRUE);
 	g_string_free(content, TRUE);
 	return err;
@@ -643,11 +622,37 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 	body = msg_body_offset(inner);
 	err = output_write(out, text->str, text->len);
 	if (err == MS_OK)
-		err = output_lf(out, inner->raw + body, inner->raw_len - body);
+		err = output_write_lf(out, inner->raw + body, inner->raw_len - body);
 	g_string_free(text, TRUE);
 	g_string_free(content, TRUE);
 	if (inner->heap != NULL)
 		sodium_memzero(inner->heap->data, inner->heap->len);
 	msg_free(inner);
 	return err;
+}
+
+bool
+msg_7bit_clean(const ms_message *msg)
+{
+	const unsigned char *p = (const unsigned char *)msg->raw;
+	size_t line = 0;
+
+	for (size_t i = 0; i < msg->raw_len; i++) {
+		unsigned char c = p[i];
+
+		if (c >= 0x80 || c == '\0')
+			return false;
+		if (c == '\r') {
+			if (i + 1 >= msg->raw_len || p[i + 1] != '\n')
+				return false;	/* a bare CR */
+			continue;
+		}
+		if (c == '\n') {
+			line = 0;
+			continue;
+		}
+		if (++line > 998)
+			return false;	/* RFC 5322 2.1.1 */
+	}
+	return true;
 }

@@ -65,6 +65,11 @@ ms_err msg_from_address(const ms_message *msg, ms_addr *from,
  * the message is over a parsing limit */
 GByteArray *msg_entity_7bit(ms_message *msg);
 
+/* msg_7bit_clean - the whole message is 7-bit text in SMTP's sense: no
+ * octet over 127, no NUL, no bare CR, no line over 998 octets; such a
+ * body can be signed as it is, after line ends are made canonical */
+bool msg_7bit_clean(const ms_message *msg);
+
 /* msg_header_append - append "Name: value" with control characters in
  * value masked, for our own status fields */
 void msg_header_append(GString *out, const char *name, const char *value);

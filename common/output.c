@@ -88,6 +88,28 @@ output_write(ms_output *out, const void *data, size_t len)
 	return out->failed ? MS_TEMP : MS_OK;
 }
 
+ms_err
+output_write_lf(ms_output *out, const char *data, size_t len)
+{
+	size_t start = 0;
+	ms_err err = MS_OK;
+
+	for (size_t i = 0; i < len && err == MS_OK; i++) {
+		const char *cr = memchr(data + i, '\r', len - i);
+
+		if (cr == NULL)
+			break;
+		i = (size_t)(cr - data);
+		err = output_write(out, data + start, i - start);
+		if (err == MS_OK && (i + 1 >= len || data[i + 1] != '\n'))
+			err = output_write(out, "\n", 1);
+		start = i + 1;
+	}
+	if (err == MS_OK)
+		err = output_write(out, data + start, len - start);
+	return err;
+}
+
 BIO *
 output_bio(ms_output *out)
 {

@@ -26,6 +26,10 @@ ms_err output_open(const ms_store *store, ms_output **out);
 /* output_write - append bytes */
 ms_err output_write(ms_output *out, const void *data, size_t len);
 
+/* output_write_lf - append data with CRLF and bare CR made LF, the line
+ * end towards sendmail */
+ms_err output_write_lf(ms_output *out, const char *data, size_t len);
+
 /* output_bio - a BIO appending to the output (owned by out) */
 BIO *output_bio(ms_output *out);
 

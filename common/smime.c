@@ -475,11 +475,12 @@ our_capabilities(void)
 
 ms_err
 smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
-    const EVP_MD *digest, bool detached, BIO *in, BIO *out)
+    const EVP_MD *digest, bool detached, bool canonical, BIO *in, BIO *out)
 {
 	/* a detached signature is small: it is finished in memory (OpenSSL
 	 * streams only attached content); attached content is streamed */
-	unsigned int flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP |
+	unsigned int flags = CMS_PARTIAL | CMS_NOSMIMECAP |
+	    (canonical ? CMS_BINARY : 0) |
 	    (detached ? CMS_DETACHED : CMS_STREAM);
 	CMS_ContentInfo *cms;
 	CMS_SignerInfo *si;

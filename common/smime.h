@@ -36,9 +36,10 @@ ms_err smime_encrypt(STACK_OF(X509) *certs, const EVP_CIPHER *cipher,
     bool oaep, BIO *in, BIO *out);
 
 /* smime_sign - SignedData of in (detached or with content) by signer,
- * chain included, our SMIMECapabilities, DER streamed into out */
+ * chain included, our SMIMECapabilities, DER streamed into out; in is
+ * taken as it is when canonical, else its line ends are made CRLF */
 ms_err smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
-    const EVP_MD *digest, bool detached, BIO *in, BIO *out);
+    const EVP_MD *digest, bool detached, bool canonical, BIO *in, BIO *out);
 
 /* smime_micalg - the micalg parameter for a digest ("sha-256", ...) */
 const char *smime_micalg(const EVP_MD *digest);

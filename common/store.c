@@ -26,7 +26,7 @@ struct ms_store {
 static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
 	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
-	"index/root", "caps", "ca", "tmp",
+	"index/root", "caps", "cache", "ca", "tmp",
 	NULL
 };
 
@@ -549,4 +549,55 @@ bad:
 	g_byte_array_free(raw, TRUE);
 	g_free(head);
 	return err;
+}
+
+ms_err
+store_write_cache(const ms_store *store, const char *subdir, const char *name,
+    const void *data, size_t len)
+{
+	char *dir = store_path(store, subdir, NULL);
+	char *final = store_path(store, subdir, name);
+	char *tmp = g_strdup_printf("%s/.tmp.XXXXXX", dir);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	ms_err err = MS_TEMP;
+
+	if (fd >= 0) {
+		int slot = diag_cleanup_register(tmp);
+
+		if (fchmod(fd, 0600) == 0 && write_all(fd, data, len) &&
+		    close(fd) == 0 && rename(tmp, final) == 0)
+			err = MS_OK;
+		else
+			unlink(tmp);
+		diag_cleanup_forget(slot);
+	}
+	g_free(tmp);
+	g_free(final);
+	g_free(dir);
+	return err;
+}
+
+unsigned long long
+store_generation(const ms_store *store)
+{
+	GByteArray *body;
+	unsigned long long n = 0;
+
+	if (store_record_read(store, "index", "generation", "generation", 256,
+	    &body) != MS_OK)
+		return 0;
+	g_byte_array_append(body, (const guint8 *)"", 1);
+	n = g_ascii_strtoull((const char *)body->data, NULL, 10);
+	g_byte_array_free(body, TRUE);
+	return n;
+}
+
+ms_err
+store_bump_generation(ms_store *store)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%llu\n", store_generation(store) + 1);
+	return store_record_write(store, "index", "generation", "generation", text,
+	    strlen(text), 0644);
 }

@@ -14,6 +14,10 @@
  *   index/keyid/H      certificates with a private key by issuer+serial
  *                      and by subject key identifier (CMS recipients)
  *   ca/                the built-in CA (smime-ca)
+ *   cache/H            verdict cache (cert.c), safe to delete at any time
+ *   index/generation   record counting changes to roots, CA certificates
+ *                      and CRLs: cached verdicts of older generations
+ *                      are ignored
  *   tmp/               private spool for temporary files
  *   lock               the writers' lock file (never renamed)
  *
@@ -96,6 +100,19 @@ ms_err store_record_write(ms_store *store, const char *subdir,
  * MS_NOTFOUND when missing, MS_TEMP when damaged (never "empty") */
 ms_err store_record_read(const ms_store *store, const char *subdir,
     const char *name, const char *type, size_t max, GByteArray **body);
+
+/* store_write_cache - replace subdir/name by rename, without the lock
+ * and without fsync: for cache files, which may be lost or damaged
+ * without harm because readers validate them */
+ms_err store_write_cache(const ms_store *store, const char *subdir,
+    const char *name, const void *data, size_t len);
+
+/* store_generation - the change counter (0 when never bumped) */
+unsigned long long store_generation(const ms_store *store);
+
+/* store_bump_generation - count a change that affects certificate
+ * verdicts; lock held */
+ms_err store_bump_generation(ms_store *store);
 
 /* store_hash_name - hex SHA-256 of text: the file name for an identity */
 char *store_hash_name(const char *text);
