@@ -387,14 +387,21 @@ msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
 		}
 	}
 	if (msg->stream == NULL) {
-		/* a pipe: read to EOF, one byte past the cap to notice */
+		/* a pipe: read to EOF straight into the buffer, one byte past
+		 * the cap to notice */
 		msg->heap = g_byte_array_sized_new(65536);
 		for (;;) {
-			guint8 chunk[65536];
-			ssize_t n = read(fd, chunk, sizeof(chunk));
+			size_t have = msg->heap->len;
+			ssize_t n;
 
-			if (n < 0 && errno == EINTR)
+			g_byte_array_set_size(msg->heap, (guint)(have + 65536));
+			n = read(fd, msg->heap->data + have, 65536);
+			if (n < 0 && errno == EINTR) {
+				g_byte_array_set_size(msg->heap, (guint)have);
 				continue;
+			}
+			g_byte_array_set_size(msg->heap,
+			    (guint)(have + (n > 0 ? (size_t)n : 0)));
 			if (n < 0) {
 				diag_error("read message: %s", strerror(errno));
 				msg_free(msg);
@@ -402,12 +409,11 @@ msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
 			}
 			if (n == 0)
 				break;
-			if (msg->heap->len + (size_t)n > cap) {
+			if (msg->heap->len > cap) {
 				*problem = MSG_PROBLEM_TOO_LARGE;
 				msg_free(msg);
 				return MS_DATA;
 			}
-			g_byte_array_append(msg->heap, chunk, (guint)n);
 		}
 		msg->raw = (const char *)msg->heap->data;
 		msg->raw_len = msg->heap->len;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,8 +46,9 @@ output_open(const ms_store *store, ms_output **out)
 	ms_output *o = g_new0(ms_output, 1);
 	const char *tmpdir = getenv("TMPDIR");
 
-	o->fd = -1;
-	if (store != NULL) {
+	/* an anonymous memory file: no file system, nothing left behind */
+	o->fd = memfd_create("mailseal-output", MFD_CLOEXEC);
+	if (o->fd < 0 && store != NULL) {
 		char *dir = store_path(store, "tmp", NULL);
 
 		o->fd = anonymous_file(dir);

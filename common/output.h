@@ -2,8 +2,9 @@
  * output.h - a filter's output, written completely before the first byte
  * reaches standard output.
  *
- * API: output_open() makes an anonymous temporary file (O_TMPFILE, so a
- * crash leaves nothing behind) in the store's tmp/ or in $TMPDIR;
+ * API: output_open() makes an anonymous memory file (memfd), or where
+ * that is not available an anonymous temporary file (O_TMPFILE) in the
+ * store's tmp/ or in $TMPDIR, so a crash leaves nothing behind;
  * output_write() and output_bio() fill it; output_commit() copies it to
  * stdout with every write checked.  Only ciphertext, signatures and the
  * unchanged original go through it; plaintext from a decryption is held
