@@ -62,19 +62,21 @@ COMMON_OBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
 LIB = $(BUILD)/libmailseal.a
 
 # programs and the libraries each one links
-PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify
+PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
+	pgp-keys
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_pgp-keys = gpgme gpg-error glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
-LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme
 
 MANPAGES = $(wildcard man/*.[1-8])
 

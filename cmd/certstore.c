@@ -5,6 +5,7 @@
 #include "cert.h"
 #include "crlstore.h"
 #include "diag.h"
+#include "json.h"
 #include "limits.h"
 #include "ritual.h"
 #include "secret.h"
@@ -430,24 +431,6 @@ cmd_import(ms_store *store, const char **files)
 	return err;
 }
 
-/* json_string - a JSON string literal */
-static void
-json_string(GString *out, const char *s)
-{
-	g_string_append_c(out, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			g_string_append_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			g_string_append_printf(out, "\\u%04x", c);
-		else
-			g_string_append_c(out, (char)c);
-	}
-	g_string_append_c(out, '"');
-}
-
 static char *
 serial_hex(X509 *cert)
 {
@@ -495,24 +478,24 @@ cmd_list(ms_store *store)
 		if (opt_json) {
 			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
 			    i ? "," : "");
-			json_string(json, fpr);
+			json_append_string(json, fpr);
 			g_string_append(json, ", \"subject\": ");
-			json_string(json, subject);
+			json_append_string(json, subject);
 			g_string_append(json, ", \"issuer\": ");
-			json_string(json, issuer);
+			json_append_string(json, issuer);
 			g_string_append(json, ", \"serial\": ");
-			json_string(json, serial);
+			json_append_string(json, serial);
 			g_string_append(json, ", \"not_before\": ");
-			json_string(json, nb);
+			json_append_string(json, nb);
 			g_string_append(json, ", \"not_after\": ");
-			json_string(json, na);
+			json_append_string(json, na);
 			g_string_append(json, ", \"addresses\": [");
 			for (guint a = 0; a < addrs->len; a++) {
 				ms_addr *ad = g_ptr_array_index(addrs, a);
 
 				if (a)
 					g_string_append(json, ", ");
-				json_string(json, ad->text);
+				json_append_string(json, ad->text);
 			}
 			g_string_append_printf(json, "], \"has_key\": %s, "
 			    "\"root\": %s}", has_key ? "true" : "false",

@@ -1,0 +1,596 @@
+/*
+ * pgp-keys - the store's OpenPGP keyring: import, list, find, remove,
+ * trust, generate and export keys (pgp-keys(1)).  Imports never take
+ * secret key material (KEY-3) and are capped (KEY-5); keys are named by
+ * full fingerprint (KEY-1).
+ */
+#include "diag.h"
+#include "json.h"
+#include "pgp.h"
+#include "ritual.h"
+#include "settings.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+"usage: pgp-keys [--store DIR] import [--for ADDRESS] FILE | -\n"
+"       pgp-keys [--store DIR] list [--json]\n"
+"       pgp-keys [--store DIR] find ADDRESS\n"
+"       pgp-keys [--store DIR] remove FINGERPRINT\n"
+"       pgp-keys [--store DIR] trust FINGERPRINT LEVEL\n"
+"       pgp-keys [--store DIR] generate [--key ed25519 | rsa3072]\n"
+"                [--passphrase-file FILE] ADDRESS\n"
+"       pgp-keys [--store DIR] export FINGERPRINT\n"
+"       pgp-keys -h | --version\n";
+
+#define IMPORT_MAX ((size_t)4 * 1024 * 1024)	/* KEY-5 */
+#define IMPORT_KEYS_MAX 16
+#define IMPORT_UIDS_MAX 64
+#define KEY_LIFETIME (2 * 365 * 86400)		/* two years */
+
+static const char *opt_for, *opt_key, *opt_passphrase_file;
+static int opt_json;
+
+static struct poptOption options[] = {
+	{ "for", '\0', POPT_ARG_STRING, &opt_for, 0, NULL, NULL },
+	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
+	{ "key", '\0', POPT_ARG_STRING, &opt_key, 0, NULL, NULL },
+	{ "passphrase-file", '\0', POPT_ARG_STRING, &opt_passphrase_file, 0,
+	  NULL, NULL },
+	POPT_TABLEEND
+};
+
+/* fingerprint_ok - 40 (v4) or 64 (v5) hex digits */
+static bool
+fingerprint_ok(const char *fpr)
+{
+	size_t len = strlen(fpr);
+
+	if (len != 40 && len != 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isxdigit(fpr[i]))
+			return false;
+	return true;
+}
+
+static void
+one_address(const char *text, ms_addr *addr)
+{
+	const char *why;
+
+	if (addr_parse_str(text, addr, &why) != MS_OK)
+		ritual_usage_error("invalid address: %s", why);
+}
+
+/* ---- trust: ownertrust through gpg's key editor ---- */
+
+typedef struct trust_dialog {
+	const char *value;	/* 1..5 as gpg numbers them */
+	int prompts;
+} trust_dialog;
+
+static gpgme_error_t
+trust_cb(void *opaque, const char *keyword, const char *args, int fd)
+{
+	trust_dialog *d = opaque;
+	const char *reply;
+
+	if (fd < 0)
+		return 0;	/* a status line, no answer wanted */
+	if (strcmp(keyword, "GET_LINE") == 0 &&
+	    strcmp(args, "keyedit.prompt") == 0)
+		reply = d->prompts++ == 0 ? "trust" : "quit";
+	else if (strcmp(keyword, "GET_LINE") == 0 &&
+	    strcmp(args, "edit_ownertrust.value") == 0)
+		reply = d->value;
+	else if (strcmp(keyword, "GET_BOOL") == 0 &&
+	    (strcmp(args, "edit_ownertrust.set_ultimate.okay") == 0 ||
+	    strcmp(args, "keyedit.save.okay") == 0))
+		reply = "Y";
+	else
+		return gpg_error(GPG_ERR_CANCELED);	/* unknown dialog */
+	if (d->prompts > 3)
+		return gpg_error(GPG_ERR_CANCELED);
+	if (gpgme_io_writen(fd, reply, strlen(reply)) != 0 ||
+	    gpgme_io_writen(fd, "\n", 1) != 0)
+		return gpg_error_from_syserror();
+	return 0;
+}
+
+static const char *const trust_levels[] = {
+	"undefined", "never", "marginal", "full", "ultimate", NULL
+};
+
+static ms_err
+set_trust(gpgme_ctx_t ctx, const char *fpr, const char *level)
+{
+	gpgme_key_t key = NULL;
+	gpgme_data_t out = NULL;
+	trust_dialog d = { NULL, 0 };
+	char value[2];
+	gpgme_error_t gerr;
+	ms_err err;
+
+	for (int i = 0; trust_levels[i] != NULL; i++)
+		if (strcmp(level, trust_levels[i]) == 0) {
+			value[0] = (char)('1' + i);
+			value[1] = '\0';
+			d.value = value;
+		}
+	if (d.value == NULL)
+		ritual_usage_error("LEVEL is undefined, never, marginal, full "
+		    "or ultimate");
+	gerr = gpgme_get_key(ctx, fpr, &key, 0);
+	if (gerr)
+		return pgp_error(gerr, "trust");
+	gerr = gpgme_data_new(&out);
+	if (!gerr)
+		gerr = gpgme_op_interact(ctx, key, 0, trust_cb, &d, out);
+	err = gerr ? pgp_error(gerr, "trust") : MS_OK;
+	gpgme_data_release(out);
+	gpgme_key_unref(key);
+	return err;
+}
+
+/* ---- import ---- */
+
+static ms_err
+read_input(const char *path, GByteArray **out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	GByteArray *buf;
+
+	*out = NULL;
+	if (f == NULL) {
+		diag_error("cannot open %s: %s", path, strerror(errno));
+		return MS_DATA;
+	}
+	buf = g_byte_array_new();
+	for (;;) {
+		guint8 chunk[65536];
+		size_t n = fread(chunk, 1, sizeof(chunk), f);
+
+		g_byte_array_append(buf, chunk, (guint)n);
+		if (buf->len > IMPORT_MAX) {
+			diag_error("%s: larger than the import limit", path);
+			break;
+		}
+		if (n < sizeof(chunk))
+			break;
+	}
+	if (ferror(f) || buf->len > IMPORT_MAX) {
+		if (ferror(f))
+			diag_error("read %s: %s", path, strerror(errno));
+		if (f != stdin)
+			fclose(f);
+		g_byte_array_free(buf, TRUE);
+		return MS_DATA;
+	}
+	if (f != stdin)
+		fclose(f);
+	*out = buf;
+	return MS_OK;
+}
+
+/* inspect - KEY-3/KEY-5: list the keys in the data without importing:
+ * refuse secret keys and oversized sets */
+static ms_err
+inspect(gpgme_ctx_t ctx, GByteArray *data)
+{
+	gpgme_data_t dh;
+	gpgme_key_t key;
+	gpgme_error_t gerr;
+	int keys = 0;
+	ms_err err = MS_OK;
+
+	if (gpgme_data_new_from_mem(&dh, (const char *)data->data, data->len,
+	    0))
+		return MS_INTERNAL;
+	gerr = gpgme_op_keylist_from_data_start(ctx, dh, 0);
+	while (!gerr && err == MS_OK) {
+		int uids = 0;
+
+		gerr = gpgme_op_keylist_next(ctx, &key);
+		if (gerr)
+			break;
+		keys++;
+		for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
+			uids++;
+		if (key->secret) {
+			diag_error("the data holds a secret key: refused");
+			err = MS_DATA;
+		} else if (keys > IMPORT_KEYS_MAX || uids > IMPORT_UIDS_MAX) {
+			diag_error("too many keys or user IDs: refused");
+			err = MS_DATA;
+		}
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	gpgme_data_release(dh);
+	if (err == MS_OK && gpgme_err_code(gerr) != GPG_ERR_EOF) {
+		(void)pgp_error(gerr, "key data");
+		err = MS_DATA;
+	}
+	if (err == MS_OK && keys == 0) {
+		diag_error("no OpenPGP key in the data");
+		err = MS_DATA;
+	}
+	return err;
+}
+
+static ms_err
+cmd_import(gpgme_ctx_t ctx, const char **args)
+{
+	GByteArray *data;
+	gpgme_data_t dh;
+	gpgme_import_result_t result;
+	gpgme_error_t gerr;
+	GPtrArray *fprs;
+	ms_addr addr;
+	char *filter = NULL;
+	ms_err err;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("import needs one FILE (or -)");
+	if (opt_for != NULL) {
+		one_address(opt_for, &addr);
+		/* only user IDs for that address survive the import */
+		filter = g_strdup_printf("keep-uid=mbox = %s", addr.text);
+		addr_clear(&addr);
+	}
+	err = read_input(args[0], &data);
+	if (err == MS_OK)
+		err = inspect(ctx, data);
+	if (err != MS_OK) {
+		if (data)
+			g_byte_array_free(data, TRUE);
+		g_free(filter);
+		return err;
+	}
+	gerr = gpgme_set_ctx_flag(ctx, "key-origin", "file");
+	if (!gerr && filter != NULL)
+		gerr = gpgme_set_ctx_flag(ctx, "import-filter", filter);
+	if (!gerr)
+		gerr = gpgme_data_new_from_mem(&dh, (const char *)data->data,
+		    data->len, 0);
+	if (!gerr) {
+		gerr = gpgme_op_import(ctx, dh);
+		gpgme_data_release(dh);
+	}
+	g_byte_array_free(data, TRUE);
+	g_free(filter);
+	if (gerr)
+		return pgp_error(gerr, "import");
+	result = gpgme_op_import_result(ctx);
+	if (result == NULL || result->secret_imported > 0) {
+		diag_error("import refused");
+		return MS_DATA;
+	}
+	if (result->imports == NULL) {
+		diag_error("no key was imported (no user ID left?)");
+		return MS_DATA;
+	}
+	/* the result belongs to the context: keep the fingerprints before
+	 * the next operation on it */
+	fprs = g_ptr_array_new_with_free_func(g_free);
+	for (gpgme_import_status_t st = result->imports; st != NULL;
+	    st = st->next)
+		if (st->result == 0 && st->fpr != NULL)
+			g_ptr_array_add(fprs, g_strdup(st->fpr));
+	/* keys imported by the administrator are trusted (mailseal-store(5)) */
+	for (guint i = 0; i < fprs->len && err == MS_OK; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+
+		err = set_trust(ctx, fpr, "ultimate");
+		if (err == MS_OK)
+			printf("key %s\n", fpr);
+	}
+	g_ptr_array_free(fprs, TRUE);
+	return err;
+}
+
+/* ---- list, find, remove, export ---- */
+
+static char *
+date_text(long t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return g_strdup("never");
+	return g_strdup_printf("%04d-%02d-%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+}
+
+static const char *
+trust_name(gpgme_validity_t v)
+{
+	switch (v) {
+	case GPGME_VALIDITY_NEVER:
+		return "never";
+	case GPGME_VALIDITY_MARGINAL:
+		return "marginal";
+	case GPGME_VALIDITY_FULL:
+		return "full";
+	case GPGME_VALIDITY_ULTIMATE:
+		return "ultimate";
+	default:
+		return "undefined";
+	}
+}
+
+static ms_err
+cmd_list(gpgme_ctx_t ctx)
+{
+	GHashTable *secret = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	GString *json = g_string_new("[");
+	gpgme_key_t key;
+	gpgme_error_t gerr;
+	int n = 0;
+
+	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
+	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
+		if (key->fpr)
+			g_hash_table_add(secret, g_strdup(key->fpr));
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
+		g_hash_table_destroy(secret);
+		g_string_free(json, TRUE);
+		return pgp_error(gerr, "key listing");
+	}
+	gerr = gpgme_op_keylist_start(ctx, NULL, 0);
+	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
+		GString *addrs = g_string_new(NULL);
+		char *expires = date_text(key->subkeys ?
+		    key->subkeys->expires : 0);
+		bool has_secret = key->fpr &&
+		    g_hash_table_contains(secret, key->fpr);
+		const char *why = pgp_key_verdict(key, PGP_PURPOSE_ENCRYPT,
+		    NULL);
+
+		for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
+			if (u->address && !u->revoked && !u->invalid) {
+				char *m = diag_mask(u->address,
+				    strlen(u->address));
+
+				g_string_append_printf(addrs, "%s%s",
+				    addrs->len ? "," : "", m);
+				free(m);
+			}
+		if (opt_json) {
+			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
+			    n++ ? "," : "");
+			json_append_string(json, key->fpr);
+			g_string_append(json, ", \"addresses\": [");
+			for (gpgme_user_id_t u = key->uids, *f = NULL;
+			    u != NULL; u = u->next) {
+				if (!u->address || u->revoked || u->invalid)
+					continue;
+				if (f != NULL)
+					g_string_append(json, ", ");
+				json_append_string(json, u->address);
+				f = &u;
+			}
+			g_string_append(json, "], \"expires\": ");
+			json_append_string(json, expires);
+			g_string_append(json, ", \"trust\": ");
+			json_append_string(json, trust_name(key->owner_trust));
+			g_string_append_printf(json, ", \"secret\": %s, "
+			    "\"usable_for_encryption\": %s}",
+			    has_secret ? "true" : "false",
+			    why == NULL ? "true" : "false");
+		} else
+			printf("%s\t%s\t%s\t%s\t%s\n", key->fpr, expires,
+			    addrs->len ? addrs->str : "-",
+			    trust_name(key->owner_trust),
+			    has_secret ? "secret" : "-");
+		g_string_free(addrs, TRUE);
+		g_free(expires);
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	g_hash_table_destroy(secret);
+	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
+		g_string_free(json, TRUE);
+		return pgp_error(gerr, "key listing");
+	}
+	g_string_append(json, "\n]\n");
+	if (opt_json)
+		fputs(json->str, stdout);
+	g_string_free(json, TRUE);
+	return MS_OK;
+}
+
+static ms_err
+cmd_find(gpgme_ctx_t ctx, const char **args)
+{
+	GPtrArray *keys;
+	ms_addr addr;
+	ms_err err;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("find needs exactly one ADDRESS");
+	one_address(args[0], &addr);
+	err = pgp_find_keys(ctx, &addr, PGP_PURPOSE_ENCRYPT, &keys, NULL);
+	for (guint i = 0; err == MS_OK && i < keys->len; i++)
+		printf("%s\n", ((gpgme_key_t)g_ptr_array_index(keys, i))->fpr);
+	pgp_keys_free(keys);
+	addr_clear(&addr);
+	return err;
+}
+
+static const char *
+fingerprint_arg(const char **args, const char *what, bool two)
+{
+	if (args[0] == NULL || (two ? args[1] == NULL || args[2] != NULL :
+	    args[1] != NULL))
+		ritual_usage_error("%s: wrong number of operands", what);
+	if (!fingerprint_ok(args[0]))
+		ritual_usage_error("a FINGERPRINT is 40 or 64 hex digits");
+	return args[0];
+}
+
+static ms_err
+cmd_remove(gpgme_ctx_t ctx, const char **args)
+{
+	const char *fpr = fingerprint_arg(args, "remove", false);
+	gpgme_key_t key;
+	gpgme_error_t gerr;
+
+	gerr = gpgme_get_key(ctx, fpr, &key, 0);
+	if (gerr)
+		return pgp_error(gerr, "remove");
+	gerr = gpgme_op_delete_ext(ctx, key,
+	    GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE);
+	gpgme_key_unref(key);
+	return gerr ? pgp_error(gerr, "remove") : MS_OK;
+}
+
+static ms_err
+cmd_export(gpgme_ctx_t ctx, const char **args)
+{
+	const char *fpr = fingerprint_arg(args, "export", false);
+	gpgme_data_t out;
+	gpgme_error_t gerr;
+	char *buf;
+	size_t len = 0;
+	ms_err err;
+
+	gpgme_set_armor(ctx, 1);
+	gerr = gpgme_data_new(&out);
+	if (!gerr)
+		gerr = gpgme_op_export(ctx, fpr, GPGME_EXPORT_MODE_MINIMAL, out);
+	if (gerr) {
+		gpgme_data_release(out);
+		return pgp_error(gerr, "export");
+	}
+	buf = gpgme_data_release_and_get_mem(out, &len);
+	if (len == 0) {
+		diag_error("no key %s", fpr);
+		err = MS_NOTFOUND;
+	} else
+		err = ritual_output(buf, len);
+	gpgme_free(buf);
+	return err;
+}
+
+/* ---- generate ---- */
+
+static ms_err
+cmd_generate(gpgme_ctx_t ctx, const char **args)
+{
+	const char *type = opt_key ? opt_key : "ed25519";
+	gpgme_genkey_result_t result;
+	gpgme_key_t key = NULL;
+	gpgme_error_t gerr;
+	unsigned int flags;
+	ms_addr addr;
+	ms_err err;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("generate needs exactly one ADDRESS");
+	if (strcmp(type, "ed25519") != 0 && strcmp(type, "rsa3072") != 0)
+		ritual_usage_error("--key is ed25519 or rsa3072");
+	one_address(args[0], &addr);
+	/* without a passphrase file the key is protected by the store's
+	 * permissions only (a gateway key must work unattended) */
+	flags = opt_passphrase_file ? 0 : GPGME_CREATE_NOPASSWD;
+	gerr = gpgme_op_createkey(ctx, addr.text, type, 0, KEY_LIFETIME, NULL,
+	    flags | GPGME_CREATE_SIGN | GPGME_CREATE_CERT);
+	if (!gerr && (result = gpgme_op_genkey_result(ctx)) != NULL &&
+	    result->fpr != NULL)
+		gerr = gpgme_get_key(ctx, result->fpr, &key, 1);
+	if (!gerr)
+		gerr = gpgme_op_createsubkey(ctx, key,
+		    strcmp(type, "ed25519") == 0 ? "cv25519" : "rsa3072", 0,
+		    KEY_LIFETIME, flags | GPGME_CREATE_ENCR);
+	if (gerr)
+		err = pgp_error(gerr, "generate");
+	else {
+		printf("%s\n", key->fpr);
+		diag_info("generated OpenPGP key %s for %s", key->fpr,
+		    addr.text);
+		err = MS_OK;
+	}
+	if (key != NULL)
+		gpgme_key_unref(key);
+	addr_clear(&addr);
+	return err;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **args = poptGetArgs(ctx);
+	static const char *none[] = { NULL };
+	const char *command;
+	ms_store *store = NULL;
+	ms_settings *settings = NULL;
+	gpgme_ctx_t pgp = NULL;
+	ms_err err;
+	bool writes;
+
+	if (args == NULL || args[0] == NULL)
+		ritual_usage_error("no command given");
+	command = args[0];
+	args = args[1] ? args + 1 : none;
+	if (strcmp(command, "import") != 0 && strcmp(command, "list") != 0 &&
+	    strcmp(command, "find") != 0 && strcmp(command, "remove") != 0 &&
+	    strcmp(command, "trust") != 0 &&
+	    strcmp(command, "generate") != 0 &&
+	    strcmp(command, "export") != 0)
+		ritual_usage_error("unknown command");
+	if ((opt_for && strcmp(command, "import") != 0) ||
+	    (opt_json && strcmp(command, "list") != 0) ||
+	    ((opt_key || opt_passphrase_file) &&
+	    strcmp(command, "generate") != 0))
+		ritual_usage_error("option not valid for \"%s\"", command);
+	writes = strcmp(command, "import") == 0 ||
+	    strcmp(command, "remove") == 0 || strcmp(command, "trust") == 0 ||
+	    strcmp(command, "generate") == 0;
+	diag_set_quiet(true);
+	err = store_open(store_locate(ritual_opts.store), writes, &store);
+	if (err == MS_OK)
+		err = settings_load(store, NULL, &settings);
+	if (err == MS_OK) {
+		diag_use_syslog(settings_get_bool(settings, "syslog"));
+		err = pgp_open(store, writes, opt_passphrase_file, &pgp);
+	}
+	/* the keyring has its own lock (GnuPG's); ours keeps mailseal's
+	 * writers in order around it */
+	if (err == MS_OK && writes)
+		err = store_lock(store, 30000);
+	if (err == MS_OK) {
+		if (strcmp(command, "import") == 0)
+			err = cmd_import(pgp, args);
+		else if (strcmp(command, "list") == 0)
+			err = cmd_list(pgp);
+		else if (strcmp(command, "find") == 0)
+			err = cmd_find(pgp, args);
+		else if (strcmp(command, "remove") == 0)
+			err = cmd_remove(pgp, args);
+		else if (strcmp(command, "trust") == 0) {
+			const char *fpr = fingerprint_arg(args, "trust", true);
+
+			err = set_trust(pgp, fpr, args[1]);
+		} else if (strcmp(command, "generate") == 0)
+			err = cmd_generate(pgp, args);
+		else
+			err = cmd_export(pgp, args);
+	}
+	pgp_close(pgp);
+	settings_free(settings);
+	store_close(store);
+	ritual_end(ctx, err);
+}

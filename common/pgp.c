@@ -1,0 +1,364 @@
+/*
+ * pgp.c - the store's OpenPGP keyring through GPGME (see pgp.h).  The
+ * configuration written into the GnuPG home is the hardened one of
+ * security.md 13.2: no automatic key retrieval or import, imports keep
+ * only self-signatures, weak ciphers disabled, SHA-1 data signatures
+ * weak; never ignore-mdc-error, allow-weak-digest-algos or a trust model.
+ */
+#include "pgp.h"
+#include "diag.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* the longest socket gpg-agent makes is S.gpg-agent.browser; a Unix
+ * socket path holds at most 107 octets */
+#define SOCKET_PATH_ROOM 80
+
+static const char gpg_conf[] =
+"# mailseal: the gateway keyring's settings (mailseal-store(5)).\n"
+"# Keys are chosen by mailseal, never fetched or imported by gpg itself.\n"
+"no-auto-key-retrieve\n"
+"no-auto-key-import\n"
+"auto-key-locate local\n"
+"import-options self-sigs-only,import-minimal\n"
+"personal-cipher-preferences AES256 AES192 AES\n"
+"personal-digest-preferences SHA512 SHA384 SHA256\n"
+"personal-compress-preferences ZLIB Uncompressed\n"
+"cert-digest-algo SHA256\n"
+"weak-digest SHA1\n"
+"disable-cipher-algo IDEA\n"
+"disable-cipher-algo 3DES\n"
+"disable-cipher-algo CAST5\n"
+"no-greeting\n";
+
+static const char agent_conf[] =
+"# mailseal: passphrases come from a file through loopback pinentry\n"
+"allow-loopback-pinentry\n";
+
+/* write_conf - a configuration file of the GnuPG home, when missing */
+static ms_err
+write_conf(const char *home, const char *name, const char *text)
+{
+	char *path = g_build_filename(home, name, NULL);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	ms_err err = MS_OK;
+
+	if (fd < 0) {
+		if (errno != EEXIST) {
+			diag_error("cannot create %s: %s", path,
+			    strerror(errno));
+			err = MS_TEMP;
+		}
+	} else {
+		size_t len = strlen(text);
+
+		if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+			diag_error("cannot write %s: %s", path,
+			    strerror(errno));
+			err = MS_TEMP;
+		}
+		if (close(fd) != 0)
+			err = MS_TEMP;
+	}
+	g_free(path);
+	return err;
+}
+
+/* private_link_dir - /tmp/mailseal-UID, ours and closed to others */
+static char *
+private_link_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = g_strdup_printf("%s/mailseal-%lu",
+	    tmp && *tmp == '/' && strlen(tmp) < 40 ? tmp : "/tmp",
+	    (unsigned long)geteuid());
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		g_free(dir);
+		return NULL;
+	}
+	/* someone else's directory or a link there would let them redirect
+	 * the agent's sockets */
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		diag_error("%s is not a private directory", dir);
+		g_free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *
+pgp_homedir(const ms_store *store)
+{
+	char *home = store_path(store, "gnupg", NULL);
+	char *dir, *hash, *link, target[4096];
+	ssize_t n;
+
+	if (strlen(home) <= SOCKET_PATH_ROOM)
+		return home;
+	/* a short, private symbolic link to the real home, so the agent's
+	 * socket paths fit */
+	dir = private_link_dir();
+	if (dir == NULL)
+		return home;
+	hash = store_hash_name(home);
+	hash[16] = '\0';
+	link = g_strdup_printf("%s/g%s", dir, hash);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 || (size_t)n != strlen(home) ||
+	    memcmp(target, home, (size_t)n) != 0) {
+		(void)unlink(link);
+		if (symlink(home, link) != 0) {
+			diag_warn("cannot link the GnuPG home: %s",
+			    strerror(errno));
+			g_free(link);
+			link = NULL;
+		}
+	}
+	g_free(hash);
+	g_free(dir);
+	if (link == NULL)
+		return home;
+	g_free(home);
+	return link;
+}
+
+static gpgme_error_t
+passphrase_cb(void *hook, const char *uid_hint, const char *info,
+    int prev_was_bad, int fd)
+{
+	const char *file = hook;
+	char *secret;
+	gpgme_error_t err = 0;
+
+	(void)uid_hint;
+	(void)info;
+	if (prev_was_bad || file == NULL)
+		return gpg_error(GPG_ERR_CANCELED);
+	secret = secret_read_file(file);
+	if (secret == NULL)
+		return gpg_error(GPG_ERR_CANCELED);
+	if (gpgme_io_writen(fd, secret, strlen(secret)) != 0 ||
+	    gpgme_io_writen(fd, "\n", 1) != 0)
+		err = gpg_error(GPG_ERR_CANCELED);
+	secret_free(secret);
+	return err;
+}
+
+ms_err
+pgp_open(const ms_store *store, bool create, const char *passphrase_file,
+    gpgme_ctx_t *out)
+{
+	static bool initialised;
+	char *real = store_path(store, "gnupg", NULL), *home;
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t gerr;
+	struct stat st;
+	ms_err err = MS_OK;
+
+	*out = NULL;
+	if (!initialised) {
+		/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
+		if (gpgme_check_version("1.18.0") == NULL) {
+			g_free(real);
+			diag_error("GPGME is older than 1.18");
+			return MS_CONFIG;
+		}
+		initialised = true;
+	}
+	if (create && mkdir(real, 0700) != 0 && errno != EEXIST) {
+		diag_error("cannot create %s: %s", real, strerror(errno));
+		g_free(real);
+		return MS_TEMP;
+	}
+	if (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		diag_error("the store has no OpenPGP keyring (%s)", real);
+		g_free(real);
+		return MS_CONFIG;
+	}
+	if (create) {
+		err = write_conf(real, "gpg.conf", gpg_conf);
+		if (err == MS_OK)
+			err = write_conf(real, "gpg-agent.conf", agent_conf);
+	}
+	if (err != MS_OK) {
+		g_free(real);
+		return err;
+	}
+	home = pgp_homedir(store);
+	gerr = gpgme_new(&ctx);
+	if (!gerr)
+		gerr = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!gerr)
+		gerr = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP,
+		    NULL, home);
+	if (!gerr)
+		gerr = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
+	if (!gerr)
+		gerr = gpgme_set_pinentry_mode(ctx,
+		    GPGME_PINENTRY_MODE_LOOPBACK);
+	g_free(home);
+	g_free(real);
+	if (gerr) {
+		gpgme_release(ctx);
+		return pgp_error(gerr, "GnuPG");
+	}
+	gpgme_set_offline(ctx, 1);
+	gpgme_set_passphrase_cb(ctx, passphrase_cb, (void *)passphrase_file);
+	*out = ctx;
+	return MS_OK;
+}
+
+void
+pgp_close(gpgme_ctx_t ctx)
+{
+	if (ctx != NULL)
+		gpgme_release(ctx);
+}
+
+ms_err
+pgp_error(gpgme_error_t err, const char *what)
+{
+	gpgme_err_code_t code = gpgme_err_code(err);
+
+	diag_info("%s: %s", what, gpgme_strerror(err));
+	switch (code) {
+	case GPG_ERR_NO_ERROR:
+		return MS_OK;
+	case GPG_ERR_NO_SECKEY:
+	case GPG_ERR_NO_PUBKEY:
+	case GPG_ERR_NOT_FOUND:
+	case GPG_ERR_UNUSABLE_PUBKEY:
+	case GPG_ERR_UNUSABLE_SECKEY:
+		return MS_NOTFOUND;
+	case GPG_ERR_DECRYPT_FAILED:
+	case GPG_ERR_BAD_DATA:
+	case GPG_ERR_NO_DATA:
+	case GPG_ERR_INV_DATA:
+	case GPG_ERR_BAD_SIGNATURE:
+	case GPG_ERR_UNSUPPORTED_ALGORITHM:
+	case GPG_ERR_CIPHER_ALGO:
+		return MS_DATA;
+	case GPG_ERR_BAD_PASSPHRASE:
+	case GPG_ERR_CANCELED:
+		return MS_CONFIG;
+	default:
+		/* agent gone, engine missing, resource trouble: try later */
+		return MS_TEMP;
+	}
+}
+
+/* usable_subkey - a subkey that can do purpose and is in force */
+static bool
+usable_subkey(gpgme_key_t key, pgp_purpose purpose)
+{
+	for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next) {
+		if (sk->revoked || sk->expired || sk->disabled || sk->invalid)
+			continue;
+		if (purpose == PGP_PURPOSE_ENCRYPT ? sk->can_encrypt :
+		    (sk->can_sign && sk->secret))
+			return true;
+	}
+	return false;
+}
+
+const char *
+pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
+{
+	bool bound = false;
+
+	if (key->revoked)
+		return "revoked";
+	if (key->expired)
+		return "expired";
+	if (key->disabled)
+		return "disabled";
+	if (key->invalid)
+		return "invalid";
+	if (!usable_subkey(key, purpose))
+		return purpose == PGP_PURPOSE_ENCRYPT ?
+		    "no usable encryption subkey" : "no usable signing key";
+	/* KEY-1: the address of a valid user ID must equal addr exactly
+	 * under the one address parser, never a substring */
+	for (gpgme_user_id_t uid = key->uids; uid != NULL; uid = uid->next) {
+		ms_addr got;
+		const char *why;
+
+		if (uid->revoked || uid->invalid || uid->address == NULL)
+			continue;
+		if (addr_parse_str(uid->address, &got, &why) != MS_OK)
+			continue;
+		if (addr == NULL || addr_equal(&got, addr))
+			bound = true;
+		addr_clear(&got);
+		if (bound)
+			break;
+	}
+	if (!bound)
+		return addr == NULL ? "no valid user ID" :
+		    "no valid user ID for the address";
+	/* the store's trust policy: keys the administrator trusts carry
+	 * ownertrust ultimate (imports keep self-signatures only, so no
+	 * other key can make a key valid) */
+	if (key->owner_trust != GPGME_VALIDITY_ULTIMATE)
+		return "not trusted";
+	return NULL;
+}
+
+ms_err
+pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
+    GPtrArray **keys, GPtrArray *rejects)
+{
+	char *pattern = g_strdup_printf("<%s>", addr->text);
+	gpgme_error_t gerr;
+	gpgme_key_t key;
+	ms_err err = MS_OK;
+
+	*keys = g_ptr_array_new();
+	gerr = gpgme_op_keylist_start(ctx, pattern,
+	    purpose == PGP_PURPOSE_SIGN);
+	g_free(pattern);
+	while (!gerr) {
+		const char *why;
+
+		gerr = gpgme_op_keylist_next(ctx, &key);
+		if (gerr)
+			break;
+		why = pgp_key_verdict(key, purpose, addr);
+		if (why == NULL && (*keys)->len < PGP_KEYS_MAX) {
+			g_ptr_array_add(*keys, key);
+			continue;
+		}
+		if (rejects != NULL)
+			g_ptr_array_add(rejects, g_strdup_printf("%s: %s",
+			    key->fpr ? key->fpr : "?", why ? why :
+			    "too many keys"));
+		gpgme_key_unref(key);
+	}
+	if (gpgme_err_code(gerr) != GPG_ERR_EOF)
+		err = pgp_error(gerr, "key listing");
+	gpgme_op_keylist_end(ctx);
+	if (err == MS_OK && (*keys)->len == 0)
+		err = MS_NOTFOUND;
+	return err;
+}
+
+void
+pgp_keys_free(GPtrArray *keys)
+{
+	if (keys == NULL)
+		return;
+	for (guint i = 0; i < keys->len; i++)
+		gpgme_key_unref(g_ptr_array_index(keys, i));
+	g_ptr_array_free(keys, TRUE);
+}

@@ -1,0 +1,65 @@
+/*
+ * pgp.h - OpenPGP through GPGME, with the keyring in the store
+ * ($STORE/gnupg), never in a user's ~/.gnupg.
+ *
+ * API: pgp_open() gives a context bound to the store's GnuPG home (made
+ * and configured on first use by the admin tool), offline, with loopback
+ * pinentry fed from the passphrase file of the pgp-passphrase-file
+ * setting.  pgp_find_keys() selects keys by exact address among valid
+ * keys only (KEY-1).  pgp_error() maps a GPGME error to a module result:
+ * an unreachable or dead gpg-agent is temporary (75), never a hang (the
+ * filter deadline bounds every operation).
+ * Limits: PGP_KEYS_MAX keys per address.
+ */
+#ifndef MAILSEAL_PGP_H
+#define MAILSEAL_PGP_H
+
+#include <glib.h>
+#include <gpgme.h>
+#include <stdbool.h>
+
+#include "addr.h"
+#include "err.h"
+#include "store.h"
+
+#define PGP_KEYS_MAX 16
+
+typedef enum pgp_purpose {
+	PGP_PURPOSE_ENCRYPT,
+	PGP_PURPOSE_SIGN
+} pgp_purpose;
+
+/* pgp_open - a GPGME context on the store's keyring; with create (admin
+ * tools) the GnuPG home and its configuration are made when missing.
+ * passphrase_file may be NULL. */
+ms_err pgp_open(const ms_store *store, bool create,
+    const char *passphrase_file, gpgme_ctx_t *ctx);
+
+/* pgp_close - release a context */
+void pgp_close(gpgme_ctx_t ctx);
+
+/* pgp_error - the module result for a GPGME error, logged with what */
+ms_err pgp_error(gpgme_error_t err, const char *what);
+
+/* pgp_key_verdict - why key is not usable for purpose and addr (NULL:
+ * any address), or NULL when it is: valid user ID binding, not expired,
+ * revoked, disabled or invalid, a capable subkey, trusted (ownertrust
+ * ultimate: see mailseal-store(5)) */
+const char *pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose,
+    const ms_addr *addr);
+
+/* pgp_find_keys - usable keys for addr (gpgme_key_t, referenced; free
+ * with pgp_keys_free); rejected candidates and why, when rejects is not
+ * NULL ("FPR: reason" strings) */
+ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
+    pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
+
+/* pgp_keys_free - release what pgp_find_keys returned */
+void pgp_keys_free(GPtrArray *keys);
+
+/* pgp_homedir - the store's GnuPG home as gpg is told it: the real path,
+ * or a short private link to it when the real one is too long for a
+ * socket path (g_free) */
+char *pgp_homedir(const ms_store *store);
+
+#endif
