@@ -4,6 +4,7 @@
  * otherwise nothing is written and the exit is 69 (ENC-1).
  */
 #include "cert.h"
+#include "encrypted.h"
 #include "diag.h"
 #include "filter.h"
 #include "limits.h"
@@ -32,37 +33,6 @@ static struct poptOption options[] = {
 	{ "cert", '\0', POPT_ARG_ARGV, &opt_certs, 0, NULL, NULL },
 	POPT_TABLEEND
 };
-
-/* already_encrypted - ENC-7: a structural check, never a substring test */
-static bool
-already_encrypted(ms_message *msg)
-{
-	msg_kind kind = msg_root_kind(msg);
-	GByteArray *der;
-	bool aead, yes = false;
-	const char *why;
-	msg_problem problem;
-
-	if (kind == MSG_KIND_PGP_ENCRYPTED) {
-		GMimeObject *root;
-
-		if (msg_parse_full(msg, &problem) != MS_OK)
-			return false;
-		root = g_mime_message_get_mime_part(msg->mime);
-		GMimeMultipart *mp = GMIME_IS_MULTIPART(root) ?
-		    GMIME_MULTIPART(root) : NULL;
-
-		return mp != NULL && g_mime_multipart_get_count(mp) == 2;
-	}
-	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
-		return false;
-	if (msg_root_decoded(msg, limits_get()->message_size, &der) != MS_OK)
-		return false;
-	yes = smime_check_enveloped(der->data, der->len, &aead, &why) ==
-	    MS_OK;
-	g_byte_array_free(der, TRUE);
-	return yes;
-}
 
 /* load_cert_file - a PEM or DER certificate given with --cert */
 static X509 *
@@ -262,7 +232,7 @@ main(int argc, char **argv)
 	err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	if (!opt_force && already_encrypted(f.msg)) {
+	if (!opt_force && msg_root_encrypted(f.msg)) {
 		diag_info("already encrypted at the root: passed on unchanged");
 		err = msg_output_original(out, f.msg, NULL);
 		goto commit;

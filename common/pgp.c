@@ -31,6 +31,8 @@ static const char gpg_conf[] =
 "personal-cipher-preferences AES256 AES192 AES\n"
 "personal-digest-preferences SHA512 SHA384 SHA256\n"
 "personal-compress-preferences ZLIB Uncompressed\n"
+"default-preference-list AES256 AES192 AES SHA512 SHA384 SHA256 ZLIB "
+"Uncompressed\n"
 "cert-digest-algo SHA256\n"
 "weak-digest SHA1\n"
 "disable-cipher-algo IDEA\n"
@@ -361,4 +363,182 @@ pgp_keys_free(GPtrArray *keys)
 	for (guint i = 0; i < keys->len; i++)
 		gpgme_key_unref(g_ptr_array_index(keys, i));
 	g_ptr_array_free(keys, TRUE);
+}
+
+/* ---- data handles on our buffers ---- */
+
+typedef struct entity_reader {
+	const char *seg[2];
+	size_t len[2];
+	int cur;
+	size_t pos;
+	bool crlf;
+	bool lf_pending;	/* a CR was emitted, its LF is next */
+} entity_reader;
+
+static ssize_t
+entity_read(void *handle, void *buffer, size_t size)
+{
+	entity_reader *r = handle;
+	char *out = buffer;
+	size_t done = 0;
+
+	while (done < size && r->cur < 2) {
+		char c;
+
+		if (r->lf_pending) {
+			out[done++] = '\n';
+			r->lf_pending = false;
+			continue;
+		}
+		if (r->pos >= r->len[r->cur]) {
+			r->cur++;
+			r->pos = 0;
+			continue;
+		}
+		c = r->seg[r->cur][r->pos++];
+		if (r->crlf && c == '\n') {
+			char prev = r->pos >= 2 ? r->seg[r->cur][r->pos - 2] :
+			    (r->cur == 1 && r->len[0] > 0 ?
+			    r->seg[0][r->len[0] - 1] : '\0');
+
+			if (prev != '\r') {
+				out[done++] = '\r';
+				r->lf_pending = true;
+				continue;
+			}
+		}
+		out[done++] = c;
+	}
+	return (ssize_t)done;
+}
+
+static void
+entity_release(void *handle)
+{
+	g_free(handle);
+}
+
+static struct gpgme_data_cbs entity_cbs = {
+	entity_read, NULL, NULL, entity_release
+};
+
+ms_err
+pgp_data_entity(const char *a, size_t alen, const char *b, size_t blen,
+    bool crlf, gpgme_data_t *dh)
+{
+	entity_reader *r = g_new0(entity_reader, 1);
+
+	r->seg[0] = a;
+	r->len[0] = alen;
+	r->seg[1] = b;
+	r->len[1] = blen;
+	r->crlf = crlf;
+	if (gpgme_data_new_from_cbs(dh, &entity_cbs, r)) {
+		g_free(r);
+		return MS_INTERNAL;
+	}
+	return MS_OK;
+}
+
+static size_t output_sink_bytes;
+
+static ssize_t
+output_sink_write(void *handle, const void *buffer, size_t size)
+{
+	if (output_write(handle, buffer, size) != MS_OK) {
+		errno = EIO;
+		return -1;
+	}
+	output_sink_bytes += size;
+	return (ssize_t)size;
+}
+
+size_t
+pgp_output_bytes(void)
+{
+	return output_sink_bytes;
+}
+
+static struct gpgme_data_cbs output_cbs = {
+	NULL, output_sink_write, NULL, NULL
+};
+
+ms_err
+pgp_data_output(ms_output *out, gpgme_data_t *dh)
+{
+	return gpgme_data_new_from_cbs(dh, &output_cbs, out) ? MS_INTERNAL :
+	    MS_OK;
+}
+
+typedef struct capped {
+	GByteArray *buf;
+	size_t cap;
+	bool overflow;
+} capped;
+
+static GHashTable *capped_handles;
+
+static ssize_t
+capped_write(void *handle, const void *buffer, size_t size)
+{
+	capped *c = handle;
+
+	if (c->buf->len + size > c->cap) {
+		c->overflow = true;
+		errno = EFBIG;
+		return -1;
+	}
+	g_byte_array_append(c->buf, buffer, (guint)size);
+	return (ssize_t)size;
+}
+
+static void
+capped_release(void *handle)
+{
+	capped *c = handle;
+
+	if (capped_handles != NULL)
+		g_hash_table_remove(capped_handles, c);
+	g_free(c);
+}
+
+static struct gpgme_data_cbs capped_cbs = {
+	NULL, capped_write, NULL, capped_release
+};
+
+ms_err
+pgp_data_capped(size_t cap, GByteArray **buf, gpgme_data_t *dh)
+{
+	capped *c = g_new0(capped, 1);
+
+	*buf = g_byte_array_new();
+	c->buf = *buf;
+	c->cap = cap;
+	if (gpgme_data_new_from_cbs(dh, &capped_cbs, c)) {
+		g_free(c);
+		g_byte_array_free(*buf, TRUE);
+		*buf = NULL;
+		return MS_INTERNAL;
+	}
+	if (capped_handles == NULL)
+		capped_handles = g_hash_table_new(g_direct_hash,
+		    g_direct_equal);
+	g_hash_table_insert(capped_handles, c, *dh);
+	return MS_OK;
+}
+
+bool
+pgp_capped_overflow(gpgme_data_t dh)
+{
+	GHashTableIter it;
+	gpointer key, value;
+
+	if (capped_handles == NULL)
+		return false;
+	g_hash_table_iter_init(&it, capped_handles);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (value == dh)
+			return ((capped *)key)->overflow;
+	return false;
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "output.h"
 #include "err.h"
 #include "store.h"
 
@@ -56,6 +57,25 @@ ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
 
 /* pgp_keys_free - release what pgp_find_keys returned */
 void pgp_keys_free(GPtrArray *keys);
+
+/* pgp_data_entity - GPGME input reading a then b without copying them;
+ * with crlf every line end is made CRLF on the way (canonical form).  The
+ * handle is freed by gpgme_data_release. */
+ms_err pgp_data_entity(const char *a, size_t alen, const char *b,
+    size_t blen, bool crlf, gpgme_data_t *dh);
+
+/* pgp_data_output - GPGME output appended to out */
+ms_err pgp_data_output(ms_output *out, gpgme_data_t *dh);
+
+/* pgp_output_bytes - bytes written through pgp_data_output sinks so far */
+size_t pgp_output_bytes(void);
+
+/* pgp_data_capped - GPGME output into memory, at most cap bytes: more is
+ * an error (MIME-L9, compression bombs), never a cut */
+ms_err pgp_data_capped(size_t cap, GByteArray **buf, gpgme_data_t *dh);
+
+/* pgp_capped_overflow - the capped sink refused data */
+bool pgp_capped_overflow(gpgme_data_t dh);
 
 /* pgp_homedir - the store's GnuPG home as gpg is told it: the real path,
  * or a short private link to it when the real one is too long for a

@@ -1,0 +1,249 @@
+/*
+ * pgp-dec - decrypt a message whose root is PGP/MIME encrypted, or a
+ * single text/plain part that is one armored OpenPGP message (pgp-dec(1)).
+ * Only the root is decrypted (DEC-2); integrity protection (MDC or AEAD)
+ * is required (DEC-5); a failure delivers the original with a status
+ * field (DEC-1); the plaintext is capped (MIME-L9).
+ */
+#include "diag.h"
+#include "filter.h"
+#include "limits.h"
+#include "msgpart.h"
+#include "output.h"
+#include "pgp.h"
+#include "ritual.h"
+
+#include <string.h>
+
+static const char usage[] =
+"usage: pgp-dec [--store DIR] [--passphrase-file FILE]\n"
+"       pgp-dec -h | --version\n";
+
+static const char *opt_passphrase_file;
+
+static struct poptOption options[] = {
+	{ "passphrase-file", '\0', POPT_ARG_STRING, &opt_passphrase_file, 0,
+	  NULL, NULL },
+	POPT_TABLEEND
+};
+
+#define BEGIN_ARMOR "-----BEGIN PGP MESSAGE-----"
+#define END_ARMOR "-----END PGP MESSAGE-----"
+
+/* part_content - the decoded content of a leaf part, capped */
+static GByteArray *
+part_content(GMimeObject *part, size_t max)
+{
+	GMimeDataWrapper *w;
+	GMimeStream *s;
+	GByteArray *data;
+
+	if (!GMIME_IS_PART(part) ||
+	    (w = g_mime_part_get_content(GMIME_PART(part))) == NULL)
+		return NULL;
+	data = g_byte_array_new();
+	s = g_mime_stream_mem_new_with_byte_array(data);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	if (g_mime_data_wrapper_write_to_stream(w, s) < 0 || data->len > max) {
+		g_object_unref(s);
+		g_byte_array_free(data, TRUE);
+		return NULL;
+	}
+	g_object_unref(s);
+	return data;
+}
+
+/* single_armor - the body is exactly one armored message, with nothing
+ * but white space around it (inline PGP at the root only: DEC-2) */
+static bool
+single_armor(const GByteArray *body)
+{
+	const char *p = (const char *)body->data, *end = p + body->len;
+	const char *first, *last;
+
+	while (p < end && g_ascii_isspace(*p))
+		p++;
+	while (end > p && g_ascii_isspace(end[-1]))
+		end--;
+	if ((size_t)(end - p) < strlen(BEGIN_ARMOR) + strlen(END_ARMOR) ||
+	    strncmp(p, BEGIN_ARMOR, strlen(BEGIN_ARMOR)) != 0 ||
+	    strncmp(end - strlen(END_ARMOR), END_ARMOR, strlen(END_ARMOR)) != 0)
+		return false;
+	first = g_strstr_len(p + 1, end - p - 1, BEGIN_ARMOR);
+	last = g_strstr_len(p, end - p - (gssize)strlen(END_ARMOR), END_ARMOR);
+	return first == NULL && last == NULL;
+}
+
+/* ciphertext - the armored or binary OpenPGP message at the root, and
+ * whether it is PGP/MIME */
+static GByteArray *
+ciphertext(ms_message *msg, bool *mime)
+{
+	size_t max = limits_get()->message_size;
+	GMimeObject *root;
+	GByteArray *data = NULL;
+	msg_kind kind = msg_root_kind(msg);
+
+	*mime = false;
+	root = g_mime_message_get_mime_part(msg->mime);
+	if (kind == MSG_KIND_PGP_ENCRYPTED) {
+		GMimeMultipart *mp = GMIME_MULTIPART(root);
+		GByteArray *version = part_content(
+		    g_mime_multipart_get_part(mp, 0), 4096);
+		bool ok = version != NULL && g_strstr_len(
+		    (const char *)version->data, version->len, "Version: 1");
+
+		if (version != NULL)
+			g_byte_array_free(version, TRUE);
+		if (!ok)
+			return NULL;
+		*mime = true;
+		return part_content(g_mime_multipart_get_part(mp, 1), max);
+	}
+	if (root != NULL && GMIME_IS_PART(root) &&
+	    g_mime_content_type_is_type(g_mime_object_get_content_type(root),
+	    "text", "plain") &&
+	    msg_root_decoded(msg, max, &data) == MS_OK) {
+		if (single_armor(data))
+			return data;
+		g_byte_array_free(data, TRUE);
+	}
+	return NULL;
+}
+
+/* decrypt - plaintext only after GPGME reported success and integrity
+ * protection (DEC-3, DEC-5) */
+static ms_err
+decrypt(gpgme_ctx_t pgp, GByteArray *cipher, size_t cap, GByteArray **plain,
+    const char **why)
+{
+	gpgme_data_t in = NULL, out = NULL;
+	gpgme_decrypt_result_t result;
+	gpgme_error_t gerr;
+	ms_err err;
+
+	*plain = NULL;
+	if (gpgme_data_new_from_mem(&in, (const char *)cipher->data,
+	    cipher->len, 0))
+		return MS_INTERNAL;
+	err = pgp_data_capped(cap, plain, &out);
+	if (err != MS_OK) {
+		gpgme_data_release(in);
+		return err;
+	}
+	gerr = gpgme_op_decrypt(pgp, in, out);
+	result = gpgme_op_decrypt_result(pgp);
+	if (pgp_capped_overflow(out)) {
+		*why = "plaintext over the size limit";
+		err = MS_DATA;
+	} else if (gerr) {
+		err = pgp_error(gerr, "decrypt");
+		*why = gpgme_strerror(gerr);
+		if (err == MS_NOTFOUND || err == MS_CONFIG)
+			err = MS_DATA;	/* no key: the ciphertext goes on */
+	} else if (result == NULL || result->legacy_cipher_nomdc ||
+	    result->unsupported_algorithm != NULL) {
+		*why = "no integrity protection";
+		err = MS_DATA;
+	}
+	gpgme_data_release(in);
+	gpgme_data_release(out);
+	if (err != MS_OK && *plain != NULL) {
+		memset((*plain)->data, 0, (*plain)->len);
+		g_byte_array_free(*plain, TRUE);
+		*plain = NULL;
+	}
+	return err;
+}
+
+/* inline_output - outer fields, our status, the plaintext as text */
+static ms_err
+inline_output(ms_output *out, const ms_message *msg, GByteArray *plain)
+{
+	GString *text = msg_outer_headers(msg);
+	bool utf8 = g_utf8_validate((const char *)plain->data,
+	    (gssize)plain->len, NULL);
+	ms_err err;
+
+	msg_header_append(text, "X-Mailseal-Decrypted", "pgp");
+	g_string_append_printf(text, "Content-Type: text/plain; charset=%s\n"
+	    "Content-Transfer-Encoding: 8bit\n\n",
+	    utf8 ? "utf-8" : "unknown-8bit");
+	err = output_write(out, text->str, text->len);
+	if (err == MS_OK)
+		err = output_write_lf(out, (const char *)plain->data,
+		    plain->len);
+	g_string_free(text, TRUE);
+	return err;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **args = poptGetArgs(ctx);
+	GByteArray *cipher = NULL, *plain = NULL;
+	gpgme_ctx_t pgp = NULL;
+	ms_output *out = NULL;
+	const char *why = NULL;
+	bool mime;
+	ms_filter f;
+	ms_err err, derr;
+
+	if (args != NULL && args[0] != NULL)
+		ritual_usage_error("pgp-dec takes no operands");
+	diag_set_quiet(true);
+	err = filter_open(&f, MSG_READ_HEADERS);
+	if (err == MS_OK)
+		err = output_open(f.store, &out);
+	if (err != MS_OK)
+		goto out;
+	msg_strip_status_headers(f.msg);	/* DEC-8 */
+	cipher = ciphertext(f.msg, &mime);
+	if (cipher == NULL) {
+		err = msg_output_original(out, f.msg, NULL);
+		goto commit;
+	}
+	err = pgp_open(f.store, false, opt_passphrase_file, &pgp);
+	if (err != MS_OK)
+		goto out;
+	/* MIME-L9: ten times the input, within the message size limit */
+	derr = decrypt(pgp, cipher, MIN(10 * f.msg->raw_len,
+	    limits_get()->message_size), &plain, &why);
+	if (derr == MS_OK) {
+		err = mime ? msg_output_unwrapped(out, f.msg,
+		    "X-Mailseal-Decrypted: pgp\n", plain->data, plain->len,
+		    true) : inline_output(out, f.msg, plain);
+		if (err == MS_DATA) {
+			diag_info("decrypted OpenPGP entity is unusable");
+			output_discard(out);
+			err = output_open(f.store, &out);
+			if (err == MS_OK)
+				err = msg_output_original(out, f.msg,
+				    "X-Mailseal-Decrypt: failed\n");
+		} else if (err == MS_OK)
+			diag_info("decrypted OpenPGP message");
+	} else if (derr == MS_DATA) {
+		diag_info("OpenPGP decryption failed: %s", why);
+		err = msg_output_original(out, f.msg,
+		    "X-Mailseal-Decrypt: failed\n");
+	} else
+		err = derr;	/* agent or keyring trouble: try later */
+commit:
+	if (err == MS_OK) {
+		err = output_commit(out);
+		out = NULL;
+	}
+out:
+	if (plain != NULL) {
+		memset(plain->data, 0, plain->len);
+		g_byte_array_free(plain, TRUE);
+	}
+	if (cipher != NULL)
+		g_byte_array_free(cipher, TRUE);
+	output_discard(out);
+	pgp_close(pgp);
+	filter_close(&f);
+	ritual_end(ctx, err);
+}

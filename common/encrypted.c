@@ -1,0 +1,71 @@
+/*
+ * encrypted.c - is a message encrypted at its root already (ENC-7)?  A
+ * structural check, never a substring test: S/MIME enveloped or
+ * auth-enveloped data whose DER says so, or a PGP/MIME multipart/encrypted
+ * of two parts, the first "application/pgp-encrypted" saying "Version: 1".
+ */
+#include "encrypted.h"
+#include "limits.h"
+#include "msgpart.h"
+#include "smime.h"
+
+#include <string.h>
+
+/* pgp_version_ok - part 1 of a PGP/MIME message states Version: 1 */
+static bool
+pgp_version_ok(GMimeObject *part)
+{
+	GMimeDataWrapper *w;
+	GMimeStream *s;
+	GByteArray *data;
+	bool ok;
+
+	if (!GMIME_IS_PART(part) || !g_mime_content_type_is_type(
+	    g_mime_object_get_content_type(part), "application",
+	    "pgp-encrypted"))
+		return false;
+	w = g_mime_part_get_content(GMIME_PART(part));
+	if (w == NULL)
+		return false;
+	data = g_byte_array_new();
+	s = g_mime_stream_mem_new_with_byte_array(data);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	ok = g_mime_data_wrapper_write_to_stream(w, s) >= 0 && data->len < 4096;
+	g_object_unref(s);
+	g_byte_array_append(data, (const guint8 *)"", 1);
+	ok = ok && strstr((const char *)data->data, "Version: 1") != NULL;
+	g_byte_array_free(data, TRUE);
+	return ok;
+}
+
+bool
+msg_root_encrypted(ms_message *msg)
+{
+	msg_kind kind = msg_root_kind(msg);
+	GByteArray *der;
+	bool aead, yes = false;
+	const char *why;
+	msg_problem problem;
+
+	if (kind == MSG_KIND_PGP_ENCRYPTED) {
+		GMimeObject *root;
+
+		if (msg_parse_full(msg, &problem) != MS_OK)
+			return false;
+		root = g_mime_message_get_mime_part(msg->mime);
+		GMimeMultipart *mp = GMIME_IS_MULTIPART(root) ?
+		    GMIME_MULTIPART(root) : NULL;
+
+		return mp != NULL && g_mime_multipart_get_count(mp) == 2 &&
+		    pgp_version_ok(g_mime_multipart_get_part(mp, 0));
+	}
+	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
+		return false;
+	if (msg_root_decoded(msg, limits_get()->message_size, &der) != MS_OK)
+		return false;
+	yes = smime_check_enveloped(der->data, der->len, &aead, &why) ==
+	    MS_OK;
+	g_byte_array_free(der, TRUE);
+	return yes;
+}
+
