@@ -39,7 +39,7 @@ pkg_libs = $(shell pkg-config --libs $(1))
 # default links GMime and GLib statically)
 STATIC ?= 1
 ifeq ($(STATIC),1)
-STATIC_PKGS = gmime-3.0 glib-2.0 popt libsodium
+STATIC_PKGS = gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error
 else
 STATIC_PKGS =
 endif

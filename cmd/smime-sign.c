@@ -197,8 +197,14 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 
 	err = entity_prepare(f->msg, &e);
 	if (err != MS_OK) {
+		msg_problem problem;
+
+		/* over a parsing limit: a deliberate refusal with its code */
 		g_string_free(outer, TRUE);
-		return err;
+		if (msg_parse_full(f->msg, &problem) != MS_OK)
+			return filter_refuse(msg_problem_status(problem), "%s",
+			    msg_problem_text(problem));
+		return MS_INTERNAL;
 	}
 	if (!msg_has_field(outer, "MIME-Version"))
 		g_string_append(outer, "MIME-Version: 1.0\n");

@@ -605,6 +605,19 @@ certdb_key_cert_load(const ms_store *store, const char *fpr, X509 **out)
 {
 	ms_err err = read_cert(store, "keys", fpr, out);
 
+	if (err == MS_OK) {
+		/* the copy must be the certificate its name says */
+		char *got = cert_fingerprint(*out);
+
+		if (strcmp(got, fpr) != 0) {
+			diag_error("keys/%s.pem holds another certificate",
+			    fpr);
+			X509_free(*out);
+			*out = NULL;
+			err = MS_TEMP;
+		}
+		g_free(got);
+	}
 	if (err == MS_NOTFOUND)
 		err = certdb_load(store, fpr, NULL, out);
 	return err;
@@ -639,6 +652,9 @@ trust_open(const ms_store *store, ms_trust **out)
 	*out = NULL;
 	trust->store = store;
 	trust->generation = store_generation(store);
+	/* a damaged counter: nothing cached can be trusted to be current */
+	if (trust->generation == STORE_GENERATION_UNKNOWN)
+		trust->no_cache = true;
 	trust->xstore = X509_STORE_new();
 	trust->roots = sk_X509_new_null();
 	if (trust->xstore == NULL || trust->roots == NULL)

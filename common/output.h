@@ -6,9 +6,10 @@
  * that is not available an anonymous temporary file (O_TMPFILE) in the
  * store's tmp/ or in $TMPDIR, so a crash leaves nothing behind;
  * output_write() and output_bio() fill it; output_commit() copies it to
- * stdout with every write checked.  Only ciphertext, signatures and the
- * unchanged original go through it; plaintext from a decryption is held
- * in memory (DEC-3).
+ * stdout with every write checked.  Decrypted plaintext reaches it only
+ * after decryption and the integrity check succeeded (DEC-3), and then
+ * lives in memory (or, without memfd, in an unlinked file of the private
+ * spool).
  */
 #ifndef MAILSEAL_OUTPUT_H
 #define MAILSEAL_OUTPUT_H

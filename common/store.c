@@ -582,10 +582,14 @@ store_generation(const ms_store *store)
 {
 	GByteArray *body;
 	unsigned long long n = 0;
+	ms_err err;
 
-	if (store_record_read(store, "index", "generation", "generation", 256,
-	    &body) != MS_OK)
+	err = store_record_read(store, "index", "generation", "generation",
+	    256, &body);
+	if (err == MS_NOTFOUND)
 		return 0;
+	if (err != MS_OK)
+		return STORE_GENERATION_UNKNOWN;
 	g_byte_array_append(body, (const guint8 *)"", 1);
 	n = g_ascii_strtoull((const char *)body->data, NULL, 10);
 	g_byte_array_free(body, TRUE);

@@ -107,7 +107,10 @@ ms_err store_record_read(const ms_store *store, const char *subdir,
 ms_err store_write_cache(const ms_store *store, const char *subdir,
     const char *name, const void *data, size_t len);
 
-/* store_generation - the change counter (0 when never bumped) */
+#define STORE_GENERATION_UNKNOWN (~0ULL)
+
+/* store_generation - the change counter (0 when never bumped,
+ * STORE_GENERATION_UNKNOWN when its record is damaged) */
 unsigned long long store_generation(const ms_store *store);
 
 /* store_bump_generation - count a change that affects certificate

@@ -238,11 +238,19 @@ sm_gnupg_import() {
 	    --password-file "$dir/$name.pw" "$(fpr_of "$name")" \
 	    >"$dir/$name.p12" 2>"$dir/$name.err" ||
 	    { cat "$dir/$name.err" >&2; return 1; }
-	gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
-	    --import "$dir/$name.p12" <"$dir/$name.pw" >"$dir/$name.err" 2>&1 ||
-	    { cat "$dir/$name.err" >&2; return 1; }
-	grep -q 'secret keys imported: 1' "$dir/$name.err" ||
-	    { cat "$dir/$name.err" >&2; return 1; }
+	# gpgsm's agent hand-off is occasionally lost on a loaded machine:
+	# a second try, never a weaker check
+	local try
+	for try in 1 2 3; do
+		gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
+		    --import "$dir/$name.p12" <"$dir/$name.pw" \
+		    >"$dir/$name.err" 2>&1 &&
+		    grep -q 'secret keys imported: 1' "$dir/$name.err" &&
+		    return 0
+		sleep 1
+	done
+	cat "$dir/$name.err" >&2
+	return 1
 }
 
 # gpgsm_pw NAME ARGS... - gpgsm with NAME's passphrase on fd 0
