@@ -88,9 +88,20 @@ ciphertext(ms_message *msg, bool *mime)
 	root = g_mime_message_get_mime_part(msg->mime);
 	if (kind == MSG_KIND_PGP_ENCRYPTED) {
 		GMimeMultipart *mp = GMIME_MULTIPART(root);
-		GByteArray *version = part_content(
-		    g_mime_multipart_get_part(mp, 0), 4096);
-		bool ok = version != NULL && g_strstr_len(
+		GMimeObject *first;
+		GByteArray *version;
+		bool ok;
+
+		/* RFC 3156: exactly two parts, the first the version part */
+		if (g_mime_multipart_get_count(mp) != 2)
+			return NULL;
+		first = g_mime_multipart_get_part(mp, 0);
+		if (!g_mime_content_type_is_type(
+		    g_mime_object_get_content_type(first), "application",
+		    "pgp-encrypted"))
+			return NULL;
+		version = part_content(first, 4096);
+		ok = version != NULL && g_strstr_len(
 		    (const char *)version->data, version->len, "Version: 1");
 
 		if (version != NULL)
@@ -109,6 +120,25 @@ ciphertext(ms_message *msg, bool *mime)
 		g_byte_array_free(data, TRUE);
 	}
 	return NULL;
+}
+
+/* have_secret_for - a recipient of the message is a key whose secret
+ * part we hold: "no secret key" then means the agent failed */
+static bool
+have_secret_for(gpgme_ctx_t pgp, gpgme_decrypt_result_t result)
+{
+	if (result == NULL)
+		return false;
+	for (gpgme_recipient_t r = result->recipients; r != NULL; r = r->next) {
+		gpgme_key_t key = NULL;
+
+		if (r->keyid != NULL &&
+		    gpgme_get_key(pgp, r->keyid, &key, 1) == 0) {
+			gpgme_key_unref(key);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* decrypt - plaintext only after GPGME reported success and integrity
@@ -139,8 +169,11 @@ decrypt(gpgme_ctx_t pgp, GByteArray *cipher, size_t cap, GByteArray **plain,
 	} else if (gerr) {
 		err = pgp_error(gerr, "decrypt");
 		*why = gpgme_strerror(gerr);
-		if (err == MS_NOTFOUND || err == MS_CONFIG)
-			err = MS_DATA;	/* no key: the ciphertext goes on */
+		if (err == MS_NOTFOUND && have_secret_for(pgp, result))
+			err = MS_TEMP;	/* our key, but gpg-agent failed us */
+		else if (err == MS_NOTFOUND)
+			err = MS_DATA;	/* not ours: the ciphertext goes on */
+		/* MS_CONFIG (bad or missing passphrase) defers */
 	} else if (result == NULL || result->legacy_cipher_nomdc ||
 	    result->unsupported_algorithm != NULL) {
 		*why = "no integrity protection";

@@ -278,10 +278,15 @@ cmd_import(gpgme_ctx_t ctx, const char **args)
 	/* the result belongs to the context: keep the fingerprints before
 	 * the next operation on it */
 	fprs = g_ptr_array_new_with_free_func(g_free);
+	/* new keys become trusted; a key already here keeps the trust the
+	 * administrator gave it */
 	for (gpgme_import_status_t st = result->imports; st != NULL;
 	    st = st->next)
-		if (st->result == 0 && st->fpr != NULL)
+		if (st->result == 0 && st->fpr != NULL &&
+		    (st->status & GPGME_IMPORT_NEW))
 			g_ptr_array_add(fprs, g_strdup(st->fpr));
+		else if (st->result == 0 && st->fpr != NULL)
+			printf("key %s\n", st->fpr);
 	/* keys imported by the administrator are trusted (mailseal-store(5)) */
 	for (guint i = 0; i < fprs->len && err == MS_OK; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);

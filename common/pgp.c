@@ -237,6 +237,7 @@ pgp_error(gpgme_error_t err, const char *what)
 	switch (code) {
 	case GPG_ERR_NO_ERROR:
 		return MS_OK;
+	case GPG_ERR_EOF:	/* gpgme_get_key found nothing */
 	case GPG_ERR_NO_SECKEY:
 	case GPG_ERR_NO_PUBKEY:
 	case GPG_ERR_NOT_FOUND:
