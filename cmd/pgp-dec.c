@@ -144,8 +144,8 @@ have_secret_for(gpgme_ctx_t pgp, gpgme_decrypt_result_t result)
 /* decrypt - plaintext only after GPGME reported success and integrity
  * protection (DEC-3, DEC-5) */
 static ms_err
-decrypt(gpgme_ctx_t pgp, GByteArray *cipher, size_t cap, GByteArray **plain,
-    const char **why)
+decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
+    size_t cap, GByteArray **plain, const char **why)
 {
 	gpgme_data_t in = NULL, out = NULL;
 	gpgme_decrypt_result_t result;
@@ -169,11 +169,14 @@ decrypt(gpgme_ctx_t pgp, GByteArray *cipher, size_t cap, GByteArray **plain,
 	} else if (gerr) {
 		err = pgp_error(gerr, "decrypt");
 		*why = gpgme_strerror(gerr);
-		if (err == MS_NOTFOUND && have_secret_for(pgp, result))
-			err = MS_TEMP;	/* our key, but gpg-agent failed us */
-		else if (err == MS_NOTFOUND)
-			err = MS_DATA;	/* not ours: the ciphertext goes on */
-		/* MS_CONFIG (bad or missing passphrase) defers */
+		/* a bad or missing passphrase (MS_CONFIG) defers until the
+		 * administrator fixes it; a message not for our keys, or one
+		 * the agent looked at and refused, is delivered as it came
+		 * (DEC-1); only an agent that cannot be reached defers */
+		if (err == MS_NOTFOUND && !have_secret_for(pgp, result))
+			err = MS_DATA;
+		else if (err != MS_CONFIG)
+			err = pgp_agent_alive(store) ? MS_DATA : MS_TEMP;
 	} else if (result == NULL || result->legacy_cipher_nomdc ||
 	    result->unsupported_algorithm != NULL) {
 		*why = "no integrity protection";
@@ -199,6 +202,8 @@ inline_output(ms_output *out, const ms_message *msg, GByteArray *plain)
 	ms_err err;
 
 	msg_header_append(text, "X-Mailseal-Decrypted", "pgp");
+	if (!msg_has_field(text, "MIME-Version"))
+		g_string_append(text, "MIME-Version: 1.0\n");
 	g_string_append_printf(text, "Content-Type: text/plain; charset=%s\n"
 	    "Content-Transfer-Encoding: 8bit\n\n",
 	    utf8 ? "utf-8" : "unknown-8bit");
@@ -242,7 +247,7 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	/* MIME-L9: ten times the input, within the message size limit */
-	derr = decrypt(pgp, cipher, MIN(10 * f.msg->raw_len,
+	derr = decrypt(pgp, f.store, cipher, MIN(10 * f.msg->raw_len,
 	    limits_get()->message_size), &plain, &why);
 	if (derr == MS_OK) {
 		err = mime ? msg_output_unwrapped(out, f.msg,

@@ -238,9 +238,17 @@ cmd_import(gpgme_ctx_t ctx, const char **args)
 	if (args[0] == NULL || args[1] != NULL)
 		ritual_usage_error("import needs one FILE (or -)");
 	if (opt_for != NULL) {
+		char *unicode;
+
 		one_address(opt_for, &addr);
-		/* only user IDs for that address survive the import */
-		filter = g_strdup_printf("keep-uid=mbox = %s", addr.text);
+		/* only user IDs for that address survive the import, its IDN
+		 * domain written either way */
+		unicode = pgp_unicode_address(&addr);
+		filter = unicode != NULL ?
+		    g_strdup_printf("keep-uid=mbox = %s || mbox = %s",
+		    addr.text, unicode) :
+		    g_strdup_printf("keep-uid=mbox = %s", addr.text);
+		g_free(unicode);
 		addr_clear(&addr);
 	}
 	err = read_input(args[0], &data);

@@ -322,15 +322,23 @@ ms_err
 pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
     GPtrArray **keys, GPtrArray *rejects)
 {
-	char *pattern = g_strdup_printf("<%s>", addr->text);
+	/* user IDs may spell an IDN domain as A-label or as U-label; both
+	 * are asked for, and our own parser decides equality */
+	char *unicode = pgp_unicode_address(addr);
+	const char *patterns[3] = { NULL, NULL, NULL };
 	gpgme_error_t gerr;
 	gpgme_key_t key;
 	ms_err err = MS_OK;
 
+	patterns[0] = g_strdup_printf("<%s>", addr->text);
+	if (unicode != NULL)
+		patterns[1] = g_strdup_printf("<%s>", unicode);
+	g_free(unicode);
 	*keys = g_ptr_array_new();
-	gerr = gpgme_op_keylist_start(ctx, pattern,
-	    purpose == PGP_PURPOSE_SIGN);
-	g_free(pattern);
+	gerr = gpgme_op_keylist_ext_start(ctx, patterns,
+	    purpose == PGP_PURPOSE_SIGN, 0);
+	g_free((char *)patterns[0]);
+	g_free((char *)patterns[1]);
 	while (!gerr) {
 		const char *why;
 
@@ -338,8 +346,16 @@ pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
 		if (gerr)
 			break;
 		why = pgp_key_verdict(key, purpose, addr);
+		for (guint i = 0; why == NULL && i < (*keys)->len; i++)
+			if (strcmp(((gpgme_key_t)g_ptr_array_index(*keys, i))->fpr,
+			    key->fpr) == 0)
+				why = "listed twice";
 		if (why == NULL && (*keys)->len < PGP_KEYS_MAX) {
 			g_ptr_array_add(*keys, key);
+			continue;
+		}
+		if (why != NULL && strcmp(why, "listed twice") == 0) {
+			gpgme_key_unref(key);
 			continue;
 		}
 		if (rejects != NULL)
@@ -542,4 +558,44 @@ pgp_capped_overflow(gpgme_data_t dh)
 		if (value == dh)
 			return ((capped *)key)->overflow;
 	return false;
+}
+
+bool
+pgp_agent_alive(const ms_store *store)
+{
+	char *home = pgp_homedir(store);
+	char *socket = g_build_filename(home, "S.gpg-agent", NULL);
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t gerr, op_err = 0;
+	bool alive;
+
+	gerr = gpgme_new(&ctx);
+	if (!gerr)
+		gerr = gpgme_set_protocol(ctx, GPGME_PROTOCOL_ASSUAN);
+	if (!gerr)
+		gerr = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_ASSUAN,
+		    socket, NULL);
+	if (!gerr)
+		gerr = gpgme_op_assuan_transact_ext(ctx, "GETINFO version",
+		    NULL, NULL, NULL, NULL, NULL, NULL, &op_err);
+	alive = !gerr && !op_err;
+	gpgme_release(ctx);
+	g_free(socket);
+	g_free(home);
+	return alive;
+}
+
+char *
+pgp_unicode_address(const ms_addr *addr)
+{
+	char *domain;
+	char *text = NULL;
+
+	if (strstr(addr->domain, "xn--") == NULL)
+		return NULL;
+	domain = g_hostname_to_unicode(addr->domain);
+	if (domain != NULL && strcmp(domain, addr->domain) != 0)
+		text = g_strdup_printf("%s@%s", addr->local, domain);
+	g_free(domain);
+	return text;
 }
