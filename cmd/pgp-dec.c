@@ -122,23 +122,81 @@ ciphertext(ms_message *msg, bool *mime)
 	return NULL;
 }
 
-/* have_secret_for - a recipient of the message is a key whose secret
- * part we hold: "no secret key" then means the agent failed */
+typedef enum secret_answer {
+	SECRET_NONE,		/* no recipient is one of our keys */
+	SECRET_OURS,		/* one is, and gpg-agent said so */
+	SECRET_UNKNOWN		/* gpg-agent could not be asked */
+} secret_answer;
+
+/* secret_file - the keyring holds a secret key file for the subkey with
+ * this key id (the agent's private-keys-v1.d, named by keygrip) */
 static bool
-have_secret_for(gpgme_ctx_t pgp, gpgme_decrypt_result_t result)
+secret_file(gpgme_ctx_t pgp, const ms_store *store, const char *keyid)
 {
-	if (result == NULL)
-		return false;
-	for (gpgme_recipient_t r = result->recipients; r != NULL; r = r->next) {
+	gpgme_keylist_mode_t mode = gpgme_get_keylist_mode(pgp);
+	gpgme_key_t key = NULL;
+	bool found = false;
+	size_t idlen = strlen(keyid);
+
+	gpgme_set_keylist_mode(pgp, mode | GPGME_KEYLIST_MODE_WITH_KEYGRIP);
+	if (gpgme_get_key(pgp, keyid, &key, 0) == 0) {
+		for (gpgme_subkey_t sk = key->subkeys; sk && !found;
+		    sk = sk->next) {
+			char *name, *path;
+
+			if (sk->keyid == NULL || sk->keygrip == NULL ||
+			    strlen(sk->keyid) < idlen ||
+			    g_ascii_strcasecmp(sk->keyid + strlen(sk->keyid) -
+			    idlen, keyid) != 0)
+				continue;
+			name = g_strdup_printf("%s.key", sk->keygrip);
+			if (!store_name_ok(name)) {
+				g_free(name);
+				continue;
+			}
+			path = store_path(store, "gnupg/private-keys-v1.d",
+			    name);
+			found = g_file_test(path, G_FILE_TEST_IS_REGULAR);
+			g_free(path);
+			g_free(name);
+		}
+		gpgme_key_unref(key);
+	}
+	gpgme_set_keylist_mode(pgp, mode);
+	return found;
+}
+
+/* secret_for - is a recipient of the message one of our keys, and does
+ * gpg-agent answer for it?  Our keys are known by their secret key files;
+ * listing them as secret keys asks the agent, so a key with a file that
+ * the listing does not show means the agent could not be reached */
+static secret_answer
+secret_for(gpgme_ctx_t pgp, const ms_store *store,
+    gpgme_decrypt_result_t result)
+{
+	secret_answer answer = SECRET_NONE;
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+
+	/* the result belongs to the context: copy the key ids before the
+	 * next operation on it */
+	for (gpgme_recipient_t r = result ? result->recipients : NULL; r;
+	    r = r->next)
+		if (r->keyid != NULL)
+			g_ptr_array_add(ids, g_strdup(r->keyid));
+	for (guint i = 0; i < ids->len && answer != SECRET_OURS; i++) {
+		const char *id = g_ptr_array_index(ids, i);
 		gpgme_key_t key = NULL;
 
-		if (r->keyid != NULL &&
-		    gpgme_get_key(pgp, r->keyid, &key, 1) == 0) {
+		if (!secret_file(pgp, store, id))
+			continue;
+		if (gpgme_get_key(pgp, id, &key, 1) == 0) {
 			gpgme_key_unref(key);
-			return true;
-		}
+			answer = SECRET_OURS;
+		} else
+			answer = SECRET_UNKNOWN;
 	}
-	return false;
+	g_ptr_array_free(ids, TRUE);
+	return answer;
 }
 
 /* decrypt - plaintext only after GPGME reported success and integrity
@@ -173,10 +231,9 @@ decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
 		 * administrator fixes it; a message not for our keys, or one
 		 * the agent looked at and refused, is delivered as it came
 		 * (DEC-1); only an agent that cannot be reached defers */
-		if (err == MS_NOTFOUND && !have_secret_for(pgp, result))
-			err = MS_DATA;
-		else if (err != MS_CONFIG)
-			err = pgp_agent_alive(store) ? MS_DATA : MS_TEMP;
+		if (err != MS_CONFIG)
+			err = secret_for(pgp, store, result) ==
+			    SECRET_UNKNOWN ? MS_TEMP : MS_DATA;
 	} else if (result == NULL || result->legacy_cipher_nomdc ||
 	    result->unsupported_algorithm != NULL) {
 		*why = "no integrity protection";

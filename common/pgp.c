@@ -560,31 +560,6 @@ pgp_capped_overflow(gpgme_data_t dh)
 	return false;
 }
 
-bool
-pgp_agent_alive(const ms_store *store)
-{
-	char *home = pgp_homedir(store);
-	char *socket = g_build_filename(home, "S.gpg-agent", NULL);
-	gpgme_ctx_t ctx = NULL;
-	gpgme_error_t gerr, op_err = 0;
-	bool alive;
-
-	gerr = gpgme_new(&ctx);
-	if (!gerr)
-		gerr = gpgme_set_protocol(ctx, GPGME_PROTOCOL_ASSUAN);
-	if (!gerr)
-		gerr = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_ASSUAN,
-		    socket, NULL);
-	if (!gerr)
-		gerr = gpgme_op_assuan_transact_ext(ctx, "GETINFO version",
-		    NULL, NULL, NULL, NULL, NULL, NULL, &op_err);
-	alive = !gerr && !op_err;
-	gpgme_release(ctx);
-	g_free(socket);
-	g_free(home);
-	return alive;
-}
-
 char *
 pgp_unicode_address(const ms_addr *addr)
 {

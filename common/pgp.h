@@ -77,9 +77,6 @@ ms_err pgp_data_capped(size_t cap, GByteArray **buf, gpgme_data_t *dh);
 /* pgp_capped_overflow - the capped sink refused data */
 bool pgp_capped_overflow(gpgme_data_t dh);
 
-/* pgp_agent_alive - the store's gpg-agent answers on its socket */
-bool pgp_agent_alive(const ms_store *store);
-
 /* pgp_unicode_address - addr with its IDN domain as U-label, or NULL
  * when the domain is plain ASCII (g_free) */
 char *pgp_unicode_address(const ms_addr *addr);

@@ -1,0 +1,332 @@
+#!/usr/bin/env bats
+# pgp-keys: the store's OpenPGP keyring.  generate, import (never secret
+# keys, KEY-3; --for keeps one address), list and list --json, find
+# (exact address, usable keys only, KEY-1), trust, remove, export; a
+# keyring under a long directory path works through a private short link.
+
+load helpers
+load smime-helpers
+load pgp-helpers
+
+setup() {
+	pg_setup
+}
+
+teardown() {
+	pg_teardown
+}
+
+# keyring_state - what the store's keyring holds: pgp-keys list and the
+# public and secret key files
+keyring_state() {
+	pgp-keys list
+	sha256sum "$STORE/gnupg/pubring.kbx" 2>/dev/null || echo no-pubring
+	ls "$STORE/gnupg/private-keys-v1.d" 2>/dev/null || true
+}
+
+@test "generate prints the fingerprint and the key is usable at once" {
+	run --separate-stderr pgp-keys generate alice@example.test
+	expect_status 0
+	local fpr=$output
+	[[ $fpr =~ ^[0-9A-F]{40}$ ]] || fail_with "no fingerprint printed"
+	run --separate-stderr pgp-keys find alice@example.test
+	expect_status 0
+	[ "$output" = "$fpr" ] || fail_with "find does not give the new key"
+	run --separate-stderr pgp-keys list
+	expect_status 0
+	local want
+	want=$(printf '%s\t%s\talice@example.test\tultimate\tsecret' "$fpr" \
+	    "$(date -u -d '+730 days' +%F)")
+	[ "$output" = "$want" ] || {
+		echo "want: $want" >&2
+		fail_with "list line"
+	}
+	run --separate-stderr pgp-keys list --json
+	expect_status 0
+	python3 -c '
+import json, sys
+keys = json.loads(sys.argv[1])
+assert len(keys) == 1, keys
+k = keys[0]
+assert k["fingerprint"] == sys.argv[2], k
+assert k["addresses"] == ["alice@example.test"], k
+assert k["trust"] == "ultimate", k
+assert k["secret"] is True, k
+assert k["usable_for_encryption"] is True, k
+' "$output" "$fpr" || fail_with "list --json"
+}
+
+@test "export gives the armored public key only, with an encryption subkey; --key rsa3072 makes RSA keys" {
+	local fpr type
+	for type in ed25519 rsa3072; do
+		fpr=$(pgp-keys generate --key "$type" "$type@example.test") ||
+		    fail_with "generate --key $type"
+		run_out "$T/$type.asc" pgp-keys export "$fpr"
+		expect_status 0
+		head -n 1 "$T/$type.asc" | grep -qx -- \
+		    '-----BEGIN PGP PUBLIC KEY BLOCK-----' ||
+		    fail_with "export is not an armored public key"
+		pg_packets "$T/$type.asc" >"$T/$type.packets"
+		! grep -q 'secret' "$T/$type.packets" ||
+		    fail_with "secret key material exported"
+		pg_gpg --import "$T/$type.asc" 2>/dev/null ||
+		    fail_with "gpg cannot import the export"
+		pg_gpg --with-colons --list-keys "$fpr" >"$T/$type.colons"
+		grep -q '^uid:.*:<\?'"$type"'@example.test>\?:' "$T/$type.colons" ||
+		    fail_with "no user ID for $type@example.test"
+		case $type in
+		ed25519)
+			grep -q '^pub:[^:]*:255:22:' "$T/$type.colons" &&
+			    grep -q '^sub:[^:]*:255:18:.*:e:' "$T/$type.colons" ;;
+		rsa3072)
+			grep -q '^pub:[^:]*:3072:1:' "$T/$type.colons" &&
+			    grep -q '^sub:[^:]*:3072:1:.*:e:' "$T/$type.colons" ;;
+		esac || {
+			cat "$T/$type.colons" >&2
+			fail_with "$type: wrong key algorithms"
+		}
+	done
+}
+
+@test "import of a gpg key (file and stdin) prints its fingerprint and makes it usable" {
+	local a b
+	a=$(pg_gpg_key 'Bob <bob@example.test>')
+	b=$(pg_gpg_key 'Carol <carol@example.test>')
+	pg_export "$a" "$T/a.asc"
+	pg_export "$b" "$T/b.asc"
+	run --separate-stderr pgp-keys import "$T/a.asc"
+	expect_status 0
+	[ "$output" = "key $a" ] || fail_with "import output"
+	run --separate-stderr pgp-keys import - <"$T/b.asc"
+	expect_status 0
+	[ "$output" = "key $b" ] || fail_with "import - output"
+	[ "$(pgp-keys find bob@example.test)" = "$a" ] || fail_with "find bob"
+	[ "$(pgp-keys find carol@example.test)" = "$b" ] ||
+	    fail_with "find carol"
+	run --separate-stderr pgp-keys list
+	grep -q "^$a	.*	bob@example.test	ultimate	-\$" <<<"$output" ||
+	    fail_with "bob's list line"
+}
+
+@test "import refuses secret keys in every form (exit 65) and leaves the keyring unchanged" {
+	local keep sec
+	keep=$(pg_recipient 'Keep <keep@example.test>')
+	sec=$(pg_gpg_key 'Secret <secret@example.test>')
+	pg_gpg --armor --export-secret-keys "$sec" >"$T/sec.asc"
+	pg_gpg --export-secret-keys "$sec" >"$T/sec.gpg"
+	pg_gpg --armor --export-secret-subkeys "$sec" >"$T/ssb.asc"
+	pg_export "$sec" "$T/pub.asc"
+	cat "$T/pub.asc" "$T/sec.asc" >"$T/pub-then-sec.asc"
+	[ -s "$T/sec.asc" ] && [ -s "$T/sec.gpg" ] && [ -s "$T/ssb.asc" ] ||
+	    fail_with "gpg exported no secret key"
+	keyring_state >"$T/before"
+	local f
+	for f in sec.asc sec.gpg ssb.asc pub-then-sec.asc; do
+		run --separate-stderr pgp-keys import "$T/$f"
+		expect_status 65
+		[ -z "$output" ] || fail_with "$f: import reported a key"
+		keyring_state >"$T/after"
+		diff "$T/before" "$T/after" >&2 ||
+		    fail_with "$f: the keyring changed"
+		run --separate-stderr pgp-keys import - <"$T/$f"
+		expect_status 65
+	done
+	run --separate-stderr pgp-keys find secret@example.test
+	expect_status 1
+}
+
+@test "import --for keeps only the user IDs of that address" {
+	local fpr
+	fpr=$(pg_gpg_key 'Alice <alice@example.test>')
+	pg_gpg --quick-add-uid "$fpr" 'Mallory <mallory@example.test>' 2>/dev/null
+	pg_gpg --quick-add-uid "$fpr" 'Alice <alice@example.test.evil>' 2>/dev/null
+	pg_export "$fpr" "$T/multi.asc"
+	[ "$(pg_gpg --with-colons --list-keys "$fpr" | grep -c '^uid:')" = 3 ] ||
+	    fail_with "the test key does not have three user IDs"
+	# the keyring exists and holds another key
+	local keeper
+	keeper=$(pgp-keys generate keeper@example.test)
+	# an address none of the user IDs has: nothing is imported
+	keyring_state >"$T/before"
+	run --separate-stderr pgp-keys import --for nobody@example.test \
+	    "$T/multi.asc"
+	expect_status 65
+	keyring_state >"$T/after"
+	diff "$T/before" "$T/after" >&2 || fail_with "keyring changed"
+	run --separate-stderr pgp-keys import --for alice@example.test \
+	    "$T/multi.asc"
+	expect_status 0
+	[ "$output" = "key $fpr" ] || fail_with "import output"
+	run --separate-stderr pgp-keys list
+	[ "$(grep "^$fpr" <<<"$output" | cut -f3)" = alice@example.test ] ||
+	    fail_with "list shows other addresses"
+	run --separate-stderr pgp-keys list --json
+	python3 -c '
+import json, sys
+keys = json.loads(sys.argv[1])
+got = [k["addresses"] for k in keys if k["fingerprint"] == sys.argv[2]]
+assert got == [["alice@example.test"]], keys
+' "$output" "$fpr" || fail_with "list --json shows other addresses"
+	gpg --homedir "$STORE/gnupg" --batch --with-colons --list-keys "$fpr" \
+	    2>/dev/null | grep '^uid:' >"$T/uids"
+	[ "$(wc -l <"$T/uids")" = 1 ] && grep -q '<alice@example.test>' "$T/uids" ||
+	    { cat "$T/uids" >&2; fail_with "the keyring holds other user IDs"; }
+	[ "$(pgp-keys find alice@example.test)" = "$fpr" ] ||
+	    fail_with "find alice"
+	run --separate-stderr pgp-keys find mallory@example.test
+	expect_status 1
+	run --separate-stderr pgp-keys find alice@example.test.evil
+	expect_status 1
+}
+
+@test "trust: only ultimate makes a key usable; list shows the level" {
+	local fpr level
+	fpr=$(pg_recipient 'Bob <bob@example.test>')
+	for level in never marginal full undefined ultimate; do
+		run --separate-stderr pgp-keys trust "$fpr" "$level"
+		expect_status 0
+		run --separate-stderr pgp-keys list
+		[ "$(cut -f4 <<<"$output")" = "$level" ] ||
+		    fail_with "list does not show trust $level"
+		run --separate-stderr pgp-keys find bob@example.test
+		if [ "$level" = ultimate ]; then
+			expect_status 0
+			[ "$output" = "$fpr" ] || fail_with "find after ultimate"
+		else
+			expect_status 1
+			[ -z "$output" ] || fail_with "find printed a key ($level)"
+		fi
+	done
+	run --separate-stderr pgp-keys trust "$fpr" total
+	expect_status 64
+}
+
+@test "importing a key again keeps the trust the administrator set" {
+	local fpr
+	fpr=$(pg_recipient 'Bob <bob@example.test>')
+	pgp-keys trust "$fpr" never || fail_with "trust never"
+	run --separate-stderr pgp-keys import "$T/$fpr.asc"
+	expect_status 0
+	[ "$output" = "key $fpr" ] || fail_with "re-import output"
+	# an update of the key (a new user ID) does not reset it either
+	pg_gpg --quick-add-uid "$fpr" 'Bob <bob@partner.test>' 2>/dev/null
+	pg_export "$fpr" "$T/updated.asc"
+	run --separate-stderr pgp-keys import "$T/updated.asc"
+	expect_status 0
+	[ "$output" = "key $fpr" ] || fail_with "update output"
+	run --separate-stderr pgp-keys list
+	[ "$(cut -f4 <<<"$output")" = never ] ||
+	    fail_with "re-import changed the trust"
+	run --separate-stderr pgp-keys find bob@example.test
+	expect_status 1
+	run --separate-stderr pgp-keys find bob@partner.test
+	expect_status 1
+}
+
+@test "remove: the key is gone; bad fingerprints are usage errors" {
+	local a b
+	a=$(pg_recipient 'Bob <bob@example.test>')
+	b=$(pg_recipient 'Bob Two <bob@example.test>')
+	pgp-keys find bob@example.test | sort >"$T/found"
+	printf '%s\n' "$a" "$b" | sort | cmp -s - "$T/found" ||
+	    fail_with "two keys for bob expected"
+	run --separate-stderr pgp-keys remove "$a"
+	expect_status 0
+	[ "$(pgp-keys find bob@example.test)" = "$b" ] ||
+	    fail_with "find after remove"
+	! pgp-keys list | grep -q "$a" || fail_with "removed key still listed"
+	run --separate-stderr pgp-keys remove "${a:0:16}"
+	expect_status 64
+	run --separate-stderr pgp-keys remove "bob@example.test"
+	expect_status 64
+	run --separate-stderr pgp-keys export "$a"
+	expect_status 1
+	[ -z "$output" ] || fail_with "export of a removed key printed data"
+}
+
+@test "remove and trust of an unknown fingerprint say not found (exit 1, like export)" {
+	pgp-keys generate alice@example.test >/dev/null
+	local none=0123456789ABCDEF0123456789ABCDEF01234567
+	run --separate-stderr pgp-keys export "$none"
+	expect_status 1
+	run --separate-stderr pgp-keys remove "$none"
+	expect_status 1
+	run --separate-stderr pgp-keys trust "$none" never
+	expect_status 1
+}
+
+@test "find ignores ASCII case in the local part and the domain" {
+	local fpr a
+	fpr=$(pg_recipient 'Bob <Bob@Partner.Test>')
+	for a in bob@partner.test BOB@PARTNER.TEST Bob@partner.test; do
+		[ "$(pgp-keys find "$a")" = "$fpr" ] || fail_with "find $a"
+	done
+}
+
+@test "a user ID with a U-label (IDN) domain is found, encrypted to and kept by import --for" {
+	local idn
+	# a user ID with a U-label domain is the same mailbox as its A-label
+	idn=$(pg_gpg_key 'Jörg <jörg@exämple.test>')
+	pg_export "$idn" "$T/idn.asc"
+	run --separate-stderr pgp-keys import --for 'jörg@exämple.test' \
+	    "$T/idn.asc"
+	expect_status 0
+	[ "$output" = "key $idn" ] || fail_with "import --for the U-label"
+	run --separate-stderr pgp-keys find 'jörg@xn--exmple-cua.test'
+	expect_status 0
+	[ "$output" = "$idn" ] || fail_with "find by A-label"
+	run --separate-stderr pgp-keys find 'jörg@exämple.test'
+	expect_status 0
+	[ "$output" = "$idn" ] || fail_with "find by U-label"
+	run_out "$T/enc.eml" pgp-enc 'jörg@exämple.test' <"$FIX/plain.eml"
+	expect_status 0
+}
+
+@test "a keyring under a directory path over 100 characters works for generate, encrypt and decrypt" {
+	local long=$T/a-rather-long-directory-name-0123456789
+	long=$long/another-long-directory-name-0123456789/third-level-0123456789
+	mkdir -p "$long"
+	local store=$long/store
+	[ ${#long} -gt 100 ] || fail_with "path not long enough: ${#long}"
+	run --separate-stderr pgp-keys --store "$store" generate long@example.test
+	expect_status 0
+	local fpr=$output
+	[[ $fpr =~ ^[0-9A-F]{40}$ ]] || fail_with "no fingerprint"
+	[ "$(pgp-keys --store "$store" find long@example.test)" = "$fpr" ] ||
+	    fail_with "find in the long store"
+	# the agent is reached through a private short link to the keyring
+	local dir links
+	dir=$(pg_link_dir)
+	links=$(pg_links_to "$store/gnupg")
+	[ -n "$links" ] || fail_with "no link to $store/gnupg in $dir"
+	[ "$(stat -c '%a %u' "$dir")" = "700 $(id -u)" ] ||
+	    fail_with "$dir is not private: $(stat -c '%a %u' "$dir")"
+	run_out "$T/enc.eml" pgp-enc --store "$store" long@example.test \
+	    <"$FIX/mixed-attach.eml"
+	expect_status 0
+	pg_check_mime "$T/enc.eml"
+	no_plaintext "$T/enc.eml" MIXEDTEXT-7c1e
+	run_out "$T/dec.eml" pgp-dec --store "$store" <"$T/enc.eml"
+	expect_status 0
+	[ "$(status_of "$T/dec.eml" X-Mailseal-Decrypted)" = pgp ] ||
+	    fail_with "not decrypted"
+	same_content "$T/dec.eml" "$FIX/mixed-attach.eml" ||
+	    fail_with "content changed"
+	# a second long store gets its own keyring
+	local other=$long/other-store-with-its-own-keyring
+	pgp-keys --store "$other" generate other@example.test >/dev/null ||
+	    fail_with "generate in the second long store"
+	run --separate-stderr pgp-keys --store "$other" find long@example.test
+	expect_status 1
+	run --separate-stderr pgp-keys --store "$store" find other@example.test
+	expect_status 1
+	# a keyring path of 80 characters is used as it is
+	local short=$T/s
+	short=$short$(printf '%*s' $((80 - ${#short} - 12)) '' | tr ' ' x)/store
+	[ ${#short} -eq 74 ] || fail_with "short store path is ${#short}"
+	mkdir -p "${short%/store}"
+	pgp-keys --store "$short" generate short@example.test >/dev/null ||
+	    fail_with "generate in the 80-character keyring"
+	[ -z "$(pg_links_to "$short/gnupg")" ] ||
+	    fail_with "a link for an 80-character keyring path"
+}
