@@ -242,7 +242,8 @@ decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
 	gpgme_data_release(in);
 	gpgme_data_release(out);
 	if (err != MS_OK && *plain != NULL) {
-		memset((*plain)->data, 0, (*plain)->len);
+		if ((*plain)->len > 0)
+			memset((*plain)->data, 0, (*plain)->len);
 		g_byte_array_free(*plain, TRUE);
 		*plain = NULL;
 	}
@@ -332,7 +333,8 @@ commit:
 	}
 out:
 	if (plain != NULL) {
-		memset(plain->data, 0, plain->len);
+		if (plain->len > 0)
+			memset(plain->data, 0, plain->len);
 		g_byte_array_free(plain, TRUE);
 	}
 	if (cipher != NULL)

@@ -87,7 +87,8 @@ commit:
 	}
 out:
 	if (plain != NULL) {
-		memset(plain->data, 0, plain->len);
+		if (plain->len > 0)
+			memset(plain->data, 0, plain->len);
 		g_byte_array_free(plain, TRUE);
 	}
 	if (der != NULL)

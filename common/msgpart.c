@@ -576,7 +576,8 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 
 	err = msg_parse_buffer_mode((const char *)lf->data, lf->len,
 	    MSG_READ_HEADERS, &inner, &problem);
-	sodium_memzero(lf->data, lf->len);
+	if (lf->len > 0)
+		sodium_memzero(lf->data, lf->len);
 	g_byte_array_free(lf, TRUE);
 	if (err != MS_OK)
 		return MS_DATA;
@@ -626,7 +627,8 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 	g_string_free(text, TRUE);
 	g_string_free(content, TRUE);
 	if (inner->heap != NULL)
-		sodium_memzero(inner->heap->data, inner->heap->len);
+		if (inner->heap->len > 0)
+			sodium_memzero(inner->heap->data, inner->heap->len);
 	msg_free(inner);
 	return err;
 }
