@@ -99,59 +99,9 @@ find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
 	return err;
 }
 
-/* the entity to sign: one or two pieces; canonical when the pieces are
- * already in CRLF form, else OpenSSL makes the line ends canonical as it
- * hashes (the 7-bit fast path, which never copies the body) */
-typedef struct entity {
-	const char *head;
-	size_t head_len;
-	const char *body;
-	size_t body_len;
-	bool canonical;
-	GByteArray *built;	/* owned when the entity was rebuilt */
-	GString *headers;	/* owned content header text */
-} entity;
-
-/* entity_prepare - the signed entity of msg: the raw content fields and
- * body when the message is 7-bit clean, else the entity rebuilt with a
- * 7-bit transfer encoding for every part */
-static ms_err
-entity_prepare(ms_message *msg, entity *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (msg_7bit_clean(msg)) {
-		size_t body = msg_body_offset(msg);
-
-		e->headers = msg_content_headers(msg);
-		g_string_append_c(e->headers, '\n');
-		e->head = e->headers->str;
-		e->head_len = e->headers->len;
-		e->body = msg->raw + body;
-		e->body_len = msg->raw_len - body;
-		return MS_OK;
-	}
-	e->built = msg_entity_7bit(msg);
-	if (e->built == NULL)
-		return MS_DATA;
-	e->head = (const char *)e->built->data;
-	e->head_len = e->built->len;
-	e->body = "";
-	e->canonical = true;
-	return MS_OK;
-}
-
-static void
-entity_clear(entity *e)
-{
-	if (e->built != NULL)
-		g_byte_array_free(e->built, TRUE);
-	if (e->headers != NULL)
-		g_string_free(e->headers, TRUE);
-}
-
 /* boundary_for - random, and absent from the signed entity */
 static char *
-boundary_for(const entity *e)
+boundary_for(const msg_entity *e)
 {
 	for (;;) {
 		unsigned char rnd[12];
@@ -192,10 +142,10 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	BIO *in = NULL, *sig = NULL;
 	char *boundary = NULL, *der;
 	long der_len;
-	entity e;
+	msg_entity e;
 	ms_err err;
 
-	err = entity_prepare(f->msg, &e);
+	err = msg_signing_entity(f->msg, &e);
 	if (err != MS_OK) {
 		msg_problem problem;
 
@@ -271,7 +221,7 @@ done:
 	BIO_free(sig);
 	BIO_free(in);
 	g_free(boundary);
-	entity_clear(&e);
+	msg_entity_clear(&e);
 	g_string_free(outer, TRUE);
 	return err;
 }

@@ -658,3 +658,42 @@ msg_7bit_clean(const ms_message *msg)
 	}
 	return true;
 }
+
+
+/* msg_signing_entity - the signed entity of msg: the raw content fields and
+ * body when the message is 7-bit clean, else the entity rebuilt with a
+ * 7-bit transfer encoding for every part */
+ms_err
+msg_signing_entity(ms_message *msg, msg_entity *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (msg_7bit_clean(msg)) {
+		size_t body = msg_body_offset(msg);
+
+		e->headers = msg_content_headers(msg);
+		g_string_append_c(e->headers, '\n');
+		e->head = e->headers->str;
+		e->head_len = e->headers->len;
+		e->body = msg->raw + body;
+		e->body_len = msg->raw_len - body;
+		return MS_OK;
+	}
+	e->built = msg_entity_7bit(msg);
+	if (e->built == NULL)
+		return MS_DATA;
+	e->head = (const char *)e->built->data;
+	e->head_len = e->built->len;
+	e->body = "";
+	e->canonical = true;
+	return MS_OK;
+}
+
+void
+msg_entity_clear(msg_entity *e)
+{
+	if (e->built != NULL)
+		g_byte_array_free(e->built, TRUE);
+	if (e->headers != NULL)
+		g_string_free(e->headers, TRUE);
+}
+

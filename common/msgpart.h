@@ -65,6 +65,28 @@ ms_err msg_from_address(const ms_message *msg, ms_addr *from,
  * the message is over a parsing limit */
 GByteArray *msg_entity_7bit(ms_message *msg);
 
+/* the entity to sign: one or two pieces; canonical when the pieces are
+ * already in CRLF form, else OpenSSL makes the line ends canonical as it
+ * hashes (the 7-bit fast path, which never copies the body) */
+typedef struct msg_entity {
+	const char *head;
+	size_t head_len;
+	const char *body;
+	size_t body_len;
+	bool canonical;
+	GByteArray *built;	/* owned when the entity was rebuilt */
+	GString *headers;	/* owned content header text */
+} msg_entity;
+
+/* msg_signing_entity - the entity to sign: the raw content fields and
+ * body when the message is 7-bit clean (canonical false: line ends are
+ * to be made CRLF while signing), else the entity rebuilt with 7-bit
+ * encodings in CRLF form (canonical true); MS_DATA over a limit */
+ms_err msg_signing_entity(ms_message *msg, msg_entity *e);
+
+/* msg_entity_clear - free what msg_signing_entity made */
+void msg_entity_clear(msg_entity *e);
+
 /* msg_7bit_clean - the whole message is 7-bit text in SMTP's sense: no
  * octet over 127, no NUL, no bare CR, no line over 998 octets; such a
  * body can be signed as it is, after line ends are made canonical */

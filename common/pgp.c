@@ -269,6 +269,7 @@ usable_subkey(gpgme_key_t key, pgp_purpose purpose)
 		if (sk->revoked || sk->expired || sk->disabled || sk->invalid)
 			continue;
 		if (purpose == PGP_PURPOSE_ENCRYPT ? sk->can_encrypt :
+		    purpose == PGP_PURPOSE_VERIFY ? sk->can_sign :
 		    (sk->can_sign && sk->secret))
 			return true;
 	}
@@ -291,6 +292,8 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 	if (!usable_subkey(key, purpose))
 		return purpose == PGP_PURPOSE_ENCRYPT ?
 		    "no usable encryption subkey" : "no usable signing key";
+	if (purpose == PGP_PURPOSE_VERIFY && addr == NULL)
+		return "no address to bind the signer to";
 	/* KEY-1: the address of a valid user ID must equal addr exactly
 	 * under the one address parser, never a substring */
 	for (gpgme_user_id_t uid = key->uids; uid != NULL; uid = uid->next) {

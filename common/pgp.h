@@ -27,7 +27,8 @@
 
 typedef enum pgp_purpose {
 	PGP_PURPOSE_ENCRYPT,
-	PGP_PURPOSE_SIGN
+	PGP_PURPOSE_SIGN,	/* our own key: its secret part is needed */
+	PGP_PURPOSE_VERIFY	/* a signer's key: a signing subkey */
 } pgp_purpose;
 
 /* pgp_open - a GPGME context on the store's keyring; with create (admin
