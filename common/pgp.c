@@ -170,6 +170,9 @@ pgp_open(const ms_store *store, bool create, const char *passphrase_file,
 
 	*out = NULL;
 	if (!initialised) {
+		/* every process GPGME starts counts once per message: it need
+		 * not ask gpgconf where gpg is (pipe(8) gives a fixed PATH) */
+		gpgme_set_global_flag("disable-gpgconf", "1");
 		/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
 		if (gpgme_check_version("1.18.0") == NULL) {
 			g_free(real);
@@ -201,9 +204,10 @@ pgp_open(const ms_store *store, bool create, const char *passphrase_file,
 	gerr = gpgme_new(&ctx);
 	if (!gerr)
 		gerr = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
-	if (!gerr)
-		gerr = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP,
-		    NULL, home);
+	/* the home through the environment: a per-context home makes GPGME
+	 * ask gpg for its version once more (a process per message) */
+	if (!gerr && setenv("GNUPGHOME", home, 1) != 0)
+		gerr = gpg_error_from_syserror();
 	if (!gerr)
 		gerr = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
 	if (!gerr)
