@@ -10,6 +10,7 @@
 #include "output.h"
 #include "pgp.h"
 #include "ritual.h"
+#include "settings.h"
 
 #include <openssl/rand.h>
 #include <string.h>
@@ -54,6 +55,57 @@ mostly_encoded(const ms_message *msg)
 		pos += len + 1;
 	}
 	return msg->raw_len - body > 0 && encoded * 2 > msg->raw_len - body;
+}
+
+/* add_key - take over a key reference, once per fingerprint */
+static void
+add_key(GPtrArray *keys, gpgme_key_t key)
+{
+	for (guint i = 0; i < keys->len; i++)
+		if (strcmp(((gpgme_key_t)g_ptr_array_index(keys, i))->fpr,
+		    key->fpr) == 0) {
+			gpgme_key_unref(key);
+			return;
+		}
+	g_ptr_array_add(keys, key);
+}
+
+/* domain_key - the pgp-domain-key setting of addr's domain, checked as
+ * any key is (KEY-1) but bound to no address; NULL when none is set */
+static ms_err
+domain_key(ms_filter *f, gpgme_ctx_t pgp, const ms_addr *addr,
+    gpgme_key_t *key)
+{
+	ms_settings *s = NULL;
+	const char *fpr, *why;
+	ms_err err;
+
+	*key = NULL;
+	err = settings_load(f->store, addr, &s);
+	if (err != MS_OK)
+		return err;
+	fpr = settings_get(s, "pgp-domain-key");
+	if (*fpr == '\0') {
+		settings_free(s);
+		return MS_NOTFOUND;
+	}
+	if (gpgme_get_key(pgp, fpr, key, 0) != 0) {
+		diag_error("pgp-domain-key %s for %s is not in the keyring",
+		    fpr, addr->domain);
+		settings_free(s);
+		return MS_CONFIG;	/* defer until the key is there */
+	}
+	why = pgp_key_verdict(*key, PGP_PURPOSE_ENCRYPT, NULL);
+	if (why != NULL && strstr(why, "user ID") == NULL) {
+		diag_error("pgp-domain-key %s for %s is not usable: %s", fpr,
+		    addr->domain, why);
+		gpgme_key_unref(*key);
+		*key = NULL;
+		settings_free(s);
+		return MS_CONFIG;
+	}
+	settings_free(s);
+	return MS_OK;
 }
 
 static char *
@@ -196,6 +248,19 @@ main(int argc, char **argv)
 		}
 		ferr = pgp_find_keys(pgp, &addr, PGP_PURPOSE_ENCRYPT, &found,
 		    NULL);
+		if (ferr == MS_OK || ferr == MS_NOTFOUND) {
+			/* a domain key covers every recipient of its domain */
+			gpgme_key_t dkey = NULL;
+			ms_err derr = domain_key(&f, pgp, &addr, &dkey);
+
+			if (derr != MS_OK && derr != MS_NOTFOUND)
+				ferr = derr;
+			else if (dkey != NULL) {
+				add_key(keys, dkey);
+				if (ferr == MS_NOTFOUND)
+					ferr = MS_OK;
+			}
+		}
 		if (ferr == MS_NOTFOUND)
 			g_string_append_printf(uncovered, "%s%s",
 			    uncovered->len ? ", " : "", addr.text);
@@ -203,7 +268,7 @@ main(int argc, char **argv)
 			err = ferr;
 		/* every suitable key of every recipient is used */
 		for (guint j = 0; found != NULL && j < found->len; j++)
-			g_ptr_array_add(keys, g_ptr_array_index(found, j));
+			add_key(keys, g_ptr_array_index(found, j));
 		if (found != NULL)
 			g_ptr_array_free(found, TRUE);
 		addr_clear(&addr);

@@ -19,7 +19,9 @@ typedef enum key_type {
 	TYPE_LIST,	/* words of allowed, no repeats, may be empty */
 	TYPE_NUMBER,	/* decimal with optional K, M or G suffix */
 	TYPE_BOOL,	/* yes or no */
-	TYPE_STRING	/* any printable UTF-8 text */
+	TYPE_STRING,	/* any printable UTF-8 text */
+	TYPE_FINGERPRINT	/* an OpenPGP fingerprint (40 or 64 hex) or
+				 * empty for none */
 } key_type;
 
 #define LEVEL_ALL 0x0fu
@@ -41,6 +43,10 @@ static const key_def keys[] = {
 	{ "methods", TYPE_LIST, "smime pgp pdf webmail", "smime pgp",
 	  LEVEL_ALL, 0 },
 	{ "sign", TYPE_ENUM, "none smime pgp", "none", LEVEL_ALL, 0 },
+	/* domain-to-domain encryption: this key serves every recipient of
+	 * the domain (a partner gateway's key) */
+	{ "pgp-domain-key", TYPE_FINGERPRINT, NULL, "",
+	  (1u << SETTINGS_WILDCARD) | (1u << SETTINGS_DOMAIN), 0 },
 	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
 	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL,
 	  SIZE_MAX },
@@ -191,6 +197,21 @@ validate(const key_def *def, const char *value, const char **why)
 			return false;
 		}
 		return true;
+	case TYPE_FINGERPRINT: {
+		size_t len = strlen(value);
+
+		if (len != 0 && len != 40 && len != 64) {
+			*why = "an OpenPGP fingerprint of 40 or 64 hex digits";
+			return false;
+		}
+		for (p = value; *p; p++)
+			if (!g_ascii_isxdigit(*p)) {
+				*why = "an OpenPGP fingerprint of 40 or 64 hex "
+				    "digits";
+				return false;
+			}
+		return true;
+	}
 	case TYPE_STRING:
 		for (p = value; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
