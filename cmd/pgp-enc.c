@@ -16,12 +16,14 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: pgp-enc [--store DIR] [--hide-recipients] [--force] RECIPIENT ...\n"
+"usage: pgp-enc [--store DIR] [--inline] [--hide-recipients] [--force]\n"
+"               RECIPIENT ...\n"
 "       pgp-enc -h | --version\n";
 
-static int opt_hide, opt_force;
+static int opt_hide, opt_force, opt_inline;
 
 static struct poptOption options[] = {
+	{ "inline", '\0', POPT_ARG_NONE, &opt_inline, 0, NULL, NULL },
 	{ "hide-recipients", '\0', POPT_ARG_NONE, &opt_hide, 0, NULL, NULL },
 	{ "force", '\0', POPT_ARG_NONE, &opt_force, 0, NULL, NULL },
 	POPT_TABLEEND
@@ -55,6 +57,30 @@ mostly_encoded(const ms_message *msg)
 		pos += len + 1;
 	}
 	return msg->raw_len - body > 0 && encoded * 2 > msg->raw_len - body;
+}
+
+/* want_inline - --inline, or every recipient's pgp-format is inline */
+static bool
+want_inline(ms_filter *f, const char **recipients)
+{
+	bool all = recipients[0] != NULL;
+
+	if (opt_inline)
+		return true;
+	for (int i = 0; all && recipients[i] != NULL; i++) {
+		ms_settings *s = NULL;
+		ms_addr addr;
+		const char *why;
+
+		if (addr_parse_str(recipients[i], &addr, &why) != MS_OK)
+			return false;
+		if (settings_load(f->store, &addr, &s) != MS_OK ||
+		    strcmp(settings_get(s, "pgp-format"), "inline") != 0)
+			all = false;
+		settings_free(s);
+		addr_clear(&addr);
+	}
+	return all;
 }
 
 /* add_key - take over a key reference, once per fingerprint */
@@ -203,6 +229,249 @@ encrypt_message(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
 	return err;
 }
 
+/* ---- PGP/INLINE: every part encrypted in place ---- */
+
+typedef struct inline_job {
+	gpgme_ctx_t pgp;
+	gpgme_key_t *recp;
+	gpgme_encrypt_flags_t flags;
+	ms_err err;
+} inline_job;
+
+/* encrypt_bytes - data encrypted, armored or binary, into *out */
+static ms_err
+encrypt_bytes(inline_job *job, const guint8 *data, size_t len, bool armor,
+    GByteArray **out)
+{
+	gpgme_data_t in = NULL, cipher = NULL;
+	gpgme_encrypt_result_t result;
+	gpgme_error_t gerr;
+	char *buf;
+	size_t blen = 0;
+
+	*out = NULL;
+	if (gpgme_data_new_from_mem(&in, (const char *)data, len, 0) ||
+	    gpgme_data_new(&cipher)) {
+		gpgme_data_release(in);
+		return MS_INTERNAL;
+	}
+	gpgme_set_armor(job->pgp, armor);
+	gerr = gpgme_op_encrypt(job->pgp, job->recp, job->flags, in, cipher);
+	result = gpgme_op_encrypt_result(job->pgp);
+	if (!gerr && (result == NULL || result->invalid_recipients != NULL))
+		gerr = gpg_error(GPG_ERR_UNUSABLE_PUBKEY);
+	gpgme_data_release(in);
+	buf = gpgme_data_release_and_get_mem(cipher, &blen);
+	if (!gerr && (buf == NULL || blen == 0))
+		gerr = gpg_error(GPG_ERR_GENERAL);	/* fail closed */
+	if (gerr) {
+		gpgme_free(buf);
+		return pgp_error(gerr, "encrypt");
+	}
+	*out = g_byte_array_sized_new((guint)blen);
+	g_byte_array_append(*out, (const guint8 *)buf, (guint)blen);
+	gpgme_free(buf);
+	return MS_OK;
+}
+
+static GByteArray *
+part_bytes(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GByteArray *data = g_byte_array_new();
+	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(data);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	if (w != NULL && g_mime_data_wrapper_write_to_stream(w, s) < 0) {
+		g_object_unref(s);
+		g_byte_array_free(data, TRUE);
+		return NULL;
+	}
+	g_object_unref(s);
+	return data;
+}
+
+static void
+set_bytes(GMimePart *part, GByteArray *data, GMimeContentEncoding enc)
+{
+	GMimeStream *s = g_mime_stream_mem_new();
+	GMimeDataWrapper *w;
+
+	g_mime_stream_write(s, (const char *)data->data, data->len);
+	g_mime_stream_reset(s);
+	w = g_mime_data_wrapper_new_with_stream(s,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_mime_part_set_content_encoding(part, enc);
+	g_object_unref(w);
+	g_object_unref(s);
+}
+
+/* inline_leaf - a text part is replaced by its armored ciphertext; any
+ * other part by an attachment NAME.pgp of binary OpenPGP data; returns
+ * the replacement object (new reference) or NULL when obj was changed in
+ * place */
+static GMimeObject *
+inline_leaf(inline_job *job, GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	bool attachment = cd != NULL &&
+	    g_mime_content_disposition_is_attachment(cd);
+	GByteArray *plain = NULL, *cipher = NULL;
+	GMimePart *out;
+	const char *name;
+	char *file;
+
+	if (GMIME_IS_PART(obj))
+		plain = part_bytes(GMIME_PART(obj));
+	else {
+		/* a forwarded message: encrypted whole, as an attachment */
+		GMimeStream *s;
+
+		plain = g_byte_array_new();
+		s = g_mime_stream_mem_new_with_byte_array(plain);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+		g_mime_object_write_to_stream(obj, NULL, s);
+		g_object_unref(s);
+	}
+	if (plain == NULL) {
+		job->err = MS_INTERNAL;
+		return NULL;
+	}
+	if (GMIME_IS_PART(obj) && !attachment &&
+	    g_mime_content_type_is_type(ct, "text", "plain")) {
+		job->err = encrypt_bytes(job, plain->data, plain->len, true,
+		    &cipher);
+		if (job->err == MS_OK)
+			set_bytes(GMIME_PART(obj), cipher,
+			    GMIME_CONTENT_ENCODING_7BIT);
+		out = NULL;
+		goto done;
+	}
+	job->err = encrypt_bytes(job, plain->data, plain->len, false, &cipher);
+	if (job->err != MS_OK) {
+		out = NULL;
+		goto done;
+	}
+	name = GMIME_IS_PART(obj) ? g_mime_part_get_filename(GMIME_PART(obj)) :
+	    NULL;
+	if (name == NULL || *name == '\0')
+		name = g_mime_content_type_is_type(ct, "text", "html") ?
+		    "message.html" : GMIME_IS_MESSAGE_PART(obj) ?
+		    "forwarded.eml" : "attachment";
+	file = g_strdup_printf("%s.pgp", name);
+	out = g_mime_part_new_with_type("application", "octet-stream");
+	set_bytes(out, cipher, GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_object_set_disposition(GMIME_OBJECT(out), "attachment");
+	g_mime_part_set_filename(out, file);
+	g_free(file);
+done:
+	if (plain != NULL) {
+		if (plain->len > 0)
+			memset(plain->data, 0, plain->len);
+		g_byte_array_free(plain, TRUE);
+	}
+	if (cipher != NULL)
+		g_byte_array_free(cipher, TRUE);
+	return out ? GMIME_OBJECT(out) : NULL;
+}
+
+/* drop_html_alternatives - users of inline PGP read the text part: the
+ * HTML alternatives of a multipart/alternative that has one are left
+ * out rather than sent in the clear or as an unreadable attachment */
+static void
+drop_html_alternatives(GMimeMultipart *mp)
+{
+	bool has_text = false;
+
+	for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
+		    g_mime_multipart_get_part(mp, i)), "text", "plain"))
+			has_text = true;
+	if (!has_text)
+		return;
+	for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0; i--)
+		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
+		    g_mime_multipart_get_part(mp, i)), "text", "html"))
+			g_object_unref(g_mime_multipart_remove_at(mp, i));
+}
+
+static void
+inline_tree(inline_job *job, GMimeMessage *message)
+{
+	GPtrArray *stack = g_ptr_array_new();
+	GMimeObject *root = g_mime_message_get_mime_part(message), *repl;
+
+	if (root == NULL)
+		return;
+	if (!GMIME_IS_MULTIPART(root)) {
+		repl = inline_leaf(job, root);
+		if (repl != NULL) {
+			g_mime_message_set_mime_part(message, repl);
+			g_object_unref(repl);
+		}
+		g_ptr_array_free(stack, TRUE);
+		return;
+	}
+	g_ptr_array_add(stack, root);
+	while (stack->len > 0 && job->err == MS_OK) {
+		GMimeMultipart *mp = g_ptr_array_remove_index(stack,
+		    stack->len - 1);
+
+		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
+		    GMIME_OBJECT(mp)), "multipart", "alternative"))
+			drop_html_alternatives(mp);
+		for (int i = 0; i < g_mime_multipart_get_count(mp) &&
+		    job->err == MS_OK; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+
+			if (GMIME_IS_MULTIPART(child)) {
+				g_ptr_array_add(stack, child);
+				continue;
+			}
+			repl = inline_leaf(job, child);
+			if (repl != NULL) {
+				g_object_unref(g_mime_multipart_replace(mp, i,
+				    repl));
+				g_object_unref(repl);
+			}
+		}
+	}
+	g_ptr_array_free(stack, TRUE);
+}
+
+static ms_err
+encrypt_inline(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
+    ms_output *out)
+{
+	inline_job job = { pgp, NULL, 0, MS_OK };
+	msg_problem problem;
+	GByteArray *bytes;
+
+	if (msg_parse_full(msg, &problem) != MS_OK)
+		return filter_refuse(msg_problem_status(problem), "%s",
+		    msg_problem_text(problem));
+	job.recp = g_new0(gpgme_key_t, keys->len + 1);
+	for (guint i = 0; i < keys->len; i++)
+		job.recp[i] = g_ptr_array_index(keys, i);
+	job.flags = GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
+	    (opt_hide ? GPGME_ENCRYPT_THROW_KEYIDS : 0);
+	inline_tree(&job, msg->mime);
+	g_free(job.recp);
+	if (job.err == MS_NOTFOUND || job.err == MS_DATA)
+		return filter_refuse("5.7.1", "a recipient's OpenPGP key "
+		    "cannot be used");
+	if (job.err != MS_OK)
+		return job.err;
+	bytes = msg_serialize(GMIME_OBJECT(msg->mime));
+	if (bytes == NULL)
+		return MS_INTERNAL;
+	job.err = output_write_lf(out, (const char *)bytes->data, bytes->len);
+	g_byte_array_free(bytes, TRUE);
+	return job.err;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -280,7 +549,9 @@ main(int argc, char **argv)
 		    uncovered->str);
 		goto out;
 	}
-	err = encrypt_message(pgp, f.msg, keys, out);
+	err = want_inline(&f, recipients) ?
+	    encrypt_inline(pgp, f.msg, keys, out) :
+	    encrypt_message(pgp, f.msg, keys, out);
 	if (err == MS_OK)
 		diag_info("encrypted to %u OpenPGP key(s)", keys->len);
 commit:

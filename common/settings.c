@@ -43,6 +43,7 @@ static const key_def keys[] = {
 	{ "methods", TYPE_LIST, "smime pgp pdf webmail", "smime pgp",
 	  LEVEL_ALL, 0 },
 	{ "sign", TYPE_ENUM, "none smime pgp", "none", LEVEL_ALL, 0 },
+	{ "pgp-format", TYPE_ENUM, "mime inline", "mime", LEVEL_ALL, 0 },
 	/* domain-to-domain encryption: this key serves every recipient of
 	 * the domain (a partner gateway's key) */
 	{ "pgp-domain-key", TYPE_FINGERPRINT, NULL, "",
