@@ -70,7 +70,7 @@ LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt libsodium
-LIBS_pgp-keys = gpgme gpg-error openssl glib-2.0 popt libsodium
+LIBS_pgp-keys = gpgme gpg-error openssl glib-2.0 popt libsodium libcurl
 LIBS_pgp-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-dec = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
@@ -80,7 +80,7 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
-LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme
+LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme libcurl
 
 MANPAGES = $(wildcard man/*.[1-8])
 

@@ -5,6 +5,7 @@
  * full fingerprint (KEY-1).
  */
 #include "diag.h"
+#include "fetch.h"
 #include "json.h"
 #include "pgp.h"
 #include "ritual.h"
@@ -25,6 +26,7 @@ static const char usage[] =
 "       pgp-keys [--store DIR] generate [--key ed25519 | rsa3072]\n"
 "                [--passphrase-file FILE] ADDRESS\n"
 "       pgp-keys [--store DIR] export FINGERPRINT\n"
+"       pgp-keys [--store DIR] lookup ADDRESS\n"
 "       pgp-keys -h | --version\n";
 
 #define IMPORT_MAX ((size_t)4 * 1024 * 1024)	/* KEY-5 */
@@ -540,6 +542,171 @@ cmd_generate(gpgme_ctx_t ctx, const char **args)
 	return err;
 }
 
+/* ---- lookup: Web Key Directory, then an HKPS keyserver ---- */
+
+/* zbase32 - the z-base-32 form of 20 octets (WKD: RFC 6189 alphabet) */
+static char *
+zbase32(const unsigned char *data, size_t len)
+{
+	static const char alphabet[] = "ybndrfg8ejkmcpqxot1uwisza345h769";
+	GString *out = g_string_new(NULL);
+	unsigned int buffer = 0, bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		buffer = (buffer << 8) | data[i];
+		bits += 8;
+		while (bits >= 5) {
+			g_string_append_c(out,
+			    alphabet[(buffer >> (bits - 5)) & 31]);
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		g_string_append_c(out, alphabet[(buffer << (5 - bits)) & 31]);
+	return g_string_free(out, FALSE);
+}
+
+/* wkd_hash - z-base-32 of SHA-1 of the local part, ASCII lowercased */
+static char *
+wkd_hash(const char *local)
+{
+	char *lower = g_ascii_strdown(local, -1);
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA1);
+	unsigned char digest[20];
+	gsize len = sizeof(digest);
+	char *out;
+
+	g_checksum_update(sum, (const guchar *)lower, -1);
+	g_checksum_get_digest(sum, digest, &len);
+	out = zbase32(digest, len);
+	g_checksum_free(sum);
+	g_free(lower);
+	return out;
+}
+
+/* import_found - KEY-3/KEY-5 checks, then only the user IDs of addr,
+ * origin recorded; found keys are not trusted (KEY-6): an administrator
+ * checks them and runs pgp-keys trust */
+static ms_err
+import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
+    const char *origin)
+{
+	char *unicode = pgp_unicode_address(addr), *filter;
+	gpgme_import_result_t result;
+	gpgme_data_t dh;
+	gpgme_error_t gerr;
+	GPtrArray *fprs;
+	ms_err err;
+
+	err = inspect(ctx, data);
+	if (err != MS_OK) {
+		g_free(unicode);
+		return err;
+	}
+	filter = unicode != NULL ?
+	    g_strdup_printf("keep-uid=mbox = %s || mbox = %s", addr->text,
+	    unicode) : g_strdup_printf("keep-uid=mbox = %s", addr->text);
+	g_free(unicode);
+	gerr = gpgme_set_ctx_flag(ctx, "import-filter", filter);
+	if (!gerr)
+		gerr = gpgme_set_ctx_flag(ctx, "key-origin", origin);
+	if (!gerr)
+		gerr = gpgme_data_new_from_mem(&dh, (const char *)data->data,
+		    data->len, 0);
+	if (!gerr) {
+		gerr = gpgme_op_import(ctx, dh);
+		gpgme_data_release(dh);
+	}
+	g_free(filter);
+	if (gerr)
+		return pgp_error(gerr, "import");
+	result = gpgme_op_import_result(ctx);
+	if (result == NULL || result->secret_imported > 0 ||
+	    result->imports == NULL) {
+		diag_error("the key found has no user ID for %s", addr->text);
+		return MS_NOTFOUND;
+	}
+	fprs = g_ptr_array_new_with_free_func(g_free);
+	for (gpgme_import_status_t st = result->imports; st; st = st->next)
+		if (st->result == 0 && st->fpr != NULL)
+			g_ptr_array_add(fprs, g_strdup(st->fpr));
+	for (guint i = 0; i < fprs->len; i++)
+		printf("key %s %s\n", (const char *)g_ptr_array_index(fprs, i),
+		    origin);
+	g_ptr_array_free(fprs, TRUE);
+	return MS_OK;
+}
+
+static ms_err
+cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
+{
+	fetch_opts opts = { "https", IMPORT_MAX, 10000, 30000, false, NULL,
+	    NULL };
+	const char *server = settings_get(settings, "pgp-keyserver");
+	const char *why = NULL;
+	GByteArray *body = NULL;
+	char *hash, *url, *local;
+	fetch_outcome out;
+	ms_addr addr;
+	ms_err err = MS_NOTFOUND;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("lookup needs exactly one ADDRESS");
+	one_address(args[0], &addr);
+	if (*settings_get(settings, "lookup-ca-file") != '\0')
+		opts.ca_file = settings_get(settings, "lookup-ca-file");
+	if (*settings_get(settings, "lookup-resolve") != '\0')
+		opts.resolve = settings_get(settings, "lookup-resolve");
+	opts.allow_private = settings_get_bool(settings,
+	    "lookup-allow-private-addresses");
+	hash = wkd_hash(addr.local);
+	local = g_uri_escape_string(addr.local, NULL, FALSE);
+	/* the advanced method, then the direct one when the openpgpkey
+	 * host does not exist (draft-koch-openpgp-webkey-service 3.1) */
+	url = g_strdup_printf("https://openpgpkey.%s/.well-known/openpgpkey/"
+	    "%s/hu/%s?l=%s", addr.domain, addr.domain, hash, local);
+	out = fetch_url(url, &opts, &body, &why);
+	g_free(url);
+	if (out == FETCH_NO_HOST) {
+		url = g_strdup_printf("https://%s/.well-known/openpgpkey/hu/"
+		    "%s?l=%s", addr.domain, hash, local);
+		out = fetch_url(url, &opts, &body, &why);
+		g_free(url);
+	}
+	if (out == FETCH_OK) {
+		err = import_found(ctx, body, &addr, "wkd");
+		g_byte_array_free(body, TRUE);
+		body = NULL;
+	} else
+		diag_info("WKD for %s: %s", addr.text, why);
+	if (err != MS_OK && *server != '\0') {
+		char *search = g_uri_escape_string(addr.text, NULL, FALSE);
+
+		if (!g_str_has_prefix(server, "https://")) {
+			diag_error("pgp-keyserver must be an https URL");
+			err = MS_CONFIG;
+		} else {
+			url = g_strdup_printf("%s/pks/lookup?op=get&options=mr&"
+			    "search=%s", server, search);
+			out = fetch_url(url, &opts, &body, &why);
+			g_free(url);
+			if (out == FETCH_OK) {
+				err = import_found(ctx, body, &addr, "ks");
+				g_byte_array_free(body, TRUE);
+			} else
+				diag_info("keyserver for %s: %s", addr.text,
+				    why);
+		}
+		g_free(search);
+	}
+	if (err == MS_NOTFOUND)
+		diag_error("no key found for %s", addr.text);
+	g_free(local);
+	g_free(hash);
+	addr_clear(&addr);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -562,7 +729,7 @@ main(int argc, char **argv)
 	    strcmp(command, "find") != 0 && strcmp(command, "remove") != 0 &&
 	    strcmp(command, "trust") != 0 &&
 	    strcmp(command, "generate") != 0 &&
-	    strcmp(command, "export") != 0)
+	    strcmp(command, "export") != 0 && strcmp(command, "lookup") != 0)
 		ritual_usage_error("unknown command");
 	if ((opt_for && strcmp(command, "import") != 0) ||
 	    (opt_json && strcmp(command, "list") != 0) ||
@@ -572,6 +739,8 @@ main(int argc, char **argv)
 	writes = strcmp(command, "import") == 0 ||
 	    strcmp(command, "remove") == 0 || strcmp(command, "trust") == 0 ||
 	    strcmp(command, "generate") == 0;
+	/* lookup holds no lock across the network (STORE-7); GnuPG's own
+	 * keyring lock covers its import */
 	diag_set_quiet(true);
 	err = store_open(store_locate(ritual_opts.store), writes, &store);
 	if (err == MS_OK)
@@ -599,6 +768,8 @@ main(int argc, char **argv)
 			err = set_trust(pgp, fpr, args[1]);
 		} else if (strcmp(command, "generate") == 0)
 			err = cmd_generate(pgp, args);
+		else if (strcmp(command, "lookup") == 0)
+			err = cmd_lookup(pgp, settings, args);
 		else
 			err = cmd_export(pgp, args);
 	}

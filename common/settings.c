@@ -59,6 +59,12 @@ static const key_def keys[] = {
 	  UINT_MAX },
 	{ "limit-mime-parts", TYPE_NUMBER, NULL, "1000", LEVEL_GLOBAL,
 	  UINT_MAX },
+	/* OpenPGP key lookup (pgp-keys lookup only; never in the mail path) */
+	{ "pgp-keyserver", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "lookup-ca-file", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "lookup-resolve", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "lookup-allow-private-addresses", TYPE_BOOL, NULL, "no",
+	  LEVEL_GLOBAL, 0 },
 	/* REL-2: below Postfix's time limit (mailseal_time_limit = 300s
 	 * in the example configuration), so a slow run defers itself */
 	{ "time-limit", TYPE_NUMBER, NULL, "240", LEVEL_GLOBAL, 86400 },
