@@ -256,10 +256,21 @@ main(int argc, char **argv)
 	}
 	if (err != MS_OK)
 		goto out;
-	/* the newest first key listed: one signature per message */
-	if (gpgme_signers_add(pgp, g_ptr_array_index(keys, 0))) {
-		err = MS_INTERNAL;
-		goto out;
+	/* one signature per message, by the newest usable key */
+	{
+		gpgme_key_t best = g_ptr_array_index(keys, 0);
+
+		for (guint i = 1; i < keys->len; i++) {
+			gpgme_key_t k = g_ptr_array_index(keys, i);
+
+			if (k->subkeys && best->subkeys &&
+			    k->subkeys->timestamp > best->subkeys->timestamp)
+				best = k;
+		}
+		if (gpgme_signers_add(pgp, best)) {
+			err = MS_INTERNAL;
+			goto out;
+		}
 	}
 	if (opt_inline)
 		err = sign_inline(pgp, f.msg, out, &done);

@@ -90,6 +90,8 @@ judge(gpgme_ctx_t pgp, const ms_addr *from, outcome *o)
 			set(o, SIG_VALID, "signature verified");
 		if (sig->fpr != NULL)
 			g_ptr_array_add(fprs, g_strdup(sig->fpr));
+		else
+			set(o, SIG_UNTRUSTED, "no signer fingerprint");
 	}
 	/* VER-8: the signing key must be one we know for the From address:
 	 * a valid user ID with that address, trusted, in our keyring */
@@ -127,6 +129,22 @@ judge(gpgme_ctx_t pgp, const ms_addr *from, outcome *o)
 	(void)n;
 }
 
+#define SIG_BEGIN "-----BEGIN PGP SIGNATURE-----"
+
+/* count - occurrences of needle in p..end */
+static int
+count(const char *p, const char *end, const char *needle)
+{
+	int n = 0;
+	const char *hit;
+
+	while (p < end && (hit = g_strstr_len(p, end - p, needle)) != NULL) {
+		n++;
+		p = hit + 1;
+	}
+	return n;
+}
+
 /* clear_signed - the decoded body of a text/plain root that is exactly
  * one cleartext-signed block */
 static GByteArray *
@@ -147,11 +165,15 @@ clear_signed(ms_message *msg)
 		p++;
 	while (end > p && g_ascii_isspace(end[-1]))
 		end--;
+	/* exactly one signed block and one signature block, the signature
+	 * ending the body: text after a signature, or a second signature,
+	 * would be shown as signed (VER-2) */
 	if ((size_t)(end - p) > strlen(CLEAR_BEGIN) + strlen(CLEAR_END) &&
 	    strncmp(p, CLEAR_BEGIN, strlen(CLEAR_BEGIN)) == 0 &&
 	    strncmp(end - strlen(CLEAR_END), CLEAR_END,
 	    strlen(CLEAR_END)) == 0 &&
-	    g_strstr_len(p + 1, end - p - 1, CLEAR_BEGIN) == NULL)
+	    g_strstr_len(p + 1, end - p - 1, CLEAR_BEGIN) == NULL &&
+	    count(p, end, SIG_BEGIN) == 1 && count(p, end, CLEAR_END) == 1)
 		return text;
 	g_byte_array_free(text, TRUE);
 	return NULL;
@@ -200,19 +222,24 @@ main(int argc, char **argv)
 		err = pgp_open(f.store, false, NULL, &pgp);
 		if (err != MS_OK)
 			goto out;
-		if (content != NULL)
+		if (content != NULL) {
 			gerr = gpgme_data_new_from_mem(&sig,
-			    (const char *)sigbytes->data, sigbytes->len, 0) ||
-			    gpgme_data_new_from_mem(&text,
-			    (const char *)content->data, content->len, 0) ||
-			    gpgme_op_verify(pgp, sig, text, NULL);
-		else {
+			    (const char *)sigbytes->data, sigbytes->len, 0);
+			if (!gerr)
+				gerr = gpgme_data_new_from_mem(&text,
+				    (const char *)content->data, content->len,
+				    0);
+			if (!gerr)
+				gerr = gpgme_op_verify(pgp, sig, text, NULL);
+		} else {
 			gpgme_data_t discard = NULL;
 
 			gerr = gpgme_data_new_from_mem(&sig,
-			    (const char *)clear->data, clear->len, 0) ||
-			    gpgme_data_new(&discard) ||
-			    gpgme_op_verify(pgp, sig, NULL, discard);
+			    (const char *)clear->data, clear->len, 0);
+			if (!gerr)
+				gerr = gpgme_data_new(&discard);
+			if (!gerr)
+				gerr = gpgme_op_verify(pgp, sig, NULL, discard);
 			gpgme_data_release(discard);
 		}
 		if (gerr && gpgme_op_verify_result(pgp) == NULL) {
