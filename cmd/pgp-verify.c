@@ -131,16 +131,23 @@ judge(gpgme_ctx_t pgp, const ms_addr *from, outcome *o)
 
 #define SIG_BEGIN "-----BEGIN PGP SIGNATURE-----"
 
-/* count - occurrences of needle in p..end */
+/* count_lines - lines of p..end that are exactly line (armor lines are
+ * whole lines: a quoted or dash-escaped copy inside the text is not one) */
 static int
-count(const char *p, const char *end, const char *needle)
+count_lines(const char *p, const char *end, const char *line)
 {
+	size_t want = strlen(line);
 	int n = 0;
-	const char *hit;
 
-	while (p < end && (hit = g_strstr_len(p, end - p, needle)) != NULL) {
-		n++;
-		p = hit + 1;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len == want && memcmp(p, line, want) == 0)
+			n++;
+		p = nl ? nl + 1 : end;
 	}
 	return n;
 }
@@ -172,8 +179,9 @@ clear_signed(ms_message *msg)
 	    strncmp(p, CLEAR_BEGIN, strlen(CLEAR_BEGIN)) == 0 &&
 	    strncmp(end - strlen(CLEAR_END), CLEAR_END,
 	    strlen(CLEAR_END)) == 0 &&
-	    g_strstr_len(p + 1, end - p - 1, CLEAR_BEGIN) == NULL &&
-	    count(p, end, SIG_BEGIN) == 1 && count(p, end, CLEAR_END) == 1)
+	    count_lines(p, end, CLEAR_BEGIN) == 1 &&
+	    count_lines(p, end, SIG_BEGIN) == 1 &&
+	    count_lines(p, end, CLEAR_END) == 1)
 		return text;
 	g_byte_array_free(text, TRUE);
 	return NULL;

@@ -354,3 +354,147 @@ expect_untouched() {
 		fail_with "$1: changed by pgp-dec"
 	}
 }
+
+# ---- signatures (43-pgp-sign, 44-pgp-verify) ----
+
+# pg_hash_name ALGO-NUMBER - the lowercase RFC 4880 name of a hash
+# algorithm number as gpg's status lines give it (8 -> sha256)
+pg_hash_name() {
+	case $1 in
+	1) echo md5 ;;
+	2) echo sha1 ;;
+	3) echo ripemd160 ;;
+	8) echo sha256 ;;
+	9) echo sha384 ;;
+	10) echo sha512 ;;
+	11) echo sha224 ;;
+	*) echo "unknown-$1" ;;
+	esac
+}
+
+# pg_gpg_status_verdict STATUS-FILE - from gpg --status-fd output: exactly
+# one good signature (one GOODSIG, one VALIDSIG, no BADSIG, ERRSIG,
+# EXPSIG, EXPKEYSIG or REVKEYSIG); prints "PRIMARY-FPR HASH-NAME"
+pg_gpg_status_verdict() {
+	local st=$1 line
+	if grep -Eq '^\[GNUPG:\] (BADSIG|ERRSIG|EXPSIG|EXPKEYSIG|REVKEYSIG) ' \
+	    "$st" || [ "$(grep -c '^\[GNUPG:\] GOODSIG ' "$st")" != 1 ] ||
+	    [ "$(grep -c '^\[GNUPG:\] VALIDSIG ' "$st")" != 1 ]; then
+		cat "$st" >&2
+		return 1
+	fi
+	line=$(grep '^\[GNUPG:\] VALIDSIG ' "$st")
+	# VALIDSIG fpr date ts expire version reserved pk-algo hash-algo
+	#          class primary-fpr
+	set -- $line
+	echo "${12} $(pg_hash_name "${10}")"
+}
+
+# pg_gpg_verify_detached SIG DATA - gpg --verify of a detached signature
+# on the scratch home (the signer's public key imported there); prints
+# "PRIMARY-FPR HASH-NAME" of the one good signature, or fails
+pg_gpg_verify_detached() {
+	pg_gpg --status-fd 3 --verify "$1" "$2" 3>"$T/gpg-verify.status" \
+	    2>"$T/gpg-verify.err" || {
+		cat "$T/gpg-verify.err" >&2
+		return 1
+	}
+	pg_gpg_status_verdict "$T/gpg-verify.status"
+}
+
+# pg_gpg_verify_clear ASC OUT - gpg --verify of a cleartext-signed (or
+# inline signed) message; the signed text goes to OUT; prints
+# "PRIMARY-FPR HASH-NAME" of the one good signature, or fails
+pg_gpg_verify_clear() {
+	rm -f "$2"
+	pg_gpg --status-fd 3 --output "$2" --verify "$1" \
+	    3>"$T/gpg-verify.status" 2>"$T/gpg-verify.err" || {
+		cat "$T/gpg-verify.err" >&2
+		return 1
+	}
+	pg_gpg_status_verdict "$T/gpg-verify.status"
+}
+
+# pg_sq_verify CERT SIG DATA - sq 0.27 verify of a detached signature
+pg_sq_verify() {
+	pg_sq verify --signer-cert "$1" --detached "$2" "$3" \
+	    >"$T/sq-verify.out" 2>&1 || {
+		cat "$T/sq-verify.out" >&2
+		return 1
+	}
+}
+
+# pg_sq_verify_clear CERT ASC OUT - sq 0.27 verify of a cleartext-signed
+# message (sq recognises the cleartext framework by itself); the text
+# goes to OUT
+pg_sq_verify_clear() {
+	rm -f "$3"
+	pg_sq verify --signer-cert "$1" --output "$3" "$2" \
+	    >"$T/sq-verify.out" 2>&1 || {
+		cat "$T/sq-verify.out" >&2
+		return 1
+	}
+}
+
+# pg_wrap_signed DATA SIG OUT [HEADER-LINE...] - a PGP/MIME multipart/
+# signed (RFC 3156, micalg=pgp-sha256 unless $PG_MICALG says otherwise)
+# whose part 1 is DATA (the canonical CRLF bytes that were signed, written
+# with LF) and whose part 2 is the armored signature SIG
+pg_wrap_signed() {
+	local data=$1 sig=$2 out=$3 b=pgp-signed-b0undary
+	shift 3
+	[ $# -gt 0 ] || set -- 'From: Alice <alice@example.test>' \
+	    'To: Bob <bob@example.test>' 'Subject: wrapped signed' \
+	    'Message-ID: <signed@example.test>'
+	{
+		printf '%s\n' "$@"
+		printf 'MIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/signed; micalg=%s;\n' \
+		    "${PG_MICALG:-pgp-sha256}"
+		printf ' protocol="application/pgp-signature"; boundary="%s"\n\n' \
+		    "$b"
+		printf 'This is an OpenPGP/MIME signed message.\n'
+		printf -- '--%s\n' "$b"
+		sed 's/\r$//' "$data"
+		printf '\n--%s\n' "$b"
+		printf 'Content-Type: application/pgp-signature;'
+		printf ' name="signature.asc"\n\n'
+		sed 's/\r$//' "$sig"
+		printf '\n--%s--\n' "$b"
+	} >"$out"
+}
+
+# pg_signed_check MSG - MSG is PGP/MIME signed as RFC 3156 says: root
+# multipart/signed with protocol application/pgp-signature and a micalg
+# pgp-*, exactly two parts, part 1 only Content-* fields, part 2
+# application/pgp-signature holding one armored signature; prints micalg
+pg_signed_check() {
+	python3 - "$1" <<-'EOF'
+		import email, email.policy, sys
+		with open(sys.argv[1], "rb") as f:
+		    m = email.message_from_binary_file(f, policy=email.policy.compat32)
+		def fail(why):
+		    sys.exit("pgp/mime signed: " + why)
+		if m.get_content_type() != "multipart/signed":
+		    fail("root is " + m.get_content_type())
+		if m.get_param("protocol") != "application/pgp-signature":
+		    fail("protocol is %r" % m.get_param("protocol"))
+		micalg = m.get_param("micalg") or ""
+		if not micalg.startswith("pgp-") or micalg != micalg.lower():
+		    fail("micalg is %r" % micalg)
+		parts = m.get_payload()
+		if not m.is_multipart() or len(parts) != 2:
+		    fail("not two parts")
+		for name in parts[0].keys():
+		    if not name.lower().startswith("content-"):
+		        fail("part 1 has the field " + name)
+		if parts[1].get_content_type() != "application/pgp-signature":
+		    fail("part 2 is " + parts[1].get_content_type())
+		sig = parts[1].get_payload(decode=True).replace(b"\r\n", b"\n").strip()
+		if not (sig.startswith(b"-----BEGIN PGP SIGNATURE-----\n") and
+		        sig.endswith(b"\n-----END PGP SIGNATURE-----") and
+		        sig.count(b"-----BEGIN PGP") == 1):
+		    fail("part 2 is not one armored signature")
+		print(micalg)
+	EOF
+}
