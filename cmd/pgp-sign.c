@@ -12,7 +12,6 @@
 #include "pgp.h"
 #include "ritual.h"
 
-#include <openssl/rand.h>
 #include <string.h>
 
 static const char usage[] =
@@ -31,23 +30,6 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-static char *
-boundary_for(const msg_entity *e)
-{
-	for (;;) {
-		unsigned char rnd[12];
-		GString *b = g_string_new("=-mailseal-pgp-");
-
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			diag_fatal(EXIT_TEMPFAIL, "no random numbers");
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			g_string_append_printf(b, "%02x", rnd[i]);
-		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
-		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
-			return g_string_free(b, FALSE);
-		g_string_free(b, TRUE);
-	}
-}
 
 /* micalg - from the signature actually made (RFC 3156 5) */
 static char *
@@ -109,7 +91,7 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, ms_output *out)
 			err = MS_TEMP;	/* fail closed: no signature made */
 	}
 	if (err == MS_OK) {
-		boundary = boundary_for(&e);
+		boundary = msg_boundary(&e, "=-mailseal-pgp-");
 		if (!msg_has_field(outer, "MIME-Version"))
 			g_string_append(outer, "MIME-Version: 1.0\n");
 		g_string_append_printf(outer,
@@ -222,7 +204,6 @@ main(int argc, char **argv)
 	GPtrArray *keys = NULL;
 	ms_output *out = NULL;
 	ms_addr sender = { 0 };
-	const char *why = NULL;
 	bool done = false;
 	ms_filter f;
 	ms_err err;
@@ -237,17 +218,9 @@ main(int argc, char **argv)
 		err = pgp_open(f.store, false, opt_passphrase_file, &pgp);
 	if (err != MS_OK)
 		goto out;
-	if (opt_sender != NULL && *opt_sender != '\0') {
-		if (addr_parse_str(opt_sender, &sender, &why) != MS_OK) {
-			err = filter_refuse("5.7.1", "sender address is not "
-			    "usable for signing");
-			goto out;
-		}
-	} else if (msg_from_address(f.msg, &sender, &why) != MS_OK) {
-		err = filter_refuse("5.7.1", "no single From address to sign "
-		    "for");
+	err = filter_sender(&f, opt_sender, &sender);
+	if (err != MS_OK)
 		goto out;
-	}
 	err = pgp_find_keys(pgp, &sender, PGP_PURPOSE_SIGN, &keys, NULL);
 	if (err == MS_NOTFOUND) {
 		err = filter_refuse("5.7.1", "no OpenPGP signing key for the "

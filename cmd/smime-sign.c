@@ -13,7 +13,6 @@
 #include "ritual.h"
 #include "smime.h"
 
-#include <openssl/rand.h>
 #include <string.h>
 
 static const char usage[] =
@@ -99,24 +98,6 @@ find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
 	return err;
 }
 
-/* boundary_for - random, and absent from the signed entity */
-static char *
-boundary_for(const msg_entity *e)
-{
-	for (;;) {
-		unsigned char rnd[12];
-		GString *b = g_string_new("=-mailseal-");
-
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			diag_fatal(EXIT_TEMPFAIL, "no random numbers");
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			g_string_append_printf(b, "%02x", rnd[i]);
-		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
-		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
-			return g_string_free(b, FALSE);
-		g_string_free(b, TRUE);
-	}
-}
 
 static ms_err
 write_base64(ms_output *out, const guint8 *der, size_t len)
@@ -184,7 +165,7 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	if (err != MS_OK)
 		goto done;
 	der_len = BIO_get_mem_data(sig, &der);
-	boundary = boundary_for(&e);
+	boundary = msg_boundary(&e, "=-mailseal-");
 	/* the signed bytes go out with LF line ends; a receiver makes them
 	 * canonical again before verifying (RFC 8551 3.1.1) */
 	g_string_append_printf(outer,
@@ -238,7 +219,6 @@ main(int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *chain = NULL;
 	ms_addr sender = { 0 };
-	const char *why = NULL;
 	ms_filter f;
 	ms_err err;
 
@@ -260,17 +240,9 @@ main(int argc, char **argv)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	if (opt_sender != NULL && *opt_sender != '\0') {
-		if (addr_parse_str(opt_sender, &sender, &why) != MS_OK) {
-			err = filter_refuse("5.7.1", "sender address is not "
-			    "usable for signing");
-			goto out;
-		}
-	} else if (msg_from_address(f.msg, &sender, &why) != MS_OK) {
-		err = filter_refuse("5.7.1", "no single From address to sign "
-		    "for");
+	err = filter_sender(&f, opt_sender, &sender);
+	if (err != MS_OK)
 		goto out;
-	}
 	err = find_signer(&f, &sender, &cert, &key, &chain);
 	if (err == MS_OK && key == NULL)
 		err = filter_refuse("5.7.1", "no S/MIME signing key for the "

@@ -5,6 +5,7 @@
 #include "filter.h"
 #include "cert.h"
 #include "diag.h"
+#include "msgpart.h"
 #include "ritual.h"
 
 #include <stdarg.h>
@@ -73,4 +74,21 @@ filter_close(ms_filter *filter)
 	settings_free(filter->settings);
 	store_close(filter->store);
 	memset(filter, 0, sizeof(*filter));
+}
+
+ms_err
+filter_sender(ms_filter *filter, const char *option, ms_addr *sender)
+{
+	const char *why = NULL;
+
+	if (option != NULL && *option != '\0') {
+		if (addr_parse_str(option, sender, &why) != MS_OK)
+			return filter_refuse("5.7.1", "sender address is not "
+			    "usable for signing");
+		return MS_OK;
+	}
+	if (msg_from_address(filter->msg, sender, &why) != MS_OK)
+		return filter_refuse("5.7.1", "no single From address to sign "
+		    "for");
+	return MS_OK;
 }

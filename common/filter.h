@@ -11,6 +11,7 @@
 #ifndef MAILSEAL_FILTER_H
 #define MAILSEAL_FILTER_H
 
+#include "addr.h"
 #include "err.h"
 #include "msg.h"
 #include "settings.h"
@@ -28,6 +29,10 @@ ms_err filter_open(ms_filter *filter, msg_read_mode mode);
 
 /* filter_close - release what filter_open took */
 void filter_close(ms_filter *filter);
+
+/* filter_sender - the signing sender: option (when not empty) or the
+ * single From address; a refusal (5.7.1) when neither is usable */
+ms_err filter_sender(ms_filter *filter, const char *option, ms_addr *sender);
 
 /* filter_refuse - print "CODE text" as the first stderr line and return
  * MS_POLICY; the text must not contain message content */

@@ -697,3 +697,20 @@ msg_entity_clear(msg_entity *e)
 		g_string_free(e->headers, TRUE);
 }
 
+
+char *
+msg_boundary(const msg_entity *e, const char *prefix)
+{
+	for (;;) {
+		GString *b = g_string_new(prefix);
+		guint8 rnd[12];
+
+		randombytes_buf(rnd, sizeof(rnd));
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			g_string_append_printf(b, "%02x", rnd[i]);
+		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
+		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
+			return g_string_free(b, FALSE);
+		g_string_free(b, TRUE);
+	}
+}

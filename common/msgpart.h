@@ -84,6 +84,10 @@ typedef struct msg_entity {
  * encodings in CRLF form (canonical true); MS_DATA over a limit */
 ms_err msg_signing_entity(ms_message *msg, msg_entity *e);
 
+/* msg_boundary - a random MIME boundary with prefix that occurs nowhere
+ * in the entity (g_free) */
+char *msg_boundary(const msg_entity *e, const char *prefix);
+
 /* msg_entity_clear - free what msg_signing_entity made */
 void msg_entity_clear(msg_entity *e);
 
