@@ -30,29 +30,6 @@ static struct poptOption options[] = {
 #define BEGIN_ARMOR "-----BEGIN PGP MESSAGE-----"
 #define END_ARMOR "-----END PGP MESSAGE-----"
 
-/* part_content - the decoded content of a leaf part, capped */
-static GByteArray *
-part_content(GMimeObject *part, size_t max)
-{
-	GMimeDataWrapper *w;
-	GMimeStream *s;
-	GByteArray *data;
-
-	if (!GMIME_IS_PART(part) ||
-	    (w = g_mime_part_get_content(GMIME_PART(part))) == NULL)
-		return NULL;
-	data = g_byte_array_new();
-	s = g_mime_stream_mem_new_with_byte_array(data);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
-	if (g_mime_data_wrapper_write_to_stream(w, s) < 0 || data->len > max) {
-		g_object_unref(s);
-		g_byte_array_free(data, TRUE);
-		return NULL;
-	}
-	g_object_unref(s);
-	return data;
-}
-
 /* single_armor - the body is exactly one armored message, with nothing
  * but white space around it (inline PGP at the root only: DEC-2) */
 static bool
@@ -100,7 +77,7 @@ ciphertext(ms_message *msg, bool *mime)
 		    g_mime_object_get_content_type(first), "application",
 		    "pgp-encrypted"))
 			return NULL;
-		version = part_content(first, 4096);
+		version = msg_part_content(first, 4096);
 		ok = version != NULL && g_strstr_len(
 		    (const char *)version->data, version->len, "Version: 1");
 
@@ -109,7 +86,7 @@ ciphertext(ms_message *msg, bool *mime)
 		if (!ok)
 			return NULL;
 		*mime = true;
-		return part_content(g_mime_multipart_get_part(mp, 1), max);
+		return msg_part_content(g_mime_multipart_get_part(mp, 1), max);
 	}
 	if (root != NULL && GMIME_IS_PART(root) &&
 	    g_mime_content_type_is_type(g_mime_object_get_content_type(root),

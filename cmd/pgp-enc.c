@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "encrypted.h"
 #include "filter.h"
+#include "limits.h"
 #include "msgpart.h"
 #include "output.h"
 #include "pgp.h"
@@ -274,23 +275,6 @@ encrypt_bytes(inline_job *job, const guint8 *data, size_t len, bool armor,
 	return MS_OK;
 }
 
-static GByteArray *
-part_bytes(GMimePart *part)
-{
-	GMimeDataWrapper *w = g_mime_part_get_content(part);
-	GByteArray *data = g_byte_array_new();
-	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(data);
-
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
-	if (w != NULL && g_mime_data_wrapper_write_to_stream(w, s) < 0) {
-		g_object_unref(s);
-		g_byte_array_free(data, TRUE);
-		return NULL;
-	}
-	g_object_unref(s);
-	return data;
-}
-
 static void
 set_bytes(GMimePart *part, GByteArray *data, GMimeContentEncoding enc)
 {
@@ -324,7 +308,7 @@ inline_leaf(inline_job *job, GMimeObject *obj)
 	char *file;
 
 	if (GMIME_IS_PART(obj))
-		plain = part_bytes(GMIME_PART(obj));
+		plain = msg_part_content(obj, limits_get()->message_size);
 	else {
 		/* a forwarded message: encrypted whole, as an attachment */
 		GMimeStream *s;

@@ -15,8 +15,6 @@
 static bool
 pgp_version_ok(GMimeObject *part)
 {
-	GMimeDataWrapper *w;
-	GMimeStream *s;
 	GByteArray *data;
 	bool ok;
 
@@ -24,16 +22,11 @@ pgp_version_ok(GMimeObject *part)
 	    g_mime_object_get_content_type(part), "application",
 	    "pgp-encrypted"))
 		return false;
-	w = g_mime_part_get_content(GMIME_PART(part));
-	if (w == NULL)
+	data = msg_part_content(part, 4096);
+	if (data == NULL)
 		return false;
-	data = g_byte_array_new();
-	s = g_mime_stream_mem_new_with_byte_array(data);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
-	ok = g_mime_data_wrapper_write_to_stream(w, s) >= 0 && data->len < 4096;
-	g_object_unref(s);
-	g_byte_array_append(data, (const guint8 *)"", 1);
-	ok = ok && strstr((const char *)data->data, "Version: 1") != NULL;
+	ok = g_strstr_len((const char *)data->data, (gssize)data->len,
+	    "Version: 1") != NULL;
 	g_byte_array_free(data, TRUE);
 	return ok;
 }

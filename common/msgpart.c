@@ -714,3 +714,25 @@ msg_boundary(const msg_entity *e, const char *prefix)
 		g_string_free(b, TRUE);
 	}
 }
+
+GByteArray *
+msg_part_content(GMimeObject *part, size_t max)
+{
+	GMimeDataWrapper *w;
+	GMimeStream *s;
+	GByteArray *data;
+
+	if (!GMIME_IS_PART(part) ||
+	    (w = g_mime_part_get_content(GMIME_PART(part))) == NULL)
+		return NULL;
+	data = g_byte_array_new();
+	s = g_mime_stream_mem_new_with_byte_array(data);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	if (g_mime_data_wrapper_write_to_stream(w, s) < 0 || data->len > max) {
+		g_object_unref(s);
+		g_byte_array_free(data, TRUE);
+		return NULL;
+	}
+	g_object_unref(s);
+	return data;
+}

@@ -47,6 +47,10 @@ GString *msg_content_headers(const ms_message *msg);
 ms_err msg_root_decoded(const ms_message *msg, size_t max,
     GByteArray **out);
 
+/* msg_part_content - the transfer-decoded content of a leaf part, at
+ * most max bytes; NULL for a multipart, an unreadable part or more */
+GByteArray *msg_part_content(GMimeObject *part, size_t max);
+
 /* msg_signed_parts - for a two-part multipart/signed root: the raw bytes
  * of part 1 in canonical CRLF form, exactly as received (never
  * re-serialised), and the decoded signature of part 2; parses the body
