@@ -400,6 +400,51 @@ msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
 	return MS_OK;
 }
 
+/* fragile_line - the line at p (len octets, its line end left out) may be
+ * changed by a relay: it ends in a space or tab */
+static bool
+fragile_line(const unsigned char *p, size_t len)
+{
+	return len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t');
+}
+
+/* fragile_text - some line of p is fragile_line */
+static bool
+fragile_text(const unsigned char *p, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '\n')
+			continue;
+		{
+			size_t end = i;
+
+			if (end > start && p[end - 1] == '\r')
+				end--;
+			if (fragile_line(p + start, end - start))
+				return true;
+		}
+		start = i + 1;
+	}
+	return false;
+}
+
+/* fragile_part - the content of a 7-bit leaf part has a fragile line; a
+ * part too large to look at counts as fragile */
+static bool
+fragile_part(GMimeObject *obj)
+{
+	GByteArray *data = msg_part_content(obj, limits_get()->message_size);
+	bool fragile;
+
+	if (data == NULL)
+		return true;
+	fragile = fragile_text(data->data, data->len);
+	g_byte_array_free(data, TRUE);
+	return fragile;
+}
+
 /* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
  * g_mime_object_encode leaves parts declared "binary" alone */
 static void
@@ -442,6 +487,11 @@ to_7bit(GMimeObject *root)
 				    g_mime_part_get_best_content_encoding(part,
 				    GMIME_ENCODING_CONSTRAINT_7BIT);
 
+				/* GMime answers "default" for plain 7-bit */
+				if ((best == GMIME_CONTENT_ENCODING_DEFAULT ||
+				    best == GMIME_CONTENT_ENCODING_7BIT) &&
+				    fragile_part(obj))
+					best = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
 				if (best != GMIME_CONTENT_ENCODING_7BIT ||
 				    enc == GMIME_CONTENT_ENCODING_8BIT ||
 				    enc == GMIME_CONTENT_ENCODING_BINARY)
@@ -656,7 +706,7 @@ msg_7bit_clean(const ms_message *msg)
 		if (++line > 998)
 			return false;	/* RFC 5322 2.1.1 */
 	}
-	return true;
+	return !fragile_text(p, msg->raw_len);
 }
 
 

@@ -95,9 +95,11 @@ char *msg_boundary(const msg_entity *e, const char *prefix);
 /* msg_entity_clear - free what msg_signing_entity made */
 void msg_entity_clear(msg_entity *e);
 
-/* msg_7bit_clean - the whole message is 7-bit text in SMTP's sense: no
- * octet over 127, no NUL, no bare CR, no line over 998 octets; such a
- * body can be signed as it is, after line ends are made canonical */
+/* msg_7bit_clean - the whole message is 7-bit text in SMTP's sense (no
+ * octet over 127, no NUL, no bare CR, no line over 998 octets) and no
+ * line ends in a space or tab, which a relay may strip (RFC 3156 section
+ * 5); such a body can be signed as it is, after line ends are made
+ * canonical */
 bool msg_7bit_clean(const ms_message *msg);
 
 /* msg_header_append - append "Name: value" with control characters in

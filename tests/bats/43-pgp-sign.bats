@@ -166,6 +166,35 @@ bin_message() {
 	routing_same "$T/s-bin.eml" "$T/bin.eml"
 }
 
+@test "parts with trailing white space are quoted-printable before signing; a relay stripping white space does not break it" {
+	local fpr
+	fpr=$(own_key alice@example.test)
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: fragile\nMIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/mixed; boundary="fb"\n\n'
+		printf -- '--fb\nContent-Type: text/plain\n\n'
+		printf 'FRAGILE-5d2a ends in spaces   \nand a tab\t\n'
+		printf -- '--fb\nContent-Type: text/plain\n\nsteady text\n'
+		printf -- '--fb--\n'
+	} >"$T/fragile.eml"
+	run_out "$T/s.eml" pgp-sign <"$T/fragile.eml"
+	expect_status 0
+	check_mime_sig "$T/s.eml" "$fpr" "$T/alice@example.test.pub"
+	same_content "$T/s.eml" "$T/fragile.eml" ||
+	    fail_with "content changed"
+	mimetool signed-parts "$T/s.eml" "$T/p1" "$T/sig.asc"
+	! grep -q $'[ \t]\r\?$' "$T/p1" || fail_with "trailing white space signed"
+	grep -qi '^Content-Transfer-Encoding: quoted-printable' "$T/p1" ||
+	    fail_with "no quoted-printable part"
+	# what a relay may do: strip trailing white space
+	sed 's/[ \t]*$//' "$T/s.eml" >"$T/relayed.eml"
+	check_mime_sig "$T/relayed.eml" "$fpr" "$T/alice@example.test.pub"
+	# and the unaffected part keeps its 7-bit encoding
+	[ "$(grep -ci '^Content-Transfer-Encoding: quoted-printable' "$T/p1")" \
+	    = 1 ] || fail_with "the steady part was re-encoded"
+}
+
 @test "part 1 of a 7-bit message is its content fields and body, byte for byte" {
 	own_key alice@example.test >/dev/null
 	local f
