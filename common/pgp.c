@@ -325,6 +325,55 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 	return NULL;
 }
 
+/* keybox_sound - the keyring file in GNUPGHOME is whole as a keybox
+ * (a header blob with its magic, then blobs whose lengths add up to the
+ * file): gpg reads a damaged one as an empty keyring, which must not
+ * turn a broken store into "no key" */
+static bool
+keybox_sound(void)
+{
+	const char *home = getenv("GNUPGHOME");
+	char *path;
+	unsigned char head[12];
+	struct stat st;
+	off_t at = 0;
+	bool sound = false;
+	FILE *f;
+
+	if (home == NULL)
+		return false;
+	path = g_build_filename(home, "pubring.kbx", NULL);
+	f = fopen(path, "rb");
+	g_free(path);
+	if (f == NULL)
+		return errno == ENOENT;	/* no keys yet */
+	if (fstat(fileno(f), &st) != 0 || st.st_size < 32)
+		goto done;
+	while (at < st.st_size) {
+		uint32_t len;
+
+		if (fseeko(f, at, SEEK_SET) != 0 ||
+		    fread(head, 1, sizeof(head), f) < 5)
+			goto done;
+		len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
+		    (uint32_t)head[2] << 8 | head[3];
+		if (len < 5 || len > st.st_size - at)
+			goto done;
+		/* blob 0 is the header: type 1, magic "KBXf" */
+		if (at == 0 && (len < 12 || head[4] != 1 ||
+		    memcmp(head + 8, "KBXf", 4) != 0))
+			goto done;
+		/* types: 0 empty, 1 header, 2 OpenPGP, 3 X.509 */
+		if (head[4] > 3)
+			goto done;
+		at += len;
+	}
+	sound = true;
+done:
+	fclose(f);
+	return sound;
+}
+
 ms_err
 pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
     GPtrArray **keys, GPtrArray *rejects)
@@ -374,8 +423,13 @@ pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF)
 		err = pgp_error(gerr, "key listing");
 	gpgme_op_keylist_end(ctx);
-	if (err == MS_OK && (*keys)->len == 0)
+	if (err == MS_OK && (*keys)->len == 0) {
 		err = MS_NOTFOUND;
+		if (!keybox_sound()) {
+			diag_error("the OpenPGP keyring cannot be read whole");
+			err = MS_CONFIG;
+		}
+	}
 	return err;
 }
 

@@ -498,3 +498,30 @@ bin_message() {
 	[ -z "$output" ] || fail_with "output for empty input"
 	[[ $stderr == *5.6.0* ]] || fail_with "no 5.6.0 for empty input"
 }
+
+@test "a damaged keyring defers (75) pgp-sign and pgp-enc, with no output; a keyring without the key still refuses (69)" {
+	own_key alice@example.test >/dev/null
+	own_key bob@example.test >/dev/null
+	cp "$STORE/gnupg/pubring.kbx" "$T/good.kbx"
+	# garbage in place of the keyring
+	head -c 4096 /dev/urandom >"$STORE/gnupg/pubring.kbx"
+	run_out "$T/o1.eml" pgp-sign <"$FIX/plain.eml"
+	expect_status 75
+	[ ! -s "$T/o1.eml" ] || fail_with "pgp-sign wrote output"
+	run_out "$T/o2.eml" pgp-enc bob@example.test <"$FIX/plain.eml"
+	expect_status 75
+	[ ! -s "$T/o2.eml" ] || fail_with "pgp-enc wrote output"
+	# a keyring cut short
+	head -c $(($(stat -c %s "$T/good.kbx") - 40)) "$T/good.kbx" \
+	    >"$STORE/gnupg/pubring.kbx"
+	run_out "$T/o3.eml" pgp-enc carol@example.test <"$FIX/plain.eml"
+	expect_status 75
+	# the whole keyring again: a sender or recipient without a key is 69
+	cp "$T/good.kbx" "$STORE/gnupg/pubring.kbx"
+	run_out "$T/o4.eml" pgp-enc carol@example.test <"$FIX/plain.eml"
+	expect_status 69
+	run_out "$T/o5.eml" pgp-sign -f carol@example.test <"$FIX/plain.eml"
+	expect_status 69
+	run_out "$T/o6.eml" pgp-sign <"$FIX/plain.eml"
+	expect_status 0
+}
