@@ -260,6 +260,15 @@ main(int argc, char **argv)
 				goto out;
 		} else
 			judge(pgp, have_from ? &from : NULL, &o);
+		/* a damaged keyring reads as empty: a store failure, not a
+		 * stranger's key */
+		if (o.status == SIG_UNTRUSTED && o.detail != NULL &&
+		    strcmp(o.detail, "unknown key") == 0 &&
+		    !pgp_keyring_sound()) {
+			diag_error("the OpenPGP keyring cannot be read whole");
+			err = MS_CONFIG;
+			goto out;
+		}
 	}
 	value = g_string_new(sig_status_word(o.status));
 	if (o.detail != NULL)

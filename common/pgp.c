@@ -325,12 +325,8 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 	return NULL;
 }
 
-/* keybox_sound - the keyring file in GNUPGHOME is whole as a keybox
- * (a header blob with its magic, then blobs whose lengths add up to the
- * file): gpg reads a damaged one as an empty keyring, which must not
- * turn a broken store into "no key" */
-static bool
-keybox_sound(void)
+bool
+pgp_keyring_sound(void)
 {
 	const char *home = getenv("GNUPGHOME");
 	char *path;
@@ -425,7 +421,7 @@ pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
 	gpgme_op_keylist_end(ctx);
 	if (err == MS_OK && (*keys)->len == 0) {
 		err = MS_NOTFOUND;
-		if (!keybox_sound()) {
+		if (!pgp_keyring_sound()) {
 			diag_error("the OpenPGP keyring cannot be read whole");
 			err = MS_CONFIG;
 		}

@@ -56,6 +56,12 @@ const char *pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose,
 ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
     pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
 
+/* pgp_keyring_sound - the keyring file of the home pgp_open set is whole
+ * as a keybox (a header blob with its magic, then blobs whose lengths add
+ * up to the file), or absent: gpg reads a damaged one as an empty keyring,
+ * which must not turn a broken store into "no key" */
+bool pgp_keyring_sound(void);
+
 /* pgp_keys_free - release what pgp_find_keys returned */
 void pgp_keys_free(GPtrArray *keys);
 

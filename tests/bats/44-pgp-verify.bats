@@ -623,3 +623,18 @@ text_file() {
 	[ -z "$output" ] || fail_with "output for empty input"
 	[[ $stderr == *5.6.0* ]] || fail_with "no 5.6.0 for empty input"
 }
+
+@test "a damaged keyring defers (75) with no output instead of calling the signer unknown" {
+	local fpr
+	fpr=$(signer carol)
+	entity_of "$FIX/plain.eml" "$T/entity"
+	detached "$fpr" "$T/entity" "$T/s.eml"
+	expect_verdict "$T/s.eml" valid
+	cp "$STORE/gnupg/pubring.kbx" "$T/good.kbx"
+	head -c 4096 /dev/urandom >"$STORE/gnupg/pubring.kbx"
+	run_out "$T/o.eml" pgp-verify <"$T/s.eml"
+	expect_status 75
+	[ ! -s "$T/o.eml" ] || fail_with "output written"
+	cp "$T/good.kbx" "$STORE/gnupg/pubring.kbx"
+	expect_verdict "$T/s.eml" valid
+}
