@@ -6,6 +6,7 @@
  * field (DEC-1); the plaintext is capped (MIME-L9).
  */
 #include "diag.h"
+#include "secret.h"
 #include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
@@ -218,10 +219,8 @@ decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
 	}
 	gpgme_data_release(in);
 	gpgme_data_release(out);
-	if (err != MS_OK && *plain != NULL) {
-		if ((*plain)->len > 0)
-			memset((*plain)->data, 0, (*plain)->len);
-		g_byte_array_free(*plain, TRUE);
+	if (err != MS_OK) {
+		secret_bytes_free(*plain);
 		*plain = NULL;
 	}
 	return err;
@@ -309,11 +308,7 @@ commit:
 		out = NULL;
 	}
 out:
-	if (plain != NULL) {
-		if (plain->len > 0)
-			memset(plain->data, 0, plain->len);
-		g_byte_array_free(plain, TRUE);
-	}
+	secret_bytes_free(plain);
 	if (cipher != NULL)
 		g_byte_array_free(cipher, TRUE);
 	output_discard(out);

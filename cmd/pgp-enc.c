@@ -4,6 +4,7 @@
  * covered, otherwise nothing is written and the exit is 69 (ENC-1).
  */
 #include "diag.h"
+#include "secret.h"
 #include "encrypted.h"
 #include "filter.h"
 #include "limits.h"
@@ -351,11 +352,7 @@ inline_leaf(inline_job *job, GMimeObject *obj)
 	g_mime_part_set_filename(out, file);
 	g_free(file);
 done:
-	if (plain != NULL) {
-		if (plain->len > 0)
-			memset(plain->data, 0, plain->len);
-		g_byte_array_free(plain, TRUE);
-	}
+	secret_bytes_free(plain);
 	if (cipher != NULL)
 		g_byte_array_free(cipher, TRUE);
 	return out ? GMIME_OBJECT(out) : NULL;

@@ -6,6 +6,7 @@
  * CMS_decrypt and, for AES-GCM, the tag check succeeded (DEC-3).
  */
 #include "diag.h"
+#include "secret.h"
 #include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
@@ -86,11 +87,7 @@ commit:
 		out = NULL;
 	}
 out:
-	if (plain != NULL) {
-		if (plain->len > 0)
-			memset(plain->data, 0, plain->len);
-		g_byte_array_free(plain, TRUE);
-	}
+	secret_bytes_free(plain);
 	if (der != NULL)
 		g_byte_array_free(der, TRUE);
 	output_discard(out);

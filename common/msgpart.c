@@ -5,6 +5,7 @@
  * established; everything else goes through GMime.
  */
 #include "msgpart.h"
+#include "secret.h"
 #include "diag.h"
 #include "limits.h"
 
@@ -626,9 +627,7 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 
 	err = msg_parse_buffer_mode((const char *)lf->data, lf->len,
 	    MSG_READ_HEADERS, &inner, &problem);
-	if (lf->len > 0)
-		sodium_memzero(lf->data, lf->len);
-	g_byte_array_free(lf, TRUE);
+	secret_bytes_free(lf);
 	if (err != MS_OK)
 		return MS_DATA;
 	msg_strip_status_headers(inner);

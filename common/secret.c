@@ -75,3 +75,13 @@ secret_free(char *secret)
 	sodium_memzero(secret, strlen(secret));
 	free(secret);
 }
+
+void
+secret_bytes_free(GByteArray *bytes)
+{
+	if (bytes == NULL)
+		return;
+	if (bytes->len > 0)
+		sodium_memzero(bytes->data, bytes->len);
+	g_byte_array_free(bytes, TRUE);
+}

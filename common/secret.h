@@ -9,6 +9,8 @@
 #ifndef MAILSEAL_SECRET_H
 #define MAILSEAL_SECRET_H
 
+#include <glib.h>
+
 #define SECRET_MAX 4096
 
 /* secret_read_file - the first line of path, or NULL (reason logged) */
@@ -16,5 +18,9 @@ char *secret_read_file(const char *path);
 
 /* secret_free - wipe and free a secret (NULL is fine) */
 void secret_free(char *secret);
+
+/* secret_bytes_free - wipe and free a buffer that held plaintext or a
+ * secret (NULL is fine) */
+void secret_bytes_free(GByteArray *bytes);
 
 #endif
