@@ -302,8 +302,18 @@ same_public_key() {
 	echo allow-loopback-pinentry >"$GNUPGHOME/gpg-agent.conf"
 	# offline: no CRL or OCSP look-ups through dirmngr
 	echo disable-dirmngr >"$GNUPGHOME/gpgsm.conf"
-	run gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
-	    --import "$T/leo.p12" <"$T/pw"
+	# gpgsm 2.2 cannot derive the right key for about one salt in
+	# eighty (a leading zero byte is lost in its PKCS#12 key derivation)
+	# although openssl reads the same file: a fresh export has new salts
+	local try
+	for try in 1 2 3 4; do
+		[ "$try" = 1 ] || ca export --legacy --password-file "$T/pw" \
+		    "$CERT" >"$T/leo.p12"
+		run gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
+		    --import "$T/leo.p12" <"$T/pw"
+		[ "$status" -eq 0 ] &&
+		    grep -q 'secret keys imported: 1' <<<"$output" && break
+	done
 	expect_status 0
 	grep -q 'secret keys imported: 1' <<<"$output" || fail_with "gpgsm import"
 	run gpgsm --list-secret-keys leo@example.test

@@ -232,22 +232,26 @@ sm_gnupg() {
 # sm_gnupg_import NAME - NAME's key and certificate into gpgsm through a
 # --legacy PKCS#12 export of smime-ca (password from a file)
 sm_gnupg_import() {
-	local name=$1 dir=$GNUPGHOME
+	local name=$1 dir=$GNUPGHOME try
 	echo "p12 password for $name" >"$dir/$name.pw"
-	smime-ca --store "$BASE/store" export --legacy \
-	    --password-file "$dir/$name.pw" "$(fpr_of "$name")" \
-	    >"$dir/$name.p12" 2>"$dir/$name.err" ||
-	    { cat "$dir/$name.err" >&2; return 1; }
-	# gpgsm's agent hand-off is occasionally lost on a loaded machine:
-	# a second try, never a weaker check
-	local try
-	for try in 1 2 3; do
+	# gpgsm 2.2's PKCS#12 key derivation loses a leading zero byte in
+	# its intermediate sums, so about one file in eighty (it depends on
+	# the random salt) cannot be read by it although openssl reads it
+	# with the same password; each try is a fresh export with new salts,
+	# and each export is first checked with openssl
+	for try in 1 2 3 4; do
+		smime-ca --store "$BASE/store" export --legacy \
+		    --password-file "$dir/$name.pw" "$(fpr_of "$name")" \
+		    >"$dir/$name.p12" 2>"$dir/$name.err" ||
+		    { cat "$dir/$name.err" >&2; return 1; }
+		openssl pkcs12 -legacy -in "$dir/$name.p12" -noout \
+		    -passin "file:$dir/$name.pw" 2>"$dir/$name.err" ||
+		    { cat "$dir/$name.err" >&2; return 1; }
 		gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
 		    --import "$dir/$name.p12" <"$dir/$name.pw" \
 		    >"$dir/$name.err" 2>&1 &&
 		    grep -q 'secret keys imported: 1' "$dir/$name.err" &&
 		    return 0
-		sleep 1
 	done
 	cat "$dir/$name.err" >&2
 	return 1
