@@ -20,8 +20,15 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: pgp-verify [--store DIR]\n"
+"usage: pgp-verify [--store DIR] [--decrypted]\n"
 "       pgp-verify -h | --version\n";
+
+static int opt_decrypted;
+
+static struct poptOption options[] = {
+	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
+	POPT_TABLEEND
+};
 
 #define CLEAR_BEGIN "-----BEGIN PGP SIGNED MESSAGE-----"
 #define CLEAR_END "-----END PGP SIGNATURE-----"
@@ -190,7 +197,7 @@ clear_signed(ms_message *msg)
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, NULL };
+	static const ms_program prog = { usage, options };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
 	GByteArray *content = NULL, *sigbytes = NULL, *clear = NULL;
@@ -214,7 +221,12 @@ main(int argc, char **argv)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	msg_strip_status_headers(f.msg);	/* DEC-8 */
+	/* DEC-8; after pgp-dec or smime-dec (--decrypted) the field that
+	 * the decrypter wrote, having stripped every incoming one, stays */
+	if (opt_decrypted)
+		msg_strip_status_headers_but(f.msg, "X-Mailseal-Decrypted");
+	else
+		msg_strip_status_headers(f.msg);
 	have_from = msg_from_address(f.msg, &from, &why) == MS_OK;
 	kind = msg_root_kind(f.msg);
 	if (kind == MSG_KIND_PGP_SIGNED) {

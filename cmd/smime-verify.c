@@ -18,13 +18,14 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: smime-verify [--store DIR] [--no-learn]\n"
+"usage: smime-verify [--store DIR] [--no-learn] [--decrypted]\n"
 "       smime-verify -h | --version\n";
 
-static int opt_no_learn;
+static int opt_no_learn, opt_decrypted;
 
 static struct poptOption options[] = {
 	{ "no-learn", '\0', POPT_ARG_NONE, &opt_no_learn, 0, NULL, NULL },
+	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -107,7 +108,12 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	/* DEC-8: a claim of our results from outside is removed first */
-	msg_strip_status_headers(f.msg);
+	/* DEC-8; after smime-dec or pgp-dec (--decrypted) the field that
+	 * the decrypter wrote, having stripped every incoming one, stays */
+	if (opt_decrypted)
+		msg_strip_status_headers_but(f.msg, "X-Mailseal-Decrypted");
+	else
+		msg_strip_status_headers(f.msg);
 	have_from = msg_from_address(f.msg, &from, &why) == MS_OK;
 	res.status = SIG_NONE;
 	kind = msg_root_kind(f.msg);

@@ -67,6 +67,12 @@ output_open(const ms_store *store, ms_output **out)
 	return MS_OK;
 }
 
+int
+output_fd(const ms_output *out)
+{
+	return out->fd;
+}
+
 ms_err
 output_write(ms_output *out, const void *data, size_t len)
 {

@@ -35,6 +35,10 @@ ms_err output_write_lf(ms_output *out, const char *data, size_t len);
 /* output_bio - a BIO appending to the output (owned by out) */
 BIO *output_bio(ms_output *out);
 
+/* output_fd - the file behind the output (for handing it to a child
+ * process as its standard input) */
+int output_fd(const ms_output *out);
+
 /* output_commit - copy everything to standard output, then free */
 ms_err output_commit(ms_output *out);
 

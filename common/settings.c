@@ -68,6 +68,11 @@ static const key_def keys[] = {
 	/* REL-2: below Postfix's time limit (mailseal_time_limit = 300s
 	 * in the example configuration), so a slow run defers itself */
 	{ "time-limit", TYPE_NUMBER, NULL, "240", LEVEL_GLOBAL, 86400 },
+	/* mailseal-filter: how finished messages go back to the MTA; an
+	 * empty command means $MAILSEAL_SENDMAIL, then sendmail -G -i; a
+	 * non-empty reinject-smtp (HOST:PORT) uses SMTP instead */
+	{ "reinject-command", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "reinject-smtp", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -1,0 +1,756 @@
+/*
+ * mailseal-filter - the gateway's entry point for Postfix pipe(8) or any
+ * MTA (mailseal-filter(1)): read the message once, strip our status fields,
+ * ask route-recipient how each recipient is served, build every variant
+ * with the sibling filters (sign, then encrypt, per group of recipients),
+ * and only when all are built reinject each one.  --incoming decrypts and
+ * verifies instead.  Programs run without a shell; every failure before
+ * the first reinjection exits 75 with nothing sent (REL-1, REL-5).
+ */
+#include "addr.h"
+#include "diag.h"
+#include "filter.h"
+#include "msgpart.h"
+#include "output.h"
+#include "ritual.h"
+#include "run.h"
+#include "settings.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+"usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID] -f SENDER\n"
+"           -- RECIPIENT...\n"
+"       mailseal-filter -h | --version\n";
+
+static char *opt_sender, *opt_queue_id;
+static int opt_incoming;
+
+static struct poptOption options[] = {
+	{ NULL, 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
+	{ "incoming", '\0', POPT_ARG_NONE, &opt_incoming, 0, NULL, NULL },
+	POPT_TABLEEND
+};
+
+#define ROUTE_OUTPUT_MAX (1024 * 1024)
+#define RECIPIENTS_MAX 1000
+
+/* one group of recipients served by the same variant */
+typedef struct group {
+	char *method;		/* smime, pgp, plain, pdf, webmail */
+	char *sign;		/* none, smime, pgp */
+	char *fields;		/* the other key=value fields, as given */
+	GPtrArray *rcpts;	/* char *, as given on the command line */
+	int out_fd;		/* the built variant, or -1 */
+	bool borrowed;		/* out_fd belongs to someone else */
+} group;
+
+typedef struct job {
+	ms_filter f;
+	const char *sender;	/* "" for the null sender */
+	const char **rcpts;
+	int nrcpts;
+	int in_fd;		/* the message, status fields stripped */
+	GPtrArray *groups;
+	int signed_fd[2];	/* smime, pgp; -1 until made */
+} job;
+
+static void
+group_free(gpointer p)
+{
+	group *g = p;
+
+	g_free(g->method);
+	g_free(g->sign);
+	g_free(g->fields);
+	g_ptr_array_free(g->rcpts, TRUE);
+	if (g->out_fd >= 0 && !g->borrowed)
+		close(g->out_fd);
+	g_free(g);
+}
+
+/* program - the sibling program's path (g_free) */
+static char *
+program(const char *name)
+{
+	const char *dir = run_bindir();
+
+	return dir != NULL ? g_build_filename(dir, name, NULL) : NULL;
+}
+
+/* relay_errtext - a child's diagnostics on our standard error: its first
+ * line is the status line Postfix reads when it refused */
+static void
+relay_errtext(const GString *text)
+{
+	if (text == NULL || text->len == 0)
+		return;
+	fwrite(text->str, 1, text->len, stderr);
+	if (text->str[text->len - 1] != '\n')
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* step - run the sibling NAME with args, then "--" and rcpts when given,
+ * reading in_fd; on success *out_fd holds its complete, non-empty output */
+static ms_err
+step(const char *name, const char *const *args, GPtrArray *rcpts,
+    int in_fd, int *out_fd)
+{
+	GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+	GString *errtext = NULL;
+	char *path = program(name);
+	int status, fd;
+	ms_err err;
+
+	*out_fd = -1;
+	if (path == NULL || access(path, X_OK) != 0) {
+		diag_error("%s is not installed next to mailseal-filter", name);
+		g_free(path);
+		g_ptr_array_free(argv, TRUE);
+		return MS_CONFIG;
+	}
+	fd = run_memfile(name);
+	if (fd < 0) {
+		diag_error("cannot create a temporary file: %s",
+		    strerror(errno));
+		g_free(path);
+		g_ptr_array_free(argv, TRUE);
+		return MS_TEMP;
+	}
+	g_ptr_array_add(argv, path);
+	if (ritual_opts.store != NULL) {
+		g_ptr_array_add(argv, g_strdup("--store"));
+		g_ptr_array_add(argv, g_strdup(ritual_opts.store));
+	}
+	for (size_t i = 0; args != NULL && args[i] != NULL; i++)
+		g_ptr_array_add(argv, g_strdup(args[i]));
+	if (rcpts != NULL) {
+		g_ptr_array_add(argv, g_strdup("--"));
+		for (guint i = 0; i < rcpts->len; i++)
+			g_ptr_array_add(argv,
+			    g_strdup(g_ptr_array_index(rcpts, i)));
+	}
+	g_ptr_array_add(argv, NULL);
+	err = run_program((char *const *)argv->pdata, in_fd, fd, &status,
+	    &errtext);
+	g_ptr_array_free(argv, TRUE);
+	if (err == MS_OK) {
+		switch (status) {
+		case 0:
+			if (run_file_size(fd) <= 0) {
+				/* fail closed: empty output is a failure */
+				diag_error("%s wrote nothing", name);
+				err = MS_INTERNAL;
+			}
+			break;
+		case 69:
+			relay_errtext(errtext);
+			err = MS_POLICY;
+			break;
+		case 65:
+			relay_errtext(errtext);
+			err = MS_DATA;
+			break;
+		default:
+			relay_errtext(errtext);
+			diag_error("%s failed (status %d)", name, status);
+			err = MS_TEMP;
+			break;
+		}
+	}
+	if (errtext != NULL)
+		g_string_free(errtext, TRUE);
+	if (err != MS_OK) {
+		close(fd);
+		return err;
+	}
+	*out_fd = fd;
+	return MS_OK;
+}
+
+/* known_recipient - rcpt as given on our command line, or NULL */
+static const char *
+known_recipient(const job *j, const char *rcpt)
+{
+	for (int i = 0; i < j->nrcpts; i++)
+		if (strcmp(j->rcpts[i], rcpt) == 0)
+			return j->rcpts[i];
+	return NULL;
+}
+
+/* add_to_group - file rcpt under its method, signing and fields */
+static void
+add_to_group(job *j, const char *method, const char *sign,
+    const char *fields, const char *rcpt)
+{
+	group *g = NULL;
+
+	for (guint i = 0; i < j->groups->len; i++) {
+		group *c = g_ptr_array_index(j->groups, i);
+
+		if (strcmp(c->method, method) == 0 &&
+		    strcmp(c->sign, sign) == 0 &&
+		    strcmp(c->fields, fields) == 0) {
+			g = c;
+			break;
+		}
+	}
+	if (g == NULL) {
+		g = g_new0(group, 1);
+		g->method = g_strdup(method);
+		g->sign = g_strdup(sign);
+		g->fields = g_strdup(fields);
+		g->rcpts = g_ptr_array_new_with_free_func(g_free);
+		g->out_fd = -1;
+		g_ptr_array_add(j->groups, g);
+	}
+	g_ptr_array_add(g->rcpts, g_strdup(rcpt));
+}
+
+/* read_all - the whole content of a small temporary file */
+static GString *
+read_all(int fd, size_t max, bool *too_large)
+{
+	long long size = run_file_size(fd);
+	GString *s;
+	size_t got = 0;
+
+	*too_large = size < 0 || (unsigned long long)size > max;
+	if (*too_large)
+		return NULL;
+	s = g_string_sized_new((size_t)size + 1);
+	g_string_set_size(s, (size_t)size);
+	while (got < (size_t)size) {
+		ssize_t n = pread(fd, s->str + got, (size_t)size - got,
+		    (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_string_free(s, TRUE);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	return s;
+}
+
+/* route - ask route-recipient and group the recipients; refused
+ * recipients make the whole message a policy refusal */
+static ms_err
+route(job *j)
+{
+	const char *args[] = { "-f", j->sender, NULL };
+	GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *refused = g_ptr_array_new();
+	bool *seen = g_new0(bool, j->nrcpts), too_large;
+	GString *text = NULL;
+	char **lines = NULL;
+	int fd = -1;
+	ms_err err;
+
+	for (int i = 0; i < j->nrcpts; i++)
+		g_ptr_array_add(rcpts, g_strdup(j->rcpts[i]));
+	err = step("route-recipient", args, rcpts, j->in_fd, &fd);
+	if (err == MS_OK) {
+		text = read_all(fd, ROUTE_OUTPUT_MAX, &too_large);
+		if (text == NULL) {
+			diag_error("route-recipient: output unreadable");
+			err = MS_INTERNAL;
+		}
+	}
+	if (err == MS_OK)
+		lines = g_strsplit(text->str, "\n", -1);
+	for (size_t l = 0; err == MS_OK && lines[l] != NULL; l++) {
+		char **w;
+		const char *method, *rcpt, *sign = "none";
+		GString *fields;
+		int idx = -1;
+
+		if (lines[l][0] == '\0')
+			continue;
+		w = g_strsplit(lines[l], " ", -1);
+		if (w[0] == NULL || w[1] == NULL) {
+			g_strfreev(w);
+			diag_error("route-recipient: a line without recipient");
+			err = MS_INTERNAL;
+			break;
+		}
+		method = w[0];
+		rcpt = known_recipient(j, w[1]);
+		for (int i = 0; rcpt != NULL && i < j->nrcpts; i++)
+			if (j->rcpts[i] == rcpt)
+				idx = i;
+		if (rcpt == NULL || seen[idx]) {
+			g_strfreev(w);
+			diag_error("route-recipient: an unexpected recipient");
+			err = MS_INTERNAL;
+			break;
+		}
+		seen[idx] = true;
+		fields = g_string_new(NULL);
+		for (size_t k = 2; w[k] != NULL; k++) {
+			if (strncmp(w[k], "sign=", 5) == 0) {
+				sign = w[k] + 5;
+				continue;
+			}
+			if (fields->len > 0)
+				g_string_append_c(fields, ' ');
+			g_string_append(fields, w[k]);
+		}
+		if (strcmp(method, "reject") == 0)
+			g_ptr_array_add(refused, (gpointer)rcpt);
+		else if (strcmp(method, "smime") == 0 ||
+		    strcmp(method, "pgp") == 0 ||
+		    strcmp(method, "plain") == 0 ||
+		    strcmp(method, "pdf") == 0 ||
+		    strcmp(method, "webmail") == 0)
+			add_to_group(j, method, sign, fields->str, rcpt);
+		else {
+			diag_error("route-recipient: unknown method");
+			err = MS_INTERNAL;
+		}
+		if (strcmp(sign, "none") != 0 && strcmp(sign, "smime") != 0 &&
+		    strcmp(sign, "pgp") != 0) {
+			diag_error("route-recipient: unknown signing method");
+			err = MS_INTERNAL;
+		}
+		g_string_free(fields, TRUE);
+		g_strfreev(w);
+	}
+	for (int i = 0; err == MS_OK && i < j->nrcpts; i++)
+		if (!seen[i]) {
+			diag_error("route-recipient left a recipient out");
+			err = MS_INTERNAL;
+		}
+	if (err == MS_OK && refused->len > 0) {
+		GString *who = g_string_new(NULL);
+
+		for (guint i = 0; i < refused->len && i < 5; i++)
+			g_string_append_printf(who, "%s%s", i ? ", " : "",
+			    (const char *)g_ptr_array_index(refused, i));
+		if (refused->len > 5)
+			g_string_append(who, ", ...");
+		/* the address as the sender wrote it, masked by diag */
+		err = filter_refuse("5.7.1", "encryption is required for %s "
+		    "and no certificate or key is available", who->str);
+		g_string_free(who, TRUE);
+	}
+	g_strfreev(lines);
+	if (text != NULL)
+		g_string_free(text, TRUE);
+	if (fd >= 0)
+		close(fd);
+	g_ptr_array_free(refused, TRUE);
+	g_ptr_array_free(rcpts, TRUE);
+	g_free(seen);
+	return err;
+}
+
+/* signed_variant - the message signed by the sender with method (made
+ * once per method) */
+static ms_err
+signed_variant(job *j, const char *method, int *fd)
+{
+	int which = strcmp(method, "smime") == 0 ? 0 : 1;
+	const char *args[] = { "-f", j->sender, NULL };
+	ms_err err;
+
+	if (j->signed_fd[which] >= 0) {
+		*fd = j->signed_fd[which];
+		return MS_OK;
+	}
+	err = step(which == 0 ? "smime-sign" : "pgp-sign", args, NULL,
+	    j->in_fd, &j->signed_fd[which]);
+	*fd = j->signed_fd[which];
+	return err;
+}
+
+/* build - every group's variant, before anything is reinjected */
+static ms_err
+build(job *j)
+{
+	ms_err err = MS_OK;
+
+	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
+		group *g = g_ptr_array_index(j->groups, i);
+		int base = j->in_fd;
+
+		if (strcmp(g->sign, "none") != 0)
+			err = signed_variant(j, g->sign, &base);
+		if (err != MS_OK)
+			break;
+		if (strcmp(g->method, "plain") == 0) {
+			g->out_fd = base;
+			g->borrowed = true;
+		} else if (strcmp(g->method, "smime") == 0)
+			err = step("smime-enc", NULL, g->rcpts, base,
+			    &g->out_fd);
+		else if (strcmp(g->method, "pgp") == 0)
+			err = step("pgp-enc", NULL, g->rcpts, base,
+			    &g->out_fd);
+		else if (strcmp(g->method, "pdf") == 0) {
+			const char *args[] = { "-f", j->sender, NULL };
+
+			err = step("pdfwrap", args, g->rcpts, base,
+			    &g->out_fd);
+		} else {
+			diag_error("the %s method has no filter installed",
+			    g->method);
+			err = MS_CONFIG;
+		}
+	}
+	return err;
+}
+
+/* reinject_command - the reinjection command as an argument vector:
+ * setting, then $MAILSEAL_SENDMAIL, then sendmail; split like a shell
+ * would split words, but nothing is evaluated */
+static char **
+reinject_command(const job *j)
+{
+	const char *cmd = settings_get(j->f.settings, "reinject-command");
+	GError *gerr = NULL;
+	char **argv = NULL;
+
+	if (cmd == NULL || *cmd == '\0')
+		cmd = getenv("MAILSEAL_SENDMAIL");
+	if (cmd == NULL || *cmd == '\0')
+		cmd = "/usr/sbin/sendmail -G -i";
+	if (!g_shell_parse_argv(cmd, NULL, &argv, &gerr)) {
+		diag_error("reinject-command cannot be split into words");
+		g_error_free(gerr);
+		return NULL;
+	}
+	if (argv[0][0] != '/') {
+		diag_error("reinject-command must start with an absolute path");
+		g_strfreev(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+/* reinject_sendmail - CMD [-R hdrs] -f SENDER -- RCPT... < fd */
+static ms_err
+reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
+{
+	char **cmd = reinject_command(j);
+	GPtrArray *argv;
+	GString *errtext = NULL;
+	int status;
+	ms_err err;
+
+	if (cmd == NULL)
+		return MS_CONFIG;
+	argv = g_ptr_array_new();
+	for (size_t i = 0; cmd[i] != NULL; i++)
+		g_ptr_array_add(argv, cmd[i]);
+	if (opt_incoming) {
+		/* REL-8: a later bounce of decrypted mail carries headers
+		 * only */
+		g_ptr_array_add(argv, "-R");
+		g_ptr_array_add(argv, "hdrs");
+	}
+	g_ptr_array_add(argv, "-f");
+	g_ptr_array_add(argv, (gpointer)j->sender);
+	g_ptr_array_add(argv, "--");
+	for (guint i = 0; i < rcpts->len; i++)
+		g_ptr_array_add(argv, g_ptr_array_index(rcpts, i));
+	g_ptr_array_add(argv, NULL);
+	err = run_program((char *const *)argv->pdata, fd, -1, &status,
+	    &errtext);
+	if (err == MS_OK && status != 0) {
+		diag_error("reinjection failed (status %d)", status);
+		err = MS_TEMP;
+	}
+	if (errtext != NULL) {
+		if (err != MS_OK)
+			relay_errtext(errtext);
+		g_string_free(errtext, TRUE);
+	}
+	g_ptr_array_free(argv, TRUE);
+	g_strfreev(cmd);
+	return err;
+}
+
+typedef struct upload {
+	int fd;
+	off_t at;
+	bool failed;
+} upload;
+
+static size_t
+upload_read(char *buf, size_t size, size_t n, void *data)
+{
+	upload *u = data;
+	ssize_t got;
+
+	do
+		got = pread(u->fd, buf, size * n, u->at);
+	while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		u->failed = true;
+		return CURL_READFUNC_ABORT;
+	}
+	u->at += got;
+	return (size_t)got;
+}
+
+/* reinject_smtp - SMTP to the reinjection listener (FILTER_README's
+ * 127.0.0.1:10026), through libcurl */
+static ms_err
+reinject_smtp(const job *j, const char *where, int fd, GPtrArray *rcpts)
+{
+	struct curl_slist *list = NULL;
+	upload u = { fd, 0, false };
+	char *url, *from, host[256];
+	CURL *curl;
+	CURLcode rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    (curl = curl_easy_init()) == NULL) {
+		diag_error("cannot start libcurl");
+		return MS_TEMP;
+	}
+	if (gethostname(host, sizeof host) != 0 || host[0] == '\0' ||
+	    strchr(host, '/') != NULL)
+		g_strlcpy(host, "localhost", sizeof host);
+	host[sizeof host - 1] = '\0';
+	url = g_strdup_printf("smtp://%s/%s", where, host);
+	from = g_strdup_printf("<%s>", j->sender);
+	for (guint i = 0; i < rcpts->len; i++) {
+		char *r = g_strdup_printf("<%s>",
+		    (const char *)g_ptr_array_index(rcpts, i));
+
+		list = curl_slist_append(list, r);
+		g_free(r);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp");
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, list);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
+	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)run_file_size(fd));
+	/* LF towards SMTP becomes CRLF; libcurl doubles leading dots */
+	curl_easy_setopt(curl, CURLOPT_CRLF, 1L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+	rc = curl_easy_perform(curl);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(list);
+	g_free(url);
+	g_free(from);
+	if (rc != CURLE_OK || u.failed) {
+		diag_error("SMTP reinjection to %s failed: %s", where,
+		    curl_easy_strerror(rc));
+		return MS_TEMP;
+	}
+	return MS_OK;
+}
+
+static ms_err
+reinject(const job *j, int fd, GPtrArray *rcpts)
+{
+	const char *smtp = settings_get(j->f.settings, "reinject-smtp");
+
+	if (smtp != NULL && *smtp != '\0')
+		return reinject_smtp(j, smtp, fd, rcpts);
+	return reinject_sendmail(j, fd, rcpts);
+}
+
+/* outgoing - route, build every variant, then reinject them all */
+static ms_err
+outgoing(job *j, GString *summary)
+{
+	ms_err err = route(j);
+	guint sent = 0;
+
+	if (err == MS_OK)
+		err = build(j);
+	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
+		group *g = g_ptr_array_index(j->groups, i);
+
+		err = reinject(j, g->out_fd, g->rcpts);
+		if (err == MS_OK) {
+			sent++;
+			g_string_append_printf(summary, " %s%s%s=%u",
+			    g->method, strcmp(g->sign, "none") ? "+sign-" :
+			    "", strcmp(g->sign, "none") ? g->sign : "",
+			    g->rcpts->len);
+		}
+	}
+	/* REL-5: after a reinjection, a later failure defers (a duplicate
+	 * rather than a bounce of mail already sent) */
+	if (err != MS_OK && sent > 0)
+		err = MS_TEMP;
+	return err;
+}
+
+/* incoming - decrypt and verify, by what the root of the message is */
+static ms_err
+incoming(job *j, GString *summary)
+{
+	static const char *const after_dec[] = { "--decrypted", NULL };
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+	const char *dec = NULL, *ver = "smime-verify";
+	int mid = -1, out = -1;
+	ms_err err = MS_OK;
+
+	switch (msg_root_kind(j->f.msg)) {
+	case MSG_KIND_SMIME_ENVELOPED:
+	case MSG_KIND_SMIME_PKCS7:
+		dec = "smime-dec";
+		break;
+	case MSG_KIND_PGP_ENCRYPTED:
+		dec = "pgp-dec";
+		ver = "pgp-verify";
+		break;
+	case MSG_KIND_PGP_SIGNED:
+		ver = "pgp-verify";
+		break;
+	case MSG_KIND_PLAIN: {
+		/* inline OpenPGP: the body is an armored block */
+		size_t body = msg_body_offset(j->f.msg);
+		const char *b = j->f.msg->raw + body;
+		size_t n = j->f.msg->raw_len - body;
+
+		if (g_strstr_len(b, (gssize)n,
+		    "-----BEGIN PGP MESSAGE-----") != NULL) {
+			dec = "pgp-dec";
+			ver = "pgp-verify";
+		} else if (g_strstr_len(b, (gssize)n,
+		    "-----BEGIN PGP SIGNED MESSAGE-----") != NULL)
+			ver = "pgp-verify";
+		break;
+	}
+	default:
+		break;
+	}
+	if (dec != NULL)
+		err = step(dec, NULL, NULL, j->in_fd, &mid);
+	if (err == MS_OK)
+		err = step(ver, dec != NULL ? after_dec : NULL, NULL,
+		    dec != NULL ? mid : j->in_fd, &out);
+	for (int i = 0; i < j->nrcpts; i++)
+		g_ptr_array_add(all, g_strdup(j->rcpts[i]));
+	if (err == MS_OK)
+		err = reinject(j, out, all);
+	if (err == MS_OK)
+		g_string_append_printf(summary, " %s%s%s=%d",
+		    dec != NULL ? dec : "", dec != NULL ? "+" : "", ver,
+		    j->nrcpts);
+	if (mid >= 0)
+		close(mid);
+	if (out >= 0)
+		close(out);
+	g_ptr_array_free(all, TRUE);
+	return err;
+}
+
+/* queue_id_ok - Postfix queue ids are letters and digits */
+static bool
+queue_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isalnum(id[i]))
+			return false;
+	return true;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **args = poptGetArgs(ctx);
+	GString *summary = g_string_new(NULL);
+	ms_output *in = NULL;
+	job j;
+	ms_err err;
+	int n = 0;
+
+	memset(&j, 0, sizeof j);
+	j.signed_fd[0] = j.signed_fd[1] = -1;
+	if (opt_sender == NULL)
+		ritual_usage_error("-f SENDER is required (empty for <>)");
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if (n == 0)
+		ritual_usage_error("no RECIPIENT");
+	if (opt_queue_id != NULL && !queue_id_ok(opt_queue_id))
+		ritual_usage_error("a QUEUEID is letters and digits");
+	/* what Postfix logs and puts in a DSN: our own lines only */
+	diag_set_quiet(true);
+	j.sender = opt_sender;
+	j.rcpts = args;
+	j.nrcpts = n;
+	j.groups = g_ptr_array_new_with_free_func(group_free);
+	err = filter_open(&j.f, MSG_READ_HEADERS);
+	if (err != MS_OK)
+		goto out;
+	if (n > RECIPIENTS_MAX) {
+		err = filter_refuse("5.5.3", "too many recipients");
+		goto out;
+	}
+	/* addresses come from strangers: each must be one mailbox, or the
+	 * message is refused before any program sees it */
+	for (int i = 0; i < n; i++) {
+		ms_addr a;
+		const char *why;
+
+		if (addr_parse_str(args[i], &a, &why) != MS_OK) {
+			err = filter_refuse("5.1.3",
+			    "bad recipient address syntax");
+			goto out;
+		}
+		addr_clear(&a);
+	}
+	if (*opt_sender != '\0') {
+		ms_addr a;
+		const char *why;
+
+		if (addr_parse_str(opt_sender, &a, &why) != MS_OK) {
+			err = filter_refuse("5.1.7",
+			    "bad sender address syntax");
+			goto out;
+		}
+		addr_clear(&a);
+	}
+	/* DEC-8: our status fields are written only by our own code */
+	msg_strip_status_headers(j.f.msg);
+	err = output_open(j.f.store, &in);
+	if (err == MS_OK)
+		err = msg_output_original(in, j.f.msg, NULL);
+	if (err != MS_OK)
+		goto out;
+	j.in_fd = output_fd(in);
+	err = opt_incoming ? incoming(&j, summary) : outgoing(&j, summary);
+out:
+	diag_info("queue_id=%s recipients=%d %s%s",
+	    opt_queue_id != NULL ? opt_queue_id : "-", n,
+	    err == MS_OK ? "sent" : ms_err_name(err), summary->str);
+	g_string_free(summary, TRUE);
+	for (int i = 0; i < 2; i++)
+		if (j.signed_fd[i] >= 0)
+			close(j.signed_fd[i]);
+	if (j.groups != NULL)
+		g_ptr_array_free(j.groups, TRUE);
+	if (in != NULL)
+		output_discard(in);
+	if (j.f.store != NULL)
+		filter_close(&j.f);
+	ritual_end(ctx, err);
+}

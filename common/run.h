@@ -1,0 +1,40 @@
+/*
+ * run.h - run a sibling program or the reinjection command, never through
+ * a shell: the argument vector is handed to the kernel as it is, so an
+ * address such as "$(touch /tmp/x)@example.net" is only ever a word.
+ *
+ * API: run_program() starts argv[0] (an absolute path) with standard input
+ * read from the start of in_fd, standard output appended to out_fd (or
+ * /dev/null when out_fd is -1) and standard error kept in memory, waits
+ * for it and gives its exit status (128 + signal number for a signal).
+ * run_bindir() is the directory the running program was installed in,
+ * where its siblings live.  Limits: RUN_STDERR_MAX octets of a child's
+ * diagnostics are kept.
+ */
+#ifndef MAILSEAL_RUN_H
+#define MAILSEAL_RUN_H
+#include <glib.h>
+#include "err.h"
+
+#define RUN_STDERR_MAX 4096
+
+/* run_program - run argv; *status is the exit status; *errtext (may be
+ * NULL) the first RUN_STDERR_MAX octets of its standard error (g_string_free) */
+ms_err run_program(char *const argv[], int in_fd, int out_fd, int *status,
+    GString **errtext);
+
+/* run_bindir - the directory of the running executable (static storage),
+ * or NULL when it cannot be read */
+const char *run_bindir(void);
+
+/* run_memfile - a new anonymous read-write file (memfd, else an unlinked
+ * temporary file), or -1 */
+int run_memfile(const char *name);
+
+/* run_file_size - the size of an open file, or -1 */
+long long run_file_size(int fd);
+
+/* run_copy_fd - copy all of in_fd (from its start) to out_fd, checking
+ * every read and write */
+ms_err run_copy_fd(int in_fd, int out_fd);
+#endif

@@ -1,0 +1,303 @@
+#!/usr/bin/env bats
+# mailseal-filter without an MTA: the reinjection command is a script that
+# keeps each call's arguments and message in $T/out.  Every copy is checked
+# by content: S/MIME copies decrypt with openssl cms, OpenPGP copies with
+# gpg, plain copies carry the body; refusals send nothing; addresses are
+# never evaluated by a shell.
+
+load helpers
+load smime-helpers
+load pgp-helpers
+
+setup_file() {
+	sm_setup_file
+	sm_user alice ec-p256
+	sm_user bob ec-p256
+}
+
+setup() {
+	pg_setup
+	cp -a "$BASE/store" "$STORE"
+	mkdir -p "$STORE/settings/user" "$T/out"
+	SINK=$T/sink.sh
+	cat >"$SINK" <<EOF
+#!/bin/sh
+# a reinjection command: arguments one a line, then the message
+n=\$(ls "$T/out" | wc -l)
+printf '%s\n' "\$@" >"$T/out/\$n.args"
+cat >"$T/out/\$n.eml"
+EOF
+	chmod 755 "$SINK"
+	export MAILSEAL_SENDMAIL=$SINK
+	MARK="canary-$RANDOM-$RANDOM"
+	MSG=$T/in.eml
+	cat >"$MSG" <<EOF
+From: Alice <alice@example.test>
+To: bob@example.test, carol@example.test, erin@example.test
+Subject: quarterly figures
+Message-ID: <m1@example.test>
+X-Mailseal-Signature: valid; forged by the sender
+X-Mailseal-DLP: pass
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+The body with $MARK in it.
+EOF
+}
+
+teardown() {
+	pg_teardown
+}
+
+# copy_for ADDR - the output file whose reinjection named ADDR
+copy_for() {
+	local a
+	for a in "$T"/out/*.args; do
+		[ -e "$a" ] || continue
+		if grep -qxF -- "$1" "$a"; then
+			echo "${a%.args}.eml"
+			return 0
+		fi
+	done
+	echo "copy_for: nothing reinjected for $1" >&2
+	return 1
+}
+
+# copies - how many reinjections happened
+copies() {
+	find "$T/out" -name '*.args' | wc -l
+}
+
+# carol_key - carol@example.test gets an OpenPGP key in the store
+carol_key() {
+	CAROL=$(pg_recipient carol@example.test) || return 1
+}
+
+@test "one message, three recipients: S/MIME, OpenPGP and plain copies, each reinjected once with the envelope" {
+	carol_key
+	run mailseal-filter -q 4jcAB12 -f alice@example.test -- \
+	    bob@example.test carol@example.test erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 3 ] || fail_with "expected 3 reinjections, got $(copies)"
+
+	local bob carol erin
+	bob=$(copy_for bob@example.test)
+	carol=$(copy_for carol@example.test)
+	erin=$(copy_for erin@example.test)
+	# envelope: -f sender, --, exactly the one recipient
+	[ "$(cat "${bob%.eml}.args")" = "$(printf '%s\n' -f alice@example.test -- bob@example.test)" ] ||
+	    fail_with "bob's reinjection arguments: $(cat "${bob%.eml}.args")"
+
+	# bob: S/MIME that openssl decrypts to the body
+	! grep -q "$MARK" "$bob" || fail_with "plaintext in bob's copy"
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	grep -q "The body with $MARK in it." "$T/bob.txt" ||
+	    fail_with "bob's decrypted body differs"
+
+	# carol: PGP/MIME that gpg decrypts
+	! grep -q "$MARK" "$carol" || fail_with "plaintext in carol's copy"
+	pg_py check "$carol"
+	pg_py armor "$carol" "$T/carol.asc"
+	pg_gpg --decrypt "$T/carol.asc" >"$T/carol.txt" 2>/dev/null ||
+	    fail_with "gpg cannot decrypt carol's copy"
+	grep -q "The body with $MARK in it." "$T/carol.txt" ||
+	    fail_with "carol's decrypted body differs"
+
+	# erin: plain under the default "allow", our status fields removed
+	grep -q "The body with $MARK in it." "$erin" ||
+	    fail_with "erin's copy lost the body"
+	! header_block "$erin" | grep -qi '^X-Mailseal-' ||
+	    fail_with "an incoming X-Mailseal- field survived"
+	# routing fields are kept on every copy
+	for f in "$bob" "$carol" "$erin"; do
+		header_block "$f" | grep -q '^Message-ID: <m1@example.test>' ||
+		    fail_with "Message-ID changed in $f"
+		header_block "$f" | grep -q '^Subject: quarterly figures' ||
+		    fail_with "Subject changed in $f"
+	done
+}
+
+@test "mandatory encryption without a certificate or key: exit 69, a 5.7.1 line first, nothing reinjected, no content" {
+	echo 'encrypt-mode = mandatory' >"$STORE/settings/user/dave@example.test.conf"
+	run --separate-stderr mailseal-filter -f alice@example.test -- \
+	    bob@example.test dave@example.test <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] ||
+	    fail_with "first stderr line is not 5.7.1: ${stderr_lines[0]}"
+	[[ $stderr == *dave@example.test* ]] || fail_with "the refused recipient is not named"
+	[[ $stderr != *"$MARK"* && $stderr != *quarterly* ]] ||
+	    fail_with "message content in the diagnostics"
+	[ "$(copies)" = 0 ] || fail_with "something was reinjected"
+	[ -z "$output" ] || fail_with "output on stdout"
+}
+
+@test "the sender's signing setting: the plain copy is S/MIME signed and openssl verifies it; a changed byte fails" {
+	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local erin
+	erin=$(copy_for erin@example.test)
+	header_block "$erin" | grep -qi '^Content-Type: multipart/signed' ||
+	    fail_with "erin's copy is not signed"
+	openssl cms -verify -in "$erin" -CAfile "$BASE/root.pem" \
+	    -out "$T/v.txt" 2>"$T/v.err" || { cat "$T/v.err" >&2; fail_with "signature does not verify"; }
+	grep -q "$MARK" "$T/v.txt" || fail_with "the signed content lost the body"
+	sed "s/$MARK/canary-changed/" "$erin" >"$T/bad.eml"
+	! openssl cms -verify -in "$T/bad.eml" -CAfile "$BASE/root.pem" \
+	    -out /dev/null 2>/dev/null || fail_with "a changed copy verifies"
+}
+
+@test "addresses are never evaluated: a command in a recipient is refused or passed as one word, and nothing runs" {
+	run --separate-stderr mailseal-filter -f alice@example.test -- \
+	    "\$(touch\${IFS}$T/pwned)@example.net" <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.1.3 "* ]] || fail_with "no 5.1.3 line: $stderr"
+	run mailseal-filter -f alice@example.test -- '-oQ/tmp@example.net' <"$MSG"
+	expect_status 69
+	run mailseal-filter -f alice@example.test -- $'eve@example.net\nX-Evil: 1' <"$MSG"
+	expect_status 69
+	run mailseal-filter -f "\$(touch $T/pwned2)" -- erin@example.test <"$MSG"
+	expect_status 69
+	[ "$(copies)" = 0 ] || fail_with "a refused message was reinjected"
+	# a quoted local part is a valid address: it travels as one word
+	local odd="\"\`touch\${IFS}$T/pwned3\`\"@example.net"
+	run mailseal-filter -f alice@example.test -- "$odd" <"$MSG"
+	expect_status 0
+	grep -qxF -- "$odd" "$T/out/0.args" ||
+	    fail_with "the address was not passed verbatim: $(cat "$T/out/0.args")"
+	[ ! -e "$T/pwned" ] && [ ! -e "$T/pwned2" ] && [ ! -e "$T/pwned3" ] ||
+	    fail_with "a command ran"
+}
+
+@test "reinjection fails: 75 and the failure reported; after a first copy went out a later failure still defers" {
+	cat >"$T/fail.sh" <<EOF
+#!/bin/sh
+cat >/dev/null
+exit 75
+EOF
+	chmod 755 "$T/fail.sh"
+	MAILSEAL_SENDMAIL=$T/fail.sh run mailseal-filter -f alice@example.test \
+	    -- erin@example.test <"$MSG"
+	expect_status 75
+	# the second reinjection fails: defer (a duplicate, never a bounce)
+	cat >"$T/second.sh" <<EOF
+#!/bin/sh
+cat >"$T/first.eml.\$\$"
+[ "\$(ls "$T" | grep -c '^first.eml')" -le 1 ] || exit 1
+EOF
+	chmod 755 "$T/second.sh"
+	MAILSEAL_SENDMAIL=$T/second.sh run mailseal-filter \
+	    -f alice@example.test -- bob@example.test erin@example.test <"$MSG"
+	expect_status 75
+}
+
+# fake_sibling NAME BODY - a copy of the programs in $T/bin where NAME is
+# a shell script with BODY (mailseal-filter runs its siblings from its
+# own directory)
+fake_sibling() {
+	mkdir -p "$T/bin"
+	cp "$MAILSEAL_BIN"/* "$T/bin/"
+	printf '#!/bin/sh\n%s\n' "$2" >"$T/bin/$1"
+	chmod 755 "$T/bin/$1"
+}
+
+@test "every copy is built before the first reinjection: a failing, crashing or silent encrypter sends nothing" {
+	local body
+	for body in 'cat >/dev/null; exit 75' 'cat >/dev/null; kill -9 $$' \
+	    'cat >/dev/null; exit 1' 'cat >/dev/null; exit 0'; do
+		fake_sibling smime-enc "$body"
+		run "$T/bin/mailseal-filter" -f alice@example.test -- \
+		    erin@example.test bob@example.test <"$MSG"
+		expect_status 75
+		[ "$(copies)" = 0 ] ||
+		    fail_with "a copy went out although smime-enc did: $body"
+	done
+	# a refusal by a filter is the message's refusal, its 5.7.x first
+	fake_sibling smime-enc 'cat >/dev/null; echo "5.7.1 no usable certificate" >&2; exit 69'
+	run --separate-stderr "$T/bin/mailseal-filter" -f alice@example.test -- \
+	    erin@example.test bob@example.test <"$MSG"
+	expect_status 69
+	[ "${stderr_lines[0]}" = "5.7.1 no usable certificate" ] ||
+	    fail_with "first line: ${stderr_lines[0]}"
+	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
+}
+
+@test "a store that cannot be read defers (75) and sends nothing" {
+	run mailseal-filter --store "$T/no-such-store" -f alice@example.test \
+	    -- erin@example.test <"$MSG"
+	expect_status 75
+	[ "$(copies)" = 0 ] || fail_with "reinjected without a store"
+}
+
+@test "usage: no -f, no recipient or a bad queue id exit 64" {
+	run mailseal-filter -- erin@example.test <"$MSG"
+	expect_status 64
+	run mailseal-filter -f alice@example.test <"$MSG"
+	expect_status 64
+	run mailseal-filter -q '../x' -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 64
+	run mailseal-filter -h
+	expect_status 0
+	[[ $output == *"usage: mailseal-filter"* ]] || fail_with "no usage text"
+}
+
+@test "the null sender is passed as an empty -f" {
+	run mailseal-filter -f '' -- erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(sed -n 2p "$T/out/0.args")" = "" ] && [ "$(sed -n 1p "$T/out/0.args")" = "-f" ] ||
+	    fail_with "sender arguments: $(cat "$T/out/0.args")"
+}
+
+@test "--incoming: S/MIME encrypted and signed mail is decrypted, verified and reinjected with headers-only DSNs" {
+	# alice signs, then encrypts to bob, with the other side's tools
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\nX-Mailseal-Decrypted: smime\n\nInbound %s\n' "$MARK" >"$T/plain.eml"
+	openssl cms -sign -in "$T/plain.eml" -signer "$BASE/alice.pem" \
+	    -inkey "$BASE/alice.key" -out "$T/signed.eml" 2>/dev/null
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n'
+		printf 'X-Mailseal-Signature: valid; forged\n'
+		openssl cms -encrypt -in "$T/signed.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
+	} >"$T/enc.eml"
+	run mailseal-filter --incoming -f alice@example.test -- bob@example.test <"$T/enc.eml"
+	expect_status 0
+	local got
+	got=$(copy_for bob@example.test)
+	grep -qxF -- -R "${got%.eml}.args" && grep -qxF hdrs "${got%.eml}.args" ||
+	    fail_with "no -R hdrs for decrypted mail"
+	[ "$(status_of "$got" X-Mailseal-Decrypted)" = smime ] ||
+	    fail_with "no X-Mailseal-Decrypted: smime"
+	[ "$(sig_word "$got")" = valid ] ||
+	    fail_with "signature: $(status_of "$got" X-Mailseal-Signature)"
+	grep -q "Inbound $MARK" "$got" || fail_with "the body was not decrypted"
+}
+
+@test "--incoming: OpenPGP mail encrypted by gpg is decrypted; unsigned mail is marked none; forged fields go" {
+	CAROL=$(pgp-keys generate carol@example.test)
+	pgp-keys export "$CAROL" >"$T/carol.pub"
+	pg_gpg --import "$T/carol.pub" 2>/dev/null
+	printf 'Inbound %s\n' "$MARK" | pg_gpg --trust-model always --armor \
+	    --encrypt -r carol@example.test >"$T/body.asc" 2>/dev/null
+	{
+		printf 'From: alice@example.test\nTo: carol@example.test\nSubject: in\n'
+		printf 'X-Mailseal-Decrypted: pgp\nX-Mailseal-Signature: valid\n\n'
+		cat "$T/body.asc"
+	} >"$T/enc.eml"
+	run mailseal-filter --incoming -f alice@example.test -- carol@example.test <"$T/enc.eml"
+	expect_status 0
+	local got
+	got=$(copy_for carol@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypted)" = pgp ] ||
+	    fail_with "no X-Mailseal-Decrypted: pgp"
+	[ "$(sig_word "$got")" = none ] || fail_with "a forged signature status survived"
+	grep -q "Inbound $MARK" "$got" || fail_with "the body was not decrypted"
+
+	# plain inbound mail: only our own fields, which say "none"
+	rm -f "$T"/out/*
+	run mailseal-filter --incoming -f alice@example.test -- carol@example.test <"$MSG"
+	expect_status 0
+	got=$(copy_for carol@example.test)
+	[ "$(sig_word "$got")" = none ] || fail_with "plain mail is not 'none'"
+	! header_block "$got" | grep -qi '^X-Mailseal-DLP' || fail_with "a forged field survived"
+}

@@ -1,0 +1,254 @@
+# postfix-helpers.bash - a private Postfix instance for the gateway tests:
+# its own configuration directory, queue and log under $PF, listening on
+# loopback ports only, with mailseal-filter as the pipe(8) content filter
+# on the public listener, a reinjection listener (FILTER_README's
+# 127.0.0.1:10026 arrangement, on a free port) and every message relayed
+# to an smtp-sink that dumps each transaction into $PF/sink.
+#
+# The filter runs as "nobody" (pipe(8) refuses root): the programs are
+# copied to $PF/bin and the store, made by the test in $PF/store, is handed
+# to nobody by pf_start.
+#
+# postdrop, which sendmail reinjection runs, reads only the default
+# /etc/postfix/main.cf to decide whether a private configuration directory
+# may be used.  When that file does not exist (a machine with Postfix
+# installed as "No configuration"), pf_start writes one that names only
+# $PF/etc in alternate_config_directories and pf_stop removes it again;
+# when it exists, the tests reinject over SMTP instead.
+#
+# Usage: setup_file() { pf_setup_file; ...make the store...; pf_start; }
+#        teardown_file() { pf_stop; }
+
+# pf_free_port - a TCP port on 127.0.0.1 that nobody listens on
+pf_free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# pf_setup_file - the instance's directories and programs (not started)
+pf_setup_file() {
+	PF=$(mktemp -d /tmp/mailseal-pf.XXXXXX)
+	chmod 711 "$PF"
+	export PF
+	mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$PF/bin" "$PF/sink"
+	local bin
+	bin=${MAILSEAL_BIN:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/bin}
+	cp "$bin"/* "$PF/bin/"
+	chmod 755 "$PF/bin" "$PF/bin"/*
+	chown postfix "$PF/data"
+	chown nobody "$PF/sink"
+	PF_SMTP=$(pf_free_port)
+	PF_REINJECT=$(pf_free_port)
+	PF_SINK=$(pf_free_port)
+	export PF_SMTP PF_REINJECT PF_SINK
+	export MAILSEAL_STORE=$PF/store
+}
+
+# pf_configure - main.cf and master.cf; the reinjection method is
+# "sendmail" or "smtp"
+pf_configure() {
+	local method=$1
+	cat >"$PF/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = gw.example.com
+mydomain = example.com
+myorigin = example.com
+mydestination =
+local_transport = error:local delivery is disabled on this gateway
+relayhost = [127.0.0.1]:$PF_SINK
+smtp_dns_support_level = disabled
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+maillog_file = $PF/maillog
+maillog_file_prefixes = /tmp
+mailseal_destination_recipient_limit = 1
+mailseal_destination_concurrency_limit = 10
+mailseal_time_limit = 300s
+bounce_size_limit = 1
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+smtpd_forbid_bare_newline = normalize
+enable_long_queue_ids = yes
+EOF
+	cat >"$PF/etc/master.cf" <<EOF
+127.0.0.1:$PF_SMTP inet n - n - - smtpd
+  -o content_filter=mailseal:dummy
+127.0.0.1:$PF_REINJECT inet n - n - - smtpd
+  -o content_filter=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+  -o mynetworks=127.0.0.0/8
+pickup    unix  n       -       n       1       1       pickup
+  -o receive_override_options=no_address_mappings
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+mailseal  unix  -       n       n       -       10      pipe
+  flags=Rq user=nobody null_sender=
+  argv=$PF/bin/mailseal-filter --store $PF/store -q \${queue_id} -f \${sender} -- \${recipient}
+cat       unix  -       n       n       -       10      pipe
+  flags=Rq user=nobody null_sender=
+  argv=$PF/bin/cat-filter -f \${sender} -- \${recipient}
+EOF
+	mkdir -p "$PF/store/settings"
+	if [ "$method" = smtp ]; then
+		echo "reinject-smtp = 127.0.0.1:$PF_REINJECT" \
+		    >>"$PF/store/settings/global.conf"
+	fi
+	# the baseline filter of the benchmark: cat into sendmail
+	cat >"$PF/bin/cat-filter" <<'EOF'
+#!/bin/sh
+cat | /usr/sbin/sendmail -G -i "$@"
+EOF
+	chmod 755 "$PF/bin/cat-filter"
+}
+
+# pf_can_sendmail - may a private instance take sendmail reinjection here
+pf_can_sendmail() {
+	[ ! -e /etc/postfix/main.cf ] || [ -e /etc/postfix/.mailseal-test ]
+}
+
+# pf_start [sendmail|smtp] - configure, hand the store to nobody, start
+# the sink and Postfix; waits until both listen
+pf_start() {
+	local method=${1:-sendmail}
+	if [ "$method" = sendmail ] && ! pf_can_sendmail; then
+		method=smtp
+	fi
+	PF_METHOD=$method
+	export PF_METHOD
+	pf_configure "$method"
+	if [ "$method" = sendmail ] && [ ! -e /etc/postfix/main.cf ]; then
+		printf '# written by the mailseal tests; removed when they end\n%s\n' \
+		    "alternate_config_directories = $PF/etc" \
+		    >/etc/postfix/main.cf
+		: >/etc/postfix/.mailseal-test
+	fi
+	chown -R nobody "$PF/store"
+	smtp-sink -u nobody -c -d "$PF/sink/%M." "127.0.0.1:$PF_SINK" 256 \
+	    >"$PF/sink.log" 2>&1 &
+	PF_SINK_PID=$!
+	export PF_SINK_PID
+	postfix -c "$PF/etc" start >"$PF/start.log" 2>&1 || {
+		cat "$PF/start.log" "$PF/maillog" >&2
+		return 1
+	}
+	pf_wait_port "$PF_SMTP" && pf_wait_port "$PF_SINK"
+}
+
+# pf_wait_port PORT - wait (at most 10 s) until something listens
+pf_wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		if python3 -c 'import socket, sys
+s = socket.socket()
+s.settimeout(0.2)
+s.connect(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "nothing listens on port $1" >&2
+	return 1
+}
+
+# pf_stop - stop Postfix and the sink; remove what pf_start wrote outside
+pf_stop() {
+	[ -n "${PF:-}" ] || return 0
+	postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
+	[ -z "${PF_SINK_PID:-}" ] || kill "$PF_SINK_PID" 2>/dev/null || true
+	if [ -e /etc/postfix/.mailseal-test ] &&
+	    grep -qs "alternate_config_directories = $PF/etc" \
+	    /etc/postfix/main.cf; then
+		rm -f /etc/postfix/main.cf /etc/postfix/.mailseal-test
+	fi
+	# the instance's agent, if a PGP key was used
+	GNUPGHOME=$PF/store/gnupg gpgconf --kill all 2>/dev/null || true
+	rm -rf "$PF"
+}
+
+# pf_queue_empty - Postfix's queue holds nothing
+pf_queue_empty() {
+	postqueue -c "$PF/etc" -p 2>/dev/null | grep -q '^Mail queue is empty'
+}
+
+# pf_flush - ask Postfix to retry deferred mail now
+pf_flush() {
+	postqueue -c "$PF/etc" -f >/dev/null 2>&1 || true
+}
+
+# pf_wait_sink N [SECONDS] - wait until the sink holds N dumps and the
+# queue is empty (default 60 s)
+pf_wait_sink() {
+	local n=$1 limit=${2:-60} i
+	for i in $(seq 1 $((limit * 5))); do
+		if [ "$(pf_sink_count)" -ge "$n" ] && pf_queue_empty; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "sink holds $(pf_sink_count) of $n; queue:" >&2
+	postqueue -c "$PF/etc" -p >&2 || true
+	tail -n 30 "$PF/maillog" >&2
+	return 1
+}
+
+# pf_sink_count - transactions the sink dumped
+pf_sink_count() {
+	find "$PF/sink" -type f | wc -l
+}
+
+# pf_dump_for ADDR - the dump files with ADDR among their recipients
+pf_dump_for() {
+	grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" 2>/dev/null || true
+}
+
+# pf_message DUMP - the message in a sink dump: without the sink's own
+# X-Client-*, X-Helo-Args, X-Mail-Args and X-Rcpt-Args lines and the
+# Received: field smtp-sink adds, line ends made LF
+pf_message() {
+	awk '
+	    head && /^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):/ { next }
+	    head && /^Received: .*/ && !seen { sink = 1; seen = 1; next }
+	    head && sink && /^[ \t]/ { next }
+	    { head = 0; sink = 0; sub(/\r$/, ""); print }
+	' head=1 "$1"
+}
+
+# pf_send FROM FILE TO... - submit FILE to the filtered listener
+pf_send() {
+	local from=$1 file=$2
+	shift 2
+	python3 - "$PF_SMTP" "$from" "$file" "$@" <<'EOF'
+import smtplib, sys
+port, sender, path, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+with open(path, "rb") as f:
+    data = f.read()
+with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+    s.sendmail(sender, rcpts, data)
+EOF
+}
