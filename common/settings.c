@@ -366,8 +366,13 @@ settings_parse_text(ms_settings *settings, const char *name,
 			goto bad;
 		}
 		if ((keys[idx].levels & (1u << level)) == 0) {
-			diag_error("%s:%zu: \"%s\" may only be set in "
-			    "global.conf", name, lineno, key);
+			if (keys[idx].levels == LEVEL_GLOBAL)
+				diag_error("%s:%zu: \"%s\" may only be set in "
+				    "global.conf", name, lineno, key);
+			else
+				diag_error("%s:%zu: \"%s\" may not be set at "
+				    "the %s level", name, lineno, key,
+				    level_names[level]);
 			goto bad;
 		}
 		if (seen[idx]) {

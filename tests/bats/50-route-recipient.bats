@@ -346,6 +346,8 @@ EOF
 	    >"$STORE/settings/user/u@example.test.conf"
 	route u@example.test
 	expect_status 75
+	[[ $stderr == *'"smime-domain-cert" may not be set at the user level'* ]] ||
+	    fail_with "the level error does not name the level"
 }
 
 @test "pdf needs a password mode and webmail a portal URL, in the order of methods" {
