@@ -13,7 +13,6 @@
 #include "settings.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,7 +325,8 @@ main(int argc, char **argv)
 		if (args != NULL && args[0] != NULL)
 			ritual_usage_error("--explain takes no RECIPIENT");
 		if (opt_rewrite != NULL)
-			ritual_usage_error("--explain writes no --rewrite file");
+			ritual_usage_error("--explain writes no --rewrite "
+			    "file");
 		explain_args[0] = opt_explain;
 		args = explain_args;
 		explain = stdout;

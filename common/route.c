@@ -280,7 +280,8 @@ pgp_own(ms_route *route, const ms_addr *addr, pgp_purpose purpose,
 	*found = false;
 	if (route->keyring == KEYRING_ABSENT) {
 		if (explain != NULL)
-			fprintf(explain, "  the store has no OpenPGP keyring\n");
+			fprintf(explain, "  the store has no OpenPGP "
+			    "keyring\n");
 		g_ptr_array_free(rejects, TRUE);
 		return MS_OK;
 	}
@@ -357,7 +358,8 @@ try_method(ms_route *route, const ms_settings *settings, const ms_addr *addr,
 		if (err == MS_OK)
 			err = smime_own(route, addr, explain, &found);
 		if (err == MS_OK && !found)
-			err = smime_domain(route, settings, addr, explain, &fpr);
+			err = smime_domain(route, settings, addr, explain,
+			    &fpr);
 		decision->method = ROUTE_SMIME;
 	} else if (strcmp(method, "pgp") == 0) {
 		err = need_keyring(route);
