@@ -63,7 +63,8 @@ LIB = $(BUILD)/libmailseal.a
 
 # programs and the libraries each one links
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
-	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify mailseal-filter
+	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
+	mailseal-filter
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
@@ -75,6 +76,8 @@ LIBS_pgp-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-dec = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
+	libsodium
 LIBS_mailseal-filter = openssl gmime-3.0 glib-2.0 popt libsodium libcurl
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))

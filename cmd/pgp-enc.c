@@ -105,7 +105,7 @@ domain_key(ms_filter *f, gpgme_ctx_t pgp, const ms_addr *addr,
     gpgme_key_t *key)
 {
 	ms_settings *s = NULL;
-	const char *fpr, *why;
+	const char *fpr;
 	ms_err err;
 
 	*key = NULL;
@@ -113,27 +113,10 @@ domain_key(ms_filter *f, gpgme_ctx_t pgp, const ms_addr *addr,
 	if (err != MS_OK)
 		return err;
 	fpr = settings_get(s, "pgp-domain-key");
-	if (*fpr == '\0') {
-		settings_free(s);
-		return MS_NOTFOUND;
-	}
-	if (gpgme_get_key(pgp, fpr, key, 0) != 0) {
-		diag_error("pgp-domain-key %s for %s is not in the keyring",
-		    fpr, addr->domain);
-		settings_free(s);
-		return MS_CONFIG;	/* defer until the key is there */
-	}
-	why = pgp_key_verdict(*key, PGP_PURPOSE_ENCRYPT, NULL);
-	if (why != NULL && strstr(why, "user ID") == NULL) {
-		diag_error("pgp-domain-key %s for %s is not usable: %s", fpr,
-		    addr->domain, why);
-		gpgme_key_unref(*key);
-		*key = NULL;
-		settings_free(s);
-		return MS_CONFIG;
-	}
+	err = *fpr == '\0' ? MS_NOTFOUND :
+	    pgp_domain_key(pgp, fpr, addr->domain, key);
 	settings_free(s);
-	return MS_OK;
+	return err;
 }
 
 static char *

@@ -597,6 +597,91 @@ msg_output_original(ms_output *out, const ms_message *msg, const char *extra)
 	return err;
 }
 
+/* decoded_text - a raw field value unfolded, its encoded words decoded
+ * and trimmed */
+static char *
+decoded_text(const char *raw)
+{
+	GString *flat = g_string_new(NULL);
+	char *text;
+
+	for (const char *p = raw ? raw : ""; *p; p++)
+		if (*p != '\r' && *p != '\n')
+			g_string_append_c(flat, *p);
+	text = g_mime_utils_header_decode_text(NULL, flat->str);
+	g_string_free(flat, TRUE);
+	if (text == NULL)
+		return g_strdup("");
+	return g_strstrip(text);
+}
+
+char **
+msg_header_texts(const ms_message *msg, const char *name)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	GPtrArray *out = g_ptr_array_new();
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
+			g_ptr_array_add(out,
+			    decoded_text(g_mime_header_get_raw_value(h)));
+	}
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+unsigned
+msg_header_edit(ms_message *msg, const char *name, msg_header_edit_fn edit,
+    void *data)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	unsigned changed = 0;
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		char *old, *new;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
+			continue;
+		old = decoded_text(g_mime_header_get_raw_value(h));
+		new = edit(old, data);
+		if (new != NULL) {
+			/* GMime encodes and folds the new value and makes
+			 * it the raw value that the output writes */
+			g_mime_header_set_value(h, NULL, new, "utf-8");
+			changed++;
+		}
+		g_free(new);
+		g_free(old);
+	}
+	return changed;
+}
+
+unsigned
+msg_header_remove(ms_message *msg, const char *name)
+{
+	GMimeHeaderList *list =
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+	unsigned removed = 0;
+
+	for (int i = list ? g_mime_header_list_get_count(list) - 1 : -1;
+	    i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0) {
+			g_mime_header_list_remove_at(list, i);
+			removed++;
+		}
+	}
+	return removed;
+}
+
 bool
 msg_has_field(const GString *headers, const char *name)
 {

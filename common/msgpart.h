@@ -124,6 +124,24 @@ ms_err msg_output_unwrapped(ms_output *out, const ms_message *outer,
     const char *extra, const guint8 *entity, size_t len,
     bool check_context);
 
+/* msg_header_texts - the values of every top-level field called name,
+ * unfolded, RFC 2047 words decoded, trimmed (UTF-8; g_strfreev) */
+char **msg_header_texts(const ms_message *msg, const char *name);
+
+/* msg_header_edit_fn - the new text for a field's decoded value, or NULL
+ * to keep the field as it is (g_free'd by the caller) */
+typedef char *(*msg_header_edit_fn)(const char *text, void *data);
+
+/* msg_header_edit - pass every top-level field called name through edit;
+ * a changed field is encoded (RFC 2047 where needed) and folded anew,
+ * every other field keeps its raw bytes.  Returns the number changed. */
+unsigned msg_header_edit(ms_message *msg, const char *name,
+    msg_header_edit_fn edit, void *data);
+
+/* msg_header_remove - remove every top-level field called name; returns
+ * the number removed */
+unsigned msg_header_remove(ms_message *msg, const char *name);
+
 /* msg_has_field - does header text hold a field called name */
 bool msg_has_field(const GString *headers, const char *name);
 

@@ -325,6 +325,30 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 	return NULL;
 }
 
+ms_err
+pgp_domain_key(gpgme_ctx_t ctx, const char *fpr, const char *domain,
+    gpgme_key_t *key)
+{
+	const char *why;
+
+	*key = NULL;
+	if (gpgme_get_key(ctx, fpr, key, 0) != 0) {
+		diag_error("pgp-domain-key %s for %s is not in the keyring",
+		    fpr, domain);
+		*key = NULL;
+		return MS_CONFIG;	/* defer until the key is there */
+	}
+	why = pgp_key_verdict(*key, PGP_PURPOSE_ENCRYPT, NULL);
+	if (why != NULL && strstr(why, "user ID") == NULL) {
+		diag_error("pgp-domain-key %s for %s is not usable: %s", fpr,
+		    domain, why);
+		gpgme_key_unref(*key);
+		*key = NULL;
+		return MS_CONFIG;
+	}
+	return MS_OK;
+}
+
 bool
 pgp_keyring_sound(void)
 {

@@ -56,6 +56,13 @@ const char *pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose,
 ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
     pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
 
+/* pgp_domain_key - the key fpr that a pgp-domain-key setting names for
+ * domain: in the keyring and usable for encryption (KEY-1), though bound
+ * to no address; MS_CONFIG, logged, when it is missing or not usable, so
+ * that mail waits for the administrator instead of going out plain */
+ms_err pgp_domain_key(gpgme_ctx_t ctx, const char *fpr, const char *domain,
+    gpgme_key_t *key);
+
 /* pgp_keyring_sound - the keyring file of the home pgp_open set is whole
  * as a keybox (a header blob with its magic, then blobs whose lengths add
  * up to the file), or absent: gpg reads a damaged one as an empty keyring,

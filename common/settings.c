@@ -20,8 +20,14 @@ typedef enum key_type {
 	TYPE_NUMBER,	/* decimal with optional K, M or G suffix */
 	TYPE_BOOL,	/* yes or no */
 	TYPE_STRING,	/* any printable UTF-8 text */
-	TYPE_FINGERPRINT	/* an OpenPGP fingerprint (40 or 64 hex) or
+	TYPE_FINGERPRINT,	/* an OpenPGP fingerprint (40 or 64 hex) or
 				 * empty for none */
+	TYPE_CERT_FINGERPRINT,	/* a certificate's SHA-256 fingerprint (64
+				 * lowercase hex, as certstore prints it) or
+				 * empty for none */
+	TYPE_FIELD_TRIGGER,	/* "Name" or "Name: value", or empty */
+	TYPE_HTTPS_URL		/* an https:// URL of printable ASCII, or
+				 * empty */
 } key_type;
 
 #define LEVEL_ALL 0x0fu
@@ -48,6 +54,21 @@ static const key_def keys[] = {
 	 * the domain (a partner gateway's key) */
 	{ "pgp-domain-key", TYPE_FINGERPRINT, NULL, "",
 	  (1u << SETTINGS_WILDCARD) | (1u << SETTINGS_DOMAIN), 0 },
+	/* the S/MIME counterpart: a certificate in the certificate store */
+	{ "smime-domain-cert", TYPE_CERT_FINGERPRINT, NULL, "",
+	  (1u << SETTINGS_WILDCARD) | (1u << SETTINGS_DOMAIN), 0 },
+	/* route-recipient: message triggers that make encryption mandatory
+	 * for one message; global only, because the Subject is rewritten
+	 * once for every recipient (ENC-4: they can only raise the mode) */
+	{ "encrypt-trigger-subject", TYPE_STRING, NULL, "[encrypt]",
+	  LEVEL_GLOBAL, 0 },
+	{ "encrypt-trigger-header", TYPE_FIELD_TRIGGER, NULL, "",
+	  LEVEL_GLOBAL, 0 },
+	/* route-recipient: the pdf and webmail methods are available only
+	 * when configured */
+	{ "pdf-password-mode", TYPE_ENUM,
+	  "none static random-to-sender sms otp", "none", LEVEL_ALL, 0 },
+	{ "webmail-url", TYPE_HTTPS_URL, NULL, "", LEVEL_ALL, 0 },
 	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
 	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL,
 	  SIZE_MAX },
@@ -224,6 +245,44 @@ validate(const key_def *def, const char *value, const char **why)
 			}
 		return true;
 	}
+	case TYPE_CERT_FINGERPRINT: {
+		size_t len = strlen(value);
+		bool ok = len == 0 || len == 64;
+
+		for (p = value; ok && *p; p++)
+			ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+		if (!ok)
+			*why = "a SHA-256 fingerprint of 64 lowercase hex digits";
+		return ok;
+	}
+	case TYPE_FIELD_TRIGGER: {
+		/* a field name is printable ASCII without ':' (RFC 5322
+		 * 3.6.8); the value after ':' is free text */
+		size_t name = strcspn(value, ":");
+		bool ok = true;
+
+		for (size_t i = 0; ok && i < name; i++)
+			ok = value[i] > 0x20 && value[i] < 0x7f;
+		if (*value != '\0' && name == 0)
+			ok = false;
+		for (p = value + name; ok && *p; p++)
+			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+		if (!ok)
+			*why = "a header field name, optionally followed by "
+			    "\": value\"";
+		return ok;
+	}
+	case TYPE_HTTPS_URL: {
+		bool ok = *value == '\0' ||
+		    (g_ascii_strncasecmp(value, "https://", 8) == 0 &&
+		    value[8] != '\0');
+
+		for (p = value; ok && *p; p++)
+			ok = *p > 0x20 && *p < 0x7f;
+		if (!ok)
+			*why = "an https:// URL without spaces";
+		return ok;
+	}
 	case TYPE_STRING:
 		for (p = value; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -312,8 +371,13 @@ settings_parse_text(ms_settings *settings, const char *name,
 			goto bad;
 		}
 		if ((keys[idx].levels & (1u << level)) == 0) {
-			diag_error("%s:%zu: \"%s\" may only be set in "
-			    "global.conf", name, lineno, key);
+			if (keys[idx].levels == LEVEL_GLOBAL)
+				diag_error("%s:%zu: \"%s\" may only be set in "
+				    "global.conf", name, lineno, key);
+			else
+				diag_error("%s:%zu: \"%s\" may not be set at "
+				    "the %s level", name, lineno, key,
+				    level_names[level]);
 			goto bad;
 		}
 		if (seen[idx]) {

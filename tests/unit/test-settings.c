@@ -144,6 +144,49 @@ static const parse_case parse_cases[] = {
 	{ U, "syslog = no\n", 0, false },
 	{ U, "unknown = x\n", 0, false },
 	{ U, "encrypt-mode = none\nencrypt-mode = none\n", 0, false },
+	/* smime-domain-cert: 64 lowercase hex or empty, domain levels */
+	{ D, "smime-domain-cert = "
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	  0, true },
+	{ W, "smime-domain-cert =\n", 0, true },
+	{ D, "smime-domain-cert = "
+	     "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF\n",
+	  0, false },
+	{ D, "smime-domain-cert = "
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n",
+	  0, false },
+	{ D, "smime-domain-cert = "
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\n",
+	  0, false },
+	{ G, "smime-domain-cert =\n", 0, false },
+	{ U, "smime-domain-cert =\n", 0, false },
+	/* triggers: global only; a field name, optionally ": value" */
+	{ G, "encrypt-trigger-subject = [secure]\n", 0, true },
+	{ G, "encrypt-trigger-subject =\n", 0, true },
+	{ G, "encrypt-trigger-subject = a\x01b\n", 0, false },
+	{ D, "encrypt-trigger-subject = [secure]\n", 0, false },
+	{ U, "encrypt-trigger-subject = [secure]\n", 0, false },
+	{ G, "encrypt-trigger-header = X-Encrypt\n", 0, true },
+	{ G, "encrypt-trigger-header = X-Encrypt: yes\n", 0, true },
+	{ G, "encrypt-trigger-header = X-Encrypt:\n", 0, true },
+	{ G, "encrypt-trigger-header =\n", 0, true },
+	{ G, "encrypt-trigger-header = X Encrypt\n", 0, false },
+	{ G, "encrypt-trigger-header = : yes\n", 0, false },
+	{ G, "encrypt-trigger-header = X-Encr\xc3\xbf\n", 0, false },
+	{ G, "encrypt-trigger-header = X-Encrypt: a\x7f\n", 0, false },
+	{ D, "encrypt-trigger-header = X-Encrypt\n", 0, false },
+	/* pdf-password-mode and webmail-url: all levels */
+	{ U, "pdf-password-mode = random-to-sender\n", 0, true },
+	{ D, "pdf-password-mode = otp\n", 0, true },
+	{ G, "pdf-password-mode = none\n", 0, true },
+	{ G, "pdf-password-mode = random\n", 0, false },
+	{ U, "webmail-url = https://portal.example.org/mail\n", 0, true },
+	{ G, "webmail-url =\n", 0, true },
+	{ D, "webmail-url = HTTPS://portal.example.org\n", 0, true },
+	{ G, "webmail-url = http://portal.example.org\n", 0, false },
+	{ G, "webmail-url = https://\n", 0, false },
+	{ G, "webmail-url = https://portal example.org\n", 0, false },
+	{ G, "webmail-url = portal.example.org\n", 0, false },
 };
 
 static const char *const level_name[] = { "global", "wildcard", "domain",

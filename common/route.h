@@ -1,0 +1,78 @@
+/*
+ * route.h - the per-recipient routing decision: which protection a
+ * recipient's copy gets (S/MIME, OpenPGP, PDF, web mail, plain text or a
+ * refusal) from the recipient's settings and what the stores hold, and
+ * whether the sender's mail is signed (route-recipient(1)).
+ *
+ * API: route_open() once per run; route_decide() per recipient, with
+ * forced set when the message itself demands encryption (a trigger or a
+ * DLP verdict); route_signing() once for the sender; route_free().  With a
+ * non-NULL explain stream both also write, for an administrator, every
+ * setting with its origin and every certificate and key considered with
+ * the reason it was taken or refused.  The stores are only read; the
+ * OpenPGP keyring is opened on first need, so S/MIME-only routing never
+ * starts gpg.  Errors: store, keyring and configuration failures are
+ * MS_CONFIG or MS_TEMP (the mail defers), never "no key".
+ */
+#ifndef MAILSEAL_ROUTE_H
+#define MAILSEAL_ROUTE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "err.h"
+#include "store.h"
+
+typedef enum route_method {
+	ROUTE_PLAIN,
+	ROUTE_SMIME,
+	ROUTE_PGP,
+	ROUTE_PDF,
+	ROUTE_WEBMAIL,
+	ROUTE_REJECT
+} route_method;
+
+typedef struct route_decision {
+	route_method method;
+	bool domain_key;	/* smime or pgp through a domain certificate
+				 * or key, not the recipient's own */
+	char *fingerprint;	/* that certificate or key, or NULL */
+	const char *reason;	/* ROUTE_REJECT: a word for why, or NULL */
+} route_decision;
+
+typedef enum route_sign {
+	ROUTE_SIGN_NONE,	/* the settings do not ask for signing */
+	ROUTE_SIGN_SMIME,
+	ROUTE_SIGN_PGP,
+	ROUTE_SIGN_MISSING	/* asked for, but the sender has no usable
+				 * key: the mail goes unsigned */
+} route_sign;
+
+typedef struct ms_route ms_route;
+
+/* route_open - a routing context on an open store */
+ms_err route_open(const ms_store *store, ms_route **out);
+
+/* route_free - release a routing context */
+void route_free(ms_route *route);
+
+/* route_decide - the method for one recipient; forced raises the
+ * recipient's encrypt-mode to mandatory for this message */
+ms_err route_decide(ms_route *route, const ms_addr *recipient, bool forced,
+    FILE *explain, route_decision *decision);
+
+/* route_decision_clear - free what route_decide filled in */
+void route_decision_clear(route_decision *decision);
+
+/* route_signing - whether mail from sender (NULL: none known) is signed */
+ms_err route_signing(ms_route *route, const ms_addr *sender, FILE *explain,
+    route_sign *sign);
+
+/* route_method_name - the output word for a method */
+const char *route_method_name(route_method method);
+
+/* route_sign_name - the sign= value, or NULL for none */
+const char *route_sign_name(route_sign sign);
+
+#endif
