@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@ typedef struct job {
 	int in_fd;		/* the message, status fields stripped */
 	GPtrArray *groups;
 	int signed_fd[2];	/* smime, pgp; -1 until made */
+	int rewritten_fd;	/* the message without triggers, or -1 */
 } job;
 
 static void
@@ -240,23 +243,83 @@ read_all(int fd, size_t max, bool *too_large)
 	return s;
 }
 
+/* private_dir - a new directory only we can enter, under $TMPDIR or
+ * /tmp (g_free), or NULL */
+static char *
+private_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = g_build_filename(tmp != NULL && *tmp == '/' ? tmp : "/tmp",
+	    "mailseal-filter.XXXXXX", NULL);
+
+	if (mkdtemp(dir) == NULL) {
+		diag_error("cannot create a private directory: %s",
+		    strerror(errno));
+		g_free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* take_rewritten - when route-recipient wrote the message without its
+ * triggers, that is the message from now on */
+static ms_err
+take_rewritten(job *j, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return MS_OK;
+		diag_error("cannot open the rewritten message: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	if (j->rewritten_fd >= 0)
+		close(j->rewritten_fd);
+	j->rewritten_fd = fd;
+	j->in_fd = fd;
+	return MS_OK;
+}
+
 /* route - ask route-recipient and group the recipients; refused
  * recipients make the whole message a policy refusal */
 static ms_err
 route(job *j)
 {
-	const char *args[] = { "-f", j->sender, NULL };
+	const char *args[] = { "-f", j->sender, "--rewrite", NULL, NULL };
 	GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *refused = g_ptr_array_new();
 	bool *seen = g_new0(bool, j->nrcpts), too_large;
 	GString *text = NULL;
-	char **lines = NULL;
-	int fd = -1;
+	char **lines = NULL, *dir, *rewritten = NULL;
+	int fd = -1, slot = -1;
 	ms_err err;
 
 	for (int i = 0; i < j->nrcpts; i++)
 		g_ptr_array_add(rcpts, g_strdup(j->rcpts[i]));
+	/* a subject or field trigger is removed by route-recipient into a
+	 * file of a private directory; it is then the message */
+	dir = private_dir();
+	if (dir == NULL) {
+		g_ptr_array_free(rcpts, TRUE);
+		g_ptr_array_free(refused, TRUE);
+		g_free(seen);
+		return MS_TEMP;
+	}
+	rewritten = g_build_filename(dir, "message", NULL);
+	slot = diag_cleanup_register(rewritten);
+	args[3] = rewritten;
 	err = step("route-recipient", args, rcpts, j->in_fd, &fd);
+	if (err == MS_OK)
+		err = take_rewritten(j, rewritten);
+	if (unlink(rewritten) != 0 && errno != ENOENT)
+		diag_warn("cannot remove a temporary file: %s",
+		    strerror(errno));
+	diag_cleanup_forget(slot);
+	(void)rmdir(dir);
+	g_free(rewritten);
+	g_free(dir);
 	if (err == MS_OK) {
 		text = read_all(fd, ROUTE_OUTPUT_MAX, &too_large);
 		if (text == NULL) {
@@ -293,15 +356,27 @@ route(job *j)
 			break;
 		}
 		seen[idx] = true;
+		/* the fields that change the copy: the domain certificate or
+		 * key; the rest (reason=, trigger=) are for the log */
 		fields = g_string_new(NULL);
 		for (size_t k = 2; w[k] != NULL; k++) {
 			if (strncmp(w[k], "sign=", 5) == 0) {
 				sign = w[k] + 5;
 				continue;
 			}
+			if (strncmp(w[k], "key=", 4) != 0 &&
+			    strncmp(w[k], "fpr=", 4) != 0)
+				continue;
 			if (fields->len > 0)
 				g_string_append_c(fields, ' ');
 			g_string_append(fields, w[k]);
+		}
+		if (strcmp(sign, "missing") == 0) {
+			/* the sender is to sign but has no usable key: the
+			 * copy goes out unsigned, and the log says so */
+			diag_warn("the sender has no usable signing key; "
+			    "sending unsigned");
+			sign = "none";
 		}
 		if (strcmp(method, "reject") == 0)
 			g_ptr_array_add(refused, (gpointer)rcpt);
@@ -371,6 +446,34 @@ signed_variant(job *j, const char *method, int *fd)
 	return err;
 }
 
+/* smime_copy - smime-enc for a group; with key=domain fpr=FPR the
+ * domain certificate from the store is added (and covers the group) */
+static ms_err
+smime_copy(const job *j, group *g, int base)
+{
+	const char *fpr = strstr(g->fields, "fpr=");
+	const char *args[] = { "--cert", NULL, NULL };
+	char *name, *path;
+	ms_err err;
+
+	if (strstr(g->fields, "key=domain") == NULL || fpr == NULL)
+		return step("smime-enc", NULL, g->rcpts, base, &g->out_fd);
+	fpr += 4;
+	name = g_strndup(fpr, strcspn(fpr, " "));
+	if (strlen(name) != 64 || strspn(name, "0123456789abcdef") != 64) {
+		diag_error("route-recipient: a malformed fingerprint");
+		g_free(name);
+		return MS_INTERNAL;
+	}
+	path = g_strdup_printf("%s/certs/%s.pem", store_root(j->f.store),
+	    name);
+	args[1] = path;
+	err = step("smime-enc", args, g->rcpts, base, &g->out_fd);
+	g_free(path);
+	g_free(name);
+	return err;
+}
+
 /* build - every group's variant, before anything is reinjected */
 static ms_err
 build(job *j)
@@ -389,8 +492,7 @@ build(job *j)
 			g->out_fd = base;
 			g->borrowed = true;
 		} else if (strcmp(g->method, "smime") == 0)
-			err = step("smime-enc", NULL, g->rcpts, base,
-			    &g->out_fd);
+			err = smime_copy(j, g, base);
 		else if (strcmp(g->method, "pgp") == 0)
 			err = step("pgp-enc", NULL, g->rcpts, base,
 			    &g->out_fd);
@@ -684,6 +786,7 @@ main(int argc, char **argv)
 
 	memset(&j, 0, sizeof j);
 	j.signed_fd[0] = j.signed_fd[1] = -1;
+	j.rewritten_fd = -1;
 	if (opt_sender == NULL)
 		ritual_usage_error("-f SENDER is required (empty for <>)");
 	while (args != NULL && args[n] != NULL)
@@ -746,6 +849,8 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (j.signed_fd[i] >= 0)
 			close(j.signed_fd[i]);
+	if (j.rewritten_fd >= 0)
+		close(j.rewritten_fd);
 	if (j.groups != NULL)
 		g_ptr_array_free(j.groups, TRUE);
 	if (in != NULL)

@@ -373,8 +373,17 @@ main(int argc, char **argv)
 		fprintf(explain, "decision:\n");
 	/* the file first: decisions printed for a message the caller cannot
 	 * find would be acted on with the trigger still in the Subject */
-	if (err == MS_OK && opt_rewrite != NULL && !opt_dry_run)
-		err = rewrite_message(&f, &trig, opt_rewrite);
+	if (err == MS_OK && opt_rewrite != NULL && !opt_dry_run) {
+		/* only a changed message is written: the common case costs
+		 * no copy */
+		if (trig.subject || trig.header)
+			err = rewrite_message(&f, &trig, opt_rewrite);
+		else if (unlink(opt_rewrite) != 0 && errno != ENOENT) {
+			diag_error("--rewrite: cannot remove %s: %s",
+			    opt_rewrite, strerror(errno));
+			err = MS_TEMP;
+		}
+	}
 	if (err == MS_OK)
 		err = ritual_output(out->str, out->len);
 out:

@@ -301,3 +301,26 @@ fake_sibling() {
 	[ "$(sig_word "$got")" = none ] || fail_with "plain mail is not 'none'"
 	! header_block "$got" | grep -qi '^X-Mailseal-DLP' || fail_with "a forged field survived"
 }
+
+@test "the subject trigger: the copy is encrypted and its Subject no longer carries the trigger; without a method it is refused" {
+	sed -i 's/^Subject: quarterly figures/Subject: [encrypt] quarterly figures/' "$MSG"
+	run mailseal-filter -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	local bob
+	bob=$(copy_for bob@example.test)
+	header_block "$bob" | grep -qx 'Subject: quarterly figures' ||
+	    fail_with "Subject: $(header_block "$bob" | grep '^Subject')"
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	grep -q "The body with $MARK in it." "$T/bob.txt" || fail_with "body differs"
+	# erin has nothing: the trigger makes encryption mandatory
+	rm -f "$T"/out/*
+	run --separate-stderr mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	[ "$(copies)" = 0 ] || fail_with "the message went out in plain text"
+	# no private directory is left behind
+	[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'mailseal-filter.*' -user "$(id -u)" -newer "$MSG")" ] ||
+	    fail_with "a temporary directory was left"
+}
