@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,13 @@ typedef struct job {
 	GPtrArray *groups;
 	int signed_fd[2];	/* smime, pgp; -1 until made */
 	int rewritten_fd;	/* the message without triggers, or -1 */
+	int journal_fd;		/* recipients already served, or -1 */
+	GHashTable *sent;	/* recipients the journal names */
+	bool rcpts_owned;	/* rcpts is our array, not argv's */
 } job;
+
+#define JOURNAL_MAX (1024 * 1024)
+#define JOURNAL_DAYS 7
 
 static void
 group_free(gpointer p)
@@ -241,6 +249,107 @@ read_all(int fd, size_t max, bool *too_large)
 		got += (size_t)n;
 	}
 	return s;
+}
+
+/* journal_sweep - now and then, forget queue files older than a week
+ * (Postfix gives up on a message after five days by default) */
+static void
+journal_sweep(const char *dir)
+{
+	GDir *d;
+	const char *name;
+	time_t now = time(NULL);
+
+	if (g_random_int_range(0, 64) != 0 || (d = g_dir_open(dir, 0, NULL))
+	    == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > JOURNAL_DAYS * 86400)
+			(void)unlink(path);
+		g_free(path);
+	}
+	g_dir_close(d);
+}
+
+/* journal_open - with a queue id: the record of which recipients of this
+ * queue file already got their copy, so that a run that was killed after
+ * a reinjection does not send that copy again when Postfix retries */
+static ms_err
+journal_open(job *j)
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	char *dir = store_path(j->f.store, "spool", NULL), *sent, *name,
+	    *path;
+	GString *text;
+	bool too_large;
+	ms_err err = MS_OK;
+
+	g_checksum_update(sum, (const guchar *)(opt_incoming ? "in\n" :
+	    "out\n"), -1);
+	g_checksum_update(sum, (const guchar *)j->sender, -1);
+	for (int i = 0; i < j->nrcpts; i++) {
+		g_checksum_update(sum, (const guchar *)"\n", 1);
+		g_checksum_update(sum, (const guchar *)j->rcpts[i], -1);
+	}
+	name = g_strdup_printf("%s.%.32s", opt_queue_id,
+	    g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	sent = g_build_filename(dir, "sent", NULL);
+	path = g_build_filename(sent, name, NULL);
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(sent, 0700) != 0 && errno != EEXIST) ||
+	    (j->journal_fd = open(path, O_RDWR | O_CREAT | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		diag_error("cannot open the reinjection journal in %s: %s",
+		    sent, strerror(errno));
+		err = MS_TEMP;
+	}
+	if (err == MS_OK) {
+		text = read_all(j->journal_fd, JOURNAL_MAX, &too_large);
+		if (text == NULL) {
+			diag_error("the reinjection journal %s is unreadable",
+			    path);
+			err = MS_TEMP;
+		} else {
+			char **lines = g_strsplit(text->str, "\n", -1);
+
+			for (size_t i = 0; lines[i] != NULL; i++)
+				if (lines[i][0] != '\0')
+					g_hash_table_add(j->sent,
+					    g_strdup(lines[i]));
+			g_strfreev(lines);
+			g_string_free(text, TRUE);
+		}
+		journal_sweep(sent);
+	}
+	g_free(path);
+	g_free(name);
+	g_free(sent);
+	g_free(dir);
+	return err;
+}
+
+/* journal_record - these recipients got their copy (a failure only
+ * costs a duplicate if this run is killed before it exits) */
+static void
+journal_record(job *j, GPtrArray *rcpts)
+{
+	GString *text;
+
+	if (j->journal_fd < 0)
+		return;
+	text = g_string_new(NULL);
+	for (guint i = 0; i < rcpts->len; i++)
+		g_string_append_printf(text, "%s\n",
+		    (const char *)g_ptr_array_index(rcpts, i));
+	if (write(j->journal_fd, text->str, text->len) != (ssize_t)text->len)
+		diag_warn("cannot write the reinjection journal: %s",
+		    strerror(errno));
+	g_string_free(text, TRUE);
 }
 
 /* private_dir - a new directory only we can enter, under $TMPDIR or
@@ -564,7 +673,9 @@ reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
 	for (guint i = 0; i < rcpts->len; i++)
 		g_ptr_array_add(argv, g_ptr_array_index(rcpts, i));
 	g_ptr_array_add(argv, NULL);
-	err = run_program((char *const *)argv->pdata, fd, -1, &status,
+	/* tied: if we are killed, the command dies too, before its copy
+	 * can be queued, rather than queue one that the retry sends again */
+	err = run_program_tied((char *const *)argv->pdata, fd, -1, &status,
 	    &errtext);
 	if (err == MS_OK && status != 0) {
 		diag_error("reinjection failed (status %d)", status);
@@ -683,6 +794,7 @@ outgoing(job *j, GString *summary)
 
 		err = reinject(j, g->out_fd, g->rcpts);
 		if (err == MS_OK) {
+			journal_record(j, g->rcpts);
 			sent++;
 			g_string_append_printf(summary, " %s%s%s=%u",
 			    g->method, strcmp(g->sign, "none") ? "+sign-" :
@@ -747,6 +859,8 @@ incoming(job *j, GString *summary)
 	if (err == MS_OK)
 		err = reinject(j, out, all);
 	if (err == MS_OK)
+		journal_record(j, all);
+	if (err == MS_OK)
 		g_string_append_printf(summary, " %s%s%s=%d",
 		    dec != NULL ? dec : "", dec != NULL ? "+" : "", ver,
 		    j->nrcpts);
@@ -787,6 +901,7 @@ main(int argc, char **argv)
 	memset(&j, 0, sizeof j);
 	j.signed_fd[0] = j.signed_fd[1] = -1;
 	j.rewritten_fd = -1;
+	j.journal_fd = -1;
 	if (opt_sender == NULL)
 		ritual_usage_error("-f SENDER is required (empty for <>)");
 	while (args != NULL && args[n] != NULL)
@@ -832,6 +947,34 @@ main(int argc, char **argv)
 		}
 		addr_clear(&a);
 	}
+	/* with a queue id, recipients served by an earlier run of the same
+	 * queue file (one killed after reinjecting) are not served again */
+	if (opt_queue_id != NULL) {
+		GPtrArray *left = g_ptr_array_new();
+
+		j.sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    NULL);
+		err = journal_open(&j);
+		if (err != MS_OK) {
+			g_ptr_array_free(left, TRUE);
+			goto out;
+		}
+		for (int i = 0; i < n; i++)
+			if (!g_hash_table_contains(j.sent, args[i]))
+				g_ptr_array_add(left, (gpointer)args[i]);
+		if (left->len == 0) {
+			g_ptr_array_free(left, TRUE);
+			g_string_append(summary, " already-sent");
+			goto out;
+		}
+		if ((int)left->len < n)
+			g_string_append_printf(summary, " already-sent=%d",
+			    n - (int)left->len);
+		j.nrcpts = (int)left->len;
+		g_ptr_array_add(left, NULL);
+		j.rcpts = (const char **)g_ptr_array_free(left, FALSE);
+		j.rcpts_owned = true;
+	}
 	/* DEC-8: our status fields are written only by our own code */
 	msg_strip_status_headers(j.f.msg);
 	err = output_open(j.f.store, &in);
@@ -851,6 +994,12 @@ out:
 			close(j.signed_fd[i]);
 	if (j.rewritten_fd >= 0)
 		close(j.rewritten_fd);
+	if (j.journal_fd >= 0)
+		close(j.journal_fd);
+	if (j.sent != NULL)
+		g_hash_table_destroy(j.sent);
+	if (j.rcpts_owned)
+		g_free(j.rcpts);
 	if (j.groups != NULL)
 		g_ptr_array_free(j.groups, TRUE);
 	if (in != NULL)

@@ -16,6 +16,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +92,9 @@ read_start(int fd, size_t max)
 	return s;
 }
 
+static ms_err finish(const char *name, pid_t pid, int err_fd, int *status,
+    GString **errtext);
+
 ms_err
 run_program(char *const argv[], int in_fd, int out_fd, int *status,
     GString **errtext)
@@ -98,9 +102,8 @@ run_program(char *const argv[], int in_fd, int out_fd, int *status,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dflt;
-	int err_fd, null_fd = -1, rc, ws;
+	int err_fd, null_fd = -1, rc;
 	pid_t pid;
-	ms_err err = MS_OK;
 
 	*status = -1;
 	if (errtext != NULL)
@@ -166,9 +169,20 @@ run_program(char *const argv[], int in_fd, int out_fd, int *status,
 		close(err_fd);
 		return MS_CONFIG;
 	}
+	return finish(argv[0], pid, err_fd, status, errtext);
+}
+
+/* finish - wait for pid and collect its status and diagnostics */
+static ms_err
+finish(const char *name, pid_t pid, int err_fd, int *status,
+    GString **errtext)
+{
+	ms_err err = MS_OK;
+	int ws;
+
 	while (waitpid(pid, &ws, 0) < 0) {
 		if (errno != EINTR) {
-			diag_error("waiting for %s: %s", argv[0],
+			diag_error("waiting for %s: %s", name,
 			    strerror(errno));
 			close(err_fd);
 			return MS_INTERNAL;
@@ -184,6 +198,59 @@ run_program(char *const argv[], int in_fd, int out_fd, int *status,
 		*errtext = read_start(err_fd, RUN_STDERR_MAX);
 	close(err_fd);
 	return err;
+}
+
+ms_err
+run_program_tied(char *const argv[], int in_fd, int out_fd, int *status,
+    GString **errtext)
+{
+	pid_t parent = getpid(), pid;
+	int err_fd;
+
+	*status = -1;
+	if (errtext != NULL)
+		*errtext = NULL;
+	if (in_fd >= 0 && lseek(in_fd, 0, SEEK_SET) != 0) {
+		diag_error("cannot rewind a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	err_fd = run_memfile("mailseal-stderr");
+	if (err_fd < 0) {
+		diag_error("cannot create a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	pid = fork();
+	if (pid < 0) {
+		diag_error("cannot start %s: %s", argv[0], strerror(errno));
+		close(err_fd);
+		return MS_TEMP;
+	}
+	if (pid == 0) {
+		/* the child: only async-signal-safe calls from here */
+		sigset_t none;
+		int null_fd;
+
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    getppid() != parent)
+			_exit(75);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		null_fd = open("/dev/null", O_RDWR);
+		if (null_fd < 0 ||
+		    dup2(in_fd >= 0 ? in_fd : null_fd, 0) < 0 ||
+		    dup2(out_fd >= 0 ? out_fd : null_fd, 1) < 0 ||
+		    dup2(err_fd, 2) < 0)
+			_exit(75);
+		close_range(3, ~0U, 0);
+		execv(argv[0], argv);
+		_exit(75);
+	}
+	return finish(argv[0], pid, err_fd, status, errtext);
 }
 
 ms_err

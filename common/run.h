@@ -23,6 +23,13 @@
 ms_err run_program(char *const argv[], int in_fd, int out_fd, int *status,
     GString **errtext);
 
+/* run_program_tied - run_program for a child that must not outlive us:
+ * it is killed when this process dies (the reinjection command: a filter
+ * killed while it runs must not leave a copy being queued that the retry
+ * will queue again) */
+ms_err run_program_tied(char *const argv[], int in_fd, int out_fd,
+    int *status, GString **errtext);
+
 /* run_bindir - the directory of the running executable (static storage),
  * or NULL when it cannot be read */
 const char *run_bindir(void);

@@ -324,3 +324,27 @@ fake_sibling() {
 	[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'mailseal-filter.*' -user "$(id -u)" -newer "$MSG")" ] ||
 	    fail_with "a temporary directory was left"
 }
+
+@test "with a queue id, a retry after a partial run sends only the copies that did not go out" {
+	printf '#!/bin/sh\ncat >"%s/first.eml.$$"\n[ "$(ls "%s" | grep -c "^first.eml")" -le 1 ] || exit 1\n' \
+	    "$T" "$T" >"$T/second.sh"
+	chmod 755 "$T/second.sh"
+	MAILSEAL_SENDMAIL=$T/second.sh run mailseal-filter -q 4jcQ1 \
+	    -f alice@example.test -- erin@example.test bob@example.test <"$MSG"
+	expect_status 75
+	# Postfix retries the same queue file: only bob's copy is sent
+	run mailseal-filter -q 4jcQ1 -f alice@example.test -- \
+	    erin@example.test bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "$(copies) copies on the retry"
+	copy_for bob@example.test >/dev/null || fail_with "bob's copy did not go out"
+	# a third run sends nothing at all; another queue id is another message
+	run mailseal-filter -q 4jcQ1 -f alice@example.test -- \
+	    erin@example.test bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "a finished queue file was sent again"
+	run mailseal-filter -q 4jcQ2 -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 2 ] || fail_with "another queue id was not sent"
+	[ "$(stat -c %a "$STORE/spool/sent")" = 700 ] || fail_with "spool is not private"
+}
