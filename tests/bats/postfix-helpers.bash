@@ -2,7 +2,9 @@
 # its own configuration directory, queue and log under $PF, listening on
 # loopback ports only, with mailseal-filter as the pipe(8) content filter
 # on the public listener, a reinjection listener (FILTER_README's
-# 127.0.0.1:10026 arrangement, on a free port) and every message relayed
+# 127.0.0.1:10026 arrangement, on a free port), a second public listener
+# whose content filter is "cat | sendmail" (the benchmark's baseline) and
+# every message relayed
 # to an smtp-sink that dumps each transaction into $PF/sink.
 #
 # The filter runs as "nobody" (pipe(8) refuses root): the programs are
@@ -40,9 +42,10 @@ pf_setup_file() {
 	chown postfix "$PF/data"
 	chown nobody "$PF/sink"
 	PF_SMTP=$(pf_free_port)
+	PF_SMTP_CAT=$(pf_free_port)
 	PF_REINJECT=$(pf_free_port)
 	PF_SINK=$(pf_free_port)
-	export PF_SMTP PF_REINJECT PF_SINK
+	export PF_SMTP PF_SMTP_CAT PF_REINJECT PF_SINK
 	export MAILSEAL_STORE=$PF/store
 }
 
@@ -72,6 +75,8 @@ maillog_file_prefixes = /tmp
 mailseal_destination_recipient_limit = 1
 mailseal_destination_concurrency_limit = 10
 mailseal_time_limit = 300s
+cat_destination_recipient_limit = 1
+cat_destination_concurrency_limit = 10
 bounce_size_limit = 1
 queue_run_delay = 5s
 minimal_backoff_time = 5s
@@ -82,6 +87,8 @@ EOF
 	cat >"$PF/etc/master.cf" <<EOF
 127.0.0.1:$PF_SMTP inet n - n - - smtpd
   -o content_filter=mailseal:dummy
+127.0.0.1:$PF_SMTP_CAT inet n - n - - smtpd
+  -o content_filter=cat:dummy
 127.0.0.1:$PF_REINJECT inet n - n - - smtpd
   -o content_filter=
   -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
