@@ -529,13 +529,20 @@ dlp_valid_nino(const char *text, size_t len, size_t start, size_t end,
 		"BG", "GB", "NK", "KN", "NT", "TN", "ZZ",
 	};
 	const char *s;
+	size_t spaces;
 
 	(void)len;
 	g_string_truncate(v->value, 0);
 	for (size_t i = start; i < end; i++)
 		if (text[i] != ' ')
 			g_string_append_c(v->value, g_ascii_toupper(text[i]));
-	v->formatted = v->value->len != end - start;
+	spaces = end - start - v->value->len;
+	v->formatted = spaces > 0;
+	/* written AB123456C, AB 12 34 56 C or AB123456 C; other spacing
+	 * is a flight number, a reference, anything */
+	if (!(spaces == 0 || spaces == 4 ||
+	    (spaces == 1 && text[end - 2] == ' ')))
+		return;
 	s = v->value->str;
 	if (v->value->len != 9 || strchr("DFIQUV", s[0]) != NULL ||
 	    strchr("DFIOQUV", s[1]) != NULL || s[8] < 'A' || s[8] > 'D' ||
@@ -1375,7 +1382,9 @@ dlp_valid_token(const char *text, size_t len, size_t start, size_t end,
 
 	(void)len;
 	/* body: the separator before the random part */
-	if (m[0] == 'x' || (m[0] == 'g' && m[1] == 'l'))
+	if (m[0] == 'x')			/* xox?-team-user-secret */
+		body = memrchr(m, '-', n);
+	else if (m[0] == 'g' && m[1] == 'l')
 		body = memchr(m, '-', n);
 	else if (m[0] == 'g' && m[1] == 'i')	/* github_pat_ */
 		body = m + 10;

@@ -44,7 +44,7 @@ typedef struct detector {
 	dlp_validate_fn *validate;	/* NULL: custom, no validator */
 	enum prefilter prefilter;
 	unsigned min_digits;
-	const char *literals[6];
+	const char *literals[8];
 	bool numeric;			/* excluded inside e-mail or URL */
 	dlp_confidence custom_confidence;
 } detector;
@@ -83,6 +83,7 @@ struct dlp_result {
 	GHashTable *addresses;		/* tag -> 1, message-wide */
 	GHashTable *domains;		/* domain -> 1 */
 	unsigned address_total;
+	unsigned char list_tag[crypto_auth_hmacsha256_BYTES];
 	dlp_finding *bulk;
 };
 
@@ -102,7 +103,7 @@ static const struct builtin {
 	dlp_validate_fn *validate;
 	enum prefilter prefilter;
 	unsigned min_digits;
-	const char *literals[6];
+	const char *literals[8];
 	bool numeric;
 } builtins[] = {
 	{ DLP_PAN, "payment_card",
@@ -193,7 +194,8 @@ static const struct builtin {
 	  "(?i:aws_secret_access_key)|(?<![A-Z0-9])"
 	  "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])",
 	  dlp_valid_aws, PRE_LITERAL, 0,
-	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key" }, false },
+	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key",
+	    "_ACCESS_KEY", NULL }, false },
 	{ DLP_GCP, "gcp_credentials",
 	  "(?<![0-9A-Za-z_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|"
 	  "\"type\"\\s{0,8}:\\s{0,8}\"service_account\"",
@@ -977,6 +979,10 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		tag_of(e, value, tag);
 		r->address_total++;
 		if (!g_hash_table_contains(r->addresses, tag)) {
+			/* the list's tag: XOR of its addresses' tags, the
+			 * same whatever their order */
+			for (size_t i = 0; i < sizeof(tag); i++)
+				r->list_tag[i] ^= tag[i];
 			g_hash_table_add(r->addresses,
 			    g_memdup2(tag, sizeof(tag)));
 			if (g_hash_table_size(r->domains) < 1000)
@@ -1007,6 +1013,9 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		g_list_free(domains);
 		g_free(r->bulk->sample);
 		r->bulk->sample = g_string_free(sample, FALSE);
+		for (size_t i = 0; i < 8; i++)
+			snprintf(r->bulk->tag + 2 * i, 3, "%02x",
+			    r->list_tag[i]);
 		r->bulk->total[2] = r->address_total;
 		r->bulk->addresses = g_hash_table_size(r->addresses);
 	}
