@@ -45,6 +45,7 @@ typedef struct detector {
 	enum prefilter prefilter;
 	unsigned min_digits;
 	const char *literals[8];
+	guint32 literal_bits;		/* in the engine's literal table */
 	bool numeric;			/* excluded inside e-mail or URL */
 	dlp_confidence custom_confidence;
 } detector;
@@ -61,6 +62,11 @@ struct dlp_engine {
 	unsigned before, after;
 	unsigned bulk_threshold;
 	int next_custom;
+	/* the literals of every PRE_LITERAL detector, found in one pass */
+	const char *literals[32];
+	size_t literal_len[32];
+	size_t literal_count;
+	guint32 first_byte[256];	/* literals that start with a byte */
 };
 
 struct dlp_finding {
@@ -302,6 +308,24 @@ dlp_engine_new(ms_err *err)
 		d->prefilter = b->prefilter;
 		d->min_digits = b->min_digits;
 		memcpy(d->literals, b->literals, sizeof(d->literals));
+		for (size_t k = 0; k < G_N_ELEMENTS(d->literals) &&
+		    d->literals[k] != NULL; k++) {
+			size_t slot;
+
+			for (slot = 0; slot < e->literal_count; slot++)
+				if (strcmp(e->literals[slot],
+				    d->literals[k]) == 0)
+					break;
+			if (slot == e->literal_count) {
+				g_assert(slot < G_N_ELEMENTS(e->literals));
+				e->literal_len[e->literal_count] =
+				    strlen(d->literals[k]);
+				e->literals[e->literal_count++] = d->literals[k];
+				e->first_byte[(unsigned char)
+				    d->literals[k][0]] |= 1u << slot;
+			}
+			d->literal_bits |= 1u << slot;
+		}
 		d->numeric = b->numeric;
 		if (b->pattern != NULL &&
 		    (d->primary = compile(b->pattern, 0, why,
@@ -689,46 +713,6 @@ normalize(const char *text, size_t len, size_t *out_len)
 	return g_string_free(out, FALSE);
 }
 
-/* longest_digit_run - the most digits in a run where single spaces, dots
- * or dashes may separate them: the prefilter of the numeric detectors */
-static unsigned
-longest_digit_run(const char *t, size_t len)
-{
-	unsigned best = 0, run = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (t[i] >= '0' && t[i] <= '9') {
-			if (++run > best)
-				best = run;
-		} else if (!((t[i] == ' ' || t[i] == '-' || t[i] == '.') &&
-		    run > 0 && i + 1 < len && t[i + 1] >= '0' &&
-		    t[i + 1] <= '9')) {
-			run = 0;
-		}
-	}
-	return best;
-}
-
-static bool
-prefilter_pass(const detector *d, const char *t, size_t len,
-    unsigned digit_run)
-{
-	switch (d->prefilter) {
-	case PRE_NONE:
-		return true;
-	case PRE_DIGITS:
-		return digit_run >= d->min_digits;
-	case PRE_LITERAL:
-		for (size_t i = 0; i < G_N_ELEMENTS(d->literals) &&
-		    d->literals[i] != NULL; i++)
-			if (memmem(t, len, d->literals[i],
-			    strlen(d->literals[i])) != NULL)
-				return true;
-		return false;
-	}
-	return true;
-}
-
 /* back_chars - the offset n characters before at (UTF-8) */
 static size_t
 back_chars(const char *t, size_t at, unsigned n)
@@ -754,6 +738,105 @@ forward_chars(const char *t, size_t len, size_t at, unsigned n)
 		n--;
 	}
 	return at;
+}
+
+/* literals_present - which of the engine's literals occur in the text:
+ * one pass with a first-byte table instead of one memmem per literal */
+static guint32
+literals_present(const dlp_engine *e, const char *t, size_t len)
+{
+	guint32 all = e->literal_count == 32 ? ~0u :
+	    (1u << e->literal_count) - 1, found = 0;
+
+	for (size_t i = 0; i < len && found != all; i++) {
+		guint32 maybe = e->first_byte[(unsigned char)t[i]] & ~found;
+
+		while (maybe != 0) {
+			unsigned slot = (unsigned)__builtin_ctz(maybe);
+			size_t n = e->literal_len[slot];
+
+			maybe &= maybe - 1;
+			if (len - i >= n && memcmp(t + i, e->literals[slot],
+			    n) == 0)
+				found |= 1u << slot;
+		}
+	}
+	return found;
+}
+
+/*
+ * Numeric detectors run only on segments around digit runs: a run is
+ * digits with single spaces, dots, dashes or slashes between them; a run
+ * of at least SEGMENT_MIN_DIGITS digits gets SEGMENT_MARGIN characters on
+ * both sides (room for a NINO's letters, a track's name field, the
+ * keyword-free context of the boundaries), and overlapping windows merge.
+ * Text with few numbers is then mostly skipped.  IBAN, whose digit runs
+ * can be two digits long, scans the whole text.
+ */
+#define SEGMENT_MIN_DIGITS 6u
+#define SEGMENT_MARGIN 48u
+
+typedef struct segment {
+	size_t start, end;
+	unsigned digits;	/* the longest run inside */
+} segment;
+
+static bool
+run_separator(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '/';
+}
+
+static GArray *
+digit_segments(const char *t, size_t len, unsigned *longest)
+{
+	GArray *segs = g_array_new(FALSE, FALSE, sizeof(segment));
+	size_t i = 0;
+
+	*longest = 0;
+	while (i < len) {
+		size_t start, end;
+		unsigned digits = 0;
+
+		while (i < len && !g_ascii_isdigit(t[i]))
+			i++;
+		if (i >= len)
+			break;
+		start = i;
+		for (;;) {
+			while (i < len && g_ascii_isdigit(t[i])) {
+				digits++;
+				i++;
+			}
+			if (i + 1 < len && run_separator(t[i]) &&
+			    g_ascii_isdigit(t[i + 1]))
+				i++;
+			else
+				break;
+		}
+		end = i;
+		if (digits > *longest)
+			*longest = digits;
+		if (digits >= SEGMENT_MIN_DIGITS) {
+			segment seg;
+
+			seg.start = back_chars(t, start, SEGMENT_MARGIN);
+			seg.end = forward_chars(t, len, end, SEGMENT_MARGIN);
+			seg.digits = digits;
+			if (segs->len > 0) {
+				segment *last = &g_array_index(segs, segment,
+				    segs->len - 1);
+
+				if (seg.start <= last->end) {
+					last->end = seg.end;
+					last->digits = MAX(last->digits, digits);
+					continue;
+				}
+			}
+			g_array_append_val(segs, seg);
+		}
+	}
+	return segs;
 }
 
 /* search - does code match in t[from, to)?  1 yes, 0 no, < 0 a PCRE2
@@ -881,21 +964,23 @@ custom_verdict(const char *t, size_t start, size_t end, dlp_verdict *v)
 	v->valid = true;
 }
 
-/* run_detector - every match of one detector over the text; false when a
+/* run_detector - every match of one detector in t[from, to) (the
+ * validators and the keyword windows see all of t[0, len)); false when a
  * limit made it undecided */
 static bool
 run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
-    const char *part, dlp_result *r, dlp_verdict *v)
+    size_t from, size_t to, const char *part, dlp_result *r,
+    dlp_verdict *v)
 {
-	size_t offset = 0;
+	size_t offset = from;
 
-	while (offset <= len) {
+	while (offset <= to) {
 		PCRE2_SIZE *ov;
 		size_t start, end;
 		dlp_confidence c;
 		int rc, kw = 0, neg;
 
-		rc = pcre2_match(d->primary, (PCRE2_SPTR)t, len, offset,
+		rc = pcre2_match(d->primary, (PCRE2_SPTR)t, to, offset,
 		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return true;
@@ -908,8 +993,8 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		end = ov[1];
 		if (end <= start) {
 			/* an empty match: step one character */
-			offset = forward_chars(t, len, start, 1);
-			if (start >= len)
+			offset = forward_chars(t, to, start, 1);
+			if (start >= to)
 				return true;
 			continue;
 		}
@@ -1030,7 +1115,9 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	char *normal;
 	const char *t;
 	size_t tlen;
-	unsigned digit_run;
+	unsigned longest;
+	guint32 literals;
+	GArray *segments;
 	dlp_verdict v = { 0 };
 
 	if (len > DLP_TEXT_MAX)
@@ -1041,19 +1128,47 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	t = normal != NULL ? normal : text;
 	if (t == NULL)
 		t = "";
-	digit_run = longest_digit_run(t, tlen);
+	segments = digit_segments(t, tlen, &longest);
+	literals = literals_present(e, t, tlen);
 	v.value = g_string_new(NULL);
 	v.sample = g_string_new(NULL);
 	for (guint i = 0; i < e->detectors->len; i++) {
 		const detector *d = g_ptr_array_index(e->detectors, i);
 
-		if (!prefilter_pass(d, t, tlen, digit_run))
-			continue;
-		if (d->id == DLP_BULK_EMAIL)
-			scan_addresses(e, d, t, tlen, part_path, r);
-		else
-			run_detector(e, d, t, tlen, part_path, r, &v);
+		switch (d->prefilter) {
+		case PRE_NONE:
+			run_detector(e, d, t, tlen, 0, tlen, part_path, r, &v);
+			break;
+		case PRE_LITERAL:
+			if ((literals & d->literal_bits) == 0)
+				break;
+			if (d->id == DLP_BULK_EMAIL)
+				scan_addresses(e, d, t, tlen, part_path, r);
+			else
+				run_detector(e, d, t, tlen, 0, tlen, part_path,
+				    r, &v);
+			break;
+		case PRE_DIGITS:
+			if (longest < d->min_digits)
+				break;
+			if (d->min_digits < SEGMENT_MIN_DIGITS) {
+				run_detector(e, d, t, tlen, 0, tlen, part_path,
+				    r, &v);
+				break;
+			}
+			for (guint k = 0; k < segments->len; k++) {
+				const segment *seg = &g_array_index(segments,
+				    segment, k);
+
+				if (seg->digits >= d->min_digits &&
+				    !run_detector(e, d, t, tlen, seg->start,
+				    seg->end, part_path, r, &v))
+					break;
+			}
+			break;
+		}
 	}
+	g_array_free(segments, TRUE);
 	sodium_memzero(v.value->str, v.value->allocated_len);
 	g_string_free(v.value, TRUE);
 	g_string_free(v.sample, TRUE);
