@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <stdint.h>
 #include <string.h>
@@ -1174,6 +1175,25 @@ dlp_valid_private_key(const char *text, size_t len, size_t start,
 		v->end = block_end;
 		v->valid = true;
 	}
+}
+
+void
+dlp_valid_pkcs12(const unsigned char *data, size_t len, dlp_verdict *v)
+{
+	const unsigned char *p = data;
+	PKCS12 *p12;
+
+	if (len == 0 || len > (size_t)INT32_MAX)
+		return;
+	p12 = d2i_PKCS12(NULL, &p, (long)len);
+	ERR_clear_error();
+	if (p12 == NULL)
+		return;
+	PKCS12_free(p12);
+	g_string_truncate(v->value, 0);
+	g_string_append_len(v->value, (const char *)data, (gssize)len);
+	fingerprint(v->sample, "pkcs12 bundle", data, len);
+	v->valid = true;
 }
 
 /* ---- 15-18: credentials and tokens ---- */

@@ -39,6 +39,11 @@ dlp_validate_fn dlp_valid_pan, dlp_valid_track, dlp_valid_iban,
     dlp_valid_be_nrn, dlp_valid_private_key, dlp_valid_aws, dlp_valid_gcp,
     dlp_valid_jwt, dlp_valid_token;
 
+/* dlp_valid_pkcs12 - data is a DER PKCS#12 structure (no password
+ * needed to parse it) */
+void dlp_valid_pkcs12(const unsigned char *data, size_t len,
+    dlp_verdict *verdict);
+
 /* dlp_luhn_ok - the Luhn check over n ASCII digits */
 bool dlp_luhn_ok(const char *digits, size_t n);
 

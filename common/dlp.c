@@ -1179,6 +1179,33 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	return MS_OK;
 }
 
+/* dlp_scan_pkcs12 - a PKCS#12 attachment */
+ms_err
+dlp_scan_pkcs12(dlp_engine *e, const unsigned char *data, size_t len,
+    const char *part_path, dlp_result *r)
+{
+	dlp_verdict v = { 0 };
+
+	if (len > DLP_TEXT_MAX)
+		return MS_DATA;
+	v.value = g_string_new(NULL);
+	v.sample = g_string_new(NULL);
+	dlp_valid_pkcs12(data, len, &v);
+	if (v.valid) {
+		for (guint i = 0; i < e->detectors->len; i++) {
+			const detector *d = g_ptr_array_index(e->detectors, i);
+
+			if (d->id == DLP_PRIVATE_KEY)
+				record(e, r, d, part_path ? part_path : "", &v,
+				    DLP_HIGH);
+		}
+	}
+	sodium_memzero(v.value->str, v.value->len);
+	g_string_free(v.value, TRUE);
+	g_string_free(v.sample, TRUE);
+	return MS_OK;
+}
+
 /* ---- accessors ---- */
 
 /* dlp_result_undecided - some detector hit a limit */

@@ -134,6 +134,12 @@ void dlp_result_free(dlp_result *result);
 ms_err dlp_scan_text(dlp_engine *engine, const char *text, size_t len,
     const char *part_path, dlp_result *result);
 
+/* dlp_scan_pkcs12 - detector 14 for an attachment whose detected type is
+ * PKCS#12 (dlp.md: "PKCS#12 attachments by content type"): one high
+ * finding when d2i_PKCS12 parses data, none otherwise */
+ms_err dlp_scan_pkcs12(dlp_engine *engine, const unsigned char *data,
+    size_t len, const char *part_path, dlp_result *result);
+
 /* dlp_result_undecided - true when some detector hit a regex limit in
  * some part, so "no finding" cannot be trusted */
 bool dlp_result_undecided(const dlp_result *result);

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <time.h>
 
 #include "unit.h"
@@ -1871,6 +1872,35 @@ check_custom(void)
 	dlp_engine_free(e);
 }
 
+static void
+check_pkcs12(dlp_engine *e)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	PKCS12 *p12 = PKCS12_create("secret", "key", k, NULL, NULL, 0, 0, 0, 0,
+	    0);
+	unsigned char *der = NULL;
+	int n = p12 ? i2d_PKCS12(p12, &der) : -1;
+	dlp_result *r = dlp_result_new();
+	const dlp_finding *f;
+
+	unit_check(n > 0 && dlp_scan_pkcs12(e, der, (size_t)n, "2 key.p12",
+	    r) == MS_OK, "scan a PKCS#12 attachment");
+	f = dlp_result_find(r, DLP_PRIVATE_KEY, "2 key.p12");
+	unit_check(f != NULL && dlp_finding_confidence(f) == DLP_HIGH,
+	    "PKCS#12 is a private key finding");
+	if (n > 4) {
+		der[n / 2] ^= 0xff;
+		der[1] ^= 0x7f;
+		dlp_scan_pkcs12(e, der, (size_t)n, "3 other.p12", r);
+	}
+	unit_check(dlp_result_find(r, DLP_PRIVATE_KEY, "3 other.p12") == NULL,
+	    "damaged PKCS#12 is not");
+	OPENSSL_free(der);
+	PKCS12_free(p12);
+	EVP_PKEY_free(k);
+	dlp_result_free(r);
+}
+
 /* check_throughput - prose with numbers, a rough MiB/s for the log */
 static void
 check_throughput(dlp_engine *e)
@@ -1934,6 +1964,7 @@ main(void)
 	check_counts_tags_masks(engine);
 	check_bulk_over_parts(engine);
 	check_custom();
+	check_pkcs12(engine);
 	check_throughput(engine);
 	g_ptr_array_free(cases, TRUE);
 	g_rand_free(rng);
