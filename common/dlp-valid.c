@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -1073,7 +1074,8 @@ putty_key(const char *text, size_t len, size_t start, dlp_verdict *v)
 		    pub->len);
 	}
 done:
-	memset(priv->data, 0, priv->len);
+	if (priv->len > 0)
+		sodium_memzero(priv->data, priv->len);
 	g_byte_array_free(pub, TRUE);
 	g_byte_array_free(priv, TRUE);
 }
@@ -1169,7 +1171,8 @@ dlp_valid_private_key(const char *text, size_t len, size_t start,
 			    v);
 		}
 	}
-	memset(body->data, 0, body->len);
+	if (body->len > 0)
+		sodium_memzero(body->data, body->len);
 	g_byte_array_free(body, TRUE);
 	if (ok) {
 		v->end = block_end;
@@ -1332,7 +1335,7 @@ dlp_valid_gcp(const char *text, size_t len, size_t start, size_t end,
 			v->end = close + 1;
 			v->valid = true;
 		}
-		memset(member->str, 0, member->len);
+		sodium_memzero(member->str, member->len);
 	}
 	g_string_free(member, TRUE);
 }
