@@ -1302,30 +1302,35 @@ dlp_result_unique(const dlp_result *r, int id, dlp_confidence min)
 	return count;
 }
 
+/* dlp_finding_detector - the detector id */
 int
 dlp_finding_detector(const dlp_finding *f)
 {
 	return f->id;
 }
 
+/* dlp_finding_name - the detector name */
 const char *
 dlp_finding_name(const dlp_finding *f)
 {
 	return f->name;
 }
 
+/* dlp_finding_part - the part label */
 const char *
 dlp_finding_part(const dlp_finding *f)
 {
 	return f->part;
 }
 
+/* dlp_finding_confidence - the highest confidence of the instances */
 dlp_confidence
 dlp_finding_confidence(const dlp_finding *f)
 {
 	return f->confidence;
 }
 
+/* dlp_finding_total - instances at confidence >= min */
 unsigned
 dlp_finding_total(const dlp_finding *f, dlp_confidence min)
 {
@@ -1336,6 +1341,7 @@ dlp_finding_total(const dlp_finding *f, dlp_confidence min)
 	return total;
 }
 
+/* dlp_finding_unique - distinct values at confidence >= min */
 unsigned
 dlp_finding_unique(const dlp_finding *f, dlp_confidence min)
 {
@@ -1352,18 +1358,21 @@ dlp_finding_unique(const dlp_finding *f, dlp_confidence min)
 	return count;
 }
 
+/* dlp_finding_tag - 16 hex digits of the sample value's HMAC */
 const char *
 dlp_finding_tag(const dlp_finding *f)
 {
 	return f->tag;
 }
 
+/* dlp_finding_sample - the masked sample */
 const char *
 dlp_finding_sample(const dlp_finding *f)
 {
 	return f->sample != NULL ? f->sample : "";
 }
 
+/* dlp_finding_flags - DLP_FLAG_* of any instance */
 unsigned
 dlp_finding_flags(const dlp_finding *f)
 {
