@@ -84,7 +84,8 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
-LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl
+LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
+	libpcre2-8
 
 MANPAGES = $(wildcard man/*.[1-8])
 

@@ -1,0 +1,1380 @@
+/*
+ * dlp.c - the DLP detection engine (see dlp.h; dlp.md sections 2, 3, 7).
+ *
+ * A scan normalizes the text (below), then runs every detector whose
+ * cheap prefilter passes: a primary PCRE2 pattern, the validator of
+ * dlp-valid.c, exclusions, keywords before and after the match within the
+ * proximity window, negative hotwords, and the detector's confidence
+ * ladder.  Instances are counted per detector and part; values are
+ * deduplicated on their HMAC tag, so no plaintext value is kept.
+ *
+ * Normalization (dlp.md section 2) done here: invalid UTF-8 becomes
+ * U+FFFD; zero-width characters (U+200B..U+200D, U+2060, U+FEFF), the soft
+ * hyphen and bidirectional marks are removed; every Unicode decimal digit
+ * (full-width, Arabic-Indic, ...) becomes its ASCII digit through
+ * g_unichar_digit_value(); full-width Latin letters become ASCII; NBSP and
+ * the thin and figure spaces become a space; Unicode dashes become '-'.
+ * Full NFKC through ICU is not done: libicu is not among mailseal's
+ * dependencies (PKGS_ALL), and the mappings above cover what the
+ * detectors read.  Offsets are not mapped back to the original text, since
+ * a finding reports counts and masked samples, not positions.
+ */
+#include "dlp.h"
+#include "dlp-valid.h"
+#include "diag.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <glib.h>
+#include <pcre2.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <string.h>
+
+enum prefilter {
+	PRE_NONE,	/* always run */
+	PRE_DIGITS,	/* needs a run of min_digits digits */
+	PRE_LITERAL	/* needs one of the literals */
+};
+
+typedef struct detector {
+	int id;
+	char *name;
+	pcre2_code *primary;
+	pcre2_code *keywords;		/* corroboration, or NULL */
+	dlp_validate_fn *validate;	/* NULL: custom, no validator */
+	enum prefilter prefilter;
+	unsigned min_digits;
+	const char *literals[8];
+	guint32 literal_bits;		/* in the engine's literal table */
+	bool numeric;			/* excluded inside e-mail or URL */
+	dlp_confidence custom_confidence;
+} detector;
+
+struct dlp_engine {
+	GPtrArray *detectors;		/* detector * */
+	pcre2_code *negative;		/* negative hotwords */
+	pcre2_code *email;		/* bulk e-mail addresses */
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	pcre2_match_data *md;
+	unsigned char *tag_key;
+	size_t tag_key_len;
+	unsigned before, after;
+	unsigned bulk_threshold;
+	int next_custom;
+	/* the literals of every PRE_LITERAL detector, found in one pass */
+	const char *literals[32];
+	size_t literal_len[32];
+	size_t literal_count;
+	guint32 first_byte[256];	/* literals that start with a byte */
+};
+
+struct dlp_finding {
+	int id;
+	const char *name;		/* the engine's */
+	char *part;
+	unsigned total[3];		/* instances at low, medium, high */
+	GHashTable *values;		/* tag (32 bytes) -> max confidence */
+	dlp_confidence confidence;
+	char tag[17];
+	char *sample;
+	unsigned flags;
+	unsigned addresses;		/* bulk e-mail: distinct addresses */
+};
+
+struct dlp_result {
+	GPtrArray *findings;		/* dlp_finding * */
+	GString *undecided;
+	GArray *undecided_ids;		/* int */
+	GHashTable *addresses;		/* tag -> 1, message-wide */
+	GHashTable *domains;		/* domain -> 1 */
+	unsigned address_total;
+	unsigned char list_tag[crypto_auth_hmacsha256_BYTES];
+	dlp_finding *bulk;
+};
+
+/* ---- the built-in detectors ---- */
+
+/* digit boundaries: not inside a longer number, nor in a grouped one */
+#define NB "(?<![0-9])(?<![0-9][ .-])"
+#define NA "(?![0-9])(?![ .-][0-9])"
+
+#define KW(words) "(?i)(?<![\\p{L}\\p{N}])(?:" words ")(?![\\p{L}\\p{N}])"
+
+static const struct builtin {
+	int id;
+	const char *name;
+	const char *pattern;
+	const char *keywords;
+	dlp_validate_fn *validate;
+	enum prefilter prefilter;
+	unsigned min_digits;
+	const char *literals[8];
+	bool numeric;
+} builtins[] = {
+	{ DLP_PAN, "payment_card",
+	  NB "[0-9](?:[ -]?[0-9]){11,18}" NA,
+	  "(?i)(?<![\\p{L}\\p{N}])(?:cards?|credit|debit|visa|mastercard|"
+	  "amex|american express|discover|jcb|diners|maestro|unionpay|mir|"
+	  "cvv2?|cvc2?|cid|expiry|expiration|exp|valid thru|cardholder|"
+	  "kreditkarte|karte|carte|bancaire|tarjeta|creditcard|pan)"
+	  "(?![\\p{L}\\p{N}])|(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}"
+	  "(?![0-9/])",
+	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true },
+	{ DLP_TRACK, "card_track_data",
+	  "%B[0-9]{13,19}\\^[^^\\r\\n]{2,26}\\^[0-9]{4}|"
+	  "(?<![0-9]);[0-9]{13,19}=[0-9]{4}",
+	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false },
+	{ DLP_IBAN, "iban",
+	  "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|"
+	  "(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])",
+	  KW("iban|account|acct|konto|kontonummer|bankverbindung|rekening|"
+	     "rekeningnummer|compte|cuenta|conto|bic|swift|bank"),
+	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true },
+	{ DLP_US_SSN, "us_ssn",
+	  NB "(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|"
+	  "[0-9]{9})" NA,
+	  KW("ssn|ssns|ss#|ssn#|social security|social security number|"
+	     "social security no|soc sec"),
+	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true },
+	{ DLP_US_ITIN, "us_itin",
+	  NB "9[0-9]{2}(?:-[0-9]{2}-|[0-9]{2}| [0-9]{2} )[0-9]{4}" NA,
+	  KW("itin|itins|taxpayer identification|taxpayer id|tax id|"
+	     "individual taxpayer"),
+	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true },
+	{ DLP_ABA, "aba_routing",
+	  NB "(?:[0-9]{9}|[0-9]{4}-[0-9]{4}-[0-9])" NA,
+	  KW("aba|aba number|routing|routing number|routing no|rtn|"
+	     "transit number|bank routing"),
+	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true },
+	{ DLP_NL_BSN, "nl_bsn",
+	  NB "(?:[0-9]{8,9}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|"
+	  "[0-9]{3} [0-9]{3} [0-9]{3})" NA,
+	  KW("bsn|burgerservicenummer|burgerservice nummer|sofinummer|"
+	     "sofi-nummer|sofi nummer"),
+	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true },
+	{ DLP_UK_NINO, "uk_nino",
+	  "(?<![A-Za-z0-9])(?!BG|GB|NK|KN|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z]"
+	  "[A-CEGHJ-NPR-TW-Z](?: ?[0-9]{2}){3} ?[A-D](?![A-Za-z0-9])",
+	  KW("national insurance|national insurance number|nino|ni number|"
+	     "ni no|insurance number|nat ins"),
+	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true },
+	{ DLP_DE_TAXID, "de_tax_id",
+	  NB "[1-9][0-9](?: ?[0-9]{3}){3}" NA,
+	  KW("steuer-id|steuerid|steuer-identifikationsnummer|"
+	     "steueridentifikationsnummer|identifikationsnummer|idnr|"
+	     "steuerliche identifikationsnummer|tin|tax id"),
+	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true },
+	{ DLP_FR_NIR, "fr_nir",
+	  NB "[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?"
+	  "[0-9]{3} ?[0-9]{2}" NA,
+	  KW("nir|insee|num[ée]ro de s[ée]curit[ée] sociale|"
+	     "s[ée]curit[ée] sociale|n° ss|carte vitale|num[ée]ro insee"),
+	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true },
+	{ DLP_ES_DNI, "es_dni_nie",
+	  "(?<![A-Za-z0-9])(?:[0-9]{8}|[XYZ]-?[0-9]{7}) ?-?[A-Z]"
+	  "(?![A-Za-z0-9])",
+	  KW("dni|nie|nif|documento nacional de identidad|"
+	     "n[úu]mero de identidad|identidad|extranjero|"
+	     "n[úu]mero de identificaci[óo]n"),
+	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true },
+	{ DLP_BE_NRN, "be_national_number",
+	  NB "[0-9]{2}\\.?[0-9]{2}\\.?[0-9]{2}[-.]?[0-9]{3}\\.?[0-9]{2}" NA,
+	  KW("rijksregisternummer|rijksregister|num[ée]ro national|"
+	     "registre national|national number|nrn|insz|niss|"
+	     "identificatienummer"),
+	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true },
+	{ DLP_BULK_EMAIL, "bulk_email_addresses", NULL, NULL, NULL,
+	  PRE_LITERAL, 0, { "@", NULL }, false },
+	{ DLP_PRIVATE_KEY, "private_key",
+	  "-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----|"
+	  "-----BEGIN PGP PRIVATE KEY BLOCK-----|"
+	  "PuTTY-User-Key-File-[23]: ",
+	  NULL, dlp_valid_private_key, PRE_LITERAL, 0,
+	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false },
+	{ DLP_AWS, "aws_credentials",
+	  "(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
+	  "(?![A-Z0-9])|"
+	  "(?i:aws_secret_access_key)[\"']?\\s{0,4}[:=]\\s{0,4}[\"']?"
+	  "[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
+	  "(?i:aws_secret_access_key)|(?<![A-Z0-9])"
+	  "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])",
+	  dlp_valid_aws, PRE_LITERAL, 0,
+	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key",
+	    "_ACCESS_KEY", NULL }, false },
+	{ DLP_GCP, "gcp_credentials",
+	  "(?<![0-9A-Za-z_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|"
+	  "\"type\"\\s{0,8}:\\s{0,8}\"service_account\"",
+	  NULL, dlp_valid_gcp, PRE_LITERAL, 0,
+	  { "AIza", "service_account", NULL }, false },
+	{ DLP_JWT, "jwt",
+	  "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,4096}\\.eyJ"
+	  "[A-Za-z0-9_-]{2,16384}\\.[A-Za-z0-9_-]{0,4096}(?![A-Za-z0-9_.-])",
+	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false },
+	{ DLP_VENDOR_TOKEN, "vendor_token",
+	  "(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36}|"
+	  "github_pat_[A-Za-z0-9_]{82}|"
+	  "xox[baprs]-(?:[0-9]{6,14}-){1,3}[A-Za-z0-9]{16,64}|"
+	  "sk_live_[0-9A-Za-z]{24,99}|glpat-[0-9A-Za-z_-]{20})"
+	  "(?![A-Za-z0-9_-])",
+	  NULL, dlp_valid_token, PRE_LITERAL, 0,
+	  { "_", "xox", "glpat-", NULL }, false },
+};
+
+#define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
+	"fake|specimen|voorbeeld|beispiel|muster|exemple|ejemplo")
+
+/* RFC 5322 dot-atom addr-spec, the common form */
+#define EMAIL_PATTERN "(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])" \
+	"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}" \
+	"(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}){0,8}@" \
+	"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}" \
+	"[A-Za-z]{2,63})(?![A-Za-z0-9-])"
+
+static pcre2_code *
+compile(const char *pattern, uint32_t options, char *why, size_t why_len)
+{
+	pcre2_code *code;
+	int code_err;
+	PCRE2_SIZE offset;
+
+	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	    PCRE2_UTF | PCRE2_UCP | options, &code_err, &offset, NULL);
+	if (code == NULL) {
+		if (why != NULL && why_len > 0) {
+			char msg[160];
+
+			pcre2_get_error_message(code_err, (PCRE2_UCHAR *)msg,
+			    sizeof(msg));
+			snprintf(why, why_len, "%s at offset %zu", msg,
+			    (size_t)offset);
+		}
+		return NULL;
+	}
+	/* without JIT the interpreter runs under the same limits */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
+static void
+detector_free(gpointer p)
+{
+	detector *d = p;
+
+	pcre2_code_free(d->primary);
+	pcre2_code_free(d->keywords);
+	g_free(d->name);
+	g_free(d);
+}
+
+/* dlp_engine_new - compile the built-in detectors */
+dlp_engine *
+dlp_engine_new(ms_err *err)
+{
+	dlp_engine *e = g_new0(dlp_engine, 1);
+	char why[200];
+
+	*err = MS_INTERNAL;
+	if (sodium_init() < 0) {
+		diag_error("dlp: libsodium does not initialise");
+		g_free(e);
+		return NULL;
+	}
+	e->detectors = g_ptr_array_new_with_free_func(detector_free);
+	e->before = e->after = DLP_WINDOW_DEFAULT;
+	e->bulk_threshold = DLP_BULK_EMAIL_DEFAULT;
+	e->next_custom = DLP_CUSTOM_FIRST;
+	e->tag_key_len = crypto_auth_hmacsha256_KEYBYTES;
+	e->tag_key = g_malloc(e->tag_key_len);
+	randombytes_buf(e->tag_key, e->tag_key_len);
+	e->mctx = pcre2_match_context_create(NULL);
+	e->jit_stack = pcre2_jit_stack_create(32 * 1024, DLP_JIT_STACK_MAX,
+	    NULL);
+	e->md = pcre2_match_data_create(32, NULL);
+	if (e->mctx == NULL || e->jit_stack == NULL || e->md == NULL)
+		goto fail;
+	pcre2_jit_stack_assign(e->mctx, NULL, e->jit_stack);
+	if (dlp_engine_set_limits(e, DLP_MATCH_LIMIT_DEFAULT,
+	    DLP_DEPTH_LIMIT_DEFAULT, DLP_HEAP_LIMIT_KIB_DEFAULT) != MS_OK)
+		goto fail;
+	for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
+		const struct builtin *b = &builtins[i];
+		detector *d = g_new0(detector, 1);
+
+		g_ptr_array_add(e->detectors, d);
+		d->id = b->id;
+		d->name = g_strdup(b->name);
+		d->validate = b->validate;
+		d->prefilter = b->prefilter;
+		d->min_digits = b->min_digits;
+		memcpy(d->literals, b->literals, sizeof(d->literals));
+		for (size_t k = 0; k < G_N_ELEMENTS(d->literals) &&
+		    d->literals[k] != NULL; k++) {
+			size_t slot;
+
+			for (slot = 0; slot < e->literal_count; slot++)
+				if (strcmp(e->literals[slot],
+				    d->literals[k]) == 0)
+					break;
+			if (slot == e->literal_count) {
+				g_assert(slot < G_N_ELEMENTS(e->literals));
+				e->literal_len[e->literal_count] =
+				    strlen(d->literals[k]);
+				e->literals[e->literal_count++] = d->literals[k];
+				e->first_byte[(unsigned char)
+				    d->literals[k][0]] |= 1u << slot;
+			}
+			d->literal_bits |= 1u << slot;
+		}
+		d->numeric = b->numeric;
+		if (b->pattern != NULL &&
+		    (d->primary = compile(b->pattern, 0, why,
+		    sizeof(why))) == NULL)
+			goto bad_pattern;
+		if (b->keywords != NULL &&
+		    (d->keywords = compile(b->keywords, 0, why,
+		    sizeof(why))) == NULL)
+			goto bad_pattern;
+		continue;
+bad_pattern:
+		diag_error("dlp: detector %s: %s", b->name, why);
+		goto fail;
+	}
+	e->negative = compile(NEGATIVE_WORDS, 0, why, sizeof(why));
+	e->email = compile(EMAIL_PATTERN, 0, why, sizeof(why));
+	if (e->negative == NULL || e->email == NULL) {
+		diag_error("dlp: built-in pattern: %s", why);
+		goto fail;
+	}
+	*err = MS_OK;
+	return e;
+fail:
+	dlp_engine_free(e);
+	return NULL;
+}
+
+/* dlp_engine_free - free an engine */
+void
+dlp_engine_free(dlp_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->detectors != NULL)
+		g_ptr_array_free(e->detectors, TRUE);
+	pcre2_code_free(e->negative);
+	pcre2_code_free(e->email);
+	pcre2_match_data_free(e->md);
+	pcre2_match_context_free(e->mctx);
+	pcre2_jit_stack_free(e->jit_stack);
+	if (e->tag_key != NULL)
+		sodium_memzero(e->tag_key, e->tag_key_len);
+	g_free(e->tag_key);
+	g_free(e);
+}
+
+/* dlp_engine_set_tag_key - the HMAC key of the correlation tags */
+ms_err
+dlp_engine_set_tag_key(dlp_engine *e, const unsigned char *key, size_t len)
+{
+	if (key == NULL || len == 0 || len > 1024)
+		return MS_USAGE;
+	sodium_memzero(e->tag_key, e->tag_key_len);
+	g_free(e->tag_key);
+	e->tag_key = g_memdup2(key, len);
+	e->tag_key_len = len;
+	return MS_OK;
+}
+
+/* dlp_engine_set_window - proximity window before and after a match */
+ms_err
+dlp_engine_set_window(dlp_engine *e, unsigned before, unsigned after)
+{
+	if (before > DLP_WINDOW_MAX || after > DLP_WINDOW_MAX ||
+	    before + after > DLP_WINDOW_MAX)
+		return MS_USAGE;
+	e->before = before;
+	e->after = after;
+	return MS_OK;
+}
+
+/* dlp_engine_set_limits - PCRE2 limits of every pattern */
+ms_err
+dlp_engine_set_limits(dlp_engine *e, unsigned match_limit,
+    unsigned depth_limit, unsigned heap_kib)
+{
+	if ((match_limit != 0 &&
+	    pcre2_set_match_limit(e->mctx, match_limit) != 0) ||
+	    (depth_limit != 0 &&
+	    pcre2_set_depth_limit(e->mctx, depth_limit) != 0) ||
+	    (heap_kib != 0 && pcre2_set_heap_limit(e->mctx, heap_kib) != 0))
+		return MS_USAGE;
+	return MS_OK;
+}
+
+/* dlp_engine_set_bulk_threshold - distinct addresses for a finding */
+void
+dlp_engine_set_bulk_threshold(dlp_engine *e, unsigned threshold)
+{
+	e->bulk_threshold = threshold > 0 ? threshold : 1;
+}
+
+static bool
+valid_confidence(dlp_confidence c)
+{
+	return c == DLP_LOW || c == DLP_MEDIUM || c == DLP_HIGH;
+}
+
+static detector *
+add_custom(dlp_engine *e, const char *name, pcre2_code *code,
+    dlp_confidence confidence, int *id)
+{
+	detector *d = g_new0(detector, 1);
+
+	d->id = e->next_custom++;
+	d->name = g_strdup(name);
+	d->primary = code;
+	d->prefilter = PRE_NONE;
+	d->custom_confidence = confidence;
+	g_ptr_array_add(e->detectors, d);
+	if (id != NULL)
+		*id = d->id;
+	return d;
+}
+
+/* dlp_engine_add_keywords - a custom keyword detector */
+ms_err
+dlp_engine_add_keywords(dlp_engine *e, const char *name,
+    const char *const *words, size_t count, dlp_confidence confidence,
+    int *id, const char **why)
+{
+	GString *pattern;
+	pcre2_code *code;
+
+	*why = NULL;
+	if (name == NULL || *name == '\0' || count == 0 ||
+	    !valid_confidence(confidence)) {
+		*why = "a name, at least one word and a confidence level";
+		return MS_USAGE;
+	}
+	pattern = g_string_new("(?i)(?<![\\p{L}\\p{N}])(?:");
+	for (size_t i = 0; i < count; i++) {
+		if (words[i] == NULL || *words[i] == '\0' ||
+		    !g_utf8_validate(words[i], -1, NULL)) {
+			g_string_free(pattern, TRUE);
+			*why = "an empty or invalid UTF-8 word";
+			return MS_USAGE;
+		}
+		if (i > 0)
+			g_string_append_c(pattern, '|');
+		/* \Q...\E quotes the word; a \E inside is split off */
+		g_string_append(pattern, "\\Q");
+		for (const char *p = words[i]; *p; p++) {
+			if (p[0] == '\\' && p[1] == 'E') {
+				g_string_append(pattern, "\\E\\\\\\QE");
+				p++;
+			} else {
+				g_string_append_c(pattern, *p);
+			}
+		}
+		g_string_append(pattern, "\\E");
+	}
+	g_string_append(pattern, ")(?![\\p{L}\\p{N}])");
+	code = compile(pattern->str, 0, NULL, 0);
+	g_string_free(pattern, TRUE);
+	if (code == NULL) {
+		*why = "the words do not make a pattern";
+		return MS_USAGE;
+	}
+	add_custom(e, name, code, confidence, id);
+	return MS_OK;
+}
+
+/* dlp_engine_add_regex - a custom regex detector */
+ms_err
+dlp_engine_add_regex(dlp_engine *e, const char *name, const char *pattern,
+    dlp_confidence confidence, int *id, char *why, size_t why_len)
+{
+	pcre2_code *code;
+
+	if (name == NULL || *name == '\0' || pattern == NULL ||
+	    !valid_confidence(confidence) ||
+	    !g_utf8_validate(pattern, -1, NULL)) {
+		snprintf(why, why_len, "a name, a UTF-8 pattern and a "
+		    "confidence level");
+		return MS_USAGE;
+	}
+	code = compile(pattern, 0, why, why_len);
+	if (code == NULL)
+		return MS_USAGE;
+	add_custom(e, name, code, confidence, id);
+	return MS_OK;
+}
+
+/* dlp_detector_name - the name of a detector id */
+const char *
+dlp_detector_name(const dlp_engine *e, int id)
+{
+	for (guint i = 0; i < e->detectors->len; i++) {
+		const detector *d = g_ptr_array_index(e->detectors, i);
+
+		if (d->id == id)
+			return d->name;
+	}
+	return NULL;
+}
+
+/* ---- results ---- */
+
+static guint
+tag_hash(gconstpointer p)
+{
+	guint h;
+
+	memcpy(&h, p, sizeof(h));
+	return h;
+}
+
+static gboolean
+tag_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, crypto_auth_hmacsha256_BYTES) == 0;
+}
+
+static void
+finding_free(gpointer p)
+{
+	dlp_finding *f = p;
+
+	g_free(f->part);
+	g_free(f->sample);
+	if (f->values != NULL)
+		g_hash_table_destroy(f->values);
+	g_free(f);
+}
+
+/* dlp_result_new - an empty result */
+dlp_result *
+dlp_result_new(void)
+{
+	dlp_result *r = g_new0(dlp_result, 1);
+
+	r->findings = g_ptr_array_new_with_free_func(finding_free);
+	r->undecided = g_string_new(NULL);
+	r->undecided_ids = g_array_new(FALSE, FALSE, sizeof(int));
+	r->addresses = g_hash_table_new_full(tag_hash, tag_equal, g_free,
+	    NULL);
+	r->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
+	return r;
+}
+
+/* dlp_result_free - free a result */
+void
+dlp_result_free(dlp_result *r)
+{
+	if (r == NULL)
+		return;
+	g_ptr_array_free(r->findings, TRUE);
+	g_string_free(r->undecided, TRUE);
+	g_array_free(r->undecided_ids, TRUE);
+	g_hash_table_destroy(r->addresses);
+	g_hash_table_destroy(r->domains);
+	g_free(r);
+}
+
+static dlp_finding *
+finding_for(dlp_result *r, const detector *d, const char *part)
+{
+	dlp_finding *f;
+
+	for (guint i = 0; i < r->findings->len; i++) {
+		f = g_ptr_array_index(r->findings, i);
+		if (f->id == d->id && strcmp(f->part, part) == 0)
+			return f;
+	}
+	f = g_new0(dlp_finding, 1);
+	f->id = d->id;
+	f->name = d->name;
+	f->part = g_strdup(part);
+	f->values = g_hash_table_new_full(tag_hash, tag_equal, g_free, NULL);
+	g_ptr_array_add(r->findings, f);
+	return f;
+}
+
+static unsigned
+level_index(dlp_confidence c)
+{
+	return c >= DLP_HIGH ? 2 : c >= DLP_MEDIUM ? 1 : 0;
+}
+
+static void
+tag_of(const dlp_engine *e, const GString *value, unsigned char *tag)
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, e->tag_key, e->tag_key_len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)value->str,
+	    value->len);
+	crypto_auth_hmacsha256_final(&st, tag);
+	sodium_memzero(&st, sizeof(st));
+}
+
+static void
+record(dlp_engine *e, dlp_result *r, const detector *d, const char *part,
+    const dlp_verdict *v, dlp_confidence c)
+{
+	dlp_finding *f = finding_for(r, d, part);
+	unsigned char tag[crypto_auth_hmacsha256_BYTES];
+	gpointer old;
+
+	tag_of(e, v->value, tag);
+	f->total[level_index(c)]++;
+	f->flags |= v->flags;
+	old = g_hash_table_lookup(f->values, tag);
+	if (old == NULL || GPOINTER_TO_UINT(old) < (unsigned)c)
+		g_hash_table_replace(f->values, g_memdup2(tag, sizeof(tag)),
+		    GUINT_TO_POINTER((unsigned)c));
+	if (c > f->confidence) {
+		f->confidence = c;
+		for (size_t i = 0; i < 8; i++)
+			snprintf(f->tag + 2 * i, 3, "%02x", tag[i]);
+		g_free(f->sample);
+		f->sample = g_strdup(v->sample->str);
+	}
+}
+
+static void
+undecided(dlp_result *r, const detector *d, const char *part, int rc)
+{
+	char msg[120];
+
+	pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+	if (r->undecided->len > 0)
+		g_string_append(r->undecided, "; ");
+	g_string_append_printf(r->undecided, "%s: %s (%s)", part, d->name,
+	    msg);
+	g_array_append_val(r->undecided_ids, d->id);
+}
+
+/* ---- scanning ---- */
+
+/* normalize - see the comment at the top; returns the text to scan (text
+ * itself when nothing changes) */
+static char *
+normalize(const char *text, size_t len, size_t *out_len)
+{
+	GString *out;
+	const char *p = text, *end = text + len;
+	size_t i;
+
+	for (i = 0; i < len && (unsigned char)text[i] < 0x80; i++)
+		;
+	if (i == len) {
+		*out_len = len;
+		return NULL;
+	}
+	out = g_string_sized_new(len);
+	g_string_append_len(out, text, (gssize)i);
+	p += i;
+	while (p < end) {
+		gunichar c;
+		int digit;
+
+		if ((unsigned char)*p < 0x80) {
+			g_string_append_c(out, *p++);
+			continue;
+		}
+		c = g_utf8_get_char_validated(p, end - p);
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append(out, "\xef\xbf\xbd");
+			p++;
+			continue;
+		}
+		p = g_utf8_next_char(p);
+		if (c == 0x200B || c == 0x200C || c == 0x200D || c == 0x2060 ||
+		    c == 0xFEFF || c == 0x00AD || c == 0x200E || c == 0x200F ||
+		    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
+			continue;
+		if ((digit = g_unichar_digit_value(c)) >= 0)
+			g_string_append_c(out, (char)('0' + digit));
+		else if (c == 0x00A0 || c == 0x2007 || c == 0x2009 ||
+		    c == 0x202F || c == 0x3000)
+			g_string_append_c(out, ' ');
+		else if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212 ||
+		    c == 0xFF0D)
+			g_string_append_c(out, '-');
+		else if ((c >= 0xFF21 && c <= 0xFF3A) ||
+		    (c >= 0xFF41 && c <= 0xFF5A))
+			g_string_append_c(out, (char)(c - 0xFF21 + 'A'));
+		else
+			g_string_append_unichar(out, c);
+	}
+	*out_len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+/* back_chars - the offset n characters before at (UTF-8) */
+static size_t
+back_chars(const char *t, size_t at, unsigned n)
+{
+	while (at > 0 && n > 0) {
+		at--;
+		if (((unsigned char)t[at] & 0xC0) != 0x80)
+			n--;
+	}
+	while (at > 0 && ((unsigned char)t[at] & 0xC0) == 0x80)
+		at--;
+	return at;
+}
+
+/* forward_chars - the offset n characters after at (UTF-8) */
+static size_t
+forward_chars(const char *t, size_t len, size_t at, unsigned n)
+{
+	while (at < len && n > 0) {
+		at++;
+		while (at < len && ((unsigned char)t[at] & 0xC0) == 0x80)
+			at++;
+		n--;
+	}
+	return at;
+}
+
+/* literals_present - which of the engine's literals occur in the text:
+ * one pass with a first-byte table instead of one memmem per literal */
+static guint32
+literals_present(const dlp_engine *e, const char *t, size_t len)
+{
+	guint32 all = e->literal_count == 32 ? ~0u :
+	    (1u << e->literal_count) - 1, found = 0;
+
+	for (size_t i = 0; i < len && found != all; i++) {
+		guint32 maybe = e->first_byte[(unsigned char)t[i]] & ~found;
+
+		while (maybe != 0) {
+			unsigned slot = (unsigned)__builtin_ctz(maybe);
+			size_t n = e->literal_len[slot];
+
+			maybe &= maybe - 1;
+			if (len - i >= n && memcmp(t + i, e->literals[slot],
+			    n) == 0)
+				found |= 1u << slot;
+		}
+	}
+	return found;
+}
+
+/*
+ * Numeric detectors run only on segments around digit runs: a run is
+ * digits with single spaces, dots, dashes or slashes between them; a run
+ * of at least SEGMENT_MIN_DIGITS digits gets SEGMENT_MARGIN characters on
+ * both sides (room for a NINO's letters, a track's name field, the
+ * keyword-free context of the boundaries), and overlapping windows merge.
+ * Text with few numbers is then mostly skipped.  IBAN, whose digit runs
+ * can be two digits long, scans the whole text.
+ */
+#define SEGMENT_MIN_DIGITS 6u
+#define SEGMENT_MARGIN 48u
+
+typedef struct segment {
+	size_t start, end;
+	unsigned digits;	/* the longest run inside */
+} segment;
+
+static bool
+run_separator(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '/';
+}
+
+static GArray *
+digit_segments(const char *t, size_t len, unsigned *longest)
+{
+	GArray *segs = g_array_new(FALSE, FALSE, sizeof(segment));
+	size_t i = 0;
+
+	*longest = 0;
+	while (i < len) {
+		size_t start, end;
+		unsigned digits = 0;
+
+		while (i < len && !g_ascii_isdigit(t[i]))
+			i++;
+		if (i >= len)
+			break;
+		start = i;
+		for (;;) {
+			while (i < len && g_ascii_isdigit(t[i])) {
+				digits++;
+				i++;
+			}
+			if (i + 1 < len && run_separator(t[i]) &&
+			    g_ascii_isdigit(t[i + 1]))
+				i++;
+			else
+				break;
+		}
+		end = i;
+		if (digits > *longest)
+			*longest = digits;
+		if (digits >= SEGMENT_MIN_DIGITS) {
+			segment seg;
+
+			seg.start = back_chars(t, start, SEGMENT_MARGIN);
+			seg.end = forward_chars(t, len, end, SEGMENT_MARGIN);
+			seg.digits = digits;
+			if (segs->len > 0) {
+				segment *last = &g_array_index(segs, segment,
+				    segs->len - 1);
+
+				if (seg.start <= last->end) {
+					last->end = seg.end;
+					last->digits = MAX(last->digits, digits);
+					continue;
+				}
+			}
+			g_array_append_val(segs, seg);
+		}
+	}
+	return segs;
+}
+
+/* search - does code match in t[from, to)?  1 yes, 0 no, < 0 a PCRE2
+ * error (a limit: undecided) */
+static int
+search(dlp_engine *e, pcre2_code *code, const char *t, size_t from,
+    size_t to)
+{
+	int rc;
+
+	if (from >= to)
+		return 0;
+	rc = pcre2_match(code, (PCRE2_SPTR)t, to, from, PCRE2_NO_UTF_CHECK,
+	    e->md, e->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return rc >= 0 ? 1 : rc;
+}
+
+/* near - code matches in the window before or after [start, end) */
+static int
+near(dlp_engine *e, pcre2_code *code, const char *t, size_t len,
+    size_t start, size_t end)
+{
+	int rc = search(e, code, t, back_chars(t, start, e->before), start);
+
+	if (rc != 0)
+		return rc;
+	return search(e, code, t, end, forward_chars(t, len, end, e->after));
+}
+
+/* inside_address - the span lies within one e-mail address or URL token
+ * (a number there is part of an identifier, not a value: dlp.md §2) */
+static bool
+inside_address(const char *t, size_t len, size_t start, size_t end)
+{
+	static const char stops[] = " \t\r\n<>\"'()[]{},;";
+	size_t a = start, b = end;
+	bool at_sign = false;
+
+	while (a > 0 && start - a < 2048 && strchr(stops, t[a - 1]) == NULL)
+		a--;
+	while (b < len && b - end < 2048 && strchr(stops, t[b]) == NULL)
+		b++;
+	for (size_t i = start; i < end; i++)
+		if (strchr(stops, t[i]) != NULL)
+			return false;
+	if (g_strstr_len(t + a, (gssize)(b - a), "://") != NULL ||
+	    (b - a > 4 && g_ascii_strncasecmp(t + a, "www.", 4) == 0))
+		return true;
+	for (size_t i = a; i < b; i++)
+		if (t[i] == '@') {
+			at_sign = true;
+			break;
+		}
+	return at_sign && memchr(t + a, '.', b - a) != NULL;
+}
+
+static dlp_confidence
+lower(dlp_confidence c)
+{
+	return c == DLP_HIGH ? DLP_MEDIUM : c == DLP_MEDIUM ? DLP_LOW :
+	    DLP_NONE;
+}
+
+/* ladder - the confidence of a validated instance (dlp.md §3, right
+ * column) */
+static dlp_confidence
+ladder(const detector *d, const dlp_verdict *v, bool keyword)
+{
+	switch (d->id) {
+	case DLP_PAN:
+		return keyword ? DLP_HIGH : v->formatted ? DLP_MEDIUM :
+		    DLP_LOW;
+	case DLP_IBAN:
+		return keyword ? DLP_HIGH : DLP_MEDIUM;
+	case DLP_US_SSN:
+	case DLP_US_ITIN:
+		if (v->formatted)
+			return keyword ? DLP_HIGH : DLP_LOW;
+		return keyword ? DLP_MEDIUM : DLP_NONE;
+	case DLP_ABA:
+		return keyword ? DLP_MEDIUM : DLP_NONE;
+	case DLP_NL_BSN:
+		if (v->needs_keyword && !keyword)
+			return DLP_NONE;
+		return keyword ? DLP_HIGH : DLP_LOW;
+	case DLP_UK_NINO:
+		return keyword ? DLP_HIGH : DLP_LOW;
+	case DLP_DE_TAXID:
+	case DLP_FR_NIR:
+	case DLP_BE_NRN:
+		return keyword ? DLP_HIGH : DLP_NONE;
+	case DLP_ES_DNI:
+		return keyword ? DLP_HIGH : DLP_MEDIUM;
+	case DLP_AWS:
+		return keyword ? DLP_HIGH : DLP_MEDIUM;
+	case DLP_JWT:
+		return v->strong ? DLP_HIGH : DLP_MEDIUM;
+	case DLP_TRACK:
+	case DLP_PRIVATE_KEY:
+	case DLP_GCP:
+	case DLP_VENDOR_TOKEN:
+		return DLP_HIGH;
+	default:
+		return d->custom_confidence;
+	}
+}
+
+static void
+custom_verdict(const char *t, size_t start, size_t end, dlp_verdict *v)
+{
+	size_t n = end - start;
+	char *folded = g_utf8_casefold(t + start, (gssize)n);
+
+	g_string_assign(v->value, folded);
+	g_free(folded);
+	g_string_truncate(v->sample, 0);
+	if (n >= 8) {
+		g_string_append_len(v->sample, t + start, 2);
+		g_string_append_printf(v->sample, "\xe2\x80\xa6(%zu)", n);
+	} else {
+		g_string_append(v->sample, "\xe2\x80\xa6");
+	}
+	v->valid = true;
+}
+
+/* run_detector - every match of one detector in t[from, to) (the
+ * validators and the keyword windows see all of t[0, len)); false when a
+ * limit made it undecided */
+static bool
+run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
+    size_t from, size_t to, const char *part, dlp_result *r,
+    dlp_verdict *v)
+{
+	size_t offset = from;
+
+	while (offset <= to) {
+		PCRE2_SIZE *ov;
+		size_t start, end;
+		dlp_confidence c;
+		int rc, kw = 0, neg;
+
+		rc = pcre2_match(d->primary, (PCRE2_SPTR)t, to, offset,
+		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			return true;
+		if (rc < 0) {
+			undecided(r, d, part, rc);
+			return false;
+		}
+		ov = pcre2_get_ovector_pointer(e->md);
+		start = ov[0];
+		end = ov[1];
+		if (end <= start) {
+			/* an empty match: step one character */
+			offset = forward_chars(t, to, start, 1);
+			if (start >= to)
+				return true;
+			continue;
+		}
+		v->valid = v->formatted = v->strong = v->needs_keyword = false;
+		v->flags = 0;
+		v->end = end;
+		if (d->validate != NULL)
+			d->validate(t, len, start, end, v);
+		else
+			custom_verdict(t, start, end, v);
+		offset = v->valid && v->end > end ? v->end : end;
+		if (!v->valid)
+			continue;
+		if (d->numeric && inside_address(t, len, start, end))
+			continue;
+		if (d->keywords != NULL &&
+		    (kw = near(e, d->keywords, t, len, start, v->end)) < 0) {
+			undecided(r, d, part, kw);
+			return false;
+		}
+		c = ladder(d, v, kw == 1);
+		if (c != DLP_NONE && d->validate != NULL) {
+			neg = near(e, e->negative, t, len, start, v->end);
+			if (neg < 0) {
+				undecided(r, d, part, neg);
+				return false;
+			}
+			if (neg == 1)
+				c = lower(c);
+		}
+		if (c != DLP_NONE)
+			record(e, r, d, part, v, c);
+		sodium_memzero(v->value->str, v->value->len);
+	}
+	return true;
+}
+
+/* scan_addresses - count distinct case-folded addresses for detector 13 */
+static bool
+scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
+    const char *part, dlp_result *r)
+{
+	size_t offset = 0;
+	GString *value = g_string_new(NULL);
+	bool ok = true;
+
+	for (;;) {
+		unsigned char tag[crypto_auth_hmacsha256_BYTES];
+		PCRE2_SIZE *ov;
+		char *folded;
+		int rc;
+
+		rc = pcre2_match(e->email, (PCRE2_SPTR)t, len, offset,
+		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			undecided(r, d, part, rc);
+			ok = false;
+			break;
+		}
+		ov = pcre2_get_ovector_pointer(e->md);
+		offset = ov[1];
+		folded = g_ascii_strdown(t + ov[0], (gssize)(ov[1] - ov[0]));
+		g_string_assign(value, folded);
+		g_free(folded);
+		tag_of(e, value, tag);
+		r->address_total++;
+		if (!g_hash_table_contains(r->addresses, tag)) {
+			/* the list's tag: XOR of its addresses' tags, the
+			 * same whatever their order */
+			for (size_t i = 0; i < sizeof(tag); i++)
+				r->list_tag[i] ^= tag[i];
+			g_hash_table_add(r->addresses,
+			    g_memdup2(tag, sizeof(tag)));
+			if (g_hash_table_size(r->domains) < 1000)
+				g_hash_table_add(r->domains,
+				    g_ascii_strdown(t + ov[2],
+				    (gssize)(ov[3] - ov[2])));
+		}
+	}
+	g_string_free(value, TRUE);
+	if (g_hash_table_size(r->addresses) >= e->bulk_threshold) {
+		GList *domains = g_hash_table_get_keys(r->domains);
+		GString *sample = g_string_new(NULL);
+		unsigned shown = 0;
+
+		if (r->bulk == NULL) {
+			r->bulk = finding_for(r, d, part);
+			r->bulk->confidence = DLP_HIGH;
+		}
+		domains = g_list_sort(domains, (GCompareFunc)strcmp);
+		g_string_printf(sample, "%u addresses:",
+		    g_hash_table_size(r->addresses));
+		for (GList *l = domains; l != NULL && shown < 5;
+		    l = l->next, shown++)
+			g_string_append_printf(sample, " %s",
+			    (const char *)l->data);
+		if (g_list_length(domains) > 5)
+			g_string_append(sample, " ...");
+		g_list_free(domains);
+		g_free(r->bulk->sample);
+		r->bulk->sample = g_string_free(sample, FALSE);
+		for (size_t i = 0; i < 8; i++)
+			snprintf(r->bulk->tag + 2 * i, 3, "%02x",
+			    r->list_tag[i]);
+		r->bulk->total[2] = r->address_total;
+		r->bulk->addresses = g_hash_table_size(r->addresses);
+	}
+	return ok;
+}
+
+/* dlp_scan_text - scan one part */
+ms_err
+dlp_scan_text(dlp_engine *e, const char *text, size_t len,
+    const char *part_path, dlp_result *r)
+{
+	char *normal;
+	const char *t;
+	size_t tlen;
+	unsigned longest;
+	guint32 literals;
+	GArray *segments;
+	dlp_verdict v = { 0 };
+
+	if (len > DLP_TEXT_MAX)
+		return MS_DATA;
+	if (part_path == NULL)
+		part_path = "";
+	normal = normalize(text, len, &tlen);
+	t = normal != NULL ? normal : text;
+	if (t == NULL)
+		t = "";
+	segments = digit_segments(t, tlen, &longest);
+	literals = literals_present(e, t, tlen);
+	v.value = g_string_new(NULL);
+	v.sample = g_string_new(NULL);
+	for (guint i = 0; i < e->detectors->len; i++) {
+		const detector *d = g_ptr_array_index(e->detectors, i);
+
+		switch (d->prefilter) {
+		case PRE_NONE:
+			run_detector(e, d, t, tlen, 0, tlen, part_path, r, &v);
+			break;
+		case PRE_LITERAL:
+			if ((literals & d->literal_bits) == 0)
+				break;
+			if (d->id == DLP_BULK_EMAIL)
+				scan_addresses(e, d, t, tlen, part_path, r);
+			else
+				run_detector(e, d, t, tlen, 0, tlen, part_path,
+				    r, &v);
+			break;
+		case PRE_DIGITS:
+			if (longest < d->min_digits)
+				break;
+			if (d->min_digits < SEGMENT_MIN_DIGITS) {
+				run_detector(e, d, t, tlen, 0, tlen, part_path,
+				    r, &v);
+				break;
+			}
+			for (guint k = 0; k < segments->len; k++) {
+				const segment *seg = &g_array_index(segments,
+				    segment, k);
+
+				if (seg->digits >= d->min_digits &&
+				    !run_detector(e, d, t, tlen, seg->start,
+				    seg->end, part_path, r, &v))
+					break;
+			}
+			break;
+		}
+	}
+	g_array_free(segments, TRUE);
+	sodium_memzero(v.value->str, v.value->allocated_len);
+	g_string_free(v.value, TRUE);
+	g_string_free(v.sample, TRUE);
+	if (normal != NULL) {
+		sodium_memzero(normal, tlen);
+		g_free(normal);
+	}
+	return MS_OK;
+}
+
+/* dlp_scan_pkcs12 - a PKCS#12 attachment */
+ms_err
+dlp_scan_pkcs12(dlp_engine *e, const unsigned char *data, size_t len,
+    const char *part_path, dlp_result *r)
+{
+	dlp_verdict v = { 0 };
+
+	if (len > DLP_TEXT_MAX)
+		return MS_DATA;
+	v.value = g_string_new(NULL);
+	v.sample = g_string_new(NULL);
+	dlp_valid_pkcs12(data, len, &v);
+	if (v.valid) {
+		for (guint i = 0; i < e->detectors->len; i++) {
+			const detector *d = g_ptr_array_index(e->detectors, i);
+
+			if (d->id == DLP_PRIVATE_KEY)
+				record(e, r, d, part_path ? part_path : "", &v,
+				    DLP_HIGH);
+		}
+	}
+	sodium_memzero(v.value->str, v.value->len);
+	g_string_free(v.value, TRUE);
+	g_string_free(v.sample, TRUE);
+	return MS_OK;
+}
+
+/* ---- accessors ---- */
+
+/* dlp_result_undecided - some detector hit a limit */
+bool
+dlp_result_undecided(const dlp_result *r)
+{
+	return r->undecided_ids->len > 0;
+}
+
+/* dlp_result_undecided_detector - detector id hit a limit */
+bool
+dlp_result_undecided_detector(const dlp_result *r, int id)
+{
+	for (guint i = 0; i < r->undecided_ids->len; i++)
+		if (g_array_index(r->undecided_ids, int, i) == id)
+			return true;
+	return false;
+}
+
+/* dlp_result_undecided_text - what was undecided, for the log */
+const char *
+dlp_result_undecided_text(const dlp_result *r)
+{
+	return r->undecided->str;
+}
+
+/* dlp_result_count - number of findings */
+size_t
+dlp_result_count(const dlp_result *r)
+{
+	return r->findings->len;
+}
+
+/* dlp_result_finding - finding i */
+const dlp_finding *
+dlp_result_finding(const dlp_result *r, size_t i)
+{
+	return i < r->findings->len ? g_ptr_array_index(r->findings, i) :
+	    NULL;
+}
+
+/* dlp_result_find - the finding of a detector in a part */
+const dlp_finding *
+dlp_result_find(const dlp_result *r, int id, const char *part)
+{
+	for (guint i = 0; i < r->findings->len; i++) {
+		const dlp_finding *f = g_ptr_array_index(r->findings, i);
+
+		if (f->id == id && (part == NULL || strcmp(part, f->part) == 0))
+			return f;
+	}
+	return NULL;
+}
+
+/* dlp_result_total - instances over the message */
+unsigned
+dlp_result_total(const dlp_result *r, int id, dlp_confidence min)
+{
+	unsigned total = 0;
+
+	for (guint i = 0; i < r->findings->len; i++) {
+		const dlp_finding *f = g_ptr_array_index(r->findings, i);
+
+		if (f->id == id)
+			total += dlp_finding_total(f, min);
+	}
+	return total;
+}
+
+/* dlp_result_unique - distinct values over the message */
+unsigned
+dlp_result_unique(const dlp_result *r, int id, dlp_confidence min)
+{
+	GHashTable *seen;
+	unsigned count;
+
+	if (id == DLP_BULK_EMAIL)
+		return r->bulk != NULL ? g_hash_table_size(r->addresses) : 0;
+	seen = g_hash_table_new(tag_hash, tag_equal);
+	for (guint i = 0; i < r->findings->len; i++) {
+		const dlp_finding *f = g_ptr_array_index(r->findings, i);
+		GHashTableIter it;
+		gpointer key, val;
+
+		if (f->id != id)
+			continue;
+		g_hash_table_iter_init(&it, f->values);
+		while (g_hash_table_iter_next(&it, &key, &val))
+			if (GPOINTER_TO_UINT(val) >= (unsigned)min)
+				g_hash_table_add(seen, key);
+	}
+	count = g_hash_table_size(seen);
+	g_hash_table_destroy(seen);
+	return count;
+}
+
+/* dlp_finding_detector - the detector id */
+int
+dlp_finding_detector(const dlp_finding *f)
+{
+	return f->id;
+}
+
+/* dlp_finding_name - the detector name */
+const char *
+dlp_finding_name(const dlp_finding *f)
+{
+	return f->name;
+}
+
+/* dlp_finding_part - the part label */
+const char *
+dlp_finding_part(const dlp_finding *f)
+{
+	return f->part;
+}
+
+/* dlp_finding_confidence - the highest confidence of the instances */
+dlp_confidence
+dlp_finding_confidence(const dlp_finding *f)
+{
+	return f->confidence;
+}
+
+/* dlp_finding_total - instances at confidence >= min */
+unsigned
+dlp_finding_total(const dlp_finding *f, dlp_confidence min)
+{
+	unsigned total = 0;
+
+	for (unsigned k = level_index(min); k < 3; k++)
+		total += f->total[k];
+	return total;
+}
+
+/* dlp_finding_unique - distinct values at confidence >= min */
+unsigned
+dlp_finding_unique(const dlp_finding *f, dlp_confidence min)
+{
+	GHashTableIter it;
+	gpointer key, val;
+	unsigned count = 0;
+
+	if (f->id == DLP_BULK_EMAIL)
+		return f->addresses;
+	g_hash_table_iter_init(&it, f->values);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		if (GPOINTER_TO_UINT(val) >= (unsigned)min)
+			count++;
+	return count;
+}
+
+/* dlp_finding_tag - 16 hex digits of the sample value's HMAC */
+const char *
+dlp_finding_tag(const dlp_finding *f)
+{
+	return f->tag;
+}
+
+/* dlp_finding_sample - the masked sample */
+const char *
+dlp_finding_sample(const dlp_finding *f)
+{
+	return f->sample != NULL ? f->sample : "";
+}
+
+/* dlp_finding_flags - DLP_FLAG_* of any instance */
+unsigned
+dlp_finding_flags(const dlp_finding *f)
+{
+	return f->flags;
+}
