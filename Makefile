@@ -164,8 +164,10 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(SHAREDIR)/policies $(DESTDIR)$(LIBEXECDIR)
+		$(DESTDIR)$(SHAREDIR)/policies $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(SHAREDIR)/examples
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0644 scripts/examples/* $(DESTDIR)$(SHAREDIR)/examples
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
 	done

@@ -28,6 +28,7 @@
 static const char usage[] =
 "usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID] -f SENDER\n"
 "           -- RECIPIENT...\n"
+"       mailseal-filter [--store DIR] --incoming\n"
 "       mailseal-filter -h | --version\n";
 
 static char *opt_sender, *opt_queue_id;
@@ -856,7 +857,10 @@ incoming(job *j, GString *summary)
 		    dec != NULL ? mid : j->in_fd, &out);
 	for (int i = 0; i < j->nrcpts; i++)
 		g_ptr_array_add(all, g_strdup(j->rcpts[i]));
-	if (err == MS_OK)
+	if (err == MS_OK && j->nrcpts == 0)
+		/* a filter for procmail or Sieve: the result on stdout */
+		err = run_copy_fd(out, STDOUT_FILENO);
+	else if (err == MS_OK)
 		err = reinject(j, out, all);
 	if (err == MS_OK)
 		journal_record(j, all);
@@ -902,12 +906,19 @@ main(int argc, char **argv)
 	j.signed_fd[0] = j.signed_fd[1] = -1;
 	j.rewritten_fd = -1;
 	j.journal_fd = -1;
-	if (opt_sender == NULL)
-		ritual_usage_error("-f SENDER is required (empty for <>)");
 	while (args != NULL && args[n] != NULL)
 		n++;
-	if (n == 0)
-		ritual_usage_error("no RECIPIENT");
+	if (opt_incoming && n == 0 && opt_sender == NULL &&
+	    opt_queue_id == NULL) {
+		/* mailseal-filter --incoming as a plain filter */
+		opt_sender = "";
+	} else {
+		if (opt_sender == NULL)
+			ritual_usage_error("-f SENDER is required (empty for "
+			    "<>)");
+		if (n == 0)
+			ritual_usage_error("no RECIPIENT");
+	}
 	if (opt_queue_id != NULL && !queue_id_ok(opt_queue_id))
 		ritual_usage_error("a QUEUEID is letters and digits");
 	/* what Postfix logs and puts in a DSN: our own lines only */

@@ -271,6 +271,16 @@ fake_sibling() {
 	[ "$(sig_word "$got")" = valid ] ||
 	    fail_with "signature: $(status_of "$got" X-Mailseal-Signature)"
 	grep -q "Inbound $MARK" "$got" || fail_with "the body was not decrypted"
+
+	# as a plain filter (procmail, Sieve): the same result on stdout
+	rm -f "$T"/out/*
+	mailseal-filter --incoming <"$T/enc.eml" >"$T/filtered.eml" ||
+	    fail_with "the filter form failed"
+	[ "$(copies)" = 0 ] || fail_with "the filter form reinjected"
+	[ "$(status_of "$T/filtered.eml" X-Mailseal-Decrypted)" = smime ] &&
+	    [ "$(sig_word "$T/filtered.eml")" = valid ] ||
+	    fail_with "the filter form did not decrypt and verify"
+	grep -q "Inbound $MARK" "$T/filtered.eml" || fail_with "filter form: body"
 }
 
 @test "--incoming: OpenPGP mail encrypted by gpg is decrypted; unsigned mail is marked none; forged fields go" {
