@@ -78,7 +78,8 @@ LIBS_pgp-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
-LIBS_mailseal-filter = openssl gmime-3.0 glib-2.0 popt libsodium libcurl
+LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
+	libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

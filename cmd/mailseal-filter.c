@@ -9,14 +9,17 @@
  */
 #include "addr.h"
 #include "diag.h"
+#include "encrypted.h"
 #include "filter.h"
 #include "msgpart.h"
 #include "output.h"
 #include "ritual.h"
+#include "route.h"
 #include "run.h"
 #include "settings.h"
+#include "smenc.h"
+#include "smtp.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -41,7 +44,6 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-#define ROUTE_OUTPUT_MAX (1024 * 1024)
 #define RECIPIENTS_MAX 1000
 
 /* one group of recipients served by the same variant */
@@ -183,16 +185,6 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 	}
 	*out_fd = fd;
 	return MS_OK;
-}
-
-/* known_recipient - rcpt as given on our command line, or NULL */
-static const char *
-known_recipient(const job *j, const char *rcpt)
-{
-	for (int i = 0; i < j->nrcpts; i++)
-		if (strcmp(j->rcpts[i], rcpt) == 0)
-			return j->rcpts[i];
-	return NULL;
 }
 
 /* add_to_group - file rcpt under its method, signing and fields */
@@ -353,166 +345,105 @@ journal_record(job *j, GPtrArray *rcpts)
 	g_string_free(text, TRUE);
 }
 
-/* private_dir - a new directory only we can enter, under $TMPDIR or
- * /tmp (g_free), or NULL */
-static char *
-private_dir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *dir = g_build_filename(tmp != NULL && *tmp == '/' ? tmp : "/tmp",
-	    "mailseal-filter.XXXXXX", NULL);
-
-	if (mkdtemp(dir) == NULL) {
-		diag_error("cannot create a private directory: %s",
-		    strerror(errno));
-		g_free(dir);
-		return NULL;
-	}
-	return dir;
-}
-
-/* take_rewritten - when route-recipient wrote the message without its
- * triggers, that is the message from now on */
+/* rewrite - the message without its triggers is the message from now
+ * on: written anew into an anonymous file */
 static ms_err
-take_rewritten(job *j, const char *path)
+rewrite(job *j, const route_triggers *trig)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return MS_OK;
-		diag_error("cannot open the rewritten message: %s",
-		    strerror(errno));
-		return MS_TEMP;
-	}
-	if (j->rewritten_fd >= 0)
-		close(j->rewritten_fd);
-	j->rewritten_fd = fd;
-	j->in_fd = fd;
-	return MS_OK;
-}
-
-/* route - ask route-recipient and group the recipients; refused
- * recipients make the whole message a policy refusal */
-static ms_err
-route(job *j)
-{
-	const char *args[] = { "-f", j->sender, "--rewrite", NULL, NULL };
-	GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *refused = g_ptr_array_new();
-	bool *seen = g_new0(bool, j->nrcpts), too_large;
-	GString *text = NULL;
-	char **lines = NULL, *dir, *rewritten = NULL;
-	int fd = -1, slot = -1;
+	ms_output *out = NULL;
 	ms_err err;
 
-	for (int i = 0; i < j->nrcpts; i++)
-		g_ptr_array_add(rcpts, g_strdup(j->rcpts[i]));
-	/* a subject or field trigger is removed by route-recipient into a
-	 * file of a private directory; it is then the message */
-	dir = private_dir();
-	if (dir == NULL) {
-		g_ptr_array_free(rcpts, TRUE);
-		g_ptr_array_free(refused, TRUE);
-		g_free(seen);
-		return MS_TEMP;
-	}
-	rewritten = g_build_filename(dir, "message", NULL);
-	slot = diag_cleanup_register(rewritten);
-	args[3] = rewritten;
-	err = step("route-recipient", args, rcpts, j->in_fd, &fd);
+	route_triggers_remove(j->f.msg, trig);
+	err = output_open(j->f.store, &out);
 	if (err == MS_OK)
-		err = take_rewritten(j, rewritten);
-	if (unlink(rewritten) != 0 && errno != ENOENT)
-		diag_warn("cannot remove a temporary file: %s",
-		    strerror(errno));
-	diag_cleanup_forget(slot);
-	(void)rmdir(dir);
-	g_free(rewritten);
-	g_free(dir);
+		err = msg_output_original(out, j->f.msg, NULL);
 	if (err == MS_OK) {
-		text = read_all(fd, ROUTE_OUTPUT_MAX, &too_large);
-		if (text == NULL) {
-			diag_error("route-recipient: output unreadable");
-			err = MS_INTERNAL;
+		int fd = dup(output_fd(out));
+
+		if (fd < 0) {
+			diag_error("cannot keep a temporary file: %s",
+			    strerror(errno));
+			err = MS_TEMP;
+		} else {
+			if (j->rewritten_fd >= 0)
+				close(j->rewritten_fd);
+			j->rewritten_fd = fd;
+			j->in_fd = fd;
 		}
+	}
+	output_discard(out);
+	return err;
+}
+
+/* route - decide every recipient's method and the sender's signing
+ * (route-recipient(1), the same code in this process) and group the
+ * recipients; refused recipients make the whole message a refusal */
+static ms_err
+route(job *j, GString *summary)
+{
+	route_triggers trig;
+	ms_route *rt = NULL;
+	route_sign sign = ROUTE_SIGN_NONE;
+	GPtrArray *refused = g_ptr_array_new();
+	ms_addr sender;
+	bool have_sender = false, forced;
+	char *fired;
+	ms_err err = MS_OK;
+
+	route_triggers_find(j->f.settings, j->f.msg, &trig);
+	fired = route_triggers_field(&trig);
+	forced = fired != NULL;
+	if (fired != NULL)
+		g_string_append_printf(summary, " trigger=%s", fired);
+	g_free(fired);
+	if (trig.subject || trig.header)
+		err = rewrite(j, &trig);
+	route_triggers_clear(&trig);
+	if (err == MS_OK)
+		err = route_open(j->f.store, &rt);
+	/* the signer: the envelope sender; the null sender signs nothing */
+	if (err == MS_OK && *j->sender != '\0') {
+		const char *why;
+
+		have_sender = addr_parse_str(j->sender, &sender, &why) == MS_OK;
 	}
 	if (err == MS_OK)
-		lines = g_strsplit(text->str, "\n", -1);
-	for (size_t l = 0; err == MS_OK && lines[l] != NULL; l++) {
-		char **w;
-		const char *method, *rcpt, *sign = "none";
-		GString *fields;
-		int idx = -1;
-
-		if (lines[l][0] == '\0')
-			continue;
-		w = g_strsplit(lines[l], " ", -1);
-		if (w[0] == NULL || w[1] == NULL) {
-			g_strfreev(w);
-			diag_error("route-recipient: a line without recipient");
-			err = MS_INTERNAL;
-			break;
-		}
-		method = w[0];
-		rcpt = known_recipient(j, w[1]);
-		for (int i = 0; rcpt != NULL && i < j->nrcpts; i++)
-			if (j->rcpts[i] == rcpt)
-				idx = i;
-		if (rcpt == NULL || seen[idx]) {
-			g_strfreev(w);
-			diag_error("route-recipient: an unexpected recipient");
-			err = MS_INTERNAL;
-			break;
-		}
-		seen[idx] = true;
-		/* the fields that change the copy: the domain certificate or
-		 * key; the rest (reason=, trigger=) are for the log */
-		fields = g_string_new(NULL);
-		for (size_t k = 2; w[k] != NULL; k++) {
-			if (strncmp(w[k], "sign=", 5) == 0) {
-				sign = w[k] + 5;
-				continue;
-			}
-			if (strncmp(w[k], "key=", 4) != 0 &&
-			    strncmp(w[k], "fpr=", 4) != 0)
-				continue;
-			if (fields->len > 0)
-				g_string_append_c(fields, ' ');
-			g_string_append(fields, w[k]);
-		}
-		if (strcmp(sign, "missing") == 0) {
-			/* the sender is to sign but has no usable key: the
-			 * copy goes out unsigned, and the log says so */
-			diag_warn("the sender has no usable signing key; "
-			    "sending unsigned");
-			sign = "none";
-		}
-		if (strcmp(method, "reject") == 0)
-			g_ptr_array_add(refused, (gpointer)rcpt);
-		else if (strcmp(method, "smime") == 0 ||
-		    strcmp(method, "pgp") == 0 ||
-		    strcmp(method, "plain") == 0 ||
-		    strcmp(method, "pdf") == 0 ||
-		    strcmp(method, "webmail") == 0)
-			add_to_group(j, method, sign, fields->str, rcpt);
-		else {
-			diag_error("route-recipient: unknown method");
-			err = MS_INTERNAL;
-		}
-		if (strcmp(sign, "none") != 0 && strcmp(sign, "smime") != 0 &&
-		    strcmp(sign, "pgp") != 0) {
-			diag_error("route-recipient: unknown signing method");
-			err = MS_INTERNAL;
-		}
-		g_string_free(fields, TRUE);
-		g_strfreev(w);
+		err = route_signing(rt, have_sender ? &sender : NULL, NULL,
+		    &sign);
+	if (err == MS_OK && sign == ROUTE_SIGN_MISSING) {
+		/* the sender is to sign but has no usable key: the copies
+		 * go out unsigned, and the log says so */
+		diag_warn("the sender has no usable signing key; sending "
+		    "unsigned");
+		sign = ROUTE_SIGN_NONE;
 	}
-	for (int i = 0; err == MS_OK && i < j->nrcpts; i++)
-		if (!seen[i]) {
-			diag_error("route-recipient left a recipient out");
-			err = MS_INTERNAL;
+	for (int i = 0; err == MS_OK && i < j->nrcpts; i++) {
+		route_decision d;
+		ms_addr addr;
+		const char *why;
+		char *fields;
+
+		if (addr_parse_str(j->rcpts[i], &addr, &why) != MS_OK) {
+			err = MS_INTERNAL;	/* checked in main */
+			break;
 		}
+		err = route_decide(rt, &addr, forced, NULL, &d);
+		addr_clear(&addr);
+		if (err != MS_OK)
+			break;
+		if (d.method == ROUTE_REJECT) {
+			g_ptr_array_add(refused, (gpointer)j->rcpts[i]);
+			route_decision_clear(&d);
+			continue;
+		}
+		fields = d.domain_key ? g_strdup_printf("key=domain fpr=%s",
+		    d.fingerprint) : g_strdup("");
+		add_to_group(j, route_method_name(d.method),
+		    route_sign_name(sign) != NULL ? route_sign_name(sign) :
+		    "none", fields, j->rcpts[i]);
+		g_free(fields);
+		route_decision_clear(&d);
+	}
 	if (err == MS_OK && refused->len > 0) {
 		GString *who = g_string_new(NULL);
 
@@ -521,19 +452,14 @@ route(job *j)
 			    (const char *)g_ptr_array_index(refused, i));
 		if (refused->len > 5)
 			g_string_append(who, ", ...");
-		/* the address as the sender wrote it, masked by diag */
 		err = filter_refuse("5.7.1", "encryption is required for %s "
 		    "and no certificate or key is available", who->str);
 		g_string_free(who, TRUE);
 	}
-	g_strfreev(lines);
-	if (text != NULL)
-		g_string_free(text, TRUE);
-	if (fd >= 0)
-		close(fd);
+	if (have_sender)
+		addr_clear(&sender);
+	route_free(rt);
 	g_ptr_array_free(refused, TRUE);
-	g_ptr_array_free(rcpts, TRUE);
-	g_free(seen);
 	return err;
 }
 
@@ -556,31 +482,88 @@ signed_variant(job *j, const char *method, int *fd)
 	return err;
 }
 
-/* smime_copy - smime-enc for a group; with key=domain fpr=FPR the
- * domain certificate from the store is added (and covers the group) */
+/* smime_copy - a group's S/MIME copy, made here with smime-enc's own
+ * code (smenc.h); with key=domain fpr=FPR the domain certificate from
+ * the store is added and covers the group */
 static ms_err
-smime_copy(const job *j, group *g, int base)
+smime_copy(job *j, group *g, int base)
 {
 	const char *fpr = strstr(g->fields, "fpr=");
-	const char *args[] = { "--cert", NULL, NULL };
-	char *name, *path;
-	ms_err err;
+	const char *files[2] = { NULL, NULL };
+	char *path = NULL;
+	ms_message *signed_msg = NULL;
+	ms_message *msg = j->f.msg;
+	STACK_OF(X509) *certs = NULL;
+	GString *uncovered = g_string_new(NULL);
+	ms_output *out = NULL;
+	msg_problem problem;
+	bool all_gcm;
+	ms_err err = MS_OK;
 
-	if (strstr(g->fields, "key=domain") == NULL || fpr == NULL)
-		return step("smime-enc", NULL, g->rcpts, base, &g->out_fd);
-	fpr += 4;
-	name = g_strndup(fpr, strcspn(fpr, " "));
-	if (strlen(name) != 64 || strspn(name, "0123456789abcdef") != 64) {
-		diag_error("route-recipient: a malformed fingerprint");
+	if (strstr(g->fields, "key=domain") != NULL && fpr != NULL) {
+		char *name = g_strndup(fpr + 4, strcspn(fpr + 4, " "));
+
+		if (strlen(name) != 64 ||
+		    strspn(name, "0123456789abcdef") != 64) {
+			diag_error("a malformed domain certificate fingerprint");
+			g_free(name);
+			g_string_free(uncovered, TRUE);
+			return MS_INTERNAL;
+		}
+		path = g_strdup_printf("%s/certs/%s.pem",
+		    store_root(j->f.store), name);
+		files[0] = path;
 		g_free(name);
-		return MS_INTERNAL;
 	}
-	path = g_strdup_printf("%s/certs/%s.pem", store_root(j->f.store),
-	    name);
-	args[1] = path;
-	err = step("smime-enc", args, g->rcpts, base, &g->out_fd);
+	if (base != j->in_fd) {
+		/* a signed copy: encrypt what the signer wrote */
+		if (lseek(base, 0, SEEK_SET) != 0)
+			err = MS_TEMP;
+		if (err == MS_OK)
+			err = msg_read_fd_mode(base, MSG_READ_HEADERS,
+			    &signed_msg, &problem);
+		if (err != MS_OK)
+			diag_error("cannot read the signed copy again");
+		msg = signed_msg;
+	}
+	if (err == MS_OK && msg_root_encrypted(msg)) {
+		/* as smime-enc: what is encrypted already stays as it is */
+		diag_info("already encrypted at the root: passed on unchanged");
+		g->out_fd = base;
+		g->borrowed = true;
+		goto done;
+	}
+	if (err == MS_OK)
+		err = output_open(j->f.store, &out);
+	if (err == MS_OK) {
+		certs = sk_X509_new_null();
+		g_ptr_array_add(g->rcpts, NULL);
+		err = smenc_collect(&j->f, (const char *const *)g->rcpts->pdata,
+		    files, certs, uncovered, &all_gcm);
+		g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
+	}
+	if (err == MS_OK && uncovered->len > 0)
+		/* ENC-1: never plaintext, never a partial set */
+		err = filter_refuse("5.7.1", "no usable S/MIME certificate "
+		    "for: %s", uncovered->str);
+	if (err == MS_OK)
+		err = smenc_write(msg, certs, all_gcm ? EVP_aes_256_gcm() :
+		    EVP_aes_256_cbc(), false, out);
+	if (err == MS_OK) {
+		g->out_fd = dup(output_fd(out));
+		if (g->out_fd < 0) {
+			diag_error("cannot keep a temporary file: %s",
+			    strerror(errno));
+			err = MS_TEMP;
+		}
+	}
+done:
+	output_discard(out);
+	sk_X509_pop_free(certs, X509_free);
+	g_string_free(uncovered, TRUE);
+	if (signed_msg != NULL)
+		msg_free(signed_msg);
 	g_free(path);
-	g_free(name);
 	return err;
 }
 
@@ -692,92 +675,13 @@ reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
 	return err;
 }
 
-typedef struct upload {
-	int fd;
-	off_t at;
-	bool failed;
-} upload;
-
-static size_t
-upload_read(char *buf, size_t size, size_t n, void *data)
-{
-	upload *u = data;
-	ssize_t got;
-
-	do
-		got = pread(u->fd, buf, size * n, u->at);
-	while (got < 0 && errno == EINTR);
-	if (got < 0) {
-		u->failed = true;
-		return CURL_READFUNC_ABORT;
-	}
-	u->at += got;
-	return (size_t)got;
-}
-
-/* reinject_smtp - SMTP to the reinjection listener (FILTER_README's
- * 127.0.0.1:10026), through libcurl */
-static ms_err
-reinject_smtp(const job *j, const char *where, int fd, GPtrArray *rcpts)
-{
-	struct curl_slist *list = NULL;
-	upload u = { fd, 0, false };
-	char *url, *from, host[256];
-	CURL *curl;
-	CURLcode rc;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (curl = curl_easy_init()) == NULL) {
-		diag_error("cannot start libcurl");
-		return MS_TEMP;
-	}
-	if (gethostname(host, sizeof host) != 0 || host[0] == '\0' ||
-	    strchr(host, '/') != NULL)
-		g_strlcpy(host, "localhost", sizeof host);
-	host[sizeof host - 1] = '\0';
-	url = g_strdup_printf("smtp://%s/%s", where, host);
-	from = g_strdup_printf("<%s>", j->sender);
-	for (guint i = 0; i < rcpts->len; i++) {
-		char *r = g_strdup_printf("<%s>",
-		    (const char *)g_ptr_array_index(rcpts, i));
-
-		list = curl_slist_append(list, r);
-		g_free(r);
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp");
-	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, list);
-	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
-	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
-	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
-	    (curl_off_t)run_file_size(fd));
-	/* LF towards SMTP becomes CRLF; libcurl doubles leading dots */
-	curl_easy_setopt(curl, CURLOPT_CRLF, 1L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
-	rc = curl_easy_perform(curl);
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(list);
-	g_free(url);
-	g_free(from);
-	if (rc != CURLE_OK || u.failed) {
-		diag_error("SMTP reinjection to %s failed: %s", where,
-		    curl_easy_strerror(rc));
-		return MS_TEMP;
-	}
-	return MS_OK;
-}
-
 static ms_err
 reinject(const job *j, int fd, GPtrArray *rcpts)
 {
 	const char *smtp = settings_get(j->f.settings, "reinject-smtp");
 
 	if (smtp != NULL && *smtp != '\0')
-		return reinject_smtp(j, smtp, fd, rcpts);
+		return smtp_send(smtp, j->sender, rcpts, fd, 120);
 	return reinject_sendmail(j, fd, rcpts);
 }
 
@@ -785,7 +689,7 @@ reinject(const job *j, int fd, GPtrArray *rcpts)
 static ms_err
 outgoing(job *j, GString *summary)
 {
-	ms_err err = route(j);
+	ms_err err = route(j, summary);
 	guint sent = 0;
 
 	if (err == MS_OK)

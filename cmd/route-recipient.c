@@ -36,131 +36,6 @@ static struct poptOption options[] = {
 
 #define DLP_FIELD "X-Mailseal-DLP"
 
-/* what in the message asked for encryption */
-typedef struct triggers {
-	bool subject;
-	bool header;
-	bool dlp;
-	char *subject_word;	/* the subject trigger, or NULL when off */
-	char *header_name;	/* the trigger field, or NULL when off */
-	char *header_value;	/* the value it must have, or NULL: any */
-} triggers;
-
-static void
-triggers_clear(triggers *t)
-{
-	g_free(t->subject_word);
-	g_free(t->header_name);
-	g_free(t->header_value);
-	memset(t, 0, sizeof(*t));
-}
-
-/* find_word - the first occurrence of word in text, ASCII case folded */
-static const char *
-find_word(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = text; *p; p++)
-		if (g_ascii_strncasecmp(p, word, n) == 0)
-			return p;
-	return NULL;
-}
-
-/* without_word - text with every occurrence of word removed, and the
- * space after one that followed a space or the start, so that
- * "Re: [encrypt] x" becomes "Re: x"; NULL when word does not occur */
-static char *
-without_word(const char *text, void *data)
-{
-	const char *word = data, *p = text, *hit;
-	size_t n = strlen(word);
-	GString *out;
-
-	if (find_word(text, word) == NULL)
-		return NULL;
-	out = g_string_new(NULL);
-	while ((hit = find_word(p, word)) != NULL) {
-		g_string_append_len(out, p, hit - p);
-		p = hit + n;
-		if (out->len == 0 || g_ascii_isspace(out->str[out->len - 1]))
-			while (*p == ' ' || *p == '\t')
-				p++;
-	}
-	g_string_append(out, p);
-	return g_strstrip(g_string_free(out, FALSE));
-}
-
-/* is_must_encrypt - a DLP verdict "must-encrypt", parameters after ';'
- * ignored */
-static bool
-is_must_encrypt(const char *value)
-{
-	static const char verdict[] = "must-encrypt";
-	size_t n = sizeof(verdict) - 1;
-
-	return g_ascii_strncasecmp(value, verdict, n) == 0 &&
-	    (value[n] == '\0' || value[n] == ';' || g_ascii_isspace(value[n]));
-}
-
-/* find_triggers - the subject trigger, the trigger field and the DLP
- * verdict of the message, as the global settings configure them */
-static void
-find_triggers(const ms_filter *f, triggers *t)
-{
-	const char *word = settings_get(f->settings, "encrypt-trigger-subject");
-	const char *field = settings_get(f->settings, "encrypt-trigger-header");
-	char **values;
-
-	memset(t, 0, sizeof(*t));
-	if (*word != '\0') {
-		t->subject_word = g_strdup(word);
-		values = msg_header_texts(f->msg, "Subject");
-		for (int i = 0; values[i] != NULL; i++)
-			if (find_word(values[i], word) != NULL)
-				t->subject = true;
-		g_strfreev(values);
-	}
-	if (*field != '\0') {
-		const char *colon = strchr(field, ':');
-
-		t->header_name = colon ? g_strndup(field, colon - field) :
-		    g_strdup(field);
-		if (colon != NULL)
-			t->header_value = g_strstrip(g_strdup(colon + 1));
-		values = msg_header_texts(f->msg, t->header_name);
-		for (int i = 0; values[i] != NULL; i++)
-			if (t->header_value == NULL ||
-			    g_ascii_strcasecmp(values[i], t->header_value) == 0)
-				t->header = true;
-		g_strfreev(values);
-	}
-	values = msg_header_texts(f->msg, DLP_FIELD);
-	for (int i = 0; values[i] != NULL; i++)
-		if (is_must_encrypt(values[i]))
-			t->dlp = true;
-	g_strfreev(values);
-}
-
-/* trigger_field - the trigger= value, or NULL when nothing fired */
-static char *
-trigger_field(const triggers *t)
-{
-	GString *s = g_string_new(NULL);
-
-	if (t->subject)
-		g_string_append(s, "subject");
-	if (t->header)
-		g_string_append_printf(s, "%sheader", s->len ? "," : "");
-	if (t->dlp)
-		g_string_append_printf(s, "%sdlp", s->len ? "," : "");
-	if (s->len == 0) {
-		g_string_free(s, TRUE);
-		return NULL;
-	}
-	return g_string_free(s, FALSE);
-}
-
 /* write_all - write len bytes to fd */
 static bool
 write_all(int fd, const char *data, size_t len)
@@ -182,7 +57,7 @@ write_all(int fd, const char *data, size_t len)
  * temporary file in the same directory, synced and renamed, so the
  * caller finds either nothing or the whole message (STORE-1) */
 static ms_err
-rewrite_message(ms_filter *f, const triggers *t, const char *path)
+rewrite_message(ms_filter *f, const route_triggers *t, const char *path)
 {
 	GString *head;
 	GByteArray *body;
@@ -191,11 +66,7 @@ rewrite_message(ms_filter *f, const triggers *t, const char *path)
 	int fd, slot;
 	bool ok;
 
-	if (t->subject)
-		(void)msg_header_edit(f->msg, "Subject", without_word,
-		    t->subject_word);
-	if (t->header)
-		(void)msg_header_remove(f->msg, t->header_name);
+	route_triggers_remove(f->msg, t);
 	head = msg_outer_headers(f->msg);
 	{
 		GString *content = msg_content_headers(f->msg);
@@ -315,7 +186,7 @@ main(int argc, char **argv)
 	GString *out = g_string_new(NULL);
 	route_sign sign = ROUTE_SIGN_NONE;
 	ms_route *route = NULL;
-	triggers trig = { 0 };
+	route_triggers trig = { 0 };
 	char *trigger = NULL;
 	int count = 0;
 	ms_filter f;
@@ -342,8 +213,8 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	have_sender = sender_address(&f, &sender);
-	find_triggers(&f, &trig);
-	trigger = trigger_field(&trig);
+	route_triggers_find(f.settings, f.msg, &trig);
+	trigger = route_triggers_field(&trig);
 	if (explain != NULL) {
 		fprintf(explain, "message: subject trigger %s, trigger field "
 		    "%s, " DLP_FIELD " %s\n", trig.subject_word == NULL ?
@@ -389,7 +260,7 @@ main(int argc, char **argv)
 out:
 	route_free(route);
 	g_free(trigger);
-	triggers_clear(&trig);
+	route_triggers_clear(&trig);
 	if (have_sender)
 		addr_clear(&sender);
 	for (int i = 0; i < count; i++)

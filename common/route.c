@@ -7,6 +7,7 @@
 #include "cert.h"
 #include "diag.h"
 #include "pgp.h"
+#include "msgpart.h"
 #include "settings.h"
 
 #include <errno.h>
@@ -522,4 +523,129 @@ route_signing(ms_route *route, const ms_addr *sender, FILE *explain,
 		fprintf(explain, "  no usable signing key: not signed\n");
 	settings_free(settings);
 	return err;
+}
+
+#define DLP_FIELD "X-Mailseal-DLP"
+
+void
+route_triggers_clear(route_triggers *t)
+{
+	g_free(t->subject_word);
+	g_free(t->header_name);
+	g_free(t->header_value);
+	memset(t, 0, sizeof(*t));
+}
+
+/* find_word - the first occurrence of word in text, ASCII case folded */
+static const char *
+find_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = text; *p; p++)
+		if (g_ascii_strncasecmp(p, word, n) == 0)
+			return p;
+	return NULL;
+}
+
+/* without_word - text with every occurrence of word removed, and the
+ * space after one that followed a space or the start, so that
+ * "Re: [encrypt] x" becomes "Re: x"; NULL when word does not occur */
+static char *
+without_word(const char *text, void *data)
+{
+	const char *word = data, *p = text, *hit;
+	size_t n = strlen(word);
+	GString *out;
+
+	if (find_word(text, word) == NULL)
+		return NULL;
+	out = g_string_new(NULL);
+	while ((hit = find_word(p, word)) != NULL) {
+		g_string_append_len(out, p, hit - p);
+		p = hit + n;
+		if (out->len == 0 || g_ascii_isspace(out->str[out->len - 1]))
+			while (*p == ' ' || *p == '\t')
+				p++;
+	}
+	g_string_append(out, p);
+	return g_strstrip(g_string_free(out, FALSE));
+}
+
+/* is_must_encrypt - a DLP verdict "must-encrypt", parameters after ';'
+ * ignored */
+static bool
+is_must_encrypt(const char *value)
+{
+	static const char verdict[] = "must-encrypt";
+	size_t n = sizeof(verdict) - 1;
+
+	return g_ascii_strncasecmp(value, verdict, n) == 0 &&
+	    (value[n] == '\0' || value[n] == ';' || g_ascii_isspace(value[n]));
+}
+
+void
+route_triggers_find(const ms_settings *settings, const ms_message *msg,
+    route_triggers *t)
+{
+	const char *word = settings_get(settings, "encrypt-trigger-subject");
+	const char *field = settings_get(settings, "encrypt-trigger-header");
+	char **values;
+
+	memset(t, 0, sizeof(*t));
+	if (*word != '\0') {
+		t->subject_word = g_strdup(word);
+		values = msg_header_texts(msg, "Subject");
+		for (int i = 0; values[i] != NULL; i++)
+			if (find_word(values[i], word) != NULL)
+				t->subject = true;
+		g_strfreev(values);
+	}
+	if (*field != '\0') {
+		const char *colon = strchr(field, ':');
+
+		t->header_name = colon ? g_strndup(field, colon - field) :
+		    g_strdup(field);
+		if (colon != NULL)
+			t->header_value = g_strstrip(g_strdup(colon + 1));
+		values = msg_header_texts(msg, t->header_name);
+		for (int i = 0; values[i] != NULL; i++)
+			if (t->header_value == NULL ||
+			    g_ascii_strcasecmp(values[i], t->header_value) == 0)
+				t->header = true;
+		g_strfreev(values);
+	}
+	values = msg_header_texts(msg, DLP_FIELD);
+	for (int i = 0; values[i] != NULL; i++)
+		if (is_must_encrypt(values[i]))
+			t->dlp = true;
+	g_strfreev(values);
+}
+
+char *
+route_triggers_field(const route_triggers *t)
+{
+	GString *s = g_string_new(NULL);
+
+	if (t->subject)
+		g_string_append(s, "subject");
+	if (t->header)
+		g_string_append_printf(s, "%sheader", s->len ? "," : "");
+	if (t->dlp)
+		g_string_append_printf(s, "%sdlp", s->len ? "," : "");
+	if (s->len == 0) {
+		g_string_free(s, TRUE);
+		return NULL;
+	}
+	return g_string_free(s, FALSE);
+}
+
+void
+route_triggers_remove(ms_message *msg, const route_triggers *t)
+{
+	if (t->subject)
+		(void)msg_header_edit(msg, "Subject", without_word,
+		    t->subject_word);
+	if (t->header)
+		(void)msg_header_remove(msg, t->header_name);
 }

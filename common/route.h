@@ -22,6 +22,8 @@
 
 #include "addr.h"
 #include "err.h"
+#include "msg.h"
+#include "settings.h"
 #include "store.h"
 
 typedef enum route_method {
@@ -68,6 +70,33 @@ void route_decision_clear(route_decision *decision);
 /* route_signing - whether mail from sender (NULL: none known) is signed */
 ms_err route_signing(ms_route *route, const ms_addr *sender, FILE *explain,
     route_sign *sign);
+
+/* what in a message asks for encryption: the subject trigger, the
+ * trigger field and a DLP verdict "must-encrypt" (X-Mailseal-DLP), as
+ * the global settings configure them */
+typedef struct route_triggers {
+	bool subject;
+	bool header;
+	bool dlp;
+	char *subject_word;	/* the subject trigger, or NULL when off */
+	char *header_name;	/* the trigger field, or NULL when off */
+	char *header_value;	/* the value it must have, or NULL: any */
+} route_triggers;
+
+/* route_triggers_find - which triggers msg carries */
+void route_triggers_find(const ms_settings *settings, const ms_message *msg,
+    route_triggers *t);
+
+/* route_triggers_field - "subject,header,dlp" for those that fired, or
+ * NULL (g_free) */
+char *route_triggers_field(const route_triggers *t);
+
+/* route_triggers_remove - take the subject trigger out of every Subject
+ * and remove the trigger field: they must not reach the recipient */
+void route_triggers_remove(ms_message *msg, const route_triggers *t);
+
+/* route_triggers_clear - free what route_triggers_find filled in */
+void route_triggers_clear(route_triggers *t);
 
 /* route_method_name - the output word for a method */
 const char *route_method_name(route_method method);

@@ -147,6 +147,19 @@ carol_key() {
 	sed "s/$MARK/canary-changed/" "$erin" >"$T/bad.eml"
 	! openssl cms -verify -in "$T/bad.eml" -CAfile "$BASE/root.pem" \
 	    -out /dev/null 2>/dev/null || fail_with "a changed copy verifies"
+
+	# signed, then encrypted: bob decrypts, then verifies alice
+	rm -f "$T"/out/*
+	run mailseal-filter -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	local bob
+	bob=$(copy_for bob@example.test)
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.signed" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	openssl cms -verify -in "$T/bob.signed" -CAfile "$BASE/root.pem" \
+	    -out "$T/bob.txt" 2>/dev/null || fail_with "the inner signature does not verify"
+	grep -q "$MARK" "$T/bob.txt" || fail_with "the signed content lost the body"
 }
 
 @test "addresses are never evaluated: a command in a recipient is refused or passed as one word, and nothing runs" {
@@ -203,23 +216,25 @@ fake_sibling() {
 	chmod 755 "$T/bin/$1"
 }
 
-@test "every copy is built before the first reinjection: a failing, crashing or silent encrypter sends nothing" {
+@test "every copy is built before the first reinjection: a failing, crashing or silent encrypter or signer sends nothing" {
+	carol_key
 	local body
 	for body in 'cat >/dev/null; exit 75' 'cat >/dev/null; kill -9 $$' \
 	    'cat >/dev/null; exit 1' 'cat >/dev/null; exit 0'; do
-		fake_sibling smime-enc "$body"
+		fake_sibling pgp-enc "$body"
 		run "$T/bin/mailseal-filter" -f alice@example.test -- \
-		    erin@example.test bob@example.test <"$MSG"
+		    erin@example.test bob@example.test carol@example.test <"$MSG"
 		expect_status 75
 		[ "$(copies)" = 0 ] ||
-		    fail_with "a copy went out although smime-enc did: $body"
+		    fail_with "a copy went out although pgp-enc did: $body"
 	done
 	# a refusal by a filter is the message's refusal, its 5.7.x first
-	fake_sibling smime-enc 'cat >/dev/null; echo "5.7.1 no usable certificate" >&2; exit 69'
+	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
+	fake_sibling smime-sign 'cat >/dev/null; echo "5.7.1 no usable signing key" >&2; exit 69'
 	run --separate-stderr "$T/bin/mailseal-filter" -f alice@example.test -- \
 	    erin@example.test bob@example.test <"$MSG"
 	expect_status 69
-	[ "${stderr_lines[0]}" = "5.7.1 no usable certificate" ] ||
+	[ "${stderr_lines[0]}" = "5.7.1 no usable signing key" ] ||
 	    fail_with "first line: ${stderr_lines[0]}"
 	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
 }

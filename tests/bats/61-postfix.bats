@@ -20,7 +20,7 @@ setup_file() {
 	smime-ca init --key ec-p256 'Gateway Test CA' >"$BASE/root.fpr" 2>/dev/null
 	certstore export "$(cat "$BASE/root.fpr")" >"$BASE/root.pem"
 	local name fpr
-	for name in bob@partner.test gw@partner.test; do
+	for name in bob@partner.test gw@partner.test alice@example.com; do
 		fpr=$(smime-ca issue --key ec-p256 "$name" 2>/dev/null)
 		cp "$PF/store/certs/$fpr.pem" "$BASE/$name.pem"
 		cp "$PF/store/keys/$fpr.key" "$BASE/$name.key"
@@ -109,6 +109,36 @@ arrived() {
 	grep -q "Figures with $MARK inside." "$d" || fail_with "erin's plain copy lost the body"
 	grep 'relay=mailseal' "$PF/maillog" | grep -q 'status=sent' ||
 	    fail_with "the log shows no run of the filter"
+}
+
+@test "through Postfix with SMTP reinjection: the copies go to the reinjection listener and arrive encrypted, dots intact" {
+	echo "reinject-smtp = 127.0.0.1:$PF_REINJECT" >"$PF/store/settings/global.conf"
+	chown nobody "$PF/store/settings/global.conf"
+	message "$T/m.eml" bob@partner.test erin@plain.test
+	# a line that is a single dot and one that starts with one
+	printf '.\n..leading dots\nlast line without end' >>"$T/m.eml"
+	local before
+	before=$(pf_sink_count)
+	: >"$PF/maillog"
+	pf_send alice@example.com "$T/m.eml" bob@partner.test erin@plain.test
+	pf_wait_sink $((before + 2))
+	rm -f "$PF/store/settings/global.conf"
+	local d
+	d=$(arrived bob@partner.test)
+	pf_message "$d" >"$T/bob.eml"
+	openssl cms -decrypt -in "$T/bob.eml" -recip "$BASE/bob@partner.test.pem" \
+	    -inkey "$BASE/bob@partner.test.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	grep -q "Figures with $MARK inside." "$T/bob.txt" || fail_with "bob's body differs"
+	tr -d '\r' <"$T/bob.txt" >"$T/bob.lf"
+	grep -qx '\.' "$T/bob.lf" && grep -qx '\.\.leading dots' "$T/bob.lf" ||
+	    fail_with "dots were changed: $(cat "$T/bob.txt")"
+	d=$(arrived erin@plain.test)
+	grep -q "Figures with $MARK inside." "$d" || fail_with "erin's copy lost the body"
+	# both copies came in through the reinjection listener, not pickup
+	local via
+	via=$(grep -c 'postfix-reinject/smtpd\[.*client=localhost' "$PF/maillog" || true)
+	[ "$via" -ge 2 ] || fail_with "only $via copies came through the reinjection listener"
 }
 
 @test "through Postfix: a mandatory recipient without a method bounces to the sender, with no message content" {
@@ -212,14 +242,17 @@ load_check() {
 	pf_wait_sink 100 300
 	load_check 100
 
-	# the filters mailseal-filter runs, killed while they work: the run
-	# defers, and the retry delivers every message exactly once
+	# the filters mailseal-filter runs (here smime-sign: alice signs),
+	# killed while they work: the run defers, and the retry delivers
+	# every message exactly once
+	echo 'sign = smime' >"$PF/store/settings/user/alice@example.com.conf"
+	chown nobody "$PF/store/settings/user/alice@example.com.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
 	load_run 300 &
 	local src=$! kills=0 i
 	for i in $(seq 1 40); do
-		kills=$((kills + $(pkill -e -KILL -u nobody -x 'smime-enc|route-recipient' | wc -l)))
+		kills=$((kills + $(pkill -e -KILL -u nobody -x smime-sign | wc -l)))
 		sleep 0.05
 	done
 	wait "$src"
@@ -228,6 +261,7 @@ load_check() {
 		sleep 2
 	done
 	pf_wait_sink 300 300
+	rm -f "$PF/store/settings/user/alice@example.com.conf"
 	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
 	grep -q 'status=deferred' "$PF/maillog" || fail_with "no run deferred"
 	load_check 300

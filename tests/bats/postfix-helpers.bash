@@ -90,6 +90,7 @@ EOF
 127.0.0.1:$PF_SMTP_CAT inet n - n - - smtpd
   -o content_filter=cat:dummy
 127.0.0.1:$PF_REINJECT inet n - n - - smtpd
+  -o syslog_name=postfix-reinject
   -o content_filter=
   -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
   -o smtpd_recipient_restrictions=permit_mynetworks,reject

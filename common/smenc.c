@@ -1,0 +1,186 @@
+/*
+ * smenc.c - S/MIME encryption of a whole message (smenc.h): the one code
+ * path behind smime-enc(1) and the S/MIME copies of mailseal-filter(1).
+ */
+#include "smenc.h"
+#include "diag.h"
+#include "err.h"
+#include "msgpart.h"
+#include "smime.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* load_cert_file - a PEM or DER certificate given with --cert */
+static X509 *
+load_cert_file(const char *path)
+{
+	BIO *bio = BIO_new_file(path, "rb");
+	X509 *cert = NULL;
+
+	if (bio != NULL) {
+		cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if (cert == NULL) {
+			ERR_clear_error();
+			(void)BIO_reset(bio);
+			cert = d2i_X509_bio(bio, NULL);
+		}
+		BIO_free(bio);
+	}
+	ERR_clear_error();
+	return cert;
+}
+
+/* add_unique_cert - push cert unless the stack holds it */
+static void
+add_unique_cert(STACK_OF(X509) *certs, X509 *cert)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		if (X509_cmp(sk_X509_value(certs, i), cert) == 0) {
+			X509_free(cert);
+			return;
+		}
+	sk_X509_push(certs, cert);
+}
+
+/* smenc_collect - see smenc.h */
+ms_err
+smenc_collect(ms_filter *f, const char *const *recipients,
+    const char *const *cert_files, STACK_OF(X509) *certs, GString *uncovered,
+    bool *all_gcm)
+{
+	ms_trust *trust;
+	ms_err err;
+	bool have_explicit = false;
+
+	err = trust_open(f->store, &trust);
+	if (err != MS_OK)
+		return err;
+	*all_gcm = true;
+	for (int i = 0; cert_files != NULL && cert_files[i] != NULL; i++) {
+		X509 *cert = load_cert_file(cert_files[i]);
+		cert_verdict verdict;
+		char *fpr;
+
+		if (cert == NULL) {
+			/* a configuration error: defer, so mail waits */
+			diag_error("--cert %s: not a certificate", cert_files[i]);
+			trust_free(trust);
+			return MS_CONFIG;
+		}
+		verdict_init(&verdict);
+		err = trust_check(trust, cert, CERT_PURPOSE_ENCRYPT, NULL,
+		    &verdict);
+		/* a configured (domain) certificate need not carry an
+		 * address: the administrator bound it to the recipients */
+		for (guint r = 0; err == MS_OK && r < verdict.reasons->len;
+		    r++) {
+			const char *why = g_ptr_array_index(verdict.reasons, r);
+
+			if (strstr(why, "address") != NULL)
+				continue;
+			err = filter_refuse("5.7.1", "a configured encryption "
+			    "certificate is not usable");
+			diag_info("--cert %s: %s", cert_files[i], why);
+		}
+		verdict_clear(&verdict);
+		if (err != MS_OK) {
+			X509_free(cert);
+			trust_free(trust);
+			return err;
+		}
+		fpr = cert_fingerprint(cert);
+		if (!smime_caps_gcm(f->store, fpr))
+			*all_gcm = false;
+		g_free(fpr);
+		add_unique_cert(certs, cert);
+		have_explicit = true;
+	}
+	for (int i = 0; recipients[i] != NULL; i++) {
+		ms_addr addr;
+		const char *why;
+		GPtrArray *fprs = NULL;
+		STACK_OF(X509) *found = NULL;
+		ms_err ferr;
+
+		if (addr_parse_str(recipients[i], &addr, &why) != MS_OK) {
+			/* an invalid address can hold no certificate */
+			if (!have_explicit) {
+				char *m = diag_mask(recipients[i],
+				    strlen(recipients[i]));
+
+				g_string_append_printf(uncovered, "%s%s",
+				    uncovered->len ? ", " : "", m);
+				free(m);
+			}
+			continue;
+		}
+		ferr = trust_find(trust, &addr, CERT_PURPOSE_ENCRYPT, &fprs,
+		    &found);
+		if (ferr != MS_OK && ferr != MS_NOTFOUND) {
+			g_ptr_array_free(fprs, TRUE);
+			sk_X509_pop_free(found, X509_free);
+			addr_clear(&addr);
+			trust_free(trust);
+			return ferr;
+		}
+		if (fprs->len == 0 && !have_explicit)
+			g_string_append_printf(uncovered, "%s%s",
+			    uncovered->len ? ", " : "", addr.text);
+		for (guint j = 0; j < fprs->len; j++) {
+			if (!smime_caps_gcm(f->store, g_ptr_array_index(fprs, j)))
+				*all_gcm = false;
+			add_unique_cert(certs, sk_X509_value(found, (int)j));
+		}
+		sk_X509_free(found);	/* the certificates moved to certs */
+		g_ptr_array_free(fprs, TRUE);
+		addr_clear(&addr);
+	}
+	trust_free(trust);
+	return MS_OK;
+}
+
+ms_err
+smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
+    const EVP_CIPHER *cipher, bool oaep, ms_output *out)
+{
+	GString *outer = msg_outer_headers(msg);
+	GString *content = msg_content_headers(msg);
+	size_t body = msg_body_offset(msg);
+	bool aead = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE;
+	BIO *in, *b64;
+	ms_err err;
+
+	if (!msg_has_field(outer, "MIME-Version"))
+		g_string_append(outer, "MIME-Version: 1.0\n");
+	g_string_append_printf(outer,
+	    "Content-Type: application/pkcs7-mime; smime-type=%s;\n"
+	    " name=\"smime.p7m\"\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "Content-Disposition: attachment; filename=\"smime.p7m\"\n"
+	    "Content-Description: S/MIME encrypted message\n\n",
+	    aead ? "authEnveloped-data" : "enveloped-data");
+	/* the inner entity: the content header fields, an empty line, and
+	 * the body exactly as received */
+	g_string_append_c(content, '\n');
+	err = output_write(out, outer->str, outer->len);
+	in = smime_segments_bio(content->str, content->len, msg->raw + body,
+	    msg->raw_len - body);
+	b64 = BIO_new(BIO_f_base64());
+	if (b64 == NULL)
+		diag_fatal(EXIT_TEMPFAIL, "out of memory");
+	BIO_push(b64, output_bio(out));
+	if (err == MS_OK)
+		err = smime_encrypt(certs, cipher, oaep, in, b64);
+	if (err == MS_OK && BIO_flush(b64) != 1)
+		err = MS_TEMP;
+	BIO_pop(b64);
+	BIO_free(b64);
+	BIO_free(in);
+	g_string_free(outer, TRUE);
+	g_string_free(content, TRUE);
+	return err;
+}
+

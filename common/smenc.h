@@ -1,0 +1,34 @@
+/*
+ * smenc.h - S/MIME encryption of a whole message: the certificates of
+ * every envelope recipient (and configured ones, such as a partner's
+ * domain certificate), then the message as application/pkcs7-mime with
+ * the routing fields outside and the content fields inside.
+ *
+ * API: smenc_collect() finds the certificates and lists the recipients
+ * it could not cover; smenc_write() writes the encrypted message.  Used
+ * by smime-enc(1) and, for its S/MIME copies, by mailseal-filter(1).
+ */
+#ifndef MAILSEAL_SMENC_H
+#define MAILSEAL_SMENC_H
+#include <glib.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include "filter.h"
+#include "msg.h"
+#include "output.h"
+
+/* smenc_collect - usable encryption certificates for every recipient,
+ * plus the certificates in cert_files (NULL-terminated, may be NULL:
+ * when one is given it covers every recipient); uncovered recipients are
+ * appended to uncovered ("a, b"); *all_gcm says whether every
+ * certificate's learned capabilities include AES-GCM.  A configured
+ * certificate that is not usable is a refusal (5.7.1, MS_POLICY); one
+ * that cannot be read is MS_CONFIG. */
+ms_err smenc_collect(ms_filter *f, const char *const *recipients,
+    const char *const *cert_files, STACK_OF(X509) *certs, GString *uncovered,
+    bool *all_gcm);
+
+/* smenc_write - msg encrypted to certs with cipher into out */
+ms_err smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
+    const EVP_CIPHER *cipher, bool oaep, ms_output *out);
+#endif
