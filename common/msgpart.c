@@ -402,11 +402,14 @@ msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
 }
 
 /* fragile_line - the line at p (len octets, its line end left out) may be
- * changed by a relay: it ends in a space or tab */
+ * changed on the way: it ends in a space or tab, which a relay may strip,
+ * or it starts with "From ", which an mbox writer turns into ">From "
+ * (RFC 3156 section 5) */
 static bool
 fragile_line(const unsigned char *p, size_t len)
 {
-	return len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t');
+	return (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) ||
+	    (len >= 5 && memcmp(p, "From ", 5) == 0);
 }
 
 /* fragile_text - some line of p is fragile_line */
@@ -444,6 +447,49 @@ fragile_part(GMimeObject *obj)
 	fragile = fragile_text(data->data, data->len);
 	g_byte_array_free(data, TRUE);
 	return fragile;
+}
+
+/* armor_qp - make part quoted-printable with every "From " at the start
+ * of a line written "=46rom " (GMime's encoder leaves it as it is); false
+ * when the content cannot be read */
+static bool
+armor_qp(GMimePart *part)
+{
+	GByteArray *data = msg_part_content(GMIME_OBJECT(part),
+	    limits_get()->message_size);
+	GMimeStream *mem, *filtered;
+	GMimeFilter *qp, *from;
+	GMimeDataWrapper *wrapper;
+
+	if (data == NULL)
+		return false;
+	mem = g_mime_stream_mem_new();
+	filtered = g_mime_stream_filter_new(mem);
+	qp = g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE,
+	    TRUE);
+	from = g_mime_filter_from_new(GMIME_FILTER_FROM_MODE_ARMOR);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), qp);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), from);
+	g_object_unref(qp);
+	g_object_unref(from);
+	if (g_mime_stream_write(filtered, (const char *)data->data,
+	    data->len) < 0 || g_mime_stream_flush(filtered) < 0) {
+		g_object_unref(filtered);
+		g_object_unref(mem);
+		g_byte_array_free(data, TRUE);
+		return false;
+	}
+	g_object_unref(filtered);
+	g_byte_array_free(data, TRUE);
+	g_mime_stream_reset(mem);
+	wrapper = g_mime_data_wrapper_new_with_stream(mem,
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_object_unref(mem);
+	g_mime_part_set_content(part, wrapper);
+	g_object_unref(wrapper);
+	g_mime_part_set_content_encoding(part,
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	return true;
 }
 
 /* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
@@ -490,9 +536,14 @@ to_7bit(GMimeObject *root)
 
 				/* GMime answers "default" for plain 7-bit */
 				if ((best == GMIME_CONTENT_ENCODING_DEFAULT ||
-				    best == GMIME_CONTENT_ENCODING_7BIT) &&
-				    fragile_part(obj))
+				    best == GMIME_CONTENT_ENCODING_7BIT ||
+				    best ==
+				    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) &&
+				    fragile_part(obj)) {
+					if (armor_qp(part))
+						continue;
 					best = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+				}
 				if (best != GMIME_CONTENT_ENCODING_7BIT ||
 				    enc == GMIME_CONTENT_ENCODING_8BIT ||
 				    enc == GMIME_CONTENT_ENCODING_BINARY)

@@ -97,9 +97,9 @@ void msg_entity_clear(msg_entity *e);
 
 /* msg_7bit_clean - the whole message is 7-bit text in SMTP's sense (no
  * octet over 127, no NUL, no bare CR, no line over 998 octets) and no
- * line ends in a space or tab, which a relay may strip (RFC 3156 section
- * 5); such a body can be signed as it is, after line ends are made
- * canonical */
+ * line ends in a space or tab, which a relay may strip, or starts with
+ * "From ", which an mbox writer changes (RFC 3156 section 5); such a body
+ * can be signed as it is, after line ends are made canonical */
 bool msg_7bit_clean(const ms_message *msg);
 
 /* msg_header_append - append "Name: value" with control characters in
