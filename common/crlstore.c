@@ -492,3 +492,70 @@ crl_prune(ms_store *store, ms_trust *trust, GPtrArray *removed)
 	g_ptr_array_free(names, TRUE);
 	return err;
 }
+
+/* url_ok - an http or https URL of printable ASCII: the only kind a CRL
+ * is fetched from (CRL-2); LDAP and file URLs are skipped */
+bool
+crl_url_ok(const char *url)
+{
+	size_t len = strlen(url);
+
+	if (len == 0 || len > CRL_URL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 ||
+		    (unsigned char)url[i] >= 0x7f)
+			return false;
+	return g_ascii_strncasecmp(url, "http://", 7) == 0 ||
+	    g_ascii_strncasecmp(url, "https://", 8) == 0;
+}
+
+GPtrArray *
+crl_distribution_urls(X509 *cert, bool delta, unsigned *skipped)
+{
+	GPtrArray *urls = g_ptr_array_new_with_free_func(g_free);
+	STACK_OF(DIST_POINT) *points = X509_get_ext_d2i(cert,
+	    delta ? NID_freshest_crl : NID_crl_distribution_points, NULL,
+	    NULL);
+
+	for (int i = 0; i < sk_DIST_POINT_num(points); i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(points, i);
+		GENERAL_NAMES *names;
+
+		/* a relative name or a CRL issuer other than the
+		 * certificate's issuer (indirect CRL) is not supported */
+		if (dp->distpoint == NULL || dp->distpoint->type != 0 ||
+		    dp->CRLissuer != NULL) {
+			(*skipped)++;
+			continue;
+		}
+		names = dp->distpoint->name.fullname;
+		for (int j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+			GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
+			const ASN1_IA5STRING *uri;
+			char *url;
+
+			if (gn->type != GEN_URI) {
+				(*skipped)++;
+				continue;
+			}
+			uri = gn->d.uniformResourceIdentifier;
+			if (uri->length <= 0 || uri->length > CRL_URL_MAX ||
+			    memchr(uri->data, '\0', (size_t)uri->length)) {
+				(*skipped)++;
+				continue;
+			}
+			url = g_strndup((const char *)uri->data,
+			    (gsize)uri->length);
+			if (crl_url_ok(url))
+				g_ptr_array_add(urls, url);
+			else {
+				(*skipped)++;
+				g_free(url);
+			}
+		}
+	}
+	sk_DIST_POINT_pop_free(points, DIST_POINT_free);
+	ERR_clear_error();
+	return urls;
+}

@@ -21,6 +21,7 @@
 
 #define CRL_SLOTS 64
 #define CRL_CLOCK_SKEW 300	/* seconds a thisUpdate may lie ahead */
+#define CRL_URL_MAX 2048	/* longest distribution point URL used */
 
 /* crl_find_issuer - the CA certificate whose key signed crl (new
  * reference), or NULL; the CA must be allowed to sign CRLs */
@@ -42,6 +43,15 @@ ms_err crl_installed(const ms_store *store, const X509_NAME *issuer,
  * keeping every hash's numbering contiguous; lock held.  The names
  * removed are added to removed (g_free). */
 ms_err crl_prune(ms_store *store, ms_trust *trust, GPtrArray *removed);
+
+/* crl_url_ok - an http or https URL of printable ASCII */
+bool crl_url_ok(const char *url);
+
+/* crl_distribution_urls - the http(s) URLs of cert's CRL distribution
+ * points (with delta, of its freshestCRL); *skipped counts the names
+ * that are not usable (LDAP, relative names, indirect CRLs) */
+GPtrArray *crl_distribution_urls(X509 *cert, bool delta,
+    unsigned *skipped);
 
 /* crl_number - the CRL number as a BIGNUM-free comparable hex string, or
  * NULL when absent (g_free) */
