@@ -78,3 +78,130 @@ crl_files() {
 	[[ "$output" == *"certificate revoked"* ]] ||
 	    fail_with "openssl does not see the revocation"
 }
+
+@test "second run: 304 Not Modified through If-None-Match, the CRL kept" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	before=$(store_snapshot "$STORE/crls")
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *": not modified "*".r0, CRL number 4096, next update "* ]] ||
+	    fail_with "no not-modified line"
+	[ "$(tail -n 1 "$WEB/requests.log")" = "/root.crl 304" ] ||
+	    fail_with "the server did not answer 304"
+	[ "$(store_snapshot "$STORE/crls")" = "$before" ] ||
+	    fail_with "CRL store changed"
+	# the state record holds the ETag the server sent
+	grep -rqs '^etag="' "$STORE/crlstate" || fail_with "no ETag kept"
+}
+
+@test "a rollback to an older CRL is refused (exit 65); the newer one stays" {
+	pki_root_with_leaves
+	pki_crl root "$T/old.crl"
+	pki_revoke root alice
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	hash=$(openssl crl -in "$WEB/root.crl" -noout -hash)
+	cp "$STORE/crls/$hash.r0" "$T/installed"
+	cp "$T/old.crl" "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *": refused: older than the installed CRL (rollback) ($URL/root.crl)"* ]] ||
+	    fail_with "rollback not reported"
+	cmp "$T/installed" "$STORE/crls/$hash.r0" || fail_with "CRL replaced"
+	# refused: the next run fetches it again rather than a silent 304
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+}
+
+@test "a CRL with the CA's name but signed by another key is refused (exit 65)" {
+	pki_root_with_leaves
+	# an impostor with the same subject and its own key
+	pki_key "$PKI/evil.key" ec
+	openssl req -x509 -new -key "$PKI/evil.key" \
+	    -subj "/O=mailseal test/CN=root" -days 30 -out "$PKI/evil.pem" \
+	    2>/dev/null
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -keyfile "$PKI/evil.key" -cert "$PKI/evil.pem" \
+	    -out "$WEB/root.crl" >/dev/null 2>&1 || fail_with "evil CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *": refused: no CA in the store signed this CRL"* ]] ||
+	    fail_with "foreign signature not reported"
+	[ -z "$(crl_files)" ] || fail_with "something was installed"
+}
+
+@test "an answer over --max-size is refused, with or without Content-Length (exit 75)" {
+	pki_root_with_leaves
+	for path in big big-announced; do
+		echo "crl-urls = $URL/$path" >"$STORE/settings/global.conf"
+		run --separate-stderr crl-sync --allow-private-addresses \
+		    --max-size 1M
+		expect_status 75
+		[[ "$output" == *"failed: the answer is over the size limit ($URL/$path)"* ]] ||
+		    fail_with "size limit not reported for $path"
+	done
+	[ -z "$(crl_files)" ] || fail_with "something was installed"
+}
+
+@test "a server that never answers ends in the timeout, and the other CAs still sync" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	echo "crl-urls = $URL/hang" >"$STORE/settings/global.conf"
+	start=$(date +%s)
+	run --separate-stderr timeout 30 crl-sync --allow-private-addresses \
+	    --timeout 2
+	end=$(date +%s)
+	expect_status 75
+	[ $((end - start)) -lt 10 ] || fail_with "took $((end - start)) s"
+	[[ "$output" == *"failed: timed out ($URL/hang)"* ]] ||
+	    fail_with "timeout not reported"
+	[[ "$output" == *"CN=root"*": updated "* ]] ||
+	    fail_with "the reachable CA was not synced"
+}
+
+@test "loopback is refused by default, redirects included; an allow-listed address is not" {
+	mkdir -p "$T/web2"
+	start_server "$T/web2" SERVER2 PORT2
+	# CA one publishes through a redirect to a second server, CA two
+	# directly; the names resolve to 127.0.0.1 through the test hook
+	pki_ca one '' ec
+	pki_ca two '' ec
+	pki_leaf one alice cdp="http://crl.example.test:$PORT/redirect/$PORT2/one.crl"
+	pki_leaf two bob cdp="http://crl.example.test:$PORT/two.crl"
+	certstore import --roots "$PKI/one.pem" "$PKI/two.pem" >/dev/null
+	certstore import "$PKI/alice.pem" "$PKI/bob.pem" >/dev/null
+	pki_crl one "$T/web2/one.crl"
+	pki_crl two "$WEB/two.crl"
+	echo "crl-resolve = crl.example.test:$PORT:127.0.0.1" \
+	    >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync
+	expect_status 75
+	[ "$(grep -c 'failed: a private or loopback address was refused' <<<"$output")" -eq 2 ] ||
+	    fail_with "loopback not refused"
+	[ ! -s "$WEB/requests.log" ] || fail_with "the server was reached"
+	# the first server allowed by address and port: CA two's URL works,
+	# the redirect of CA one to the second server is refused
+	echo "crl-allow-addresses = 127.0.0.1:$PORT" \
+	    >>"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync
+	expect_status 75
+	[[ "$output" == *"CN=two"*": updated "* ]] ||
+	    fail_with "the allowed address was refused"
+	[[ "$output" == *"CN=one"*": failed: a private or loopback address was refused (http://crl.example.test:$PORT/redirect/$PORT2/one.crl)"* ]] ||
+	    fail_with "redirect not refused"
+	grep -q "^/redirect/$PORT2/one.crl 302" "$WEB/requests.log" ||
+	    fail_with "the redirect URL was not asked"
+	[ ! -s "$T/web2/requests.log" ] ||
+	    fail_with "the redirect target was reached"
+	# --allow-private-addresses follows the redirect
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *"CN=one"*": updated "* ]] ||
+	    fail_with "the redirect was not followed"
+	grep -q '^/one.crl 200' "$T/web2/requests.log" ||
+	    fail_with "the second server was not asked"
+}
