@@ -203,12 +203,13 @@ delta_base_hex(X509_CRL *crl)
 	return out;
 }
 
-/* find_slot - the file holding the complete (or delta) CRL of issuer:
+/* find_slot - the file holding the complete (or delta) CRL of issuer
+ * (and, when key is given, signed by key: two CAs may share a name):
  * MS_OK with *old and *name; MS_NOTFOUND with *free_slot the first free
  * number (-1 when every slot is taken); else the read error */
 static ms_err
-find_slot(const ms_store *store, const X509_NAME *issuer, bool delta,
-    X509_CRL **old, char **name, int *free_slot)
+find_slot(const ms_store *store, const X509_NAME *issuer, EVP_PKEY *key,
+    bool delta, X509_CRL **old, char **name, int *free_slot)
 {
 	unsigned long hash;
 	int ok = 0;
@@ -236,7 +237,9 @@ find_slot(const ms_store *store, const X509_NAME *issuer, bool delta,
 			return err;
 		}
 		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) == 0 &&
-		    is_delta(crl) == delta) {
+		    is_delta(crl) == delta && (key == NULL ||
+		    X509_CRL_verify(crl, key) == 1)) {
+			ERR_clear_error();
 			*old = crl;
 			*name = n;
 			return MS_OK;
@@ -253,21 +256,22 @@ crl_installed(const ms_store *store, const X509_NAME *issuer, bool delta,
 {
 	int free_slot;
 
-	return find_slot(store, issuer, delta, crl, file, &free_slot);
+	return find_slot(store, issuer, NULL, delta, crl, file, &free_slot);
 }
 
 /* delta_has_base - a delta CRL applies only on top of a complete CRL of
  * the same issuer whose number reaches its BaseCRLNumber */
 static bool
-delta_has_base(const ms_store *store, X509_CRL *delta, const char **why)
+delta_has_base(const ms_store *store, X509_CRL *delta, EVP_PKEY *key,
+    const char **why)
 {
 	X509_CRL *base;
 	char *name, *base_need, *base_have;
 	int free_slot;
 	bool ok;
 
-	if (find_slot(store, X509_CRL_get_issuer(delta), false, &base, &name,
-	    &free_slot) != MS_OK) {
+	if (find_slot(store, X509_CRL_get_issuer(delta), key, false, &base,
+	    &name, &free_slot) != MS_OK) {
 		*why = "a delta CRL without the complete CRL it builds on";
 		return false;
 	}
@@ -303,14 +307,15 @@ crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
 		*why = "no CA in the store signed this CRL";
 		return MS_DATA;
 	}
-	X509_free(issuer);
-	if (!check_dates(crl, why))
+	if (!check_dates(crl, why) || (delta && !delta_has_base(store, crl,
+	    X509_get0_pubkey(issuer), why))) {
+		X509_free(issuer);
 		return MS_DATA;
-	if (delta && !delta_has_base(store, crl, why))
-		return MS_DATA;
+	}
 	/* the slot of the same issuer (and kind), else the first free one */
-	err = find_slot(store, X509_CRL_get_issuer(crl), delta, &old, &name,
-	    &free_slot);
+	err = find_slot(store, X509_CRL_get_issuer(crl),
+	    X509_get0_pubkey(issuer), delta, &old, &name, &free_slot);
+	X509_free(issuer);
 	if (err == MS_OK) {
 		char *new_num = crl_number_hex(crl);
 		char *old_num = crl_number_hex(old);

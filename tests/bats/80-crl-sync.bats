@@ -205,3 +205,182 @@ crl_files() {
 	grep -q '^/one.crl 200' "$T/web2/requests.log" ||
 	    fail_with "the second server was not asked"
 }
+
+@test "after a sync a revoked certificate is dropped by smime-enc, certstore find and verify, and smime-verify says revoked" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: t\n\nhello\n' \
+	    >"$T/plain.eml"
+	openssl cms -sign -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+	    -in "$T/plain.eml" -from alice@example.test -to bob@example.test \
+	    -subject t >"$T/signed.eml" 2>/dev/null || fail_with "cms -sign"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr smime-enc alice@example.test <"$T/plain.eml"
+	expect_status 0
+	smime-verify --no-learn <"$T/signed.eml" >"$T/v1.eml"
+	grep -q '^X-Mailseal-Signature: valid' "$T/v1.eml" ||
+	    fail_with "control: signature not valid"
+	pki_revoke root alice
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr smime-enc alice@example.test <"$T/plain.eml"
+	expect_status 69
+	[[ "$stderr" == "5.7.1 no usable S/MIME certificate for: alice@example.test"* ]] ||
+	    fail_with "revoked recipient not refused"
+	run --separate-stderr smime-enc bob@example.test <"$T/plain.eml"
+	expect_status 0
+	run --separate-stderr certstore find alice@example.test
+	expect_status 1
+	run --separate-stderr certstore verify "$(fpr "$PKI/alice.pem")"
+	expect_status 1
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "verify: not revoked"
+	smime-verify --no-learn <"$T/signed.eml" >"$T/v2.eml"
+	grep -q '^X-Mailseal-Signature: revoked' "$T/v2.eml" ||
+	    fail_with "smime-verify: not revoked"
+}
+
+@test "a CRL past nextUpdate plus the grace: revocation = soft uses the certificate, hard does not" {
+	pki_ca root '' ec "$URL/root.crl"
+	pki_leaf root alice cdp="$URL/root.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" >/dev/null
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crl_lastupdate "$(date_offset -3)" \
+	    -crl_nextupdate "$(date_offset -2)" -out "$WEB/root.crl" \
+	    >/dev/null 2>&1 || fail_with "stale CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 75
+	[[ "$output" == *"(past nextUpdate)"* ]] || fail_with "stale not told"
+	f=$(fpr "$PKI/alice.pem")
+	run --separate-stderr certstore verify "$f"
+	expect_status 0
+	grep -q '^note: revocation unknown: CRL has expired' <<<"$output" ||
+	    fail_with "soft: no note"
+	echo 'revocation = hard' >"$STORE/settings/global.conf"
+	run --separate-stderr certstore verify "$f"
+	expect_status 1
+	grep -q '^reason: revocation unknown: CRL has expired' <<<"$output" ||
+	    fail_with "hard: not refused"
+	run --separate-stderr certstore find alice@example.test
+	expect_status 1
+	# within the grace the CRL still counts
+	echo 'revocation-grace = 604800' >>"$STORE/settings/global.conf"
+	run --separate-stderr certstore find alice@example.test
+	expect_status 0
+	# hard, and a distribution point without any CRL: unknown too
+	rm -f "$STORE/crls"/*
+	run --separate-stderr certstore verify "$f"
+	expect_status 1
+	grep -q '^reason: revocation unknown: no CRL' <<<"$output" ||
+	    fail_with "hard: missing CRL not refused"
+}
+
+@test "smime-ca CRLs: an intermediate names its root's CRL, leaves the intermediate's; stale CRLs are pruned" {
+	# the CA side: its own store, publishing CRLs on the web server
+	CA=$T/castore
+	smime-ca --store "$CA" init --key ec-p256 --crl-url "$URL/builtin.crl" \
+	    'Builtin CA' >"$T/ca.fpr" 2>/dev/null
+	fpr=$(smime-ca --store "$CA" issue --key ec-p256 carol@example.test \
+	    2>/dev/null)
+	certstore --store "$CA" export "$(cat "$T/ca.fpr")" >"$T/ca.pem"
+	certstore --store "$CA" export "$fpr" >"$T/carol.pem"
+	smime-ca --store "$CA" crl >"$WEB/builtin.crl" 2>/dev/null
+	# an openssl ca chain: root -> intermediate (naming the root's CRL)
+	pki_ca root '' ec
+	pki_ca inter root ec "$URL/root.crl"
+	pki_leaf inter dave cdp="$URL/inter.crl"
+	pki_crl root "$WEB/root.crl"
+	pki_crl inter "$WEB/inter.crl"
+	certstore import --roots "$T/ca.pem" "$PKI/root.pem" >/dev/null
+	certstore import "$T/carol.pem" "$PKI/inter.pem" "$PKI/dave.pem" \
+	    >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses -j 3
+	expect_status 0
+	[ "$(grep -c ': updated ' <<<"$output")" -eq 3 ] ||
+	    fail_with "three CAs expected"
+	[[ "$output" == *"CN=Builtin CA"*": updated "* ]] ||
+	    fail_with "smime-ca CRL not installed"
+	openssl verify -CAfile "$T/ca.pem" -CApath "$STORE/crls" -crl_check \
+	    "$T/carol.pem" >/dev/null || fail_with "openssl verify carol"
+	cat "$PKI/root.pem" "$PKI/inter.pem" >"$T/chain.pem"
+	openssl verify -CAfile "$T/chain.pem" -CApath "$STORE/crls" \
+	    -crl_check_all "$PKI/dave.pem" >/dev/null ||
+	    fail_with "openssl verify dave with every CRL"
+	# a revocation by smime-ca reaches the gateway
+	smime-ca --store "$CA" revoke "$fpr" >"$WEB/builtin.crl" 2>/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr certstore verify "$fpr"
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "carol not revoked"
+	# the built-in CA leaves the store: its CRL goes, and only it
+	hash=$(openssl crl -in "$WEB/builtin.crl" -noout -hash)
+	certstore remove "$fpr" >/dev/null
+	certstore remove "$(cat "$T/ca.fpr")" >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *"removed $hash.r0: no CA in the stores signed it"* ]] ||
+	    fail_with "stale CRL not removed"
+	[ ! -e "$STORE/crls/$hash.r0" ] || fail_with "stale CRL left"
+	[ "$(ls "$STORE/crls" | wc -l)" -eq 2 ] || fail_with "other CRLs gone"
+}
+
+@test "two CAs with one name hash: r0 and r1, and removing one keeps the numbering contiguous" {
+	pki_ca twin '' ec
+	mv "$PKI/twin.pem" "$PKI/twin1.pem"; mv "$PKI/twin.key" "$PKI/twin1.key"
+	pki_crl_with twin1 "$WEB/twin1.crl"
+	pki_ca twin '' ec
+	cp "$PKI/twin.pem" "$PKI/twin2.pem"; cp "$PKI/twin.key" "$PKI/twin2.key"
+	pki_crl_with twin2 "$WEB/twin2.crl"
+	certstore import --roots "$PKI/twin1.pem" "$PKI/twin2.pem" >/dev/null
+	printf 'crl-urls = %s/twin1.crl %s/twin2.crl\n' "$URL" "$URL" \
+	    >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync --allow-private-addresses -j 1
+	expect_status 0
+	hash=$(openssl crl -in "$WEB/twin1.crl" -noout -hash)
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "not r0 and r1"
+	# the CA of r0 goes: the r1 file moves down to r0
+	n=0
+	for i in 0 1; do
+		if cmp -s <(openssl crl -in "$STORE/crls/$hash.r$i" -outform DER) \
+		    <(openssl crl -in "$WEB/twin1.crl" -outform DER); then
+			n=$i
+		fi
+	done
+	certstore remove "$(fpr "$PKI/twin$((n + 1)).pem")" >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	[ "$(crl_files)" = "$hash.r0 " ] || fail_with "numbering has a gap"
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$WEB/twin$((2 - n)).crl" -outform DER) ||
+	    fail_with "the wrong CRL was kept"
+}
+
+@test "usage: -h, unknown options and bad numbers; -n lists without fetching; a bad crl-urls is a configuration error (78)" {
+	run crl-sync -h
+	expect_status 0
+	[[ "$output" == "usage: crl-sync "* ]] || fail_with "no usage"
+	run crl-sync --bogus
+	expect_status 64
+	run crl-sync --jobs 0
+	expect_status 64
+	run crl-sync --max-size 12X
+	expect_status 64
+	pki_root_with_leaves
+	run --separate-stderr crl-sync -n
+	expect_status 0
+	[[ "$output" == *"CN=root"*": would fetch $URL/root.crl" ]] ||
+	    fail_with "no plan"
+	[ ! -e "$WEB/requests.log" ] || fail_with "-n fetched"
+	echo 'crl-urls = ftp://example.test/x.crl' >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 78
+}
+
+# pki_crl_with NAME OUT - a CRL of the CA whose files are NAME.pem and
+# NAME.key, with the database of the CA made last under that subject
+pki_crl_with() {
+	openssl ca -batch -config "$PKI/twin.db/ca.cnf" -gencrl \
+	    -keyfile "$PKI/$1.key" -cert "$PKI/$1.pem" -out "$2" \
+	    >/dev/null 2>&1 || fail_with "CRL of $1"
+}
