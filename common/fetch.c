@@ -394,8 +394,7 @@ fetch_run(fetch_job *jobs, size_t n, const fetch_opts *opts,
 		}
 		if (active == 0)
 			continue;
-		if (curl_multi_perform(multi, &running) != CURLM_OK ||
-		    curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			break;
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 			CURL *easy = msg->easy_handle;
@@ -411,6 +410,11 @@ fetch_run(fetch_job *jobs, size_t n, const fetch_opts *opts,
 			active--;
 			done++;
 		}
+		/* wait for activity only while transfers are running: a
+		 * poll after the last one would sleep its whole timeout */
+		if (running > 0 && curl_multi_poll(multi, NULL, 0, 1000,
+		    NULL) != CURLM_OK)
+			break;
 	}
 	/* only after a multi failure: abandon what is still running */
 	for (unsigned s = 0; s < parallel; s++) {
