@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 typedef struct sink {
 	GByteArray *buf;
@@ -175,6 +176,27 @@ etag_ok(const char *etag)
 	return true;
 }
 
+/* http_date - "If-Modified-Since: " and an IMF-fixdate (RFC 9110
+ * 5.6.7), written without the locale; NULL for an unusable time */
+static char *
+http_date(long long when)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    tm.tm_mon < 0 || tm.tm_mon > 11)
+		return NULL;
+	return g_strdup_printf("If-Modified-Since: %s, %02d %s %04d "
+	    "%02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+}
+
 /* transfer_start - an easy handle with every limit set, for job */
 static bool
 transfer_start(transfer *t, fetch_job *job, const fetch_opts *opts)
@@ -203,21 +225,23 @@ transfer_start(transfer *t, fetch_job *job, const fetch_opts *opts)
 		}
 		g_strfreev(entries);
 	}
-	if (job->etag != NULL && etag_ok(job->etag)) {
-		char *h = g_strdup_printf("If-None-Match: %s", job->etag);
-		struct curl_slist *next = curl_slist_append(t->headers, h);
+	/* the ETag when there is one (it wins over the date, RFC 9110
+	 * 13.1.3), else the date; the date goes out as a plain header,
+	 * because CURLOPT_TIMECONDITION also drops a 200 answer whose
+	 * Last-Modified is not newer, and CRLs are often rewritten within
+	 * one second */
+	if ((job->etag != NULL && etag_ok(job->etag)) || job->modified > 0) {
+		char *h = job->etag != NULL && etag_ok(job->etag) ?
+		    g_strdup_printf("If-None-Match: %s", job->etag) :
+		    http_date(job->modified);
+		struct curl_slist *next = h ? curl_slist_append(t->headers,
+		    h) : t->headers;
 
 		g_free(h);
 		if (next == NULL)
 			diag_fatal(EXIT_TEMPFAIL, "out of memory");
 		t->headers = next;
 		curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
-	}
-	if (job->modified > 0) {
-		curl_easy_setopt(t->curl, CURLOPT_TIMECONDITION,
-		    (long)CURL_TIMECOND_IFMODSINCE);
-		curl_easy_setopt(t->curl, CURLOPT_TIMEVALUE_LARGE,
-		    (curl_off_t)job->modified);
 	}
 	curl_easy_setopt(t->curl, CURLOPT_URL, job->url);
 	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, opts->protocols);
@@ -253,12 +277,11 @@ static void
 transfer_finish(transfer *t, CURLcode rc)
 {
 	fetch_job *job = t->job;
-	long status = 0, unmet = 0;
+	long status = 0;
 	curl_off_t filetime = -1;
 	struct curl_header *etag = NULL;
 
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(t->curl, CURLINFO_CONDITION_UNMET, &unmet);
 	curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &job->seconds);
 	job->why = NULL;
 	if (t->g.refused) {
@@ -282,7 +305,7 @@ transfer_finish(transfer *t, CURLcode rc)
 	} else if (rc != CURLE_OK) {
 		job->why = curl_easy_strerror(rc);
 		job->outcome = FETCH_FAILED;
-	} else if (status == 304 || unmet) {
+	} else if (status == 304) {
 		job->why = "not modified";
 		job->outcome = FETCH_NOT_MODIFIED;
 	} else if (status == 404 || status == 410) {
