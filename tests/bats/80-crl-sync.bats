@@ -384,3 +384,40 @@ pki_crl_with() {
 	    -keyfile "$PKI/$1.key" -cert "$PKI/$1.pem" -out "$2" \
 	    >/dev/null 2>&1 || fail_with "CRL of $1"
 }
+
+@test "a delta CRL is installed beside its complete CRL and its revocations count; one newer than the base is refused" {
+	# OpenSSL applies a delta only when the certificate (or the complete
+	# CRL) names one in freshestCRL
+	pki_ca root '' ec
+	pki_leaf root alice cdp="$URL/root.crl" freshest="$URL/delta.crl"
+	pki_leaf root bob cdp="$URL/root.crl" freshest="$URL/delta.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" "$PKI/bob.pem" >/dev/null
+	pki_crl root "$WEB/root.crl"			# complete, number 4096
+	pki_revoke root alice
+	printf '[ delta ]\n2.5.29.27 = critical,DER:02021000\n' \
+	    >>"$PKI/root.db/ca.cnf"			# BaseCRLNumber 4096
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crlexts delta -out "$WEB/delta.crl" >/dev/null 2>&1 ||
+	    fail_with "delta CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *": updated "*".r0, CRL number 4096, "*"; delta: updated "*".r1, CRL number 4097, "* ]] ||
+	    fail_with "no complete and delta line"
+	hash=$(openssl crl -in "$WEB/root.crl" -noout -hash)
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "not r0 and r1"
+	run --separate-stderr certstore verify "$(fpr "$PKI/alice.pem")"
+	expect_status 1
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "delta not used"
+	run --separate-stderr certstore find bob@example.test
+	expect_status 0
+	# a delta built on a complete CRL we do not hold is refused
+	sed -i 's/DER:02021000/DER:02022000/' "$PKI/root.db/ca.cnf"
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crlexts delta -out "$WEB/delta.crl" >/dev/null 2>&1 ||
+	    fail_with "second delta CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *"refused: a delta CRL newer than the complete CRL installed"* ]] ||
+	    fail_with "orphan delta not refused"
+}

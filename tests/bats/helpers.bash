@@ -165,11 +165,12 @@ EOF
 #   bc=...                    basicConstraints (default CA:FALSE)
 #   start=DAYS end=DAYS       validity relative to now (default -1, 365)
 #   cdp=URL                   a CRL distribution point (default none)
+#   freshest=URL              a delta CRL location, freshestCRL (none)
 pki_leaf() {
 	local ca=$1 name=$2
 	shift 2
 	local key=ec keyfile='' subj="/CN=$name" san="email:$name@example.test"
-	local ku='' eku=emailProtection bc=CA:FALSE start=-1 end=365 opt cdp=''
+	local ku='' eku=emailProtection bc=CA:FALSE start=-1 end=365 opt cdp='' freshest=''
 	for opt in "$@"; do
 		case $opt in
 		key=*) key=${opt#key=} ;;
@@ -182,6 +183,7 @@ pki_leaf() {
 		start=*) start=${opt#start=} ;;
 		end=*) end=${opt#end=} ;;
 		cdp=*) cdp=${opt#cdp=} ;;
+		freshest=*) freshest=${opt#freshest=} ;;
 		*) echo "pki_leaf: bad option $opt" >&2; return 1 ;;
 		esac
 	done
@@ -203,6 +205,7 @@ pki_leaf() {
 		[ "$eku" = none ] || echo "extendedKeyUsage = $eku"
 		[ "$san" = none ] || echo "subjectAltName = $san"
 		[ -z "$cdp" ] || echo "crlDistributionPoints = URI:$cdp"
+		[ -z "$freshest" ] || echo "freshestCRL = URI:$freshest"
 		echo 'subjectKeyIdentifier = hash'
 		echo 'authorityKeyIdentifier = keyid'
 	} >"$PKI/$name.ext"
