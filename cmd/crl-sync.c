@@ -6,6 +6,7 @@
  * them (CRL-3), and the crl-urls setting.  One line per CA on stdout.
  */
 #include "cert.h"
+#include "crlstate.h"
 #include "crlstore.h"
 #include "diag.h"
 #include "fetch.h"
@@ -29,7 +30,6 @@
 #define EXIT_SYNC_CONFIG 78
 
 #define RANDOM_DELAY_MAX 86400
-#define STATE_MAX 8192		/* one state record */
 
 static const char usage[] =
 "usage: crl-sync [--store DIR] [-n] [-j N | --jobs N] [-t S | --timeout S]\n"
@@ -59,17 +59,6 @@ typedef struct ca_source {
 	GPtrArray *urls;	/* complete CRLs, mirrors in order */
 	GPtrArray *delta_urls;	/* freshestCRL */
 } ca_source;
-
-/* what crl-sync remembers of one URL between runs (pki.md 4.4) */
-typedef struct url_state {
-	char *issuer;		/* hex DER of the issuer of the CRL installed
-				 * from it, or NULL */
-	char *etag;
-	long long modified;
-	long long last_attempt;
-	long long last_success;
-	long long failures;
-} url_state;
 
 /* counts of the outcomes, for the exit status */
 typedef struct tally {
@@ -109,21 +98,6 @@ parse_count(const char *text, const char *option, unsigned long long max)
 	return value * mult;
 }
 
-static char *
-name_hex(const X509_NAME *name)
-{
-	unsigned char *der = NULL;
-	int len = i2d_X509_NAME(name, &der);
-	char *hex;
-
-	if (len <= 0)
-		diag_fatal(EXIT_TEMPFAIL, "cannot encode a name");
-	hex = g_malloc((size_t)len * 2 + 1);
-	sodium_bin2hex(hex, (size_t)len * 2 + 1, der, (size_t)len);
-	OPENSSL_free(der);
-	return hex;
-}
-
 static void
 source_free(gpointer p)
 {
@@ -143,8 +117,14 @@ source_new(const X509_NAME *issuer, const char *label)
 
 	if (issuer != NULL && (src->issuer = X509_NAME_dup(issuer)) == NULL)
 		diag_fatal(EXIT_TEMPFAIL, "out of memory");
-	src->label = issuer ? cert_name_text(issuer) : diag_mask(label,
-	    strlen(label));
+	if (issuer != NULL)
+		src->label = cert_name_text(issuer);
+	else {
+		char *masked = diag_mask(label, strlen(label));
+
+		src->label = g_strdup(masked);
+		free(masked);	/* diag_mask allocates with malloc */
+	}
 	src->urls = g_ptr_array_new_with_free_func(g_free);
 	src->delta_urls = g_ptr_array_new_with_free_func(g_free);
 	return src;
@@ -273,7 +253,7 @@ collect_settings(const ms_settings *settings, GPtrArray *sources,
 
 			diag_error("crl-urls: %s is not an http or https URL",
 			    shown);
-			g_free(shown);
+			free(shown);
 			ok = false;
 			continue;
 		}
@@ -283,72 +263,6 @@ collect_settings(const ms_settings *settings, GPtrArray *sources,
 	}
 	g_strfreev(words);
 	return ok;
-}
-
-static void
-state_clear(url_state *st)
-{
-	g_free(st->issuer);
-	g_free(st->etag);
-	memset(st, 0, sizeof(*st));
-}
-
-/* state_read - the record of url; an absent or damaged record is an
- * empty state (the next fetch is then unconditional) */
-static void
-state_read(const ms_store *store, const char *url, url_state *st)
-{
-	char *name = store_hash_name(url);
-	GByteArray *body;
-	char **lines;
-
-	memset(st, 0, sizeof(*st));
-	if (store_record_read(store, "crlstate", name, "crl-state",
-	    STATE_MAX, &body) != MS_OK) {
-		g_free(name);
-		return;
-	}
-	g_byte_array_append(body, (const guint8 *)"", 1);
-	lines = g_strsplit((const char *)body->data, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *eq = strchr(lines[i], '=');
-
-		if (eq == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(lines[i], "issuer") == 0 && *eq)
-			st->issuer = g_strdup(eq);
-		else if (strcmp(lines[i], "etag") == 0 && *eq)
-			st->etag = g_strdup(eq);
-		else if (strcmp(lines[i], "modified") == 0)
-			st->modified = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "last-attempt") == 0)
-			st->last_attempt = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "last-success") == 0)
-			st->last_success = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "failures") == 0)
-			st->failures = g_ascii_strtoll(eq, NULL, 10);
-	}
-	g_strfreev(lines);
-	g_byte_array_free(body, TRUE);
-	g_free(name);
-}
-
-static ms_err
-state_write(ms_store *store, const char *url, const url_state *st)
-{
-	char *name = store_hash_name(url);
-	char *body = g_strdup_printf("url=%s\nissuer=%s\netag=%s\n"
-	    "modified=%lld\nlast-attempt=%lld\nlast-success=%lld\n"
-	    "failures=%lld\n", url, st->issuer ? st->issuer : "",
-	    st->etag ? st->etag : "", st->modified, st->last_attempt,
-	    st->last_success, st->failures);
-	ms_err err = store_record_write(store, "crlstate", name, "crl-state",
-	    body, strlen(body), 0600);
-
-	g_free(body);
-	g_free(name);
-	return err;
 }
 
 /* parse_crl - a CRL in DER or PEM, the whole answer and nothing else */
@@ -378,35 +292,13 @@ parse_crl(const GByteArray *body)
 	return crl;
 }
 
-/* state_issuer - the issuer name a state record holds, or NULL */
-static X509_NAME *
-state_issuer(const url_state *st)
-{
-	size_t len = st->issuer ? strlen(st->issuer) / 2 : 0;
-	X509_NAME *name = NULL;
-	const unsigned char *p;
-	unsigned char *der;
-
-	if (len == 0 || len > STATE_MAX)
-		return NULL;
-	der = g_malloc(len);
-	if (sodium_hex2bin(der, len, st->issuer, len * 2, NULL, NULL, NULL) ==
-	    0) {
-		p = der;
-		name = d2i_X509_NAME(NULL, &p, (long)len);
-	}
-	g_free(der);
-	ERR_clear_error();
-	return name;
-}
-
 /* conditional - send If-None-Match / If-Modified-Since only while the
  * CRL they stand for is still installed: a 304 must never leave a CA
  * without a CRL */
 static bool
-conditional(const ms_store *store, const url_state *st)
+conditional(const ms_store *store, const crl_state *st)
 {
-	X509_NAME *name = state_issuer(st);
+	X509_NAME *name = crl_state_issuer(st);
 	X509_CRL *crl = NULL;
 	char *file = NULL;
 	bool ok;
@@ -466,7 +358,7 @@ sync_url(sync_ctx *c, ca_source *src, const char *url, bool delta,
     GString *line, GString *failed, bool *done)
 {
 	fetch_job *job = g_hash_table_lookup(c->jobs, url);
-	url_state st;
+	crl_state st;
 	X509_CRL *crl = NULL, *installed = NULL;
 	const char *why = NULL;
 	char *file = NULL, *text, *shown_url = diag_mask(url, strlen(url));
@@ -474,11 +366,11 @@ sync_url(sync_ctx *c, ca_source *src, const char *url, bool delta,
 	bool keep_state = true;
 
 	*done = false;
-	state_read(c->store, url, &st);
+	crl_state_read(c->store, url, &st);
 	st.last_attempt = (long long)time(NULL);
 	if (job->outcome == FETCH_NOT_MODIFIED) {
 		if (src->issuer == NULL &&
-		    (src->issuer = state_issuer(&st)) != NULL) {
+		    (src->issuer = crl_state_issuer(&st)) != NULL) {
 			g_free(src->label);
 			src->label = cert_name_text(src->issuer);
 		}
@@ -544,19 +436,19 @@ sync_url(sync_ctx *c, ca_source *src, const char *url, bool delta,
 			    NULL;
 			st.modified = job->new_modified;
 			g_free(st.issuer);
-			st.issuer = name_hex(X509_CRL_get_issuer(crl));
+			st.issuer = crl_state_issuer_hex(X509_CRL_get_issuer(crl));
 			st.last_success = st.last_attempt;
 			st.failures = 0;
 		} else
 			keep_state = false;
 	}
 	if (keep_state && err == MS_OK)
-		err = state_write(c->store, url, &st);
-	state_clear(&st);
+		err = crl_state_write(c->store, url, &st);
+	crl_state_clear(&st);
 	X509_CRL_free(crl);
 	X509_CRL_free(installed);
 	g_free(file);
-	g_free(shown_url);
+	free(shown_url);
 	return err;
 }
 
@@ -615,35 +507,6 @@ sync_source(sync_ctx *c, ca_source *src)
 	return err;
 }
 
-/* prune_state - forget the state of URLs no longer collected */
-static ms_err
-prune_state(ms_store *store, GHashTable *seen)
-{
-	GHashTable *keep = g_hash_table_new_full(g_str_hash, g_str_equal,
-	    g_free, NULL);
-	GHashTableIter iter;
-	gpointer key;
-	GPtrArray *names;
-	ms_err err;
-
-	g_hash_table_iter_init(&iter, seen);
-	while (g_hash_table_iter_next(&iter, &key, NULL))
-		g_hash_table_add(keep, store_hash_name(key));
-	err = store_list(store, "crlstate", &names);
-	for (guint i = 0; err == MS_OK && i < names->len; i++) {
-		const char *name = g_ptr_array_index(names, i);
-
-		if (!g_hash_table_contains(keep, name))
-			err = store_remove(store, "crlstate", name);
-		if (err == MS_NOTFOUND)
-			err = MS_OK;
-	}
-	if (names != NULL)
-		g_ptr_array_free(names, TRUE);
-	g_hash_table_destroy(keep);
-	return err;
-}
-
 /* run_sync - fetch every URL at once, then verify and install under the
  * store lock; the network is never touched with the lock held */
 static ms_err
@@ -653,7 +516,7 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 {
 	GHashTable *jobs = g_hash_table_new(g_str_hash, g_str_equal);
 	fetch_job *list = g_new0(fetch_job, g_hash_table_size(seen) + 1);
-	url_state *states = g_new0(url_state, g_hash_table_size(seen) + 1);
+	crl_state *states = g_new0(crl_state, g_hash_table_size(seen) + 1);
 	GPtrArray *removed = g_ptr_array_new_with_free_func(g_free);
 	sync_ctx c = { store, trust, jobs, count, out };
 	GHashTableIter iter;
@@ -663,7 +526,7 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 
 	g_hash_table_iter_init(&iter, seen);
 	while (g_hash_table_iter_next(&iter, &key, NULL)) {
-		state_read(store, key, &states[n]);
+		crl_state_read(store, key, &states[n]);
 		list[n].url = key;
 		if (conditional(store, &states[n])) {
 			list[n].etag = states[n].etag;
@@ -682,11 +545,11 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 		g_string_append_printf(out, "removed %s: no CA in the stores "
 		    "signed it\n", (const char *)g_ptr_array_index(removed, i));
 	if (err == MS_OK)
-		err = prune_state(store, seen);
+		err = crl_state_prune(store, seen);
 	store_unlock(store);
 	for (size_t i = 0; i < n; i++) {
 		fetch_job_clear(&list[i]);
-		state_clear(&states[i]);
+		crl_state_clear(&states[i]);
 	}
 	g_free(states);
 	g_free(list);
