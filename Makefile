@@ -63,6 +63,7 @@ LIB = $(BUILD)/libmailseal.a
 
 # programs and the libraries each one links
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
+	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter
 LIBS_certstore = openssl glib-2.0 popt libsodium
@@ -80,6 +81,7 @@ LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
+LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

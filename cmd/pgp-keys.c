@@ -641,7 +641,7 @@ static ms_err
 cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
 {
 	fetch_opts opts = { "https", IMPORT_MAX, 10000, 30000, false, NULL,
-	    NULL };
+	    NULL, NULL };
 	const char *server = settings_get(settings, "pgp-keyserver");
 	const char *why = NULL;
 	GByteArray *body = NULL;

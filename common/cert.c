@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "diag.h"
 #include "limits.h"
+#include "settings.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -640,6 +641,9 @@ struct ms_trust {
 	X509_STORE *xstore;
 	STACK_OF(X509) *roots;	/* the roots loaded so far */
 	GHashTable *loaded;	/* their fingerprints */
+	bool revocation_hard;	/* revocation = hard (CRL-5) */
+	time_t revocation_grace;	/* seconds a CRL counts past
+					 * its nextUpdate */
 };
 
 ms_err
@@ -647,7 +651,9 @@ trust_open(const ms_store *store, ms_trust **out)
 {
 	ms_trust *trust = g_new0(ms_trust, 1);
 	X509_LOOKUP *lookup;
+	ms_settings *settings;
 	char *crldir;
+	ms_err err;
 
 	*out = NULL;
 	trust->store = store;
@@ -655,6 +661,16 @@ trust_open(const ms_store *store, ms_trust **out)
 	/* a damaged counter: nothing cached can be trusted to be current */
 	if (trust->generation == STORE_GENERATION_UNKNOWN)
 		trust->no_cache = true;
+	err = settings_load(store, NULL, &settings);
+	if (err != MS_OK) {
+		g_free(trust);
+		return err;
+	}
+	trust->revocation_hard = strcmp(settings_get(settings, "revocation"),
+	    "hard") == 0;
+	trust->revocation_grace = (time_t)settings_get_number(settings,
+	    "revocation-grace");
+	settings_free(settings);
 	trust->xstore = X509_STORE_new();
 	trust->roots = sk_X509_new_null();
 	if (trust->xstore == NULL || trust->roots == NULL)
@@ -822,13 +838,46 @@ untrusted_chain(ms_trust *trust, X509 *cert, STACK_OF(X509) *extra)
 
 typedef struct check_state {
 	cert_verdict *verdict;
+	const ms_trust *trust;
+	bool unknown;		/* revocation status unknown (CRL-5) */
 } check_state;
 
 static int check_state_index = -1;
 
+/* names_crl - the certificate names a CRL distribution point: its
+ * issuer promises a CRL, so having none is not "no CRL exists" */
+static bool
+names_crl(X509 *cert)
+{
+	return cert != NULL &&
+	    X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) >= 0;
+}
+
+/* within_grace - the CRL being checked is past its nextUpdate by less
+ * than the grace the administrator allows */
+static bool
+within_grace(X509_STORE_CTX *ctx, const ms_trust *trust)
+{
+	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+	const ASN1_TIME *next = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+	time_t limit = time(NULL) - trust->revocation_grace;
+
+	return next != NULL && X509_cmp_time(next, &limit) > 0;
+}
+
+/* revocation_unknown - CRL-5: never "not revoked"; under hard the
+ * certificate is refused, under soft it is used and the caller logs it */
+static void
+revocation_unknown(check_state *state, char *text)
+{
+	state->unknown = true;
+	add_unique(state->trust->revocation_hard ? state->verdict->reasons :
+	    state->verdict->notes, text);
+}
+
 /* verify_cb - collect every error OpenSSL finds instead of stopping at
- * the first; revocation that cannot be determined is a note, not a
- * refusal, until the revocation policy says otherwise */
+ * the first; revocation that cannot be determined is decided by the
+ * revocation policy */
 static int
 verify_cb(int ok, X509_STORE_CTX *ctx)
 {
@@ -859,10 +908,22 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 		    g_strdup("revoked") : g_strdup("revoked issuer"));
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		add_unique(state->verdict->notes,
-		    g_strdup("revocation unknown: no CRL"));
+		if (names_crl(X509_STORE_CTX_get_current_cert(ctx)))
+			revocation_unknown(state, g_strdup(
+			    "revocation unknown: no CRL"));
+		else
+			add_unique(state->verdict->notes,
+			    g_strdup("revocation unknown: no CRL"));
 		break;
 	case X509_V_ERR_CRL_HAS_EXPIRED:
+		/* OpenSSL still looks the certificate up in the CRL */
+		if (within_grace(ctx, state->trust))
+			add_unique(state->verdict->notes, g_strdup(
+			    "CRL past its nextUpdate, within the grace"));
+		else
+			revocation_unknown(state, g_strdup_printf(
+			    "revocation unknown: %s", text));
+		break;
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
 	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
@@ -870,7 +931,7 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
 	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
 	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
-		add_unique(state->verdict->notes, g_strdup_printf(
+		revocation_unknown(state, g_strdup_printf(
 		    "revocation unknown: %s", text));
 		break;
 	default:
@@ -986,11 +1047,16 @@ trust_check(ms_trust *trust, X509 *cert, cert_purpose purpose,
 #define VERDICT_TTL 3600
 
 static char *
-verdict_name(X509 *cert, cert_purpose purpose, const ms_addr *addr)
+verdict_name(const ms_trust *trust, X509 *cert, cert_purpose purpose,
+    const ms_addr *addr)
 {
 	char *fpr = cert_fingerprint(cert);
-	char *text = g_strdup_printf("verdict:%s:%d:%s", fpr, (int)purpose,
-	    addr ? addr->key : "");
+	/* the policy is part of the name: a verdict made under soft must
+	 * not be reused once hard is in force */
+	char *text = g_strdup_printf("verdict:%s:%d:%s:%s:%lld", fpr,
+	    (int)purpose, addr ? addr->key : "",
+	    trust->revocation_hard ? "hard" : "soft",
+	    (long long)trust->revocation_grace);
 	char *name = store_hash_name(text);
 
 	g_free(text);
@@ -1002,7 +1068,7 @@ static bool
 verdict_cached(ms_trust *trust, X509 *cert, cert_purpose purpose,
     const ms_addr *addr)
 {
-	char *name = verdict_name(cert, purpose, addr);
+	char *name = verdict_name(trust, cert, purpose, addr);
 	GByteArray *body;
 	unsigned long long generation = 0, until = 0;
 	bool hit = false;
@@ -1038,7 +1104,7 @@ verdict_remember(ms_trust *trust, X509 *cert, STACK_OF(X509) *chain,
 		    (t = timegm(&tm)) < until)
 			until = t;
 	}
-	name = verdict_name(cert, purpose, addr);
+	name = verdict_name(trust, cert, purpose, addr);
 	body = g_strdup_printf("generation=%llu\nuntil=%lld\n",
 	    trust->generation, (long long)until);
 	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, body, -1);
@@ -1060,7 +1126,7 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 {
 	X509_STORE_CTX *ctx;
 	STACK_OF(X509) *untrusted;
-	check_state state = { verdict };
+	check_state state = { verdict, trust, false };
 	X509_VERIFY_PARAM *param;
 	int rc;
 
@@ -1093,7 +1159,7 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK |
-	    X509_V_FLAG_CRL_CHECK_ALL);
+	    X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
 	X509_VERIFY_PARAM_set_depth(param, CERT_CHAIN_MAX);
 	rc = X509_verify_cert(ctx);
 	if (rc < 0) {
@@ -1102,6 +1168,13 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 	}
 	ERR_clear_error();
 	verdict->usable = verdict->reasons->len == 0;
+	if (verdict->usable && state.unknown) {
+		char *fpr = cert_fingerprint(cert);
+
+		diag_info("certificate %s used with revocation status "
+		    "unknown (revocation = soft)", fpr);
+		g_free(fpr);
+	}
 	if (verdict->usable && extra == NULL)
 		verdict_remember(trust, cert, X509_STORE_CTX_get0_chain(ctx),
 		    purpose, addr);

@@ -86,6 +86,24 @@ static const key_def keys[] = {
 	{ "lookup-resolve", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 	{ "lookup-allow-private-addresses", TYPE_BOOL, NULL, "no",
 	  LEVEL_GLOBAL, 0 },
+	/* crl-sync (never in the mail path, CRL-1): URLs beside the
+	 * distribution points of the stored certificates, transport limits
+	 * and the SSRF exceptions (CRL-2, CRL-3) */
+	{ "crl-urls", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "crl-jobs", TYPE_NUMBER, NULL, "4", LEVEL_GLOBAL, 32 },
+	{ "crl-timeout", TYPE_NUMBER, NULL, "120", LEVEL_GLOBAL, 3600 },
+	{ "crl-max-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL,
+	  (unsigned long long)1024 * 1024 * 1024 },
+	{ "crl-allow-private-addresses", TYPE_BOOL, NULL, "no", LEVEL_GLOBAL,
+	  0 },
+	{ "crl-allow-addresses", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "crl-ca-file", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "crl-resolve", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	/* CRL-5: what an unknown revocation status (a CRL past nextUpdate
+	 * plus the grace, or a distribution point without a CRL) means */
+	{ "revocation", TYPE_ENUM, "hard soft", "soft", LEVEL_GLOBAL, 0 },
+	{ "revocation-grace", TYPE_NUMBER, NULL, "86400", LEVEL_GLOBAL,
+	  (unsigned long long)366 * 86400 },
 	/* REL-2: below Postfix's time limit (mailseal_time_limit = 300s
 	 * in the example configuration), so a slow run defers itself */
 	{ "time-limit", TYPE_NUMBER, NULL, "240", LEVEL_GLOBAL, 86400 },

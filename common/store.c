@@ -26,7 +26,7 @@ struct ms_store {
 static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
 	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
-	"index/root", "caps", "cache", "ca", "tmp",
+	"index/root", "caps", "cache", "ca", "crlstate", "tmp",
 	NULL
 };
 
@@ -404,6 +404,33 @@ store_remove(ms_store *store, const char *subdir, const char *name)
 		g_free(dir);
 	}
 	g_free(path);
+	return err;
+}
+
+ms_err
+store_rename(ms_store *store, const char *subdir, const char *from,
+    const char *to)
+{
+	char *old_path, *new_path, *dir;
+	ms_err err = MS_OK;
+
+	old_path = store_path(store, subdir, from);
+	new_path = store_path(store, subdir, to);
+	if (rename(old_path, new_path) != 0) {
+		if (errno == ENOENT)
+			err = MS_NOTFOUND;
+		else {
+			diag_error("cannot rename %s: %s", old_path,
+			    strerror(errno));
+			err = MS_TEMP;
+		}
+	} else {
+		dir = store_path(store, subdir, NULL);
+		err = store_sync_dir(dir);
+		g_free(dir);
+	}
+	g_free(old_path);
+	g_free(new_path);
 	return err;
 }
 

@@ -9,6 +9,9 @@
  *   keys/FPR.key       private keys, PKCS#8 PEM, 0600, named by the
  *                      fingerprint of their certificate
  *   crls/HASH.rN       CRLs in OpenSSL's hashed layout
+ *   crlstate/H         crl-sync's record per CRL URL (ETag,
+ *                      Last-Modified, last success): H = hex SHA-256
+ *                      of the URL
  *   index/addr/H       address index: H = hex SHA-256 of the address key
  *   index/subject/H    subject index for chain building (issuer lookup)
  *   index/keyid/H      certificates with a private key by issuer+serial
@@ -82,6 +85,11 @@ ms_err store_read(const ms_store *store, const char *subdir,
 
 /* store_remove - unlink subdir/name (lock held); MS_NOTFOUND if missing */
 ms_err store_remove(ms_store *store, const char *subdir, const char *name);
+
+/* store_rename - rename subdir/from over subdir/to in one step (lock
+ * held): readers see the old or the new file, never neither */
+ms_err store_rename(ms_store *store, const char *subdir, const char *from,
+    const char *to);
 
 /* store_exists - true when subdir/name is a regular file */
 bool store_exists(const ms_store *store, const char *subdir,

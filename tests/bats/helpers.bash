@@ -117,11 +117,12 @@ organizationName = optional
 EOF
 }
 
-# pki_ca NAME [ISSUER] [KEYTYPE] - a CA certificate $PKI/NAME.pem with key
-# $PKI/NAME.key: self-signed root when ISSUER is empty, else an
-# intermediate signed by ISSUER.  KEYTYPE defaults to ec.
+# pki_ca NAME [ISSUER] [KEYTYPE] [CDP] - a CA certificate $PKI/NAME.pem
+# with key $PKI/NAME.key: self-signed root when ISSUER is empty, else an
+# intermediate signed by ISSUER.  KEYTYPE defaults to ec.  CDP, a URL,
+# becomes the certificate's CRL distribution point.
 pki_ca() {
-	local name=$1 issuer=${2:-} keytype=${3:-ec}
+	local name=$1 issuer=${2:-} keytype=${3:-ec} cdp=${4:-}
 	local ext=$PKI/$name.ext
 	pki_key "$PKI/$name.key" "$keytype" || return 1
 	cat >"$ext" <<EOF
@@ -131,6 +132,7 @@ keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOF
+	[ -z "$cdp" ] || echo "crlDistributionPoints = URI:$cdp" >>"$ext"
 	if [ -z "$issuer" ]; then
 		openssl req -x509 -new -key "$PKI/$name.key" \
 		    -subj "/O=mailseal test/CN=$name" -days 3650 -set_serial "0x$(openssl rand -hex 8)" \
@@ -162,11 +164,13 @@ EOF
 #                             eku=none for none
 #   bc=...                    basicConstraints (default CA:FALSE)
 #   start=DAYS end=DAYS       validity relative to now (default -1, 365)
+#   cdp=URL                   a CRL distribution point (default none)
+#   freshest=URL              a delta CRL location, freshestCRL (none)
 pki_leaf() {
 	local ca=$1 name=$2
 	shift 2
 	local key=ec keyfile='' subj="/CN=$name" san="email:$name@example.test"
-	local ku='' eku=emailProtection bc=CA:FALSE start=-1 end=365 opt
+	local ku='' eku=emailProtection bc=CA:FALSE start=-1 end=365 opt cdp='' freshest=''
 	for opt in "$@"; do
 		case $opt in
 		key=*) key=${opt#key=} ;;
@@ -178,6 +182,8 @@ pki_leaf() {
 		bc=*) bc=${opt#bc=} ;;
 		start=*) start=${opt#start=} ;;
 		end=*) end=${opt#end=} ;;
+		cdp=*) cdp=${opt#cdp=} ;;
+		freshest=*) freshest=${opt#freshest=} ;;
 		*) echo "pki_leaf: bad option $opt" >&2; return 1 ;;
 		esac
 	done
@@ -198,6 +204,8 @@ pki_leaf() {
 		[ "$ku" = none ] || echo "keyUsage = $ku"
 		[ "$eku" = none ] || echo "extendedKeyUsage = $eku"
 		[ "$san" = none ] || echo "subjectAltName = $san"
+		[ -z "$cdp" ] || echo "crlDistributionPoints = URI:$cdp"
+		[ -z "$freshest" ] || echo "freshestCRL = URI:$freshest"
 		echo 'subjectKeyIdentifier = hash'
 		echo 'authorityKeyIdentifier = keyid'
 	} >"$PKI/$name.ext"

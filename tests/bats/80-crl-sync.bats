@@ -1,0 +1,423 @@
+#!/usr/bin/env bats
+# crl-sync: CRLs from the distribution points of the stored certificates
+# (made by openssl ca and by smime-ca), served by a local HTTP server on
+# 127.0.0.1: installed in OpenSSL's hashed layout, conditional GET (304),
+# rollback and foreign signatures refused, size and time limits, private
+# addresses refused (redirects included) unless allowed; then the filters
+# and certstore see the revocation.
+
+load helpers
+
+setup() {
+	ms_setup
+	export MAILSEAL_STORE=$STORE
+	WEB=$T/web
+	mkdir -p "$WEB"
+	start_server "$WEB" SERVER PORT
+	URL=http://127.0.0.1:$PORT
+}
+
+teardown() {
+	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
+	[ -z "${SERVER2:-}" ] || kill "$SERVER2" 2>/dev/null || true
+}
+
+# start_server DIR PIDVAR PORTVAR - the test server on a free port
+start_server() {
+	local dir=$1 out=$1/server.out
+	python3 "$BATS_TEST_DIRNAME/../fixtures/crl/http-server.py" "$dir" \
+	    >"$out" 2>&1 &
+	printf -v "$2" '%s' "$!"
+	for _ in $(seq 50); do
+		grep -q '^ready' "$out" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q '^ready' "$out" || skip "no HTTP server on 127.0.0.1"
+	printf -v "$3" '%s' "$(awk '/^ready/ { print $2 }' "$out")"
+}
+
+# pki_root_with_leaves - root "root" and leaves alice and bob naming
+# $URL/root.crl, all in the store
+pki_root_with_leaves() {
+	pki_ca root '' ec
+	pki_leaf root alice cdp="$URL/root.crl"
+	pki_leaf root bob cdp="$URL/root.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" "$PKI/bob.pem" >/dev/null
+}
+
+# crl_files - the CRL store's file names
+crl_files() {
+	ls "$STORE/crls" | sort | tr '\n' ' '
+}
+
+@test "first download: the CRL lands in the hashed layout that openssl verify -crl_check reads" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	hash=$(openssl crl -in "$WEB/root.crl" -noout -hash)
+	[[ "$output" == *"CN=root"*": updated $hash.r0, CRL number 4096, next update "* ]] ||
+	    fail_with "no update line"
+	[ "$(echo "$output" | wc -l)" -eq 1 ] || fail_with "one line per CA"
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$WEB/root.crl" -outform DER) ||
+	    fail_with "installed CRL differs"
+	openssl verify -CAfile "$PKI/root.pem" -CApath "$STORE/crls" \
+	    -crl_check "$PKI/alice.pem" >/dev/null ||
+	    fail_with "openssl verify with the CRL store"
+	# a revocation reaches openssl through the next sync
+	pki_revoke root alice
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *": updated $hash.r0, CRL number 4097,"* ]] ||
+	    fail_with "second CRL not installed"
+	run openssl verify -CAfile "$PKI/root.pem" -CApath "$STORE/crls" \
+	    -crl_check "$PKI/alice.pem"
+	[[ "$output" == *"certificate revoked"* ]] ||
+	    fail_with "openssl does not see the revocation"
+}
+
+@test "second run: 304 Not Modified through If-None-Match, the CRL kept" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	before=$(store_snapshot "$STORE/crls")
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *": not modified "*".r0, CRL number 4096, next update "* ]] ||
+	    fail_with "no not-modified line"
+	[ "$(tail -n 1 "$WEB/requests.log")" = "/root.crl 304" ] ||
+	    fail_with "the server did not answer 304"
+	[ "$(store_snapshot "$STORE/crls")" = "$before" ] ||
+	    fail_with "CRL store changed"
+	# the state record holds the ETag the server sent
+	grep -rqs '^etag="' "$STORE/crlstate" || fail_with "no ETag kept"
+}
+
+@test "a rollback to an older CRL is refused (exit 65); the newer one stays" {
+	pki_root_with_leaves
+	pki_crl root "$T/old.crl"
+	pki_revoke root alice
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	hash=$(openssl crl -in "$WEB/root.crl" -noout -hash)
+	cp "$STORE/crls/$hash.r0" "$T/installed"
+	cp "$T/old.crl" "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *": refused: older than the installed CRL (rollback) ($URL/root.crl)"* ]] ||
+	    fail_with "rollback not reported"
+	cmp "$T/installed" "$STORE/crls/$hash.r0" || fail_with "CRL replaced"
+	# refused: the next run fetches it again rather than a silent 304
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+}
+
+@test "a CRL with the CA's name but signed by another key is refused (exit 65)" {
+	pki_root_with_leaves
+	# an impostor with the same subject and its own key
+	pki_key "$PKI/evil.key" ec
+	openssl req -x509 -new -key "$PKI/evil.key" \
+	    -subj "/O=mailseal test/CN=root" -days 30 -out "$PKI/evil.pem" \
+	    2>/dev/null
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -keyfile "$PKI/evil.key" -cert "$PKI/evil.pem" \
+	    -out "$WEB/root.crl" >/dev/null 2>&1 || fail_with "evil CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *": refused: no CA in the store signed this CRL"* ]] ||
+	    fail_with "foreign signature not reported"
+	[ -z "$(crl_files)" ] || fail_with "something was installed"
+}
+
+@test "an answer over --max-size is refused, with or without Content-Length (exit 75)" {
+	pki_root_with_leaves
+	for path in big big-announced; do
+		echo "crl-urls = $URL/$path" >"$STORE/settings/global.conf"
+		run --separate-stderr crl-sync --allow-private-addresses \
+		    --max-size 1M
+		expect_status 75
+		[[ "$output" == *"failed: the answer is over the size limit ($URL/$path)"* ]] ||
+		    fail_with "size limit not reported for $path"
+	done
+	[ -z "$(crl_files)" ] || fail_with "something was installed"
+}
+
+@test "a server that never answers ends in the timeout, and the other CAs still sync" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	echo "crl-urls = $URL/hang" >"$STORE/settings/global.conf"
+	start=$(date +%s)
+	run --separate-stderr timeout 30 crl-sync --allow-private-addresses \
+	    --timeout 2
+	end=$(date +%s)
+	expect_status 75
+	[ $((end - start)) -lt 10 ] || fail_with "took $((end - start)) s"
+	[[ "$output" == *"failed: timed out ($URL/hang)"* ]] ||
+	    fail_with "timeout not reported"
+	[[ "$output" == *"CN=root"*": updated "* ]] ||
+	    fail_with "the reachable CA was not synced"
+}
+
+@test "loopback is refused by default, redirects included; an allow-listed address is not" {
+	mkdir -p "$T/web2"
+	start_server "$T/web2" SERVER2 PORT2
+	# CA one publishes through a redirect to a second server, CA two
+	# directly; the names resolve to 127.0.0.1 through the test hook
+	pki_ca one '' ec
+	pki_ca two '' ec
+	pki_leaf one alice cdp="http://crl.example.test:$PORT/redirect/$PORT2/one.crl"
+	pki_leaf two bob cdp="http://crl.example.test:$PORT/two.crl"
+	certstore import --roots "$PKI/one.pem" "$PKI/two.pem" >/dev/null
+	certstore import "$PKI/alice.pem" "$PKI/bob.pem" >/dev/null
+	pki_crl one "$T/web2/one.crl"
+	pki_crl two "$WEB/two.crl"
+	echo "crl-resolve = crl.example.test:$PORT:127.0.0.1" \
+	    >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync
+	expect_status 75
+	[ "$(grep -c 'failed: a private or loopback address was refused' <<<"$output")" -eq 2 ] ||
+	    fail_with "loopback not refused"
+	[ ! -s "$WEB/requests.log" ] || fail_with "the server was reached"
+	# the first server allowed by address and port: CA two's URL works,
+	# the redirect of CA one to the second server is refused
+	echo "crl-allow-addresses = 127.0.0.1:$PORT" \
+	    >>"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync
+	expect_status 75
+	[[ "$output" == *"CN=two"*": updated "* ]] ||
+	    fail_with "the allowed address was refused"
+	[[ "$output" == *"CN=one"*": failed: a private or loopback address was refused (http://crl.example.test:$PORT/redirect/$PORT2/one.crl)"* ]] ||
+	    fail_with "redirect not refused"
+	grep -q "^/redirect/$PORT2/one.crl 302" "$WEB/requests.log" ||
+	    fail_with "the redirect URL was not asked"
+	[ ! -s "$T/web2/requests.log" ] ||
+	    fail_with "the redirect target was reached"
+	# --allow-private-addresses follows the redirect
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *"CN=one"*": updated "* ]] ||
+	    fail_with "the redirect was not followed"
+	grep -q '^/one.crl 200' "$T/web2/requests.log" ||
+	    fail_with "the second server was not asked"
+}
+
+@test "after a sync a revoked certificate is dropped by smime-enc, certstore find and verify, and smime-verify says revoked" {
+	pki_root_with_leaves
+	pki_crl root "$WEB/root.crl"
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: t\n\nhello\n' \
+	    >"$T/plain.eml"
+	openssl cms -sign -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+	    -in "$T/plain.eml" -from alice@example.test -to bob@example.test \
+	    -subject t >"$T/signed.eml" 2>/dev/null || fail_with "cms -sign"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr smime-enc alice@example.test <"$T/plain.eml"
+	expect_status 0
+	smime-verify --no-learn <"$T/signed.eml" >"$T/v1.eml"
+	grep -q '^X-Mailseal-Signature: valid' "$T/v1.eml" ||
+	    fail_with "control: signature not valid"
+	pki_revoke root alice
+	pki_crl root "$WEB/root.crl"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr smime-enc alice@example.test <"$T/plain.eml"
+	expect_status 69
+	[[ "$stderr" == "5.7.1 no usable S/MIME certificate for: alice@example.test"* ]] ||
+	    fail_with "revoked recipient not refused"
+	run --separate-stderr smime-enc bob@example.test <"$T/plain.eml"
+	expect_status 0
+	run --separate-stderr certstore find alice@example.test
+	expect_status 1
+	run --separate-stderr certstore verify "$(fpr "$PKI/alice.pem")"
+	expect_status 1
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "verify: not revoked"
+	smime-verify --no-learn <"$T/signed.eml" >"$T/v2.eml"
+	grep -q '^X-Mailseal-Signature: revoked' "$T/v2.eml" ||
+	    fail_with "smime-verify: not revoked"
+}
+
+@test "a CRL past nextUpdate plus the grace: revocation = soft uses the certificate, hard does not" {
+	pki_ca root '' ec "$URL/root.crl"
+	pki_leaf root alice cdp="$URL/root.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" >/dev/null
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crl_lastupdate "$(date_offset -3)" \
+	    -crl_nextupdate "$(date_offset -2)" -out "$WEB/root.crl" \
+	    >/dev/null 2>&1 || fail_with "stale CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 75
+	[[ "$output" == *"(past nextUpdate)"* ]] || fail_with "stale not told"
+	f=$(fpr "$PKI/alice.pem")
+	run --separate-stderr certstore verify "$f"
+	expect_status 0
+	grep -q '^note: revocation unknown: CRL has expired' <<<"$output" ||
+	    fail_with "soft: no note"
+	echo 'revocation = hard' >"$STORE/settings/global.conf"
+	run --separate-stderr certstore verify "$f"
+	expect_status 1
+	grep -q '^reason: revocation unknown: CRL has expired' <<<"$output" ||
+	    fail_with "hard: not refused"
+	run --separate-stderr certstore find alice@example.test
+	expect_status 1
+	# within the grace the CRL still counts
+	echo 'revocation-grace = 604800' >>"$STORE/settings/global.conf"
+	run --separate-stderr certstore find alice@example.test
+	expect_status 0
+	# hard, and a distribution point without any CRL: unknown too
+	rm -f "$STORE/crls"/*
+	run --separate-stderr certstore verify "$f"
+	expect_status 1
+	grep -q '^reason: revocation unknown: no CRL' <<<"$output" ||
+	    fail_with "hard: missing CRL not refused"
+}
+
+@test "smime-ca CRLs: an intermediate names its root's CRL, leaves the intermediate's; stale CRLs are pruned" {
+	# the CA side: its own store, publishing CRLs on the web server
+	CA=$T/castore
+	smime-ca --store "$CA" init --key ec-p256 --crl-url "$URL/builtin.crl" \
+	    'Builtin CA' >"$T/ca.fpr" 2>/dev/null
+	fpr=$(smime-ca --store "$CA" issue --key ec-p256 carol@example.test \
+	    2>/dev/null)
+	certstore --store "$CA" export "$(cat "$T/ca.fpr")" >"$T/ca.pem"
+	certstore --store "$CA" export "$fpr" >"$T/carol.pem"
+	smime-ca --store "$CA" crl >"$WEB/builtin.crl" 2>/dev/null
+	# an openssl ca chain: root -> intermediate (naming the root's CRL)
+	pki_ca root '' ec
+	pki_ca inter root ec "$URL/root.crl"
+	pki_leaf inter dave cdp="$URL/inter.crl"
+	pki_crl root "$WEB/root.crl"
+	pki_crl inter "$WEB/inter.crl"
+	certstore import --roots "$T/ca.pem" "$PKI/root.pem" >/dev/null
+	certstore import "$T/carol.pem" "$PKI/inter.pem" "$PKI/dave.pem" \
+	    >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses -j 3
+	expect_status 0
+	[ "$(grep -c ': updated ' <<<"$output")" -eq 3 ] ||
+	    fail_with "three CAs expected"
+	[[ "$output" == *"CN=Builtin CA"*": updated "* ]] ||
+	    fail_with "smime-ca CRL not installed"
+	openssl verify -CAfile "$T/ca.pem" -CApath "$STORE/crls" -crl_check \
+	    "$T/carol.pem" >/dev/null || fail_with "openssl verify carol"
+	cat "$PKI/root.pem" "$PKI/inter.pem" >"$T/chain.pem"
+	openssl verify -CAfile "$T/chain.pem" -CApath "$STORE/crls" \
+	    -crl_check_all "$PKI/dave.pem" >/dev/null ||
+	    fail_with "openssl verify dave with every CRL"
+	# a revocation by smime-ca reaches the gateway
+	smime-ca --store "$CA" revoke "$fpr" >"$WEB/builtin.crl" 2>/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	run --separate-stderr certstore verify "$fpr"
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "carol not revoked"
+	# the built-in CA leaves the store: its CRL goes, and only it
+	hash=$(openssl crl -in "$WEB/builtin.crl" -noout -hash)
+	certstore remove "$fpr" >/dev/null
+	certstore remove "$(cat "$T/ca.fpr")" >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *"removed $hash.r0: no CA in the stores signed it"* ]] ||
+	    fail_with "stale CRL not removed"
+	[ ! -e "$STORE/crls/$hash.r0" ] || fail_with "stale CRL left"
+	[ "$(ls "$STORE/crls" | wc -l)" -eq 2 ] || fail_with "other CRLs gone"
+}
+
+@test "two CAs with one name hash: r0 and r1, and removing one keeps the numbering contiguous" {
+	pki_ca twin '' ec
+	mv "$PKI/twin.pem" "$PKI/twin1.pem"; mv "$PKI/twin.key" "$PKI/twin1.key"
+	pki_crl_with twin1 "$WEB/twin1.crl"
+	pki_ca twin '' ec
+	cp "$PKI/twin.pem" "$PKI/twin2.pem"; cp "$PKI/twin.key" "$PKI/twin2.key"
+	pki_crl_with twin2 "$WEB/twin2.crl"
+	certstore import --roots "$PKI/twin1.pem" "$PKI/twin2.pem" >/dev/null
+	printf 'crl-urls = %s/twin1.crl %s/twin2.crl\n' "$URL" "$URL" \
+	    >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync --allow-private-addresses -j 1
+	expect_status 0
+	hash=$(openssl crl -in "$WEB/twin1.crl" -noout -hash)
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "not r0 and r1"
+	# the CA of r0 goes: the r1 file moves down to r0
+	n=0
+	for i in 0 1; do
+		if cmp -s <(openssl crl -in "$STORE/crls/$hash.r$i" -outform DER) \
+		    <(openssl crl -in "$WEB/twin1.crl" -outform DER); then
+			n=$i
+		fi
+	done
+	certstore remove "$(fpr "$PKI/twin$((n + 1)).pem")" >/dev/null
+	run --separate-stderr crl-sync --allow-private-addresses
+	[ "$(crl_files)" = "$hash.r0 " ] || fail_with "numbering has a gap"
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$WEB/twin$((2 - n)).crl" -outform DER) ||
+	    fail_with "the wrong CRL was kept"
+}
+
+@test "usage: -h, unknown options and bad numbers; -n lists without fetching; a bad crl-urls is a configuration error (78)" {
+	run crl-sync -h
+	expect_status 0
+	[[ "$output" == "usage: crl-sync "* ]] || fail_with "no usage"
+	run crl-sync --bogus
+	expect_status 64
+	run crl-sync --jobs 0
+	expect_status 64
+	run crl-sync --max-size 12X
+	expect_status 64
+	pki_root_with_leaves
+	run --separate-stderr crl-sync -n
+	expect_status 0
+	[[ "$output" == *"CN=root"*": would fetch $URL/root.crl" ]] ||
+	    fail_with "no plan"
+	[ ! -e "$WEB/requests.log" ] || fail_with "-n fetched"
+	echo 'crl-urls = ftp://example.test/x.crl' >"$STORE/settings/global.conf"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 78
+}
+
+# pki_crl_with NAME OUT - a CRL of the CA whose files are NAME.pem and
+# NAME.key, with the database of the CA made last under that subject
+pki_crl_with() {
+	openssl ca -batch -config "$PKI/twin.db/ca.cnf" -gencrl \
+	    -keyfile "$PKI/$1.key" -cert "$PKI/$1.pem" -out "$2" \
+	    >/dev/null 2>&1 || fail_with "CRL of $1"
+}
+
+@test "a delta CRL is installed beside its complete CRL and its revocations count; one newer than the base is refused" {
+	# OpenSSL applies a delta only when the certificate (or the complete
+	# CRL) names one in freshestCRL
+	pki_ca root '' ec
+	pki_leaf root alice cdp="$URL/root.crl" freshest="$URL/delta.crl"
+	pki_leaf root bob cdp="$URL/root.crl" freshest="$URL/delta.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" "$PKI/bob.pem" >/dev/null
+	pki_crl root "$WEB/root.crl"			# complete, number 4096
+	pki_revoke root alice
+	printf '[ delta ]\n2.5.29.27 = critical,DER:02021000\n' \
+	    >>"$PKI/root.db/ca.cnf"			# BaseCRLNumber 4096
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crlexts delta -out "$WEB/delta.crl" >/dev/null 2>&1 ||
+	    fail_with "delta CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[[ "$output" == *": updated "*".r0, CRL number 4096, "*"; delta: updated "*".r1, CRL number 4097, "* ]] ||
+	    fail_with "no complete and delta line"
+	hash=$(openssl crl -in "$WEB/root.crl" -noout -hash)
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "not r0 and r1"
+	run --separate-stderr certstore verify "$(fpr "$PKI/alice.pem")"
+	expect_status 1
+	grep -qx 'reason: revoked' <<<"$output" || fail_with "delta not used"
+	run --separate-stderr certstore find bob@example.test
+	expect_status 0
+	# a delta built on a complete CRL we do not hold is refused
+	sed -i 's/DER:02021000/DER:02022000/' "$PKI/root.db/ca.cnf"
+	openssl ca -batch -config "$PKI/root.db/ca.cnf" -gencrl \
+	    -crlexts delta -out "$WEB/delta.crl" >/dev/null 2>&1 ||
+	    fail_with "second delta CRL"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 65
+	[[ "$output" == *"refused: a delta CRL newer than the complete CRL installed"* ]] ||
+	    fail_with "orphan delta not refused"
+}
