@@ -64,7 +64,7 @@ LIB = $(BUILD)/libmailseal.a
 # programs and the libraries each one links
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
-	mailseal-filter
+	mailseal-filter dlp-scan
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
@@ -79,6 +79,7 @@ LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = openssl gmime-3.0 glib-2.0 popt libsodium libcurl
+LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

@@ -353,6 +353,25 @@ fail:
 	return NULL;
 }
 
+/* dlp_builtin_pattern - the built-in patterns, for comparisons */
+const char *
+dlp_builtin_pattern(size_t i, const char **name)
+{
+	for (size_t k = 0; k < G_N_ELEMENTS(builtins); k++) {
+		if (builtins[k].pattern == NULL)
+			continue;
+		if (i-- == 0) {
+			*name = builtins[k].name;
+			return builtins[k].pattern;
+		}
+	}
+	if (i == 0) {
+		*name = "bulk_email_addresses";
+		return EMAIL_PATTERN;
+	}
+	return NULL;
+}
+
 /* dlp_engine_free - free an engine */
 void
 dlp_engine_free(dlp_engine *e)

@@ -26,7 +26,7 @@ struct ms_store {
 static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
 	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
-	"index/root", "caps", "cache", "ca", "tmp",
+	"index/root", "caps", "cache", "ca", "tmp", "quarantine", "policies",
 	NULL
 };
 
