@@ -82,6 +82,7 @@ typedef struct scan {
 	policy_action verdict;
 	GString *rules;			/* enforced rules that fired */
 	const char *block_rule;
+	bool scan_off;			/* dlp = no for the sender */
 } scan;
 
 /* load_policies - the sender's policies, compiled into the engine */
@@ -231,6 +232,8 @@ act(scan *s, const char *recipients)
 	}
 	if (s->rules->len > 0)
 		g_string_append_printf(value, "; rules=%s", s->rules->str);
+	if (s->scan_off)
+		g_string_append(value, "; scan=off");
 	if (s->verdict == POLICY_QUARANTINE) {
 		GByteArray *copy = msg_original_bytes(s->f.msg, NULL);
 		GString *meta = g_string_new(NULL);
@@ -297,23 +300,23 @@ run_scan(const char **args)
 	ms_err err;
 
 	dlp_text_report_init(&s.report);
+	/* an empty -f is the null sender: the global settings apply */
+	if (opt_sender != NULL && *opt_sender != '\0' &&
+	    addr_parse_str(opt_sender, &sender, &why) != MS_OK)
+		ritual_usage_error("-f: %s", why ? why : "bad address");
 	err = filter_open(&s.f, MSG_READ_HEADERS);
 	if (err != MS_OK)
 		goto out;
 	/* DEC-8: nobody else writes our verdict */
 	msg_strip_status_headers(s.f.msg);
-	if (opt_sender != NULL && *opt_sender != '\0')
-		err = addr_parse_str(opt_sender, &sender, &why);
-	if (err != MS_OK) {
-		ritual_usage_error("-f: %s", why ? why : "bad address");
-	}
 	err = settings_load(s.f.store, sender.text ? &sender : NULL,
 	    &s.settings);
 	if (err != MS_OK)
 		goto out;
 	if (!settings_get_bool(s.settings, "dlp")) {
 		/* switched off for this sender: an explicit verdict */
-		s.rules = g_string_new("scan=off");
+		s.rules = g_string_new(NULL);
+		s.scan_off = true;
 		s.fired = g_ptr_array_new();
 		if (opt_dry_run) {
 			printf("verdict: pass; scan=off\n");

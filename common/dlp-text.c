@@ -518,15 +518,15 @@ visit(const msg_node *node, void *data)
 	case MSG_NODE_LEAF:
 		break;
 	}
+	/* labels never carry the file name: the name may be the very
+	 * value a finding must not reveal in a log line */
 	if (node->filename != NULL) {
-		label = g_strdup_printf("%s %s", node->path, node->filename);
-		/* the name itself is text a sender chose */
+		label = g_strdup_printf("%s name", node->path);
 		go_on = scan(s, label, node->filename, strlen(node->filename));
-	} else
-		label = g_strdup(node->path);
+		g_free(label);
+	}
 	if (go_on)
-		go_on = scan_leaf(s, node, label);
-	g_free(label);
+		go_on = scan_leaf(s, node, node->path);
 	return go_on;
 }
 
