@@ -167,6 +167,12 @@ decide(scan *s, const char *recipients)
 		if (a == POLICY_BLOCK && s->block_rule == NULL)
 			s->block_rule = policy_rule_name(r);
 	}
+	if (s->report.unscannable != 0 && s->fired->len == 0) {
+		char *why = masked(s->report.why->str);
+
+		diag_info("incident: no rule for unscannable content: %s", why);
+		free(why);
+	}
 }
 
 /* explain - -n: what was found and which rules fired, on stdout */
@@ -214,6 +220,21 @@ recipients_text(const char **args)
 	return g_string_free(t, FALSE);
 }
 
+/* append_reasons - "; unscannable=a,b": what could not be read is
+ * never passed silently, whatever the policy says of it */
+static void
+append_reasons(GString *value, unsigned bits)
+{
+	const char *sep = "; unscannable=";
+
+	for (unsigned bit = 1; bit <= DLP_UNSCANNABLE_ALL; bit <<= 1)
+		if (bits & bit) {
+			g_string_append_printf(value, "%s%s", sep,
+			    dlp_unscannable_name(bit));
+			sep = ",";
+		}
+}
+
 /* act - write, hold or refuse the message */
 static ms_err
 act(scan *s, const char *recipients)
@@ -234,6 +255,8 @@ act(scan *s, const char *recipients)
 		g_string_append_printf(value, "; rules=%s", s->rules->str);
 	if (s->scan_off)
 		g_string_append(value, "; scan=off");
+	if (s->report.unscannable != 0 && s->verdict < POLICY_QUARANTINE)
+		append_reasons(value, s->report.unscannable);
 	if (s->verdict == POLICY_QUARANTINE) {
 		GByteArray *copy = msg_original_bytes(s->f.msg, NULL);
 		GString *meta = g_string_new(NULL);

@@ -348,6 +348,19 @@ PY
 	    fail_with "verdict $(verdict)"
 }
 
+@test "a policy without an unscannable rule still says so in the verdict" {
+	policy local 'rule cards
+	when payment_card
+	action warn'
+	printf 'dlp-policies = local\ndlp-text-limit = 1K\n' \
+	    >"$STORE/settings/global.conf"
+	plain "$T/m.eml" "$(head -c 3000 /dev/zero | tr '\0' x)"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "pass; unscannable=limit_exceeded" ] ||
+	    fail_with "verdict $(verdict)"
+}
+
 @test "text over dlp-text-limit is limit_exceeded, never a pass" {
 	printf 'dlp-text-limit = 1K\n' >"$STORE/settings/global.conf"
 	plain "$T/m.eml" "$(head -c 3000 /dev/zero | tr '\0' x)"
@@ -369,7 +382,7 @@ PY
 		printf -- '--b--\n'
 	} >"$T/m.eml"
 	scan -f alice@example.test bob@example.test
-	[ "$(verdict)" = "warn; rules=unscannable-content" ] ||
+	[ "$(verdict)" = "warn; rules=unscannable-content; unscannable=unsupported_format" ] ||
 	    fail_with "zip: $(verdict)"
 	{
 		head_of 'Secret'
