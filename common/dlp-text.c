@@ -277,6 +277,15 @@ dlp_html_to_text(const char *html, size_t len)
 
 /* ---- parts ---- */
 
+/* utf8_charset - no charset, or one whose valid text is UTF-8 as it is */
+static bool
+utf8_charset(const char *charset)
+{
+	return charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+	    g_ascii_strcasecmp(charset, "us-ascii") == 0 ||
+	    g_ascii_strcasecmp(charset, "ascii") == 0;
+}
+
 /* to_utf8 - data in charset as UTF-8; invalid or unconvertible input is
  * read best effort (U+FFFD), never dropped (bad input 19) */
 static char *
@@ -285,9 +294,7 @@ to_utf8(const guint8 *data, size_t len, const char *charset, size_t *out_len)
 	char *text = NULL;
 	gsize written = 0;
 
-	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-	    g_ascii_strcasecmp(charset, "us-ascii") != 0 &&
-	    g_ascii_strcasecmp(charset, "ascii") != 0 && len < G_MAXSSIZE) {
+	if (!utf8_charset(charset) && len < G_MAXSSIZE) {
 		const char *name = g_mime_charset_iconv_name(charset);
 		GError *error = NULL;
 
@@ -302,6 +309,8 @@ to_utf8(const guint8 *data, size_t len, const char *charset, size_t *out_len)
 		}
 		g_free(text);
 	}
+	if (len >= G_MAXSSIZE)
+		diag_fatal(EXIT_TEMPFAIL, "part too large for memory");
 	text = g_utf8_make_valid((const gchar *)data, (gssize)len);
 	*out_len = strlen(text);
 	return text;
@@ -473,14 +482,24 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 	} else if (type_in(node->mime_type, text_types) ||
 	    (!type_in(node->mime_type, media_types) && detected == NULL &&
 	    memchr(data->data, '\0', data->len) == NULL &&
-	    g_utf8_validate((const gchar *)data->data, (gssize)data->len,
+	    g_utf8_validate_len((const gchar *)data->data, data->len,
 	    NULL))) {
 		size_t len;
-		char *utf8 = to_utf8(data->data, data->len, node->charset,
-		    &len);
+		char *utf8;
 
-		go_on = scan(s, label, utf8, len);
-		g_free(utf8);
+		/* valid UTF-8 in a UTF-8 or ASCII part is scanned where it
+		 * is: no second copy of a large part */
+		if (utf8_charset(node->charset) &&
+		    g_utf8_validate_len((const gchar *)data->data, data->len,
+		    NULL)) {
+			go_on = scan(s, label, (const char *)data->data,
+			    data->len);
+		} else {
+			utf8 = to_utf8(data->data, data->len, node->charset,
+			    &len);
+			go_on = scan(s, label, utf8, len);
+			g_free(utf8);
+		}
 	} else if (!type_in(node->mime_type, media_types) &&
 	    detected == NULL) {
 		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);

@@ -59,6 +59,10 @@ struct dlp_engine {
 	pcre2_match_data *md;
 	unsigned char *tag_key;
 	size_t tag_key_len;
+	/* the HMAC state after the key, so a tag costs the value's blocks
+	 * and the outer hash, not the key's two blocks again */
+	crypto_auth_hmacsha256_state tag_state;
+
 	unsigned before, after;
 	unsigned bulk_threshold;
 	int next_custom;
@@ -287,6 +291,8 @@ dlp_engine_new(ms_err *err)
 	e->tag_key_len = crypto_auth_hmacsha256_KEYBYTES;
 	e->tag_key = g_malloc(e->tag_key_len);
 	randombytes_buf(e->tag_key, e->tag_key_len);
+	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
+	    e->tag_key_len);
 	e->mctx = pcre2_match_context_create(NULL);
 	e->jit_stack = pcre2_jit_stack_create(32 * 1024, DLP_JIT_STACK_MAX,
 	    NULL);
@@ -387,6 +393,7 @@ dlp_engine_free(dlp_engine *e)
 	pcre2_jit_stack_free(e->jit_stack);
 	if (e->tag_key != NULL)
 		sodium_memzero(e->tag_key, e->tag_key_len);
+	sodium_memzero(&e->tag_state, sizeof(e->tag_state));
 	g_free(e->tag_key);
 	g_free(e);
 }
@@ -401,6 +408,8 @@ dlp_engine_set_tag_key(dlp_engine *e, const unsigned char *key, size_t len)
 	g_free(e->tag_key);
 	e->tag_key = g_memdup2(key, len);
 	e->tag_key_len = len;
+	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
+	    e->tag_key_len);
 	return MS_OK;
 }
 
@@ -631,7 +640,7 @@ tag_of(const dlp_engine *e, const GString *value, unsigned char *tag)
 {
 	crypto_auth_hmacsha256_state st;
 
-	crypto_auth_hmacsha256_init(&st, e->tag_key, e->tag_key_len);
+	st = e->tag_state;
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)value->str,
 	    value->len);
 	crypto_auth_hmacsha256_final(&st, tag);
@@ -1058,6 +1067,10 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 {
 	size_t offset = 0;
 	GString *value = g_string_new(NULL);
+	/* addresses of this part already counted: a list repeats the same
+	 * few addresses, and their tags need not be computed again */
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
 	bool ok = true;
 
 	for (;;) {
@@ -1078,10 +1091,17 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		ov = pcre2_get_ovector_pointer(e->md);
 		offset = ov[1];
 		folded = g_ascii_strdown(t + ov[0], (gssize)(ov[1] - ov[0]));
-		g_string_assign(value, folded);
-		g_free(folded);
-		tag_of(e, value, tag);
 		r->address_total++;
+		if (g_hash_table_contains(seen, folded)) {
+			g_free(folded);
+			continue;
+		}
+		g_string_assign(value, folded);
+		if (g_hash_table_size(seen) < 100000)
+			g_hash_table_add(seen, folded);
+		else
+			g_free(folded);
+		tag_of(e, value, tag);
 		if (!g_hash_table_contains(r->addresses, tag)) {
 			/* the list's tag: XOR of its addresses' tags, the
 			 * same whatever their order */
@@ -1096,6 +1116,7 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		}
 	}
 	g_string_free(value, TRUE);
+	g_hash_table_destroy(seen);
 	if (g_hash_table_size(r->addresses) >= e->bulk_threshold) {
 		GList *domains = g_hash_table_get_keys(r->domains);
 		GString *sample = g_string_new(NULL);
