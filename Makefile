@@ -31,7 +31,7 @@ SANFLAGS =
 endif
 
 PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
-	libsodium popt
+	libsodium popt libzip libxml-2.0
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
@@ -79,14 +79,15 @@ LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = openssl gmime-3.0 glib-2.0 popt libsodium libcurl
-LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8
+LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
+	libzip libxml-2.0
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
-	libpcre2-8
+	libpcre2-8 libzip libxml-2.0
 
 MANPAGES = $(wildcard man/*.[1-8])
 

@@ -6,6 +6,7 @@
  */
 #include "dlp-text.h"
 #include "diag.h"
+#include "dlp-extract.h"
 #include "limits.h"
 #include "msgpart.h"
 
@@ -429,6 +430,48 @@ scan(scan_state *s, const char *label, const char *text, size_t len)
 	return true;
 }
 
+typedef struct zip_scan {
+	scan_state *s;
+	const char *path;
+	bool go_on;
+} zip_scan;
+
+static bool
+zip_piece(const char *suffix, const char *text, size_t len, void *data)
+{
+	zip_scan *z = data;
+	char *label = g_strconcat(z->path, suffix, NULL);
+
+	z->go_on = scan(z->s, label, text, len);
+	g_free(label);
+	return z->go_on;
+}
+
+/* scan_zip - a ZIP or office document, extracted in a child process */
+static bool
+scan_zip(scan_state *s, const char *path, const GByteArray *data)
+{
+	dlp_extract_limits limits;
+	gint64 left = (s->deadline - g_get_monotonic_time()) / G_USEC_PER_SEC;
+	zip_scan z = { s, path, true };
+	unsigned bits = 0;
+	ms_err err;
+
+	dlp_extract_limits_default(&limits,
+	    s->limits->max_text - s->report->text_bytes,
+	    left < 1 ? 1u : left > 86400 ? 86400u : (unsigned)left);
+	err = dlp_extract_zip(data->data, data->len, &limits, zip_piece, &z,
+	    &bits);
+	if (err != MS_OK) {
+		s->err = err;
+		return false;
+	}
+	for (unsigned bit = 1; bit <= DLP_UNSCANNABLE_ALL; bit <<= 1)
+		if (bits & bit)
+			unscannable(s, bit, path);
+	return z.go_on;
+}
+
 static bool
 scan_leaf(scan_state *s, const msg_node *node, const char *label)
 {
@@ -467,8 +510,11 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 			s->err = MS_INTERNAL;
 			go_on = false;
 		}
+	} else if (detected != NULL && strcmp(detected, "application/zip") ==
+	    0) {
+		go_on = scan_zip(s, node->path, data);
 	} else if (detected != NULL && strncmp(detected, "image/", 6) != 0) {
-		/* archives, PDF, office documents: not read (yet) */
+		/* PDF, OLE documents, other archives: not read */
 		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
 	} else if (strcmp(node->mime_type, "text/html") == 0) {
 		size_t len;

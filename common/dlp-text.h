@@ -3,7 +3,8 @@
  * view every other filter sees (msg_walk): header fields with RFC 2047
  * words decoded, every text part transfer-decoded and converted to UTF-8,
  * HTML turned into text, attached messages and multiparts at any depth,
- * attachment names, text-like attachments and PKCS#12 files.
+ * attachment names, text-like attachments, PKCS#12 files, and ZIP
+ * archives with the office documents built on them (dlp-extract.h).
  *
  * API: dlp_text_scan() runs an engine over one message into a result and
  * fills a dlp_text_report: what could not be read (the unscannable
@@ -13,9 +14,10 @@
  * Limits: the extracted text in total (max_text octets) and a time budget
  * (max_seconds); hitting either stops the scan with "limit_exceeded",
  * never with a silent pass.  A part that cannot be decoded is
- * "extraction_error"; a format we do not read (archives, office
- * documents, PDF, other binary data) is "unsupported_format"; an
- * encrypted entity is "user_encrypted".  Images, audio and video are not
+ * "extraction_error"; a format we do not read (PDF, OLE documents,
+ * archives other than ZIP, other binary data) is "unsupported_format";
+ * an encrypted ZIP entry is "password_protected"; an encrypted entity is
+ * "user_encrypted".  Images, audio and video are not
  * scanned and not flagged (policies match them by attachment type).
  */
 #ifndef MAILSEAL_DLP_TEXT_H

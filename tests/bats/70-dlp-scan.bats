@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # dlp-scan: findings through every encoding the MIME view decodes
 # (base64, quoted-printable with soft line breaks, HTML tags, attached
-# messages, RFC 2047 headers, attachment names), each action on dlp-scan
+# messages, RFC 2047 headers, attachment names, DOCX runs, ZIP archives),
+# each action on dlp-scan
 # itself (warn, must-encrypt, quarantine with list, show, release and
 # delete, block), audit mode, the unscannable outcomes (limits, deep
 # nesting, formats not read), policy errors and the exit statuses.
@@ -370,20 +371,20 @@ PY
 	    fail_with "verdict $(verdict)"
 }
 
-@test "a ZIP attachment is unsupported_format; an encrypted root user_encrypted" {
+@test "a PDF attachment is unsupported_format; an encrypted root user_encrypted" {
 	{
-		head_of 'Zip'
+		head_of 'Pdf'
 		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
-		printf -- '--b\nContent-Type: text/plain\n\nzip\n'
+		printf -- '--b\nContent-Type: text/plain\n\npdf\n'
 		printf -- '--b\nContent-Type: application/octet-stream\n'
-		printf 'Content-Disposition: attachment; filename="a.zip"\n'
+		printf 'Content-Disposition: attachment; filename="a.pdf"\n'
 		printf 'Content-Transfer-Encoding: base64\n\n'
-		printf 'PK\003\004rest of an archive' | base64
+		printf '%%PDF-1.7 binary\001\002' | base64
 		printf -- '--b--\n'
 	} >"$T/m.eml"
 	scan -f alice@example.test bob@example.test
 	[ "$(verdict)" = "warn; rules=unscannable-content; unscannable=unsupported_format" ] ||
-	    fail_with "zip: $(verdict)"
+	    fail_with "pdf: $(verdict)"
 	{
 		head_of 'Secret'
 		printf 'Content-Type: application/pkcs7-mime; '
@@ -393,6 +394,98 @@ PY
 	run dlp-scan -n bob@example.test <"$T/m.eml"
 	[[ $output == *"unscannable: 1: user_encrypted"* ]] ||
 	    fail_with "encrypted: $output"
+}
+
+# archive FILE KIND - a message with an archive made by python3's
+# zipfile: docx (the card split over three runs), zip (a text entry and
+# the docx nested), bomb (50 MiB of zeros), broken (a ZIP signature and
+# nothing valid)
+archive() {
+	python3 - "$1" "$2" "$CARD" <<'PY'
+import base64, io, sys, zipfile
+path, kind, card = sys.argv[1], sys.argv[2], sys.argv[3]
+doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
+       '"http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+       '<w:body><w:p><w:r><w:t>Card </w:t></w:r><w:r><w:t>%s</w:t></w:r>'
+       '<w:r><w:rPr><w:b/></w:rPr><w:t>%s</w:t></w:r><w:r>'
+       '<w:t>%s</w:t></w:r></w:p></w:body></w:document>'
+       % (card[:6], card[6:11], card[11:]))
+def zipped(entries):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return b.getvalue()
+docx = zipped([("[Content_Types].xml", "<?xml version='1.0'?><Types/>"),
+               ("word/document.xml", doc)])
+data = {
+    "docx": docx,
+    "zip": zipped([("readme.txt", "nothing here\n"),
+                   ("deeper/report.docx", docx)]),
+    "bomb": zipped([("zeros.txt", "0" * (50 * 1024 * 1024))]),
+    "broken": b"PK\x03\x04 not really an archive",
+}[kind]
+with open(path, "w") as f:
+    f.write("From: alice@example.test\nSubject: files\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+            "Content-Type: text/plain\n\nattached\n--b\n"
+            "Content-Type: application/octet-stream\n"
+            'Content-Disposition: attachment; filename="f.%s"\n'
+            "Content-Transfer-Encoding: base64\n\n%s\n--b--\n"
+            % (kind, base64.encodebytes(data).decode()))
+PY
+}
+
+@test "evasion: a DOCX with the number split across runs" {
+	archive "$T/m.eml" docx
+	expect_card 2:2
+}
+
+@test "evasion: a DOCX inside a ZIP" {
+	archive "$T/m.eml" zip
+	expect_card 2:2:2
+}
+
+@test "a ZIP bomb is limit_exceeded and held, quickly" {
+	archive "$T/m.eml" bomb
+	SECONDS=0
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$SECONDS" -lt 10 ] || fail_with "took $SECONDS s"
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 2: limit_exceeded"* ]] ||
+	    fail_with "explanation: $output"
+}
+
+@test "a damaged ZIP is extraction_error and held" {
+	archive "$T/m.eml" broken
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 2: extraction_error"* ]] ||
+	    fail_with "explanation: $output"
+}
+
+@test "an encrypted ZIP entry is password_protected" {
+	printf 'card %s\n' "$CARD" >"$T/c.txt"
+	(cd "$T" && zip -q -P secret e.zip c.txt)
+	{
+		head_of 'Locked'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: application/zip\n'
+		printf 'Content-Disposition: attachment; filename="e.zip"\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$T/e.zip"
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "warn; rules=unscannable-content; unscannable=password_protected" ] ||
+	    fail_with "verdict $(verdict)"
 }
 
 @test "dlp = no for a sender: pass with scan=off" {
