@@ -19,6 +19,7 @@
 #include "quarantine.h"
 #include "ritual.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,33 @@ typedef struct scan {
 	const char *block_rule;
 	bool scan_off;			/* dlp = no for the sender */
 } scan;
+
+/* load_tag_key - the correlation tags' HMAC key, dlp-tag.key in
+ * the store (dlp.md 7: a separate key, rotated by replacing the file);
+ * without it each run has a random key and tags correlate within one
+ * message only */
+static ms_err
+load_tag_key(scan *s)
+{
+	GByteArray *key = NULL;
+	ms_err err = store_read(s->f.store, NULL, "dlp-tag.key", 1024,
+	    &key);
+
+	if (err == MS_NOTFOUND)
+		return MS_OK;
+	if (err == MS_OK && key->len < 32) {
+		diag_error("dlp-tag.key: shorter than 32 octets");
+		err = MS_CONFIG;
+	} else if (err == MS_OK)
+		err = dlp_engine_set_tag_key(s->engine, key->data, key->len);
+	else if (err == MS_DATA)
+		err = MS_CONFIG;
+	if (key != NULL) {
+		sodium_memzero(key->data, key->len);
+		g_byte_array_free(key, TRUE);
+	}
+	return err;
+}
 
 /* load_policies - the sender's policies, compiled into the engine */
 static ms_err
@@ -352,7 +380,9 @@ run_scan(const char **args)
 	s.engine = dlp_engine_new(&err);
 	if (s.engine == NULL)
 		goto out;
-	err = load_policies(&s);
+	err = load_tag_key(&s);
+	if (err == MS_OK)
+		err = load_policies(&s);
 	if (err == MS_OK)
 		err = parse_tree(&s);
 	if (err != MS_OK)

@@ -89,6 +89,22 @@ expect_card() {
 	[ -z "$stderr" ] || fail_with "stderr not empty"
 }
 
+@test "correlation tags: the same value, the same tag under the store's key" {
+	plain "$T/m.eml" "card $CARD_GROUPED"
+	head -c 32 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	local one=${output#*tag=}
+	one=${one%%$'\n'*}
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"tag=$one"* ]] || fail_with "tag changed"
+	head -c 32 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output != *"tag=$one"* ]] || fail_with "tag without the key"
+	head -c 8 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 75
+}
+
 @test "nothing found: pass, and an incoming X-Mailseal-DLP is removed" {
 	{
 		head_of 'Lunch' 'X-Mailseal-DLP: must-encrypt; rules=forged'
