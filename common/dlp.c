@@ -228,6 +228,11 @@ static const struct builtin {
 #define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
 	"fake|specimen|voorbeeld|beispiel|muster|exemple|ejemplo")
 
+/* octets an address pattern match can reach on either side of its '@'
+ * (local part 64 + 8 * 65, domain 8 * 64 + 63), and one more for the
+ * lookahead after it */
+#define ADDRESS_REACH 600u
+
 /* RFC 5322 dot-atom addr-spec, the common form */
 #define EMAIL_PATTERN "(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])" \
 	"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}" \
@@ -1079,10 +1084,30 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		char *folded;
 		int rc;
 
-		rc = pcre2_match(e->email, (PCRE2_SPTR)t, len, offset,
-		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
-		if (rc == PCRE2_ERROR_NOMATCH)
+		const char *at = offset < len ? memchr(t + offset, '@',
+		    len - offset) : NULL;
+		size_t from, to;
+
+		/* every address holds one '@', its local part is at most
+		 * 584 octets and its domain at most 576: searching around
+		 * each '@' finds the same addresses as a search of the whole
+		 * text, without trying the pattern at every position */
+		if (at == NULL)
 			break;
+		from = (size_t)(at - t) > offset + ADDRESS_REACH ?
+		    (size_t)(at - t) - ADDRESS_REACH : offset;
+		to = len - (size_t)(at - t) > ADDRESS_REACH ?
+		    (size_t)(at - t) + ADDRESS_REACH : len;
+		while (from > offset && ((unsigned char)t[from] & 0xC0) == 0x80)
+			from--;
+		while (to < len && ((unsigned char)t[to] & 0xC0) == 0x80)
+			to++;
+		rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
+		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH) {
+			offset = (size_t)(at - t) + 1;
+			continue;
+		}
 		if (rc < 0) {
 			undecided(r, d, part, rc);
 			ok = false;
