@@ -210,13 +210,30 @@ explain(const scan *s)
 	for (size_t i = 0; i < dlp_result_count(s->result); i++) {
 		const dlp_finding *fd = dlp_result_finding(s->result, i);
 		char *part = masked(dlp_finding_part(fd));
+		GString *rules = g_string_new(NULL);
 
+		/* the fired rules that read this finding's detector */
+		for (guint k = 0; k < s->fired->len; k++) {
+			const policy_rule *r = g_ptr_array_index(s->fired, k);
+			const GArray *ids = policy_rule_detectors(r);
+
+			for (guint j = 0; j < ids->len; j++)
+				if (g_array_index(ids, int, j) ==
+				    dlp_finding_detector(fd)) {
+					g_string_append_printf(rules, "%s%s",
+					    rules->len ? "," : "",
+					    policy_rule_name(r));
+					break;
+				}
+		}
 		printf("finding: part=%s detector=%s confidence=%s total=%u "
-		    "unique=%u sample=%s tag=%s\n", part, dlp_finding_name(fd),
+		    "unique=%u sample=%s tag=%s rules=%s\n", part,
+		    dlp_finding_name(fd),
 		    level_name(dlp_finding_confidence(fd)),
 		    dlp_finding_total(fd, DLP_LOW),
 		    dlp_finding_unique(fd, DLP_LOW), dlp_finding_sample(fd),
-		    dlp_finding_tag(fd));
+		    dlp_finding_tag(fd), rules->len ? rules->str : "-");
+		g_string_free(rules, TRUE);
 		free(part);
 	}
 	if (s->report.unscannable != 0) {

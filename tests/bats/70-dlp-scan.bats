@@ -74,6 +74,8 @@ expect_card() {
 	[[ $output == *"sample=$CARD_MASK"* ]] || fail_with "no masked sample"
 	[[ $output != *"$CARD"* ]] || fail_with "the value was printed"
 	[[ $output == *"part=$1 "* ]] || fail_with "not in part $1"
+	[[ $output == *"rules=payment-cards"$'\n'* ]] ||
+	    fail_with "finding without its rule"
 	[[ $output == *"verdict: must-encrypt; rules=payment-cards"* ]] ||
 	    fail_with "verdict"
 }
