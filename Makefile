@@ -31,7 +31,7 @@ SANFLAGS =
 endif
 
 PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
-	libsodium popt
+	libsodium popt libzip libxml-2.0
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
@@ -65,7 +65,7 @@ LIB = $(BUILD)/libmailseal.a
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
-	mailseal-filter
+	mailseal-filter dlp-scan
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
@@ -82,13 +82,15 @@ LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
+LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
+	libzip libxml-2.0
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
-	libpcre2-8
+	libpcre2-8 libzip libxml-2.0
 
 MANPAGES = $(wildcard man/*.[1-8])
 

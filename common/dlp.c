@@ -59,6 +59,10 @@ struct dlp_engine {
 	pcre2_match_data *md;
 	unsigned char *tag_key;
 	size_t tag_key_len;
+	/* the HMAC state after the key, so a tag costs the value's blocks
+	 * and the outer hash, not the key's two blocks again */
+	crypto_auth_hmacsha256_state tag_state;
+
 	unsigned before, after;
 	unsigned bulk_threshold;
 	int next_custom;
@@ -224,6 +228,11 @@ static const struct builtin {
 #define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
 	"fake|specimen|voorbeeld|beispiel|muster|exemple|ejemplo")
 
+/* octets an address pattern match can reach on either side of its '@'
+ * (local part 64 + 8 * 65, domain 8 * 64 + 63), and one more for the
+ * lookahead after it */
+#define ADDRESS_REACH 600u
+
 /* RFC 5322 dot-atom addr-spec, the common form */
 #define EMAIL_PATTERN "(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])" \
 	"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}" \
@@ -287,6 +296,8 @@ dlp_engine_new(ms_err *err)
 	e->tag_key_len = crypto_auth_hmacsha256_KEYBYTES;
 	e->tag_key = g_malloc(e->tag_key_len);
 	randombytes_buf(e->tag_key, e->tag_key_len);
+	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
+	    e->tag_key_len);
 	e->mctx = pcre2_match_context_create(NULL);
 	e->jit_stack = pcre2_jit_stack_create(32 * 1024, DLP_JIT_STACK_MAX,
 	    NULL);
@@ -353,6 +364,25 @@ fail:
 	return NULL;
 }
 
+/* dlp_builtin_pattern - the built-in patterns, for comparisons */
+const char *
+dlp_builtin_pattern(size_t i, const char **name)
+{
+	for (size_t k = 0; k < G_N_ELEMENTS(builtins); k++) {
+		if (builtins[k].pattern == NULL)
+			continue;
+		if (i-- == 0) {
+			*name = builtins[k].name;
+			return builtins[k].pattern;
+		}
+	}
+	if (i == 0) {
+		*name = "bulk_email_addresses";
+		return EMAIL_PATTERN;
+	}
+	return NULL;
+}
+
 /* dlp_engine_free - free an engine */
 void
 dlp_engine_free(dlp_engine *e)
@@ -368,6 +398,7 @@ dlp_engine_free(dlp_engine *e)
 	pcre2_jit_stack_free(e->jit_stack);
 	if (e->tag_key != NULL)
 		sodium_memzero(e->tag_key, e->tag_key_len);
+	sodium_memzero(&e->tag_state, sizeof(e->tag_state));
 	g_free(e->tag_key);
 	g_free(e);
 }
@@ -382,6 +413,8 @@ dlp_engine_set_tag_key(dlp_engine *e, const unsigned char *key, size_t len)
 	g_free(e->tag_key);
 	e->tag_key = g_memdup2(key, len);
 	e->tag_key_len = len;
+	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
+	    e->tag_key_len);
 	return MS_OK;
 }
 
@@ -612,7 +645,7 @@ tag_of(const dlp_engine *e, const GString *value, unsigned char *tag)
 {
 	crypto_auth_hmacsha256_state st;
 
-	crypto_auth_hmacsha256_init(&st, e->tag_key, e->tag_key_len);
+	st = e->tag_state;
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)value->str,
 	    value->len);
 	crypto_auth_hmacsha256_final(&st, tag);
@@ -1039,6 +1072,10 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 {
 	size_t offset = 0;
 	GString *value = g_string_new(NULL);
+	/* addresses of this part already counted: a list repeats the same
+	 * few addresses, and their tags need not be computed again */
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
 	bool ok = true;
 
 	for (;;) {
@@ -1047,10 +1084,30 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		char *folded;
 		int rc;
 
-		rc = pcre2_match(e->email, (PCRE2_SPTR)t, len, offset,
-		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
-		if (rc == PCRE2_ERROR_NOMATCH)
+		const char *at = offset < len ? memchr(t + offset, '@',
+		    len - offset) : NULL;
+		size_t from, to;
+
+		/* every address holds one '@', its local part is at most
+		 * 584 octets and its domain at most 576: searching around
+		 * each '@' finds the same addresses as a search of the whole
+		 * text, without trying the pattern at every position */
+		if (at == NULL)
 			break;
+		from = (size_t)(at - t) > offset + ADDRESS_REACH ?
+		    (size_t)(at - t) - ADDRESS_REACH : offset;
+		to = len - (size_t)(at - t) > ADDRESS_REACH ?
+		    (size_t)(at - t) + ADDRESS_REACH : len;
+		while (from > offset && ((unsigned char)t[from] & 0xC0) == 0x80)
+			from--;
+		while (to < len && ((unsigned char)t[to] & 0xC0) == 0x80)
+			to++;
+		rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
+		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH) {
+			offset = (size_t)(at - t) + 1;
+			continue;
+		}
 		if (rc < 0) {
 			undecided(r, d, part, rc);
 			ok = false;
@@ -1059,10 +1116,17 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		ov = pcre2_get_ovector_pointer(e->md);
 		offset = ov[1];
 		folded = g_ascii_strdown(t + ov[0], (gssize)(ov[1] - ov[0]));
-		g_string_assign(value, folded);
-		g_free(folded);
-		tag_of(e, value, tag);
 		r->address_total++;
+		if (g_hash_table_contains(seen, folded)) {
+			g_free(folded);
+			continue;
+		}
+		g_string_assign(value, folded);
+		if (g_hash_table_size(seen) < 100000)
+			g_hash_table_add(seen, folded);
+		else
+			g_free(folded);
+		tag_of(e, value, tag);
 		if (!g_hash_table_contains(r->addresses, tag)) {
 			/* the list's tag: XOR of its addresses' tags, the
 			 * same whatever their order */
@@ -1077,6 +1141,7 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		}
 	}
 	g_string_free(value, TRUE);
+	g_hash_table_destroy(seen);
 	if (g_hash_table_size(r->addresses) >= e->bulk_threshold) {
 		GList *domains = g_hash_table_get_keys(r->domains);
 		GString *sample = g_string_new(NULL);

@@ -121,6 +121,12 @@ ms_err dlp_engine_add_regex(dlp_engine *engine, const char *name,
  * NULL */
 const char *dlp_detector_name(const dlp_engine *engine, int id);
 
+/* dlp_builtin_pattern - the primary PCRE2 pattern of built-in pattern i
+ * (0 <= i, NULL past the last) and its detector name: what the engine
+ * compiles, for comparisons such as scripts/bench-dlp; the bulk e-mail
+ * detector's address pattern comes last */
+const char *dlp_builtin_pattern(size_t i, const char **name);
+
 /* dlp_result_new - an empty result for one message */
 dlp_result *dlp_result_new(void);
 

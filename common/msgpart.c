@@ -921,3 +921,182 @@ msg_part_content(GMimeObject *part, size_t max)
 	g_object_unref(s);
 	return data;
 }
+
+GByteArray *
+msg_original_bytes(const ms_message *msg, const char *extra)
+{
+	GString *outer = msg_outer_headers(msg), *content =
+	    msg_content_headers(msg);
+	size_t body = msg_body_offset(msg);
+	GByteArray *lf = msg_crlf_to_lf((const guint8 *)msg->raw + body,
+	    msg->raw_len - body);
+	GByteArray *out;
+
+	if (extra != NULL)
+		g_string_append(outer, extra);
+	g_string_append(outer, content->str);
+	g_string_append_c(outer, '\n');
+	if (outer->len > G_MAXUINT - lf->len)
+		diag_fatal(EXIT_TEMPFAIL, "message too large for memory");
+	out = g_byte_array_sized_new((guint)(outer->len + lf->len));
+	g_byte_array_append(out, (const guint8 *)outer->str,
+	    (guint)outer->len);
+	g_byte_array_append(out, lf->data, lf->len);
+	g_byte_array_free(lf, TRUE);
+	g_string_free(outer, TRUE);
+	g_string_free(content, TRUE);
+	return out;
+}
+
+/* header_text - every field of obj as "Name: decoded value" lines */
+static char *
+header_text(GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	GString *out = g_string_new(NULL);
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		char *value = decoded_text(g_mime_header_get_raw_value(h));
+
+		g_string_append_printf(out, "%s: %s\n",
+		    g_mime_header_get_name(h), value);
+		g_free(value);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* walk_item - an entity waiting on msg_walk's stack */
+typedef struct walk_item {
+	GMimeObject *object;
+	char *path;
+	unsigned depth;
+	bool message_header;	/* visit the header of this message first */
+} walk_item;
+
+static void
+push(GArray *stack, GMimeObject *object, char *path, unsigned depth,
+    bool message_header)
+{
+	walk_item item = { object, path, depth, message_header };
+
+	g_array_append_val(stack, item);
+}
+
+/* child_path - "1" under the root, "2.1" under "2" */
+static char *
+child_path(const char *parent, int index)
+{
+	if (*parent == '\0')
+		return g_strdup_printf("%d", index + 1);
+	return g_strdup_printf("%s.%d", parent, index + 1);
+}
+
+/* visit_entity - fill a node for a non-container entity and visit it */
+static bool
+visit_entity(const walk_item *item, msg_visit_fn visit, void *data)
+{
+	GMimeObject *obj = item->object;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *type = ct ? g_mime_content_type_get_mime_type(ct) :
+	    g_strdup("text/plain");
+	char *lower = g_ascii_strdown(type, -1);
+	msg_node node = { 0 };
+	bool go_on;
+
+	node.kind = MSG_NODE_LEAF;
+	node.path = item->path;
+	node.depth = item->depth;
+	node.mime_type = lower;
+	node.object = obj;
+	node.charset = ct_param(obj, "charset");
+	if (GMIME_IS_PART(obj)) {
+		GMimeContentDisposition *cd =
+		    g_mime_object_get_content_disposition(obj);
+
+		node.filename = g_mime_part_get_filename(GMIME_PART(obj));
+		node.attachment = cd != NULL &&
+		    g_mime_content_disposition_is_attachment(cd);
+	}
+	if (GMIME_IS_MULTIPART_ENCRYPTED(obj) ||
+	    GMIME_IS_APPLICATION_PKCS7_MIME(obj) ||
+	    strcmp(lower, "application/pgp-encrypted") == 0)
+		node.kind = MSG_NODE_ENCRYPTED;
+	else if (strcmp(lower, "message/partial") == 0 ||
+	    strcmp(lower, "message/external-body") == 0)
+		node.kind = MSG_NODE_OPAQUE;
+	go_on = visit(&node, data);
+	g_free(lower);
+	g_free(type);
+	return go_on;
+}
+
+ms_err
+msg_walk(const ms_message *msg, msg_visit_fn visit, void *data)
+{
+	GArray *stack;
+	bool go_on = true;
+
+	if (msg->headers_only || msg->mime == NULL)
+		return MS_USAGE;
+	stack = g_array_new(FALSE, FALSE, sizeof(walk_item));
+	push(stack, GMIME_OBJECT(msg->mime), g_strdup(""), 0, true);
+	while (stack->len > 0) {
+		walk_item item = g_array_index(stack, walk_item,
+		    stack->len - 1);
+		GMimeObject *obj = item.object;
+
+		g_array_set_size(stack, stack->len - 1);
+		if (!go_on) {
+			g_free(item.path);
+			continue;
+		}
+		if (item.message_header) {
+			/* a GMimeMessage: its own fields, then its body */
+			GMimeMessage *m = GMIME_MESSAGE(obj);
+			GMimeObject *body = g_mime_message_get_mime_part(m);
+			char *text = header_text(obj);
+			msg_node node = { 0 };
+
+			node.kind = MSG_NODE_HEADERS;
+			node.path = item.path;
+			node.depth = item.depth;
+			node.mime_type = "message/rfc822";
+			node.object = obj;
+			node.header_text = text;
+			go_on = visit(&node, data);
+			g_free(text);
+			if (body != NULL) {
+				/* the root of a single-part message is "1",
+				 * an attached message's body takes its path */
+				char *path = *item.path == '\0' &&
+				    !GMIME_IS_MULTIPART(body) ? g_strdup("1") :
+				    g_strdup(item.path);
+
+				push(stack, body, path, item.depth + 1, false);
+			}
+		} else if (GMIME_IS_MULTIPART(obj) &&
+		    !GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+			GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+			for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0;
+			    i--)
+				push(stack, g_mime_multipart_get_part(mp, i),
+				    child_path(item.path, i), item.depth + 1,
+				    false);
+		} else if (GMIME_IS_MESSAGE_PART(obj)) {
+			GMimeMessage *inner = g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(obj));
+
+			if (inner != NULL)
+				push(stack, GMIME_OBJECT(inner),
+				    g_strdup(item.path), item.depth, true);
+		} else {
+			go_on = visit_entity(&item, visit, data);
+		}
+		g_free(item.path);
+	}
+	g_array_free(stack, TRUE);
+	return MS_OK;
+}

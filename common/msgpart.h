@@ -145,6 +145,44 @@ unsigned msg_header_remove(ms_message *msg, const char *name);
 /* msg_has_field - does header text hold a field called name */
 bool msg_has_field(const GString *headers, const char *name);
 
+/* msg_original_bytes - what msg_output_original writes, in memory (for a
+ * store copy such as the DLP quarantine) */
+GByteArray *msg_original_bytes(const ms_message *msg, const char *extra);
+
+/* what msg_walk shows of one entity of the tree */
+typedef enum msg_node_kind {
+	MSG_NODE_HEADERS,	/* the header fields of the message or of an
+				 * attached message/rfc822 */
+	MSG_NODE_LEAF,		/* a leaf part: msg_part_content(object) */
+	MSG_NODE_ENCRYPTED,	/* an S/MIME or OpenPGP encrypted entity:
+				 * not readable here */
+	MSG_NODE_OPAQUE		/* message/partial, message/external-body:
+				 * never reassembled or fetched (row 23) */
+} msg_node_kind;
+
+typedef struct msg_node {
+	msg_node_kind kind;
+	const char *path;	/* "1", "2.1"; "" for the top header */
+	unsigned depth;		/* 0 for the top header, then MIME-L2's */
+	const char *mime_type;	/* lowercase "type/subtype" */
+	const char *charset;	/* the charset parameter, or NULL */
+	const char *filename;	/* RFC 2231/2047 decoded name, or NULL */
+	bool attachment;	/* Content-Disposition: attachment */
+	GMimeObject *object;	/* the entity */
+	const char *header_text;	/* HEADERS: "Name: value\n" lines,
+					 * unfolded and RFC 2047 decoded */
+} msg_node;
+
+/* msg_visit_fn - called for every node; false stops the walk */
+typedef bool (*msg_visit_fn)(const msg_node *node, void *data);
+
+/* msg_walk - visit the message's header, then every entity of the tree
+ * in document order with an explicit stack (no recursion, MIME-L2 was
+ * checked when it was read); a multipart/signed is read through, its
+ * signature part is a leaf like any other.  MS_USAGE on a headers-only
+ * message. */
+ms_err msg_walk(const ms_message *msg, msg_visit_fn visit, void *data);
+
 /* msg_crlf_to_lf - CRLF line ends to LF (for output towards sendmail) */
 GByteArray *msg_crlf_to_lf(const guint8 *data, size_t len);
 

@@ -26,8 +26,10 @@ typedef enum key_type {
 				 * lowercase hex, as certstore prints it) or
 				 * empty for none */
 	TYPE_FIELD_TRIGGER,	/* "Name" or "Name: value", or empty */
-	TYPE_HTTPS_URL		/* an https:// URL of printable ASCII, or
+	TYPE_HTTPS_URL,		/* an https:// URL of printable ASCII, or
 				 * empty */
+	TYPE_NAMES		/* names of letters, digits, '-', '_', '.'
+				 * (not first), no repeats, may be empty */
 } key_type;
 
 #define LEVEL_ALL 0x0fu
@@ -112,6 +114,16 @@ static const key_def keys[] = {
 	 * non-empty reinject-smtp (HOST:PORT) uses SMTP instead */
 	{ "reinject-command", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 	{ "reinject-smtp", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	/* dlp-scan: DLP rules are the sender's (dlp.md 4.6), so these
+	 * follow the sender's chain; a user may be switched off or given
+	 * other policy files, never a policy of another file layout */
+	{ "dlp", TYPE_BOOL, NULL, "yes", LEVEL_ALL, 0 },
+	{ "dlp-policies", TYPE_NAMES, NULL, "default", LEVEL_ALL, 0 },
+	/* dlp-scan's hard limits: text extracted per message and a time
+	 * budget below time-limit; past either: unscannable limit_exceeded */
+	{ "dlp-text-limit", TYPE_NUMBER, NULL, "50M", LEVEL_GLOBAL,
+	  SIZE_MAX },
+	{ "dlp-time-limit", TYPE_NUMBER, NULL, "60", LEVEL_GLOBAL, 86400 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -299,6 +311,26 @@ validate(const key_def *def, const char *value, const char **why)
 			ok = *p > 0x20 && *p < 0x7f;
 		if (!ok)
 			*why = "an https:// URL without spaces";
+		return ok;
+	}
+	case TYPE_NAMES: {
+		char **words = g_strsplit_set(value, " \t,", -1);
+		bool ok = true;
+
+		for (int i = 0; ok && words[i] != NULL; i++) {
+			if (words[i][0] == '\0')
+				continue;
+			ok = words[i][0] != '.' && strlen(words[i]) <= 64;
+			for (p = words[i]; ok && *p; p++)
+				ok = g_ascii_isalnum(*p) || *p == '-' ||
+				    *p == '_' || *p == '.';
+			for (int j = 0; ok && j < i; j++)
+				ok = strcmp(words[i], words[j]) != 0;
+		}
+		g_strfreev(words);
+		if (!ok)
+			*why = "names of letters, digits, '-', '_' and '.', "
+			    "each once";
 		return ok;
 	}
 	case TYPE_STRING:

@@ -26,7 +26,8 @@ struct ms_store {
 static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
 	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
-	"index/root", "caps", "cache", "ca", "crlstate", "tmp",
+	"index/root", "caps", "cache", "ca", "crlstate", "tmp", "quarantine",
+	"policies",
 	NULL
 };
 

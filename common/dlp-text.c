@@ -1,0 +1,619 @@
+/*
+ * dlp-text.c - text for the DLP engine from the message module's view of
+ * a message (see dlp-text.h).  The tree comes from msg_walk(), the only
+ * code that interprets structure; here each entity becomes UTF-8 text or
+ * an unscannable reason.
+ */
+#include "dlp-text.h"
+#include "diag.h"
+#include "dlp-extract.h"
+#include "limits.h"
+#include "msgpart.h"
+
+#include <string.h>
+
+static const char *const reason_names[] = {
+	"limit_exceeded", "extraction_error", "unsupported_format",
+	"password_protected", "user_encrypted"
+};
+
+const char *
+dlp_unscannable_name(unsigned bit)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(reason_names); i++)
+		if (bit == 1u << i)
+			return reason_names[i];
+	return NULL;
+}
+
+unsigned
+dlp_unscannable_bit(const char *name)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(reason_names); i++)
+		if (strcmp(name, reason_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+static void
+attachment_free(gpointer p)
+{
+	dlp_attachment *a = p;
+
+	g_free(a->path);
+	g_free(a->name);
+	g_free(a->declared_type);
+	g_free(a->detected_type);
+	g_free(a);
+}
+
+void
+dlp_text_report_init(dlp_text_report *report)
+{
+	memset(report, 0, sizeof(*report));
+	report->why = g_string_new(NULL);
+	report->attachments = g_ptr_array_new_with_free_func(attachment_free);
+}
+
+void
+dlp_text_report_clear(dlp_text_report *report)
+{
+	if (report->why != NULL)
+		g_string_free(report->why, TRUE);
+	if (report->attachments != NULL)
+		g_ptr_array_free(report->attachments, TRUE);
+	memset(report, 0, sizeof(*report));
+}
+
+/* ---- HTML ---- */
+
+/* block tags end a line; every other tag leaves nothing behind, so
+ * 4111<b>1111</b>... reads as one number, as a browser shows it */
+static bool
+block_tag(const char *name)
+{
+	static const char *const blocks[] = {
+		"br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table",
+		"h1", "h2", "h3", "h4", "h5", "h6", "hr", "blockquote", "pre",
+		"title", "section", "article", "header", "footer", "dd", "dt",
+		"option", NULL
+	};
+
+	for (int i = 0; blocks[i] != NULL; i++)
+		if (strcmp(name, blocks[i]) == 0)
+			return true;
+	return false;
+}
+
+/* append_entity - decode "&...;" at html[*pos]; false when it is not one */
+static bool
+append_entity(GString *out, const char *html, size_t len, size_t *pos)
+{
+	static const struct { const char *name; const char *text; } named[] = {
+		{ "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" },
+		{ "apos", "'" }, { "nbsp", " " }, { "shy", "" },
+		{ "zwj", "" }, { "zwnj", "" }
+	};
+	size_t start = *pos + 1, end = start;
+	char name[16];
+	size_t n;
+
+	while (end < len && end - start < 12 && html[end] != ';' &&
+	    (g_ascii_isalnum(html[end]) || html[end] == '#'))
+		end++;
+	if (end >= len || html[end] != ';' || end == start)
+		return false;
+	n = end - start;
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, html + start, n);
+	name[n] = '\0';
+	if (name[0] == '#') {
+		bool hex = name[1] == 'x' || name[1] == 'X';
+		const char *digits = name + (hex ? 2 : 1);
+		char *stop;
+		unsigned long cp;
+		char utf8[8];
+
+		if (*digits == '\0')
+			return false;
+		cp = strtoul(digits, &stop, hex ? 16 : 10);
+		if (*stop != '\0' || !g_unichar_validate((gunichar)cp) ||
+		    cp == 0 || cp > 0x10ffff)
+			return false;
+		g_string_append_len(out, utf8,
+		    g_unichar_to_utf8((gunichar)cp, utf8));
+	} else {
+		size_t i;
+
+		for (i = 0; i < G_N_ELEMENTS(named); i++)
+			if (g_ascii_strcasecmp(name, named[i].name) == 0)
+				break;
+		if (i == G_N_ELEMENTS(named))
+			return false;
+		g_string_append(out, named[i].text);
+	}
+	*pos = end + 1;
+	return true;
+}
+
+/* append_decoded - text with character references decoded */
+static void
+append_decoded(GString *out, const char *text, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		if (text[i] == '&' && append_entity(out, text, len, &i))
+			continue;
+		g_string_append_c(out, text[i]);
+		i++;
+	}
+}
+
+/* tag_attributes - the alt and title values of a tag's text */
+static void
+tag_attributes(GString *out, const char *tag, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t name_start, name_len, value_start, value_len;
+		char quote = 0;
+
+		while (i < len && !g_ascii_isalpha(tag[i]))
+			i++;
+		name_start = i;
+		while (i < len && (g_ascii_isalnum(tag[i]) || tag[i] == '-'))
+			i++;
+		name_len = i - name_start;
+		while (i < len && g_ascii_isspace(tag[i]))
+			i++;
+		if (i >= len || tag[i] != '=')
+			continue;
+		i++;
+		while (i < len && g_ascii_isspace(tag[i]))
+			i++;
+		if (i < len && (tag[i] == '"' || tag[i] == '\''))
+			quote = tag[i++];
+		value_start = i;
+		while (i < len && (quote ? tag[i] != quote :
+		    !g_ascii_isspace(tag[i])))
+			i++;
+		value_len = i - value_start;
+		if (i < len)
+			i++;
+		if ((name_len == 3 && g_ascii_strncasecmp(tag + name_start,
+		    "alt", 3) == 0) || (name_len == 5 &&
+		    g_ascii_strncasecmp(tag + name_start, "title", 5) == 0)) {
+			g_string_append_c(out, ' ');
+			append_decoded(out, tag + value_start, value_len);
+			g_string_append_c(out, ' ');
+		}
+	}
+}
+
+/* skip_past - the offset after the first needle (case-insensitive) at or
+ * after from, or len */
+static size_t
+skip_past(const char *text, size_t len, size_t from, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = from; i + n <= len; i++)
+		if (g_ascii_strncasecmp(text + i, needle, n) == 0)
+			return i + n;
+	return len;
+}
+
+GString *
+dlp_html_to_text(const char *html, size_t len)
+{
+	GString *out = g_string_sized_new(len / 2 + 16);
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end, name_start, name_len;
+		char name[16];
+		bool closing;
+		char quote = 0;
+
+		if (html[i] == '&' && append_entity(out, html, len, &i))
+			continue;
+		if (html[i] != '<') {
+			g_string_append_c(out, html[i]);
+			i++;
+			continue;
+		}
+		if (i + 3 < len && memcmp(html + i, "<!--", 4) == 0) {
+			i = skip_past(html, len, i + 4, "-->");
+			continue;
+		}
+		/* the end of the tag, '>' inside a quoted value is text */
+		for (end = i + 1; end < len; end++) {
+			if (quote != 0) {
+				if (html[end] == quote)
+					quote = 0;
+			} else if (html[end] == '"' || html[end] == '\'') {
+				quote = html[end];
+			} else if (html[end] == '>')
+				break;
+		}
+		closing = i + 1 < len && html[i + 1] == '/';
+		name_start = i + 1 + (closing ? 1 : 0);
+		name_len = 0;
+		while (name_start + name_len < end &&
+		    g_ascii_isalnum(html[name_start + name_len]))
+			name_len++;
+		if (name_len == 0 || name_len >= sizeof(name)) {
+			/* "<" that opens no tag is text, as browsers show it */
+			if (name_len == 0 && !closing && html[i + 1 < len ?
+			    i + 1 : i] != '!' && html[i + 1 < len ? i + 1 :
+			    i] != '?') {
+				g_string_append_c(out, '<');
+				i++;
+				continue;
+			}
+			i = end < len ? end + 1 : len;
+			continue;
+		}
+		for (size_t k = 0; k < name_len; k++)
+			name[k] = g_ascii_tolower(html[name_start + k]);
+		name[name_len] = '\0';
+		if (!closing)
+			tag_attributes(out, html + name_start + name_len,
+			    end - (name_start + name_len));
+		if (block_tag(name))
+			g_string_append_c(out, '\n');
+		i = end < len ? end + 1 : len;
+		if (!closing && (strcmp(name, "script") == 0 ||
+		    strcmp(name, "style") == 0)) {
+			i = skip_past(html, len, i, strcmp(name, "script") == 0 ?
+			    "</script" : "</style");
+			i = skip_past(html, len, i, ">");
+		}
+	}
+	return out;
+}
+
+/* ---- parts ---- */
+
+/* utf8_charset - no charset, or one whose valid text is UTF-8 as it is */
+static bool
+utf8_charset(const char *charset)
+{
+	return charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+	    g_ascii_strcasecmp(charset, "us-ascii") == 0 ||
+	    g_ascii_strcasecmp(charset, "ascii") == 0;
+}
+
+/* to_utf8 - data in charset as UTF-8; invalid or unconvertible input is
+ * read best effort (U+FFFD), never dropped (bad input 19) */
+static char *
+to_utf8(const guint8 *data, size_t len, const char *charset, size_t *out_len)
+{
+	char *text = NULL;
+	gsize written = 0;
+
+	if (!utf8_charset(charset) && len < G_MAXSSIZE) {
+		const char *name = g_mime_charset_iconv_name(charset);
+		GError *error = NULL;
+
+		text = g_convert((const gchar *)data, (gssize)len, "UTF-8",
+		    name ? name : charset, NULL, &written, &error);
+		if (error != NULL)
+			g_error_free(error);
+		if (text != NULL && g_utf8_validate(text, (gssize)written,
+		    NULL)) {
+			*out_len = written;
+			return text;
+		}
+		g_free(text);
+	}
+	if (len >= G_MAXSSIZE)
+		diag_fatal(EXIT_TEMPFAIL, "part too large for memory");
+	text = g_utf8_make_valid((const gchar *)data, (gssize)len);
+	*out_len = strlen(text);
+	return text;
+}
+
+/* sniff - a type from the content's first bytes, or NULL */
+static const char *
+sniff(const guint8 *d, size_t len)
+{
+	static const struct { const char *magic; size_t len; const char *type; }
+	    magic[] = {
+		{ "PK\003\004", 4, "application/zip" },
+		{ "PK\005\006", 4, "application/zip" },
+		{ "%PDF-", 5, "application/pdf" },
+		{ "\320\317\021\340", 4, "application/x-ole-storage" },
+		{ "\037\213", 2, "application/gzip" },
+		{ "Rar!", 4, "application/vnd.rar" },
+		{ "7z\274\257", 4, "application/x-7z-compressed" },
+		{ "BZh", 3, "application/x-bzip2" },
+		{ "\3757zXZ", 5, "application/x-xz" },
+		{ "\211PNG", 4, "image/png" },
+		{ "\377\330\377", 3, "image/jpeg" },
+		{ "GIF8", 4, "image/gif" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(magic); i++)
+		if (len >= magic[i].len &&
+		    memcmp(d, magic[i].magic, magic[i].len) == 0)
+			return magic[i].type;
+	return NULL;
+}
+
+static bool
+type_in(const char *type, const char *const *list)
+{
+	for (int i = 0; list[i] != NULL; i++) {
+		size_t n = strlen(list[i]);
+
+		if (list[i][n - 1] == '/' ? strncmp(type, list[i], n) == 0 :
+		    strcmp(type, list[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* text types beyond the text type itself: read as text */
+static const char *const text_types[] = {
+	"text/", "application/json", "application/xml", "application/x-sh",
+	"application/javascript", "application/x-pem-file", "application/csv",
+	"application/pgp-keys", "application/x-x509-ca-cert",
+	"application/sql", "application/x-yaml", "application/yaml",
+	"message/delivery-status", "message/disposition-notification",
+	"application/ld+json", NULL
+};
+
+/* signatures carry no user content */
+static const char *const signature_types[] = {
+	"application/pkcs7-signature", "application/x-pkcs7-signature",
+	"application/pgp-signature", NULL
+};
+
+/* not scanned, not flagged: a policy names them by type */
+static const char *const media_types[] = {
+	"image/", "audio/", "video/", "font/", NULL
+};
+
+typedef struct scan_state {
+	dlp_engine *engine;
+	const dlp_text_limits *limits;
+	dlp_result *result;
+	dlp_text_report *report;
+	gint64 deadline;
+	ms_err err;
+} scan_state;
+
+static void
+unscannable(scan_state *s, unsigned bit, const char *path)
+{
+	s->report->unscannable |= bit;
+	g_string_append_printf(s->report->why, "%s%s: %s",
+	    s->report->why->len ? "; " : "", *path ? path : "header",
+	    dlp_unscannable_name(bit));
+}
+
+/* over_limits - the budget of text and time (limit_exceeded) */
+static bool
+over_limits(scan_state *s, size_t more, const char *path)
+{
+	if (g_get_monotonic_time() > s->deadline ||
+	    more > s->limits->max_text - s->report->text_bytes ||
+	    s->report->text_bytes > s->limits->max_text) {
+		unscannable(s, DLP_UNSCANNABLE_LIMIT, path);
+		return true;
+	}
+	return false;
+}
+
+/* scan - one unit of UTF-8 text */
+static bool
+scan(scan_state *s, const char *label, const char *text, size_t len)
+{
+	ms_err err;
+
+	if (over_limits(s, len, label))
+		return false;
+	s->report->text_bytes += len;
+	err = dlp_scan_text(s->engine, text, len, label, s->result);
+	if (err == MS_DATA) {
+		unscannable(s, DLP_UNSCANNABLE_LIMIT, label);
+		return true;
+	}
+	if (err != MS_OK) {
+		s->err = err;
+		return false;
+	}
+	return true;
+}
+
+typedef struct zip_scan {
+	scan_state *s;
+	const char *path;
+	bool go_on;
+} zip_scan;
+
+static bool
+zip_piece(const char *suffix, const char *text, size_t len, void *data)
+{
+	zip_scan *z = data;
+	char *label = g_strconcat(z->path, suffix, NULL);
+
+	z->go_on = scan(z->s, label, text, len);
+	g_free(label);
+	return z->go_on;
+}
+
+/* scan_zip - a ZIP or office document, extracted in a child process */
+static bool
+scan_zip(scan_state *s, const char *path, const GByteArray *data)
+{
+	dlp_extract_limits limits;
+	gint64 left = (s->deadline - g_get_monotonic_time()) / G_USEC_PER_SEC;
+	zip_scan z = { s, path, true };
+	unsigned bits = 0;
+	ms_err err;
+
+	dlp_extract_limits_default(&limits,
+	    s->limits->max_text - s->report->text_bytes,
+	    left < 1 ? 1u : left > 86400 ? 86400u : (unsigned)left);
+	err = dlp_extract_zip(data->data, data->len, &limits, zip_piece, &z,
+	    &bits);
+	if (err != MS_OK) {
+		s->err = err;
+		return false;
+	}
+	for (unsigned bit = 1; bit <= DLP_UNSCANNABLE_ALL; bit <<= 1)
+		if (bits & bit)
+			unscannable(s, bit, path);
+	return z.go_on;
+}
+
+static bool
+scan_leaf(scan_state *s, const msg_node *node, const char *label)
+{
+	size_t max = limits_get()->message_size;
+	GByteArray *data;
+	const char *detected;
+	bool go_on = true, is_pkcs12;
+
+	/* MIME-L8: a part decodes to at most twice the input size */
+	max = max > G_MAXSIZE / 2 ? G_MAXSIZE : max * 2;
+	data = msg_part_content(node->object, max);
+	if (data == NULL) {
+		unscannable(s, DLP_UNSCANNABLE_EXTRACTION, node->path);
+		return true;
+	}
+	detected = sniff(data->data, data->len);
+	if (node->filename != NULL || node->attachment ||
+	    strncmp(node->mime_type, "text/", 5) != 0) {
+		dlp_attachment *a = g_new0(dlp_attachment, 1);
+
+		a->path = g_strdup(node->path);
+		a->name = g_strdup(node->filename);
+		a->declared_type = g_strdup(node->mime_type);
+		a->detected_type = g_strdup(detected);
+		g_ptr_array_add(s->report->attachments, a);
+	}
+	is_pkcs12 = strcmp(node->mime_type, "application/pkcs12") == 0 ||
+	    strcmp(node->mime_type, "application/x-pkcs12") == 0 ||
+	    (node->filename != NULL && (g_str_has_suffix(node->filename,
+	    ".p12") || g_str_has_suffix(node->filename, ".pfx")));
+	if (type_in(node->mime_type, signature_types)) {
+		/* nothing of the user's */
+	} else if (is_pkcs12) {
+		if (dlp_scan_pkcs12(s->engine, data->data, data->len, label,
+		    s->result) != MS_OK) {
+			s->err = MS_INTERNAL;
+			go_on = false;
+		}
+	} else if (detected != NULL && strcmp(detected, "application/zip") ==
+	    0) {
+		go_on = scan_zip(s, node->path, data);
+	} else if (detected != NULL && strncmp(detected, "image/", 6) != 0) {
+		/* PDF, OLE documents, other archives: not read */
+		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
+	} else if (strcmp(node->mime_type, "text/html") == 0) {
+		size_t len;
+		char *utf8 = to_utf8(data->data, data->len, node->charset,
+		    &len);
+		GString *text = dlp_html_to_text(utf8, len);
+
+		go_on = scan(s, label, text->str, text->len);
+		g_free(utf8);
+		g_string_free(text, TRUE);
+	} else if (type_in(node->mime_type, text_types) ||
+	    (!type_in(node->mime_type, media_types) && detected == NULL &&
+	    memchr(data->data, '\0', data->len) == NULL &&
+	    g_utf8_validate_len((const gchar *)data->data, data->len,
+	    NULL))) {
+		size_t len;
+		char *utf8;
+
+		/* valid UTF-8 in a UTF-8 or ASCII part is scanned where it
+		 * is: no second copy of a large part */
+		if (utf8_charset(node->charset) &&
+		    g_utf8_validate_len((const gchar *)data->data, data->len,
+		    NULL)) {
+			go_on = scan(s, label, (const char *)data->data,
+			    data->len);
+		} else {
+			utf8 = to_utf8(data->data, data->len, node->charset,
+			    &len);
+			go_on = scan(s, label, utf8, len);
+			g_free(utf8);
+		}
+	} else if (!type_in(node->mime_type, media_types) &&
+	    detected == NULL) {
+		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
+	}
+	g_byte_array_free(data, TRUE);
+	return go_on;
+}
+
+static bool
+visit(const msg_node *node, void *data)
+{
+	scan_state *s = data;
+	char *label;
+	bool go_on = true;
+
+	if (g_get_monotonic_time() > s->deadline) {
+		unscannable(s, DLP_UNSCANNABLE_LIMIT, node->path);
+		return false;
+	}
+	s->report->parts++;
+	switch (node->kind) {
+	case MSG_NODE_HEADERS:
+		label = *node->path ? g_strdup_printf("%s header", node->path) :
+		    g_strdup("header");
+		go_on = scan(s, label, node->header_text,
+		    strlen(node->header_text));
+		g_free(label);
+		return go_on;
+	case MSG_NODE_ENCRYPTED:
+		unscannable(s, DLP_UNSCANNABLE_ENCRYPTED, node->path);
+		return true;
+	case MSG_NODE_OPAQUE:
+		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
+		return true;
+	case MSG_NODE_LEAF:
+		break;
+	}
+	/* labels never carry the file name: the name may be the very
+	 * value a finding must not reveal in a log line */
+	if (node->filename != NULL) {
+		label = g_strdup_printf("%s name", node->path);
+		go_on = scan(s, label, node->filename, strlen(node->filename));
+		g_free(label);
+	}
+	if (go_on)
+		go_on = scan_leaf(s, node, node->path);
+	return go_on;
+}
+
+ms_err
+dlp_text_scan(const ms_message *msg, dlp_engine *engine,
+    const dlp_text_limits *limits, dlp_result *result,
+    dlp_text_report *report)
+{
+	scan_state s = { engine, limits, result, report, 0, MS_OK };
+	ms_err err;
+
+	s.deadline = g_get_monotonic_time() +
+	    (gint64)limits->max_seconds * G_USEC_PER_SEC;
+	err = msg_walk(msg, visit, &s);
+	if (err != MS_OK)
+		return err;
+	if (dlp_result_undecided(result) &&
+	    !(report->unscannable & DLP_UNSCANNABLE_LIMIT)) {
+		report->unscannable |= DLP_UNSCANNABLE_LIMIT;
+		g_string_append_printf(report->why, "%sregex limits: %s",
+		    report->why->len ? "; " : "",
+		    dlp_result_undecided_text(result));
+	}
+	return s.err;
+}

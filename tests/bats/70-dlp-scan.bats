@@ -1,0 +1,559 @@
+#!/usr/bin/env bats
+# dlp-scan: findings through every encoding the MIME view decodes
+# (base64, quoted-printable with soft line breaks, HTML tags, attached
+# messages, RFC 2047 headers, attachment names, DOCX runs, ZIP archives),
+# each action on dlp-scan
+# itself (warn, must-encrypt, quarantine with list, show, release and
+# delete, block), audit mode, the unscannable outcomes (limits, deep
+# nesting, formats not read), policy errors and the exit statuses.
+
+load helpers
+
+# a Luhn-valid Visa number that is not a published test number
+CARD=4556737586899855
+CARD_GROUPED="4556 7375 8689 9855"
+CARD_MASK=455673******9855
+
+setup() {
+	ms_setup
+	mkdir -m 700 "$STORE"
+	mkdir -p "$STORE/settings" "$STORE/policies"
+	export MAILSEAL_STORE=$STORE
+	export MAILSEAL_SHAREDIR
+	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
+}
+
+# head_of FILE SUBJECT [FIELD...] - the top header of a test message
+head_of() {
+	local subject=$1 f
+	shift
+	printf 'From: Alice <alice@example.test>\n'
+	printf 'To: bob@example.test\n'
+	printf 'Subject: %s\n' "$subject"
+	printf 'Message-ID: <dlp-1@example.test>\n'
+	for f in "$@"; do
+		printf '%s\n' "$f"
+	done
+	printf 'MIME-Version: 1.0\n'
+}
+
+# plain FILE BODY - a text/plain message
+plain() {
+	{
+		head_of 'Order'
+		printf 'Content-Type: text/plain; charset=utf-8\n\n'
+		printf '%s\n' "$2"
+	} >"$1"
+}
+
+# policy NAME TEXT - a store policy, made the global choice
+policy() {
+	printf '%s\n' "$2" >"$STORE/policies/$1.policy"
+	printf 'dlp-policies = %s\n' "$1" >"$STORE/settings/global.conf"
+}
+
+# scan ARGS... - dlp-scan with $T/m.eml on stdin, stdout in $T/out
+scan() {
+	run --separate-stderr sh -c 'in=$1 out=$2; shift 2
+	    exec dlp-scan "$@" <"$in" >"$out"' sh "$T/m.eml" "$T/r.out" "$@"
+	output=$(cat "$T/r.out")
+}
+
+# verdict - the X-Mailseal-DLP value of $T/r.out
+verdict() {
+	sed -n 's/^X-Mailseal-DLP: //p' "$T/r.out"
+}
+
+# expect_card - -n found the card with its mask, in the part $1
+expect_card() {
+	run --separate-stderr dlp-scan -n -f alice@example.test \
+	    bob@example.test <"$T/m.eml"
+	expect_status 0
+	[[ $output == *"detector=payment_card"* ]] ||
+	    fail_with "card not found"
+	[[ $output == *"sample=$CARD_MASK"* ]] || fail_with "no masked sample"
+	[[ $output != *"$CARD"* ]] || fail_with "the value was printed"
+	[[ $output == *"part=$1 "* ]] || fail_with "not in part $1"
+	[[ $output == *"rules=payment-cards"$'\n'* ]] ||
+	    fail_with "finding without its rule"
+	[[ $output == *"verdict: must-encrypt; rules=payment-cards"* ]] ||
+	    fail_with "verdict"
+}
+
+@test "a card in a plain body: must-encrypt, header added, body unchanged" {
+	plain "$T/m.eml" "card $CARD_GROUPED exp 12/29"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "must-encrypt; rules=payment-cards" ] ||
+	    fail_with "verdict $(verdict)"
+	grep -q "^card $CARD_GROUPED exp 12/29\$" "$T/r.out" ||
+	    fail_with "body changed"
+	[ -z "$stderr" ] || fail_with "stderr not empty"
+}
+
+@test "correlation tags: the same value, the same tag under the store's key" {
+	plain "$T/m.eml" "card $CARD_GROUPED"
+	head -c 32 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	local one=${output#*tag=}
+	one=${one%%$'\n'*}
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"tag=$one"* ]] || fail_with "tag changed"
+	head -c 32 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output != *"tag=$one"* ]] || fail_with "tag without the key"
+	head -c 8 /dev/urandom >"$STORE/dlp-tag.key"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 75
+}
+
+@test "nothing found: pass, and an incoming X-Mailseal-DLP is removed" {
+	{
+		head_of 'Lunch' 'X-Mailseal-DLP: must-encrypt; rules=forged'
+		printf 'Content-Type: text/plain\n\nsee you at noon\n'
+	} >"$T/m.eml"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = pass ] || fail_with "verdict $(verdict)"
+	[ "$(grep -c '^X-Mailseal-DLP:' "$T/r.out")" = 1 ] ||
+	    fail_with "forged field kept"
+	grep -q '^see you at noon$' "$T/r.out" || fail_with "body lost"
+}
+
+@test "evasion: base64 transfer encoding" {
+	local b64
+	b64=$(printf 'card %s exp 12/29\n' "$CARD" | base64 -w 20)
+	{
+		head_of 'Order'
+		printf 'Content-Type: text/plain; charset=utf-8\n'
+		printf 'Content-Transfer-Encoding: base64\n\n%s\n' "$b64"
+	} >"$T/m.eml"
+	expect_card 1
+}
+
+@test "evasion: quoted-printable with soft line breaks inside the number" {
+	{
+		head_of 'Order'
+		printf 'Content-Type: text/plain; charset=iso-8859-1\n'
+		printf 'Content-Transfer-Encoding: quoted-printable\n\n'
+		printf 'Carte bancaire =E9: 4556=\n7375=\n8689=\n9855\n'
+	} >"$T/m.eml"
+	expect_card 1
+}
+
+@test "evasion: HTML tags and character references between the digits" {
+	{
+		head_of 'Order'
+		printf 'Content-Type: text/html; charset=utf-8\n\n'
+		printf '<html><body><p>card <b>4556</b><span>7375</span>'
+		printf '&#56;689<i>98</i>&#x35;5</p></body></html>\n'
+	} >"$T/m.eml"
+	expect_card 1
+}
+
+@test "evasion: inside an attached message/rfc822 in a multipart" {
+	{
+		head_of 'Fwd: order'
+		printf 'Content-Type: multipart/mixed; boundary="outer"\n\n'
+		printf -- '--outer\nContent-Type: text/plain\n\nsee below\n'
+		printf -- '--outer\nContent-Type: message/rfc822\n\n'
+		printf 'From: carol@example.test\nSubject: inner\n'
+		printf 'MIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/alternative; boundary="in"\n\n'
+		printf -- '--in\nContent-Type: text/plain\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		printf 'card %s\n' "$CARD_GROUPED" | base64
+		printf -- '--in--\n'
+		printf -- '--outer--\n'
+	} >"$T/m.eml"
+	expect_card 2.1
+}
+
+@test "evasion: RFC 2047 encoded Subject and an attachment name" {
+	local word
+	word=$(printf 'card %s' "$CARD" | base64 -w 0)
+	{
+		head_of "=?utf-8?B?$word?="
+		printf 'Content-Type: text/plain\n\nsee subject\n'
+	} >"$T/m.eml"
+	expect_card header
+	{
+		head_of 'Files'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: text/plain\n\nattached\n'
+		printf -- '--b\nContent-Type: image/png\n'
+		printf 'Content-Disposition: attachment; '
+		printf 'filename="card %s.png"\n' "$CARD"
+		printf 'Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n'
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	expect_card "2 name"
+}
+
+@test "a text attachment with a declared binary type is read as text" {
+	{
+		head_of 'Export'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: text/plain\n\nexport attached\n'
+		printf -- '--b\nContent-Type: application/octet-stream\n'
+		printf 'Content-Disposition: attachment; filename="x.dat"\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		printf 'name;card\nann;%s\n' "$CARD" | base64
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	expect_card 2
+}
+
+@test "warn: a custom keyword rule tags the message" {
+	policy local 'rule project-falcon
+	when keyword "project falcon", falcon-2
+	action warn'
+	plain "$T/m.eml" "notes on Project Falcon for the board"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "warn; rules=project-falcon" ] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "the most severe action wins, every enforced rule is named" {
+	policy local 'rule falcon
+	when keyword falcon
+	action warn
+rule cards
+	when payment_card
+	action must-encrypt
+rule big
+	when size > 1M
+	action block'
+	plain "$T/m.eml" "falcon card $CARD_GROUPED"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "must-encrypt; rules=falcon,cards" ] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "audit mode logs only; except and skip keep a rule from firing" {
+	policy local 'rule cards
+	when payment_card
+	action block
+	mode audit
+rule regex
+	when regex "INV-[0-9]{6}" count >= 2
+	except sender @partner.test
+	action warn
+rule skipped
+	when keyword invoice
+	skip carol@example.test
+	action must-encrypt'
+	plain "$T/m.eml" "invoice INV-123456 INV-654321 card $CARD_GROUPED"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "must-encrypt; rules=regex,skipped" ] ||
+	    fail_with "verdict $(verdict)"
+	scan -f dave@sub.partner.test bob@example.test
+	[ "$(verdict)" = "must-encrypt; rules=skipped" ] ||
+	    fail_with "except: $(verdict)"
+	scan -f carol@example.test bob@example.test
+	[ "$(verdict)" = "warn; rules=regex" ] || fail_with "skip: $(verdict)"
+	run dlp-scan -n -f carol@example.test bob@example.test <"$T/m.eml"
+	[[ $output == *"rule: cards mode=audit action=block"* ]] ||
+	    fail_with "audit rule not explained"
+}
+
+@test "block: exit 69, one 5.7.1 line naming the rule, no content" {
+	plain "$T/m.eml" "$(printf -- '-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----' \
+	    "$(openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+	    sed '1d;$d')") card $CARD_GROUPED"
+	scan -f alice@example.test bob@example.test
+	expect_status 69
+	[ ! -s "$T/r.out" ] || fail_with "output on a block"
+	[[ ${stderr%%$'\n'*} == "5.7.1 "*"rule private-keys"* ]] ||
+	    fail_with "first stderr line: $stderr"
+	[[ $stderr != *"$CARD"* && $stderr != *"$CARD_GROUPED"* &&
+	    $stderr != *PRIVATE* ]] || fail_with "content in stderr"
+}
+
+@test "quarantine: stored with an id; list, show, release once, delete" {
+	local body id
+	# ten distinct Luhn-valid numbers
+	body=$(python3 -c '
+import sys
+def luhn(s):
+    t=0
+    for i,c in enumerate(reversed(s)):
+        d=int(c)
+        if i%2: d=d*2-9 if d>4 else d*2
+        t+=d
+    return t%10==0
+out=[]
+n=455673758689000
+while len(out)<10:
+    n+=1
+    for c in "0123456789":
+        if luhn(str(n)+c): out.append(str(n)+c); break
+print(" card ".join(out))')
+	plain "$T/m.eml" "cards: $body"
+	scan -f alice@example.test bob@example.test carol@example.test
+	expect_status 0
+	[[ $(verdict) == "quarantine; rules=payment-cards-bulk,payment-cards; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	id=$(verdict | sed 's/.*id=//')
+	[ ${#id} = 32 ] || fail_with "id $id"
+	[ -f "$STORE/quarantine/$id.eml" ] && [ -f "$STORE/quarantine/$id.meta" ] ||
+	    fail_with "not stored"
+	[ "$(stat -c %a "$STORE/quarantine/$id.eml")" = 600 ] ||
+	    fail_with "mode"
+	run dlp-scan quarantine list
+	expect_status 0
+	[[ $output == "$id "*" held alice@example.test payment-cards-bulk,payment-cards" ]] ||
+	    fail_with "list"
+	run dlp-scan quarantine show "$id"
+	expect_status 0
+	[[ $output == *"recipients: bob@example.test,carol@example.test"* ]] ||
+	    fail_with "show"
+	run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 0
+	[[ $output == *"Subject: Order"* && $output == *"cards: $body"* ]] ||
+	    fail_with "release output"
+	[[ $output != *X-Mailseal-DLP* ]] || fail_with "verdict in release"
+	run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 1
+	[ -z "$output" ] || fail_with "released twice"
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" released "* ]] || fail_with "state"
+	run dlp-scan quarantine delete "$id"
+	expect_status 0
+	[ ! -e "$STORE/quarantine/$id.eml" ] || fail_with "not deleted"
+	run dlp-scan quarantine list
+	[ -z "$output" ] || fail_with "still listed"
+	run dlp-scan quarantine show "$id"
+	expect_status 1
+}
+
+@test "1000-deep nesting: unscannable limit_exceeded, quarantined, quickly" {
+	python3 - "$T/m.eml" <<'PY'
+import sys
+n = 1000
+with open(sys.argv[1], "w") as f:
+    f.write("From: alice@example.test\nSubject: deep\nMIME-Version: 1.0\n")
+    for i in range(n):
+        f.write('Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i))
+    f.write("Content-Type: text/plain\n\ncard 4556 7375 8689 9855\n")
+    for i in reversed(range(n)):
+        f.write("--b%d--\n" % i)
+PY
+	SECONDS=0
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$SECONDS" -lt 10 ] || fail_with "took $SECONDS s"
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	run dlp-scan -n -f alice@example.test bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: message: MIME nesting too deep"* ]] ||
+	    fail_with "explanation"
+}
+
+@test "1000-deep attached messages: the same outcome" {
+	python3 - "$T/m.eml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("From: alice@example.test\nSubject: deep\nMIME-Version: 1.0\n")
+    f.write("Content-Type: message/rfc822\n\n" * 1000)
+    f.write("Subject: x\n\ncard 4556 7375 8689 9855\n")
+PY
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "a policy without an unscannable rule still says so in the verdict" {
+	policy local 'rule cards
+	when payment_card
+	action warn'
+	printf 'dlp-policies = local\ndlp-text-limit = 1K\n' \
+	    >"$STORE/settings/global.conf"
+	plain "$T/m.eml" "$(head -c 3000 /dev/zero | tr '\0' x)"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "pass; unscannable=limit_exceeded" ] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "text over dlp-text-limit is limit_exceeded, never a pass" {
+	printf 'dlp-text-limit = 1K\n' >"$STORE/settings/global.conf"
+	plain "$T/m.eml" "$(head -c 3000 /dev/zero | tr '\0' x)"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "a PDF attachment is unsupported_format; an encrypted root user_encrypted" {
+	{
+		head_of 'Pdf'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: text/plain\n\npdf\n'
+		printf -- '--b\nContent-Type: application/octet-stream\n'
+		printf 'Content-Disposition: attachment; filename="a.pdf"\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		printf '%%PDF-1.7 binary\001\002' | base64
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	scan -f alice@example.test bob@example.test
+	[ "$(verdict)" = "warn; rules=unscannable-content; unscannable=unsupported_format" ] ||
+	    fail_with "pdf: $(verdict)"
+	{
+		head_of 'Secret'
+		printf 'Content-Type: application/pkcs7-mime; '
+		printf 'smime-type=enveloped-data; name=smime.p7m\n'
+		printf 'Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQA=\n'
+	} >"$T/m.eml"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 1: user_encrypted"* ]] ||
+	    fail_with "encrypted: $output"
+}
+
+# archive FILE KIND - a message with an archive made by python3's
+# zipfile: docx (the card split over three runs), zip (a text entry and
+# the docx nested), bomb (50 MiB of zeros), broken (a ZIP signature and
+# nothing valid)
+archive() {
+	python3 - "$1" "$2" "$CARD" <<'PY'
+import base64, io, sys, zipfile
+path, kind, card = sys.argv[1], sys.argv[2], sys.argv[3]
+doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
+       '"http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+       '<w:body><w:p><w:r><w:t>Card </w:t></w:r><w:r><w:t>%s</w:t></w:r>'
+       '<w:r><w:rPr><w:b/></w:rPr><w:t>%s</w:t></w:r><w:r>'
+       '<w:t>%s</w:t></w:r></w:p></w:body></w:document>'
+       % (card[:6], card[6:11], card[11:]))
+def zipped(entries):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return b.getvalue()
+docx = zipped([("[Content_Types].xml", "<?xml version='1.0'?><Types/>"),
+               ("word/document.xml", doc)])
+data = {
+    "docx": docx,
+    "zip": zipped([("readme.txt", "nothing here\n"),
+                   ("deeper/report.docx", docx)]),
+    "bomb": zipped([("zeros.txt", "0" * (50 * 1024 * 1024))]),
+    "broken": b"PK\x03\x04 not really an archive",
+}[kind]
+with open(path, "w") as f:
+    f.write("From: alice@example.test\nSubject: files\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+            "Content-Type: text/plain\n\nattached\n--b\n"
+            "Content-Type: application/octet-stream\n"
+            'Content-Disposition: attachment; filename="f.%s"\n'
+            "Content-Transfer-Encoding: base64\n\n%s\n--b--\n"
+            % (kind, base64.encodebytes(data).decode()))
+PY
+}
+
+@test "evasion: a DOCX with the number split across runs" {
+	archive "$T/m.eml" docx
+	expect_card 2:2
+}
+
+@test "evasion: a DOCX inside a ZIP" {
+	archive "$T/m.eml" zip
+	expect_card 2:2:2
+}
+
+@test "a ZIP bomb is limit_exceeded and held, quickly" {
+	archive "$T/m.eml" bomb
+	SECONDS=0
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$SECONDS" -lt 10 ] || fail_with "took $SECONDS s"
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 2: limit_exceeded"* ]] ||
+	    fail_with "explanation: $output"
+}
+
+@test "a damaged ZIP is extraction_error and held" {
+	archive "$T/m.eml" broken
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[[ $(verdict) == "quarantine; rules=unscannable-limits; id="* ]] ||
+	    fail_with "verdict $(verdict)"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 2: extraction_error"* ]] ||
+	    fail_with "explanation: $output"
+}
+
+@test "an encrypted ZIP entry is password_protected" {
+	printf 'card %s\n' "$CARD" >"$T/c.txt"
+	(cd "$T" && zip -q -P secret e.zip c.txt)
+	{
+		head_of 'Locked'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: application/zip\n'
+		printf 'Content-Disposition: attachment; filename="e.zip"\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$T/e.zip"
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "warn; rules=unscannable-content; unscannable=password_protected" ] ||
+	    fail_with "verdict $(verdict)"
+}
+
+@test "dlp = no for a sender: pass with scan=off" {
+	mkdir -p "$STORE/settings/user"
+	printf 'dlp = no\n' >"$STORE/settings/user/alice@example.test.conf"
+	plain "$T/m.eml" "card $CARD_GROUPED"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "pass; scan=off" ] || fail_with "verdict $(verdict)"
+	scan -f bob@example.test alice@example.test
+	[ "$(verdict)" = "must-encrypt; rules=payment-cards" ] ||
+	    fail_with "other sender $(verdict)"
+}
+
+@test "a policy with a syntax error: exit 75 naming file and line" {
+	policy broken 'rule one
+	when payment_card
+	action warn
+rule two
+	when payment_card count at least 3
+	action warn'
+	plain "$T/m.eml" "hello"
+	scan bob@example.test
+	expect_status 75
+	[[ $stderr == *"broken.policy:5: count wants an operator"* ]] ||
+	    fail_with "stderr: $stderr"
+	[ ! -s "$T/r.out" ] || fail_with "output"
+	printf 'dlp-policies = missing\n' >"$STORE/settings/global.conf"
+	scan bob@example.test
+	expect_status 75
+}
+
+@test "usage, unparsable input and print-patterns" {
+	plain "$T/m.eml" "hello"
+	run dlp-scan <"$T/m.eml"
+	expect_status 64
+	run dlp-scan --bogus bob@example.test <"$T/m.eml"
+	expect_status 64
+	run dlp-scan -f 'not an address' bob@example.test <"$T/m.eml"
+	expect_status 64
+	run dlp-scan quarantine show nothex
+	expect_status 64
+	run dlp-scan -h
+	expect_status 0
+	[[ $output == "usage: dlp-scan "* ]] || fail_with "usage"
+	run dlp-scan bob@example.test </dev/null
+	expect_status 65
+	run dlp-scan --print-patterns
+	expect_status 0
+	[ "$(printf '%s\n' "$output" | wc -l)" -ge 17 ] ||
+	    fail_with "patterns"
+	[[ $output == *"payment_card	"* ]] || fail_with "no card pattern"
+}
