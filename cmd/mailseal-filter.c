@@ -68,6 +68,7 @@ typedef struct job {
 	int journal_fd;		/* recipients already served, or -1 */
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
+	bool dlp_ran;		/* the message carries dlp-scan's verdict */
 } job;
 
 #define JOURNAL_MAX (1024 * 1024)
@@ -685,13 +686,135 @@ reinject(const job *j, int fd, GPtrArray *rcpts)
 	return reinject_sendmail(j, fd, rcpts);
 }
 
-/* outgoing - route, build every variant, then reinject them all */
+/* reread - the message in fd is the message from now on */
+static ms_err
+reread(job *j, int fd)
+{
+	ms_message *m = NULL;
+	msg_problem problem;
+	ms_err err;
+
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		diag_error("cannot rewind a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	err = msg_read_fd_mode(fd, MSG_READ_HEADERS, &m, &problem);
+	if (err != MS_OK) {
+		diag_error("cannot read the message again: %s",
+		    msg_problem_text(problem));
+		return err == MS_DATA ? MS_INTERNAL : err;
+	}
+	msg_free(j->f.msg);
+	j->f.msg = m;
+	if (j->rewritten_fd >= 0 && j->rewritten_fd != fd)
+		close(j->rewritten_fd);
+	j->rewritten_fd = fd;
+	j->in_fd = fd;
+	return MS_OK;
+}
+
+/* dlp - dlp-scan(1), when it is installed next to us and the global dlp
+ * setting is on: a block is the message's refusal (its 5.7.1 line
+ * first), a quarantine ends the run with nothing sent (*held), and the
+ * verdict field is read by the routing (must-encrypt) */
+static ms_err
+dlp(job *j, GString *summary, bool *held)
+{
+	const char *args[] = { "-f", j->sender, NULL };
+	GPtrArray *rcpts;
+	char *path = program("dlp-scan"), **verdict;
+	int fd = -1;
+	ms_err err;
+
+	*held = false;
+	if (path == NULL || access(path, X_OK) != 0 ||
+	    !settings_get_bool(j->f.settings, "dlp")) {
+		g_free(path);
+		return MS_OK;
+	}
+	g_free(path);
+	rcpts = g_ptr_array_new_with_free_func(g_free);
+	for (int i = 0; i < j->nrcpts; i++)
+		g_ptr_array_add(rcpts, g_strdup(j->rcpts[i]));
+	err = step("dlp-scan", args, rcpts, j->in_fd, &fd);
+	g_ptr_array_free(rcpts, TRUE);
+	if (err == MS_POLICY)
+		g_string_append(summary, " dlp=block");
+	if (err != MS_OK)
+		return err;
+	err = reread(j, fd);
+	if (err != MS_OK) {
+		close(fd);
+		return err;
+	}
+	j->dlp_ran = true;
+	verdict = msg_header_texts(j->f.msg, "X-Mailseal-DLP");
+	if (verdict[0] == NULL) {
+		diag_error("dlp-scan wrote no verdict");
+		err = MS_INTERNAL;
+	} else {
+		size_t n = strcspn(verdict[0], ";");
+
+		g_string_append_printf(summary, " dlp=%.*s", (int)n,
+		    verdict[0]);
+		if (n == 10 && strncmp(verdict[0], "quarantine", 10) == 0)
+			*held = true;
+	}
+	g_strfreev(verdict);
+	return err;
+}
+
+/* unmark - the copies carry a DLP verdict other than pass as its action
+ * word only ("X-Mailseal-DLP: warn"): which rules fired stays in the
+ * log */
+static ms_err
+unmark(job *j)
+{
+	char **verdict = msg_header_texts(j->f.msg, "X-Mailseal-DLP");
+	char *extra = NULL;
+	ms_output *out = NULL;
+	ms_err err;
+	int fd;
+
+	if (verdict[0] != NULL) {
+		size_t n = strcspn(verdict[0], "; \t");
+
+		/* one of dlp-scan's words, warn or must-encrypt; a pass
+		 * goes unmarked */
+		if (n > 0 && n < 32 && strspn(verdict[0],
+		    "abcdefghijklmnopqrstuvwxyz-") == n &&
+		    strncmp(verdict[0], "pass", n) != 0)
+			extra = g_strdup_printf("X-Mailseal-DLP: %.*s\n",
+			    (int)n, verdict[0]);
+	}
+	g_strfreev(verdict);
+	msg_strip_status_headers(j->f.msg);
+	err = output_open(j->f.store, &out);
+	if (err == MS_OK)
+		err = msg_output_original(out, j->f.msg, extra);
+	g_free(extra);
+	if (err == MS_OK && (fd = dup(output_fd(out))) >= 0)
+		err = reread(j, fd);
+	else if (err == MS_OK)
+		err = MS_TEMP;
+	output_discard(out);
+	return err;
+}
+
+/* outgoing - scan, route, build every variant, then reinject them all */
 static ms_err
 outgoing(job *j, GString *summary)
 {
-	ms_err err = route(j, summary);
+	bool held = false;
+	ms_err err = dlp(j, summary, &held);
 	guint sent = 0;
 
+	if (err != MS_OK || held)
+		return err;	/* a quarantined message is not sent */
+	err = route(j, summary);
+	if (err == MS_OK && j->dlp_ran)
+		err = unmark(j);
 	if (err == MS_OK)
 		err = build(j);
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {

@@ -29,6 +29,9 @@ cat >"$T/out/\$n.eml"
 EOF
 	chmod 755 "$SINK"
 	export MAILSEAL_SENDMAIL=$SINK
+	# dlp-scan runs with the shipped default policy
+	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
+	export MAILSEAL_SHAREDIR
 	MARK="canary-$RANDOM-$RANDOM"
 	MSG=$T/in.eml
 	cat >"$MSG" <<EOF
@@ -372,4 +375,70 @@ fake_sibling() {
 	expect_status 0
 	[ "$(copies)" = 2 ] || fail_with "another queue id was not sent"
 	[ "$(stat -c %a "$STORE/spool/sent")" = 700 ] || fail_with "spool is not private"
+}
+
+# dlp_policy ACTION - a store policy: a card number with a card keyword
+# gets ACTION
+dlp_policy() {
+	mkdir -p "$STORE/policies"
+	printf 'rule cards\n\twhen payment_card confidence >= medium\n\taction %s\n' \
+	    "$1" >"$STORE/policies/t.policy"
+	echo 'dlp-policies = t' >"$STORE/settings/global.conf"
+	# a card number (Luhn-valid, not a published test number)
+	CARD=4556737586899855
+	sed -i "s/^The body with .*/The body with $MARK in it. Card $CARD, expiry 12\/29./" "$MSG"
+}
+
+@test "DLP through mailseal-filter: warn delivers with the verdict; must-encrypt turns plain into a refusal and encrypts where it can" {
+	dlp_policy warn
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local erin
+	erin=$(copy_for erin@example.test)
+	[ "$(status_of "$erin" X-Mailseal-DLP)" = warn ] ||
+	    fail_with "no warn verdict on the copy"
+	grep -q "Card $CARD" "$erin" || fail_with "warn changed the body"
+
+	dlp_policy must-encrypt
+	rm -f "$T"/out/*
+	run --separate-stderr mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	[[ $stderr != *"$CARD"* && $stderr != *"$MARK"* ]] || fail_with "content in the diagnostics"
+	[ "$(copies)" = 0 ] || fail_with "must-encrypt went out in plain text"
+	# bob has a certificate: his copy is encrypted
+	run mailseal-filter -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	local bob
+	bob=$(copy_for bob@example.test)
+	! grep -q "$CARD" "$bob" || fail_with "the card number is in bob's copy"
+	header_block "$bob" | grep -qi '^Content-Type: application/pkcs7-mime' ||
+	    fail_with "bob's copy is not encrypted"
+}
+
+@test "DLP through mailseal-filter: quarantine stores and sends nothing until released; block bounces without content" {
+	dlp_policy quarantine
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 0 ] || fail_with "a quarantined message went out"
+	local id
+	id=$(dlp-scan quarantine list | awk 'NR == 1 { print $1 }')
+	[ -n "$id" ] || fail_with "nothing in the quarantine"
+	dlp-scan quarantine release "$id" >"$T/released.eml" ||
+	    fail_with "release failed"
+	grep -q "Card $CARD" "$T/released.eml" || fail_with "the released message differs"
+
+	dlp_policy block
+	run --separate-stderr mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7."* ]] || fail_with "no 5.7.x line: $stderr"
+	[[ $stderr != *"$CARD"* && $stderr != *"4556"* && $stderr != *"$MARK"* ]] ||
+	    fail_with "content in the refusal"
+	[ "$(copies)" = 0 ] || fail_with "a blocked message went out"
+
+	# dlp = no in global.conf: no scan at all
+	echo 'dlp = no' >"$STORE/settings/global.conf"
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "with dlp = no the message was not sent"
 }

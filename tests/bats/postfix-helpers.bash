@@ -122,7 +122,10 @@ cat       unix  -       n       n       -       10      pipe
   flags=Rq user=nobody null_sender=
   argv=$PF/bin/cat-filter -f \${sender} -- \${recipient}
 EOF
-	mkdir -p "$PF/store/settings"
+	mkdir -p "$PF/store/settings" "$PF/store/policies"
+	# pipe(8) passes no MAILSEAL_SHAREDIR: the shipped DLP policies go
+	# into the store
+	cp "$BATS_TEST_DIRNAME/../../share/policies/"*.policy "$PF/store/policies/"
 	if [ "$method" = smtp ]; then
 		echo "reinject-smtp = 127.0.0.1:$PF_REINJECT" \
 		    >>"$PF/store/settings/global.conf"
