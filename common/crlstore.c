@@ -77,11 +77,11 @@ crl_find_issuer(ms_trust *trust, const ms_store *store, X509_CRL *crl)
 	return NULL;
 }
 
-char *
-crl_number_hex(X509_CRL *crl)
+/* ext_hex - the INTEGER extension nid of crl in hex (g_free), or NULL */
+static char *
+ext_hex(X509_CRL *crl, int nid)
 {
-	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
-	    NULL);
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, nid, NULL, NULL);
 	BIGNUM *bn;
 	char *hex, *out;
 
@@ -96,6 +96,12 @@ crl_number_hex(X509_CRL *crl)
 	out = hex ? g_strdup(hex) : NULL;
 	OPENSSL_free(hex);
 	return out;
+}
+
+char *
+crl_number_hex(X509_CRL *crl)
+{
+	return ext_hex(crl, NID_crl_number);
 }
 
 /* compare_hex - compare two non-negative hex numbers */
@@ -185,22 +191,7 @@ is_delta(X509_CRL *crl)
 static char *
 delta_base_hex(X509_CRL *crl)
 {
-	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL,
-	    NULL);
-	BIGNUM *bn;
-	char *hex, *out;
-
-	if (num == NULL)
-		return NULL;
-	bn = ASN1_INTEGER_to_BN(num, NULL);
-	ASN1_INTEGER_free(num);
-	if (bn == NULL)
-		return NULL;
-	hex = BN_bn2hex(bn);
-	BN_free(bn);
-	out = hex ? g_strdup(hex) : NULL;
-	OPENSSL_free(hex);
-	return out;
+	return ext_hex(crl, NID_delta_crl);
 }
 
 /* find_slot - the file holding the complete (or delta) CRL of issuer

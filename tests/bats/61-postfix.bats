@@ -220,6 +220,28 @@ load_check() {
 	return 0
 }
 
+# load_with_kills PROGRAM MAX - 300 messages while the filter's account's
+# PROGRAM processes are killed with SIGKILL as the messages go through
+# (they may wait in the queue first), until MAX kills landed; then the
+# deferred ones are retried; prints the number of kills
+load_with_kills() {
+	local prog=$1 max=$2 kills=0 i src
+	load_run 300 &
+	src=$!
+	for i in $(seq 1 400); do
+		kills=$((kills + $(pkill -e -KILL -u nobody -x "$prog" | wc -l)))
+		[ "$kills" -lt "$max" ] || break
+		[ "$(pf_sink_count)" -lt 250 ] || break
+		sleep 0.05
+	done
+	wait "$src"
+	for i in 1 2 3 4 5 6; do
+		pf_flush
+		sleep 2
+	done
+	echo "$kills"
+}
+
 @test "through Postfix: 2,000 messages, none lost, none duplicated, queue empty" {
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
@@ -249,20 +271,8 @@ load_check() {
 	chown nobody "$PF/store/settings/user/alice@example.com.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
-	load_run 300 &
-	local src=$! kills=0 i
-	# while the messages go through (they may wait in the queue first)
-	for i in $(seq 1 400); do
-		kills=$((kills + $(pkill -e -KILL -u nobody -x smime-sign | wc -l)))
-		[ "$kills" -lt 20 ] || break
-		[ "$(pf_sink_count)" -lt 250 ] || break
-		sleep 0.05
-	done
-	wait "$src"
-	for i in 1 2 3 4 5 6; do
-		pf_flush
-		sleep 2
-	done
+	local kills
+	kills=$(load_with_kills smime-sign 20)
 	pf_wait_sink 300 300
 	rm -f "$PF/store/settings/user/alice@example.com.conf"
 	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
@@ -273,19 +283,8 @@ load_check() {
 @test "through Postfix: mailseal-filter itself killed with SIGKILL: nothing lost, a duplicate only for a kill in Postfix's commit window" {
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
-	load_run 300 &
-	local src=$! kills=0 i got dups
-	for i in $(seq 1 400); do
-		kills=$((kills + $(pkill -e -KILL -u nobody -x mailseal-filter | wc -l)))
-		[ "$kills" -lt 40 ] || break
-		[ "$(pf_sink_count)" -lt 250 ] || break
-		sleep 0.05
-	done
-	wait "$src"
-	for i in 1 2 3 4 5 6; do
-		pf_flush
-		sleep 2
-	done
+	local kills got dups
+	kills=$(load_with_kills mailseal-filter 40)
 	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
 	pf_wait_sink 300 300
 	# no loss: every numbered recipient arrived
