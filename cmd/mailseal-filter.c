@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "encrypted.h"
 #include "filter.h"
+#include "marker.h"
 #include "msgpart.h"
 #include "output.h"
 #include "ritual.h"
@@ -21,6 +22,7 @@
 #include "smtp.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <fcntl.h>
@@ -69,6 +71,7 @@ typedef struct job {
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
 	bool dlp_ran;		/* the message carries dlp-scan's verdict */
+	char *marker;		/* the X-Mailseal-Processed field line */
 } job;
 
 #define JOURNAL_MAX (1024 * 1024)
@@ -676,14 +679,33 @@ reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
 	return err;
 }
 
+/* reinject - the copy in fd, with the loop marker (REL-7) in front */
 static ms_err
 reinject(const job *j, int fd, GPtrArray *rcpts)
 {
 	const char *smtp = settings_get(j->f.settings, "reinject-smtp");
+	int marked = run_memfile("mailseal-copy");
+	size_t n = strlen(j->marker);
+	ms_err err;
 
-	if (smtp != NULL && *smtp != '\0')
-		return smtp_send(smtp, j->sender, rcpts, fd, 120);
-	return reinject_sendmail(j, fd, rcpts);
+	if (marked < 0) {
+		diag_error("cannot create a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	if (write(marked, j->marker, n) != (ssize_t)n) {
+		diag_error("cannot write a temporary file: %s",
+		    strerror(errno));
+		close(marked);
+		return MS_TEMP;
+	}
+	err = run_copy_fd(fd, marked);
+	if (err == MS_OK && smtp != NULL && *smtp != '\0')
+		err = smtp_send(smtp, j->sender, rcpts, marked, 120);
+	else if (err == MS_OK)
+		err = reinject_sendmail(j, marked, rcpts);
+	close(marked);
+	return err;
 }
 
 /* reread - the message in fd is the message from now on */
@@ -1013,6 +1035,26 @@ main(int argc, char **argv)
 		j.rcpts = (const char **)g_ptr_array_free(left, FALSE);
 		j.rcpts_owned = true;
 	}
+	/* REL-7: a message this gateway reinjected minutes ago is back: a
+	 * content filter is set where reinjected mail passes again */
+	if (n > 0) {
+		unsigned char key[MARKER_KEY_LEN];
+		long age = 0;
+
+		err = marker_key(j.f.store, key);
+		if (err != MS_OK)
+			goto out;
+		if (marker_loop(key, j.f.msg, time(NULL), &age)) {
+			sodium_memzero(key, sizeof key);
+			diag_status("4.4.6 mail loop: this gateway reinjected "
+			    "the message %ld seconds ago", age);
+			g_string_append(summary, " loop");
+			err = MS_TEMP;
+			goto out;
+		}
+		j.marker = marker_line(key, j.f.msg, time(NULL));
+		sodium_memzero(key, sizeof key);
+	}
 	/* DEC-8: our status fields are written only by our own code */
 	msg_strip_status_headers(j.f.msg);
 	err = output_open(j.f.store, &in);
@@ -1038,6 +1080,7 @@ out:
 		g_hash_table_destroy(j.sent);
 	if (j.rcpts_owned)
 		g_free(j.rcpts);
+	g_free(j.marker);
 	if (j.groups != NULL)
 		g_ptr_array_free(j.groups, TRUE);
 	if (in != NULL)

@@ -111,8 +111,11 @@ carol_key() {
 	# erin: plain under the default "allow", our status fields removed
 	grep -q "The body with $MARK in it." "$erin" ||
 	    fail_with "erin's copy lost the body"
-	! header_block "$erin" | grep -qi '^X-Mailseal-' ||
+	! header_block "$erin" | grep -i '^X-Mailseal-' |
+	    grep -qvi '^X-Mailseal-Processed: v1; t=[0-9]*; mac=[0-9a-f]\{64\}$' ||
 	    fail_with "an incoming X-Mailseal- field survived"
+	[ "$(header_block "$erin" | grep -ci '^X-Mailseal-Processed:')" = 1 ] ||
+	    fail_with "no loop marker on the copy"
 	# routing fields are kept on every copy
 	for f in "$bob" "$carol" "$erin"; do
 		header_block "$f" | grep -q '^Message-ID: <m1@example.test>' ||
@@ -441,4 +444,44 @@ dlp_policy() {
 	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
 	expect_status 0
 	[ "$(copies)" = 1 ] || fail_with "with dlp = no the message was not sent"
+}
+
+@test "a copy that comes back to the gateway is a mail loop: 4.4.6 and 75; an old or forged marker is removed and the mail goes out" {
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local erin
+	erin=$(copy_for erin@example.test)
+	# the content filter also on the reinjection path: the copy returns
+	run --separate-stderr mailseal-filter -f alice@example.test -- erin@example.test <"$erin"
+	expect_status 75
+	[[ ${stderr_lines[0]} == "4.4.6 mail loop"* ]] || fail_with "no 4.4.6 line: $stderr"
+	[ "$(copies)" = 1 ] || fail_with "the looping copy was sent again"
+	# another Message-ID (the marker does not verify), a marker from
+	# another gateway, and one older than the window: foreign, removed
+	sed 's/^Message-ID: <m1@example.test>/Message-ID: <m2@example.test>/' "$erin" >"$T/other.eml"
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$T/other.eml"
+	expect_status 0
+	# a marker made with this gateway's key an hour ago: out of the window
+	local old mac
+	old=$(( $(date +%s) - 3600 ))
+	mac=$(python3 -c 'import hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read()
+print(hmac.new(key, ("v1\n%s\n%s" % (sys.argv[2], sys.argv[3])).encode(),
+    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$old" '<m1@example.test>')
+	sed "s/^X-Mailseal-Processed: .*/X-Mailseal-Processed: v1; t=$old; mac=$mac/" "$erin" >"$T/old.eml"
+	# (the same computation for the marker's own time gives its MAC: the
+	# test computes what the filter computes)
+	local t0 mac0
+	t0=$(sed -n 's/^X-Mailseal-Processed: v1; t=\([0-9]*\);.*/\1/p' "$erin")
+	mac0=$(python3 -c 'import hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read()
+print(hmac.new(key, ("v1\n%s\n%s" % (sys.argv[2], sys.argv[3])).encode(),
+    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$t0" '<m1@example.test>')
+	grep -q "mac=$mac0\$" "$erin" || fail_with "the marker's MAC is not HMAC-SHA256(key, v1, t, Message-ID)"
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$T/old.eml"
+	expect_status 0
+	[ "$(copies)" = 3 ] || fail_with "foreign markers stopped the mail"
+	[ "$(header_block "$T/out/2.eml" | grep -ci '^X-Mailseal-Processed:')" = 1 ] ||
+	    fail_with "the old marker was kept beside the new one"
+	[ "$(stat -c %a "$STORE/spool/instance.key")" = 600 ] || fail_with "the key is not private"
 }
