@@ -167,9 +167,9 @@ cover_markup(const char *const *cover)
 
 /* new_layout - a layout for the text area */
 static PangoLayout *
-new_layout(cairo_t *cr, const char *font)
+new_layout(PangoContext *context, const char *font)
 {
-	PangoLayout *layout = pango_cairo_create_layout(cr);
+	PangoLayout *layout = pango_layout_new(context);
 	PangoFontDescription *desc = pango_font_description_from_string(font);
 
 	pango_layout_set_font_description(layout, desc);
@@ -186,6 +186,8 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 {
 	GByteArray *buffer = g_byte_array_new();
 	cairo_surface_t *surface;
+	PangoFontMap *fontmap;
+	PangoContext *context;
 	PangoLayout *cover_layout, *body_layout;
 	render r;
 	char *markup;
@@ -205,13 +207,18 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	    PAGE_WIDTH, PAGE_HEIGHT);
 	memset(&r, 0, sizeof(r));
 	r.cr = cairo_create(surface);
-	cover_layout = new_layout(r.cr, FONT);
+	/* a font map of our own, not pango's per-thread default, so its
+	 * font caches are freed with it */
+	fontmap = pango_cairo_font_map_new();
+	context = pango_font_map_create_context(fontmap);
+	pango_cairo_update_context(r.cr, context);
+	cover_layout = new_layout(context, FONT);
 	markup = cover_markup(cover);
 	pango_layout_set_markup(cover_layout, markup, -1);
 	g_free(markup);
-	body_layout = new_layout(r.cr, FONT);
+	body_layout = new_layout(context, FONT);
 	pango_layout_set_text(body_layout, body, (int)body_len);
-	r.footer = pango_cairo_create_layout(r.cr);
+	r.footer = pango_layout_new(context);
 	{
 		PangoFontDescription *desc =
 		    pango_font_description_from_string(FOOTER_FONT);
@@ -230,6 +237,8 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	g_object_unref(cover_layout);
 	g_object_unref(body_layout);
 	g_object_unref(r.footer);
+	g_object_unref(context);
+	g_object_unref(fontmap);
 	status = cairo_status(r.cr);
 	cairo_destroy(r.cr);
 	cairo_surface_finish(surface);
