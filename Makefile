@@ -186,6 +186,8 @@ install: all
 	for f in share/policies/*; do \
 		[ -f "$$f" ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/policies; \
 	done; true
+	install -d $(DESTDIR)$(SHAREDIR)/pdfwrap
+	install -m 0644 share/pdfwrap/*.txt $(DESTDIR)$(SHAREDIR)/pdfwrap
 	install -m 0755 scripts/install-deps $(DESTDIR)$(LIBEXECDIR)
 
 clean:
