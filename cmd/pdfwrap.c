@@ -96,6 +96,8 @@ utf8_text(const GByteArray *bytes, const char *charset)
 	GString *clean;
 	const char *p;
 
+	if (bytes->len == 0)
+		return g_strdup("");
 	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
 		converted = g_convert_with_fallback((const char *)bytes->data,

@@ -36,6 +36,9 @@
 /* cairo output over this is a failure, not a crash in g_byte_array */
 #define PDF_OUTPUT_MAX ((size_t)1024 * 1024 * 1024)
 #define OWNER_PASSWORD_LEN 32
+/* body text is laid out in pieces of at most this many bytes */
+#define CHUNK_MAX 4096
+#define CHUNK_SPACE_SEARCH 256
 
 static const char password_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -128,9 +131,59 @@ flow(render *r, PangoLayout *layout)
 	pango_layout_iter_free(iter);
 }
 
-/* run_pass - lay both layouts out once: counting or drawing */
+static PangoLayout *new_layout(PangoContext *context, const char *font);
+
+/* chunk_end - where the next piece of body text to lay out ends: after
+ * the last line break within CHUNK_MAX bytes, else after a space, else
+ * at a character boundary.  Pango finds a line's character offset by
+ * counting from the start of its layout, so one layout for a long text
+ * takes quadratic time: short layouts keep it linear. */
+static const char *
+chunk_end(const char *p, const char *end)
+{
+	const char *stop, *q;
+
+	if ((size_t)(end - p) <= CHUNK_MAX)
+		return end;
+	stop = p + CHUNK_MAX;
+	for (q = stop; q > p; q--)
+		if (q[-1] == '\n')
+			return q;
+	for (q = stop; q > stop - CHUNK_SPACE_SEARCH; q--)
+		if (q[-1] == ' ')
+			return q;
+	/* a UTF-8 continuation byte never starts a character */
+	while (stop > p + 1 && ((unsigned char)*stop & 0xc0) == 0x80)
+		stop--;
+	return stop;
+}
+
+/* flow_text - place text after what the page holds, piece by piece */
 static void
-run_pass(render *r, PangoLayout *cover, PangoLayout *body)
+flow_text(render *r, PangoContext *context, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end && !r->full) {
+		const char *stop = chunk_end(p, end);
+		size_t n = (size_t)(stop - p);
+		PangoLayout *layout = new_layout(context, FONT);
+
+		/* the line break that ends a piece is the end of its
+		 * layout, not an empty line */
+		if (n > 0 && p[n - 1] == '\n')
+			n--;
+		pango_layout_set_text(layout, p, (int)n);
+		flow(r, layout);
+		g_object_unref(layout);
+		p = stop;
+	}
+}
+
+/* run_pass - lay the cover and the body out once: counting or drawing */
+static void
+run_pass(render *r, PangoContext *context, PangoLayout *cover,
+    const char *body, size_t body_len)
 {
 	r->y = 0;
 	r->page = 1;
@@ -138,7 +191,7 @@ run_pass(render *r, PangoLayout *cover, PangoLayout *body)
 	flow(r, cover);
 	if (!r->full) {
 		r->y += COVER_GAP;
-		flow(r, body);
+		flow_text(r, context, body, body_len);
 	}
 	if (r->draw) {
 		draw_footer(r);
@@ -188,7 +241,7 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	cairo_surface_t *surface;
 	PangoFontMap *fontmap;
 	PangoContext *context;
-	PangoLayout *cover_layout, *body_layout;
+	PangoLayout *cover_layout;
 	render r;
 	char *markup;
 	size_t body_len = strlen(body);
@@ -216,8 +269,6 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	markup = cover_markup(cover);
 	pango_layout_set_markup(cover_layout, markup, -1);
 	g_free(markup);
-	body_layout = new_layout(context, FONT);
-	pango_layout_set_text(body_layout, body, (int)body_len);
 	r.footer = pango_layout_new(context);
 	{
 		PangoFontDescription *desc =
@@ -228,14 +279,13 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	}
 	cairo_set_source_rgb(r.cr, 0, 0, 0);
 	/* the counting pass, then the drawing pass with the page total */
-	run_pass(&r, cover_layout, body_layout);
+	run_pass(&r, context, cover_layout, body, body_len);
 	r.total = r.page;
 	r.draw = true;
-	run_pass(&r, cover_layout, body_layout);
+	run_pass(&r, context, cover_layout, body, body_len);
 	if (r.full)
 		*truncated = true;
 	g_object_unref(cover_layout);
-	g_object_unref(body_layout);
 	g_object_unref(r.footer);
 	g_object_unref(context);
 	g_object_unref(fontmap);

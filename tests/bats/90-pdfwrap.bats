@@ -458,3 +458,22 @@ EOF
 	wrap --bogus bob@example.test
 	expect_status 64
 }
+
+@test "a body over 500 pages: 500 pages, the full text attached" {
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: huge\nMessage-ID: <huge@example.test>\n\n'
+		seq -f 'numbered line %g of a body that does not fit' 1 40000
+	} >"$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pages=$(pdfinfo -upw "$PW" "$T/m.pdf" | sed -n 's/^Pages: *//p')
+	[ "$pages" -eq 500 ] || fail_with "$pages pages"
+	pdftotext -upw "$PW" -f 500 -l 500 "$T/m.pdf" - |
+	    tr '\n' ' ' | grep -q 'attached file message-body.txt'
+	mkdir "$T/out"
+	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
+	sed '1,/^$/d' "$MSG" | cmp - "$T/out/message-body.txt"
+}
