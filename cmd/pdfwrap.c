@@ -189,7 +189,8 @@ visit(const msg_node *node, void *data)
 		}
 		return true;
 	}
-	fallback = g_strdup_printf("part-%s.bin", node->path);
+	fallback = g_strdup_printf("part-%s.bin",
+	    *node->path != '\0' ? node->path : "0");
 	if (node->kind != MSG_NODE_LEAF) {
 		/* encrypted or opaque: kept whole, as received */
 		bytes = msg_serialize(node->object);
@@ -624,6 +625,23 @@ mode_from_settings(ms_filter *f, const ms_addr *recipient,
 	return err;
 }
 
+/* get_sender - -f, else the single From address; random mode needs it
+ * (the password goes there), the notice of static mode can do without */
+static ms_err
+get_sender(ms_filter *f, password_mode mode, ms_addr *sender)
+{
+	const char *why = NULL;
+
+	if (mode == MODE_RANDOM ||
+	    (opt_sender != NULL && *opt_sender != '\0'))
+		return filter_sender(f, opt_sender, sender);
+	if (msg_from_address(f->msg, sender, &why) != MS_OK) {
+		addr_clear(sender);
+		sender->text = g_strdup("the sender");
+	}
+	return MS_OK;
+}
+
 /* get_password - the user password for this message */
 static ms_err
 get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
@@ -730,7 +748,7 @@ main(int argc, char **argv)
 		err = MS_CONFIG;
 		goto out;
 	}
-	err = filter_sender(&f, opt_sender, &sender);
+	err = get_sender(&f, mode, &sender);
 	if (err != MS_OK)
 		goto out;
 	err = get_password(&f, mode, &recipient, &password, &id);

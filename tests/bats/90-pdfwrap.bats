@@ -477,3 +477,30 @@ EOF
 	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
 	sed '1,/^$/d' "$MSG" | cmp - "$T/out/message-body.txt"
 }
+
+@test "no body and no From: a PDF of the header, the notice without sender" {
+	printf 'To: bob@example.test\nSubject: only a header\n' >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q '^Subject: only a header$'
+	text_of "$T/out.eml" | grep -q '^This message from the sender was sent'
+	# random mode needs a sender to tell the password to
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	wrap -q Q1 --password-mode random --sender-notice "$T/n" \
+	    bob@example.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	[ ! -s "$T/out.eml" ]
+	[ ! -e "$T/n" ]
+}
+
+@test "an empty message is a data error, nothing written" {
+	: >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 65
+	[[ ${stderr_lines[0]} == "5.6.0 "* ]] || fail_with "no 5.6.0 line"
+	[ ! -s "$T/out.eml" ]
+}
