@@ -62,6 +62,7 @@ typedef struct render {
 	unsigned page;		/* 1-based */
 	unsigned total;		/* from the counting pass */
 	bool full;		/* PDF_MAX_PAGES reached */
+	bool missing;		/* a character without a glyph in any font */
 } render;
 
 /* draw_footer - "Page N of M" centred under the text area */
@@ -174,6 +175,8 @@ flow_text(render *r, PangoContext *context, const char *text, size_t len)
 		if (n > 0 && p[n - 1] == '\n')
 			n--;
 		pango_layout_set_text(layout, p, (int)n);
+		if (pango_layout_get_unknown_glyphs_count(layout) > 0)
+			r->missing = true;
 		flow(r, layout);
 		g_object_unref(layout);
 		p = stop;
@@ -285,6 +288,11 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	run_pass(&r, context, cover_layout, body, body_len);
 	if (r.full)
 		*truncated = true;
+	/* never a failure (pdf.md section 7): the text is still there,
+	 * only drawn as boxes */
+	if (r.missing)
+		diag_warn("some characters have no font and show as boxes "
+		    "(fonts-noto-core, fonts-noto-cjk)");
 	g_object_unref(cover_layout);
 	g_object_unref(r.footer);
 	g_object_unref(context);

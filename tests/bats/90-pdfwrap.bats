@@ -504,3 +504,14 @@ EOF
 	[[ ${stderr_lines[0]} == "5.6.0 "* ]] || fail_with "no 5.6.0 line"
 	[ ! -s "$T/out.eml" ]
 }
+
+@test "a character no font has: a warning, still a PDF" {
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: pua\nContent-Type: text/plain; charset=utf-8\n\nprivate \356\200\200 use %s\n' "$MARK" >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 0
+	[[ $stderr == *"warning: some characters have no font"* ]] ||
+	    fail_with "no warning"
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "use $MARK"
+}
