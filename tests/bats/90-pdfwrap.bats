@@ -106,9 +106,15 @@ check_pdf() {
 }
 
 @test "static password file: an R6 PDF that needs the password" {
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	store_snapshot "$STORE" >"$T/before"
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp wrap -f alice@example.test --password-file "$T/pw" \
+	    bob@example.test
 	expect_status 0
 	[ -z "$stderr" ] || fail_with "unexpected stderr"
+	# nothing written to the store or a temporary directory
+	store_snapshot "$STORE" | cmp -s - "$T/before"
+	[ -z "$(ls -A "$T/tmp")" ]
 	pdf_of "$T/out.eml" "$T/m.pdf"
 	check_pdf "$T/m.pdf" "$PW"
 	# the routing headers stay, the body is not there in clear
