@@ -31,7 +31,7 @@ SANFLAGS =
 endif
 
 PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
-	libsodium popt libzip libxml-2.0
+	libsodium popt libzip libxml-2.0 pangocairo cairo
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
@@ -43,7 +43,12 @@ STATIC_PKGS = gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error
 else
 STATIC_PKGS =
 endif
-link_libs = $(shell sh scripts/link-libs "$(CC)" "$(STATIC_PKGS)" -- $(1))
+# programs that get GLib through another shared library as well (pango)
+# link everything dynamically: two copies of GObject in one process
+# would each keep their own type registry
+DYNAMIC_PROGRAMS = pdfwrap
+link_libs = $(shell sh scripts/link-libs "$(CC)" \
+	"$(if $(filter $(2),$(DYNAMIC_PROGRAMS)),,$(STATIC_PKGS))" -- $(1))
 
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wnull-dereference \
@@ -65,7 +70,7 @@ LIB = $(BUILD)/libmailseal.a
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
-	mailseal-filter dlp-scan
+	mailseal-filter dlp-scan pdfwrap
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
@@ -84,13 +89,15 @@ LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
 	libzip libxml-2.0
+LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
+	libqpdf
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
-	libpcre2-8 libzip libxml-2.0
+	libpcre2-8 libzip libxml-2.0 pangocairo cairo libqpdf
 
 MANPAGES = $(wildcard man/*.[1-8])
 
@@ -114,7 +121,7 @@ $(BUILD)/cmd/%.o: cmd/%.c common/*.h
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
-		$(call link_libs,$(LIBS_$*))
+		$(call link_libs,$(LIBS_$*),$*)
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
@@ -179,6 +186,8 @@ install: all
 	for f in share/policies/*; do \
 		[ -f "$$f" ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/policies; \
 	done; true
+	install -d $(DESTDIR)$(SHAREDIR)/pdfwrap
+	install -m 0644 share/pdfwrap/*.txt $(DESTDIR)$(SHAREDIR)/pdfwrap
 	install -m 0755 scripts/install-deps $(DESTDIR)$(LIBEXECDIR)
 
 clean:

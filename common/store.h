@@ -22,6 +22,11 @@
  *                      and CRLs: cached verdicts of older generations
  *                      are ignored
  *   tmp/               private spool for temporary files
+ *   pdf/random.key     pdfwrap's secret for random passwords (0600)
+ *   pdf/static/H       pdfwrap's static passwords: H = hex SHA-256 of
+ *                      the address key or of the domain (0600)
+ *   pdf/templates/     pdfwrap's notice templates, replacing the shipped
+ *                      ones
  *   lock               the writers' lock file (never renamed)
  *
  * API: store_open(); store_lock() before any write; store_write() commits a

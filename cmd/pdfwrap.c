@@ -1,0 +1,455 @@
+/*
+ * pdfwrap - the whole message as an AES-256 encrypted PDF with its
+ * attachments embedded, sent with a short notice (pdfwrap(1)).  The
+ * password is static (a file, or the store per recipient or domain) or
+ * random per message and recipient, derived so that a retry yields the
+ * same one, and then told to the sender in a separate notice.  Any
+ * failure writes nothing (ENC-1): never the plaintext original.  The
+ * PDF itself is pdfmsg.c's; this file holds the options, the password
+ * choice, the notices and the output message.
+ */
+#include "addr.h"
+#include "diag.h"
+#include "filter.h"
+#include "msgpart.h"
+#include "output.h"
+#include "pdfmsg.h"
+#include "pdfpass.h"
+#include "ritual.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MAILSEAL_SHAREDIR
+#define MAILSEAL_SHAREDIR "/usr/local/share/mailseal"
+#endif
+
+#define TEMPLATE_MAX (64 * 1024)
+
+static const char usage[] =
+"usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
+"               [--password-mode static | random] [--password-file FILE]\n"
+"               [--sender-notice FILE] [--language LANG] RECIPIENT ...\n"
+"       pdfwrap -h | --version\n";
+
+static char *opt_sender, *opt_queue_id, *opt_mode, *opt_password_file;
+static char *opt_sender_notice, *opt_language;
+
+static struct poptOption options[] = {
+	{ NULL, 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
+	{ "password-mode", '\0', POPT_ARG_STRING, &opt_mode, 0, NULL, NULL },
+	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
+	  NULL, NULL },
+	{ "sender-notice", '\0', POPT_ARG_STRING, &opt_sender_notice, 0,
+	  NULL, NULL },
+	{ "language", '\0', POPT_ARG_STRING, &opt_language, 0, NULL, NULL },
+	POPT_TABLEEND
+};
+
+typedef enum password_mode {
+	MODE_STATIC,
+	MODE_RANDOM
+} password_mode;
+
+
+/* wipe_string - free a GString that held plaintext or a password */
+static void
+wipe_string(GString *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s->str, s->len);
+	g_string_free(s, TRUE);
+}
+
+/* sharedir - where the shipped templates are */
+static const char *
+sharedir(void)
+{
+	const char *env = getenv("MAILSEAL_SHAREDIR");
+
+	return env != NULL && *env != '\0' ? env : MAILSEAL_SHAREDIR;
+}
+
+/* load_template - pdf/templates/NAME.LANG.txt from the store, else the
+ * shipped share/pdfwrap/NAME.LANG.txt */
+static ms_err
+load_template(const ms_store *store, const char *name, GString **out)
+{
+	char *file = g_strdup_printf("%s.%s.txt", name, opt_language);
+	GByteArray *data = NULL;
+	ms_err err;
+
+	*out = NULL;
+	err = store_read(store, "pdf/templates", file, TEMPLATE_MAX, &data);
+	if (err == MS_NOTFOUND) {
+		char *path = g_build_filename(sharedir(), "pdfwrap", file,
+		    NULL);
+		char *text = NULL;
+		gsize len = 0;
+
+		if (g_file_get_contents(path, &text, &len, NULL) &&
+		    len <= TEMPLATE_MAX) {
+			data = g_byte_array_new_take((guint8 *)text, len);
+			err = MS_OK;
+		} else {
+			g_free(text);
+			diag_error("no template %s in the store or in %s",
+			    file, path);
+			err = MS_CONFIG;
+		}
+		g_free(path);
+	}
+	if (err == MS_OK) {
+		if (!g_utf8_validate((const char *)data->data,
+		    (gssize)data->len, NULL)) {
+			diag_error("template %s is not UTF-8", file);
+			err = MS_CONFIG;
+		} else {
+			*out = g_string_new_len((const char *)data->data,
+			    (gssize)data->len);
+		}
+		g_byte_array_free(data, TRUE);
+	} else if (err != MS_CONFIG) {
+		err = MS_CONFIG;
+	}
+	g_free(file);
+	return err;
+}
+
+/* append_base64 - data in base64 lines of 76 characters */
+static void
+append_base64(GString *out, const void *data, size_t len)
+{
+	char *encoded = g_base64_encode(data, len);
+	size_t total = strlen(encoded), at;
+
+	for (at = 0; at < total; at += 76) {
+		g_string_append_len(out, encoded + at,
+		    (gssize)MIN(76, total - at));
+		g_string_append_c(out, '\n');
+	}
+	g_free(encoded);
+}
+
+/* write_notice_file - the sender's notice, 0600, synced before the PDF
+ * mail is written (pdf.md 5.2: the notice goes first) */
+static ms_err
+write_notice_file(const char *path, const GString *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	size_t done = 0;
+
+	if (fd < 0) {
+		diag_error("cannot create the sender notice: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	while (done < text->len) {
+		ssize_t n = write(fd, text->str + done, text->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			diag_error("cannot write the sender notice: %s",
+			    strerror(errno));
+			close(fd);
+			return MS_TEMP;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		diag_error("cannot write the sender notice: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	return MS_OK;
+}
+
+/* sender_notice - the separate message that tells the sender the
+ * password; it never carries the PDF or the body */
+static ms_err
+sender_notice(ms_filter *f, const ms_addr *sender, const ms_addr *recipient,
+    const char *id, const char *password)
+{
+	GString *body = NULL, *mail;
+	char *subject;
+	ms_err err;
+
+	err = load_template(f->store, "sender-notice", &body);
+	if (err != MS_OK)
+		return err;
+	subject = pdfmsg_header_value(f->msg, "Subject");
+	g_string_replace(body, "%RECIPIENT%", recipient->text, 0);
+	g_string_replace(body, "%SUBJECT%", subject, 0);
+	g_string_replace(body, "%ID%", id, 0);
+	g_string_replace(body, "%PASSWORD%", password, 0);
+	g_free(subject);
+	mail = g_string_new(NULL);
+	msg_header_append(mail, "From", sender->text);
+	msg_header_append(mail, "To", sender->text);
+	g_string_append_printf(mail, "Subject: PDF password for your "
+	    "message to %s\n", recipient->text);
+	g_string_append(mail, "Auto-Submitted: auto-generated\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: base64\n\n");
+	append_base64(mail, body->str, body->len);
+	err = write_notice_file(opt_sender_notice, mail);
+	wipe_string(body);
+	wipe_string(mail);
+	return err;
+}
+
+/* write_output - the outer header, the notice and the PDF */
+static ms_err
+write_output(ms_filter *f, const ms_addr *sender, const GByteArray *pdf)
+{
+	GString *notice = NULL, *mail;
+	unsigned char random[12];
+	char boundary[64];
+	ms_output *out = NULL;
+	ms_err err;
+
+	err = load_template(f->store, "notice", &notice);
+	if (err != MS_OK)
+		return err;
+	g_string_replace(notice, "%SENDER%", sender->text, 0);
+	g_string_replace(notice, "%FILE%", "message.pdf", 0);
+	randombytes_buf(random, sizeof(random));
+	snprintf(boundary, sizeof(boundary), "=_mailseal-pdf-"
+	    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+	    random[0], random[1], random[2], random[3], random[4], random[5],
+	    random[6], random[7], random[8], random[9], random[10],
+	    random[11]);
+	mail = msg_outer_headers(f->msg);
+	if (!msg_has_field(mail, "MIME-Version"))
+		g_string_append(mail, "MIME-Version: 1.0\n");
+	g_string_append_printf(mail,
+	    "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
+	    "This is a message in MIME format.\n\n"
+	    "--%s\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: base64\n\n", boundary, boundary);
+	append_base64(mail, notice->str, notice->len);
+	g_string_append_printf(mail, "\n--%s\n"
+	    "Content-Type: application/pdf; name=\"message.pdf\"\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "Content-Disposition: attachment; filename=\"message.pdf\"\n\n",
+	    boundary);
+	append_base64(mail, pdf->data, pdf->len);
+	g_string_append_printf(mail, "\n--%s--\n", boundary);
+	err = output_open(f->store, &out);
+	if (err == MS_OK)
+		err = output_write(out, mail->str, mail->len);
+	if (err == MS_OK) {
+		err = output_commit(out);
+		out = NULL;
+	}
+	output_discard(out);
+	g_string_free(notice, TRUE);
+	g_string_free(mail, TRUE);
+	return err;
+}
+
+/* message_id - what makes the random password stable across retries */
+static char *
+message_id(const ms_message *msg)
+{
+	char **ids;
+	char *id = NULL;
+
+	if (opt_queue_id != NULL && *opt_queue_id != '\0')
+		return g_strdup(opt_queue_id);
+	ids = msg_header_texts(msg, "Message-ID");
+	if (ids != NULL && ids[0] != NULL && *ids[0] != '\0')
+		id = g_strdup(ids[0]);
+	g_strfreev(ids);
+	return id;
+}
+
+/* mode_from_settings - the recipient's pdf-password-mode */
+static ms_err
+mode_from_settings(ms_filter *f, const ms_addr *recipient,
+    password_mode *mode)
+{
+	ms_settings *settings = NULL;
+	const char *value;
+	ms_err err;
+
+	err = settings_load(f->store, recipient, &settings);
+	if (err != MS_OK)
+		return err;
+	value = settings_get(settings, "pdf-password-mode");
+	if (strcmp(value, "static") == 0) {
+		*mode = MODE_STATIC;
+	} else if (strcmp(value, "random-to-sender") == 0) {
+		*mode = MODE_RANDOM;
+	} else if (strcmp(value, "none") == 0) {
+		err = filter_refuse("5.7.1", "PDF encryption is not "
+		    "configured for the recipient");
+	} else {
+		diag_error("pdf-password-mode %s is not supported by this "
+		    "version", value);
+		err = MS_CONFIG;
+	}
+	settings_free(settings);
+	return err;
+}
+
+/* get_sender - -f, else the single From address; random mode needs it
+ * (the password goes there), the notice of static mode can do without */
+static ms_err
+get_sender(ms_filter *f, password_mode mode, ms_addr *sender)
+{
+	const char *why = NULL;
+
+	if (mode == MODE_RANDOM ||
+	    (opt_sender != NULL && *opt_sender != '\0'))
+		return filter_sender(f, opt_sender, sender);
+	if (msg_from_address(f->msg, sender, &why) != MS_OK) {
+		addr_clear(sender);
+		sender->text = g_strdup("the sender");
+	}
+	return MS_OK;
+}
+
+/* get_password - the user password for this message */
+static ms_err
+get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
+    char **password, char **id)
+{
+	const char *why = NULL;
+	ms_err err;
+
+	*password = NULL;
+	*id = NULL;
+	if (mode == MODE_RANDOM) {
+		char derived[PDFPASS_LEN + 1];
+
+		*id = message_id(f->msg);
+		if (*id == NULL) {
+			diag_status("5.6.0 no queue id and no Message-ID to "
+			    "derive the password from");
+			return MS_DATA;
+		}
+		err = pdfpass_random(f->store, *id, recipient, derived);
+		if (err == MS_OK)
+			*password = g_strdup(derived);
+		sodium_memzero(derived, sizeof(derived));
+		return err;
+	}
+	if (opt_password_file != NULL) {
+		*password = secret_read_file(opt_password_file);
+		if (*password == NULL)
+			return MS_CONFIG;
+		return pdfpass_check_static(*password);
+	}
+	err = pdfpass_static(f->store, recipient, time(NULL), password, &why);
+	if (err == MS_NOTFOUND)
+		return filter_refuse("5.7.1", "no static PDF password for the "
+		    "recipient");
+	if (err == MS_POLICY)
+		return filter_refuse("5.7.1", "the static PDF password for "
+		    "the recipient %s", why);
+	return err;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **recipients = poptGetArgs(ctx);
+	ms_addr recipient = { 0 }, sender = { 0 };
+	password_mode mode = MODE_STATIC;
+	GByteArray *pdf = NULL;
+	char *password = NULL, *id = NULL;
+	const char *why = NULL;
+	size_t count = 0, i;
+	ms_filter f;
+	ms_err err;
+
+	memset(&f, 0, sizeof(f));
+	while (recipients != NULL && recipients[count] != NULL)
+		count++;
+	if (count == 0)
+		ritual_usage_error("no RECIPIENT given");
+	if (opt_mode != NULL && strcmp(opt_mode, "static") != 0 &&
+	    strcmp(opt_mode, "random") != 0)
+		ritual_usage_error("--password-mode is static or random");
+	if (opt_language == NULL)
+		opt_language = "en";
+	if (strlen(opt_language) < 2 || strlen(opt_language) > 8 ||
+	    strspn(opt_language, "abcdefghijklmnopqrstuvwxyz") !=
+	    strlen(opt_language))
+		ritual_usage_error("--language is a lowercase language code");
+	if (opt_password_file != NULL && opt_mode != NULL &&
+	    strcmp(opt_mode, "static") != 0)
+		ritual_usage_error("--password-file is for static mode");
+	/* one password per PDF: store passwords and random passwords are
+	 * per recipient, so one recipient per run */
+	if (opt_password_file == NULL && count != 1)
+		ritual_usage_error("one RECIPIENT per run unless "
+		    "--password-file is given");
+	for (i = 0; i < count; i++) {
+		ms_addr check;
+
+		if (addr_parse_str(recipients[i], &check, &why) != MS_OK)
+			ritual_usage_error("RECIPIENT is not an address: %s",
+			    why);
+		addr_clear(&check);
+	}
+	diag_set_quiet(true);
+	err = filter_open(&f, MSG_READ_FULL);
+	if (err != MS_OK)
+		goto out;
+	if (addr_parse_str(recipients[0], &recipient, &why) != MS_OK) {
+		err = MS_USAGE;
+		goto out;
+	}
+	if (opt_password_file != NULL)
+		mode = MODE_STATIC;
+	else if (opt_mode != NULL)
+		mode = strcmp(opt_mode, "random") == 0 ? MODE_RANDOM :
+		    MODE_STATIC;
+	else if ((err = mode_from_settings(&f, &recipient, &mode)) != MS_OK)
+		goto out;
+	if (mode == MODE_RANDOM && opt_sender_notice == NULL) {
+		diag_error("random passwords need --sender-notice FILE");
+		err = MS_CONFIG;
+		goto out;
+	}
+	err = get_sender(&f, mode, &sender);
+	if (err != MS_OK)
+		goto out;
+	err = get_password(&f, mode, &recipient, &password, &id);
+	if (err != MS_OK)
+		goto out;
+	err = pdfmsg_build(f.msg, password, &pdf);
+	if (err != MS_OK)
+		goto out;
+	if (mode == MODE_RANDOM) {
+		err = sender_notice(&f, &sender, &recipient, id, password);
+		if (err != MS_OK)
+			goto out;
+	}
+	err = write_output(&f, &sender, pdf);
+out:
+	secret_free(password);
+	g_free(id);
+	if (pdf != NULL)
+		g_byte_array_free(pdf, TRUE);
+	addr_clear(&recipient);
+	addr_clear(&sender);
+	filter_close(&f);
+	ritual_end(ctx, err);
+}

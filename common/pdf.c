@@ -1,0 +1,675 @@
+/*
+ * pdf.c - render a message as PDF pages and protect them (see pdf.h).
+ *
+ * Layout: one pango layout for the cover block (markup we build, every
+ * value escaped: the sender's text is never markup) and one for the body
+ * (plain text).  Pagination is ours: a counting pass finds the number of
+ * pages, a drawing pass draws each layout line where it falls and the
+ * page footer.  qpdf then reads the cairo output from memory, adds the
+ * embedded files and writes it encrypted (ENC-8: R6 only, a random owner
+ * password).
+ */
+#include "pdf.h"
+#include "diag.h"
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <pango/pangocairo.h>
+#include <qpdf/qpdf-c.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A4 in points; margins leave room for the footer */
+#define PAGE_WIDTH 595.0
+#define PAGE_HEIGHT 842.0
+#define MARGIN 56.0
+#define FOOTER_GAP 28.0
+#define TEXT_WIDTH (PAGE_WIDTH - 2 * MARGIN)
+#define TEXT_HEIGHT (PAGE_HEIGHT - 2 * MARGIN - FOOTER_GAP)
+#define COVER_GAP 14.0
+#define FONT "Noto Sans, DejaVu Sans 10"
+#define FOOTER_FONT "Noto Sans, DejaVu Sans 8"
+/* pango lays out the body in one piece: more than this is never shown on
+ * pages (the caller attaches the full text) */
+#define BODY_TEXT_MAX (2u * 1024 * 1024)
+/* cairo output over this is a failure, not a crash in g_byte_array */
+#define PDF_OUTPUT_MAX ((size_t)1024 * 1024 * 1024)
+#define OWNER_PASSWORD_LEN 32
+/* body text is laid out in pieces of at most this many bytes */
+#define CHUNK_MAX 4096
+#define CHUNK_SPACE_SEARCH 256
+
+static const char password_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/* append_fn - cairo's stream callback: append to a growable buffer */
+static cairo_status_t
+append_fn(void *closure, const unsigned char *data, unsigned int length)
+{
+	GByteArray *buffer = closure;
+
+	if (length > PDF_OUTPUT_MAX - buffer->len)
+		return CAIRO_STATUS_WRITE_ERROR;
+	g_byte_array_append(buffer, data, length);
+	return CAIRO_STATUS_SUCCESS;
+}
+
+typedef struct render {
+	cairo_t *cr;
+	PangoLayout *footer;
+	bool draw;		/* false: only count pages */
+	double y;		/* points used on the current page */
+	unsigned page;		/* 1-based */
+	unsigned total;		/* from the counting pass */
+	bool full;		/* PDF_MAX_PAGES reached */
+	bool missing;		/* a character without a glyph in any font */
+} render;
+
+/* draw_footer - "Page N of M" centred under the text area */
+static void
+draw_footer(render *r)
+{
+	char *text;
+	int width, height;
+
+	if (r->full)
+		text = g_strdup_printf("Page %u of %u \xe2\x80\x94 the rest of "
+		    "the text is in the attached file message-body.txt",
+		    r->page, r->total);
+	else
+		text = g_strdup_printf("Page %u of %u", r->page, r->total);
+	pango_layout_set_text(r->footer, text, -1);
+	g_free(text);
+	pango_layout_get_pixel_size(r->footer, &width, &height);
+	cairo_move_to(r->cr, (PAGE_WIDTH - width) / 2,
+	    PAGE_HEIGHT - MARGIN - height);
+	pango_cairo_show_layout(r->cr, r->footer);
+}
+
+/* next_page - finish the current page; false when the page limit is
+ * reached (the current page stays the last one) */
+static bool
+next_page(render *r)
+{
+	if (r->page >= PDF_MAX_PAGES) {
+		r->full = true;
+		return false;
+	}
+	if (r->draw) {
+		draw_footer(r);
+		cairo_show_page(r->cr);
+	}
+	r->page++;
+	r->y = 0;
+	return true;
+}
+
+/* flow - place the lines of layout after what the page holds */
+static void
+flow(render *r, PangoLayout *layout)
+{
+	PangoLayoutIter *iter = pango_layout_get_iter(layout);
+
+	do {
+		PangoRectangle logical;
+		double height, baseline;
+
+		pango_layout_iter_get_line_extents(iter, NULL, &logical);
+		height = (double)logical.height / PANGO_SCALE;
+		baseline = (double)(pango_layout_iter_get_baseline(iter) -
+		    logical.y) / PANGO_SCALE;
+		if (r->y > 0 && r->y + height > TEXT_HEIGHT && !next_page(r))
+			break;
+		if (r->draw) {
+			cairo_move_to(r->cr,
+			    MARGIN + (double)logical.x / PANGO_SCALE,
+			    MARGIN + r->y + baseline);
+			pango_cairo_show_layout_line(r->cr,
+			    pango_layout_iter_get_line_readonly(iter));
+		}
+		r->y += height;
+	} while (pango_layout_iter_next_line(iter));
+	pango_layout_iter_free(iter);
+}
+
+static PangoLayout *new_layout(PangoContext *context, const char *font);
+
+/* chunk_end - where the next piece of body text to lay out ends: after
+ * the last line break within CHUNK_MAX bytes, else after a space, else
+ * at a character boundary.  Pango finds a line's character offset by
+ * counting from the start of its layout, so one layout for a long text
+ * takes quadratic time: short layouts keep it linear. */
+static const char *
+chunk_end(const char *p, const char *end)
+{
+	const char *stop, *q;
+
+	if ((size_t)(end - p) <= CHUNK_MAX)
+		return end;
+	stop = p + CHUNK_MAX;
+	for (q = stop; q > p; q--)
+		if (q[-1] == '\n')
+			return q;
+	for (q = stop; q > stop - CHUNK_SPACE_SEARCH; q--)
+		if (q[-1] == ' ')
+			return q;
+	/* a UTF-8 continuation byte never starts a character */
+	while (stop > p + 1 && ((unsigned char)*stop & 0xc0) == 0x80)
+		stop--;
+	return stop;
+}
+
+/* flow_text - place text after what the page holds, piece by piece */
+static void
+flow_text(render *r, PangoContext *context, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end && !r->full) {
+		const char *stop = chunk_end(p, end);
+		size_t n = (size_t)(stop - p);
+		PangoLayout *layout = new_layout(context, FONT);
+
+		/* the line break that ends a piece is the end of its
+		 * layout, not an empty line */
+		if (n > 0 && p[n - 1] == '\n')
+			n--;
+		pango_layout_set_text(layout, p, (int)n);
+		if (pango_layout_get_unknown_glyphs_count(layout) > 0)
+			r->missing = true;
+		flow(r, layout);
+		g_object_unref(layout);
+		p = stop;
+	}
+}
+
+/* run_pass - lay the cover and the body out once: counting or drawing */
+static void
+run_pass(render *r, PangoContext *context, PangoLayout *cover,
+    const char *body, size_t body_len)
+{
+	r->y = 0;
+	r->page = 1;
+	r->full = false;
+	flow(r, cover);
+	if (!r->full) {
+		r->y += COVER_GAP;
+		flow_text(r, context, body, body_len);
+	}
+	if (r->draw) {
+		draw_footer(r);
+		cairo_show_page(r->cr);
+	}
+}
+
+/* cover_markup - "<b>Label:</b> value" lines, every piece escaped */
+static char *
+cover_markup(const char *const *cover)
+{
+	GString *markup = g_string_new(NULL);
+	size_t i;
+
+	for (i = 0; cover[i] != NULL && cover[i + 1] != NULL; i += 2) {
+		char *label = g_markup_escape_text(cover[i], -1);
+		char *value = g_markup_escape_text(cover[i + 1], -1);
+
+		g_string_append_printf(markup, "%s<b>%s:</b> %s",
+		    i > 0 ? "\n" : "", label, value);
+		g_free(label);
+		g_free(value);
+	}
+	return g_string_free(markup, FALSE);
+}
+
+/* new_layout - a layout for the text area */
+static PangoLayout *
+new_layout(PangoContext *context, const char *font)
+{
+	PangoLayout *layout = pango_layout_new(context);
+	PangoFontDescription *desc = pango_font_description_from_string(font);
+
+	pango_layout_set_font_description(layout, desc);
+	pango_font_description_free(desc);
+	pango_layout_set_width(layout, (int)(TEXT_WIDTH * PANGO_SCALE));
+	pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
+	pango_layout_set_auto_dir(layout, TRUE);
+	return layout;
+}
+
+ms_err
+pdf_render(const char *const *cover, const char *body, GByteArray **out,
+    bool *truncated)
+{
+	GByteArray *buffer = g_byte_array_new();
+	cairo_surface_t *surface;
+	PangoFontMap *fontmap;
+	PangoContext *context;
+	PangoLayout *cover_layout;
+	render r;
+	char *markup;
+	size_t body_len = strlen(body);
+	cairo_status_t status;
+
+	*out = NULL;
+	*truncated = false;
+	if (body_len > BODY_TEXT_MAX) {
+		const char *end = g_utf8_find_prev_char(body,
+		    body + BODY_TEXT_MAX + 1);
+
+		body_len = end != NULL ? (size_t)(end - body) : 0;
+		*truncated = true;
+	}
+	surface = cairo_pdf_surface_create_for_stream(append_fn, buffer,
+	    PAGE_WIDTH, PAGE_HEIGHT);
+	memset(&r, 0, sizeof(r));
+	r.cr = cairo_create(surface);
+	/* a font map of our own, not pango's per-thread default, so its
+	 * font caches are freed with it */
+	fontmap = pango_cairo_font_map_new();
+	context = pango_font_map_create_context(fontmap);
+	pango_cairo_update_context(r.cr, context);
+	cover_layout = new_layout(context, FONT);
+	markup = cover_markup(cover);
+	pango_layout_set_markup(cover_layout, markup, -1);
+	g_free(markup);
+	r.footer = pango_layout_new(context);
+	{
+		PangoFontDescription *desc =
+		    pango_font_description_from_string(FOOTER_FONT);
+
+		pango_layout_set_font_description(r.footer, desc);
+		pango_font_description_free(desc);
+	}
+	cairo_set_source_rgb(r.cr, 0, 0, 0);
+	/* the counting pass, then the drawing pass with the page total */
+	run_pass(&r, context, cover_layout, body, body_len);
+	r.total = r.page;
+	r.draw = true;
+	run_pass(&r, context, cover_layout, body, body_len);
+	if (r.full)
+		*truncated = true;
+	/* never a failure (pdf.md section 7): the text is still there,
+	 * only drawn as boxes */
+	if (r.missing)
+		diag_warn("some characters have no font and show as boxes "
+		    "(fonts-noto-core, fonts-noto-cjk)");
+	g_object_unref(cover_layout);
+	g_object_unref(r.footer);
+	g_object_unref(context);
+	g_object_unref(fontmap);
+	status = cairo_status(r.cr);
+	cairo_destroy(r.cr);
+	cairo_surface_finish(surface);
+	if (status == CAIRO_STATUS_SUCCESS)
+		status = cairo_surface_status(surface);
+	cairo_surface_destroy(surface);
+	if (status != CAIRO_STATUS_SUCCESS) {
+		diag_error("cannot render the PDF: %s",
+		    cairo_status_to_string(status));
+		sodium_memzero(buffer->data, buffer->len);
+		g_byte_array_free(buffer, TRUE);
+		return MS_INTERNAL;
+	}
+	*out = buffer;
+	return MS_OK;
+}
+
+/* qpdf_failed - report qpdf's error or first warning; true if any */
+static bool
+qpdf_failed(qpdf_data q, const char *step)
+{
+	qpdf_error e = NULL;
+
+	if (qpdf_has_error(q))
+		e = qpdf_get_error(q);
+	else if (qpdf_more_warnings(q))
+		/* a warning on a PDF we just built means a bug */
+		e = qpdf_next_warning(q);
+	if (e == NULL)
+		return false;
+	diag_error("qpdf: %s: %s", step, qpdf_get_error_full_text(q, e));
+	return true;
+}
+
+/* ascii_name - the /F fallback: printable ASCII, the rest '_' */
+static char *
+ascii_name(const char *name)
+{
+	char *copy = g_strdup(name);
+	char *p;
+
+	for (p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '_';
+	return copy;
+}
+
+/* embed - one attachment as file specification, appended to names */
+static void
+embed(qpdf_data q, qpdf_oh names, size_t index, const pdf_attachment *a)
+{
+	qpdf_oh stream = qpdf_oh_new_stream(q);
+	qpdf_oh dict, params, spec, files;
+	char *type_name = g_strconcat("/", a->mime_type, NULL);
+	char *fallback = ascii_name(a->name);
+	char key[24];
+
+	qpdf_oh_replace_stream_data(q, stream, a->data, a->len,
+	    qpdf_oh_new_null(q), qpdf_oh_new_null(q));
+	dict = qpdf_oh_get_dict(q, stream);
+	qpdf_oh_replace_key(q, dict, "/Type", qpdf_oh_new_name(q,
+	    "/EmbeddedFile"));
+	qpdf_oh_replace_key(q, dict, "/Subtype", qpdf_oh_new_name(q,
+	    type_name));
+	params = qpdf_oh_new_dictionary(q);
+	qpdf_oh_replace_key(q, params, "/Size", qpdf_oh_new_integer(q,
+	    (long long)a->len));
+	qpdf_oh_replace_key(q, dict, "/Params", params);
+	files = qpdf_oh_new_dictionary(q);
+	qpdf_oh_replace_key(q, files, "/F", stream);
+	qpdf_oh_replace_key(q, files, "/UF", stream);
+	spec = qpdf_oh_new_dictionary(q);
+	qpdf_oh_replace_key(q, spec, "/Type", qpdf_oh_new_name(q,
+	    "/Filespec"));
+	qpdf_oh_replace_key(q, spec, "/F", qpdf_oh_new_string(q, fallback));
+	qpdf_oh_replace_key(q, spec, "/UF", qpdf_oh_new_unicode_string(q,
+	    a->name));
+	qpdf_oh_replace_key(q, spec, "/Desc", qpdf_oh_new_unicode_string(q,
+	    a->name));
+	qpdf_oh_replace_key(q, spec, "/EF", files);
+	spec = qpdf_make_indirect_object(q, spec);
+	/* name tree keys must be sorted: fixed-width numbers are */
+	snprintf(key, sizeof(key), "%06zu", index + 1);
+	qpdf_oh_append_item(q, names, qpdf_oh_new_string(q, key));
+	qpdf_oh_append_item(q, names, spec);
+	g_free(type_name);
+	g_free(fallback);
+}
+
+/* owner_password - random, never shown to anyone (ENC-8) */
+static void
+owner_password(char out[OWNER_PASSWORD_LEN + 1])
+{
+	unsigned char random[OWNER_PASSWORD_LEN];
+	size_t i;
+
+	randombytes_buf(random, sizeof(random));
+	for (i = 0; i < OWNER_PASSWORD_LEN; i++)
+		out[i] = password_alphabet[random[i] & 31];
+	out[OWNER_PASSWORD_LEN] = '\0';
+	sodium_memzero(random, sizeof(random));
+}
+
+ms_err
+pdf_protect(const GByteArray *pdf, const pdf_attachment *attachments,
+    size_t count, const char *user_password, GByteArray **out)
+{
+	qpdf_data q;
+	char owner[OWNER_PASSWORD_LEN + 1];
+	const unsigned char *written;
+	size_t i, written_len;
+	ms_err err = MS_INTERNAL;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return MS_INTERNAL;
+	q = qpdf_init();
+	/* qpdf would print to stderr, which pipe(8) copies into DSNs */
+	qpdf_silence_errors(q);
+	qpdf_set_suppress_warnings(q, QPDF_TRUE);
+	if ((qpdf_read_memory(q, "pdfwrap", (const char *)pdf->data,
+	    pdf->len, NULL) & QPDF_ERRORS) != 0 || qpdf_failed(q, "read"))
+		goto out;
+	if (count > 0) {
+		qpdf_oh root = qpdf_get_root(q);
+		qpdf_oh names = qpdf_oh_new_array(q);
+		qpdf_oh tree = qpdf_oh_new_dictionary(q);
+		qpdf_oh catalog_names;
+
+		for (i = 0; i < count; i++)
+			embed(q, names, i, &attachments[i]);
+		qpdf_oh_replace_key(q, tree, "/Names", names);
+		if (qpdf_oh_has_key(q, root, "/Names") &&
+		    qpdf_oh_is_dictionary(q, catalog_names =
+		    qpdf_oh_get_key(q, root, "/Names"))) {
+			qpdf_oh_replace_key(q, catalog_names,
+			    "/EmbeddedFiles", tree);
+		} else {
+			catalog_names = qpdf_oh_new_dictionary(q);
+			qpdf_oh_replace_key(q, catalog_names,
+			    "/EmbeddedFiles", tree);
+			qpdf_oh_replace_key(q, root, "/Names",
+			    catalog_names);
+		}
+		qpdf_oh_replace_key(q, root, "/PageMode",
+		    qpdf_oh_new_name(q, "/UseAttachments"));
+		if (qpdf_failed(q, "embed"))
+			goto out;
+	}
+	if ((qpdf_init_write_memory(q) & QPDF_ERRORS) != 0 ||
+	    qpdf_failed(q, "write setup"))
+		goto out;
+	owner_password(owner);
+	qpdf_set_r6_encryption_parameters2(q, user_password, owner,
+	    QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE,
+	    qpdf_r3p_full, QPDF_TRUE);
+	sodium_memzero(owner, sizeof(owner));
+	if (qpdf_failed(q, "encryption"))
+		goto out;
+	if ((qpdf_write(q) & QPDF_ERRORS) != 0 || qpdf_failed(q, "write"))
+		goto out;
+	written_len = qpdf_get_buffer_length(q);
+	written = qpdf_get_buffer(q);
+	if (written == NULL || written_len == 0 || written_len > G_MAXUINT) {
+		diag_error("qpdf wrote no usable output");
+		goto out;
+	}
+	*out = g_byte_array_sized_new((guint)written_len);
+	g_byte_array_append(*out, written, (guint)written_len);
+	err = MS_OK;
+out:
+	qpdf_cleanup(&q);
+	return err;
+}
+
+char *
+pdf_safe_name(const char *name, const char *fallback)
+{
+	char *valid, *base, *result;
+	const char *p, *slash;
+	GString *clean;
+
+	if (name == NULL || *name == '\0')
+		return g_strdup(fallback);
+	valid = g_utf8_make_valid(name, -1);
+	/* no directory part, whichever separator the sender meant */
+	base = valid;
+	for (slash = valid; *slash != '\0'; slash++)
+		if (*slash == '/' || *slash == '\\')
+			base = (char *)slash + 1;
+	clean = g_string_new(NULL);
+	for (p = base; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		/* control and format characters (bidi overrides hide a
+		 * name's real ending) are dropped */
+		if (g_unichar_iscntrl(c) ||
+		    g_unichar_type(c) == G_UNICODE_FORMAT)
+			continue;
+		/* a leading dot would make a hidden or relative name */
+		if (clean->len == 0 && (c == '.' || c == ' '))
+			continue;
+		if (clean->len > 200)
+			break;
+		g_string_append_unichar(clean, c);
+	}
+	while (clean->len > 0 && (clean->str[clean->len - 1] == ' ' ||
+	    clean->str[clean->len - 1] == '.'))
+		g_string_truncate(clean, clean->len - 1);
+	g_free(valid);
+	if (clean->len == 0) {
+		g_string_free(clean, TRUE);
+		return g_strdup(fallback);
+	}
+	result = g_string_free(clean, FALSE);
+	return result;
+}
+
+/* tag_is - the tag name at p (after '<' and an optional '/') is name */
+static bool
+tag_is(const char *p, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len >= n && g_ascii_strncasecmp(p, name, n) == 0 &&
+	    (len == n || !g_ascii_isalnum(p[n]));
+}
+
+/* find_ci - case-insensitive search for needle in [p, end) */
+static const char *
+find_ci(const char *p, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; (size_t)(end - p) >= n; p++)
+		if (g_ascii_strncasecmp(p, needle, n) == 0)
+			return p;
+	return NULL;
+}
+
+/* append_entity - decode the entity at p (after '&'); returns how many
+ * bytes it used, 0 when it is not one we know */
+static size_t
+append_entity(GString *out, const char *p, const char *end)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} named[] = {
+		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" },
+		{ "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(named); i++) {
+		size_t n = strlen(named[i].name);
+
+		if ((size_t)(end - p) >= n &&
+		    g_ascii_strncasecmp(p, named[i].name, n) == 0) {
+			g_string_append(out, named[i].text);
+			return n;
+		}
+	}
+	if (p < end && *p == '#') {
+		const char *q = p + 1;
+		int base = 10;
+		unsigned long value = 0;
+		size_t digits = 0;
+
+		if (q < end && (*q == 'x' || *q == 'X')) {
+			base = 16;
+			q++;
+		}
+		for (; q < end && digits < 8 && g_ascii_isxdigit(*q);
+		    q++, digits++) {
+			int d = g_ascii_xdigit_value(*q);
+
+			if (base == 10 && !g_ascii_isdigit(*q))
+				break;
+			value = value * (unsigned long)base + (unsigned long)d;
+		}
+		if (digits == 0 || q >= end || *q != ';')
+			return 0;
+		if (value != 0 && value <= 0x10ffff &&
+		    g_unichar_validate((gunichar)value) &&
+		    !g_unichar_iscntrl((gunichar)value))
+			g_string_append_unichar(out, (gunichar)value);
+		return (size_t)(q + 1 - p);
+	}
+	return 0;
+}
+
+char *
+pdf_html_text(const char *html, size_t len)
+{
+	static const char *const blocks[] = {
+		"br", "p", "div", "tr", "table", "ul", "ol", "h1", "h2", "h3",
+		"h4", "h5", "h6", "pre", "blockquote", "hr", "title", "dt",
+		"dd",
+	};
+	const char *p = html, *end = html + len;
+	GString *out = g_string_new(NULL);
+	bool space = false;
+
+	while (p < end) {
+		if (*p == '<') {
+			const char *close, *name;
+			size_t name_len = 0, i;
+
+			if ((size_t)(end - p) >= 4 && memcmp(p, "<!--", 4) == 0) {
+				close = find_ci(p + 4, end, "-->");
+				p = close != NULL ? close + 3 : end;
+				continue;
+			}
+			close = memchr(p, '>', (size_t)(end - p));
+			if (close == NULL)
+				break;
+			name = p + 1;
+			if (name < close && *name == '/')
+				name++;
+			while (name + name_len < close &&
+			    g_ascii_isalnum(name[name_len]))
+				name_len++;
+			if (name[-1] != '/' && (tag_is(name, name_len,
+			    "script") || tag_is(name, name_len, "style"))) {
+				const char *stop = find_ci(close, end,
+				    tag_is(name, name_len, "script") ?
+				    "</script" : "</style");
+
+				close = stop != NULL ?
+				    memchr(stop, '>', (size_t)(end - stop)) :
+				    NULL;
+				if (close == NULL)
+					break;
+			} else if (tag_is(name, name_len, "li")) {
+				g_string_append(out, "\n- ");
+				space = false;
+			} else {
+				for (i = 0; i < G_N_ELEMENTS(blocks); i++)
+					if (tag_is(name, name_len,
+					    blocks[i])) {
+						g_string_append_c(out, '\n');
+						space = false;
+						break;
+					}
+			}
+			p = close + 1;
+			continue;
+		}
+		if (*p == '&') {
+			size_t used;
+
+			if (space)
+				g_string_append_c(out, ' ');
+			space = false;
+			used = append_entity(out, p + 1, end);
+			if (used == 0)
+				g_string_append_c(out, '&');
+			p += 1 + used;
+			continue;
+		}
+		if (g_ascii_isspace(*p)) {
+			/* HTML collapses white space; only tags break lines */
+			space = out->len > 0 &&
+			    out->str[out->len - 1] != '\n';
+			p++;
+			continue;
+		}
+		if (space)
+			g_string_append_c(out, ' ');
+		space = false;
+		g_string_append_c(out, *p);
+		p++;
+	}
+	return g_string_free(out, FALSE);
+}

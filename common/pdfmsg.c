@@ -1,0 +1,348 @@
+/*
+ * pdfmsg.c - a message as the content of pdfwrap's PDF (see pdfmsg.h):
+ * msg_walk sorts every entity into body text (text/plain as is,
+ * text/html through pdf_html_text, both converted to clean UTF-8) or an
+ * embedded file, under the limits of pdf.md section 7.
+ */
+#include "pdfmsg.h"
+#include "diag.h"
+#include "filter.h"
+#include "msgpart.h"
+#include "pdf.h"
+#include "secret.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* pdf.md section 7 */
+#define MAX_ATTACHMENTS 100
+#define MAX_ATTACHMENT_BYTES ((size_t)25 * 1024 * 1024)
+
+/* one original part that becomes an embedded file */
+typedef struct attachment {
+	char *name;
+	char *mime_type;
+	GByteArray *data;
+} attachment;
+
+/* what the walk over the message collects */
+typedef struct content {
+	GString *plain;		/* text/plain bodies, UTF-8 */
+	GString *html;		/* text/html bodies as text */
+	GPtrArray *html_parts;	/* the HTML bodies kept as files too */
+	GPtrArray *attachments;	/* attachment * */
+	size_t bytes;		/* attachment bytes so far */
+	bool too_many, too_large, unreadable;
+} content;
+
+/* attachment_free - a GPtrArray free function; the data is wiped */
+static void
+attachment_free(void *p)
+{
+	attachment *a = p;
+
+	g_free(a->name);
+	g_free(a->mime_type);
+	secret_bytes_free(a->data);
+	g_free(a);
+}
+
+/* utf8_text - bytes in charset as clean UTF-8 text: line ends LF,
+ * control characters other than tab and line feed dropped (g_free) */
+static char *
+utf8_text(const GByteArray *bytes, const char *charset)
+{
+	char *converted = NULL, *valid;
+	GString *clean;
+	const char *p;
+
+	if (bytes->len == 0)
+		return g_strdup("");
+	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
+		converted = g_convert_with_fallback((const char *)bytes->data,
+		    (gssize)bytes->len, "UTF-8", charset, "?", NULL, NULL,
+		    NULL);
+	if (converted != NULL)
+		valid = g_utf8_make_valid(converted, -1);
+	else
+		valid = g_utf8_make_valid((const char *)bytes->data,
+		    (gssize)bytes->len);
+	g_free(converted);
+	clean = g_string_sized_new(strlen(valid));
+	for (p = valid; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\r') {
+			if (p[1] != '\n')
+				g_string_append_c(clean, '\n');
+			continue;
+		}
+		if (c < 0x20 && c != '\n' && c != '\t')
+			continue;
+		if (c == 0x7f)
+			continue;
+		g_string_append_c(clean, (char)c);
+	}
+	g_free(valid);
+	return g_string_free(clean, FALSE);
+}
+
+/* type_ok - a MIME type usable as a PDF name */
+static bool
+type_ok(const char *type)
+{
+	const char *p;
+
+	if (type == NULL || strchr(type, '/') == NULL || strlen(type) > 100)
+		return false;
+	for (p = type; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr("/.+-_", *p) == NULL)
+			return false;
+	return true;
+}
+
+/* add_attachment - keep one part as an embedded file (takes data) */
+static bool
+add_attachment(content *c, const char *name, const char *fallback,
+    const char *type, GByteArray *data)
+{
+	attachment *a;
+
+	if (c->attachments->len >= MAX_ATTACHMENTS) {
+		c->too_many = true;
+		secret_bytes_free(data);
+		return false;
+	}
+	if (data->len > MAX_ATTACHMENT_BYTES - c->bytes) {
+		c->too_large = true;
+		secret_bytes_free(data);
+		return false;
+	}
+	c->bytes += data->len;
+	a = g_new0(attachment, 1);
+	a->name = pdf_safe_name(name, fallback);
+	a->mime_type = g_strdup(type_ok(type) ? type :
+	    "application/octet-stream");
+	a->data = data;
+	g_ptr_array_add(c->attachments, a);
+	return true;
+}
+
+/* visit - sort every entity into body text or embedded file */
+static bool
+visit(const msg_node *node, void *data)
+{
+	content *c = data;
+	GByteArray *bytes;
+	char *fallback, *text;
+	bool body;
+
+	if (node->kind == MSG_NODE_HEADERS) {
+		if (node->depth > 0) {
+			char *headers = g_utf8_make_valid(node->header_text,
+			    -1);
+
+			g_string_append_printf(c->plain, "\n\n--- attached "
+			    "message ---\n%s\n", headers);
+			g_free(headers);
+		}
+		return true;
+	}
+	fallback = g_strdup_printf("part-%s.bin",
+	    *node->path != '\0' ? node->path : "0");
+	if (node->kind != MSG_NODE_LEAF) {
+		/* encrypted or opaque: kept whole, as received */
+		bytes = msg_serialize(node->object);
+		if (bytes == NULL) {
+			c->unreadable = true;
+			g_free(fallback);
+			return false;
+		}
+		body = add_attachment(c, NULL, fallback, node->mime_type,
+		    bytes);
+		g_free(fallback);
+		return body;
+	}
+	bytes = msg_part_content(node->object, MAX_ATTACHMENT_BYTES + 1);
+	if (bytes == NULL) {
+		c->unreadable = true;
+		g_free(fallback);
+		return false;
+	}
+	body = !node->attachment && node->filename == NULL &&
+	    (strcmp(node->mime_type, "text/plain") == 0 ||
+	    strcmp(node->mime_type, "text/html") == 0);
+	if (!body) {
+		bool go_on = add_attachment(c, node->filename, fallback,
+		    node->mime_type, bytes);
+
+		g_free(fallback);
+		return go_on;
+	}
+	g_free(fallback);
+	text = utf8_text(bytes, node->charset);
+	if (strcmp(node->mime_type, "text/html") == 0) {
+		char *plain = pdf_html_text(text, strlen(text));
+
+		g_string_append(c->html, plain);
+		g_string_append_c(c->html, '\n');
+		g_free(plain);
+		/* also kept as a file: an HTML alternative may say more
+		 * than its text part */
+		g_ptr_array_add(c->html_parts, bytes);
+	} else {
+		if (c->plain->len > 0)
+			g_string_append_c(c->plain, '\n');
+		g_string_append(c->plain, text);
+		secret_bytes_free(bytes);
+	}
+	sodium_memzero(text, strlen(text));
+	g_free(text);
+	return true;
+}
+
+char *
+pdfmsg_header_value(const ms_message *msg, const char *name)
+{
+	char **values = msg_header_texts(msg, name);
+	char *joined, *valid;
+
+	if (values == NULL)
+		return g_strdup("");
+	joined = g_strjoinv(", ", values);
+	g_strfreev(values);
+	valid = g_utf8_make_valid(joined, -1);
+	g_free(joined);
+	return valid;
+}
+
+/* wipe_string - free a GString that held plaintext */
+static void
+wipe_string(GString *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s->str, s->len);
+	g_string_free(s, TRUE);
+}
+
+ms_err
+pdfmsg_build(ms_message *msg, const char *password, GByteArray **out)
+{
+	static const char *const fields[] = {
+		"From", "To", "Cc", "Date", "Subject"
+	};
+	content c = { 0 };
+	GPtrArray *cover = g_ptr_array_new_with_free_func(g_free);
+	pdf_attachment *list = NULL;
+	GByteArray *rendered = NULL;
+	const char *body;
+	bool truncated;
+	size_t i, count;
+	ms_err err;
+
+	*out = NULL;
+	c.plain = g_string_new(NULL);
+	c.html = g_string_new(NULL);
+	c.html_parts = g_ptr_array_new();
+	c.attachments = g_ptr_array_new_with_free_func(attachment_free);
+	err = msg_walk(msg, visit, &c);
+	if (err != MS_OK)
+		goto out;
+	if (c.too_many) {
+		err = filter_refuse("5.7.1", "more than %d attachments for "
+		    "a PDF", MAX_ATTACHMENTS);
+		goto out;
+	}
+	if (c.too_large) {
+		err = filter_refuse("5.3.4", "attachments over %zu bytes "
+		    "for a PDF", MAX_ATTACHMENT_BYTES);
+		goto out;
+	}
+	if (c.unreadable) {
+		diag_status("5.6.0 a part of the message cannot be read");
+		err = MS_DATA;
+		goto out;
+	}
+	/* the HTML parts as files too, when there is room */
+	for (i = 0; i < c.html_parts->len; i++) {
+		char *name = g_strdup_printf("message-%zu.html", i + 1);
+
+		add_attachment(&c, name, name, "text/html",
+		    g_ptr_array_index(c.html_parts, i));
+		g_ptr_array_index(c.html_parts, i) = NULL;
+		g_free(name);
+	}
+	if (c.too_many || c.too_large) {
+		err = filter_refuse(c.too_many ? "5.7.1" : "5.3.4",
+		    "too many or too large attachments for a PDF");
+		goto out;
+	}
+	for (i = 0; i < G_N_ELEMENTS(fields); i++) {
+		char *value = pdfmsg_header_value(msg, fields[i]);
+
+		if (*value == '\0') {
+			g_free(value);
+			continue;
+		}
+		g_ptr_array_add(cover, g_strdup(fields[i]));
+		g_ptr_array_add(cover, value);
+	}
+	for (i = 0; i < c.attachments->len; i++) {
+		attachment *a = g_ptr_array_index(c.attachments, i);
+		char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+		    a->data->data, a->data->len);
+
+		g_ptr_array_add(cover, g_strdup("Attachment"));
+		g_ptr_array_add(cover, g_strdup_printf("%s (%s, %u bytes, "
+		    "SHA-256 %.16s)", a->name, a->mime_type, a->data->len,
+		    sum));
+		g_free(sum);
+	}
+	g_ptr_array_add(cover, NULL);
+	g_ptr_array_add(cover, NULL);
+	body = c.plain->len > 0 ? c.plain->str : c.html->str;
+	err = pdf_render((const char *const *)cover->pdata, body, &rendered,
+	    &truncated);
+	if (err != MS_OK)
+		goto out;
+	if (truncated) {
+		/* never cut silently: the full text travels as a file */
+		GByteArray *full = g_byte_array_new();
+
+		g_byte_array_append(full, (const guint8 *)body,
+		    (guint)strlen(body));
+		if (!add_attachment(&c, "message-body.txt", "body.txt",
+		    "text/plain", full)) {
+			err = filter_refuse("5.3.4", "the message is too "
+			    "large for a PDF");
+			goto out;
+		}
+	}
+	count = c.attachments->len;
+	list = g_new0(pdf_attachment, count + 1);
+	for (i = 0; i < count; i++) {
+		attachment *a = g_ptr_array_index(c.attachments, i);
+
+		list[i].name = a->name;
+		list[i].mime_type = a->mime_type;
+		list[i].data = a->data->data;
+		list[i].len = a->data->len;
+	}
+	err = pdf_protect(rendered, list, count, password, out);
+	if (err == MS_OK)
+		diag_info("PDF of %u bytes with %zu attachment(s)",
+		    (*out)->len, count);
+out:
+	secret_bytes_free(rendered);
+	g_free(list);
+	wipe_string(c.plain);
+	wipe_string(c.html);
+	for (i = 0; i < c.html_parts->len; i++)
+		secret_bytes_free(g_ptr_array_index(c.html_parts, i));
+	g_ptr_array_free(c.html_parts, TRUE);
+	g_ptr_array_free(c.attachments, TRUE);
+	g_ptr_array_free(cover, TRUE);
+	return err;
+}

@@ -1,0 +1,48 @@
+/*
+ * pdfpass.h - the passwords that open pdfwrap's PDFs (pdf.md section 4
+ * and 5): static ones from the store, random ones derived so that a
+ * Postfix retry yields the same password again.
+ *
+ * API: pdfpass_random() derives the password for one message and one
+ * recipient from the store's secret pdf/random.key; pdfpass_derive() is
+ * the derivation itself; pdfpass_static() reads the recipient's (or its
+ * domain's) static password file pdf/static/H, H = hex SHA-256 of the
+ * address key or of the domain.  Passwords are NUL-terminated, wiped by
+ * secret_free().  Limits: static files up to 4 KiB, mode 0600; static
+ * passwords at least PDFPASS_STATIC_MIN characters.
+ */
+#ifndef MAILSEAL_PDFPASS_H
+#define MAILSEAL_PDFPASS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "addr.h"
+#include "err.h"
+#include "store.h"
+
+#define PDFPASS_LEN 16			/* 80 bits in the 32-symbol alphabet */
+#define PDFPASS_STATIC_MIN 12
+#define PDFPASS_KEY_MIN 32
+
+/* pdfpass_derive - the first PDFPASS_LEN symbols of
+ * encode(HMAC-SHA256(key, "mailseal-pdf-random-v1" 0 id 0 recipient)) */
+void pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
+    const char *recipient, char out[PDFPASS_LEN + 1]);
+
+/* pdfpass_random - pdfpass_derive with the store's secret; MS_CONFIG when
+ * the secret is missing, short or readable by others */
+ms_err pdfpass_random(const ms_store *store, const char *id,
+    const ms_addr *recipient, char out[PDFPASS_LEN + 1]);
+
+/* pdfpass_static - the static password valid at now for recipient, user
+ * file first, then the domain file; MS_NOTFOUND when neither exists,
+ * MS_POLICY (reason in *why) when it is not valid at now, MS_CONFIG for a
+ * malformed, weak or world-readable file */
+ms_err pdfpass_static(const ms_store *store, const ms_addr *recipient,
+    time_t now, char **password, const char **why);
+
+/* pdfpass_check_static - a static password is long enough and one line */
+ms_err pdfpass_check_static(const char *password);
+
+#endif

@@ -1,0 +1,523 @@
+#!/usr/bin/env bats
+# pdfwrap: the message becomes an AES-256 PDF.  Every PDF is checked with
+# independent tools (qpdf, poppler's pdfinfo, pdftotext, pdfdetach,
+# pdftoppm): it needs the password, opens with the right one and not with
+# a wrong one, shows the body text in Latin, CJK and Arabic script, and
+# carries every attachment byte for byte.  Refusals write nothing.
+
+load helpers
+
+PW='correct horse battery'
+
+setup() {
+	ms_setup
+	mkdir -m 700 -p "$STORE/pdf"
+	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
+	export MAILSEAL_SHAREDIR
+	printf '%s\n' "$PW" >"$T/pw"
+	chmod 600 "$T/pw"
+	MARK="canary$RANDOM$RANDOM"
+	printf 'binary \000\001\002\377 data' >"$T/att1.bin"
+	head -c 3000 /dev/urandom >"$T/att2.bin"
+	MSG=$T/in.eml
+	cat >"$MSG" <<EOF
+From: Alice <alice@example.test>
+To: Bob <bob@example.test>
+Cc: carol@example.test
+Subject: =?UTF-8?B?w4RwZmVs?= figures
+Date: Sat, 28 Nov 2026 10:00:00 +0000
+Message-ID: <m1@example.test>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b1
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+Hello Bob, the marker $MARK is here.
+中文测试文本
+مرحبا بالعالم
+--b1
+Content-Type: application/octet-stream; name="data.bin"
+Content-Disposition: attachment; filename="data.bin"
+Content-Transfer-Encoding: base64
+
+$(base64 "$T/att1.bin")
+--b1
+Content-Type: application/x-random
+Content-Disposition: attachment; filename*=UTF-8''Bericht-%C3%A4.dat
+Content-Transfer-Encoding: base64
+
+$(base64 "$T/att2.bin")
+--b1--
+EOF
+}
+
+# pdf_of MAIL OUT - the application/pdf part of MAIL, decoded
+pdf_of() {
+	python3 - "$1" "$2" <<'EOF'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+parts = [p for p in m.walk() if p.get_content_type() == "application/pdf"]
+if len(parts) != 1:
+    sys.exit("expected one application/pdf part, found %d" % len(parts))
+open(sys.argv[2], "wb").write(parts[0].get_payload(decode=True))
+EOF
+}
+
+# text_of MAIL - the decoded text/plain parts of MAIL
+text_of() {
+	python3 - "$1" <<'EOF'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_content_type() == "text/plain":
+        sys.stdout.write(p.get_payload(decode=True).decode("utf-8"))
+EOF
+}
+
+# notice_password NOTICE - the password line of a sender notice
+notice_password() {
+	text_of "$1" | sed -n 's/^    \([2-9A-Z]\{16\}\)$/\1/p'
+}
+
+# wrap ARGS... - run pdfwrap on $MSG, output in $T/out.eml
+wrap() {
+	run --separate-stderr pdfwrap_to "$T/out.eml" --store "$STORE" "$@"
+}
+
+# pdfwrap_to OUT ARGS... - pdfwrap on $MSG, stdout to OUT
+pdfwrap_to() {
+	local out=$1
+	shift
+	pdfwrap "$@" <"$MSG" >"$out"
+}
+
+# check_pdf PDF PASSWORD - a clean, encrypted R6 PDF that needs PASSWORD
+check_pdf() {
+	run qpdf --requires-password "$1"
+	[ "$status" -eq 0 ] || fail_with "qpdf says no password is needed"
+	run qpdf --check --password="$2" "$1"
+	[ "$status" -eq 0 ] || fail_with "qpdf --check failed"
+	[[ $output == *"R = 6"* ]] || fail_with "not R6"
+	[[ $output == *"No syntax or stream encoding errors"* ]] ||
+	    fail_with "qpdf --check reports errors"
+	run pdfinfo -upw "$2" "$1"
+	[[ $output == *"algorithm:AES-256"* ]] || fail_with "not AES-256"
+}
+
+@test "static password file: an R6 PDF that needs the password" {
+	store_snapshot "$STORE" >"$T/before"
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp wrap -f alice@example.test --password-file "$T/pw" \
+	    bob@example.test
+	expect_status 0
+	[ -z "$stderr" ] || fail_with "unexpected stderr"
+	# nothing written to the store or a temporary directory
+	store_snapshot "$STORE" | cmp -s - "$T/before"
+	[ -z "$(ls -A "$T/tmp")" ]
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	# the routing headers stay, the body is not there in clear
+	grep -q '^Message-ID: <m1@example.test>$' "$T/out.eml"
+	grep -q '^To: Bob <bob@example.test>$' "$T/out.eml"
+	! grep -aq "$MARK" "$T/out.eml" || false
+	! grep -aq "$MARK" "$T/m.pdf" || false
+	text_of "$T/out.eml" | grep -q 'never sent in this message'
+	! grep -aqF "$PW" "$T/out.eml" || false
+}
+
+@test "the body text in Latin, CJK and Arabic script, the cover block" {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q "marker $MARK is here" "$T/m.txt"
+	grep -q '中文测试文本' "$T/m.txt"
+	grep -q 'مرحبا' "$T/m.txt"
+	grep -q '^Subject: Äpfel figures$' "$T/m.txt"
+	grep -q '^Cc: carol@example.test$' "$T/m.txt"
+	grep -q 'Page 1 of 1' "$T/m.txt"
+	# the CJK and Arabic glyphs come from embedded fonts
+	pdffonts -upw "$PW" "$T/m.pdf" | grep -q 'CJK'
+}
+
+@test "a wrong or empty password does not open the PDF" {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	run qpdf --check --password='correct horse batterz' "$T/m.pdf"
+	[ "$status" -ne 0 ] || fail_with "opened with a wrong password"
+	run pdftotext -upw 'wrong' "$T/m.pdf" -
+	[ "$status" -ne 0 ] || fail_with "pdftotext opened it"
+	[[ $output != *"$MARK"* ]]
+	run pdftotext "$T/m.pdf" -
+	[ "$status" -ne 0 ] || fail_with "opened without a password"
+}
+
+@test "every attachment is embedded, byte for byte, with its name" {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	run pdfdetach -upw "$PW" -list "$T/m.pdf"
+	[ "${lines[0]}" = "2 embedded files" ] || fail_with "count"
+	[ "${lines[1]}" = "1: data.bin" ] || fail_with "name 1"
+	[ "${lines[2]}" = "2: Bericht-ä.dat" ] || fail_with "name 2"
+	mkdir "$T/out"
+	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
+	cmp "$T/out/data.bin" "$T/att1.bin"
+	cmp "$T/out/Bericht-ä.dat" "$T/att2.bin"
+	# the cover block lists them with size and hash prefix
+	pdftotext -upw "$PW" "$T/m.pdf" - | tr '\n' ' ' >"$T/m.txt"
+	sum=$(sha256sum "$T/att2.bin" | cut -c1-16)
+	grep -q "3000 bytes, SHA-256 $sum" "$T/m.txt"
+}
+
+@test "page 1 renders with ink on it" {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	pdftoppm -upw "$PW" -f 1 -l 1 -r 30 -gray "$T/m.pdf" "$T/page"
+	python3 - "$T"/page*.pgm <<'EOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+# binary PGM: P5, width height, maxval, then the pixels
+fields = data.split(maxsplit=4)
+assert fields[0] == b"P5", fields[0]
+width, height = int(fields[1]), int(fields[2])
+pixels = fields[4]
+# A4 at 30 dpi
+assert (width, height) == (248, 351), (width, height)
+dark = sum(1 for b in pixels if b < 128)
+assert dark > 100, dark
+EOF
+}
+
+@test "long text is wrapped and paged" {
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: long\nMessage-ID: <long@example.test>\n\n'
+		for i in $(seq 1 400); do
+			printf 'line %d of a long body with several words to fill it\n' "$i"
+		done
+		printf 'one very long line:'
+		for i in $(seq 1 300); do printf ' word%d' "$i"; done
+		printf ' ENDOFLONGLINE\n'
+	} >"$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	pages=$(pdfinfo -upw "$PW" "$T/m.pdf" | sed -n 's/^Pages: *//p')
+	[ "$pages" -gt 5 ] || fail_with "only $pages pages"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q "Page 2 of $pages" "$T/m.txt"
+	grep -q 'line 400 of a long body' "$T/m.txt"
+	grep -q 'ENDOFLONGLINE' "$T/m.txt"
+	# the long line was wrapped: no text line is that long
+	[ "$(awk '{ print length }' "$T/m.txt" | sort -n | tail -1)" -lt 200 ]
+}
+
+@test "an HTML body becomes readable text without tags or scripts" {
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: html
+Message-ID: <html@example.test>
+MIME-Version: 1.0
+Content-Type: text/html; charset=iso-8859-1
+
+<html><head><style>p { color: red }</style>
+<script>var secret = "SCRIPTTEXT";</script></head>
+<body><p>First &amp; <b>bold</b> paragraph $MARK</p><ul><li>item one</li>
+<li>item two &#228;&#x20AC;</li></ul>Gr\xfc\xdfe</body></html>
+EOF
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q "First & bold paragraph $MARK" "$T/m.txt"
+	grep -q -- '- item two ä€' "$T/m.txt"
+	! grep -q 'SCRIPTTEXT' "$T/m.txt" || false
+	! grep -q 'color' "$T/m.txt" || false
+	! grep -q '<b>' "$T/m.txt" || false
+	# the HTML itself travels as an embedded file
+	pdfdetach -upw "$PW" -list "$T/m.pdf" | grep -q '1: message-1.html'
+}
+
+@test "a hostile attachment name is made safe" {
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: names
+Message-ID: <names@example.test>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b1
+
+--b1
+Content-Type: text/plain
+
+body
+--b1
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename*=UTF-8''..%2F..%2F..%2Fevil%01%1Bname%E2%80%AEtxt.exe
+Content-Transfer-Encoding: base64
+
+$(base64 "$T/att1.bin")
+--b1
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename=".."
+Content-Transfer-Encoding: base64
+
+$(base64 "$T/att1.bin")
+--b1--
+EOF
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	run pdfdetach -upw "$PW" -list "$T/m.pdf"
+	[ "${lines[1]}" = "1: evilnametxt.exe" ] || fail_with "name 1"
+	[ "${lines[2]}" = "2: part-3.bin" ] || fail_with "name 2"
+	mkdir "$T/out"
+	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
+	[ "$(ls "$T/out" | wc -l)" -eq 2 ]
+	cmp "$T/out/evilnametxt.exe" "$T/att1.bin"
+	[ ! -e "$T/evilnametxt.exe" ]
+}
+
+@test "a body with invalid UTF-8 and control characters gives a valid PDF" {
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: bad\n\xff\xfe\nMessage-ID: <bad@example.test>\nContent-Type: text/plain; charset=utf-8\n\nbefore \xff\xfe\xc3 \x01\x1b[31m after %s\n' "$MARK" >"$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "after $MARK"
+}
+
+@test "a message with 500 parts: refused with 5.7.1, nothing written" {
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: many\nMessage-ID: <many@example.test>\n'
+		printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n'
+		for i in $(seq 1 500); do
+			printf -- '--b\nContent-Type: application/octet-stream\n'
+			printf 'Content-Disposition: attachment; filename=f%d.bin\n\npart %d\n' "$i" "$i"
+		done
+		printf -- '--b--\n'
+	} >"$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	[ ! -s "$T/out.eml" ]
+}
+
+@test "static password from the store, with its validity interval" {
+	mkdir -m 700 -p "$STORE/pdf/static"
+	f=$STORE/pdf/static/$(printf %s bob@example.test | sha256sum | cut -d' ' -f1)
+	printf 'password = stored password 1\nnot-after = %s\n' \
+	    "$(date -u -d '+30 days' +%F)" >"$f"
+	chmod 600 "$f"
+	wrap -f alice@example.test --password-mode static bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" 'stored password 1'
+	# a domain file serves every address of the domain
+	d=$STORE/pdf/static/$(printf %s example.test | sha256sum | cut -d' ' -f1)
+	printf 'password = domain password 2\nnot-before = 2020-01-01\nnot-after = %s\n' \
+	    "$(date -u -d '+30 days' +%F)" >"$d"
+	chmod 600 "$d"
+	wrap -f alice@example.test --password-mode static carol@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" 'domain password 2'
+	# expired: refused, nothing written
+	printf 'password = stored password 1\nnot-after = 2020-01-01\n' >"$f"
+	wrap -f alice@example.test --password-mode static bob@example.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "*"expired"* ]] || fail_with "reason"
+	[ ! -s "$T/out.eml" ]
+	# readable by others: a configuration error, the mail defers
+	printf 'password = stored password 1\nnot-after = 2099-01-01\n' >"$f"
+	chmod 644 "$f"
+	wrap -f alice@example.test --password-mode static bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+	# too short
+	chmod 600 "$f"
+	printf 'password = short\nnot-after = 2099-01-01\n' >"$f"
+	wrap -f alice@example.test --password-mode static bob@example.test
+	expect_status 75
+	# no password for the address or its domain
+	wrap -f alice@example.test --password-mode static dave@other.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+}
+
+@test "random mode: retry-stable per queue id, differs per recipient" {
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	wrap -f alice@example.test -q 4XyZ1 --password-mode random \
+	    --sender-notice "$T/n1" bob@example.test
+	expect_status 0
+	cp "$T/out.eml" "$T/out1.eml"
+	p1=$(notice_password "$T/n1")
+	[ ${#p1} -eq 16 ] || fail_with "no password in the notice"
+	pdf_of "$T/out1.eml" "$T/m1.pdf"
+	check_pdf "$T/m1.pdf" "$p1"
+	pdftotext -upw "$p1" "$T/m1.pdf" - | grep -q "$MARK"
+	# the notice names recipient and subject, never the body or the PDF
+	grep -q '^To: alice@example.test$' "$T/n1"
+	text_of "$T/n1" | grep -q 'Subject: Äpfel figures'
+	! text_of "$T/n1" | grep -q "$MARK" || false
+	! grep -q 'application/pdf' "$T/n1" || false
+	[ "$(stat -c %a "$T/n1")" = 600 ]
+	# the recipient's mail never carries the password
+	! text_of "$T/out1.eml" | grep -q "$p1" || false
+	# a retry of the same queue file: the same password
+	wrap -f alice@example.test -q 4XyZ1 --password-mode random \
+	    --sender-notice "$T/n2" bob@example.test
+	expect_status 0
+	[ "$(notice_password "$T/n2")" = "$p1" ]
+	# another recipient, another queue id: other passwords
+	wrap -f alice@example.test -q 4XyZ1 --password-mode random \
+	    --sender-notice "$T/n3" carol@example.test
+	expect_status 0
+	p3=$(notice_password "$T/n3")
+	[ ${#p3} -eq 16 ]
+	[ "$p3" != "$p1" ]
+	wrap -f alice@example.test -q 4XyZ2 --password-mode random \
+	    --sender-notice "$T/n4" bob@example.test
+	expect_status 0
+	p4=$(notice_password "$T/n4")
+	[ ${#p4} -eq 16 ]
+	[ "$p4" != "$p1" ]
+	# without a queue id the Message-ID is used, just as stable
+	wrap -f alice@example.test --password-mode random \
+	    --sender-notice "$T/n5" bob@example.test
+	wrap -f alice@example.test --password-mode random \
+	    --sender-notice "$T/n6" bob@example.test
+	p5=$(notice_password "$T/n5")
+	[ ${#p5} -eq 16 ]
+	[ "$p5" = "$(notice_password "$T/n6")" ]
+}
+
+@test "random mode: no secret or no notice file defers, writes nothing" {
+	wrap -f alice@example.test -q Q1 --password-mode random \
+	    --sender-notice "$T/n1" bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+	[ ! -e "$T/n1" ]
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	wrap -f alice@example.test -q Q1 --password-mode random bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+}
+
+@test "the password mode comes from the recipient's settings" {
+	wrap -f alice@example.test bob@example.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	mkdir -m 700 -p "$STORE/settings/user"
+	echo 'pdf-password-mode = otp' >"$STORE/settings/user/bob@example.test.conf"
+	wrap -f alice@example.test bob@example.test
+	expect_status 75
+	echo 'pdf-password-mode = random-to-sender' \
+	    >"$STORE/settings/user/bob@example.test.conf"
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	wrap -f alice@example.test --sender-notice "$T/n" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$(notice_password "$T/n")"
+}
+
+@test "notice templates: German, and overridden in the store" {
+	wrap -f alice@example.test --password-file "$T/pw" --language de \
+	    bob@example.test
+	expect_status 0
+	text_of "$T/out.eml" | grep -q 'wurde Ihnen verschlüsselt gesendet'
+	mkdir -m 700 -p "$STORE/pdf/templates"
+	printf 'Our own notice for mail from %%SENDER%%.\n' \
+	    >"$STORE/pdf/templates/notice.en.txt"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	[ "$(text_of "$T/out.eml")" = "Our own notice for mail from alice@example.test." ]
+	# a language without a template is a configuration error
+	wrap -f alice@example.test --password-file "$T/pw" --language fr \
+	    bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+}
+
+@test "usage errors exit 64, -h prints the usage" {
+	run pdfwrap -h
+	expect_status 0
+	[[ ${lines[0]} == "usage: pdfwrap "* ]]
+	wrap --password-file "$T/pw"
+	expect_status 64
+	wrap --password-mode sms bob@example.test
+	expect_status 64
+	wrap --password-mode random bob@example.test carol@example.test
+	expect_status 64
+	wrap --password-file "$T/pw" 'not an address'
+	expect_status 64
+	wrap --bogus bob@example.test
+	expect_status 64
+}
+
+@test "a body over 500 pages: 500 pages, the full text attached" {
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: huge\nMessage-ID: <huge@example.test>\n\n'
+		seq -f 'numbered line %g of a body that does not fit' 1 40000
+	} >"$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pages=$(pdfinfo -upw "$PW" "$T/m.pdf" | sed -n 's/^Pages: *//p')
+	[ "$pages" -eq 500 ] || fail_with "$pages pages"
+	pdftotext -upw "$PW" -f 500 -l 500 "$T/m.pdf" - |
+	    tr '\n' ' ' | grep -q 'attached file message-body.txt'
+	mkdir "$T/out"
+	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
+	sed '1,/^$/d' "$MSG" | cmp - "$T/out/message-body.txt"
+}
+
+@test "no body and no From: a PDF of the header, the notice without sender" {
+	printf 'To: bob@example.test\nSubject: only a header\n' >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q '^Subject: only a header$'
+	text_of "$T/out.eml" | grep -q '^This message from the sender was sent'
+	# random mode needs a sender to tell the password to
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	wrap -q Q1 --password-mode random --sender-notice "$T/n" \
+	    bob@example.test
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
+	[ ! -s "$T/out.eml" ]
+	[ ! -e "$T/n" ]
+}
+
+@test "an empty message is a data error, nothing written" {
+	: >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 65
+	[[ ${stderr_lines[0]} == "5.6.0 "* ]] || fail_with "no 5.6.0 line"
+	[ ! -s "$T/out.eml" ]
+}
+
+@test "a character no font has: a warning, still a PDF" {
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: pua\nContent-Type: text/plain; charset=utf-8\n\nprivate \356\200\200 use %s\n' "$MARK" >"$MSG"
+	wrap --password-file "$T/pw" bob@example.test
+	expect_status 0
+	[[ $stderr == *"warning: some characters have no font"* ]] ||
+	    fail_with "no warning"
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "use $MARK"
+}
