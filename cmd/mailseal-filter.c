@@ -56,6 +56,8 @@ typedef struct group {
 	GPtrArray *rcpts;	/* char *, as given on the command line */
 	int out_fd;		/* the built variant, or -1 */
 	bool borrowed;		/* out_fd belongs to someone else */
+	char *notice;		/* pdf: the sender notice file, or NULL */
+	int notice_slot;	/* its cleanup registration */
 } group;
 
 typedef struct job {
@@ -72,6 +74,7 @@ typedef struct job {
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
 	bool dlp_ran;		/* the message carries dlp-scan's verdict */
 	char *marker;		/* the X-Mailseal-Processed field line */
+	char *private_dir;	/* made on first need, or NULL */
 } job;
 
 #define JOURNAL_MAX (1024 * 1024)
@@ -86,6 +89,11 @@ group_free(gpointer p)
 	g_free(g->sign);
 	g_free(g->fields);
 	g_ptr_array_free(g->rcpts, TRUE);
+	if (g->notice != NULL) {
+		(void)unlink(g->notice);
+		diag_cleanup_forget(g->notice_slot);
+		g_free(g->notice);
+	}
 	if (g->out_fd >= 0 && !g->borrowed)
 		close(g->out_fd);
 	g_free(g);
@@ -440,8 +448,11 @@ route(job *j, GString *summary)
 			route_decision_clear(&d);
 			continue;
 		}
+		/* a PDF's password belongs to one recipient: one copy
+		 * each */
 		fields = d.domain_key ? g_strdup_printf("key=domain fpr=%s",
-		    d.fingerprint) : g_strdup("");
+		    d.fingerprint) : d.method == ROUTE_PDF ?
+		    g_strdup_printf("rcpt=%d", i) : g_strdup("");
 		add_to_group(j, route_method_name(d.method),
 		    route_sign_name(sign) != NULL ? route_sign_name(sign) :
 		    "none", fields, j->rcpts[i]);
@@ -571,6 +582,52 @@ done:
 	return err;
 }
 
+/* private_dir - the run's own directory under $TMPDIR or /tmp, made on
+ * first need and removed at the end */
+static const char *
+private_dir(job *j)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (j->private_dir != NULL)
+		return j->private_dir;
+	j->private_dir = g_build_filename(tmp != NULL && *tmp == '/' ? tmp :
+	    "/tmp", "mailseal-filter.XXXXXX", NULL);
+	if (mkdtemp(j->private_dir) == NULL) {
+		diag_error("cannot create a private directory: %s",
+		    strerror(errno));
+		g_free(j->private_dir);
+		j->private_dir = NULL;
+	}
+	return j->private_dir;
+}
+
+/* pdf_copy - pdfwrap(1) for one recipient; a password the sender must
+ * pass on comes in a notice file, sent to the sender first */
+static ms_err
+pdf_copy(job *j, group *g, int base)
+{
+	const char *args[9];
+	const char *dir = private_dir(j);
+	int n = 0;
+
+	if (dir == NULL)
+		return MS_TEMP;
+	g->notice = g_strdup_printf("%s/notice-%u", dir, g->rcpts->len +
+	    (unsigned)g_random_int_range(0, 1 << 30));
+	g->notice_slot = diag_cleanup_register(g->notice);
+	args[n++] = "-f";
+	args[n++] = j->sender;
+	if (opt_queue_id != NULL) {
+		args[n++] = "-q";
+		args[n++] = opt_queue_id;
+	}
+	args[n++] = "--sender-notice";
+	args[n++] = g->notice;
+	args[n] = NULL;
+	return step("pdfwrap", args, g->rcpts, base, &g->out_fd);
+}
+
 /* build - every group's variant, before anything is reinjected */
 static ms_err
 build(job *j)
@@ -593,12 +650,9 @@ build(job *j)
 		else if (strcmp(g->method, "pgp") == 0)
 			err = step("pgp-enc", NULL, g->rcpts, base,
 			    &g->out_fd);
-		else if (strcmp(g->method, "pdf") == 0) {
-			const char *args[] = { "-f", j->sender, NULL };
-
-			err = step("pdfwrap", args, g->rcpts, base,
-			    &g->out_fd);
-		} else {
+		else if (strcmp(g->method, "pdf") == 0)
+			err = pdf_copy(j, g, base);
+		else {
 			diag_error("the %s method has no filter installed",
 			    g->method);
 			err = MS_CONFIG;
@@ -636,7 +690,7 @@ reinject_command(const job *j)
 
 /* reinject_sendmail - CMD [-R hdrs] -f SENDER -- RCPT... < fd */
 static ms_err
-reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
+reinject_sendmail(const job *j, const char *from, int fd, GPtrArray *rcpts)
 {
 	char **cmd = reinject_command(j);
 	GPtrArray *argv;
@@ -656,7 +710,7 @@ reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
 		g_ptr_array_add(argv, "hdrs");
 	}
 	g_ptr_array_add(argv, "-f");
-	g_ptr_array_add(argv, (gpointer)j->sender);
+	g_ptr_array_add(argv, (gpointer)from);
 	g_ptr_array_add(argv, "--");
 	for (guint i = 0; i < rcpts->len; i++)
 		g_ptr_array_add(argv, g_ptr_array_index(rcpts, i));
@@ -679,9 +733,10 @@ reinject_sendmail(const job *j, int fd, GPtrArray *rcpts)
 	return err;
 }
 
-/* reinject - the copy in fd, with the loop marker (REL-7) in front */
+/* reinject_from - the copy in fd from envelope sender from, with the
+ * loop marker (REL-7) in front */
 static ms_err
-reinject(const job *j, int fd, GPtrArray *rcpts)
+reinject_from(const job *j, const char *from, int fd, GPtrArray *rcpts)
 {
 	const char *smtp = settings_get(j->f.settings, "reinject-smtp");
 	int marked = run_memfile("mailseal-copy");
@@ -701,10 +756,50 @@ reinject(const job *j, int fd, GPtrArray *rcpts)
 	}
 	err = run_copy_fd(fd, marked);
 	if (err == MS_OK && smtp != NULL && *smtp != '\0')
-		err = smtp_send(smtp, j->sender, rcpts, marked, 120);
+		err = smtp_send(smtp, from, rcpts, marked, 120);
 	else if (err == MS_OK)
-		err = reinject_sendmail(j, marked, rcpts);
+		err = reinject_sendmail(j, from, marked, rcpts);
 	close(marked);
+	return err;
+}
+
+/* reinject - a copy, from the message's own envelope sender */
+static ms_err
+reinject(const job *j, int fd, GPtrArray *rcpts)
+{
+	return reinject_from(j, j->sender, fd, rcpts);
+}
+
+/* notices - the PDF password notices go to the sender before the PDFs
+ * go out, from the null sender (no bounce loops); the null sender itself
+ * gets none, which the log says */
+static ms_err
+notices(job *j, GString *summary)
+{
+	ms_err err = MS_OK;
+
+	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
+		group *g = g_ptr_array_index(j->groups, i);
+		GPtrArray *to;
+		int fd;
+
+		if (g->notice == NULL ||
+		    (fd = open(g->notice, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;	/* static passwords need no notice */
+		if (*j->sender == '\0') {
+			diag_warn("a PDF password notice has no sender to go "
+			    "to");
+			close(fd);
+			continue;
+		}
+		to = g_ptr_array_new();
+		g_ptr_array_add(to, (gpointer)j->sender);
+		err = reinject_from(j, "", fd, to);
+		g_ptr_array_free(to, TRUE);
+		close(fd);
+		if (err == MS_OK)
+			g_string_append(summary, " pdf-notice");
+	}
 	return err;
 }
 
@@ -839,6 +934,8 @@ outgoing(job *j, GString *summary)
 		err = unmark(j);
 	if (err == MS_OK)
 		err = build(j);
+	if (err == MS_OK)
+		err = notices(j, summary);
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
 		group *g = g_ptr_array_index(j->groups, i);
 
@@ -1083,6 +1180,10 @@ out:
 	g_free(j.marker);
 	if (j.groups != NULL)
 		g_ptr_array_free(j.groups, TRUE);
+	if (j.private_dir != NULL) {
+		(void)rmdir(j.private_dir);
+		g_free(j.private_dir);
+	}
 	if (in != NULL)
 		output_discard(in);
 	if (j.f.store != NULL)

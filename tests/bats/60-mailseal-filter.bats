@@ -485,3 +485,50 @@ print(hmac.new(key, ("v1\n%s\n%s" % (sys.argv[2], sys.argv[3])).encode(),
 	    fail_with "the old marker was kept beside the new one"
 	[ "$(stat -c %a "$STORE/spool/instance.key")" = 600 ] || fail_with "the key is not private"
 }
+
+@test "a recipient routed to pdf gets an encrypted PDF; with random passwords the sender gets the password first, and the PDF opens with it" {
+	mkdir -p "$STORE/pdf"
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	printf 'methods = smime pgp pdf\npdf-password-mode = random-to-sender\n' \
+	    >"$STORE/settings/user/frank@example.test.conf"
+	run mailseal-filter -q 4jcPDF1 -f alice@example.test -- frank@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 2 ] || fail_with "expected a notice and a copy, got $(copies)"
+	# first the notice, from the null sender to alice
+	[ "$(cat "$T/out/0.args")" = "$(printf '%s\n' -f '' -- alice@example.test)" ] ||
+	    fail_with "notice envelope: $(cat "$T/out/0.args")"
+	! grep -q "$MARK" "$T/out/0.eml" || fail_with "the notice carries the body"
+	local pw
+	pw=$(python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_content_maintype() == "text":
+        sys.stdout.write(p.get_payload(decode=True).decode("utf-8", "replace"))' "$T/out/0.eml" |
+	    sed -n 's/^ *\([2-9A-Z]\{16\}\)$/\1/p' | head -n 1)
+	[ -n "$pw" ] || fail_with "no password in the notice"
+	# then frank's copy: a PDF that needs the password and holds the body
+	local frank
+	frank=$(copy_for frank@example.test)
+	! grep -q "$MARK" "$frank" || fail_with "plaintext in frank's copy"
+	python3 - "$frank" "$T/message.pdf" <<'PY'
+import email, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for part in msg.walk():
+    if part.get_content_type() == "application/pdf":
+        open(sys.argv[2], "wb").write(part.get_payload(decode=True))
+        break
+else:
+    sys.exit("no PDF part")
+PY
+	run qpdf --requires-password "$T/message.pdf"
+	expect_status 0
+	pdftotext -upw "$pw" "$T/message.pdf" "$T/message.txt" ||
+	    fail_with "the PDF does not open with the notice's password"
+	grep -q "$MARK" "$T/message.txt" || fail_with "the PDF lost the body"
+	! pdftotext -upw WRONGPASSWORD1234 "$T/message.pdf" /dev/null 2>/dev/null ||
+	    fail_with "a wrong password opens the PDF"
+	# no notice file is left behind
+	[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'mailseal-filter.*' -newer "$MSG" 2>/dev/null)" ] ||
+	    fail_with "a private directory was left"
+}
