@@ -59,16 +59,6 @@ typedef enum password_mode {
 } password_mode;
 
 
-/* wipe_string - free a GString that held plaintext or a password */
-static void
-wipe_string(GString *s)
-{
-	if (s == NULL)
-		return;
-	sodium_memzero(s->str, s->len);
-	g_string_free(s, TRUE);
-}
-
 /* sharedir - where the shipped templates are */
 static const char *
 sharedir(void)
@@ -204,8 +194,8 @@ sender_notice(ms_filter *f, const ms_addr *sender, const ms_addr *recipient,
 	    "Content-Transfer-Encoding: base64\n\n");
 	append_base64(mail, body->str, body->len);
 	err = write_notice_file(opt_sender_notice, mail);
-	wipe_string(body);
-	wipe_string(mail);
+	secret_string_free(body);
+	secret_string_free(mail);
 	return err;
 }
 

@@ -217,16 +217,6 @@ pdfmsg_header_value(const ms_message *msg, const char *name)
 	return valid;
 }
 
-/* wipe_string - free a GString that held plaintext */
-static void
-wipe_string(GString *s)
-{
-	if (s == NULL)
-		return;
-	sodium_memzero(s->str, s->len);
-	g_string_free(s, TRUE);
-}
-
 ms_err
 pdfmsg_build(ms_message *msg, const char *password, GByteArray **out)
 {
@@ -337,8 +327,8 @@ pdfmsg_build(ms_message *msg, const char *password, GByteArray **out)
 out:
 	secret_bytes_free(rendered);
 	g_free(list);
-	wipe_string(c.plain);
-	wipe_string(c.html);
+	secret_string_free(c.plain);
+	secret_string_free(c.html);
 	for (i = 0; i < c.html_parts->len; i++)
 		secret_bytes_free(g_ptr_array_index(c.html_parts, i));
 	g_ptr_array_free(c.html_parts, TRUE);

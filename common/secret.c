@@ -85,3 +85,12 @@ secret_bytes_free(GByteArray *bytes)
 		sodium_memzero(bytes->data, bytes->len);
 	g_byte_array_free(bytes, TRUE);
 }
+
+void
+secret_string_free(GString *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s->str, s->allocated_len);
+	g_string_free(s, TRUE);
+}

@@ -23,4 +23,7 @@ void secret_free(char *secret);
  * secret (NULL is fine) */
 void secret_bytes_free(GByteArray *bytes);
 
+/* secret_string_free - the same for a GString */
+void secret_string_free(GString *s);
+
 #endif
