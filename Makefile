@@ -70,7 +70,7 @@ LIB = $(BUILD)/libmailseal.a
 PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
-	mailseal-filter dlp-scan pdfwrap
+	mailseal-filter dlp-scan pdfwrap pdfwrap-otp
 LIBS_certstore = openssl glib-2.0 popt libsodium
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
@@ -89,6 +89,8 @@ LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
 	libzip libxml-2.0
+LIBS_pdfwrap-otp = openssl glib-2.0 popt libsodium
+LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
 	libqpdf
 

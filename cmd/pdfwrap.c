@@ -3,7 +3,9 @@
  * attachments embedded, sent with a short notice (pdfwrap(1)).  The
  * password is static (a file, or the store per recipient or domain) or
  * random per message and recipient, derived so that a retry yields the
- * same one, and then told to the sender in a separate notice.  Any
+ * same one, and then told to the sender in a separate notice, or a
+ * one-time password that pdfwrap-otp(1) derives again from the password
+ * ID in the notice.  Any
  * failure writes nothing (ENC-1): never the plaintext original.  The
  * PDF itself is pdfmsg.c's; this file holds the options, the password
  * choice, the notices and the output message.
@@ -34,7 +36,8 @@
 
 static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
-"               [--password-mode static | random] [--password-file FILE]\n"
+"               [--password-mode static | random | otp]\n"
+"               [--password-file FILE]\n"
 "               [--sender-notice FILE] [--language LANG] RECIPIENT ...\n"
 "       pdfwrap -h | --version\n";
 
@@ -55,7 +58,8 @@ static struct poptOption options[] = {
 
 typedef enum password_mode {
 	MODE_STATIC,
-	MODE_RANDOM
+	MODE_RANDOM,
+	MODE_OTP
 } password_mode;
 
 
@@ -199,21 +203,30 @@ sender_notice(ms_filter *f, const ms_addr *sender, const ms_addr *recipient,
 	return err;
 }
 
-/* write_output - the outer header, the notice and the PDF */
+/* write_output - the outer header, the notice and the PDF; an OTP
+ * password ID goes into the notice and the file name */
 static ms_err
-write_output(ms_filter *f, const ms_addr *sender, const GByteArray *pdf)
+write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
+    const GByteArray *pdf)
 {
+	char *file = otp_id != NULL ? g_strdup_printf("message-%s.pdf",
+	    otp_id) : g_strdup("message.pdf");
 	GString *notice = NULL, *mail;
 	unsigned char random[12];
 	char boundary[64];
 	ms_output *out = NULL;
 	ms_err err;
 
-	err = load_template(f->store, "notice", &notice);
-	if (err != MS_OK)
+	err = load_template(f->store, otp_id != NULL ? "notice-otp" :
+	    "notice", &notice);
+	if (err != MS_OK) {
+		g_free(file);
 		return err;
+	}
 	g_string_replace(notice, "%SENDER%", sender->text, 0);
-	g_string_replace(notice, "%FILE%", "message.pdf", 0);
+	g_string_replace(notice, "%FILE%", file, 0);
+	if (otp_id != NULL)
+		g_string_replace(notice, "%ID%", otp_id, 0);
 	randombytes_buf(random, sizeof(random));
 	snprintf(boundary, sizeof(boundary), "=_mailseal-pdf-"
 	    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
@@ -231,10 +244,10 @@ write_output(ms_filter *f, const ms_addr *sender, const GByteArray *pdf)
 	    "Content-Transfer-Encoding: base64\n\n", boundary, boundary);
 	append_base64(mail, notice->str, notice->len);
 	g_string_append_printf(mail, "\n--%s\n"
-	    "Content-Type: application/pdf; name=\"message.pdf\"\n"
+	    "Content-Type: application/pdf; name=\"%s\"\n"
 	    "Content-Transfer-Encoding: base64\n"
-	    "Content-Disposition: attachment; filename=\"message.pdf\"\n\n",
-	    boundary);
+	    "Content-Disposition: attachment; filename=\"%s\"\n\n",
+	    boundary, file, file);
 	append_base64(mail, pdf->data, pdf->len);
 	g_string_append_printf(mail, "\n--%s--\n", boundary);
 	err = output_open(f->store, &out);
@@ -247,6 +260,7 @@ write_output(ms_filter *f, const ms_addr *sender, const GByteArray *pdf)
 	output_discard(out);
 	g_string_free(notice, TRUE);
 	g_string_free(mail, TRUE);
+	g_free(file);
 	return err;
 }
 
@@ -283,6 +297,8 @@ mode_from_settings(ms_filter *f, const ms_addr *recipient,
 		*mode = MODE_STATIC;
 	} else if (strcmp(value, "random-to-sender") == 0) {
 		*mode = MODE_RANDOM;
+	} else if (strcmp(value, "otp") == 0) {
+		*mode = MODE_OTP;
 	} else if (strcmp(value, "none") == 0) {
 		err = filter_refuse("5.7.1", "PDF encryption is not "
 		    "configured for the recipient");
@@ -312,6 +328,32 @@ get_sender(ms_filter *f, password_mode mode, ms_addr *sender)
 	return MS_OK;
 }
 
+/* otp_password - a new password ID under the recipient's newest client
+ * secret (made on first use) and its password */
+static ms_err
+otp_password(ms_filter *f, const ms_addr *recipient, char **password,
+    char **id)
+{
+	unsigned char secret[PDFPASS_OTP_SECRET_LEN];
+	char derived[PDFPASS_LEN + 1], written[PDFPASS_OTP_ID_LEN + 1];
+	unsigned generation = 0;
+	ms_err err;
+
+	err = pdfpass_otp_secret(f->store, recipient, 0, true, secret,
+	    &generation);
+	if (err == MS_NOTFOUND)
+		err = MS_CONFIG;
+	if (err != MS_OK)
+		return err;
+	pdfpass_otp_new_id(generation, written);
+	pdfpass_otp_derive(secret, written, recipient->key, derived);
+	sodium_memzero(secret, sizeof(secret));
+	*password = g_strdup(derived);
+	*id = g_strdup(written);
+	sodium_memzero(derived, sizeof(derived));
+	return MS_OK;
+}
+
 /* get_password - the user password for this message */
 static ms_err
 get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
@@ -322,6 +364,8 @@ get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
 
 	*password = NULL;
 	*id = NULL;
+	if (mode == MODE_OTP)
+		return otp_password(f, recipient, password, id);
 	if (mode == MODE_RANDOM) {
 		char derived[PDFPASS_LEN + 1];
 
@@ -374,8 +418,9 @@ main(int argc, char **argv)
 	if (count == 0)
 		ritual_usage_error("no RECIPIENT given");
 	if (opt_mode != NULL && strcmp(opt_mode, "static") != 0 &&
-	    strcmp(opt_mode, "random") != 0)
-		ritual_usage_error("--password-mode is static or random");
+	    strcmp(opt_mode, "random") != 0 && strcmp(opt_mode, "otp") != 0)
+		ritual_usage_error("--password-mode is static, random or "
+		    "otp");
 	if (opt_language == NULL)
 		opt_language = "en";
 	if (strlen(opt_language) < 2 || strlen(opt_language) > 8 ||
@@ -408,9 +453,12 @@ main(int argc, char **argv)
 	}
 	if (opt_password_file != NULL)
 		mode = MODE_STATIC;
+	else if (opt_mode != NULL && strcmp(opt_mode, "random") == 0)
+		mode = MODE_RANDOM;
+	else if (opt_mode != NULL && strcmp(opt_mode, "otp") == 0)
+		mode = MODE_OTP;
 	else if (opt_mode != NULL)
-		mode = strcmp(opt_mode, "random") == 0 ? MODE_RANDOM :
-		    MODE_STATIC;
+		mode = MODE_STATIC;
 	else if ((err = mode_from_settings(&f, &recipient, &mode)) != MS_OK)
 		goto out;
 	if (mode == MODE_RANDOM && opt_sender_notice == NULL) {
@@ -432,7 +480,7 @@ main(int argc, char **argv)
 		if (err != MS_OK)
 			goto out;
 	}
-	err = write_output(&f, &sender, pdf);
+	err = write_output(&f, &sender, mode == MODE_OTP ? id : NULL, pdf);
 out:
 	secret_free(password);
 	g_free(id);

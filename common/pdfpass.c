@@ -18,21 +18,41 @@
 
 #define PRIVATE_FILE_MAX 4096
 #define RANDOM_LABEL "mailseal-pdf-random-v1"
+#define OTP_LABEL "mailseal-pdf-otp-v1"
+#define OTP_ID_BYTES 20
+#define OTP_SCHEME 1
 
 static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
-void
-pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
-    const char *recipient, char out[PDFPASS_LEN + 1])
+/* encode - count symbols of 5 bits each from data, most significant
+ * bit first; bits past the end of data read as 0 */
+static void
+encode(const unsigned char *data, size_t len, size_t count, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		size_t bit = i * 5, byte = bit / 8;
+		unsigned pair = (unsigned)(byte < len ? data[byte] : 0) << 8 |
+		    (byte + 1 < len ? data[byte + 1] : 0);
+
+		out[i] = alphabet[(pair >> (11 - bit % 8)) & 31];
+	}
+	out[count] = '\0';
+}
+
+/* derive - the labelled HMAC of pdf.md 5.2 and 5.4, encoded */
+static void
+derive(const unsigned char *key, size_t key_len, const char *label,
+    const char *id, const char *recipient, char out[PDFPASS_LEN + 1])
 {
 	crypto_auth_hmacsha256_state state;
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	const unsigned char zero = 0;
-	size_t i;
 
 	crypto_auth_hmacsha256_init(&state, key, key_len);
-	crypto_auth_hmacsha256_update(&state,
-	    (const unsigned char *)RANDOM_LABEL, strlen(RANDOM_LABEL));
+	crypto_auth_hmacsha256_update(&state, (const unsigned char *)label,
+	    strlen(label));
 	crypto_auth_hmacsha256_update(&state, &zero, 1);
 	crypto_auth_hmacsha256_update(&state, (const unsigned char *)id,
 	    strlen(id));
@@ -40,17 +60,16 @@ pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
 	crypto_auth_hmacsha256_update(&state,
 	    (const unsigned char *)recipient, strlen(recipient));
 	crypto_auth_hmacsha256_final(&state, mac);
-	/* 5-bit groups, most significant bit first */
-	for (i = 0; i < PDFPASS_LEN; i++) {
-		size_t bit = i * 5;
-		unsigned pair = (unsigned)mac[bit / 8] << 8 |
-		    mac[bit / 8 + 1];
-
-		out[i] = alphabet[(pair >> (11 - bit % 8)) & 31];
-	}
-	out[PDFPASS_LEN] = '\0';
+	encode(mac, sizeof(mac), PDFPASS_LEN, out);
 	sodium_memzero(mac, sizeof(mac));
 	sodium_memzero(&state, sizeof(state));
+}
+
+void
+pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
+    const char *recipient, char out[PDFPASS_LEN + 1])
+{
+	derive(key, key_len, RANDOM_LABEL, id, recipient, out);
 }
 
 /* read_private - a whole file of the store that only we may read;
@@ -278,4 +297,196 @@ pdfpass_static(const ms_store *store, const ms_addr *recipient, time_t now,
 		return MS_POLICY;
 	}
 	return MS_OK;
+}
+
+void
+pdfpass_otp_derive(const unsigned char secret[PDFPASS_OTP_SECRET_LEN],
+    const char *id, const char *recipient, char out[PDFPASS_LEN + 1])
+{
+	char *lower = g_ascii_strdown(recipient, -1);
+
+	derive(secret, PDFPASS_OTP_SECRET_LEN, OTP_LABEL, id, lower, out);
+	g_free(lower);
+}
+
+void
+pdfpass_otp_make_id(unsigned generation, const unsigned char nonce[16],
+    char out[PDFPASS_OTP_ID_LEN + 1])
+{
+	unsigned char bytes[OTP_ID_BYTES];
+	char symbols[PDFPASS_OTP_ID_SYMBOLS + 1];
+	size_t i, at = 0;
+
+	bytes[0] = OTP_SCHEME;
+	bytes[1] = (unsigned char)(generation >> 16);
+	bytes[2] = (unsigned char)(generation >> 8);
+	bytes[3] = (unsigned char)generation;
+	memcpy(bytes + 4, nonce, 16);
+	encode(bytes, sizeof(bytes), PDFPASS_OTP_ID_SYMBOLS, symbols);
+	for (i = 0; i < PDFPASS_OTP_ID_SYMBOLS; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[at++] = '-';
+		out[at++] = symbols[i];
+	}
+	out[at] = '\0';
+}
+
+void
+pdfpass_otp_new_id(unsigned generation, char out[PDFPASS_OTP_ID_LEN + 1])
+{
+	unsigned char nonce[16];
+
+	randombytes_buf(nonce, sizeof(nonce));
+	pdfpass_otp_make_id(generation, nonce, out);
+}
+
+ms_err
+pdfpass_otp_parse_id(const char *text, char out[PDFPASS_OTP_ID_LEN + 1],
+    unsigned *generation)
+{
+	unsigned char bytes[OTP_ID_BYTES];
+	unsigned long long bits = 0;
+	size_t count = 0, filled = 0, byte = 0;
+	const char *p;
+
+	memset(bytes, 0, sizeof(bytes));
+	for (p = text; *p != '\0'; p++) {
+		const char *hit;
+
+		if (*p == '-' || *p == ' ')
+			continue;
+		hit = strchr(alphabet, g_ascii_toupper(*p));
+		if (hit == NULL || count == PDFPASS_OTP_ID_SYMBOLS)
+			return MS_DATA;
+		bits = bits << 5 | (unsigned)(hit - alphabet);
+		filled += 5;
+		while (filled >= 8) {
+			filled -= 8;
+			bytes[byte++] = (unsigned char)(bits >> filled);
+		}
+		count++;
+	}
+	/* 32 symbols are exactly the 20 bytes */
+	if (count != PDFPASS_OTP_ID_SYMBOLS || byte != OTP_ID_BYTES ||
+	    bytes[0] != OTP_SCHEME)
+		return MS_DATA;
+	*generation = (unsigned)bytes[1] << 16 | (unsigned)bytes[2] << 8 |
+	    bytes[3];
+	if (*generation == 0)
+		return MS_DATA;
+	pdfpass_otp_make_id(*generation, bytes + 4, out);
+	return MS_OK;
+}
+
+/* otp_lookup - generation (0: the newest) in the text of a client
+ * secret file: MS_OK with the secret, MS_NOTFOUND, or MS_CONFIG */
+static ms_err
+otp_lookup(const char *name, const GByteArray *data, unsigned generation,
+    unsigned char secret[PDFPASS_OTP_SECRET_LEN], unsigned *found)
+{
+	const char *p = (const char *)data->data;
+	const char *end = p + data->len;
+	unsigned best = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((eol != NULL ? eol : end) - p);
+		unsigned long number = 0;
+		size_t digits = 0, hex_len = PDFPASS_OTP_SECRET_LEN * 2;
+
+		while (digits < len && digits < 9 && g_ascii_isdigit(p[digits]))
+			number = number * 10 + (unsigned long)(p[digits++] -
+			    '0');
+		if (digits == 0 || number == 0 ||
+		    number > PDFPASS_OTP_GENERATION_MAX ||
+		    len != digits + 1 + hex_len || p[digits] != ' ') {
+			diag_error("pdf/otp/%s: malformed line", name);
+			return MS_CONFIG;
+		}
+		if ((generation == 0 && number > best) ||
+		    number == generation) {
+			size_t used = 0;
+
+			if (sodium_hex2bin(secret, PDFPASS_OTP_SECRET_LEN,
+			    p + digits + 1, hex_len, NULL, &used,
+			    NULL) != 0 || used != PDFPASS_OTP_SECRET_LEN) {
+				diag_error("pdf/otp/%s: malformed secret",
+				    name);
+				sodium_memzero(secret, PDFPASS_OTP_SECRET_LEN);
+				return MS_CONFIG;
+			}
+			best = (unsigned)number;
+		}
+		p += len + (eol != NULL ? 1 : 0);
+	}
+	if (best == 0)
+		return MS_NOTFOUND;
+	*found = best;
+	return MS_OK;
+}
+
+/* otp_read - read and look up; MS_NOTFOUND when the file is missing */
+static ms_err
+otp_read(const ms_store *store, const char *name, unsigned generation,
+    unsigned char secret[PDFPASS_OTP_SECRET_LEN], unsigned *found)
+{
+	GByteArray *data = NULL;
+	ms_err err;
+
+	err = read_private(store, "pdf/otp", name, &data);
+	if (err != MS_OK)
+		return err;
+	err = otp_lookup(name, data, generation, secret, found);
+	secret_bytes_free(data);
+	return err;
+}
+
+/* otp_create - generation 1 for a recipient that has none (lock held) */
+static ms_err
+otp_create(ms_store *store, const char *name,
+    unsigned char secret[PDFPASS_OTP_SECRET_LEN])
+{
+	char line[16 + PDFPASS_OTP_SECRET_LEN * 2 + 2];
+	char *dir = store_path(store, "pdf/otp", NULL);
+	ms_err err;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		diag_error("cannot create %s: %s", dir, strerror(errno));
+		g_free(dir);
+		return MS_TEMP;
+	}
+	g_free(dir);
+	randombytes_buf(secret, PDFPASS_OTP_SECRET_LEN);
+	memcpy(line, "1 ", 2);
+	sodium_bin2hex(line + 2, sizeof(line) - 2, secret,
+	    PDFPASS_OTP_SECRET_LEN);
+	strcat(line, "\n");
+	err = store_write(store, "pdf/otp", name, line, strlen(line), 0600);
+	sodium_memzero(line, sizeof(line));
+	return err;
+}
+
+ms_err
+pdfpass_otp_secret(ms_store *store, const ms_addr *recipient,
+    unsigned generation, bool create,
+    unsigned char secret[PDFPASS_OTP_SECRET_LEN], unsigned *found)
+{
+	char *name = store_hash_name(recipient->key);
+	ms_err err;
+
+	err = otp_read(store, name, generation, secret, found);
+	if (err == MS_NOTFOUND && create && generation == 0) {
+		err = store_lock(store, 30000);
+		/* another delivery may have created it while we waited */
+		if (err == MS_OK)
+			err = otp_read(store, name, 0, secret, found);
+		if (err == MS_NOTFOUND) {
+			err = otp_create(store, name, secret);
+			if (err == MS_OK)
+				*found = 1;
+		}
+		store_unlock(store);
+	}
+	g_free(name);
+	return err;
 }

@@ -10,6 +10,13 @@
  * address key or of the domain.  Passwords are NUL-terminated, wiped by
  * secret_free().  Limits: static files up to 4 KiB, mode 0600; static
  * passwords at least PDFPASS_STATIC_MIN characters.
+ *
+ * OTP mode (pdf.md 5.4): pdfpass_otp_secret() reads (or creates) the
+ * recipient's client secret in pdf/otp/H, one "GENERATION HEX" line per
+ * generation (at most 4 KiB, so about 50 generations);
+ * pdfpass_otp_new_id() makes a password ID, pdfpass_otp_parse_id() reads
+ * one back (any case, dashes and spaces ignored), pdfpass_otp_derive()
+ * is the password.
  */
 #ifndef MAILSEAL_PDFPASS_H
 #define MAILSEAL_PDFPASS_H
@@ -24,6 +31,10 @@
 #define PDFPASS_LEN 16			/* 80 bits in the 32-symbol alphabet */
 #define PDFPASS_STATIC_MIN 12
 #define PDFPASS_KEY_MIN 32
+#define PDFPASS_OTP_SECRET_LEN 32
+#define PDFPASS_OTP_ID_SYMBOLS 32	/* 20 bytes: 1, generation, 16 random */
+#define PDFPASS_OTP_ID_LEN 39		/* 8 groups of 4 with dashes */
+#define PDFPASS_OTP_GENERATION_MAX 0xffffffU
 
 /* pdfpass_derive - the first PDFPASS_LEN symbols of
  * encode(HMAC-SHA256(key, "mailseal-pdf-random-v1" 0 id 0 recipient)) */
@@ -44,5 +55,33 @@ ms_err pdfpass_static(const ms_store *store, const ms_addr *recipient,
 
 /* pdfpass_check_static - a static password is long enough and one line */
 ms_err pdfpass_check_static(const char *password);
+
+/* pdfpass_otp_derive - the first PDFPASS_LEN symbols of
+ * encode(HMAC-SHA256(secret, "mailseal-pdf-otp-v1" 0 id 0 recipient)),
+ * id in its written form, recipient lower-cased here */
+void pdfpass_otp_derive(const unsigned char secret[PDFPASS_OTP_SECRET_LEN],
+    const char *id, const char *recipient, char out[PDFPASS_LEN + 1]);
+
+/* pdfpass_otp_make_id - the written password ID for generation and 16
+ * bytes of nonce */
+void pdfpass_otp_make_id(unsigned generation, const unsigned char nonce[16],
+    char out[PDFPASS_OTP_ID_LEN + 1]);
+
+/* pdfpass_otp_new_id - pdfpass_otp_make_id with a random nonce */
+void pdfpass_otp_new_id(unsigned generation,
+    char out[PDFPASS_OTP_ID_LEN + 1]);
+
+/* pdfpass_otp_parse_id - text as a password ID of scheme version 1:
+ * the written form in out and its generation; MS_DATA when it is not one */
+ms_err pdfpass_otp_parse_id(const char *text,
+    char out[PDFPASS_OTP_ID_LEN + 1], unsigned *generation);
+
+/* pdfpass_otp_secret - the recipient's client secret of generation
+ * (0: the newest, created as generation 1 when create is set and none
+ * exists; that takes the store lock); MS_NOTFOUND when it does not exist,
+ * MS_CONFIG for a damaged or readable file */
+ms_err pdfpass_otp_secret(ms_store *store, const ms_addr *recipient,
+    unsigned generation, bool create,
+    unsigned char secret[PDFPASS_OTP_SECRET_LEN], unsigned *found);
 
 #endif

@@ -25,6 +25,7 @@
  *   pdf/random.key     pdfwrap's secret for random passwords (0600)
  *   pdf/static/H       pdfwrap's static passwords: H = hex SHA-256 of
  *                      the address key or of the domain (0600)
+ *   pdf/otp/H          pdfwrap's OTP client secrets per address (0600)
  *   pdf/templates/     pdfwrap's notice templates, replacing the shipped
  *                      ones
  *   lock               the writers' lock file (never renamed)

@@ -418,7 +418,7 @@ EOF
 	expect_status 69
 	[[ ${stderr_lines[0]} == "5.7.1 "* ]] || fail_with "no 5.7.1 line"
 	mkdir -m 700 -p "$STORE/settings/user"
-	echo 'pdf-password-mode = otp' >"$STORE/settings/user/bob@example.test.conf"
+	echo 'pdf-password-mode = sms' >"$STORE/settings/user/bob@example.test.conf"
 	wrap -f alice@example.test bob@example.test
 	expect_status 75
 	echo 'pdf-password-mode = random-to-sender' \
@@ -429,6 +429,65 @@ EOF
 	expect_status 0
 	pdf_of "$T/out.eml" "$T/m.pdf"
 	check_pdf "$T/m.pdf" "$(notice_password "$T/n")"
+}
+
+# notice_id MAIL - the OTP password ID in the recipient's notice
+notice_id() {
+	text_of "$1" | sed -n 's/^    \([2-9A-Z]\{4\}\(-[2-9A-Z]\{4\}\)\{7\}\)$/\1/p'
+}
+
+@test "otp mode: the help desk derives the password from the notice's ID" {
+	mkdir -m 700 -p "$STORE/settings/user"
+	echo 'pdf-password-mode = otp' >"$STORE/settings/user/bob@example.test.conf"
+	wrap -f alice@example.test bob@example.test
+	expect_status 0
+	id1=$(notice_id "$T/out.eml")
+	[ ${#id1} -eq 39 ] || fail_with "no password ID in the notice"
+	# the ID is in the file name too
+	grep -q "filename=\"message-$id1.pdf\"" "$T/out.eml"
+	pdf_of "$T/out.eml" "$T/m1.pdf"
+	# the client secret: made on first use, 0600, generation 1
+	h=$(printf '%s' bob@example.test | sha256sum | cut -c1-64)
+	[ "$(stat -c %a "$STORE/pdf/otp/$h")" = 600 ]
+	grep -q '^1 [0-9a-f]\{64\}$' "$STORE/pdf/otp/$h"
+	run --separate-stderr pdfwrap-otp --store "$STORE" -r bob@example.test \
+	    -i "$id1"
+	expect_status 0
+	p1=$output
+	[ ${#p1} -eq 16 ] || fail_with "no password from pdfwrap-otp"
+	check_pdf "$T/m1.pdf" "$p1"
+	pdftotext -upw "$p1" "$T/m1.pdf" - | grep -q "$MARK"
+	# the access is logged, the password is not
+	[[ $stderr == *"$id1"* ]] || fail_with "access not logged"
+	[[ $stderr != *"$p1"* ]] || fail_with "password logged"
+	! text_of "$T/out.eml" | grep -q "$p1" || false
+	# the ID in lower case and without dashes: the same password
+	run --separate-stderr pdfwrap-otp --store "$STORE" -r Bob@Example.test \
+	    -i "$(printf '%s' "$id1" | tr -d - | tr A-Z a-z)"
+	expect_status 0
+	[ "$output" = "$p1" ]
+	# a second message: another ID, another password, the same secret
+	wrap -f alice@example.test bob@example.test
+	expect_status 0
+	id2=$(notice_id "$T/out.eml")
+	[ "$id2" != "$id1" ]
+	[ "$(wc -l <"$STORE/pdf/otp/$h")" -eq 1 ]
+	run --separate-stderr pdfwrap-otp --store "$STORE" -r bob@example.test \
+	    -i "$id2"
+	expect_status 0
+	p2=$output
+	[ "$p2" != "$p1" ]
+	run qpdf --check --password="$p2" "$T/m1.pdf"
+	[ "$status" -ne 0 ] || fail_with "opened with another ID's password"
+	# another recipient's secret does not exist: an error, nothing made
+	run --separate-stderr pdfwrap-otp --store "$STORE" \
+	    -r carol@example.test -i "$id1"
+	expect_status 1
+	[ -z "$output" ]
+	[ "$(ls "$STORE/pdf/otp" | wc -l)" -eq 1 ]
+	# not an ID: usage error
+	run pdfwrap-otp --store "$STORE" -r bob@example.test -i 1234
+	expect_status 64
 }
 
 @test "notice templates: German, and overridden in the store" {

@@ -1,7 +1,7 @@
 /*
  * test-pdf.c - table-driven tests of pdfwrap's text and password code
- * (common/pdf.c, common/pdfpass.c): the published random-password test
- * vector, attachment names made safe, HTML made text.
+ * (common/pdf.c, common/pdfpass.c): the published random-password and
+ * OTP test vectors, password IDs read back, attachment names made safe, HTML made text.
  */
 #include "pdf.h"
 #include "pdfpass.h"
@@ -49,6 +49,97 @@ static const html_case html_cases[] = {
 	{ "tail <", "tail" },
 };
 
+typedef struct otp_case {
+	unsigned generation;
+	unsigned char nonce_start;	/* nonce bytes start, start+1, ... */
+	bool nonce_zero;
+	const char *recipient;
+	const char *id;
+	const char *password;
+} otp_case;
+
+/* the vectors in pdfwrap-otp(1): secret 00 01 .. 1f */
+static const otp_case otp_cases[] = {
+	{ 1, 0xa0, false, "bob@example.test",
+	  "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", "NFJWGSKBBYX9SX3E" },
+	{ 1, 0xa0, false, "Bob@Example.TEST",
+	  "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", "NFJWGSKBBYX9SX3E" },
+	{ 1, 0xa0, false, "carol@example.test",
+	  "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", "7UCYYX9DHAJN4UBL" },
+	{ 2, 0, true, "bob@example.test",
+	  "2622-22J2-2222-2222-2222-2222-2222-2222", "H8JU3YSJ5EM8TGDD" },
+};
+
+typedef struct id_case {
+	const char *input;
+	const char *written;	/* NULL: refused */
+	unsigned generation;
+} id_case;
+
+static const id_case id_cases[] = {
+	{ "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH",
+	  "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", 1 },
+	{ "262222f2n8kc9b77 numu kcfc pgqc vdph",
+	  "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", 1 },
+	{ "2622-22J2-2222-2222-2222-2222-2222-2222",
+	  "2622-22J2-2222-2222-2222-2222-2222-2222", 2 },
+	/* one symbol short, one too many, a look-alike, version 2, gen 0 */
+	{ "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDP", NULL, 0 },
+	{ "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPHH", NULL, 0 },
+	{ "2622-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDP0", NULL, 0 },
+	{ "4222-22F2-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", NULL, 0 },
+	{ "2622-2222-N8KC-9B77-NUMU-KCFC-PGQC-VDPH", NULL, 0 },
+	{ "", NULL, 0 },
+};
+
+/* check_otp - the OTP vectors and password IDs */
+static void
+check_otp(const unsigned char *secret)
+{
+	char password[PDFPASS_LEN + 1], id[PDFPASS_OTP_ID_LEN + 1];
+	char other[PDFPASS_OTP_ID_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(otp_cases); i++) {
+		const otp_case *c = &otp_cases[i];
+		unsigned char nonce[16];
+		size_t j;
+
+		for (j = 0; j < sizeof(nonce); j++)
+			nonce[j] = c->nonce_zero ? 0 :
+			    (unsigned char)(c->nonce_start + j);
+		pdfpass_otp_make_id(c->generation, nonce, id);
+		unit_check(strcmp(id, c->id) == 0, "OTP id %s", id);
+		pdfpass_otp_derive(secret, id, c->recipient, password);
+		unit_check(strcmp(password, c->password) == 0,
+		    "OTP vector %s %s -> %s", c->id, c->recipient, password);
+	}
+	for (i = 0; i < G_N_ELEMENTS(id_cases); i++) {
+		const id_case *c = &id_cases[i];
+		unsigned generation = 0;
+		ms_err err = pdfpass_otp_parse_id(c->input, id, &generation);
+
+		if (c->written == NULL) {
+			unit_check(err == MS_DATA, "id %s refused",
+			    unit_show(c->input));
+		} else {
+			unit_check(err == MS_OK && strcmp(id, c->written) ==
+			    0 && generation == c->generation, "id %s read",
+			    unit_show(c->input));
+		}
+	}
+	pdfpass_otp_new_id(7, id);
+	pdfpass_otp_new_id(7, other);
+	unit_check(strcmp(id, other) != 0, "two new ids differ");
+	{
+		unsigned generation = 0;
+
+		unit_check(pdfpass_otp_parse_id(id, other, &generation) ==
+		    MS_OK && generation == 7 && strcmp(id, other) == 0,
+		    "a new id reads back");
+	}
+}
+
 int
 main(void)
 {
@@ -67,6 +158,7 @@ main(void)
 	    password);
 	unit_check(strcmp(password, "C6ELLKMFENBW3XX2") != 0,
 	    "another recipient, another password");
+	check_otp(key);
 	unit_check(pdfpass_check_static("twelve chars") == MS_OK,
 	    "a 12-character static password is accepted");
 	unit_check(pdfpass_check_static("eleven char") != MS_OK,
