@@ -5,7 +5,8 @@
  * random per message and recipient, derived so that a retry yields the
  * same one, and then told to the sender in a separate notice, or a
  * one-time password that pdfwrap-otp(1) derives again from the password
- * ID in the notice.  Any
+ * ID in the notice, or random and sent by SMS: the job is spooled in the
+ * store for sms-send(1), never sent from here.  Any
  * failure writes nothing (ENC-1): never the plaintext original.  The
  * PDF itself is pdfmsg.c's; this file holds the options, the password
  * choice, the notices and the output message.
@@ -19,6 +20,7 @@
 #include "pdfpass.h"
 #include "ritual.h"
 #include "secret.h"
+#include "smsjob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +38,7 @@
 
 static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
-"               [--password-mode static | random | otp]\n"
+"               [--password-mode static | random | sms | otp]\n"
 "               [--password-file FILE]\n"
 "               [--sender-notice FILE] [--language LANG] RECIPIENT ...\n"
 "       pdfwrap -h | --version\n";
@@ -59,6 +61,7 @@ static struct poptOption options[] = {
 typedef enum password_mode {
 	MODE_STATIC,
 	MODE_RANDOM,
+	MODE_SMS,
 	MODE_OTP
 } password_mode;
 
@@ -204,10 +207,11 @@ sender_notice(ms_filter *f, const ms_addr *sender, const ms_addr *recipient,
 }
 
 /* write_output - the outer header, the notice and the PDF; an OTP
- * password ID goes into the notice and the file name */
+ * password ID goes into the notice and the file name, an SMS reference
+ * into the notice */
 static ms_err
 write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
-    const GByteArray *pdf)
+    const char *sms_reference, const GByteArray *pdf)
 {
 	char *file = otp_id != NULL ? g_strdup_printf("message-%s.pdf",
 	    otp_id) : g_strdup("message.pdf");
@@ -218,7 +222,7 @@ write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
 	ms_err err;
 
 	err = load_template(f->store, otp_id != NULL ? "notice-otp" :
-	    "notice", &notice);
+	    sms_reference != NULL ? "notice-sms" : "notice", &notice);
 	if (err != MS_OK) {
 		g_free(file);
 		return err;
@@ -227,6 +231,8 @@ write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
 	g_string_replace(notice, "%FILE%", file, 0);
 	if (otp_id != NULL)
 		g_string_replace(notice, "%ID%", otp_id, 0);
+	if (sms_reference != NULL)
+		g_string_replace(notice, "%REF%", sms_reference, 0);
 	randombytes_buf(random, sizeof(random));
 	snprintf(boundary, sizeof(boundary), "=_mailseal-pdf-"
 	    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
@@ -299,6 +305,8 @@ mode_from_settings(ms_filter *f, const ms_addr *recipient,
 		*mode = MODE_RANDOM;
 	} else if (strcmp(value, "otp") == 0) {
 		*mode = MODE_OTP;
+	} else if (strcmp(value, "sms") == 0) {
+		*mode = MODE_SMS;
 	} else if (strcmp(value, "none") == 0) {
 		err = filter_refuse("5.7.1", "PDF encryption is not "
 		    "configured for the recipient");
@@ -318,7 +326,7 @@ get_sender(ms_filter *f, password_mode mode, ms_addr *sender)
 {
 	const char *why = NULL;
 
-	if (mode == MODE_RANDOM ||
+	if (mode == MODE_RANDOM || mode == MODE_SMS ||
 	    (opt_sender != NULL && *opt_sender != '\0'))
 		return filter_sender(f, opt_sender, sender);
 	if (msg_from_address(f->msg, sender, &why) != MS_OK) {
@@ -354,6 +362,58 @@ otp_password(ms_filter *f, const ms_addr *recipient, char **password,
 	return MS_OK;
 }
 
+/* sms_number - the recipient's E.164 number; a refusal without one */
+static ms_err
+sms_number(ms_filter *f, const ms_addr *recipient, char **number)
+{
+	ms_settings *settings = NULL;
+	const char *value;
+	ms_err err;
+
+	*number = NULL;
+	err = settings_load(f->store, recipient, &settings);
+	if (err != MS_OK)
+		return err;
+	value = settings_get(settings, "sms-number");
+	if (*value == '\0') {
+		err = filter_refuse("5.7.1", "no mobile number on file for the "
+		    "PDF password by SMS: set sms-number for the recipient "
+		    "or choose another pdf-password-mode");
+	} else if (!smsjob_number_ok(value)) {
+		diag_error("sms-number of the recipient is not an E.164 "
+		    "number");
+		err = MS_CONFIG;
+	} else {
+		*number = g_strdup(value);
+	}
+	settings_free(settings);
+	return err;
+}
+
+/* spool_sms - commit the SMS job before any output (pdf.md 5.3): the
+ * text names the password and the reference, never the subject */
+static ms_err
+spool_sms(ms_filter *f, const char *number, const ms_addr *sender,
+    const ms_addr *recipient, const char *password, char **reference)
+{
+	smsjob job;
+	ms_err err;
+
+	memset(&job, 0, sizeof(job));
+	*reference = smsjob_new_reference();
+	job.number = g_strdup(number);
+	job.sender = g_strdup(sender->text);
+	job.recipient = g_strdup(recipient->text);
+	job.reference = g_strdup(*reference);
+	job.text = g_strdup_printf("Password for the encrypted PDF "
+	    "(reference %s): %s", *reference, password);
+	job.expires = (long long)time(NULL) +
+	    (long long)settings_get_number(f->settings, "sms-expiry");
+	err = smsjob_write(f->store, &job);
+	smsjob_clear(&job);
+	return err;
+}
+
 /* get_password - the user password for this message */
 static ms_err
 get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
@@ -366,6 +426,14 @@ get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
 	*id = NULL;
 	if (mode == MODE_OTP)
 		return otp_password(f, recipient, password, id);
+	if (mode == MODE_SMS) {
+		char fresh[PDFPASS_LEN + 1];
+
+		pdfpass_generate(fresh);
+		*password = g_strdup(fresh);
+		sodium_memzero(fresh, sizeof(fresh));
+		return MS_OK;
+	}
 	if (mode == MODE_RANDOM) {
 		char derived[PDFPASS_LEN + 1];
 
@@ -406,7 +474,7 @@ main(int argc, char **argv)
 	ms_addr recipient = { 0 }, sender = { 0 };
 	password_mode mode = MODE_STATIC;
 	GByteArray *pdf = NULL;
-	char *password = NULL, *id = NULL;
+	char *password = NULL, *id = NULL, *number = NULL, *reference = NULL;
 	const char *why = NULL;
 	size_t count = 0, i;
 	ms_filter f;
@@ -418,9 +486,10 @@ main(int argc, char **argv)
 	if (count == 0)
 		ritual_usage_error("no RECIPIENT given");
 	if (opt_mode != NULL && strcmp(opt_mode, "static") != 0 &&
-	    strcmp(opt_mode, "random") != 0 && strcmp(opt_mode, "otp") != 0)
-		ritual_usage_error("--password-mode is static, random or "
-		    "otp");
+	    strcmp(opt_mode, "random") != 0 && strcmp(opt_mode, "otp") != 0 &&
+	    strcmp(opt_mode, "sms") != 0)
+		ritual_usage_error("--password-mode is static, random, sms "
+		    "or otp");
 	if (opt_language == NULL)
 		opt_language = "en";
 	if (strlen(opt_language) < 2 || strlen(opt_language) > 8 ||
@@ -457,6 +526,8 @@ main(int argc, char **argv)
 		mode = MODE_RANDOM;
 	else if (opt_mode != NULL && strcmp(opt_mode, "otp") == 0)
 		mode = MODE_OTP;
+	else if (opt_mode != NULL && strcmp(opt_mode, "sms") == 0)
+		mode = MODE_SMS;
 	else if (opt_mode != NULL)
 		mode = MODE_STATIC;
 	else if ((err = mode_from_settings(&f, &recipient, &mode)) != MS_OK)
@@ -469,6 +540,9 @@ main(int argc, char **argv)
 	err = get_sender(&f, mode, &sender);
 	if (err != MS_OK)
 		goto out;
+	if (mode == MODE_SMS &&
+	    (err = sms_number(&f, &recipient, &number)) != MS_OK)
+		goto out;
 	err = get_password(&f, mode, &recipient, &password, &id);
 	if (err != MS_OK)
 		goto out;
@@ -480,10 +554,19 @@ main(int argc, char **argv)
 		if (err != MS_OK)
 			goto out;
 	}
-	err = write_output(&f, &sender, mode == MODE_OTP ? id : NULL, pdf);
+	if (mode == MODE_SMS) {
+		err = spool_sms(&f, number, &sender, &recipient, password,
+		    &reference);
+		if (err != MS_OK)
+			goto out;
+	}
+	err = write_output(&f, &sender, mode == MODE_OTP ? id : NULL,
+	    reference, pdf);
 out:
 	secret_free(password);
 	g_free(id);
+	g_free(number);
+	g_free(reference);
 	if (pdf != NULL)
 		g_byte_array_free(pdf, TRUE);
 	addr_clear(&recipient);

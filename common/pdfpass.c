@@ -300,6 +300,16 @@ pdfpass_static(const ms_store *store, const ms_addr *recipient, time_t now,
 }
 
 void
+pdfpass_generate(char out[PDFPASS_LEN + 1])
+{
+	unsigned char bytes[PDFPASS_LEN * 5 / 8];
+
+	randombytes_buf(bytes, sizeof(bytes));
+	encode(bytes, sizeof(bytes), PDFPASS_LEN, out);
+	sodium_memzero(bytes, sizeof(bytes));
+}
+
+void
 pdfpass_otp_derive(const unsigned char secret[PDFPASS_OTP_SECRET_LEN],
     const char *id, const char *recipient, char out[PDFPASS_LEN + 1])
 {

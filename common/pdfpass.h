@@ -56,6 +56,9 @@ ms_err pdfpass_static(const ms_store *store, const ms_addr *recipient,
 /* pdfpass_check_static - a static password is long enough and one line */
 ms_err pdfpass_check_static(const char *password);
 
+/* pdfpass_generate - a fresh random password of PDFPASS_LEN symbols */
+void pdfpass_generate(char out[PDFPASS_LEN + 1]);
+
 /* pdfpass_otp_derive - the first PDFPASS_LEN symbols of
  * encode(HMAC-SHA256(secret, "mailseal-pdf-otp-v1" 0 id 0 recipient)),
  * id in its written form, recipient lower-cased here */

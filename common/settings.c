@@ -71,6 +71,18 @@ static const key_def keys[] = {
 	{ "pdf-password-mode", TYPE_ENUM,
 	  "none static random-to-sender sms otp", "none", LEVEL_ALL, 0 },
 	{ "webmail-url", TYPE_HTTPS_URL, NULL, "", LEVEL_ALL, 0 },
+	/* pdfwrap's sms mode: the recipient's mobile number (E.164, checked
+	 * where it is used), and sms-send's gateway file, retries and
+	 * expiry; private gateway addresses only for tests or a local
+	 * relay */
+	{ "sms-number", TYPE_STRING, NULL, "", 1u << SETTINGS_USER, 0 },
+	{ "sms-credentials-file", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "sms-allow-private-addresses", TYPE_BOOL, NULL, "no", LEVEL_GLOBAL,
+	  0 },
+	{ "sms-retry-delay", TYPE_NUMBER, NULL, "300", LEVEL_GLOBAL, 86400 },
+	{ "sms-max-attempts", TYPE_NUMBER, NULL, "6", LEVEL_GLOBAL, 100 },
+	{ "sms-expiry", TYPE_NUMBER, NULL, "86400", LEVEL_GLOBAL,
+	  (unsigned long long)30 * 86400 },
 	{ "syslog", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
 	{ "limit-message-size", TYPE_NUMBER, NULL, "64M", LEVEL_GLOBAL,
 	  SIZE_MAX },

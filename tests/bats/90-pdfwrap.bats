@@ -420,7 +420,8 @@ EOF
 	mkdir -m 700 -p "$STORE/settings/user"
 	echo 'pdf-password-mode = sms' >"$STORE/settings/user/bob@example.test.conf"
 	wrap -f alice@example.test bob@example.test
-	expect_status 75
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.7.1 no mobile number"* ]]
 	echo 'pdf-password-mode = random-to-sender' \
 	    >"$STORE/settings/user/bob@example.test.conf"
 	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
@@ -514,7 +515,7 @@ notice_id() {
 	[[ ${lines[0]} == "usage: pdfwrap "* ]]
 	wrap --password-file "$T/pw"
 	expect_status 64
-	wrap --password-mode sms bob@example.test
+	wrap --password-mode bogus bob@example.test
 	expect_status 64
 	wrap --password-mode random bob@example.test carol@example.test
 	expect_status 64
