@@ -366,6 +366,41 @@ fetch_url(const char *url, const fetch_opts *opts, GByteArray **body,
 	return job.outcome;
 }
 
+fetch_outcome
+fetch_post(const char *url, const fetch_opts *opts, const char *body,
+    const char *userpwd, long *status, const char **why)
+{
+	fetch_job job = { .url = url };
+	transfer t;
+	CURLcode rc;
+
+	*status = 0;
+	if (!global_init() || !transfer_start(&t, &job, opts)) {
+		*why = "libcurl cannot start";
+		return FETCH_FAILED;
+	}
+	curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)strlen(body));
+	if (userpwd != NULL) {
+		curl_easy_setopt(t.curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(t.curl, CURLOPT_USERPWD, userpwd);
+	}
+	rc = curl_easy_perform(t.curl);
+	curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, status);
+	transfer_finish(&t, rc);
+	/* a gateway may answer 2xx with no body: that is a success too */
+	if (job.outcome == FETCH_FAILED && rc == CURLE_OK &&
+	    *status >= 200 && *status <= 299)
+		job.outcome = FETCH_OK;
+	else if (job.outcome == FETCH_OK && (*status < 200 || *status > 299))
+		job.outcome = FETCH_FAILED;
+	*why = job.outcome == FETCH_OK ? NULL : job.why;
+	fetch_job_clear(&job);
+	return job.outcome;
+}
+
 /* fail_job - a job that could not even start */
 static void
 fail_job(fetch_job *job, const char *why)

@@ -5,7 +5,8 @@
  *
  * API: fetch_url() fills a buffer of at most opts->max bytes;
  * fetch_run() performs several conditional GETs (If-None-Match,
- * If-Modified-Since) at once through one curl multi handle.  Only the
+ * If-Modified-Since) at once through one curl multi handle; fetch_post()
+ * posts a form (sms-send).  Only the
  * protocols named are allowed, for the request and for redirects (at most
  * three); connect and total timeouts and a low-speed abort bound each
  * transfer; no proxy from the environment; connections to loopback,
@@ -67,6 +68,13 @@ fetch_outcome fetch_url(const char *url, const fetch_opts *opts,
  * job gets an outcome */
 void fetch_run(fetch_job *jobs, size_t n, const fetch_opts *opts,
     unsigned parallel);
+
+/* fetch_post - POST body (application/x-www-form-urlencoded) to url,
+ * with HTTP basic credentials "user:password" when userpwd is not NULL;
+ * no redirects are followed (a POST is not repeated elsewhere);
+ * FETCH_OK for any 2xx answer, the HTTP status in *status */
+fetch_outcome fetch_post(const char *url, const fetch_opts *opts,
+    const char *body, const char *userpwd, long *status, const char **why);
 
 /* fetch_job_clear - free what fetch_run put into a job */
 void fetch_job_clear(fetch_job *job);

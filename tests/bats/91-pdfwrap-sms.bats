@@ -91,3 +91,131 @@ sys.exit(0 if sys.argv[2] in t else 1)' "$T/out.eml" "$ref"
 	expect_status 75
 	[ ! -s "$T/out.eml" ]
 }
+
+# spool_job - pdfwrap in sms mode on $MSG, the output in $T/out.eml
+spool_job() {
+	pdfwrap --store "$STORE" -f alice@example.test bob@example.test \
+	    <"$MSG" >"$T/out.eml"
+}
+
+# gateway CODE - a gateway on 127.0.0.1 that answers CODE and logs each
+# request (path, authorization, body) to $T/requests; port in $PORT
+gateway() {
+	python3 - "$1" "$T/requests" "$T/port" <<'EOF2' &
+import http.server, sys
+code, log, portfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(n).decode()
+        with open(log, "a") as f:
+            f.write("%s %s %s\n" % (self.path,
+                self.headers.get("Authorization"), body))
+        self.send_response(code)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile + ".tmp", "w").write(str(s.server_address[1]))
+import os
+os.rename(portfile + ".tmp", portfile)
+s.serve_forever()
+EOF2
+	GATEWAY_PID=$!
+	for _ in $(seq 1 50); do
+		[ -s "$T/port" ] && break
+		sleep 0.1
+	done
+	PORT=$(cat "$T/port")
+	cat >"$T/gateway.conf" <<EOF2
+url = http://127.0.0.1:$PORT/send?to=%NUMBER%
+user = mailseal
+password = s3cret-gateway
+EOF2
+	chmod 600 "$T/gateway.conf"
+	cat >"$STORE/settings/global.conf" <<EOF2
+sms-credentials-file = $T/gateway.conf
+sms-allow-private-addresses = yes
+sms-retry-delay = 1
+sms-max-attempts = 2
+EOF2
+}
+
+teardown() {
+	if [ -n "${GATEWAY_PID:-}" ]; then
+		kill "$GATEWAY_PID" 2>/dev/null || true
+		wait "$GATEWAY_PID" 2>/dev/null || true
+	fi
+}
+
+@test "sms-send posts the job to the gateway and wipes it" {
+	spool_job
+	text=$(job_field text)
+	pw=${text##*: }
+	gateway 200
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "job left behind"
+	[ "$(wc -l <"$T/requests")" -eq 1 ]
+	grep -q '^/send?to=%2B4915112345678 Basic ' "$T/requests"
+	grep -q "to=%2B4915112345678&text=.*$pw" "$T/requests"
+	[[ $stderr != *"$pw"* ]] || fail_with "password logged"
+	# nothing left to do: a second run posts nothing
+	run sms-send --store "$STORE"
+	expect_status 0
+	[ "$(wc -l <"$T/requests")" -eq 1 ]
+}
+
+@test "sms-send: a failing gateway is retried, then the sender is told" {
+	spool_job
+	text=$(job_field text)
+	pw=${text##*: }
+	gateway 500
+	cat >"$T/sendmail" <<EOF2
+#!/bin/sh
+printf '%s\n' "\$@" >"$T/sendmail.args"
+cat >"$T/sendmail.mail"
+EOF2
+	chmod 755 "$T/sendmail"
+	export MAILSEAL_SENDMAIL=$T/sendmail
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ "$(job_field attempts)" = 1 ]
+	[ ! -e "$T/sendmail.mail" ]
+	# the next run, a second later, tries again; the second failure is
+	# the last
+	sleep 1.2
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ "$(wc -l <"$T/requests")" -eq 2 ]
+	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "job left behind"
+	[ "$(cat "$T/sendmail.args")" = "$(printf -- '-f\n\n--\nalice@example.test')" ]
+	grep -q '^To: alice@example.test$' "$T/sendmail.mail"
+	python3 - "$T/sendmail.mail" "$pw" <<'EOF2'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+t = m.get_payload(decode=True).decode()
+assert sys.argv[2] in t and "bob@example.test" in t, t
+EOF2
+	[[ $stderr != *"$pw"* ]] || fail_with "password logged"
+}
+
+@test "sms-send refuses a loopback gateway unless allowed, and a readable credentials file" {
+	spool_job
+	gateway 200
+	sed -i '/sms-allow-private-addresses/d' "$STORE/settings/global.conf"
+	run --separate-stderr sms-send --store "$STORE"
+	[ ! -s "$T/requests" ] || fail_with "posted to loopback"
+	[ "$(job_field attempts)" = 1 ] || fail_with "$stderr"
+	sleep 1.2
+	run --separate-stderr sms-send --store "$STORE" --allow-private-addresses
+	expect_status 0
+	[ -z "$(ls "$STORE/spool/sms")" ]
+	spool_job
+	chmod 644 "$T/gateway.conf"
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 75
+	[ -n "$(ls "$STORE/spool/sms")" ]
+}
