@@ -26,6 +26,7 @@
  *   pdf/static/H       pdfwrap's static passwords: H = hex SHA-256 of
  *                      the address key or of the domain (0600)
  *   pdf/otp/H          pdfwrap's OTP client secrets per address (0600)
+ *   spool/sms/NAME     pdfwrap's SMS jobs for sms-send (0600)
  *   pdf/templates/     pdfwrap's notice templates, replacing the shipped
  *                      ones
  *   lock               the writers' lock file (never renamed)
