@@ -581,3 +581,29 @@ notice_id() {
 	check_pdf "$T/m.pdf" "$PW"
 	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "use $MARK"
 }
+
+@test "a 20 MiB attachment: a valid PDF that carries it byte for byte" {
+	head -c $((20 * 1024 * 1024)) /dev/urandom >"$T/big.bin"
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: big\nMIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/mixed; boundary=bb\n\n--bb\n'
+		printf 'Content-Type: text/plain\n\nThe marker %s.\n--bb\n' "$MARK"
+		printf 'Content-Type: application/octet-stream\n'
+		printf 'Content-Disposition: attachment; filename=big.bin\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 -w 76 "$T/big.bin"
+		printf -- '--bb--\n'
+	} >"$T/big.eml"
+	MSG=$T/big.eml
+	run --separate-stderr pdfwrap_to "$T/out.eml" --store "$STORE" \
+	    -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	run qpdf --check --password="$PW" "$T/m.pdf"
+	expect_status 0
+	mkdir "$T/big"
+	pdfdetach -upw "$PW" -saveall -o "$T/big" "$T/m.pdf"
+	cmp "$T/big/big.bin" "$T/big.bin" || fail_with "the attachment changed"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "$MARK" || fail_with "no body"
+}
