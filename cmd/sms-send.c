@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,6 +359,35 @@ handle_job(ms_store *store, const ms_settings *settings,
 	return err;
 }
 
+/* run_lock - the run lock spool/sms.lock, taken without waiting:
+ * MS_NOTFOUND when another run holds it */
+static ms_err
+run_lock(const ms_store *store, int *fd)
+{
+	char *dir = store_path(store, "spool", NULL);
+	char *path = g_build_filename(dir, "sms.lock", NULL);
+	ms_err err = MS_OK;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		diag_error("cannot create %s: %s", dir, strerror(errno));
+		err = MS_TEMP;
+	} else if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0) {
+		diag_error("cannot open %s: %s", path, strerror(errno));
+		err = MS_TEMP;
+	} else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		err = errno == EWOULDBLOCK ? MS_NOTFOUND : MS_TEMP;
+		if (err == MS_TEMP)
+			diag_error("cannot lock %s: %s", path,
+			    strerror(errno));
+		close(*fd);
+		*fd = -1;
+	}
+	g_free(path);
+	g_free(dir);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -371,6 +401,7 @@ main(int argc, char **argv)
 	gateway gw = { NULL, NULL };
 	unsigned sent = 0, failed = 0;
 	ms_err err, first = MS_OK;
+	int lock_fd = -1;
 	guint i;
 
 	if (poptGetArgs(ctx) != NULL)
@@ -381,6 +412,16 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	diag_use_syslog(settings_get_bool(settings, "syslog"));
+	/* one run at a time: two would post the same job twice; a run that
+	 * finds another at work leaves the jobs to it */
+	err = run_lock(store, &lock_fd);
+	if (err == MS_NOTFOUND) {
+		diag_info("another sms-send run is at work");
+		err = MS_OK;
+		goto out;
+	}
+	if (err != MS_OK)
+		goto out;
 	err = store_list(store, SMSJOB_DIR, &names);
 	if (err == MS_NOTFOUND || (err == MS_OK && names->len == 0)) {
 		err = MS_OK;
@@ -411,6 +452,8 @@ main(int argc, char **argv)
 	if (!opt_dry_run && (sent > 0 || failed > 0))
 		diag_info("%u SMS sent, %u attempts failed", sent, failed);
 out:
+	if (lock_fd >= 0)
+		close(lock_fd);	/* releases the run lock */
 	if (names != NULL)
 		g_ptr_array_free(names, TRUE);
 	g_free(gw.url);

@@ -219,3 +219,20 @@ EOF2
 	expect_status 75
 	[ -n "$(ls "$STORE/spool/sms")" ]
 }
+
+@test "sms-send: while another run is at work, a second one leaves the jobs alone" {
+	spool_job
+	gateway 200
+	# another run holds the run lock
+	flock "$STORE/spool/sms.lock" sleep 3 &
+	local holder=$!
+	sleep 0.3
+	run sms-send --store "$STORE"
+	expect_status 0
+	[ ! -s "$T/requests" ] || fail_with "the job was posted during another run"
+	[ -n "$(ls "$STORE/spool/sms")" ] || fail_with "the job is gone"
+	wait "$holder"
+	run sms-send --store "$STORE"
+	expect_status 0
+	[ "$(wc -l <"$T/requests")" -eq 1 ] || fail_with "the job was not posted after the other run"
+}
