@@ -661,38 +661,11 @@ build(job *j)
 	return err;
 }
 
-/* reinject_command - the reinjection command as an argument vector:
- * setting, then $MAILSEAL_SENDMAIL, then sendmail; split like a shell
- * would split words, but nothing is evaluated */
-static char **
-reinject_command(const job *j)
-{
-	const char *cmd = settings_get(j->f.settings, "reinject-command");
-	GError *gerr = NULL;
-	char **argv = NULL;
-
-	if (cmd == NULL || *cmd == '\0')
-		cmd = getenv("MAILSEAL_SENDMAIL");
-	if (cmd == NULL || *cmd == '\0')
-		cmd = "/usr/sbin/sendmail -G -i";
-	if (!g_shell_parse_argv(cmd, NULL, &argv, &gerr)) {
-		diag_error("reinject-command cannot be split into words");
-		g_error_free(gerr);
-		return NULL;
-	}
-	if (argv[0][0] != '/') {
-		diag_error("reinject-command must start with an absolute path");
-		g_strfreev(argv);
-		return NULL;
-	}
-	return argv;
-}
-
 /* reinject_sendmail - CMD [-R hdrs] -f SENDER -- RCPT... < fd */
 static ms_err
 reinject_sendmail(const job *j, const char *from, int fd, GPtrArray *rcpts)
 {
-	char **cmd = reinject_command(j);
+	char **cmd = run_reinject_command(j->f.settings);
 	GPtrArray *argv;
 	GString *errtext = NULL;
 	int status;

@@ -188,39 +188,13 @@ post_job(const gateway *gw, const fetch_opts *opts, const smsjob *job)
 	return outcome == FETCH_OK;
 }
 
-/* reinject_command - the reinjection command as an argument vector, as
- * mailseal-filter(1) finds it; split into words, nothing evaluated */
-static char **
-reinject_command(const ms_settings *settings)
-{
-	const char *cmd = settings_get(settings, "reinject-command");
-	GError *gerr = NULL;
-	char **argv = NULL;
-
-	if (cmd == NULL || *cmd == '\0')
-		cmd = getenv("MAILSEAL_SENDMAIL");
-	if (cmd == NULL || *cmd == '\0')
-		cmd = "/usr/sbin/sendmail -G -i";
-	if (!g_shell_parse_argv(cmd, NULL, &argv, &gerr)) {
-		diag_error("reinject-command cannot be split into words");
-		g_error_free(gerr);
-		return NULL;
-	}
-	if (argv[0][0] != '/') {
-		diag_error("reinject-command must start with an absolute path");
-		g_strfreev(argv);
-		return NULL;
-	}
-	return argv;
-}
-
 /* notify_sender - the job is given up: tell the sender, with the
  * password, so it can be passed on another way (pdf.md 5.3) */
 static ms_err
 notify_sender(const ms_settings *settings, const smsjob *job,
     const char *reason)
 {
-	char **cmd = reinject_command(settings);
+	char **cmd = run_reinject_command(settings);
 	GPtrArray *argv;
 	GString *mail, *errtext = NULL;
 	const char *password = strrchr(job->text, ' ');

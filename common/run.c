@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -286,4 +287,28 @@ run_copy_fd(int in_fd, int out_fd)
 			done += w;
 		}
 	}
+}
+
+char **
+run_reinject_command(const ms_settings *settings)
+{
+	const char *cmd = settings_get(settings, "reinject-command");
+	GError *gerr = NULL;
+	char **argv = NULL;
+
+	if (cmd == NULL || *cmd == '\0')
+		cmd = getenv("MAILSEAL_SENDMAIL");
+	if (cmd == NULL || *cmd == '\0')
+		cmd = "/usr/sbin/sendmail -G -i";
+	if (!g_shell_parse_argv(cmd, NULL, &argv, &gerr)) {
+		diag_error("reinject-command cannot be split into words");
+		g_error_free(gerr);
+		return NULL;
+	}
+	if (argv[0][0] != '/') {
+		diag_error("reinject-command must start with an absolute path");
+		g_strfreev(argv);
+		return NULL;
+	}
+	return argv;
 }

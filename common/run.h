@@ -15,6 +15,7 @@
 #define MAILSEAL_RUN_H
 #include <glib.h>
 #include "err.h"
+#include "settings.h"
 
 #define RUN_STDERR_MAX 4096
 
@@ -29,6 +30,14 @@ ms_err run_program(char *const argv[], int in_fd, int out_fd, int *status,
  * will queue again) */
 ms_err run_program_tied(char *const argv[], int in_fd, int out_fd,
     int *status, GString **errtext);
+
+/* run_reinject_command - the command that hands a finished message back
+ * to the mail system, as an argument vector (g_strfreev): the
+ * reinject-command setting, else $MAILSEAL_SENDMAIL, else
+ * "/usr/sbin/sendmail -G -i"; split into words as a shell would, but
+ * nothing is evaluated; NULL (logged) when it cannot be split or does
+ * not start with an absolute path */
+char **run_reinject_command(const ms_settings *settings);
 
 /* run_bindir - the directory of the running executable (static storage),
  * or NULL when it cannot be read */
