@@ -14,9 +14,11 @@
 # postdrop, which sendmail reinjection runs, reads only the default
 # /etc/postfix/main.cf to decide whether a private configuration directory
 # may be used.  When that file does not exist (a machine with Postfix
-# installed as "No configuration"), pf_start writes one that names only
-# $PF/etc in alternate_config_directories and pf_stop removes it again;
-# when it exists, the tests reinject over SMTP instead.
+# installed as "No configuration"), pf_start writes one that names $PF/etc
+# in alternate_config_directories and pf_stop removes it again; the file
+# is marked as the tests' own, so an instance of an interrupted run that
+# is gone is dropped from it.  When the machine has its own main.cf, the
+# tests reinject over SMTP instead.
 #
 # Usage: setup_file() { pf_setup_file; ...make the store...; pf_start; }
 #        teardown_file() { pf_stop; }
@@ -143,6 +145,28 @@ pf_can_sendmail() {
 	[ ! -e /etc/postfix/main.cf ] || [ -e /etc/postfix/.mailseal-test ]
 }
 
+# pf_alternate_dirs add|remove DIR - keep DIR in the default main.cf's
+# alternate_config_directories, a file these tests own (marked by
+# .mailseal-test): directories of instances that are gone are dropped,
+# and the file goes with the last one
+pf_alternate_dirs() {
+	local op=$1 dir=$2 d keep=""
+	[ -e /etc/postfix/.mailseal-test ] || [ ! -e /etc/postfix/main.cf ] ||
+	    return 0
+	for d in $(sed -n 's/^alternate_config_directories = //p' \
+	    /etc/postfix/main.cf 2>/dev/null); do
+		[ "$d" != "$dir" ] && [ -d "$d" ] && keep="$keep $d"
+	done
+	[ "$op" = remove ] || keep="$keep $dir"
+	if [ -z "$keep" ]; then
+		rm -f /etc/postfix/main.cf /etc/postfix/.mailseal-test
+		return 0
+	fi
+	printf '# written by the mailseal tests; removed when they end\n%s\n' \
+	    "alternate_config_directories =$keep" >/etc/postfix/main.cf
+	: >/etc/postfix/.mailseal-test
+}
+
 # pf_start [sendmail|smtp] - configure, hand the store to nobody, start
 # the sink and Postfix; waits until both listen
 pf_start() {
@@ -153,11 +177,8 @@ pf_start() {
 	PF_METHOD=$method
 	export PF_METHOD
 	pf_configure "$method"
-	if [ "$method" = sendmail ] && [ ! -e /etc/postfix/main.cf ]; then
-		printf '# written by the mailseal tests; removed when they end\n%s\n' \
-		    "alternate_config_directories = $PF/etc" \
-		    >/etc/postfix/main.cf
-		: >/etc/postfix/.mailseal-test
+	if [ "$method" = sendmail ]; then
+		pf_alternate_dirs add "$PF/etc"
 	fi
 	chown -R nobody "$PF/store"
 	smtp-sink -u nobody -c -d "$PF/sink/%M." "127.0.0.1:$PF_SINK" 256 \
@@ -192,11 +213,7 @@ pf_stop() {
 	[ -n "${PF:-}" ] || return 0
 	postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
 	[ -z "${PF_SINK_PID:-}" ] || kill "$PF_SINK_PID" 2>/dev/null || true
-	if [ -e /etc/postfix/.mailseal-test ] &&
-	    grep -qs "alternate_config_directories = $PF/etc" \
-	    /etc/postfix/main.cf; then
-		rm -f /etc/postfix/main.cf /etc/postfix/.mailseal-test
-	fi
+	pf_alternate_dirs remove "$PF/etc"
 	# the instance's agent, if a PGP key was used
 	GNUPGHOME=$PF/store/gnupg gpgconf --kill all 2>/dev/null || true
 	rm -rf "$PF"
