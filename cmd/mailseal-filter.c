@@ -357,34 +357,36 @@ journal_record(job *j, GPtrArray *rcpts)
 	g_string_free(text, TRUE);
 }
 
-/* rewrite - the message without its triggers is the message from now
- * on: written anew into an anonymous file */
+static ms_err reread(job *j, int fd);
+
+/* remake - the message as it now stands in j->f.msg (edited in place),
+ * with extra fields, written anew: it is the message from now on; with
+ * extra fields it is read again, so that what is encrypted and what
+ * goes out agree */
 static ms_err
-rewrite(job *j, const route_triggers *trig)
+remake(job *j, const char *extra)
 {
 	ms_output *out = NULL;
-	ms_err err;
+	ms_err err = output_open(j->f.store, &out);
+	int fd = -1;
 
-	route_triggers_remove(j->f.msg, trig);
-	err = output_open(j->f.store, &out);
 	if (err == MS_OK)
-		err = msg_output_original(out, j->f.msg, NULL);
-	if (err == MS_OK) {
-		int fd = dup(output_fd(out));
-
-		if (fd < 0) {
-			diag_error("cannot keep a temporary file: %s",
-			    strerror(errno));
-			err = MS_TEMP;
-		} else {
-			if (j->rewritten_fd >= 0)
-				close(j->rewritten_fd);
-			j->rewritten_fd = fd;
-			j->in_fd = fd;
-		}
+		err = msg_output_original(out, j->f.msg, extra);
+	if (err == MS_OK && (fd = dup(output_fd(out))) < 0) {
+		diag_error("cannot keep a temporary file: %s",
+		    strerror(errno));
+		err = MS_TEMP;
 	}
 	output_discard(out);
-	return err;
+	if (err != MS_OK)
+		return err;
+	if (extra != NULL)
+		return reread(j, fd);
+	if (j->rewritten_fd >= 0)
+		close(j->rewritten_fd);
+	j->rewritten_fd = fd;
+	j->in_fd = fd;
+	return MS_OK;
 }
 
 /* route - decide every recipient's method and the sender's signing
@@ -408,8 +410,11 @@ route(job *j, GString *summary)
 	if (fired != NULL)
 		g_string_append_printf(summary, " trigger=%s", fired);
 	g_free(fired);
-	if (trig.subject || trig.header)
-		err = rewrite(j, &trig);
+	/* the triggers must not reach the recipients */
+	if (trig.subject || trig.header) {
+		route_triggers_remove(j->f.msg, &trig);
+		err = remake(j, NULL);
+	}
 	route_triggers_clear(&trig);
 	if (err == MS_OK)
 		err = route_open(j->f.store, &rt);
@@ -463,8 +468,7 @@ route(job *j, GString *summary)
 		GString *who = g_string_new(NULL);
 
 		for (guint i = 0; i < refused->len && i < 5; i++)
-			g_string_append_printf(who, "%s%s", i ? ", " : "",
-			    (const char *)g_ptr_array_index(refused, i));
+			diag_list_append(who, g_ptr_array_index(refused, i));
 		if (refused->len > 5)
 			g_string_append(who, ", ...");
 		err = filter_refuse("5.7.1", "encryption is required for %s "
@@ -863,9 +867,7 @@ unmark(job *j)
 {
 	char **verdict = msg_header_texts(j->f.msg, "X-Mailseal-DLP");
 	char *extra = NULL;
-	ms_output *out = NULL;
 	ms_err err;
-	int fd;
 
 	if (verdict[0] != NULL) {
 		size_t n = strcspn(verdict[0], "; \t");
@@ -880,15 +882,8 @@ unmark(job *j)
 	}
 	g_strfreev(verdict);
 	msg_strip_status_headers(j->f.msg);
-	err = output_open(j->f.store, &out);
-	if (err == MS_OK)
-		err = msg_output_original(out, j->f.msg, extra);
+	err = remake(j, extra);
 	g_free(extra);
-	if (err == MS_OK && (fd = dup(output_fd(out))) >= 0)
-		err = reread(j, fd);
-	else if (err == MS_OK)
-		err = MS_TEMP;
-	output_discard(out);
 	return err;
 }
 

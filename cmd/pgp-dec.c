@@ -289,17 +289,12 @@ main(int argc, char **argv)
 		    true) : inline_output(out, f.msg, plain);
 		if (err == MS_DATA) {
 			diag_info("decrypted OpenPGP entity is unusable");
-			output_discard(out);
-			err = output_open(f.store, &out);
-			if (err == MS_OK)
-				err = msg_output_original(out, f.msg,
-				    "X-Mailseal-Decrypt: failed\n");
+			err = msg_output_decrypt_failed(out, f.msg);
 		} else if (err == MS_OK)
 			diag_info("decrypted OpenPGP message");
 	} else if (derr == MS_DATA) {
 		diag_info("OpenPGP decryption failed: %s", why);
-		err = msg_output_original(out, f.msg,
-		    "X-Mailseal-Decrypt: failed\n");
+		err = msg_output_decrypt_failed(out, f.msg);
 	} else
 		err = derr;	/* agent or keyring trouble: try later */
 commit:

@@ -471,12 +471,7 @@ main(int argc, char **argv)
 		ms_err ferr;
 
 		if (addr_parse_str(recipients[i], &addr, &why) != MS_OK) {
-			char *m = diag_mask(recipients[i],
-			    strlen(recipients[i]));
-
-			g_string_append_printf(uncovered, "%s%s",
-			    uncovered->len ? ", " : "", m);
-			free(m);
+			diag_list_append(uncovered, recipients[i]);
 			continue;
 		}
 		ferr = pgp_find_keys(pgp, &addr, PGP_PURPOSE_ENCRYPT, &found,
@@ -495,8 +490,7 @@ main(int argc, char **argv)
 			}
 		}
 		if (ferr == MS_NOTFOUND)
-			g_string_append_printf(uncovered, "%s%s",
-			    uncovered->len ? ", " : "", addr.text);
+			diag_list_append(uncovered, addr.text);
 		else if (ferr != MS_OK)
 			err = ferr;
 		/* every suitable key of every recipient is used */

@@ -221,12 +221,7 @@ main(int argc, char **argv)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	/* DEC-8; after pgp-dec or smime-dec (--decrypted) the field that
-	 * the decrypter wrote, having stripped every incoming one, stays */
-	if (opt_decrypted)
-		msg_strip_status_headers_but(f.msg, "X-Mailseal-Decrypted");
-	else
-		msg_strip_status_headers(f.msg);
+	filter_strip_status(&f, opt_decrypted != 0);	/* DEC-8 */
 	have_from = msg_from_address(f.msg, &from, &why) == MS_OK;
 	kind = msg_root_kind(f.msg);
 	if (kind == MSG_KIND_PGP_SIGNED) {

@@ -62,11 +62,7 @@ main(int argc, char **argv)
 			/* the plaintext is no MIME entity: deliver the
 			 * ciphertext, as for any other failure (DEC-1) */
 			diag_info("decrypted S/MIME entity is unusable");
-			output_discard(out);
-			err = output_open(f.store, &out);
-			if (err == MS_OK)
-				err = msg_output_original(out, f.msg,
-				    "X-Mailseal-Decrypt: failed\n");
+			err = msg_output_decrypt_failed(out, f.msg);
 		} else
 			diag_info("decrypted S/MIME message");
 	} else if (derr == MS_TEMP || derr == MS_INTERNAL) {
@@ -78,8 +74,7 @@ main(int argc, char **argv)
 	} else {
 		/* DEC-1: one visible outcome; the reason stays in the log */
 		diag_info("S/MIME decryption failed: %s", why);
-		err = msg_output_original(out, f.msg,
-		    "X-Mailseal-Decrypt: failed\n");
+		err = msg_output_decrypt_failed(out, f.msg);
 	}
 commit:
 	if (err == MS_OK) {

@@ -251,3 +251,12 @@ diag_cleanup_run(void)
 			unlink(cleanup_paths[slot]);
 	}
 }
+
+void
+diag_list_append(GString *list, const char *text)
+{
+	char *m = diag_mask(text, strlen(text));
+
+	g_string_append_printf(list, "%s%s", list->len ? ", " : "", m);
+	free(m);
+}

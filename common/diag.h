@@ -13,6 +13,7 @@
 #define MAILSEAL_DIAG_H
 
 #include <stdarg.h>
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -47,6 +48,10 @@ void diag_fatal(int exit_code, const char *fmt, ...)
 /* diag_mask - copy text with control characters and non-UTF-8 masked;
  * the result is malloc'd and never NULL */
 char *diag_mask(const char *text, size_t len);
+
+/* diag_list_append - append text, masked, to a ", "-separated list (the
+ * recipients a refusal names) */
+void diag_list_append(GString *list, const char *text);
 
 /* diag_cleanup_register - unlink path at fatal exit or deadline; the path
  * is copied.  Returns a slot number for diag_cleanup_forget. */

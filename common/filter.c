@@ -28,6 +28,16 @@ filter_refuse(const char *code, const char *fmt, ...)
 	return MS_POLICY;
 }
 
+void
+filter_strip_status(ms_filter *filter, bool after_decrypter)
+{
+	if (after_decrypter)
+		msg_strip_status_headers_but(filter->msg,
+		    "X-Mailseal-Decrypted");
+	else
+		msg_strip_status_headers(filter->msg);
+}
+
 ms_err
 filter_open(ms_filter *filter, msg_read_mode mode)
 {

@@ -34,6 +34,12 @@ void filter_close(ms_filter *filter);
  * single From address; a refusal (5.7.1) when neither is usable */
 ms_err filter_sender(ms_filter *filter, const char *option, ms_addr *sender);
 
+/* filter_strip_status - DEC-8: remove every incoming X-Mailseal- field;
+ * after_decrypter (a verifier behind smime-dec or pgp-dec) keeps the
+ * X-Mailseal-Decrypted field the decrypter wrote, which it could only
+ * write after stripping every incoming one */
+void filter_strip_status(ms_filter *filter, bool after_decrypter);
+
 /* filter_refuse - print "CODE text" as the first stderr line and return
  * MS_POLICY; the text must not contain message content */
 ms_err filter_refuse(const char *code, const char *fmt, ...)

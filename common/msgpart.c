@@ -733,6 +733,17 @@ msg_header_remove(ms_message *msg, const char *name)
 	return removed;
 }
 
+ms_err
+msg_output_decrypt_failed(ms_output *out, const ms_message *msg)
+{
+	ms_err err = output_rewind(out);
+
+	if (err == MS_OK)
+		err = msg_output_original(out, msg,
+		    "X-Mailseal-Decrypt: failed\n");
+	return err;
+}
+
 bool
 msg_has_field(const GString *headers, const char *name)
 {

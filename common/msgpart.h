@@ -112,6 +112,11 @@ void msg_header_append(GString *out, const char *name, const char *value);
 ms_err msg_output_original(ms_output *out, const ms_message *msg,
     const char *extra);
 
+/* msg_output_decrypt_failed - DEC-1: whatever out holds is dropped and
+ * the message as received goes out with "X-Mailseal-Decrypt: failed",
+ * the one visible outcome of every decryption failure */
+ms_err msg_output_decrypt_failed(ms_output *out, const ms_message *msg);
+
 /* msg_output_unwrapped - the outer message's header fields, extra, then
  * an inner entity (decrypted, or unwrapped from opaque signed data) with
  * its line ends made LF.  Inner X-Mailseal-* fields are dropped (DEC-8);

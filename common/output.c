@@ -74,6 +74,21 @@ output_fd(const ms_output *out)
 }
 
 ms_err
+output_rewind(ms_output *out)
+{
+	if (out->bio != NULL)
+		(void)BIO_flush(out->bio);
+	if (ftruncate(out->fd, 0) != 0 || lseek(out->fd, 0, SEEK_SET) != 0) {
+		diag_error("cannot empty a temporary file: %s",
+		    strerror(errno));
+		out->failed = true;
+		return MS_TEMP;
+	}
+	out->failed = false;
+	return MS_OK;
+}
+
+ms_err
 output_write(ms_output *out, const void *data, size_t len)
 {
 	const char *p = data;

@@ -39,6 +39,10 @@ BIO *output_bio(ms_output *out);
  * process as its standard input) */
 int output_fd(const ms_output *out);
 
+/* output_rewind - forget everything written so far (a plaintext that
+ * turned out unusable), keeping the file */
+ms_err output_rewind(ms_output *out);
+
 /* output_commit - copy everything to standard output, then free */
 ms_err output_commit(ms_output *out);
 

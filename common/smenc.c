@@ -107,14 +107,8 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 
 		if (addr_parse_str(recipients[i], &addr, &why) != MS_OK) {
 			/* an invalid address can hold no certificate */
-			if (!have_explicit) {
-				char *m = diag_mask(recipients[i],
-				    strlen(recipients[i]));
-
-				g_string_append_printf(uncovered, "%s%s",
-				    uncovered->len ? ", " : "", m);
-				free(m);
-			}
+			if (!have_explicit)
+				diag_list_append(uncovered, recipients[i]);
 			continue;
 		}
 		ferr = trust_find(trust, &addr, CERT_PURPOSE_ENCRYPT, &fprs,
@@ -127,8 +121,7 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 			return ferr;
 		}
 		if (fprs->len == 0 && !have_explicit)
-			g_string_append_printf(uncovered, "%s%s",
-			    uncovered->len ? ", " : "", addr.text);
+			diag_list_append(uncovered, addr.text);
 		for (guint j = 0; j < fprs->len; j++) {
 			if (!smime_caps_gcm(f->store, g_ptr_array_index(fprs, j)))
 				*all_gcm = false;

@@ -384,26 +384,34 @@ out:
 	return err;
 }
 
+/* name_changed - after unlink or rename of path in subdir (rc, errno):
+ * MS_NOTFOUND when it was not there, else the directory synced */
+static ms_err
+name_changed(const ms_store *store, const char *subdir, int rc,
+    const char *path, const char *what)
+{
+	char *dir;
+	ms_err err;
+
+	if (rc != 0) {
+		if (errno == ENOENT)
+			return MS_NOTFOUND;
+		diag_error("cannot %s %s: %s", what, path, strerror(errno));
+		return MS_TEMP;
+	}
+	dir = store_path(store, subdir, NULL);
+	err = store_sync_dir(dir);
+	g_free(dir);
+	return err;
+}
+
 ms_err
 store_remove(ms_store *store, const char *subdir, const char *name)
 {
-	char *path, *dir;
-	ms_err err = MS_OK;
+	char *path = store_path(store, subdir, name);
+	ms_err err = name_changed(store, subdir, unlink(path), path,
+	    "remove");
 
-	path = store_path(store, subdir, name);
-	if (unlink(path) != 0) {
-		if (errno == ENOENT)
-			err = MS_NOTFOUND;
-		else {
-			diag_error("cannot remove %s: %s", path,
-			    strerror(errno));
-			err = MS_TEMP;
-		}
-	} else {
-		dir = store_path(store, subdir, NULL);
-		err = store_sync_dir(dir);
-		g_free(dir);
-	}
 	g_free(path);
 	return err;
 }
@@ -412,24 +420,11 @@ ms_err
 store_rename(ms_store *store, const char *subdir, const char *from,
     const char *to)
 {
-	char *old_path, *new_path, *dir;
-	ms_err err = MS_OK;
+	char *old_path = store_path(store, subdir, from);
+	char *new_path = store_path(store, subdir, to);
+	ms_err err = name_changed(store, subdir, rename(old_path, new_path),
+	    old_path, "rename");
 
-	old_path = store_path(store, subdir, from);
-	new_path = store_path(store, subdir, to);
-	if (rename(old_path, new_path) != 0) {
-		if (errno == ENOENT)
-			err = MS_NOTFOUND;
-		else {
-			diag_error("cannot rename %s: %s", old_path,
-			    strerror(errno));
-			err = MS_TEMP;
-		}
-	} else {
-		dir = store_path(store, subdir, NULL);
-		err = store_sync_dir(dir);
-		g_free(dir);
-	}
 	g_free(old_path);
 	g_free(new_path);
 	return err;
