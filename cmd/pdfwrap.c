@@ -18,6 +18,7 @@
 #include "output.h"
 #include "pdfmsg.h"
 #include "pdfpass.h"
+#include "reply.h"
 #include "ritual.h"
 #include "secret.h"
 #include "smsjob.h"
@@ -288,17 +289,11 @@ message_id(const ms_message *msg)
 
 /* mode_from_settings - the recipient's pdf-password-mode */
 static ms_err
-mode_from_settings(ms_filter *f, const ms_addr *recipient,
-    password_mode *mode)
+mode_from_settings(const ms_settings *settings, password_mode *mode)
 {
-	ms_settings *settings = NULL;
-	const char *value;
-	ms_err err;
+	const char *value = settings_get(settings, "pdf-password-mode");
+	ms_err err = MS_OK;
 
-	err = settings_load(f->store, recipient, &settings);
-	if (err != MS_OK)
-		return err;
-	value = settings_get(settings, "pdf-password-mode");
 	if (strcmp(value, "static") == 0) {
 		*mode = MODE_STATIC;
 	} else if (strcmp(value, "random-to-sender") == 0) {
@@ -315,7 +310,6 @@ mode_from_settings(ms_filter *f, const ms_addr *recipient,
 		    "version", value);
 		err = MS_CONFIG;
 	}
-	settings_free(settings);
 	return err;
 }
 
@@ -364,17 +358,12 @@ otp_password(ms_filter *f, const ms_addr *recipient, char **password,
 
 /* sms_number - the recipient's E.164 number; a refusal without one */
 static ms_err
-sms_number(ms_filter *f, const ms_addr *recipient, char **number)
+sms_number(const ms_settings *settings, char **number)
 {
-	ms_settings *settings = NULL;
-	const char *value;
-	ms_err err;
+	const char *value = settings_get(settings, "sms-number");
+	ms_err err = MS_OK;
 
 	*number = NULL;
-	err = settings_load(f->store, recipient, &settings);
-	if (err != MS_OK)
-		return err;
-	value = settings_get(settings, "sms-number");
 	if (*value == '\0') {
 		err = filter_refuse("5.7.1", "no mobile number on file for the "
 		    "PDF password by SMS: set sms-number for the recipient "
@@ -386,8 +375,75 @@ sms_number(ms_filter *f, const ms_addr *recipient, char **number)
 	} else {
 		*number = g_strdup(value);
 	}
-	settings_free(settings);
 	return err;
+}
+
+/* reply_link - the PDF's reply link when the recipient's pdf-reply-url is
+ * set (pdf.md section 6): a token sealed under pdf/reply.key naming the
+ * message, the sender and the recipient; *link stays empty otherwise */
+static ms_err
+reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
+    const ms_addr *recipient, pdf_link *link)
+{
+	const char *url = settings_get(settings, "pdf-reply-url");
+	unsigned char key[REPLY_KEY_LEN];
+	reply_claims claims;
+	char *subject, *token, **ids, until[32];
+	size_t url_len = strlen(url);
+	time_t exp;
+	struct tm tm;
+	ms_err err;
+
+	memset(link, 0, sizeof(*link));
+	if (url_len == 0)
+		return MS_OK;
+	if (sender->key == NULL) {
+		diag_warn("no reply link: the message has no sender address");
+		return MS_OK;
+	}
+	err = reply_key_load(f->store, false, key);
+	if (err == MS_NOTFOUND) {
+		diag_error("pdf-reply-url is set but the store has no "
+		    "pdf/reply.key (%d random octets, 0600)",
+		    (int)REPLY_KEY_LEN);
+		err = MS_CONFIG;
+	}
+	if (err != MS_OK)
+		return err;
+	memset(&claims, 0, sizeof(claims));
+	ids = msg_header_texts(f->msg, "Message-ID");
+	claims.msgid = g_strstrip(g_strdup(ids != NULL && ids[0] != NULL ?
+	    ids[0] : ""));
+	g_strfreev(ids);
+	if (*claims.msgid == '<' && claims.msgid[strlen(claims.msgid) - 1] ==
+	    '>') {
+		claims.msgid[strlen(claims.msgid) - 1] = '\0';
+		memmove(claims.msgid, claims.msgid + 1, strlen(claims.msgid));
+	}
+	claims.internal_sender = g_strdup(sender->key);
+	claims.external_recipient = g_strdup(recipient->key);
+	subject = pdfmsg_header_value(f->msg, "Subject");
+	claims.subject_hash = reply_subject_hash(subject);
+	g_free(subject);
+	claims.iat = (long long)time(NULL);
+	claims.exp = claims.iat +
+	    (long long)settings_get_number(settings, "pdf-reply-expiry");
+	token = reply_token_make(key, &claims);
+	sodium_memzero(key, sizeof(key));
+	while (url_len > 0 && url[url_len - 1] == '/')
+		url_len--;
+	link->uri = g_strdup_printf("%.*s/reply?t=%s", (int)url_len, url,
+	    token);
+	exp = (time_t)claims.exp;
+	if (gmtime_r(&exp, &tm) == NULL ||
+	    strftime(until, sizeof(until), "%Y-%m-%d", &tm) == 0)
+		g_strlcpy(until, "?", sizeof(until));
+	link->label = "Reply";
+	link->text = g_strdup_printf("reply securely through the portal "
+	    "(valid until %s)", until);
+	g_free(token);
+	reply_claims_clear(&claims);
+	return MS_OK;
 }
 
 /* spool_sms - commit the SMS job before any output (pdf.md 5.3): the
@@ -472,6 +528,8 @@ main(int argc, char **argv)
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **recipients = poptGetArgs(ctx);
 	ms_addr recipient = { 0 }, sender = { 0 };
+	ms_settings *settings = NULL;
+	pdf_link link = { 0 };
 	password_mode mode = MODE_STATIC;
 	GByteArray *pdf = NULL;
 	char *password = NULL, *id = NULL, *number = NULL, *reference = NULL;
@@ -520,6 +578,9 @@ main(int argc, char **argv)
 		err = MS_USAGE;
 		goto out;
 	}
+	err = settings_load(f.store, &recipient, &settings);
+	if (err != MS_OK)
+		goto out;
 	if (opt_password_file != NULL)
 		mode = MODE_STATIC;
 	else if (opt_mode != NULL && strcmp(opt_mode, "random") == 0)
@@ -530,7 +591,7 @@ main(int argc, char **argv)
 		mode = MODE_SMS;
 	else if (opt_mode != NULL)
 		mode = MODE_STATIC;
-	else if ((err = mode_from_settings(&f, &recipient, &mode)) != MS_OK)
+	else if ((err = mode_from_settings(settings, &mode)) != MS_OK)
 		goto out;
 	if (mode == MODE_RANDOM && opt_sender_notice == NULL) {
 		diag_error("random passwords need --sender-notice FILE");
@@ -540,13 +601,16 @@ main(int argc, char **argv)
 	err = get_sender(&f, mode, &sender);
 	if (err != MS_OK)
 		goto out;
-	if (mode == MODE_SMS &&
-	    (err = sms_number(&f, &recipient, &number)) != MS_OK)
+	if (mode == MODE_SMS && (err = sms_number(settings, &number)) != MS_OK)
+		goto out;
+	err = reply_link(&f, settings, &sender, &recipient, &link);
+	if (err != MS_OK)
 		goto out;
 	err = get_password(&f, mode, &recipient, &password, &id);
 	if (err != MS_OK)
 		goto out;
-	err = pdfmsg_build(f.msg, password, &pdf);
+	err = pdfmsg_build(f.msg, password, link.uri != NULL ? &link : NULL,
+	    &pdf);
 	if (err != MS_OK)
 		goto out;
 	if (mode == MODE_RANDOM) {
@@ -567,6 +631,9 @@ out:
 	g_free(id);
 	g_free(number);
 	g_free(reference);
+	g_free((char *)link.uri);
+	g_free((char *)link.text);
+	settings_free(settings);
 	if (pdf != NULL)
 		g_byte_array_free(pdf, TRUE);
 	addr_clear(&recipient);

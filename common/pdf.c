@@ -63,7 +63,25 @@ typedef struct render {
 	unsigned total;		/* from the counting pass */
 	bool full;		/* PDF_MAX_PAGES reached */
 	bool missing;		/* a character without a glyph in any font */
+	bool wrap;		/* each page's content in a structure element
+				 * (a page with a link needs one, pdf.md 3.2) */
 } render;
+
+/* page_begin, page_end - the structure element around a page's content:
+ * cairo 1.16 writes a damaged structure tree for a link outside one */
+static void
+page_begin(render *r)
+{
+	if (r->draw && r->wrap)
+		cairo_tag_begin(r->cr, "Document", "");
+}
+
+static void
+page_end(render *r)
+{
+	if (r->draw && r->wrap)
+		cairo_tag_end(r->cr, "Document");
+}
 
 /* draw_footer - "Page N of M" centred under the text area */
 static void
@@ -97,16 +115,19 @@ next_page(render *r)
 	}
 	if (r->draw) {
 		draw_footer(r);
+		page_end(r);
 		cairo_show_page(r->cr);
 	}
 	r->page++;
 	r->y = 0;
+	page_begin(r);
 	return true;
 }
 
-/* flow - place the lines of layout after what the page holds */
+/* flow - place the lines of layout after what the page holds; with
+ * link (cairo link attributes), every line is that link */
 static void
-flow(render *r, PangoLayout *layout)
+flow(render *r, PangoLayout *layout, const char *link)
 {
 	PangoLayoutIter *iter = pango_layout_get_iter(layout);
 
@@ -124,8 +145,12 @@ flow(render *r, PangoLayout *layout)
 			cairo_move_to(r->cr,
 			    MARGIN + (double)logical.x / PANGO_SCALE,
 			    MARGIN + r->y + baseline);
+			if (link != NULL)
+				cairo_tag_begin(r->cr, CAIRO_TAG_LINK, link);
 			pango_cairo_show_layout_line(r->cr,
 			    pango_layout_iter_get_line_readonly(iter));
+			if (link != NULL)
+				cairo_tag_end(r->cr, CAIRO_TAG_LINK);
 		}
 		r->y += height;
 	} while (pango_layout_iter_next_line(iter));
@@ -177,29 +202,65 @@ flow_text(render *r, PangoContext *context, const char *text, size_t len)
 		pango_layout_set_text(layout, p, (int)n);
 		if (pango_layout_get_unknown_glyphs_count(layout) > 0)
 			r->missing = true;
-		flow(r, layout);
+		flow(r, layout, NULL);
 		g_object_unref(layout);
 		p = stop;
 	}
 }
 
-/* run_pass - lay the cover and the body out once: counting or drawing */
+/* run_pass - lay the cover, the link and the body out once: counting or
+ * drawing */
 static void
 run_pass(render *r, PangoContext *context, PangoLayout *cover,
-    const char *body, size_t body_len)
+    PangoLayout *link, const char *link_attributes, const char *body,
+    size_t body_len)
 {
 	r->y = 0;
 	r->page = 1;
 	r->full = false;
-	flow(r, cover);
+	page_begin(r);
+	flow(r, cover, NULL);
+	if (link != NULL && !r->full)
+		flow(r, link, link_attributes);
 	if (!r->full) {
 		r->y += COVER_GAP;
 		flow_text(r, context, body, body_len);
 	}
 	if (r->draw) {
 		draw_footer(r);
+		page_end(r);
 		cairo_show_page(r->cr);
 	}
+}
+
+/* link_markup - the link's text, coloured and underlined like a link */
+static char *
+link_markup(const pdf_link *link)
+{
+	char *label = g_markup_escape_text(link->label, -1);
+	char *text = g_markup_escape_text(link->text, -1);
+	char *markup = g_strdup_printf("<b>%s:</b> <span foreground=\"#1a4fb5\" "
+	    "underline=\"single\">%s</span>", label, text);
+
+	g_free(label);
+	g_free(text);
+	return markup;
+}
+
+/* link_attributes - cairo's attribute string for a link to uri: the
+ * value single-quoted, quote and backslash escaped */
+static char *
+link_attributes(const char *uri)
+{
+	GString *out = g_string_new("uri='");
+
+	for (; *uri != '\0'; uri++) {
+		if (*uri == '\'' || *uri == '\\')
+			g_string_append_c(out, '\\');
+		g_string_append_c(out, *uri);
+	}
+	g_string_append_c(out, '\'');
+	return g_string_free(out, FALSE);
 }
 
 /* cover_markup - "<b>Label:</b> value" lines, every piece escaped */
@@ -237,16 +298,16 @@ new_layout(PangoContext *context, const char *font)
 }
 
 ms_err
-pdf_render(const char *const *cover, const char *body, GByteArray **out,
-    bool *truncated)
+pdf_render(const char *const *cover, const pdf_link *link, const char *body,
+    GByteArray **out, bool *truncated)
 {
 	GByteArray *buffer = g_byte_array_new();
 	cairo_surface_t *surface;
 	PangoFontMap *fontmap;
 	PangoContext *context;
-	PangoLayout *cover_layout;
+	PangoLayout *cover_layout, *link_layout = NULL;
 	render r;
-	char *markup;
+	char *markup, *attributes = NULL;
 	size_t body_len = strlen(body);
 	cairo_status_t status;
 
@@ -272,6 +333,14 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	markup = cover_markup(cover);
 	pango_layout_set_markup(cover_layout, markup, -1);
 	g_free(markup);
+	if (link != NULL) {
+		link_layout = new_layout(context, FONT);
+		markup = link_markup(link);
+		pango_layout_set_markup(link_layout, markup, -1);
+		g_free(markup);
+		attributes = link_attributes(link->uri);
+		r.wrap = true;
+	}
 	r.footer = pango_layout_new(context);
 	{
 		PangoFontDescription *desc =
@@ -282,10 +351,12 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 	}
 	cairo_set_source_rgb(r.cr, 0, 0, 0);
 	/* the counting pass, then the drawing pass with the page total */
-	run_pass(&r, context, cover_layout, body, body_len);
+	run_pass(&r, context, cover_layout, link_layout, attributes, body,
+	    body_len);
 	r.total = r.page;
 	r.draw = true;
-	run_pass(&r, context, cover_layout, body, body_len);
+	run_pass(&r, context, cover_layout, link_layout, attributes, body,
+	    body_len);
 	if (r.full)
 		*truncated = true;
 	/* never a failure (pdf.md section 7): the text is still there,
@@ -294,6 +365,9 @@ pdf_render(const char *const *cover, const char *body, GByteArray **out,
 		diag_warn("some characters have no font and show as boxes "
 		    "(fonts-noto-core, fonts-noto-cjk)");
 	g_object_unref(cover_layout);
+	if (link_layout != NULL)
+		g_object_unref(link_layout);
+	g_free(attributes);
 	g_object_unref(r.footer);
 	g_object_unref(context);
 	g_object_unref(fontmap);

@@ -5,7 +5,8 @@
  * temporary file ever holds plaintext.
  *
  * API: pdf_render() lays out a cover block and a UTF-8 body on A4 pages
- * (words wrapped, pages numbered "Page N of M", scripts shaped by pango);
+ * (words wrapped, pages numbered "Page N of M", scripts shaped by pango)
+ * with an optional link (a reply link, pdf.md section 6);
  * pdf_protect() adds the attachments as embedded files and encrypts.
  * Limits: at most PDF_MAX_PAGES pages are rendered; the caller learns that
  * the body was cut and attaches the full text.  qpdf copies attachment data
@@ -31,11 +32,18 @@ typedef struct pdf_attachment {
 	size_t len;
 } pdf_attachment;
 
+/* a link drawn under the cover block as "label: text" */
+typedef struct pdf_link {
+	const char *label;	/* UTF-8 */
+	const char *text;	/* UTF-8, what the reader clicks */
+	const char *uri;	/* printable ASCII */
+} pdf_link;
+
 /* pdf_render - a PDF of the cover lines ("Label: value" pairs, NULL
- * terminated, UTF-8) and the body (valid UTF-8); *truncated tells that
- * the body did not fit in PDF_MAX_PAGES pages */
-ms_err pdf_render(const char *const *cover, const char *body,
-    GByteArray **out, bool *truncated);
+ * terminated, UTF-8), an optional link and the body (valid UTF-8);
+ * *truncated tells that the body did not fit in PDF_MAX_PAGES pages */
+ms_err pdf_render(const char *const *cover, const pdf_link *link,
+    const char *body, GByteArray **out, bool *truncated);
 
 /* pdf_protect - embed the attachments in pdf and encrypt with AES-256
  * (R6), user_password to open, a random owner password nobody learns */

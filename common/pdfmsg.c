@@ -218,7 +218,8 @@ pdfmsg_header_value(const ms_message *msg, const char *name)
 }
 
 ms_err
-pdfmsg_build(ms_message *msg, const char *password, GByteArray **out)
+pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
+    GByteArray **out)
 {
 	static const char *const fields[] = {
 		"From", "To", "Cc", "Date", "Subject"
@@ -293,8 +294,8 @@ pdfmsg_build(ms_message *msg, const char *password, GByteArray **out)
 	g_ptr_array_add(cover, NULL);
 	g_ptr_array_add(cover, NULL);
 	body = c.plain->len > 0 ? c.plain->str : c.html->str;
-	err = pdf_render((const char *const *)cover->pdata, body, &rendered,
-	    &truncated);
+	err = pdf_render((const char *const *)cover->pdata, link, body,
+	    &rendered, &truncated);
 	if (err != MS_OK)
 		goto out;
 	if (truncated) {

@@ -72,11 +72,9 @@ pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
 	derive(key, key_len, RANDOM_LABEL, id, recipient, out);
 }
 
-/* read_private - a whole file of the store that only we may read;
- * MS_NOTFOUND when missing, MS_CONFIG when others can read or write it */
-static ms_err
-read_private(const ms_store *store, const char *subdir, const char *name,
-    GByteArray **out)
+ms_err
+pdfpass_read_private(const ms_store *store, const char *subdir,
+    const char *name, GByteArray **out)
 {
 	char *path = store_path(store, subdir, name);
 	struct stat st;
@@ -148,7 +146,7 @@ pdfpass_random(const ms_store *store, const char *id,
 	GByteArray *key = NULL;
 	ms_err err;
 
-	err = read_private(store, "pdf", "random.key", &key);
+	err = pdfpass_read_private(store, "pdf", "random.key", &key);
 	if (err == MS_NOTFOUND) {
 		diag_error("no secret for random PDF passwords: create "
 		    "pdf/random.key in the store (%d random bytes, 0600)",
@@ -273,7 +271,7 @@ pdfpass_static(const ms_store *store, const ms_addr *recipient, time_t now,
 		char *text;
 		size_t text_len;
 
-		err = read_private(store, "pdf/static", name, &data);
+		err = pdfpass_read_private(store, "pdf/static", name, &data);
 		if (err != MS_OK) {
 			g_free(name);
 			continue;
@@ -443,7 +441,7 @@ otp_read(const ms_store *store, const char *name, unsigned generation,
 	GByteArray *data = NULL;
 	ms_err err;
 
-	err = read_private(store, "pdf/otp", name, &data);
+	err = pdfpass_read_private(store, "pdf/otp", name, &data);
 	if (err != MS_OK)
 		return err;
 	err = otp_lookup(name, data, generation, secret, found);

@@ -56,6 +56,12 @@ ms_err pdfpass_static(const ms_store *store, const ms_addr *recipient,
 /* pdfpass_check_static - a static password is long enough and one line */
 ms_err pdfpass_check_static(const char *password);
 
+/* pdfpass_read_private - a whole file of the store (at most 4 KiB) that
+ * only we may read; MS_NOTFOUND when missing, MS_CONFIG when others can
+ * read or write it or it is too large (secret_bytes_free) */
+ms_err pdfpass_read_private(const ms_store *store, const char *subdir,
+    const char *name, GByteArray **out);
+
 /* pdfpass_generate - a fresh random password of PDFPASS_LEN symbols */
 void pdfpass_generate(char out[PDFPASS_LEN + 1]);
 

@@ -71,6 +71,11 @@ static const key_def keys[] = {
 	{ "pdf-password-mode", TYPE_ENUM,
 	  "none static random-to-sender sms otp", "none", LEVEL_ALL, 0 },
 	{ "webmail-url", TYPE_HTTPS_URL, NULL, "", LEVEL_ALL, 0 },
+	/* pdfwrap's reply link (pdf.md section 6): the reply portal's base
+	 * URL (no link when empty) and how long a link stays valid */
+	{ "pdf-reply-url", TYPE_HTTPS_URL, NULL, "", LEVEL_ALL, 0 },
+	{ "pdf-reply-expiry", TYPE_NUMBER, NULL, "2592000", LEVEL_ALL,
+	  (unsigned long long)366 * 86400 },
 	/* pdfwrap's sms mode: the recipient's mobile number (E.164, checked
 	 * where it is used), and sms-send's gateway file, retries and
 	 * expiry; private gateway addresses only for tests or a local

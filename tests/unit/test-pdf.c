@@ -1,10 +1,12 @@
 /*
  * test-pdf.c - table-driven tests of pdfwrap's text and password code
  * (common/pdf.c, common/pdfpass.c): the published random-password and
- * OTP test vectors, password IDs read back, attachment names made safe, HTML made text.
+ * OTP test vectors, password IDs read back, attachment names made safe, HTML made text,
+ * reply tokens sealed and opened (common/reply.c).
  */
 #include "pdf.h"
 #include "pdfpass.h"
+#include "reply.h"
 
 #include "unit.h"
 
@@ -140,6 +142,60 @@ check_otp(const unsigned char *secret)
 	}
 }
 
+/* check_reply - tokens open to their claims, in a URL too; a changed
+ * token, another key or a non-token is refused */
+static void
+check_reply(const unsigned char *key)
+{
+	static const char *const not_tokens[] = {
+		"", "?", "https://portal.test/reply", "https://p.test/reply?x=1",
+		"https://p.test/reply?t=", "!!!!", "AAAA",
+		"https://p.test/reply?t=a%41",
+	};
+	unsigned char other_key[REPLY_KEY_LEN];
+	reply_claims claims = {
+		"m1@example.test", "alice@example.test", "bob@example.test",
+		NULL, 1000, 2000
+	}, got;
+	const char *why = NULL;
+	char *token, *url, *changed;
+	size_t i;
+
+	claims.subject_hash = reply_subject_hash("Hello");
+	unit_check(strcmp(claims.subject_hash, "185f8db32271fe25f561a6fc938b2e2"
+	    "64306ec304eda518007d1764826381969") == 0, "subject hash");
+	token = reply_token_make(key, &claims);
+	unit_check(reply_token_open(key, token, &got, &why) == MS_OK &&
+	    strcmp(got.msgid, claims.msgid) == 0 &&
+	    strcmp(got.internal_sender, claims.internal_sender) == 0 &&
+	    strcmp(got.external_recipient, claims.external_recipient) == 0 &&
+	    strcmp(got.subject_hash, claims.subject_hash) == 0 &&
+	    got.iat == 1000 && got.exp == 2000, "a token opens to its claims");
+	reply_claims_clear(&got);
+	unit_check(strstr(token, "alice") == NULL && strstr(token, "=") ==
+	    NULL, "the token is sealed base64url");
+	url = g_strdup_printf("https://p.test/reply?lang=de&t=%s#top", token);
+	unit_check(reply_token_open(key, url, &got, &why) == MS_OK &&
+	    strcmp(got.internal_sender, "alice@example.test") == 0,
+	    "a reply URL opens");
+	reply_claims_clear(&got);
+	changed = g_strdup(token);
+	changed[30] = changed[30] == 'A' ? 'B' : 'A';
+	unit_check(reply_token_open(key, changed, &got, &why) == MS_DATA &&
+	    got.msgid == NULL, "a changed token is refused");
+	memcpy(other_key, key, sizeof(other_key));
+	other_key[0] ^= 1;
+	unit_check(reply_token_open(other_key, token, &got, &why) == MS_DATA,
+	    "another key does not open it");
+	for (i = 0; i < G_N_ELEMENTS(not_tokens); i++)
+		unit_check(reply_token_open(key, not_tokens[i], &got, &why) ==
+		    MS_DATA, "not a token: %s", unit_show(not_tokens[i]));
+	g_free(changed);
+	g_free(url);
+	g_free(token);
+	g_free(claims.subject_hash);
+}
+
 int
 main(void)
 {
@@ -159,6 +215,7 @@ main(void)
 	unit_check(strcmp(password, "C6ELLKMFENBW3XX2") != 0,
 	    "another recipient, another password");
 	check_otp(key);
+	check_reply(key);
 	unit_check(pdfpass_check_static("twelve chars") == MS_OK,
 	    "a 12-character static password is accepted");
 	unit_check(pdfpass_check_static("eleven char") != MS_OK,

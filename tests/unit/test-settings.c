@@ -187,6 +187,14 @@ static const parse_case parse_cases[] = {
 	{ G, "webmail-url = https://\n", 0, false },
 	{ G, "webmail-url = https://portal example.org\n", 0, false },
 	{ G, "webmail-url = portal.example.org\n", 0, false },
+	/* the reply link: all levels, expiry up to 366 days */
+	{ D, "pdf-reply-url = https://reply.example.org\n", 0, true },
+	{ U, "pdf-reply-url = http://reply.example.org\n", 0, false },
+	{ U, "pdf-reply-expiry = 7d\n", 0, false },
+	{ U, "pdf-reply-expiry = 604800\n", 0, true },
+	{ G, "pdf-reply-expiry = 31622400\n", 0, true },
+	{ G, "pdf-reply-expiry = 31622401\n", 0, false },
+	{ G, "pdf-reply-expiry = 0\n", 0, false },
 };
 
 static const char *const level_name[] = { "global", "wildcard", "domain",

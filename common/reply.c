@@ -1,0 +1,249 @@
+/*
+ * reply.c - sealed reply tokens (see reply.h).  JSON is written and read
+ * with json-glib; the sealing is libsodium's XChaCha20-Poly1305-IETF.
+ */
+#include "reply.h"
+#include "diag.h"
+#include "pdfpass.h"
+#include "secret.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define CLAIM_MAX 998
+
+ms_err
+reply_key_load(const ms_store *store, bool old,
+    unsigned char key[REPLY_KEY_LEN])
+{
+	const char *name = old ? "reply.key.old" : "reply.key";
+	GByteArray *data = NULL;
+	ms_err err;
+
+	err = pdfpass_read_private(store, "pdf", name, &data);
+	if (err != MS_OK)
+		return err;
+	if (data->len != REPLY_KEY_LEN) {
+		diag_error("pdf/%s must hold exactly %d octets", name,
+		    (int)REPLY_KEY_LEN);
+		secret_bytes_free(data);
+		return MS_CONFIG;
+	}
+	memcpy(key, data->data, REPLY_KEY_LEN);
+	secret_bytes_free(data);
+	return MS_OK;
+}
+
+char *
+reply_subject_hash(const char *subject)
+{
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+	    subject != NULL ? subject : "", -1);
+}
+
+/* claims_json - the claims as one line of JSON (secret_free) */
+static char *
+claims_json(const reply_claims *c)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *gen = json_generator_new();
+	JsonNode *root;
+	char *text;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "v");
+	json_builder_add_int_value(b, 1);
+	json_builder_set_member_name(b, "msgid");
+	json_builder_add_string_value(b, c->msgid != NULL ? c->msgid : "");
+	json_builder_set_member_name(b, "internal_sender");
+	json_builder_add_string_value(b, c->internal_sender);
+	json_builder_set_member_name(b, "external_recipient");
+	json_builder_add_string_value(b, c->external_recipient);
+	json_builder_set_member_name(b, "subject_hash");
+	json_builder_add_string_value(b, c->subject_hash);
+	json_builder_set_member_name(b, "iat");
+	json_builder_add_int_value(b, c->iat);
+	json_builder_set_member_name(b, "exp");
+	json_builder_add_int_value(b, c->exp);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, NULL);
+	json_node_unref(root);
+	g_object_unref(gen);
+	g_object_unref(b);
+	return text;
+}
+
+char *
+reply_token_make(const unsigned char key[REPLY_KEY_LEN],
+    const reply_claims *claims)
+{
+	char *json = claims_json(claims);
+	size_t json_len = strlen(json);
+	size_t sealed_len = NONCE_LEN + json_len + TAG_LEN;
+	unsigned char *sealed = g_malloc(sealed_len);
+	unsigned long long written = 0;
+	size_t encoded_len;
+	char *token;
+
+	randombytes_buf(sealed, NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_LEN,
+	    &written, (const unsigned char *)json, json_len,
+	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
+	    key);
+	encoded_len = sodium_base64_ENCODED_LEN(NONCE_LEN + written,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	token = g_malloc(encoded_len);
+	sodium_bin2base64(token, encoded_len, sealed,
+	    NONCE_LEN + (size_t)written,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	g_free(sealed);
+	secret_free(json);
+	return token;
+}
+
+/* token_of - the token in text: text itself, or the t= value of a URL's
+ * query; NULL when there is none (g_free) */
+static char *
+token_of(const char *text)
+{
+	const char *query = strchr(text, '?'), *p, *end;
+
+	if (query == NULL)
+		return g_strdup(text);
+	for (p = query + 1; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = p + strcspn(p, "&#");
+		if (end - p > 2 && p[0] == 't' && p[1] == '=')
+			return g_strndup(p + 2, (gsize)(end - p - 2));
+		if (*end == '#')
+			break;
+	}
+	return NULL;
+}
+
+/* claim_string - member name of object as a string of at most CLAIM_MAX
+ * octets of valid UTF-8 without control characters; NULL otherwise */
+static char *
+claim_string(JsonObject *object, const char *name)
+{
+	JsonNode *node = json_object_get_member(object, name);
+	const char *value, *p;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_STRING)
+		return NULL;
+	value = json_node_get_string(node);
+	if (value == NULL || strlen(value) > CLAIM_MAX ||
+	    !g_utf8_validate(value, -1, NULL))
+		return NULL;
+	for (p = value; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	return g_strdup(value);
+}
+
+/* claim_number - member name of object as a non-negative integer */
+static bool
+claim_number(JsonObject *object, const char *name, long long *out)
+{
+	JsonNode *node = json_object_get_member(object, name);
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_INT64)
+		return false;
+	*out = (long long)json_node_get_int(node);
+	return *out >= 0;
+}
+
+/* parse_claims - the JSON of an opened token into claims */
+static ms_err
+parse_claims(const char *json, size_t len, reply_claims *c,
+    const char **why)
+{
+	JsonParser *parser = json_parser_new_immutable();
+	JsonNode *root;
+	JsonObject *object;
+	long long version = 0;
+	ms_err err = MS_DATA;
+
+	*why = "the token's content is not what this version writes";
+	if (!json_parser_load_from_data(parser, json, (gssize)len, NULL))
+		goto out;
+	root = json_parser_get_root(parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+		goto out;
+	object = json_node_get_object(root);
+	if (!claim_number(object, "v", &version) || version != 1) {
+		*why = "the token is of another version";
+		goto out;
+	}
+	c->msgid = claim_string(object, "msgid");
+	c->internal_sender = claim_string(object, "internal_sender");
+	c->external_recipient = claim_string(object, "external_recipient");
+	c->subject_hash = claim_string(object, "subject_hash");
+	if (c->msgid == NULL || c->internal_sender == NULL ||
+	    c->external_recipient == NULL || c->subject_hash == NULL ||
+	    !claim_number(object, "iat", &c->iat) ||
+	    !claim_number(object, "exp", &c->exp) || c->exp < c->iat) {
+		reply_claims_clear(c);
+		goto out;
+	}
+	err = MS_OK;
+	*why = NULL;
+out:
+	g_object_unref(parser);
+	return err;
+}
+
+ms_err
+reply_token_open(const unsigned char key[REPLY_KEY_LEN], const char *text,
+    reply_claims *claims, const char **why)
+{
+	char *token = token_of(text);
+	unsigned char *sealed = NULL, *json = NULL;
+	unsigned long long json_len = 0;
+	size_t sealed_len = 0, token_len;
+	ms_err err = MS_DATA;
+
+	memset(claims, 0, sizeof(*claims));
+	*why = "not a reply token";
+	if (token == NULL)
+		return MS_DATA;
+	token_len = strlen(token);
+	if (token_len == 0 || token_len > REPLY_TOKEN_MAX)
+		goto out;
+	sealed = g_malloc(token_len);
+	if (sodium_base642bin(sealed, token_len, token, token_len, NULL,
+	    &sealed_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    sealed_len <= NONCE_LEN + TAG_LEN)
+		goto out;
+	json = g_malloc(sealed_len);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(json, &json_len, NULL,
+	    sealed + NONCE_LEN, sealed_len - NONCE_LEN,
+	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), sealed,
+	    key) != 0) {
+		*why = "the token was not made with this key or was changed";
+		goto out;
+	}
+	err = parse_claims((const char *)json, (size_t)json_len, claims, why);
+out:
+	if (json != NULL)
+		sodium_memzero(json, sealed_len);
+	g_free(json);
+	g_free(sealed);
+	g_free(token);
+	return err;
+}
+
+void
+reply_claims_clear(reply_claims *claims)
+{
+	g_free(claims->msgid);
+	g_free(claims->internal_sender);
+	g_free(claims->external_recipient);
+	g_free(claims->subject_hash);
+	memset(claims, 0, sizeof(*claims));
+}
