@@ -607,3 +607,166 @@ notice_id() {
 	cmp "$T/big/big.bin" "$T/big.bin" || fail_with "the attachment changed"
 	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q "$MARK" || fail_with "no body"
 }
+
+# reply_uris PDF - the link URIs of PDF (opened with $PW), one per line
+reply_uris() {
+	qpdf --decrypt --password="$PW" --qdf --object-streams=disable "$1" \
+	    "$1.plain"
+	grep -a '^ */URI (' "$1.plain" | sed 's/^ *\/URI (\(.*\))$/\1/'
+}
+
+# open_token KEYFILE URL [AD] - the token's claims, opened by an independent
+# implementation: HChaCha20 written here, ChaCha20-Poly1305 from Python's
+# cryptography package; sorted JSON on stdout
+open_token() {
+	python3 - "$1" "$2" "${3:-mailseal-reply-v1}" <<'EOF'
+import base64, json, struct, sys
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+def rotl(v, c):
+    return ((v << c) & 0xffffffff) | (v >> (32 - c))
+
+def qr(x, a, b, c, d):
+    x[a] = (x[a] + x[b]) & 0xffffffff; x[d] = rotl(x[d] ^ x[a], 16)
+    x[c] = (x[c] + x[d]) & 0xffffffff; x[b] = rotl(x[b] ^ x[c], 12)
+    x[a] = (x[a] + x[b]) & 0xffffffff; x[d] = rotl(x[d] ^ x[a], 8)
+    x[c] = (x[c] + x[d]) & 0xffffffff; x[b] = rotl(x[b] ^ x[c], 7)
+
+def hchacha20(key, n16):
+    x = (list(struct.unpack("<4I", b"expand 32-byte k")) +
+         list(struct.unpack("<8I", key)) + list(struct.unpack("<4I", n16)))
+    for _ in range(10):
+        qr(x, 0, 4, 8, 12); qr(x, 1, 5, 9, 13)
+        qr(x, 2, 6, 10, 14); qr(x, 3, 7, 11, 15)
+        qr(x, 0, 5, 10, 15); qr(x, 1, 6, 11, 12)
+        qr(x, 2, 7, 8, 13); qr(x, 3, 4, 9, 14)
+    return struct.pack("<8I", *(x[0:4] + x[12:16]))
+
+key = open(sys.argv[1], "rb").read()
+token = sys.argv[2].split("t=", 1)[1]
+raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+nonce, sealed = raw[:24], raw[24:]
+plain = ChaCha20Poly1305(hchacha20(key, nonce[:16])).decrypt(
+    b"\0" * 4 + nonce[16:], sealed, sys.argv[3].encode())
+print(json.dumps(json.loads(plain), sort_keys=True))
+EOF
+}
+
+# reply_setup - a reply key and a portal URL for every recipient
+reply_setup() {
+	mkdir -p -m 700 "$STORE/settings"
+	head -c 32 /dev/urandom >"$STORE/pdf/reply.key"
+	chmod 600 "$STORE/pdf/reply.key"
+	printf 'pdf-reply-url = https://reply.example.test/portal/\n' \
+	    >>"$STORE/settings/global.conf"
+}
+
+@test "reply link: an encrypted token that pdfwrap-reply and an independent implementation open" {
+	# without a portal URL there is no link
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/plain.pdf"
+	[ -z "$(reply_uris "$T/plain.pdf")" ] || fail_with "a link without a portal"
+	reply_setup
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	# cairo's link quirk (pdf.md 3.2): the file is still clean
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" - | grep -q '^Reply: reply securely'
+	reply_uris "$T/m.pdf" | sort -u >"$T/uris"
+	[ "$(wc -l <"$T/uris")" -eq 1 ] || fail_with "not one link"
+	url=$(cat "$T/uris")
+	[[ $url == https://reply.example.test/portal/reply\?t=* ]] ||
+	    fail_with "link is $url"
+	# the token is encrypted: no address, no subject, base64url only
+	token=${url#*t=}
+	[[ $token =~ ^[A-Za-z0-9_-]{100,}$ ]] || fail_with "token $token"
+	! printf '%s' "$url" | grep -qiE 'alice|bob|example\.test/[^p]|figures' ||
+	    fail_with "the URL shows claims"
+	# our verifier, on the URL and on the bare token
+	run --separate-stderr pdfwrap-reply --store "$STORE" <<<"$url"
+	expect_status 0
+	[[ $output == *"msgid: m1@example.test"* ]]
+	[[ $output == *"internal-sender: alice@example.test"* ]]
+	[[ $output == *"external-recipient: bob@example.test"* ]]
+	subject_hash=$(printf '\xc3\x84pfel figures' | sha256sum | cut -c1-64)
+	[[ $output == *"subject-hash: $subject_hash"* ]]
+	run --separate-stderr pdfwrap-reply --store "$STORE" --json <<<"$token"
+	expect_status 0
+	ours=$(python3 -c 'import json,sys; d=json.load(sys.stdin); d["v"]=1; print(json.dumps(d, sort_keys=True))' <<<"$output")
+	# the independent implementation reads the same claims, version 1,
+	# expiring 30 days after issue
+	theirs=$(open_token "$STORE/pdf/reply.key" "$url")
+	[ "$theirs" = "$ours" ] || fail_with "claims differ: $theirs / $ours"
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["exp"] - d["iat"] == 30 * 86400, d' "$theirs"
+	# the token is bound to its purpose: other associated data fails
+	! open_token "$STORE/pdf/reply.key" "$url" other-purpose 2>/dev/null ||
+	    false
+}
+
+@test "reply link: a changed, foreign or expired token is refused; the old key still opens" {
+	reply_setup
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	url=$(reply_uris "$T/m.pdf" | head -n 1)
+	token=${url#*t=}
+	# one character changed, inside the ciphertext
+	[ "${token:60:1}" = A ] && other=B || other=A
+	run --separate-stderr pdfwrap-reply --store "$STORE" \
+	    <<<"${token:0:60}$other${token:61}"
+	expect_status 1
+	[ -z "$output" ]
+	[[ $stderr == *"invalid reply token"* ]]
+	run --separate-stderr pdfwrap-reply --store "$STORE" <<<"garbage!"
+	expect_status 1
+	# a key change: the previous key still opens the tokens it made
+	mv "$STORE/pdf/reply.key" "$STORE/pdf/reply.key.old"
+	head -c 32 /dev/urandom >"$STORE/pdf/reply.key"
+	chmod 600 "$STORE/pdf/reply.key"
+	run --separate-stderr pdfwrap-reply --store "$STORE" <<<"$url"
+	expect_status 0
+	[[ $output == *"internal-sender: alice@example.test"* ]]
+	# a token of another gateway (a key we never had)
+	rm "$STORE/pdf/reply.key.old"
+	run --separate-stderr pdfwrap-reply --store "$STORE" <<<"$url"
+	expect_status 1
+	[[ $stderr == *"not made with this key"* ]]
+	# expired: a link valid for one second
+	printf 'pdf-reply-expiry = 1\n' >>"$STORE/settings/global.conf"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/e.pdf"
+	url=$(reply_uris "$T/e.pdf" | head -n 1)
+	sleep 2
+	run --separate-stderr pdfwrap-reply --store "$STORE" <<<"$url"
+	expect_status 1
+	[[ $stderr == *"expired"* ]]
+	# the token is read on stdin only
+	run --separate-stderr pdfwrap-reply --store "$STORE" "$url"
+	expect_status 64
+	run pdfwrap-reply -h
+	expect_status 0
+	[[ $output == "usage: pdfwrap-reply [--store DIR] [--json] < TOKEN"* ]]
+}
+
+@test "reply link: a portal URL without a key, or a readable key, defers and writes nothing" {
+	mkdir -p -m 700 "$STORE/settings"
+	printf 'pdf-reply-url = https://reply.example.test\n' \
+	    >>"$STORE/settings/global.conf"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+	[[ $stderr == *"pdf/reply.key"* ]]
+	head -c 32 /dev/urandom >"$STORE/pdf/reply.key"
+	chmod 644 "$STORE/pdf/reply.key"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 75
+	[ ! -s "$T/out.eml" ]
+	head -c 31 /dev/urandom >"$STORE/pdf/reply.key"
+	chmod 600 "$STORE/pdf/reply.key"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 75
+	[[ $stderr == *"exactly 32 octets"* ]]
+}

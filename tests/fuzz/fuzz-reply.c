@@ -1,0 +1,100 @@
+/*
+ * fuzz-reply.c - libFuzzer target for the reply token reader
+ * (common/reply.c), which a portal feeds with whatever a stranger puts in
+ * a URL.
+ *
+ * The first byte chooses the way in.  Even: the rest is a token or URL as
+ * a portal would pass it (almost never authentic, so this covers the
+ * URL, base64 and length handling).  Odd: the rest is sealed here under
+ * the fuzzing key as claims text, so the JSON reader behind the
+ * authentication is reached too.  Invariants, a violation aborts:
+ *   - a refusal leaves the claims empty and says why;
+ *   - accepted claims are valid UTF-8 without controls, exp >= iat >= 0;
+ *   - accepted claims seal again into a token that opens to the same.
+ */
+#include "reply.h"
+
+#include <glib.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+require(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+static int
+clean(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return g_utf8_validate(s, -1, NULL);
+}
+
+/* seal - a token of plain under key, as reply_token_make seals JSON */
+static char *
+seal(const unsigned char *key, const uint8_t *plain, size_t len)
+{
+	size_t sealed_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+	    len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	unsigned char *sealed = g_malloc(sealed_len);
+	size_t encoded_len = sodium_base64_ENCODED_LEN(sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *token = g_malloc(encoded_len);
+
+	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed +
+	    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
+	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
+	    key);
+	sodium_bin2base64(token, encoded_len, sealed, sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	g_free(sealed);
+	return token;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char key[REPLY_KEY_LEN];
+	reply_claims claims, again;
+	const char *why = NULL;
+	char *text;
+	ms_err err;
+
+	if (size < 1 || size > 2 * REPLY_TOKEN_MAX)
+		return 0;
+	memset(key, 0x5a, sizeof(key));
+	if (data[0] & 1)
+		text = seal(key, data + 1, size - 1);
+	else
+		text = g_strndup((const char *)data + 1, size - 1);
+	err = reply_token_open(key, text, &claims, &why);
+	if (err != MS_OK) {
+		require(err == MS_DATA && why != NULL);
+		require(claims.msgid == NULL && claims.internal_sender == NULL);
+		g_free(text);
+		return 0;
+	}
+	require(clean(claims.msgid) && clean(claims.internal_sender) &&
+	    clean(claims.external_recipient) && clean(claims.subject_hash));
+	require(claims.iat >= 0 && claims.exp >= claims.iat);
+	g_free(text);
+	text = reply_token_make(key, &claims);
+	require(reply_token_open(key, text, &again, &why) == MS_OK);
+	require(strcmp(again.msgid, claims.msgid) == 0 &&
+	    strcmp(again.internal_sender, claims.internal_sender) == 0 &&
+	    strcmp(again.external_recipient, claims.external_recipient) == 0 &&
+	    strcmp(again.subject_hash, claims.subject_hash) == 0 &&
+	    again.iat == claims.iat && again.exp == claims.exp);
+	reply_claims_clear(&again);
+	reply_claims_clear(&claims);
+	g_free(text);
+	return 0;
+}
