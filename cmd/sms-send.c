@@ -163,8 +163,26 @@ escape(const char *text)
 	return copy;
 }
 
-/* post_job - one attempt at the gateway */
+typedef enum post_result {
+	POST_SENT,
+	POST_RETRY,	/* the gateway or the way to it failed: try later */
+	POST_REFUSED	/* the gateway refused this job: trying again gives
+			 * the same answer */
+} post_result;
+
+/* refusal - an HTTP status that refuses the request itself (a number or
+ * a text the gateway will not take); authentication, a wrong URL and
+ * rate limits (401, 403, 404, 408, 429) are for the administrator or
+ * time to mend, so they are tried again */
 static bool
+refusal(long status)
+{
+	return status == 400 || status == 413 || status == 415 ||
+	    status == 422;
+}
+
+/* post_job - one attempt at the gateway */
+static post_result
 post_job(const gateway *gw, const fetch_opts *opts, const smsjob *job)
 {
 	char *number = escape(job->number), *text = escape(job->text);
@@ -185,7 +203,9 @@ post_job(const gateway *gw, const fetch_opts *opts, const smsjob *job)
 	secret_free(body);
 	secret_free(number);
 	secret_free(text);
-	return outcome == FETCH_OK;
+	if (outcome == FETCH_OK)
+		return POST_SENT;
+	return refusal(status) ? POST_REFUSED : POST_RETRY;
 }
 
 /* notify_sender - the job is given up: tell the sender, with the
@@ -284,6 +304,7 @@ handle_job(ms_store *store, const ms_settings *settings,
 	unsigned max_attempts = (unsigned)settings_get_number(settings,
 	    "sms-max-attempts");
 	const char *reason = NULL;
+	post_result result;
 	smsjob job;
 	ms_err err;
 
@@ -304,7 +325,7 @@ handle_job(ms_store *store, const ms_settings *settings,
 	}
 	if (job.expires <= now) {
 		reason = "the job expired";
-	} else if (post_job(gw, opts, &job)) {
+	} else if ((result = post_job(gw, opts, &job)) == POST_SENT) {
 		diag_info("job %s: SMS for %s sent to %s", job.name,
 		    job.recipient, job.number);
 		err = smsjob_remove(store, &job);
@@ -314,7 +335,9 @@ handle_job(ms_store *store, const ms_settings *settings,
 	} else {
 		job.attempts++;
 		(*failed)++;
-		if (job.attempts >= max_attempts)
+		if (result == POST_REFUSED)
+			reason = "the gateway refused the message";
+		else if (job.attempts >= max_attempts)
 			reason = "the gateway failed too often";
 	}
 	if (reason == NULL) {

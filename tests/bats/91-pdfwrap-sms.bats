@@ -202,6 +202,32 @@ EOF2
 	[[ $stderr != *"$pw"* ]] || fail_with "password logged"
 }
 
+@test "sms-send: a gateway that refuses the message (HTTP 422) is not retried; the sender is told at once" {
+	spool_job
+	text=$(job_field text)
+	pw=${text##*: }
+	gateway 422
+	sed -i 's/^sms-max-attempts = .*/sms-max-attempts = 6/' "$STORE/settings/global.conf"
+	cat >"$T/sendmail" <<EOF2
+#!/bin/sh
+cat >"$T/sendmail.mail"
+EOF2
+	chmod 755 "$T/sendmail"
+	export MAILSEAL_SENDMAIL=$T/sendmail
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ "$(wc -l <"$T/requests")" -eq 1 ]
+	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "job left behind"
+	[[ $stderr == *"refused the message"* ]]
+	grep -q '^To: alice@example.test$' "$T/sendmail.mail"
+	python3 - "$T/sendmail.mail" "$pw" <<'EOF2'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+t = m.get_payload(decode=True).decode()
+assert sys.argv[2] in t and "bob@example.test" in t, t
+EOF2
+}
+
 @test "sms-send refuses a loopback gateway unless allowed, and a readable credentials file" {
 	spool_job
 	gateway 200
