@@ -1106,7 +1106,7 @@ main(int argc, char **argv)
 		unsigned char key[MARKER_KEY_LEN];
 		long age = 0;
 
-		err = marker_key(j.f.store, key);
+		err = instance_key(j.f.store, key);
 		if (err != MS_OK)
 			goto out;
 		if (marker_loop(key, j.f.msg, time(NULL), &age)) {

@@ -447,26 +447,62 @@ reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
 }
 
 /* spool_sms - commit the SMS job before any output (pdf.md 5.3): the
- * text names the password and the reference, never the subject */
+ * text names the password and the reference, never the subject.  With a
+ * queue id the job's name is derived (job_name): a retry whose job is
+ * still spooled or already done spools nothing again */
 static ms_err
 spool_sms(ms_filter *f, const char *number, const ms_addr *sender,
-    const ms_addr *recipient, const char *password, char **reference)
+    const ms_addr *recipient, const char *password, const char *job_name,
+    const char *reference)
 {
 	smsjob job;
 	ms_err err;
 
+	if (job_name != NULL && smsjob_known(f->store, job_name)) {
+		diag_info("the SMS for this queue file and recipient is "
+		    "already spooled or sent");
+		return MS_OK;
+	}
 	memset(&job, 0, sizeof(job));
-	*reference = smsjob_new_reference();
+	job.name = g_strdup(job_name);
 	job.number = g_strdup(number);
 	job.sender = g_strdup(sender->text);
 	job.recipient = g_strdup(recipient->text);
-	job.reference = g_strdup(*reference);
+	job.reference = g_strdup(reference);
 	job.text = g_strdup_printf("Password for the encrypted PDF "
-	    "(reference %s): %s", *reference, password);
+	    "(reference %s): %s", reference, password);
 	job.expires = (long long)time(NULL) +
 	    (long long)settings_get_number(f->settings, "sms-expiry");
 	err = smsjob_write(f->store, &job);
 	smsjob_clear(&job);
+	return err;
+}
+
+/* sms_password - with a queue id, the password, reference and job name
+ * derived for it (a retry finds its job); without, a fresh password and
+ * reference and no job name */
+static ms_err
+sms_password(ms_filter *f, const ms_addr *recipient, char **password,
+    char **reference, char **job_name)
+{
+	char fresh[PDFPASS_LEN + 1], ref[PDFPASS_SMS_REFERENCE_LEN + 1];
+	char job[PDFPASS_LEN + 2];
+	ms_err err;
+
+	if (opt_queue_id == NULL || *opt_queue_id == '\0') {
+		pdfpass_generate(fresh);
+		*password = g_strdup(fresh);
+		*reference = smsjob_new_reference();
+		sodium_memzero(fresh, sizeof(fresh));
+		return MS_OK;
+	}
+	err = pdfpass_sms(f->store, opt_queue_id, recipient, fresh, ref, job);
+	if (err == MS_OK) {
+		*password = g_strdup(fresh);
+		*reference = g_strdup(ref);
+		*job_name = g_strdup(job);
+	}
+	sodium_memzero(fresh, sizeof(fresh));
 	return err;
 }
 
@@ -482,14 +518,6 @@ get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
 	*id = NULL;
 	if (mode == MODE_OTP)
 		return otp_password(f, recipient, password, id);
-	if (mode == MODE_SMS) {
-		char fresh[PDFPASS_LEN + 1];
-
-		pdfpass_generate(fresh);
-		*password = g_strdup(fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-		return MS_OK;
-	}
 	if (mode == MODE_RANDOM) {
 		char derived[PDFPASS_LEN + 1];
 
@@ -533,6 +561,7 @@ main(int argc, char **argv)
 	password_mode mode = MODE_STATIC;
 	GByteArray *pdf = NULL;
 	char *password = NULL, *id = NULL, *number = NULL, *reference = NULL;
+	char *job_name = NULL;
 	const char *why = NULL;
 	size_t count = 0, i;
 	ms_filter f;
@@ -606,7 +635,11 @@ main(int argc, char **argv)
 	err = reply_link(&f, settings, &sender, &recipient, &link);
 	if (err != MS_OK)
 		goto out;
-	err = get_password(&f, mode, &recipient, &password, &id);
+	if (mode == MODE_SMS)
+		err = sms_password(&f, &recipient, &password, &reference,
+		    &job_name);
+	else
+		err = get_password(&f, mode, &recipient, &password, &id);
 	if (err != MS_OK)
 		goto out;
 	err = pdfmsg_build(f.msg, password, link.uri != NULL ? &link : NULL,
@@ -620,7 +653,7 @@ main(int argc, char **argv)
 	}
 	if (mode == MODE_SMS) {
 		err = spool_sms(&f, number, &sender, &recipient, password,
-		    &reference);
+		    job_name, reference);
 		if (err != MS_OK)
 			goto out;
 	}
@@ -631,6 +664,7 @@ out:
 	g_free(id);
 	g_free(number);
 	g_free(reference);
+	g_free(job_name);
 	g_free((char *)link.uri);
 	g_free((char *)link.text);
 	settings_free(settings);

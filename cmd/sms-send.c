@@ -419,6 +419,9 @@ main(int argc, char **argv)
 	}
 	if (err != MS_OK)
 		goto out;
+	if (!opt_dry_run && (err = smsjob_prune_done(store, time(NULL))) !=
+	    MS_OK)
+		goto out;
 	err = store_list(store, SMSJOB_DIR, &names);
 	if (err == MS_NOTFOUND || (err == MS_OK && names->len == 0)) {
 		err = MS_OK;

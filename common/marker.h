@@ -12,23 +12,20 @@
  * that do not verify, or are older, are foreign and removed like every
  * X-Mailseal- field (DEC-8).
  *
- * API: marker_key() reads the instance key from the store's spool, making
- * it (32 random octets, 0600) on first use; marker_line() makes the field;
- * marker_loop() checks a message's markers.
+ * API: marker_line() makes the field under the instance key
+ * (instance.h); marker_loop() checks a message's markers.
  */
 #ifndef MAILSEAL_MARKER_H
 #define MAILSEAL_MARKER_H
 #include <stdbool.h>
 #include <time.h>
 #include "err.h"
+#include "instance.h"
 #include "msg.h"
 #include "store.h"
 
-#define MARKER_KEY_LEN 32
+#define MARKER_KEY_LEN INSTANCE_KEY_LEN
 #define MARKER_WINDOW 900	/* seconds: a loop comes back in seconds */
-
-/* marker_key - the instance key into key[MARKER_KEY_LEN] */
-ms_err marker_key(const ms_store *store, unsigned char *key);
 
 /* marker_line - "X-Mailseal-Processed: ...\n" for msg at now (g_free) */
 char *marker_line(const unsigned char *key, const ms_message *msg,

@@ -5,6 +5,7 @@
  * a configuration error (the mail defers), never silently used.
  */
 #include "pdfpass.h"
+#include "instance.h"
 #include "diag.h"
 #include "secret.h"
 
@@ -19,6 +20,9 @@
 #define PRIVATE_FILE_MAX 4096
 #define RANDOM_LABEL "mailseal-pdf-random-v1"
 #define OTP_LABEL "mailseal-pdf-otp-v1"
+#define SMS_LABEL "mailseal-pdf-sms-v1"
+#define SMS_REFERENCE_LABEL "mailseal-pdf-sms-reference-v1"
+#define SMS_JOB_LABEL "mailseal-pdf-sms-job-v1"
 #define OTP_ID_BYTES 20
 #define OTP_SCHEME 1
 
@@ -137,6 +141,32 @@ out:
 	close(fd);
 	g_free(path);
 	return err;
+}
+
+ms_err
+pdfpass_sms(const ms_store *store, const char *id, const ms_addr *recipient,
+    char password[PDFPASS_LEN + 1],
+    char reference[PDFPASS_SMS_REFERENCE_LEN + 1],
+    char job[PDFPASS_LEN + 2])
+{
+	unsigned char key[INSTANCE_KEY_LEN];
+	char derived[PDFPASS_LEN + 1];
+	ms_err err;
+
+	err = instance_key(store, key);
+	if (err != MS_OK)
+		return err;
+	derive(key, sizeof(key), SMS_LABEL, id, recipient->key, password);
+	derive(key, sizeof(key), SMS_REFERENCE_LABEL, id, recipient->key,
+	    derived);
+	memcpy(reference, derived, PDFPASS_SMS_REFERENCE_LEN);
+	reference[PDFPASS_SMS_REFERENCE_LEN] = '\0';
+	derive(key, sizeof(key), SMS_JOB_LABEL, id, recipient->key, derived);
+	job[0] = 'q';
+	memcpy(job + 1, derived, PDFPASS_LEN + 1);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(derived, sizeof(derived));
+	return MS_OK;
 }
 
 ms_err

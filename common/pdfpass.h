@@ -35,6 +35,7 @@
 #define PDFPASS_OTP_ID_SYMBOLS 32	/* 20 bytes: 1, generation, 16 random */
 #define PDFPASS_OTP_ID_LEN 39		/* 8 groups of 4 with dashes */
 #define PDFPASS_OTP_GENERATION_MAX 0xffffffU
+#define PDFPASS_SMS_REFERENCE_LEN 8
 
 /* pdfpass_derive - the first PDFPASS_LEN symbols of
  * encode(HMAC-SHA256(key, "mailseal-pdf-random-v1" 0 id 0 recipient)) */
@@ -45,6 +46,16 @@ void pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
  * the secret is missing, short or readable by others */
 ms_err pdfpass_random(const ms_store *store, const char *id,
     const ms_addr *recipient, char out[PDFPASS_LEN + 1]);
+
+/* pdfpass_sms - for sms mode with a queue id: the password, the SMS
+ * reference and the spool job name of one queue file and recipient,
+ * derived from the instance key (spool/instance.key, made on first use)
+ * under labels of their own, so that a retry yields the same three and
+ * finds the job it spooled before */
+ms_err pdfpass_sms(const ms_store *store, const char *id,
+    const ms_addr *recipient, char password[PDFPASS_LEN + 1],
+    char reference[PDFPASS_SMS_REFERENCE_LEN + 1],
+    char job[PDFPASS_LEN + 2]);
 
 /* pdfpass_static - the static password valid at now for recipient, user
  * file first, then the domain file; MS_NOTFOUND when neither exists,

@@ -54,16 +54,17 @@ value_ok(const char *value)
 	return true;
 }
 
-/* ensure_dir - spool/sms, 0700 */
+/* ensure_dir - spool, spool/sms and spool/sms-done, 0700 */
 static ms_err
 ensure_dir(const ms_store *store)
 {
-	char *dirs[2] = { store_path(store, "spool", NULL),
-	    store_path(store, SMSJOB_DIR, NULL) };
+	char *dirs[3] = { store_path(store, "spool", NULL),
+	    store_path(store, SMSJOB_DIR, NULL),
+	    store_path(store, SMSJOB_DONE_DIR, NULL) };
 	ms_err err = MS_OK;
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if (err == MS_OK && mkdir(dirs[i], 0700) != 0 &&
 		    errno != EEXIST) {
 			diag_error("cannot create %s: %s", dirs[i],
@@ -213,8 +214,17 @@ smsjob_remove(ms_store *store, const smsjob *job)
 	ms_err err;
 	int fd;
 
-	err = store_lock(store, 30000);
+	err = ensure_dir(store);
+	if (err == MS_OK)
+		err = store_lock(store, 30000);
 	if (err != MS_OK) {
+		g_free(path);
+		return err;
+	}
+	/* done first: there is never a moment without the job or its mark */
+	err = store_write(store, SMSJOB_DONE_DIR, job->name, "", 0, 0600);
+	if (err != MS_OK) {
+		store_unlock(store);
 		g_free(path);
 		return err;
 	}
@@ -248,6 +258,41 @@ smsjob_remove(ms_store *store, const smsjob *job)
 	g_free(path);
 	err = store_remove(store, SMSJOB_DIR, job->name);
 	store_unlock(store);
+	return err;
+}
+
+bool
+smsjob_known(const ms_store *store, const char *name)
+{
+	return store_exists(store, SMSJOB_DIR, name) ||
+	    store_exists(store, SMSJOB_DONE_DIR, name);
+}
+
+ms_err
+smsjob_prune_done(ms_store *store, time_t now)
+{
+	GPtrArray *names = NULL;
+	ms_err err;
+	guint i;
+
+	err = store_list(store, SMSJOB_DONE_DIR, &names);
+	for (i = 0; err == MS_OK && i < names->len; i++) {
+		const char *name = g_ptr_array_index(names, i);
+		char *path = store_path(store, SMSJOB_DONE_DIR, name);
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - SMSJOB_DONE_KEEP) {
+			err = store_lock(store, 30000);
+			if (err == MS_OK) {
+				err = store_remove(store, SMSJOB_DONE_DIR,
+				    name);
+				store_unlock(store);
+			}
+		}
+		g_free(path);
+	}
+	g_ptr_array_free(names, TRUE);
 	return err;
 }
 

@@ -7,8 +7,12 @@
  * "key = value" lines: number, sender, recipient, reference, text,
  * expires, attempts, next-attempt.  The text holds the password: the
  * file is wiped (overwritten with zeros) before it is removed, and every
- * copy in memory is wiped by smsjob_clear().  Limits: a job file is at
- * most SMSJOB_MAX bytes; numbers are E.164 (+ and 8 to 15 digits).
+ * copy in memory is wiped by smsjob_clear().  A job that is done (sent or
+ * given up) leaves an empty file of its name in spool/sms-done, so that a
+ * retry of the same queue file, whose job name is derived, spools nothing
+ * again; sms-send prunes them after SMSJOB_DONE_KEEP seconds.  Limits: a
+ * job file is at most SMSJOB_MAX bytes; numbers are E.164 (+ and 8 to 15
+ * digits).
  */
 #ifndef MAILSEAL_SMSJOB_H
 #define MAILSEAL_SMSJOB_H
@@ -20,7 +24,10 @@
 #include "store.h"
 
 #define SMSJOB_DIR "spool/sms"
+#define SMSJOB_DONE_DIR "spool/sms-done"
 #define SMSJOB_MAX 4096
+/* longer than Postfix keeps a message in its queue (5 days by default) */
+#define SMSJOB_DONE_KEEP (14 * 86400)
 
 typedef struct smsjob {
 	char *name;		/* file name in SMSJOB_DIR */
@@ -48,8 +55,15 @@ ms_err smsjob_write(ms_store *store, smsjob *job);
  * malformed */
 ms_err smsjob_read(const ms_store *store, const char *name, smsjob *job);
 
-/* smsjob_remove - wipe and unlink the job's file (takes the lock) */
+/* smsjob_remove - mark the job done, then wipe and unlink its file
+ * (takes the lock) */
 ms_err smsjob_remove(ms_store *store, const smsjob *job);
+
+/* smsjob_known - a job of this name is spooled or done */
+bool smsjob_known(const ms_store *store, const char *name);
+
+/* smsjob_prune_done - forget done jobs older than SMSJOB_DONE_KEEP */
+ms_err smsjob_prune_done(ms_store *store, time_t now);
 
 /* smsjob_clear - wipe and free the fields */
 void smsjob_clear(smsjob *job);

@@ -228,6 +228,50 @@ assert sys.argv[2] in t and "bob@example.test" in t, t
 EOF2
 }
 
+@test "sms mode with a queue id: a retry finds its job, spooled or sent, and sends no second SMS" {
+	retry() {
+		pdfwrap --store "$STORE" -q 4XyZ1 -f alice@example.test \
+		    bob@example.test <"$MSG" >"$1"
+	}
+	run --separate-stderr retry "$T/out1.eml"
+	expect_status 0
+	[ "$(ls "$STORE/spool/sms" | wc -l)" -eq 1 ]
+	text=$(job_field text)
+	pw=${text##*: }
+	# the retry: the same password opens its PDF, no second job
+	run --separate-stderr retry "$T/out2.eml"
+	expect_status 0
+	[ "$(ls "$STORE/spool/sms" | wc -l)" -eq 1 ]
+	[ "$(job_field text)" = "$text" ]
+	pdf_of "$T/out2.eml" "$T/m2.pdf"
+	pdftotext -upw "$pw" "$T/m2.pdf" - | grep -q "$MARK"
+	# sent, then a late retry: still no second SMS
+	gateway 200
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ "$(wc -l <"$T/requests")" -eq 1 ]
+	[ -z "$(ls "$STORE/spool/sms")" ]
+	[ "$(stat -c %a "$STORE"/spool/sms-done/*)" = 600 ]
+	[ ! -s "$(ls "$STORE"/spool/sms-done/*)" ]
+	run --separate-stderr retry "$T/out3.eml"
+	expect_status 0
+	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "a second SMS job"
+	pdf_of "$T/out3.eml" "$T/m3.pdf"
+	pdftotext -upw "$pw" "$T/m3.pdf" - | grep -q "$MARK"
+	# another queue file, or another recipient, gets its own password
+	pdfwrap --store "$STORE" -q 4XyZ2 -f alice@example.test \
+	    bob@example.test <"$MSG" >"$T/out4.eml"
+	[ "$(ls "$STORE/spool/sms" | wc -l)" -eq 1 ]
+	[ "$(job_field text)" != "$text" ]
+	# marks of done jobs are forgotten after 14 days
+	old=$(ls "$STORE/spool/sms-done")
+	touch -d '15 days ago' "$STORE/spool/sms-done/$old"
+	run --separate-stderr sms-send --store "$STORE"
+	expect_status 0
+	[ ! -e "$STORE/spool/sms-done/$old" ] || fail_with "an old mark kept"
+	[ "$(ls "$STORE/spool/sms-done" | wc -l)" -eq 1 ]
+}
+
 @test "sms-send refuses a loopback gateway unless allowed, and a readable credentials file" {
 	spool_job
 	gateway 200
