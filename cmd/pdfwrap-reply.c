@@ -7,7 +7,6 @@
  * and login lockout are the portal's part.
  */
 #include "diag.h"
-#include "json.h"
 #include "reply.h"
 #include "ritual.h"
 #include "settings.h"
@@ -91,16 +90,10 @@ print_claims(const reply_claims *c)
 	iso_time(c->iat, issued);
 	iso_time(c->exp, expires);
 	if (opt_json) {
-		g_string_append(out, "{\"msgid\":");
-		json_append_string(out, c->msgid);
-		g_string_append(out, ",\"internal_sender\":");
-		json_append_string(out, c->internal_sender);
-		g_string_append(out, ",\"external_recipient\":");
-		json_append_string(out, c->external_recipient);
-		g_string_append(out, ",\"subject_hash\":");
-		json_append_string(out, c->subject_hash);
-		g_string_append_printf(out, ",\"iat\":%lld,\"exp\":%lld}\n",
-		    c->iat, c->exp);
+		char *json = reply_claims_json(c);
+
+		g_string_append_printf(out, "%s\n", json);
+		g_free(json);
 	} else {
 		g_string_append_printf(out, "msgid: %s\n"
 		    "internal-sender: %s\nexternal-recipient: %s\n"

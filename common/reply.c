@@ -43,9 +43,8 @@ reply_subject_hash(const char *subject)
 	    subject != NULL ? subject : "", -1);
 }
 
-/* claims_json - the claims as one line of JSON (secret_free) */
-static char *
-claims_json(const reply_claims *c)
+char *
+reply_claims_json(const reply_claims *c)
 {
 	JsonBuilder *b = json_builder_new();
 	JsonGenerator *gen = json_generator_new();
@@ -81,7 +80,7 @@ char *
 reply_token_make(const unsigned char key[REPLY_KEY_LEN],
     const reply_claims *claims)
 {
-	char *json = claims_json(claims);
+	char *json = reply_claims_json(claims);
 	size_t json_len = strlen(json);
 	size_t sealed_len = NONCE_LEN + json_len + TAG_LEN;
 	unsigned char *sealed = g_malloc(sealed_len);

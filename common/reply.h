@@ -48,6 +48,10 @@ ms_err reply_key_load(const ms_store *store, bool old,
 /* reply_subject_hash - lowercase hex SHA-256 of subject (g_free) */
 char *reply_subject_hash(const char *subject);
 
+/* reply_claims_json - the claims as the token holds them: one line of
+ * JSON with "v":1 (g_free) */
+char *reply_claims_json(const reply_claims *claims);
+
 /* reply_token_make - the sealed token of claims (g_free) */
 char *reply_token_make(const unsigned char key[REPLY_KEY_LEN],
     const reply_claims *claims);

@@ -694,7 +694,7 @@ reply_setup() {
 	[[ $output == *"subject-hash: $subject_hash"* ]]
 	run --separate-stderr pdfwrap-reply --store "$STORE" --json <<<"$token"
 	expect_status 0
-	ours=$(python3 -c 'import json,sys; d=json.load(sys.stdin); d["v"]=1; print(json.dumps(d, sort_keys=True))' <<<"$output")
+	ours=$(python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))' <<<"$output")
 	# the independent implementation reads the same claims, version 1,
 	# expiring 30 days after issue
 	theirs=$(open_token "$STORE/pdf/reply.key" "$url")

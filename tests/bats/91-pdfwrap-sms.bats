@@ -143,6 +143,29 @@ sms-max-attempts = 2
 EOF2
 }
 
+# fake_sendmail - MAILSEAL_SENDMAIL keeps its arguments and the mail in
+# $T/sendmail.args and $T/sendmail.mail
+fake_sendmail() {
+	cat >"$T/sendmail" <<EOF2
+#!/bin/sh
+printf '%s\n' "\$@" >"$T/sendmail.args"
+cat >"$T/sendmail.mail"
+EOF2
+	chmod 755 "$T/sendmail"
+	export MAILSEAL_SENDMAIL=$T/sendmail
+}
+
+# told_sender PASSWORD - the notice to alice names bob and PASSWORD
+told_sender() {
+	grep -q '^To: alice@example.test$' "$T/sendmail.mail"
+	python3 - "$T/sendmail.mail" "$1" <<'EOF2'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+t = m.get_payload(decode=True).decode()
+assert sys.argv[2] in t and "bob@example.test" in t, t
+EOF2
+}
+
 teardown() {
 	if [ -n "${GATEWAY_PID:-}" ]; then
 		kill "$GATEWAY_PID" 2>/dev/null || true
@@ -173,13 +196,7 @@ teardown() {
 	text=$(job_field text)
 	pw=${text##*: }
 	gateway 500
-	cat >"$T/sendmail" <<EOF2
-#!/bin/sh
-printf '%s\n' "\$@" >"$T/sendmail.args"
-cat >"$T/sendmail.mail"
-EOF2
-	chmod 755 "$T/sendmail"
-	export MAILSEAL_SENDMAIL=$T/sendmail
+	fake_sendmail
 	run --separate-stderr sms-send --store "$STORE"
 	expect_status 0
 	[ "$(job_field attempts)" = 1 ]
@@ -192,13 +209,7 @@ EOF2
 	[ "$(wc -l <"$T/requests")" -eq 2 ]
 	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "job left behind"
 	[ "$(cat "$T/sendmail.args")" = "$(printf -- '-f\n\n--\nalice@example.test')" ]
-	grep -q '^To: alice@example.test$' "$T/sendmail.mail"
-	python3 - "$T/sendmail.mail" "$pw" <<'EOF2'
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
-t = m.get_payload(decode=True).decode()
-assert sys.argv[2] in t and "bob@example.test" in t, t
-EOF2
+	told_sender "$pw"
 	[[ $stderr != *"$pw"* ]] || fail_with "password logged"
 }
 
@@ -208,24 +219,13 @@ EOF2
 	pw=${text##*: }
 	gateway 422
 	sed -i 's/^sms-max-attempts = .*/sms-max-attempts = 6/' "$STORE/settings/global.conf"
-	cat >"$T/sendmail" <<EOF2
-#!/bin/sh
-cat >"$T/sendmail.mail"
-EOF2
-	chmod 755 "$T/sendmail"
-	export MAILSEAL_SENDMAIL=$T/sendmail
+	fake_sendmail
 	run --separate-stderr sms-send --store "$STORE"
 	expect_status 0
 	[ "$(wc -l <"$T/requests")" -eq 1 ]
 	[ -z "$(ls "$STORE/spool/sms")" ] || fail_with "job left behind"
 	[[ $stderr == *"refused the message"* ]]
-	grep -q '^To: alice@example.test$' "$T/sendmail.mail"
-	python3 - "$T/sendmail.mail" "$pw" <<'EOF2'
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
-t = m.get_payload(decode=True).decode()
-assert sys.argv[2] in t and "bob@example.test" in t, t
-EOF2
+	told_sender "$pw"
 }
 
 @test "sms mode with a queue id: a retry finds its job, spooled or sent, and sends no second SMS" {
