@@ -41,11 +41,13 @@ static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
 "               [--password-mode static | random | sms | otp]\n"
 "               [--password-file FILE]\n"
-"               [--sender-notice FILE] [--language LANG] RECIPIENT ...\n"
+"               [--sender-notice FILE] [--language LANG]\n"
+"               [--attach-original] RECIPIENT ...\n"
 "       pdfwrap -h | --version\n";
 
 static char *opt_sender, *opt_queue_id, *opt_mode, *opt_password_file;
 static char *opt_sender_notice, *opt_language;
+static int opt_attach_original;
 
 static struct poptOption options[] = {
 	{ NULL, 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
@@ -56,6 +58,8 @@ static struct poptOption options[] = {
 	{ "sender-notice", '\0', POPT_ARG_STRING, &opt_sender_notice, 0,
 	  NULL, NULL },
 	{ "language", '\0', POPT_ARG_STRING, &opt_language, 0, NULL, NULL },
+	{ "attach-original", '\0', POPT_ARG_NONE, &opt_attach_original, 0,
+	  NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -643,7 +647,8 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	err = pdfmsg_build(f.msg, password, link.uri != NULL ? &link : NULL,
-	    &pdf);
+	    opt_attach_original ||
+	    settings_get_bool(settings, "pdf-attach-original"), &pdf);
 	if (err != MS_OK)
 		goto out;
 	if (mode == MODE_RANDOM) {

@@ -219,7 +219,7 @@ pdfmsg_header_value(const ms_message *msg, const char *name)
 
 ms_err
 pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
-    GByteArray **out)
+    bool attach_original, GByteArray **out)
 {
 	static const char *const fields[] = {
 		"From", "To", "Cc", "Date", "Subject"
@@ -269,6 +269,23 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 		err = filter_refuse(c.too_many ? "5.7.1" : "5.3.4",
 		    "too many or too large attachments for a PDF");
 		goto out;
+	}
+	/* the message as received, when asked and when there is room: it
+	 * is a copy of what the PDF already shows, so no room is no refusal */
+	if (attach_original) {
+		if (c.attachments->len < MAX_ATTACHMENTS &&
+		    msg->raw_len <= MAX_ATTACHMENT_BYTES - c.bytes) {
+			GByteArray *raw = g_byte_array_sized_new(
+			    (guint)msg->raw_len);
+
+			g_byte_array_append(raw, (const guint8 *)msg->raw,
+			    (guint)msg->raw_len);
+			add_attachment(&c, "message.eml", "message.eml",
+			    "message/rfc822", raw);
+		} else {
+			diag_warn("the original message does not fit into "
+			    "the PDF as well; it is not attached");
+		}
 	}
 	for (i = 0; i < G_N_ELEMENTS(fields); i++) {
 		char *value = pdfmsg_header_value(msg, fields[i]);

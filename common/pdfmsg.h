@@ -12,16 +12,19 @@
 #define MAILSEAL_PDFMSG_H
 
 #include <glib.h>
+#include <stdbool.h>
 
 #include "err.h"
 #include "msg.h"
 #include "pdf.h"
 
 /* pdfmsg_build - the encrypted PDF of msg, opened by password, with an
- * optional link under the cover block; a refusal prints its status line
- * and returns MS_POLICY, an unreadable part MS_DATA */
+ * optional link under the cover block and, with attach_original, the
+ * message as received embedded as message.eml when it fits within the
+ * limits (a warning when not); a refusal prints its status line and
+ * returns MS_POLICY, an unreadable part MS_DATA */
 ms_err pdfmsg_build(ms_message *msg, const char *password,
-    const pdf_link *link, GByteArray **out);
+    const pdf_link *link, bool attach_original, GByteArray **out);
 
 /* pdfmsg_header_value - the decoded values of every field called name,
  * joined with ", ", as valid UTF-8 (g_free; "" when there is none) */

@@ -74,6 +74,8 @@ static const key_def keys[] = {
 	/* pdfwrap's reply link (pdf.md section 6): the reply portal's base
 	 * URL (no link when empty) and how long a link stays valid */
 	{ "pdf-reply-url", TYPE_HTTPS_URL, NULL, "", LEVEL_ALL, 0 },
+	/* pdfwrap: the message as received embedded as message.eml too */
+	{ "pdf-attach-original", TYPE_BOOL, NULL, "no", LEVEL_ALL, 0 },
 	{ "pdf-reply-expiry", TYPE_NUMBER, NULL, "2592000", LEVEL_ALL,
 	  (unsigned long long)366 * 86400 },
 	/* pdfwrap's sms mode: the recipient's mobile number (E.164, checked

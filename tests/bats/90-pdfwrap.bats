@@ -172,6 +172,31 @@ check_pdf() {
 	grep -q "3000 bytes, SHA-256 $sum" "$T/m.txt"
 }
 
+@test "the original message as message.eml: byte for byte, by option or setting" {
+	wrap -f alice@example.test --password-file "$T/pw" --attach-original \
+	    bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	run pdfdetach -upw "$PW" -list "$T/m.pdf"
+	[ "${lines[0]}" = "3 embedded files" ] || fail_with "count"
+	[ "${lines[3]}" = "3: message.eml" ] || fail_with "name"
+	mkdir "$T/out"
+	pdfdetach -upw "$PW" -saveall -o "$T/out" "$T/m.pdf"
+	cmp "$T/out/message.eml" "$MSG" || fail_with "not the original"
+	# the setting does the same; without either there is none
+	mkdir -p -m 700 "$STORE/settings/user"
+	echo 'pdf-attach-original = yes' \
+	    >"$STORE/settings/user/bob@example.test.conf"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	pdf_of "$T/out.eml" "$T/s.pdf"
+	pdfdetach -upw "$PW" -list "$T/s.pdf" | grep -q '^3: message.eml$'
+	wrap -f alice@example.test --password-file "$T/pw" carol@example.test
+	pdf_of "$T/out.eml" "$T/c.pdf"
+	! pdfdetach -upw "$PW" -list "$T/c.pdf" | grep -q 'message.eml' ||
+	    false
+}
+
 @test "page 1 renders with ink on it" {
 	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
 	expect_status 0
@@ -596,9 +621,12 @@ notice_id() {
 		printf -- '--bb--\n'
 	} >"$T/big.eml"
 	MSG=$T/big.eml
+	# the original would not fit next to the attachment: left out
 	run --separate-stderr pdfwrap_to "$T/out.eml" --store "$STORE" \
-	    -f alice@example.test --password-file "$T/pw" bob@example.test
+	    -f alice@example.test --password-file "$T/pw" --attach-original \
+	    bob@example.test
 	expect_status 0
+	[[ $stderr == *"original message does not fit"* ]]
 	pdf_of "$T/out.eml" "$T/m.pdf"
 	run qpdf --check --password="$PW" "$T/m.pdf"
 	expect_status 0

@@ -195,6 +195,8 @@ static const parse_case parse_cases[] = {
 	{ G, "pdf-reply-expiry = 31622400\n", 0, true },
 	{ G, "pdf-reply-expiry = 31622401\n", 0, false },
 	{ G, "pdf-reply-expiry = 0\n", 0, false },
+	{ U, "pdf-attach-original = yes\n", 0, true },
+	{ D, "pdf-attach-original = maybe\n", 0, false },
 };
 
 static const char *const level_name[] = { "global", "wildcard", "domain",
