@@ -71,6 +71,11 @@ struct dlp_engine {
 	size_t literal_len[32];
 	size_t literal_count;
 	guint32 first_byte[256];	/* literals that start with a byte */
+	guint32 single_byte;		/* the literals one octet long */
+	/* the first two octets of the longer literals, one bit per pair */
+	guint64 pairs[65536 / 64];
+
+	bool ascii;			/* the text being scanned is ASCII */
 };
 
 struct dlp_finding {
@@ -265,6 +270,22 @@ compile(const char *pattern, uint32_t options, char *why, size_t why_len)
 	return code;
 }
 
+/* add_literal_start - the first-octet and first-pair tables */
+static void
+add_literal_start(dlp_engine *e, const char *literal, size_t slot)
+{
+	unsigned pair;
+
+	e->first_byte[(unsigned char)literal[0]] |= 1u << slot;
+	if (literal[1] == '\0') {
+		e->single_byte |= 1u << slot;
+		return;
+	}
+	pair = (unsigned)(unsigned char)literal[0] << 8 |
+	    (unsigned char)literal[1];
+	e->pairs[pair / 64] |= (guint64)1 << (pair % 64);
+}
+
 static void
 detector_free(gpointer p)
 {
@@ -332,8 +353,7 @@ dlp_engine_new(ms_err *err)
 				e->literal_len[e->literal_count] =
 				    strlen(d->literals[k]);
 				e->literals[e->literal_count++] = d->literals[k];
-				e->first_byte[(unsigned char)
-				    d->literals[k][0]] |= 1u << slot;
+				add_literal_start(e, d->literals[k], slot);
 			}
 			d->literal_bits |= 1u << slot;
 		}
@@ -700,7 +720,15 @@ normalize(const char *text, size_t len, size_t *out_len)
 	const char *p = text, *end = text + len;
 	size_t i;
 
-	for (i = 0; i < len && (unsigned char)text[i] < 0x80; i++)
+	/* eight octets at a time: most mail is ASCII */
+	for (i = 0; len - i >= 8; i += 8) {
+		guint64 word;
+
+		memcpy(&word, text + i, sizeof(word));
+		if (word & 0x8080808080808080u)
+			break;
+	}
+	for (; i < len && (unsigned char)text[i] < 0x80; i++)
 		;
 	if (i == len) {
 		*out_len = len;
@@ -748,8 +776,10 @@ normalize(const char *text, size_t len, size_t *out_len)
 
 /* back_chars - the offset n characters before at (UTF-8) */
 static size_t
-back_chars(const char *t, size_t at, unsigned n)
+back_chars(const dlp_engine *e, const char *t, size_t at, unsigned n)
 {
+	if (e->ascii)
+		return at > n ? at - n : 0;
 	while (at > 0 && n > 0) {
 		at--;
 		if (((unsigned char)t[at] & 0xC0) != 0x80)
@@ -762,8 +792,11 @@ back_chars(const char *t, size_t at, unsigned n)
 
 /* forward_chars - the offset n characters after at (UTF-8) */
 static size_t
-forward_chars(const char *t, size_t len, size_t at, unsigned n)
+forward_chars(const dlp_engine *e, const char *t, size_t len, size_t at,
+    unsigned n)
 {
+	if (e->ascii)
+		return len - at > n ? at + n : len;
 	while (at < len && n > 0) {
 		at++;
 		while (at < len && ((unsigned char)t[at] & 0xC0) == 0x80)
@@ -774,16 +807,31 @@ forward_chars(const char *t, size_t len, size_t at, unsigned n)
 }
 
 /* literals_present - which of the engine's literals occur in the text:
- * one pass with a first-byte table instead of one memmem per literal */
+ * memchr for the one-octet literals, then one pass for the others that
+ * compares only where the first two octets are those of a literal
+ * (letters such as 'e' or 's' start literals and most words) */
 static guint32
 literals_present(const dlp_engine *e, const char *t, size_t len)
 {
 	guint32 all = e->literal_count == 32 ? ~0u :
 	    (1u << e->literal_count) - 1, found = 0;
+	guint32 longer = all & ~e->single_byte;
 
-	for (size_t i = 0; i < len && found != all; i++) {
-		guint32 maybe = e->first_byte[(unsigned char)t[i]] & ~found;
+	for (guint32 single = e->single_byte; single != 0;
+	    single &= single - 1) {
+		unsigned slot = (unsigned)__builtin_ctz(single);
 
+		if (memchr(t, e->literals[slot][0], len) != NULL)
+			found |= 1u << slot;
+	}
+	for (size_t i = 0; i + 1 < len && (found & longer) != longer; i++) {
+		unsigned pair = (unsigned)(unsigned char)t[i] << 8 |
+		    (unsigned char)t[i + 1];
+		guint32 maybe;
+
+		if ((e->pairs[pair / 64] & (guint64)1 << (pair % 64)) == 0)
+			continue;
+		maybe = e->first_byte[(unsigned char)t[i]] & longer & ~found;
 		while (maybe != 0) {
 			unsigned slot = (unsigned)__builtin_ctz(maybe);
 			size_t n = e->literal_len[slot];
@@ -821,7 +869,8 @@ run_separator(char c)
 }
 
 static GArray *
-digit_segments(const char *t, size_t len, unsigned *longest)
+digit_segments(const dlp_engine *e, const char *t, size_t len,
+    unsigned *longest)
 {
 	GArray *segs = g_array_new(FALSE, FALSE, sizeof(segment));
 	size_t i = 0;
@@ -853,8 +902,8 @@ digit_segments(const char *t, size_t len, unsigned *longest)
 		if (digits >= SEGMENT_MIN_DIGITS) {
 			segment seg;
 
-			seg.start = back_chars(t, start, SEGMENT_MARGIN);
-			seg.end = forward_chars(t, len, end, SEGMENT_MARGIN);
+			seg.start = back_chars(e, t, start, SEGMENT_MARGIN);
+			seg.end = forward_chars(e, t, len, end, SEGMENT_MARGIN);
 			seg.digits = digits;
 			if (segs->len > 0) {
 				segment *last = &g_array_index(segs, segment,
@@ -894,11 +943,12 @@ static int
 near(dlp_engine *e, pcre2_code *code, const char *t, size_t len,
     size_t start, size_t end)
 {
-	int rc = search(e, code, t, back_chars(t, start, e->before), start);
+	int rc = search(e, code, t, back_chars(e, t, start, e->before), start);
 
 	if (rc != 0)
 		return rc;
-	return search(e, code, t, end, forward_chars(t, len, end, e->after));
+	return search(e, code, t, end, forward_chars(e, t, len, end,
+	    e->after));
 }
 
 /* inside_address - the span lies within one e-mail address or URL token
@@ -1026,7 +1076,7 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		end = ov[1];
 		if (end <= start) {
 			/* an empty match: step one character */
-			offset = forward_chars(t, to, start, 1);
+			offset = forward_chars(e, t, to, start, 1);
 			if (start >= to)
 				return true;
 			continue;
@@ -1190,10 +1240,12 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	if (part_path == NULL)
 		part_path = "";
 	normal = normalize(text, len, &tlen);
+	/* normalize copies any text that is not pure ASCII */
+	e->ascii = normal == NULL;
 	t = normal != NULL ? normal : text;
 	if (t == NULL)
 		t = "";
-	segments = digit_segments(t, tlen, &longest);
+	segments = digit_segments(e, t, tlen, &longest);
 	literals = literals_present(e, t, tlen);
 	v.value = g_string_new(NULL);
 	v.sample = g_string_new(NULL);
