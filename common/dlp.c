@@ -1115,6 +1115,15 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 	return true;
 }
 
+/* local_part_octet - an octet of a dot-atom local part, the dot included
+ * (the character class of EMAIL_PATTERN's local part and its lookbehind) */
+static bool
+local_part_octet(char c)
+{
+	return g_ascii_isalnum(c) || (c != '\0' &&
+	    strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
+}
+
 /* scan_addresses - count distinct case-folded addresses for detector 13 */
 static bool
 scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
@@ -1139,21 +1148,30 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		size_t from, to;
 
 		/* every address holds one '@', its local part is at most
-		 * 584 octets and its domain at most 576: searching around
-		 * each '@' finds the same addresses as a search of the whole
-		 * text, without trying the pattern at every position */
+		 * 584 octets and its domain at most 576.  The pattern's
+		 * lookbehind lets an address start only where a run of
+		 * local-part octets starts, so the one address around this
+		 * '@' can only start at the start of the run before it: one
+		 * anchored match there finds what a search of the whole text
+		 * finds, without trying the pattern at every position */
 		if (at == NULL)
 			break;
-		from = (size_t)(at - t) > offset + ADDRESS_REACH ?
-		    (size_t)(at - t) - ADDRESS_REACH : offset;
+		from = (size_t)(at - t);
+		while (from > offset && (size_t)(at - t) - from <=
+		    ADDRESS_REACH && local_part_octet(t[from - 1]))
+			from--;
 		to = len - (size_t)(at - t) > ADDRESS_REACH ?
 		    (size_t)(at - t) + ADDRESS_REACH : len;
-		while (from > offset && ((unsigned char)t[from] & 0xC0) == 0x80)
-			from--;
 		while (to < len && ((unsigned char)t[to] & 0xC0) == 0x80)
 			to++;
-		rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
-		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		/* a run longer than any local part, or one that began
+		 * before offset (in the address found last): none here */
+		if (from > 0 && local_part_octet(t[from - 1]))
+			rc = PCRE2_ERROR_NOMATCH;
+		else
+			rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
+			    PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, e->md,
+			    e->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH) {
 			offset = (size_t)(at - t) + 1;
 			continue;

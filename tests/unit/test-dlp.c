@@ -1819,6 +1819,32 @@ check_bulk_over_parts(dlp_engine *e)
 	dlp_result_free(r);
 }
 
+/* an '@' that starts no address, then within 600 octets an address whose
+ * domain ends further than that from the first '@': the address is read
+ * whole, never cut short where a window around the first '@' ends */
+static void
+check_bulk_after_lone_at(void)
+{
+	ms_err err;
+	dlp_engine *e = dlp_engine_new(&err);
+	dlp_result *r = dlp_result_new();
+	GString *s = g_string_new("@");
+
+	while (s->len < 588)
+		g_string_append_c(s, ' ');
+	g_string_append(s, "p0@one.example.nl, P0@One.Example.NL");
+	dlp_engine_set_bulk_threshold(e, 1);
+	dlp_scan_text(e, s->str, s->len, "1", r);
+	unit_check(dlp_result_unique(r, DLP_BULK_EMAIL, DLP_LOW) == 1 &&
+	    dlp_result_total(r, DLP_BULK_EMAIL, DLP_LOW) == 2,
+	    "an address 600 octets after a lone '@' is read whole (%u, %u)",
+	    dlp_result_unique(r, DLP_BULK_EMAIL, DLP_LOW),
+	    dlp_result_total(r, DLP_BULK_EMAIL, DLP_LOW));
+	g_string_free(s, TRUE);
+	dlp_result_free(r);
+	dlp_engine_free(e);
+}
+
 static void
 check_custom(void)
 {
@@ -1963,6 +1989,7 @@ main(void)
 	check_confidence(engine);
 	check_counts_tags_masks(engine);
 	check_bulk_over_parts(engine);
+	check_bulk_after_lone_at();
 	check_custom();
 	check_pkcs12(engine);
 	check_throughput(engine);
