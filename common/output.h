@@ -16,6 +16,7 @@
 
 #include <openssl/bio.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "err.h"
 #include "store.h"
@@ -45,6 +46,12 @@ ms_err output_rewind(ms_output *out);
 
 /* output_commit - copy everything to standard output, then free */
 ms_err output_commit(ms_output *out);
+
+/* output_send - parts already complete in memory (a message as received
+ * and our own header block) straight to standard output, every write
+ * checked: nothing can fail half-way through making them, so they need
+ * no staging in an output */
+ms_err output_send(const struct iovec *parts, int count);
 
 /* output_discard - free without writing anything */
 void output_discard(ms_output *out);

@@ -274,9 +274,19 @@ ms_err
 store_write(ms_store *store, const char *subdir, const char *name,
     const void *data, size_t len, mode_t mode)
 {
+	struct iovec whole = { (void *)data, len };
+
+	return store_writev(store, subdir, name, &whole, 1, mode);
+}
+
+ms_err
+store_writev(ms_store *store, const char *subdir, const char *name,
+    const struct iovec *parts, int count, mode_t mode)
+{
 	char *dir, *final, *tmp;
 	int fd, slot;
 	ms_err err = MS_TEMP;
+	bool ok;
 
 	if (store->lock_fd < 0)
 		diag_fatal(EXIT_TEMPFAIL, "internal error: store write "
@@ -291,7 +301,10 @@ store_write(ms_store *store, const char *subdir, const char *name,
 		goto out;
 	}
 	slot = diag_cleanup_register(tmp);
-	if (fchmod(fd, mode) != 0 || !write_all(fd, data, len)) {
+	ok = fchmod(fd, mode) == 0;
+	for (int i = 0; i < count && ok; i++)
+		ok = write_all(fd, parts[i].iov_base, parts[i].iov_len);
+	if (!ok) {
 		diag_error("cannot write %s: %s", final, strerror(errno));
 		close(fd);
 		goto unlink;

@@ -44,6 +44,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "err.h"
 
@@ -84,6 +85,11 @@ void store_unlock(ms_store *store);
  * 0644); the lock must be held */
 ms_err store_write(ms_store *store, const char *subdir, const char *name,
     const void *data, size_t len, mode_t mode);
+
+/* store_writev - store_write of parts written one after another (a large
+ * message as its header block and its body, without joining them) */
+ms_err store_writev(ms_store *store, const char *subdir, const char *name,
+    const struct iovec *parts, int count, mode_t mode);
 
 /* store_read - read subdir/name, at most max bytes (MS_DATA when larger);
  * MS_NOTFOUND when missing */
