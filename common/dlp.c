@@ -44,6 +44,7 @@ typedef struct detector {
 	dlp_validate_fn *validate;	/* NULL: custom, no validator */
 	enum prefilter prefilter;
 	unsigned min_digits;
+	guint64 runs;			/* see struct builtin */
 	const char *literals[8];
 	guint32 literal_bits;		/* in the engine's literal table */
 	bool numeric;			/* excluded inside e-mail or URL */
@@ -105,6 +106,8 @@ struct dlp_result {
 /* ---- the built-in detectors ---- */
 
 /* digit boundaries: not inside a longer number, nor in a grouped one */
+#define RUNS(from, to) ((~(guint64)0 >> (63 - (to))) & (~(guint64)0 << (from)))
+#define RUN(n) ((guint64)1 << (n))
 #define NB "(?<![0-9])(?<![0-9][ .-])"
 #define NA "(?![0-9])(?![ .-][0-9])"
 
@@ -120,6 +123,14 @@ static const struct builtin {
 	unsigned min_digits;
 	const char *literals[8];
 	bool numeric;
+	/* for PRE_DIGITS, when not 0: bit n is set when a match can hold
+	 * a whole run of n digits joined by single spaces, dots or dashes
+	 * (bit 63: 63 or more), and every match holds such a run.  A
+	 * pattern bounded by NB and NA (or by letters and signs such as
+	 * the track's "%B" and '^') matches whole runs only, so the set is
+	 * the digit counts the pattern allows; a segment without such a
+	 * run is skipped.  Counts below SEGMENT_MIN_DIGITS are not seen. */
+	guint64 runs;
 } builtins[] = {
 	{ DLP_PAN, "payment_card",
 	  NB "[0-9](?:[ -]?[0-9]){11,18}" NA,
@@ -129,78 +140,79 @@ static const struct builtin {
 	  "kreditkarte|karte|carte|bancaire|tarjeta|creditcard|pan)"
 	  "(?![\\p{L}\\p{N}])|(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}"
 	  "(?![0-9/])",
-	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true },
+	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true, RUNS(12, 19) },
 	{ DLP_TRACK, "card_track_data",
 	  "%B[0-9]{13,19}\\^[^^\\r\\n]{2,26}\\^[0-9]{4}|"
 	  "(?<![0-9]);[0-9]{13,19}=[0-9]{4}",
-	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false },
+	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false, RUNS(13, 19) },
 	{ DLP_IBAN, "iban",
 	  "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|"
 	  "(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])",
 	  KW("iban|account|acct|konto|kontonummer|bankverbindung|rekening|"
 	     "rekeningnummer|compte|cuenta|conto|bic|swift|bank"),
-	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true },
+	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true, 0 },
 	{ DLP_US_SSN, "us_ssn",
 	  NB "(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|"
 	  "[0-9]{9})" NA,
 	  KW("ssn|ssns|ss#|ssn#|social security|social security number|"
 	     "social security no|soc sec"),
-	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
 	{ DLP_US_ITIN, "us_itin",
 	  NB "9[0-9]{2}(?:-[0-9]{2}-|[0-9]{2}| [0-9]{2} )[0-9]{4}" NA,
 	  KW("itin|itins|taxpayer identification|taxpayer id|tax id|"
 	     "individual taxpayer"),
-	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
 	{ DLP_ABA, "aba_routing",
 	  NB "(?:[0-9]{9}|[0-9]{4}-[0-9]{4}-[0-9])" NA,
 	  KW("aba|aba number|routing|routing number|routing no|rtn|"
 	     "transit number|bank routing"),
-	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
 	{ DLP_NL_BSN, "nl_bsn",
 	  NB "(?:[0-9]{8,9}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|"
 	  "[0-9]{3} [0-9]{3} [0-9]{3})" NA,
 	  KW("bsn|burgerservicenummer|burgerservice nummer|sofinummer|"
 	     "sofi-nummer|sofi nummer"),
-	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true },
+	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true, RUNS(8, 9) },
 	{ DLP_UK_NINO, "uk_nino",
 	  "(?<![A-Za-z0-9])(?!BG|GB|NK|KN|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z]"
 	  "[A-CEGHJ-NPR-TW-Z](?: ?[0-9]{2}){3} ?[A-D](?![A-Za-z0-9])",
 	  KW("national insurance|national insurance number|nino|ni number|"
 	     "ni no|insurance number|nat ins"),
-	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true },
+	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true, RUN(6) },
 	{ DLP_DE_TAXID, "de_tax_id",
 	  NB "[1-9][0-9](?: ?[0-9]{3}){3}" NA,
 	  KW("steuer-id|steuerid|steuer-identifikationsnummer|"
 	     "steueridentifikationsnummer|identifikationsnummer|idnr|"
 	     "steuerliche identifikationsnummer|tin|tax id"),
-	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true },
+	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true, RUN(11) },
 	{ DLP_FR_NIR, "fr_nir",
 	  NB "[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?"
 	  "[0-9]{3} ?[0-9]{2}" NA,
 	  KW("nir|insee|num[ée]ro de s[ée]curit[ée] sociale|"
 	     "s[ée]curit[ée] sociale|n° ss|carte vitale|num[ée]ro insee"),
-	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true },
+	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true,
+	  RUN(15) | RUN(6) },	/* Corsica: "1 23 45 2" before the A or B */
 	{ DLP_ES_DNI, "es_dni_nie",
 	  "(?<![A-Za-z0-9])(?:[0-9]{8}|[XYZ]-?[0-9]{7}) ?-?[A-Z]"
 	  "(?![A-Za-z0-9])",
 	  KW("dni|nie|nif|documento nacional de identidad|"
 	     "n[úu]mero de identidad|identidad|extranjero|"
 	     "n[úu]mero de identificaci[óo]n"),
-	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true },
+	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true, 0 },
 	{ DLP_BE_NRN, "be_national_number",
 	  NB "[0-9]{2}\\.?[0-9]{2}\\.?[0-9]{2}[-.]?[0-9]{3}\\.?[0-9]{2}" NA,
 	  KW("rijksregisternummer|rijksregister|num[ée]ro national|"
 	     "registre national|national number|nrn|insz|niss|"
 	     "identificatienummer"),
-	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true },
+	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true, RUN(11) },
 	{ DLP_BULK_EMAIL, "bulk_email_addresses", NULL, NULL, NULL,
-	  PRE_LITERAL, 0, { "@", NULL }, false },
+	  PRE_LITERAL, 0, { "@", NULL }, false, 0 },
 	{ DLP_PRIVATE_KEY, "private_key",
 	  "-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----|"
 	  "-----BEGIN PGP PRIVATE KEY BLOCK-----|"
 	  "PuTTY-User-Key-File-[23]: ",
 	  NULL, dlp_valid_private_key, PRE_LITERAL, 0,
-	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false },
+	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false, 0 },
 	{ DLP_AWS, "aws_credentials",
 	  "(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 	  "(?![A-Z0-9])|"
@@ -210,16 +222,16 @@ static const struct builtin {
 	  "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])",
 	  dlp_valid_aws, PRE_LITERAL, 0,
 	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key",
-	    "_ACCESS_KEY", NULL }, false },
+	    "_ACCESS_KEY", NULL }, false, 0 },
 	{ DLP_GCP, "gcp_credentials",
 	  "(?<![0-9A-Za-z_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|"
 	  "\"type\"\\s{0,8}:\\s{0,8}\"service_account\"",
 	  NULL, dlp_valid_gcp, PRE_LITERAL, 0,
-	  { "AIza", "service_account", NULL }, false },
+	  { "AIza", "service_account", NULL }, false, 0 },
 	{ DLP_JWT, "jwt",
 	  "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,4096}\\.eyJ"
 	  "[A-Za-z0-9_-]{2,16384}\\.[A-Za-z0-9_-]{0,4096}(?![A-Za-z0-9_.-])",
-	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false },
+	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false, 0 },
 	{ DLP_VENDOR_TOKEN, "vendor_token",
 	  "(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36}|"
 	  "github_pat_[A-Za-z0-9_]{82}|"
@@ -227,7 +239,7 @@ static const struct builtin {
 	  "sk_live_[0-9A-Za-z]{24,99}|glpat-[0-9A-Za-z_-]{20})"
 	  "(?![A-Za-z0-9_-])",
 	  NULL, dlp_valid_token, PRE_LITERAL, 0,
-	  { "_", "xox", "glpat-", NULL }, false },
+	  { "_", "xox", "glpat-", NULL }, false, 0 },
 };
 
 #define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
@@ -339,6 +351,7 @@ dlp_engine_new(ms_err *err)
 		d->validate = b->validate;
 		d->prefilter = b->prefilter;
 		d->min_digits = b->min_digits;
+		d->runs = b->runs;
 		memcpy(d->literals, b->literals, sizeof(d->literals));
 		for (size_t k = 0; k < G_N_ELEMENTS(d->literals) &&
 		    d->literals[k] != NULL; k++) {
@@ -860,6 +873,7 @@ literals_present(const dlp_engine *e, const char *t, size_t len)
 typedef struct segment {
 	size_t start, end;
 	unsigned digits;	/* the longest run inside */
+	guint64 runs;		/* the digit counts of its runs (builtin) */
 } segment;
 
 static bool
@@ -878,7 +892,8 @@ digit_segments(const dlp_engine *e, const char *t, size_t len,
 	*longest = 0;
 	while (i < len) {
 		size_t start, end;
-		unsigned digits = 0;
+		unsigned digits = 0, part = 0;
+		guint64 runs = 0;
 
 		while (i < len && !g_ascii_isdigit(t[i]))
 			i++;
@@ -888,14 +903,22 @@ digit_segments(const dlp_engine *e, const char *t, size_t len,
 		for (;;) {
 			while (i < len && g_ascii_isdigit(t[i])) {
 				digits++;
+				part++;
 				i++;
 			}
 			if (i + 1 < len && run_separator(t[i]) &&
-			    g_ascii_isdigit(t[i + 1]))
+			    g_ascii_isdigit(t[i + 1])) {
+				/* NB and NA do not join digits over '/' */
+				if (t[i] == '/') {
+					runs |= RUN(MIN(part, 63));
+					part = 0;
+				}
 				i++;
-			else
+			} else {
 				break;
+			}
 		}
+		runs |= RUN(MIN(part, 63));
 		end = i;
 		if (digits > *longest)
 			*longest = digits;
@@ -905,6 +928,7 @@ digit_segments(const dlp_engine *e, const char *t, size_t len,
 			seg.start = back_chars(e, t, start, SEGMENT_MARGIN);
 			seg.end = forward_chars(e, t, len, end, SEGMENT_MARGIN);
 			seg.digits = digits;
+			seg.runs = runs;
 			if (segs->len > 0) {
 				segment *last = &g_array_index(segs, segment,
 				    segs->len - 1);
@@ -912,6 +936,7 @@ digit_segments(const dlp_engine *e, const char *t, size_t len,
 				if (seg.start <= last->end) {
 					last->end = seg.end;
 					last->digits = MAX(last->digits, digits);
+					last->runs |= runs;
 					continue;
 				}
 			}
@@ -1296,6 +1321,7 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 				    segment, k);
 
 				if (seg->digits >= d->min_digits &&
+				    (d->runs == 0 || (seg->runs & d->runs) != 0) &&
 				    !run_detector(e, d, t, tlen, seg->start,
 				    seg->end, part_path, r, &v))
 					break;
