@@ -41,6 +41,7 @@ typedef struct detector {
 	char *name;
 	pcre2_code *primary;
 	pcre2_code *keywords;		/* corroboration, or NULL */
+	guint64 *keyword_pairs;		/* see word_pairs(), or NULL */
 	dlp_validate_fn *validate;	/* NULL: custom, no validator */
 	enum prefilter prefilter;
 	unsigned min_digits;
@@ -75,8 +76,7 @@ struct dlp_engine {
 	guint32 single_byte;		/* the literals one octet long */
 	/* the first two octets of the longer literals, one bit per pair */
 	guint64 pairs[65536 / 64];
-	/* the first two letters of the negative hotwords, in either case */
-	guint64 negative_pairs[65536 / 64];
+	guint64 *negative_pairs;	/* see word_pairs(), or NULL */
 
 	bool ascii;			/* the text being scanned is ASCII */
 };
@@ -113,7 +113,9 @@ struct dlp_result {
 #define NB "(?<![0-9])(?<![0-9][ .-])"
 #define NA "(?![0-9])(?![ .-][0-9])"
 
-#define KW(words) "(?i)(?<![\\p{L}\\p{N}])(?:" words ")(?![\\p{L}\\p{N}])"
+#define KW_HEAD "(?i)(?<![\\p{L}\\p{N}])(?:"
+#define KW_TAIL ")(?![\\p{L}\\p{N}])"
+#define KW(words) KW_HEAD words KW_TAIL
 
 static const struct builtin {
 	int id;
@@ -244,10 +246,8 @@ static const struct builtin {
 	  { "_", "xox", "glpat-", NULL }, false, 0 },
 };
 
-/* plain ASCII words only: negative_pairs() reads them as they are */
-#define NEGATIVE_LIST "example|examples|test|testing|sample|dummy|" \
-	"fake|specimen|voorbeeld|beispiel|muster|exemple|ejemplo"
-#define NEGATIVE_WORDS KW(NEGATIVE_LIST)
+#define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
+	"fake|specimen|voorbeeld|beispiel|muster|exemple|ejemplo")
 
 /* octets an address pattern match can reach on either side of its '@'
  * (local part 64 + 8 * 65, domain 8 * 64 + 63), and one more for the
@@ -302,25 +302,103 @@ add_literal_start(dlp_engine *e, const char *literal, size_t slot)
 	e->pairs[pair / 64] |= (guint64)1 << (pair % 64);
 }
 
-/* negative_pairs - the pair table of NEGATIVE_LIST */
-static void
-negative_pairs(dlp_engine *e)
+/* plain_octet - an octet that stands for itself in a word list */
+static bool
+plain_octet(char c)
 {
-	char **words = g_strsplit(NEGATIVE_LIST, "|", -1);
+	return g_ascii_isalnum(c) || c == ' ' || c == '#' || c == '-';
+}
 
-	for (char **w = words; *w != NULL; w++) {
-		g_assert(g_ascii_isalpha((*w)[0]) && g_ascii_isalpha((*w)[1]));
-		for (int k = 0; k < 4; k++) {
-			unsigned first = (unsigned char)(k & 1 ?
-			    g_ascii_toupper((*w)[0]) : (*w)[0]);
-			unsigned second = (unsigned char)(k & 2 ?
-			    g_ascii_toupper((*w)[1]) : (*w)[1]);
-			unsigned pair = first << 8 | second;
+/* quantifier - c makes what stands before it optional or repeated */
+static bool
+quantifier(char c)
+{
+	return c != '\0' && strchr("?*+{", c) != NULL;
+}
 
-			e->negative_pairs[pair / 64] |= (guint64)1 << (pair % 64);
+/* add_pair - both octets in either ASCII case */
+static void
+add_pair(guint64 *pairs, char first, char second)
+{
+	for (int k = 0; k < 4; k++) {
+		unsigned a = (unsigned char)(k & 1 ? g_ascii_toupper(first) :
+		    g_ascii_tolower(first));
+		unsigned b = (unsigned char)(k & 2 ? g_ascii_toupper(second) :
+		    g_ascii_tolower(second));
+		unsigned pair = a << 8 | b;
+
+		pairs[pair / 64] |= (guint64)1 << (pair % 64);
+	}
+}
+
+/* latin1_char - the Latin-1 letter at p (two octets), which no caseless
+ * match turns into ASCII, or 0 */
+static bool
+latin1_char(const char *p)
+{
+	return ((unsigned char)p[0] == 0xC2 || (unsigned char)p[0] == 0xC3) &&
+	    ((unsigned char)p[1] & 0xC0) == 0x80;
+}
+
+/*
+ * word_pairs - for a KW() pattern, a table of the octet pairs that can
+ * start one of its words in ASCII text: the first two characters of each
+ * word in either case (a class such as [ée] gives each ASCII member).
+ * A word that starts with a Latin-1 character after the first cannot
+ * match ASCII text and adds nothing.  NULL when the pattern is not KW()
+ * over a plain list, or a word starts in a way this does not read: that
+ * detector's windows are then searched in full.
+ */
+static guint64 *
+word_pairs(const char *pattern)
+{
+	size_t head = strlen(KW_HEAD), tail = strlen(KW_TAIL);
+	size_t len = strlen(pattern);
+	guint64 *pairs;
+	char *list, **words;
+	bool ok = true;
+
+	if (len <= head + tail || strncmp(pattern, KW_HEAD, head) != 0 ||
+	    strcmp(pattern + len - tail, KW_TAIL) != 0)
+		return NULL;
+	list = g_strndup(pattern + head, len - head - tail);
+	if (strpbrk(list, "()\\") != NULL) {
+		g_free(list);
+		return NULL;
+	}
+	pairs = g_new0(guint64, 65536 / 64);
+	words = g_strsplit(list, "|", -1);
+	for (char **w = words; ok && *w != NULL; w++) {
+		const char *p = *w;
+
+		if (!g_ascii_isalnum(p[0])) {
+			ok = false;
+		} else if (plain_octet(p[1])) {
+			ok = !quantifier(p[2]);
+			add_pair(pairs, p[0], p[1]);
+		} else if (p[1] == '[') {
+			const char *q = p + 2;
+
+			for (; ok && *q != ']' && *q != '\0'; q++) {
+				if (latin1_char(q))
+					q++;
+				else if (g_ascii_isalnum(*q))
+					add_pair(pairs, p[0], *q);
+				else
+					ok = false;
+			}
+			ok = ok && *q == ']' && !quantifier(q[1]);
+		} else {
+			ok = latin1_char(p + 1) && !quantifier(p[3]);
 		}
 	}
 	g_strfreev(words);
+	g_free(list);
+	if (!ok) {
+		g_free(pairs);
+		return NULL;
+	}
+	return pairs;
 }
 
 static void
@@ -330,6 +408,7 @@ detector_free(gpointer p)
 
 	pcre2_code_free(d->primary);
 	pcre2_code_free(d->keywords);
+	g_free(d->keyword_pairs);
 	g_free(d->name);
 	g_free(d);
 }
@@ -404,13 +483,15 @@ dlp_engine_new(ms_err *err)
 		    (d->keywords = compile(b->keywords, 0, why,
 		    sizeof(why))) == NULL)
 			goto bad_pattern;
+		if (b->keywords != NULL)
+			d->keyword_pairs = word_pairs(b->keywords);
 		continue;
 bad_pattern:
 		diag_error("dlp: detector %s: %s", b->name, why);
 		goto fail;
 	}
 	e->negative = compile(NEGATIVE_WORDS, 0, why, sizeof(why));
-	negative_pairs(e);
+	e->negative_pairs = word_pairs(NEGATIVE_WORDS);
 	e->email = compile(EMAIL_PATTERN, 0, why, sizeof(why));
 	if (e->negative == NULL || e->email == NULL) {
 		diag_error("dlp: built-in pattern: %s", why);
@@ -451,6 +532,7 @@ dlp_engine_free(dlp_engine *e)
 	if (e->detectors != NULL)
 		g_ptr_array_free(e->detectors, TRUE);
 	pcre2_code_free(e->negative);
+	g_free(e->negative_pairs);
 	pcre2_code_free(e->email);
 	pcre2_match_data_free(e->md);
 	pcre2_match_context_free(e->mctx);
@@ -1019,28 +1101,28 @@ word_with_pair(const guint64 *pairs, const char *t, size_t from, size_t to)
 	return to;
 }
 
-/* near_negative - near() for the negative hotwords.  In ASCII text a
- * hotword starts a word (the lookbehind) with one of its words' first
- * two letters, so the search starts where such a pair first occurs and
- * a window without one needs no search: PCRE2 tries an alternation of
- * words at nearly every letter, a table test per octet is cheaper. */
+/* near_words - near() for a KW() pattern with its word_pairs() table.
+ * In ASCII text a keyword starts a word (the lookbehind) with the first
+ * two characters of a listed word, so each window is searched from the
+ * first such place, or not at all: PCRE2 tries a word alternation at
+ * nearly every letter, a table test per octet is cheaper.  The answer is
+ * the search's own.  Text that is not ASCII gets the plain search, since
+ * caseless matching there reaches beyond ASCII. */
 static int
-near_negative(dlp_engine *e, const char *t, size_t len, size_t start,
-    size_t end)
+near_words(dlp_engine *e, pcre2_code *code, const guint64 *pairs,
+    const char *t, size_t len, size_t start, size_t end)
 {
 	size_t from, to;
 	int rc;
 
-	if (!e->ascii)
-		return near(e, e->negative, t, len, start, end);
+	if (pairs == NULL || !e->ascii)
+		return near(e, code, t, len, start, end);
 	from = back_chars(e, t, start, e->before);
-	rc = search(e, e->negative, t, word_with_pair(e->negative_pairs, t,
-	    from, start), start);
+	rc = search(e, code, t, word_with_pair(pairs, t, from, start), start);
 	if (rc != 0)
 		return rc;
 	to = forward_chars(e, t, len, end, e->after);
-	return search(e, e->negative, t, word_with_pair(e->negative_pairs, t,
-	    end, to), to);
+	return search(e, code, t, word_with_pair(pairs, t, end, to), to);
 }
 
 /* inside_address - the span lies within one e-mail address or URL token
@@ -1186,13 +1268,15 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		if (d->numeric && inside_address(t, len, start, end))
 			continue;
 		if (d->keywords != NULL &&
-		    (kw = near(e, d->keywords, t, len, start, v->end)) < 0) {
+		    (kw = near_words(e, d->keywords, d->keyword_pairs, t, len,
+		    start, v->end)) < 0) {
 			undecided(r, d, part, kw);
 			return false;
 		}
 		c = ladder(d, v, kw == 1);
 		if (c != DLP_NONE && d->validate != NULL) {
-			neg = near_negative(e, t, len, start, v->end);
+			neg = near_words(e, e->negative, e->negative_pairs, t,
+			    len, start, v->end);
 			if (neg < 0) {
 				undecided(r, d, part, neg);
 				return false;
