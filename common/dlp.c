@@ -6,7 +6,10 @@
  * dlp-valid.c, exclusions, keywords before and after the match within the
  * proximity window, negative hotwords, and the detector's confidence
  * ladder.  Instances are counted per detector and part; values are
- * deduplicated on their HMAC tag, so no plaintext value is kept.
+ * deduplicated on a 64-bit SipHash under a key drawn for the engine
+ * (crypto_shorthash: a collision, about n^2 / 2^65 for n values, would
+ * count two values as one), so no plaintext value is kept; the HMAC tag
+ * is computed only for the value a finding shows.
  *
  * Normalization (dlp.md section 2) done here: invalid UTF-8 becomes
  * U+FFFD; zero-width characters (U+200B..U+200D, U+2060, U+FEFF), the soft
@@ -64,6 +67,8 @@ struct dlp_engine {
 	/* the HMAC state after the key, so a tag costs the value's blocks
 	 * and the outer hash, not the key's two blocks again */
 	crypto_auth_hmacsha256_state tag_state;
+	/* the key of the values' SipHash, for counting unique values */
+	unsigned char value_key[crypto_shorthash_KEYBYTES];
 
 	unsigned before, after;
 	unsigned bulk_threshold;
@@ -86,7 +91,7 @@ struct dlp_finding {
 	const char *name;		/* the engine's */
 	char *part;
 	unsigned total[3];		/* instances at low, medium, high */
-	GHashTable *values;		/* tag (32 bytes) -> max confidence */
+	GHashTable *values;		/* value id (8 bytes) -> max confidence */
 	dlp_confidence confidence;
 	char tag[17];
 	char *sample;
@@ -435,6 +440,7 @@ dlp_engine_new(ms_err *err)
 	randombytes_buf(e->tag_key, e->tag_key_len);
 	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
 	    e->tag_key_len);
+	crypto_shorthash_keygen(e->value_key);
 	e->mctx = pcre2_match_context_create(NULL);
 	e->jit_stack = pcre2_jit_stack_create(32 * 1024, DLP_JIT_STACK_MAX,
 	    NULL);
@@ -540,6 +546,7 @@ dlp_engine_free(dlp_engine *e)
 	if (e->tag_key != NULL)
 		sodium_memzero(e->tag_key, e->tag_key_len);
 	sodium_memzero(&e->tag_state, sizeof(e->tag_state));
+	sodium_memzero(e->value_key, sizeof(e->value_key));
 	g_free(e->tag_key);
 	g_free(e);
 }
@@ -714,6 +721,21 @@ tag_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, crypto_auth_hmacsha256_BYTES) == 0;
 }
 
+static guint
+value_hash(gconstpointer p)
+{
+	guint h;
+
+	memcpy(&h, p, sizeof(h));
+	return h;
+}
+
+static gboolean
+value_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, crypto_shorthash_BYTES) == 0;
+}
+
 static void
 finding_free(gpointer p)
 {
@@ -770,7 +792,8 @@ finding_for(dlp_result *r, const detector *d, const char *part)
 	f->id = d->id;
 	f->name = d->name;
 	f->part = g_strdup(part);
-	f->values = g_hash_table_new_full(tag_hash, tag_equal, g_free, NULL);
+	f->values = g_hash_table_new_full(value_hash, value_equal, g_free,
+	    NULL);
 	g_ptr_array_add(r->findings, f);
 	return f;
 }
@@ -798,17 +821,22 @@ record(dlp_engine *e, dlp_result *r, const detector *d, const char *part,
     const dlp_verdict *v, dlp_confidence c)
 {
 	dlp_finding *f = finding_for(r, d, part);
+	unsigned char id[crypto_shorthash_BYTES];
 	unsigned char tag[crypto_auth_hmacsha256_BYTES];
 	gpointer old;
 
-	tag_of(e, v->value, tag);
+	/* the SipHash counts the value; the HMAC tag, several times its
+	 * cost, is computed only for the value the finding shows */
+	crypto_shorthash(id, (const unsigned char *)v->value->str,
+	    v->value->len, e->value_key);
 	f->total[level_index(c)]++;
 	f->flags |= v->flags;
-	old = g_hash_table_lookup(f->values, tag);
+	old = g_hash_table_lookup(f->values, id);
 	if (old == NULL || GPOINTER_TO_UINT(old) < (unsigned)c)
-		g_hash_table_replace(f->values, g_memdup2(tag, sizeof(tag)),
+		g_hash_table_replace(f->values, g_memdup2(id, sizeof(id)),
 		    GUINT_TO_POINTER((unsigned)c));
 	if (c > f->confidence) {
+		tag_of(e, v->value, tag);
 		f->confidence = c;
 		for (size_t i = 0; i < 8; i++)
 			snprintf(f->tag + 2 * i, 3, "%02x", tag[i]);
@@ -1596,7 +1624,7 @@ dlp_result_unique(const dlp_result *r, int id, dlp_confidence min)
 
 	if (id == DLP_BULK_EMAIL)
 		return r->bulk != NULL ? g_hash_table_size(r->addresses) : 0;
-	seen = g_hash_table_new(tag_hash, tag_equal);
+	seen = g_hash_table_new(value_hash, value_equal);
 	for (guint i = 0; i < r->findings->len; i++) {
 		const dlp_finding *f = g_ptr_array_index(r->findings, i);
 		GHashTableIter it;
