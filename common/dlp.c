@@ -45,6 +45,7 @@ typedef struct detector {
 	pcre2_code *primary;
 	pcre2_code *keywords;		/* corroboration, or NULL */
 	guint64 *keyword_pairs;		/* see word_pairs(), or NULL */
+	pcre2_code *evidence;		/* see struct builtin, or NULL */
 	dlp_validate_fn *validate;	/* NULL: custom, no validator */
 	enum prefilter prefilter;
 	unsigned min_digits;
@@ -140,88 +141,93 @@ static const struct builtin {
 	 * the digit counts the pattern allows; a segment without such a
 	 * run is skipped.  Counts below SEGMENT_MIN_DIGITS are not seen. */
 	guint64 runs;
+	/* corroboration besides the words, searched in the same windows:
+	 * kept apart so that keywords stays a plain KW() list, which
+	 * word_pairs() can read */
+	const char *evidence;
 } builtins[] = {
 	{ DLP_PAN, "payment_card",
 	  NB "[0-9](?:[ -]?[0-9]){11,18}" NA,
-	  "(?i)(?<![\\p{L}\\p{N}])(?:cards?|credit|debit|visa|mastercard|"
-	  "amex|american express|discover|jcb|diners|maestro|unionpay|mir|"
-	  "cvv2?|cvc2?|cid|expiry|expiration|exp|valid thru|cardholder|"
-	  "kreditkarte|karte|carte|bancaire|tarjeta|creditcard|pan)"
-	  "(?![\\p{L}\\p{N}])|(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}"
-	  "(?![0-9/])",
-	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true, RUNS(12, 19) },
+	  KW("cards?|credit|debit|visa|mastercard|amex|american express|"
+	     "discover|jcb|diners|maestro|unionpay|mir|cvv2?|cvc2?|cid|"
+	     "expiry|expiration|exp|valid thru|cardholder|kreditkarte|karte|"
+	     "carte|bancaire|tarjeta|creditcard|pan"),
+	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true, RUNS(12, 19),
+	  /* an MM/YY expiry date */
+	  "(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}(?![0-9/])" },
 	{ DLP_TRACK, "card_track_data",
 	  "%B[0-9]{13,19}\\^[^^\\r\\n]{2,26}\\^[0-9]{4}|"
 	  "(?<![0-9]);[0-9]{13,19}=[0-9]{4}",
-	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false, RUNS(13, 19) },
+	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false,
+	  RUNS(13, 19), NULL },
 	{ DLP_IBAN, "iban",
 	  "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|"
 	  "(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])",
 	  KW("iban|account|acct|konto|kontonummer|bankverbindung|rekening|"
 	     "rekeningnummer|compte|cuenta|conto|bic|swift|bank"),
-	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true, 0 },
+	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true, 0, NULL },
 	{ DLP_US_SSN, "us_ssn",
 	  NB "(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|"
 	  "[0-9]{9})" NA,
 	  KW("ssn|ssns|ss#|ssn#|social security|social security number|"
 	     "social security no|soc sec"),
-	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
+	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_US_ITIN, "us_itin",
 	  NB "9[0-9]{2}(?:-[0-9]{2}-|[0-9]{2}| [0-9]{2} )[0-9]{4}" NA,
 	  KW("itin|itins|taxpayer identification|taxpayer id|tax id|"
 	     "individual taxpayer"),
-	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
+	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_ABA, "aba_routing",
 	  NB "(?:[0-9]{9}|[0-9]{4}-[0-9]{4}-[0-9])" NA,
 	  KW("aba|aba number|routing|routing number|routing no|rtn|"
 	     "transit number|bank routing"),
-	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true, RUN(9) },
+	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_NL_BSN, "nl_bsn",
 	  NB "(?:[0-9]{8,9}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|"
 	  "[0-9]{3} [0-9]{3} [0-9]{3})" NA,
 	  KW("bsn|burgerservicenummer|burgerservice nummer|sofinummer|"
 	     "sofi-nummer|sofi nummer"),
-	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true, RUNS(8, 9) },
+	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true, RUNS(8, 9), NULL },
 	{ DLP_UK_NINO, "uk_nino",
 	  "(?<![A-Za-z0-9])(?!BG|GB|NK|KN|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z]"
 	  "[A-CEGHJ-NPR-TW-Z](?: ?[0-9]{2}){3} ?[A-D](?![A-Za-z0-9])",
 	  KW("national insurance|national insurance number|nino|ni number|"
 	     "ni no|insurance number|nat ins"),
-	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true, RUN(6) },
+	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true, RUN(6), NULL },
 	{ DLP_DE_TAXID, "de_tax_id",
 	  NB "[1-9][0-9](?: ?[0-9]{3}){3}" NA,
 	  KW("steuer-id|steuerid|steuer-identifikationsnummer|"
 	     "steueridentifikationsnummer|identifikationsnummer|idnr|"
 	     "steuerliche identifikationsnummer|tin|tax id"),
-	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true, RUN(11) },
+	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true, RUN(11), NULL },
 	{ DLP_FR_NIR, "fr_nir",
 	  NB "[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?"
 	  "[0-9]{3} ?[0-9]{2}" NA,
 	  KW("nir|insee|num[ée]ro de s[ée]curit[ée] sociale|"
 	     "s[ée]curit[ée] sociale|n° ss|carte vitale|num[ée]ro insee"),
 	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true,
-	  RUN(15) | RUN(6) },	/* Corsica: "1 23 45 2" before the A or B */
+	  RUN(15) | RUN(6), NULL },	/* Corsica: "1 23 45 2" before the A or B */
 	{ DLP_ES_DNI, "es_dni_nie",
 	  "(?<![A-Za-z0-9])(?:[0-9]{8}|[XYZ]-?[0-9]{7}) ?-?[A-Z]"
 	  "(?![A-Za-z0-9])",
 	  KW("dni|nie|nif|documento nacional de identidad|"
 	     "n[úu]mero de identidad|identidad|extranjero|"
 	     "n[úu]mero de identificaci[óo]n"),
-	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true, 0 },
+	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true, 0, NULL },
 	{ DLP_BE_NRN, "be_national_number",
 	  NB "[0-9]{2}\\.?[0-9]{2}\\.?[0-9]{2}[-.]?[0-9]{3}\\.?[0-9]{2}" NA,
 	  KW("rijksregisternummer|rijksregister|num[ée]ro national|"
 	     "registre national|national number|nrn|insz|niss|"
 	     "identificatienummer"),
-	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true, RUN(11) },
+	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true, RUN(11), NULL },
 	{ DLP_BULK_EMAIL, "bulk_email_addresses", NULL, NULL, NULL,
-	  PRE_LITERAL, 0, { "@", NULL }, false, 0 },
+	  PRE_LITERAL, 0, { "@", NULL }, false, 0, NULL },
 	{ DLP_PRIVATE_KEY, "private_key",
 	  "-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----|"
 	  "-----BEGIN PGP PRIVATE KEY BLOCK-----|"
 	  "PuTTY-User-Key-File-[23]: ",
 	  NULL, dlp_valid_private_key, PRE_LITERAL, 0,
-	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false, 0 },
+	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false, 0, NULL },
 	{ DLP_AWS, "aws_credentials",
 	  "(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 	  "(?![A-Z0-9])|"
@@ -231,16 +237,17 @@ static const struct builtin {
 	  "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])",
 	  dlp_valid_aws, PRE_LITERAL, 0,
 	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key",
-	    "_ACCESS_KEY", NULL }, false, 0 },
+	    "_ACCESS_KEY", NULL }, false, 0, NULL },
 	{ DLP_GCP, "gcp_credentials",
 	  "(?<![0-9A-Za-z_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|"
 	  "\"type\"\\s{0,8}:\\s{0,8}\"service_account\"",
 	  NULL, dlp_valid_gcp, PRE_LITERAL, 0,
-	  { "AIza", "service_account", NULL }, false, 0 },
+	  { "AIza", "service_account", NULL }, false, 0, NULL },
 	{ DLP_JWT, "jwt",
 	  "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,4096}\\.eyJ"
 	  "[A-Za-z0-9_-]{2,16384}\\.[A-Za-z0-9_-]{0,4096}(?![A-Za-z0-9_.-])",
-	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false, 0 },
+	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false, 0,
+	  NULL },
 	{ DLP_VENDOR_TOKEN, "vendor_token",
 	  "(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36}|"
 	  "github_pat_[A-Za-z0-9_]{82}|"
@@ -248,7 +255,7 @@ static const struct builtin {
 	  "sk_live_[0-9A-Za-z]{24,99}|glpat-[0-9A-Za-z_-]{20})"
 	  "(?![A-Za-z0-9_-])",
 	  NULL, dlp_valid_token, PRE_LITERAL, 0,
-	  { "_", "xox", "glpat-", NULL }, false, 0 },
+	  { "_", "xox", "glpat-", NULL }, false, 0, NULL },
 };
 
 #define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
@@ -414,6 +421,7 @@ detector_free(gpointer p)
 	pcre2_code_free(d->primary);
 	pcre2_code_free(d->keywords);
 	g_free(d->keyword_pairs);
+	pcre2_code_free(d->evidence);
 	g_free(d->name);
 	g_free(d);
 }
@@ -491,6 +499,10 @@ dlp_engine_new(ms_err *err)
 			goto bad_pattern;
 		if (b->keywords != NULL)
 			d->keyword_pairs = word_pairs(b->keywords);
+		if (b->evidence != NULL &&
+		    (d->evidence = compile(b->evidence, 0, why,
+		    sizeof(why))) == NULL)
+			goto bad_pattern;
 		continue;
 bad_pattern:
 		diag_error("dlp: detector %s: %s", b->name, why);
@@ -1297,7 +1309,9 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 			continue;
 		if (d->keywords != NULL &&
 		    (kw = near_words(e, d->keywords, d->keyword_pairs, t, len,
-		    start, v->end)) < 0) {
+		    start, v->end)) == 0 && d->evidence != NULL)
+			kw = near(e, d->evidence, t, len, start, v->end);
+		if (kw < 0) {
 			undecided(r, d, part, kw);
 			return false;
 		}
