@@ -6,10 +6,11 @@
  * that is not available an anonymous temporary file (O_TMPFILE) in the
  * store's tmp/ or in $TMPDIR, so a crash leaves nothing behind;
  * output_write() and output_bio() fill it; output_commit() copies it to
- * stdout with every write checked.  Decrypted plaintext reaches it only
- * after decryption and the integrity check succeeded (DEC-3), and then
- * lives in memory (or, without memfd, in an unlinked file of the private
- * spool).
+ * stdout with every write checked; output_send() writes parts already
+ * complete in memory straight to stdout.  Decrypted plaintext reaches an
+ * output only after decryption and the integrity check succeeded (DEC-3),
+ * and then lives in memory (or, without memfd, in an unlinked file of the
+ * private spool).
  */
 #ifndef MAILSEAL_OUTPUT_H
 #define MAILSEAL_OUTPUT_H

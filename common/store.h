@@ -31,8 +31,9 @@
  *                      ones
  *   lock               the writers' lock file (never renamed)
  *
- * API: store_open(); store_lock() before any write; store_write() commits a
- * file by temp file + fsync + rename + directory fsync (STORE-1); readers
+ * API: store_open(); store_lock() before any write; store_write() (and
+ * store_writev() for a file given in parts) commits a file by temp file +
+ * fsync + rename + directory fsync (STORE-1); readers
  * use store_read() with a size cap and O_NOFOLLOW.  Names given to these
  * functions must be single path components from store_name_ok().
  * Records (store_record_*) carry a header and a trailer with length and
