@@ -81,7 +81,7 @@ struct dlp_engine {
 	guint32 first_byte[256];	/* literals that start with a byte */
 	guint32 single_byte;		/* the literals one octet long */
 	/* the first two octets of the longer literals, one bit per pair */
-	guint64 pairs[65536 / 64];
+	guint64 literal_pairs[65536 / 64];
 	guint64 *negative_pairs;	/* see word_pairs(), or NULL */
 
 	bool ascii;			/* the text being scanned is ASCII */
@@ -114,10 +114,12 @@ struct dlp_result {
 /* ---- the built-in detectors ---- */
 
 /* digit boundaries: not inside a longer number, nor in a grouped one */
-#define RUNS(from, to) ((~(guint64)0 >> (63 - (to))) & (~(guint64)0 << (from)))
-#define RUN(n) ((guint64)1 << (n))
 #define NB "(?<![0-9])(?<![0-9][ .-])"
 #define NA "(?![0-9])(?![ .-][0-9])"
+
+/* the digit counts of struct builtin's runs: n, or from to to */
+#define RUN(n) ((guint64)1 << (n))
+#define RUNS(from, to) ((~(guint64)0 >> (63 - (to))) & (~(guint64)0 << (from)))
 
 #define KW_HEAD "(?i)(?<![\\p{L}\\p{N}])(?:"
 #define KW_TAIL ")(?![\\p{L}\\p{N}])"
@@ -311,7 +313,7 @@ add_literal_start(dlp_engine *e, const char *literal, size_t slot)
 	}
 	pair = (unsigned)(unsigned char)literal[0] << 8 |
 	    (unsigned char)literal[1];
-	e->pairs[pair / 64] |= (guint64)1 << (pair % 64);
+	e->literal_pairs[pair / 64] |= (guint64)1 << (pair % 64);
 }
 
 /* plain_octet - an octet that stands for itself in a word list */
@@ -343,8 +345,8 @@ add_pair(guint64 *pairs, char first, char second)
 	}
 }
 
-/* latin1_char - the Latin-1 letter at p (two octets), which no caseless
- * match turns into ASCII, or 0 */
+/* latin1_char - p holds a character of U+0080..U+00FF (two octets): no
+ * caseless match turns one into ASCII */
 static bool
 latin1_char(const char *p)
 {
@@ -935,6 +937,16 @@ normalize(const char *text, size_t len, size_t *out_len)
 	return g_string_free(out, FALSE);
 }
 
+/* pair_at - the two octets at p are in a pair table */
+static inline bool
+pair_at(const guint64 *pairs, const char *p)
+{
+	unsigned pair = (unsigned)(unsigned char)p[0] << 8 |
+	    (unsigned char)p[1];
+
+	return (pairs[pair / 64] & (guint64)1 << (pair % 64)) != 0;
+}
+
 /* back_chars - the offset n characters before at (UTF-8) */
 static size_t
 back_chars(const dlp_engine *e, const char *t, size_t at, unsigned n)
@@ -986,11 +998,9 @@ literals_present(const dlp_engine *e, const char *t, size_t len)
 			found |= 1u << slot;
 	}
 	for (size_t i = 0; i + 1 < len && (found & longer) != longer; i++) {
-		unsigned pair = (unsigned)(unsigned char)t[i] << 8 |
-		    (unsigned char)t[i + 1];
 		guint32 maybe;
 
-		if ((e->pairs[pair / 64] & (guint64)1 << (pair % 64)) == 0)
+		if (!pair_at(e->literal_pairs, t + i))
 			continue;
 		maybe = e->first_byte[(unsigned char)t[i]] & longer & ~found;
 		while (maybe != 0) {
@@ -1130,14 +1140,10 @@ near(dlp_engine *e, pcre2_code *code, const char *t, size_t len,
 static size_t
 word_with_pair(const guint64 *pairs, const char *t, size_t from, size_t to)
 {
-	for (size_t i = from; i + 1 < to; i++) {
-		unsigned pair = (unsigned)(unsigned char)t[i] << 8 |
-		    (unsigned char)t[i + 1];
-
-		if ((pairs[pair / 64] & (guint64)1 << (pair % 64)) != 0 &&
-		    (i == 0 || !g_ascii_isalnum(t[i - 1])))
+	for (size_t i = from; i + 1 < to; i++)
+		if (pair_at(pairs, t + i) && (i == 0 ||
+		    !g_ascii_isalnum(t[i - 1])))
 			return i;
-	}
 	return to;
 }
 
