@@ -285,8 +285,9 @@ static ms_err
 act(scan *s, const char *recipients)
 {
 	GString *value = g_string_new(policy_action_name(s->verdict));
-	GString *extra = g_string_new(NULL);
-	ms_output *out = NULL;
+	GString *extra = g_string_new(NULL), *head = NULL;
+	GByteArray *copy = NULL;
+	struct iovec message[2];	/* the header block, the body */
 	ms_err err = MS_OK;
 
 	if (s->verdict == POLICY_BLOCK) {
@@ -302,17 +303,23 @@ act(scan *s, const char *recipients)
 		g_string_append(value, "; scan=off");
 	if (s->report.unscannable != 0 && s->verdict < POLICY_QUARANTINE)
 		append_reasons(value, s->report.unscannable);
+	/* the body as received, held once for the quarantine and the
+	 * output: no copy of a large message is made to join it to a
+	 * header block */
+	message[1].iov_base = (void *)msg_original_body(s->f.msg,
+	    &message[1].iov_len, &copy);
 	if (s->verdict == POLICY_QUARANTINE) {
-		GByteArray *copy = msg_original_bytes(s->f.msg, NULL);
 		GString *meta = g_string_new(NULL);
 		char *id = NULL;
 
+		head = msg_original_head(s->f.msg, NULL);
+		message[0].iov_base = head->str;
+		message[0].iov_len = head->len;
 		g_string_append_printf(meta, "sender: %s\nrecipients: %s\n"
 		    "rules: %s\n", opt_sender && *opt_sender ? opt_sender :
 		    "<>", recipients, s->rules->str);
-		err = quarantine_put(s->f.store, copy->data, copy->len,
-		    meta->str, &id);
-		g_byte_array_free(copy, TRUE);
+		err = quarantine_put(s->f.store, message, 2, meta->str, &id);
+		g_string_free(head, TRUE);
 		g_string_free(meta, TRUE);
 		if (err != MS_OK)
 			goto done;
@@ -321,15 +328,14 @@ act(scan *s, const char *recipients)
 		g_free(id);
 	}
 	msg_header_append(extra, DLP_FIELD, value->str);
-	err = output_open(s->f.store, &out);
-	if (err == MS_OK)
-		err = msg_output_original(out, s->f.msg, extra->str);
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
+	head = msg_original_head(s->f.msg, extra->str);
+	message[0].iov_base = head->str;
+	message[0].iov_len = head->len;
+	err = output_send(message, 2);
+	g_string_free(head, TRUE);
 done:
-	output_discard(out);
+	if (copy != NULL)
+		g_byte_array_free(copy, TRUE);
 	g_string_free(value, TRUE);
 	g_string_free(extra, TRUE);
 	return err;

@@ -278,6 +278,27 @@ dlp_html_to_text(const char *html, size_t len)
 
 /* ---- parts ---- */
 
+/* valid_utf8 - g_utf8_validate_len() (NUL is invalid there too) with the
+ * ASCII run that most mail starts with, often all of it, checked eight
+ * octets at a time */
+static bool
+valid_utf8(const guint8 *data, size_t len)
+{
+	const guint64 ones = 0x0101010101010101u, highs = ones << 7;
+	size_t i;
+
+	for (i = 0; len - i >= 8; i += 8) {
+		guint64 word;
+
+		memcpy(&word, data + i, sizeof(word));
+		/* an octet with its high bit set, or a zero octet */
+		if ((word & highs) != 0 || ((word - ones) & ~word & highs) != 0)
+			break;
+	}
+	/* every octet before i is ASCII, so i starts a character */
+	return g_utf8_validate_len((const gchar *)data + i, len - i, NULL);
+}
+
 /* utf8_charset - no charset, or one whose valid text is UTF-8 as it is */
 static bool
 utf8_charset(const char *charset)
@@ -528,16 +549,14 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 	} else if (type_in(node->mime_type, text_types) ||
 	    (!type_in(node->mime_type, media_types) && detected == NULL &&
 	    memchr(data->data, '\0', data->len) == NULL &&
-	    g_utf8_validate_len((const gchar *)data->data, data->len,
-	    NULL))) {
+	    valid_utf8(data->data, data->len))) {
 		size_t len;
 		char *utf8;
 
 		/* valid UTF-8 in a UTF-8 or ASCII part is scanned where it
 		 * is: no second copy of a large part */
 		if (utf8_charset(node->charset) &&
-		    g_utf8_validate_len((const gchar *)data->data, data->len,
-		    NULL)) {
+		    valid_utf8(data->data, data->len)) {
 			go_on = scan(s, label, (const char *)data->data,
 			    data->len);
 		} else {

@@ -6,7 +6,10 @@
  * dlp-valid.c, exclusions, keywords before and after the match within the
  * proximity window, negative hotwords, and the detector's confidence
  * ladder.  Instances are counted per detector and part; values are
- * deduplicated on their HMAC tag, so no plaintext value is kept.
+ * deduplicated on a 64-bit SipHash under a key drawn for the engine
+ * (crypto_shorthash: a collision, about n^2 / 2^65 for n values, would
+ * count two values as one), so no plaintext value is kept; the HMAC tag
+ * is computed only for the value a finding shows.
  *
  * Normalization (dlp.md section 2) done here: invalid UTF-8 becomes
  * U+FFFD; zero-width characters (U+200B..U+200D, U+2060, U+FEFF), the soft
@@ -41,9 +44,12 @@ typedef struct detector {
 	char *name;
 	pcre2_code *primary;
 	pcre2_code *keywords;		/* corroboration, or NULL */
+	guint64 *keyword_pairs;		/* see word_pairs(), or NULL */
+	pcre2_code *evidence;		/* see struct builtin, or NULL */
 	dlp_validate_fn *validate;	/* NULL: custom, no validator */
 	enum prefilter prefilter;
 	unsigned min_digits;
+	guint64 runs;			/* see struct builtin */
 	const char *literals[8];
 	guint32 literal_bits;		/* in the engine's literal table */
 	bool numeric;			/* excluded inside e-mail or URL */
@@ -62,6 +68,8 @@ struct dlp_engine {
 	/* the HMAC state after the key, so a tag costs the value's blocks
 	 * and the outer hash, not the key's two blocks again */
 	crypto_auth_hmacsha256_state tag_state;
+	/* the key of the values' SipHash, for counting unique values */
+	unsigned char value_key[crypto_shorthash_KEYBYTES];
 
 	unsigned before, after;
 	unsigned bulk_threshold;
@@ -71,6 +79,12 @@ struct dlp_engine {
 	size_t literal_len[32];
 	size_t literal_count;
 	guint32 first_byte[256];	/* literals that start with a byte */
+	guint32 single_byte;		/* the literals one octet long */
+	/* the first two octets of the longer literals, one bit per pair */
+	guint64 literal_pairs[65536 / 64];
+	guint64 *negative_pairs;	/* see word_pairs(), or NULL */
+
+	bool ascii;			/* the text being scanned is ASCII */
 };
 
 struct dlp_finding {
@@ -78,7 +92,7 @@ struct dlp_finding {
 	const char *name;		/* the engine's */
 	char *part;
 	unsigned total[3];		/* instances at low, medium, high */
-	GHashTable *values;		/* tag (32 bytes) -> max confidence */
+	GHashTable *values;		/* value id (8 bytes) -> max confidence */
 	dlp_confidence confidence;
 	char tag[17];
 	char *sample;
@@ -103,7 +117,13 @@ struct dlp_result {
 #define NB "(?<![0-9])(?<![0-9][ .-])"
 #define NA "(?![0-9])(?![ .-][0-9])"
 
-#define KW(words) "(?i)(?<![\\p{L}\\p{N}])(?:" words ")(?![\\p{L}\\p{N}])"
+/* the digit counts of struct builtin's runs: n, or from to to */
+#define RUN(n) ((guint64)1 << (n))
+#define RUNS(from, to) ((~(guint64)0 >> (63 - (to))) & (~(guint64)0 << (from)))
+
+#define KW_HEAD "(?i)(?<![\\p{L}\\p{N}])(?:"
+#define KW_TAIL ")(?![\\p{L}\\p{N}])"
+#define KW(words) KW_HEAD words KW_TAIL
 
 static const struct builtin {
 	int id;
@@ -115,87 +135,101 @@ static const struct builtin {
 	unsigned min_digits;
 	const char *literals[8];
 	bool numeric;
+	/* for PRE_DIGITS, when not 0: bit n is set when a match can hold
+	 * a whole run of n digits joined by single spaces, dots or dashes
+	 * (bit 63: 63 or more), and every match holds such a run.  A
+	 * pattern bounded by NB and NA (or by letters and signs such as
+	 * the track's "%B" and '^') matches whole runs only, so the set is
+	 * the digit counts the pattern allows; a segment without such a
+	 * run is skipped.  Counts below SEGMENT_MIN_DIGITS are not seen. */
+	guint64 runs;
+	/* corroboration besides the words, searched in the same windows:
+	 * kept apart so that keywords stays a plain KW() list, which
+	 * word_pairs() can read */
+	const char *evidence;
 } builtins[] = {
 	{ DLP_PAN, "payment_card",
 	  NB "[0-9](?:[ -]?[0-9]){11,18}" NA,
-	  "(?i)(?<![\\p{L}\\p{N}])(?:cards?|credit|debit|visa|mastercard|"
-	  "amex|american express|discover|jcb|diners|maestro|unionpay|mir|"
-	  "cvv2?|cvc2?|cid|expiry|expiration|exp|valid thru|cardholder|"
-	  "kreditkarte|karte|carte|bancaire|tarjeta|creditcard|pan)"
-	  "(?![\\p{L}\\p{N}])|(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}"
-	  "(?![0-9/])",
-	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true },
+	  KW("cards?|credit|debit|visa|mastercard|amex|american express|"
+	     "discover|jcb|diners|maestro|unionpay|mir|cvv2?|cvc2?|cid|"
+	     "expiry|expiration|exp|valid thru|cardholder|kreditkarte|karte|"
+	     "carte|bancaire|tarjeta|creditcard|pan"),
+	  dlp_valid_pan, PRE_DIGITS, 12, { NULL }, true, RUNS(12, 19),
+	  /* an MM/YY expiry date */
+	  "(?<![0-9/])(?:0[1-9]|1[0-2]) ?/ ?(?:20)?[0-9]{2}(?![0-9/])" },
 	{ DLP_TRACK, "card_track_data",
 	  "%B[0-9]{13,19}\\^[^^\\r\\n]{2,26}\\^[0-9]{4}|"
 	  "(?<![0-9]);[0-9]{13,19}=[0-9]{4}",
-	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false },
+	  NULL, dlp_valid_track, PRE_DIGITS, 13, { NULL }, false,
+	  RUNS(13, 19), NULL },
 	{ DLP_IBAN, "iban",
 	  "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|"
 	  "(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])",
 	  KW("iban|account|acct|konto|kontonummer|bankverbindung|rekening|"
 	     "rekeningnummer|compte|cuenta|conto|bic|swift|bank"),
-	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true },
+	  dlp_valid_iban, PRE_DIGITS, 2, { NULL }, true, 0, NULL },
 	{ DLP_US_SSN, "us_ssn",
 	  NB "(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|"
 	  "[0-9]{9})" NA,
 	  KW("ssn|ssns|ss#|ssn#|social security|social security number|"
 	     "social security no|soc sec"),
-	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_ssn, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_US_ITIN, "us_itin",
 	  NB "9[0-9]{2}(?:-[0-9]{2}-|[0-9]{2}| [0-9]{2} )[0-9]{4}" NA,
 	  KW("itin|itins|taxpayer identification|taxpayer id|tax id|"
 	     "individual taxpayer"),
-	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_itin, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_ABA, "aba_routing",
 	  NB "(?:[0-9]{9}|[0-9]{4}-[0-9]{4}-[0-9])" NA,
 	  KW("aba|aba number|routing|routing number|routing no|rtn|"
 	     "transit number|bank routing"),
-	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true },
+	  dlp_valid_aba, PRE_DIGITS, 9, { NULL }, true, RUN(9), NULL },
 	{ DLP_NL_BSN, "nl_bsn",
 	  NB "(?:[0-9]{8,9}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|"
 	  "[0-9]{3} [0-9]{3} [0-9]{3})" NA,
 	  KW("bsn|burgerservicenummer|burgerservice nummer|sofinummer|"
 	     "sofi-nummer|sofi nummer"),
-	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true },
+	  dlp_valid_bsn, PRE_DIGITS, 8, { NULL }, true, RUNS(8, 9), NULL },
 	{ DLP_UK_NINO, "uk_nino",
 	  "(?<![A-Za-z0-9])(?!BG|GB|NK|KN|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z]"
 	  "[A-CEGHJ-NPR-TW-Z](?: ?[0-9]{2}){3} ?[A-D](?![A-Za-z0-9])",
 	  KW("national insurance|national insurance number|nino|ni number|"
 	     "ni no|insurance number|nat ins"),
-	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true },
+	  dlp_valid_nino, PRE_DIGITS, 6, { NULL }, true, RUN(6), NULL },
 	{ DLP_DE_TAXID, "de_tax_id",
 	  NB "[1-9][0-9](?: ?[0-9]{3}){3}" NA,
 	  KW("steuer-id|steuerid|steuer-identifikationsnummer|"
 	     "steueridentifikationsnummer|identifikationsnummer|idnr|"
 	     "steuerliche identifikationsnummer|tin|tax id"),
-	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true },
+	  dlp_valid_de_taxid, PRE_DIGITS, 11, { NULL }, true, RUN(11), NULL },
 	{ DLP_FR_NIR, "fr_nir",
 	  NB "[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[ABab]) ?[0-9]{3} ?"
 	  "[0-9]{3} ?[0-9]{2}" NA,
 	  KW("nir|insee|num[ée]ro de s[ée]curit[ée] sociale|"
 	     "s[ée]curit[ée] sociale|n° ss|carte vitale|num[ée]ro insee"),
-	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true },
+	  dlp_valid_fr_nir, PRE_DIGITS, 6, { NULL }, true,
+	  RUN(15) | RUN(6), NULL },	/* Corsica: "1 23 45 2" before the A or B */
 	{ DLP_ES_DNI, "es_dni_nie",
 	  "(?<![A-Za-z0-9])(?:[0-9]{8}|[XYZ]-?[0-9]{7}) ?-?[A-Z]"
 	  "(?![A-Za-z0-9])",
 	  KW("dni|nie|nif|documento nacional de identidad|"
 	     "n[úu]mero de identidad|identidad|extranjero|"
 	     "n[úu]mero de identificaci[óo]n"),
-	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true },
+	  dlp_valid_es_dni, PRE_DIGITS, 7, { NULL }, true, 0, NULL },
 	{ DLP_BE_NRN, "be_national_number",
 	  NB "[0-9]{2}\\.?[0-9]{2}\\.?[0-9]{2}[-.]?[0-9]{3}\\.?[0-9]{2}" NA,
 	  KW("rijksregisternummer|rijksregister|num[ée]ro national|"
 	     "registre national|national number|nrn|insz|niss|"
 	     "identificatienummer"),
-	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true },
+	  dlp_valid_be_nrn, PRE_DIGITS, 11, { NULL }, true, RUN(11), NULL },
 	{ DLP_BULK_EMAIL, "bulk_email_addresses", NULL, NULL, NULL,
-	  PRE_LITERAL, 0, { "@", NULL }, false },
+	  PRE_LITERAL, 0, { "@", NULL }, false, 0, NULL },
 	{ DLP_PRIVATE_KEY, "private_key",
 	  "-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----|"
 	  "-----BEGIN PGP PRIVATE KEY BLOCK-----|"
 	  "PuTTY-User-Key-File-[23]: ",
 	  NULL, dlp_valid_private_key, PRE_LITERAL, 0,
-	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false },
+	  { "-----BEGIN ", "PuTTY-User-Key-File-", NULL }, false, 0, NULL },
 	{ DLP_AWS, "aws_credentials",
 	  "(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 	  "(?![A-Z0-9])|"
@@ -205,16 +239,17 @@ static const struct builtin {
 	  "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])",
 	  dlp_valid_aws, PRE_LITERAL, 0,
 	  { "A3T", "AKIA", "ASIA", "ABIA", "ACCA", "_access_key",
-	    "_ACCESS_KEY", NULL }, false },
+	    "_ACCESS_KEY", NULL }, false, 0, NULL },
 	{ DLP_GCP, "gcp_credentials",
 	  "(?<![0-9A-Za-z_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])|"
 	  "\"type\"\\s{0,8}:\\s{0,8}\"service_account\"",
 	  NULL, dlp_valid_gcp, PRE_LITERAL, 0,
-	  { "AIza", "service_account", NULL }, false },
+	  { "AIza", "service_account", NULL }, false, 0, NULL },
 	{ DLP_JWT, "jwt",
 	  "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,4096}\\.eyJ"
 	  "[A-Za-z0-9_-]{2,16384}\\.[A-Za-z0-9_-]{0,4096}(?![A-Za-z0-9_.-])",
-	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false },
+	  NULL, dlp_valid_jwt, PRE_LITERAL, 0, { "eyJ", NULL }, false, 0,
+	  NULL },
 	{ DLP_VENDOR_TOKEN, "vendor_token",
 	  "(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36}|"
 	  "github_pat_[A-Za-z0-9_]{82}|"
@@ -222,7 +257,7 @@ static const struct builtin {
 	  "sk_live_[0-9A-Za-z]{24,99}|glpat-[0-9A-Za-z_-]{20})"
 	  "(?![A-Za-z0-9_-])",
 	  NULL, dlp_valid_token, PRE_LITERAL, 0,
-	  { "_", "xox", "glpat-", NULL }, false },
+	  { "_", "xox", "glpat-", NULL }, false, 0, NULL },
 };
 
 #define NEGATIVE_WORDS KW("example|examples|test|testing|sample|dummy|" \
@@ -265,6 +300,121 @@ compile(const char *pattern, uint32_t options, char *why, size_t why_len)
 	return code;
 }
 
+/* add_literal_start - the first-octet and first-pair tables */
+static void
+add_literal_start(dlp_engine *e, const char *literal, size_t slot)
+{
+	unsigned pair;
+
+	e->first_byte[(unsigned char)literal[0]] |= 1u << slot;
+	if (literal[1] == '\0') {
+		e->single_byte |= 1u << slot;
+		return;
+	}
+	pair = (unsigned)(unsigned char)literal[0] << 8 |
+	    (unsigned char)literal[1];
+	e->literal_pairs[pair / 64] |= (guint64)1 << (pair % 64);
+}
+
+/* plain_octet - an octet that stands for itself in a word list */
+static bool
+plain_octet(char c)
+{
+	return g_ascii_isalnum(c) || c == ' ' || c == '#' || c == '-';
+}
+
+/* quantifier - c makes what stands before it optional or repeated */
+static bool
+quantifier(char c)
+{
+	return c != '\0' && strchr("?*+{", c) != NULL;
+}
+
+/* add_pair - both octets in either ASCII case */
+static void
+add_pair(guint64 *pairs, char first, char second)
+{
+	for (int k = 0; k < 4; k++) {
+		unsigned a = (unsigned char)(k & 1 ? g_ascii_toupper(first) :
+		    g_ascii_tolower(first));
+		unsigned b = (unsigned char)(k & 2 ? g_ascii_toupper(second) :
+		    g_ascii_tolower(second));
+		unsigned pair = a << 8 | b;
+
+		pairs[pair / 64] |= (guint64)1 << (pair % 64);
+	}
+}
+
+/* latin1_char - p holds a character of U+0080..U+00FF (two octets): no
+ * caseless match turns one into ASCII */
+static bool
+latin1_char(const char *p)
+{
+	return ((unsigned char)p[0] == 0xC2 || (unsigned char)p[0] == 0xC3) &&
+	    ((unsigned char)p[1] & 0xC0) == 0x80;
+}
+
+/*
+ * word_pairs - for a KW() pattern, a table of the octet pairs that can
+ * start one of its words in ASCII text: the first two characters of each
+ * word in either case (a class such as [ée] gives each ASCII member).
+ * A word that starts with a Latin-1 character after the first cannot
+ * match ASCII text and adds nothing.  NULL when the pattern is not KW()
+ * over a plain list, or a word starts in a way this does not read: that
+ * detector's windows are then searched in full.
+ */
+static guint64 *
+word_pairs(const char *pattern)
+{
+	size_t head = strlen(KW_HEAD), tail = strlen(KW_TAIL);
+	size_t len = strlen(pattern);
+	guint64 *pairs;
+	char *list, **words;
+	bool ok = true;
+
+	if (len <= head + tail || strncmp(pattern, KW_HEAD, head) != 0 ||
+	    strcmp(pattern + len - tail, KW_TAIL) != 0)
+		return NULL;
+	list = g_strndup(pattern + head, len - head - tail);
+	if (strpbrk(list, "()\\") != NULL) {
+		g_free(list);
+		return NULL;
+	}
+	pairs = g_new0(guint64, 65536 / 64);
+	words = g_strsplit(list, "|", -1);
+	for (char **w = words; ok && *w != NULL; w++) {
+		const char *p = *w;
+
+		if (!g_ascii_isalnum(p[0])) {
+			ok = false;
+		} else if (plain_octet(p[1])) {
+			ok = !quantifier(p[2]);
+			add_pair(pairs, p[0], p[1]);
+		} else if (p[1] == '[') {
+			const char *q = p + 2;
+
+			for (; ok && *q != ']' && *q != '\0'; q++) {
+				if (latin1_char(q))
+					q++;
+				else if (g_ascii_isalnum(*q))
+					add_pair(pairs, p[0], *q);
+				else
+					ok = false;
+			}
+			ok = ok && *q == ']' && !quantifier(q[1]);
+		} else {
+			ok = latin1_char(p + 1) && !quantifier(p[3]);
+		}
+	}
+	g_strfreev(words);
+	g_free(list);
+	if (!ok) {
+		g_free(pairs);
+		return NULL;
+	}
+	return pairs;
+}
+
 static void
 detector_free(gpointer p)
 {
@@ -272,6 +422,8 @@ detector_free(gpointer p)
 
 	pcre2_code_free(d->primary);
 	pcre2_code_free(d->keywords);
+	g_free(d->keyword_pairs);
+	pcre2_code_free(d->evidence);
 	g_free(d->name);
 	g_free(d);
 }
@@ -298,6 +450,7 @@ dlp_engine_new(ms_err *err)
 	randombytes_buf(e->tag_key, e->tag_key_len);
 	crypto_auth_hmacsha256_init(&e->tag_state, e->tag_key,
 	    e->tag_key_len);
+	crypto_shorthash_keygen(e->value_key);
 	e->mctx = pcre2_match_context_create(NULL);
 	e->jit_stack = pcre2_jit_stack_create(32 * 1024, DLP_JIT_STACK_MAX,
 	    NULL);
@@ -318,6 +471,7 @@ dlp_engine_new(ms_err *err)
 		d->validate = b->validate;
 		d->prefilter = b->prefilter;
 		d->min_digits = b->min_digits;
+		d->runs = b->runs;
 		memcpy(d->literals, b->literals, sizeof(d->literals));
 		for (size_t k = 0; k < G_N_ELEMENTS(d->literals) &&
 		    d->literals[k] != NULL; k++) {
@@ -332,8 +486,7 @@ dlp_engine_new(ms_err *err)
 				e->literal_len[e->literal_count] =
 				    strlen(d->literals[k]);
 				e->literals[e->literal_count++] = d->literals[k];
-				e->first_byte[(unsigned char)
-				    d->literals[k][0]] |= 1u << slot;
+				add_literal_start(e, d->literals[k], slot);
 			}
 			d->literal_bits |= 1u << slot;
 		}
@@ -346,12 +499,19 @@ dlp_engine_new(ms_err *err)
 		    (d->keywords = compile(b->keywords, 0, why,
 		    sizeof(why))) == NULL)
 			goto bad_pattern;
+		if (b->keywords != NULL)
+			d->keyword_pairs = word_pairs(b->keywords);
+		if (b->evidence != NULL &&
+		    (d->evidence = compile(b->evidence, 0, why,
+		    sizeof(why))) == NULL)
+			goto bad_pattern;
 		continue;
 bad_pattern:
 		diag_error("dlp: detector %s: %s", b->name, why);
 		goto fail;
 	}
 	e->negative = compile(NEGATIVE_WORDS, 0, why, sizeof(why));
+	e->negative_pairs = word_pairs(NEGATIVE_WORDS);
 	e->email = compile(EMAIL_PATTERN, 0, why, sizeof(why));
 	if (e->negative == NULL || e->email == NULL) {
 		diag_error("dlp: built-in pattern: %s", why);
@@ -392,6 +552,7 @@ dlp_engine_free(dlp_engine *e)
 	if (e->detectors != NULL)
 		g_ptr_array_free(e->detectors, TRUE);
 	pcre2_code_free(e->negative);
+	g_free(e->negative_pairs);
 	pcre2_code_free(e->email);
 	pcre2_match_data_free(e->md);
 	pcre2_match_context_free(e->mctx);
@@ -399,6 +560,7 @@ dlp_engine_free(dlp_engine *e)
 	if (e->tag_key != NULL)
 		sodium_memzero(e->tag_key, e->tag_key_len);
 	sodium_memzero(&e->tag_state, sizeof(e->tag_state));
+	sodium_memzero(e->value_key, sizeof(e->value_key));
 	g_free(e->tag_key);
 	g_free(e);
 }
@@ -573,6 +735,21 @@ tag_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, crypto_auth_hmacsha256_BYTES) == 0;
 }
 
+static guint
+value_hash(gconstpointer p)
+{
+	guint h;
+
+	memcpy(&h, p, sizeof(h));
+	return h;
+}
+
+static gboolean
+value_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, crypto_shorthash_BYTES) == 0;
+}
+
 static void
 finding_free(gpointer p)
 {
@@ -629,7 +806,8 @@ finding_for(dlp_result *r, const detector *d, const char *part)
 	f->id = d->id;
 	f->name = d->name;
 	f->part = g_strdup(part);
-	f->values = g_hash_table_new_full(tag_hash, tag_equal, g_free, NULL);
+	f->values = g_hash_table_new_full(value_hash, value_equal, g_free,
+	    NULL);
 	g_ptr_array_add(r->findings, f);
 	return f;
 }
@@ -657,17 +835,22 @@ record(dlp_engine *e, dlp_result *r, const detector *d, const char *part,
     const dlp_verdict *v, dlp_confidence c)
 {
 	dlp_finding *f = finding_for(r, d, part);
+	unsigned char id[crypto_shorthash_BYTES];
 	unsigned char tag[crypto_auth_hmacsha256_BYTES];
 	gpointer old;
 
-	tag_of(e, v->value, tag);
+	/* the SipHash counts the value; the HMAC tag, several times its
+	 * cost, is computed only for the value the finding shows */
+	crypto_shorthash(id, (const unsigned char *)v->value->str,
+	    v->value->len, e->value_key);
 	f->total[level_index(c)]++;
 	f->flags |= v->flags;
-	old = g_hash_table_lookup(f->values, tag);
+	old = g_hash_table_lookup(f->values, id);
 	if (old == NULL || GPOINTER_TO_UINT(old) < (unsigned)c)
-		g_hash_table_replace(f->values, g_memdup2(tag, sizeof(tag)),
+		g_hash_table_replace(f->values, g_memdup2(id, sizeof(id)),
 		    GUINT_TO_POINTER((unsigned)c));
 	if (c > f->confidence) {
+		tag_of(e, v->value, tag);
 		f->confidence = c;
 		for (size_t i = 0; i < 8; i++)
 			snprintf(f->tag + 2 * i, 3, "%02x", tag[i]);
@@ -700,7 +883,15 @@ normalize(const char *text, size_t len, size_t *out_len)
 	const char *p = text, *end = text + len;
 	size_t i;
 
-	for (i = 0; i < len && (unsigned char)text[i] < 0x80; i++)
+	/* eight octets at a time: most mail is ASCII */
+	for (i = 0; len - i >= 8; i += 8) {
+		guint64 word;
+
+		memcpy(&word, text + i, sizeof(word));
+		if (word & 0x8080808080808080u)
+			break;
+	}
+	for (; i < len && (unsigned char)text[i] < 0x80; i++)
 		;
 	if (i == len) {
 		*out_len = len;
@@ -746,10 +937,22 @@ normalize(const char *text, size_t len, size_t *out_len)
 	return g_string_free(out, FALSE);
 }
 
+/* pair_at - the two octets at p are in a pair table */
+static inline bool
+pair_at(const guint64 *pairs, const char *p)
+{
+	unsigned pair = (unsigned)(unsigned char)p[0] << 8 |
+	    (unsigned char)p[1];
+
+	return (pairs[pair / 64] & (guint64)1 << (pair % 64)) != 0;
+}
+
 /* back_chars - the offset n characters before at (UTF-8) */
 static size_t
-back_chars(const char *t, size_t at, unsigned n)
+back_chars(const dlp_engine *e, const char *t, size_t at, unsigned n)
 {
+	if (e->ascii)
+		return at > n ? at - n : 0;
 	while (at > 0 && n > 0) {
 		at--;
 		if (((unsigned char)t[at] & 0xC0) != 0x80)
@@ -762,8 +965,11 @@ back_chars(const char *t, size_t at, unsigned n)
 
 /* forward_chars - the offset n characters after at (UTF-8) */
 static size_t
-forward_chars(const char *t, size_t len, size_t at, unsigned n)
+forward_chars(const dlp_engine *e, const char *t, size_t len, size_t at,
+    unsigned n)
 {
+	if (e->ascii)
+		return len - at > n ? at + n : len;
 	while (at < len && n > 0) {
 		at++;
 		while (at < len && ((unsigned char)t[at] & 0xC0) == 0x80)
@@ -774,16 +980,29 @@ forward_chars(const char *t, size_t len, size_t at, unsigned n)
 }
 
 /* literals_present - which of the engine's literals occur in the text:
- * one pass with a first-byte table instead of one memmem per literal */
+ * memchr for the one-octet literals, then one pass for the others that
+ * compares only where the first two octets are those of a literal
+ * (letters such as 'e' or 's' start literals and most words) */
 static guint32
 literals_present(const dlp_engine *e, const char *t, size_t len)
 {
 	guint32 all = e->literal_count == 32 ? ~0u :
 	    (1u << e->literal_count) - 1, found = 0;
+	guint32 longer = all & ~e->single_byte;
 
-	for (size_t i = 0; i < len && found != all; i++) {
-		guint32 maybe = e->first_byte[(unsigned char)t[i]] & ~found;
+	for (guint32 single = e->single_byte; single != 0;
+	    single &= single - 1) {
+		unsigned slot = (unsigned)__builtin_ctz(single);
 
+		if (memchr(t, e->literals[slot][0], len) != NULL)
+			found |= 1u << slot;
+	}
+	for (size_t i = 0; i + 1 < len && (found & longer) != longer; i++) {
+		guint32 maybe;
+
+		if (!pair_at(e->literal_pairs, t + i))
+			continue;
+		maybe = e->first_byte[(unsigned char)t[i]] & longer & ~found;
 		while (maybe != 0) {
 			unsigned slot = (unsigned)__builtin_ctz(maybe);
 			size_t n = e->literal_len[slot];
@@ -812,6 +1031,7 @@ literals_present(const dlp_engine *e, const char *t, size_t len)
 typedef struct segment {
 	size_t start, end;
 	unsigned digits;	/* the longest run inside */
+	guint64 runs;		/* the digit counts of its runs (builtin) */
 } segment;
 
 static bool
@@ -821,7 +1041,8 @@ run_separator(char c)
 }
 
 static GArray *
-digit_segments(const char *t, size_t len, unsigned *longest)
+digit_segments(const dlp_engine *e, const char *t, size_t len,
+    unsigned *longest)
 {
 	GArray *segs = g_array_new(FALSE, FALSE, sizeof(segment));
 	size_t i = 0;
@@ -829,7 +1050,8 @@ digit_segments(const char *t, size_t len, unsigned *longest)
 	*longest = 0;
 	while (i < len) {
 		size_t start, end;
-		unsigned digits = 0;
+		unsigned digits = 0, part = 0;
+		guint64 runs = 0;
 
 		while (i < len && !g_ascii_isdigit(t[i]))
 			i++;
@@ -839,23 +1061,32 @@ digit_segments(const char *t, size_t len, unsigned *longest)
 		for (;;) {
 			while (i < len && g_ascii_isdigit(t[i])) {
 				digits++;
+				part++;
 				i++;
 			}
 			if (i + 1 < len && run_separator(t[i]) &&
-			    g_ascii_isdigit(t[i + 1]))
+			    g_ascii_isdigit(t[i + 1])) {
+				/* NB and NA do not join digits over '/' */
+				if (t[i] == '/') {
+					runs |= RUN(MIN(part, 63));
+					part = 0;
+				}
 				i++;
-			else
+			} else {
 				break;
+			}
 		}
+		runs |= RUN(MIN(part, 63));
 		end = i;
 		if (digits > *longest)
 			*longest = digits;
 		if (digits >= SEGMENT_MIN_DIGITS) {
 			segment seg;
 
-			seg.start = back_chars(t, start, SEGMENT_MARGIN);
-			seg.end = forward_chars(t, len, end, SEGMENT_MARGIN);
+			seg.start = back_chars(e, t, start, SEGMENT_MARGIN);
+			seg.end = forward_chars(e, t, len, end, SEGMENT_MARGIN);
 			seg.digits = digits;
+			seg.runs = runs;
 			if (segs->len > 0) {
 				segment *last = &g_array_index(segs, segment,
 				    segs->len - 1);
@@ -863,6 +1094,7 @@ digit_segments(const char *t, size_t len, unsigned *longest)
 				if (seg.start <= last->end) {
 					last->end = seg.end;
 					last->digits = MAX(last->digits, digits);
+					last->runs |= runs;
 					continue;
 				}
 			}
@@ -894,11 +1126,49 @@ static int
 near(dlp_engine *e, pcre2_code *code, const char *t, size_t len,
     size_t start, size_t end)
 {
-	int rc = search(e, code, t, back_chars(t, start, e->before), start);
+	int rc = search(e, code, t, back_chars(e, t, start, e->before), start);
 
 	if (rc != 0)
 		return rc;
-	return search(e, code, t, end, forward_chars(t, len, end, e->after));
+	return search(e, code, t, end, forward_chars(e, t, len, end,
+	    e->after));
+}
+
+/* word_with_pair - the first offset in [from, to) where a word starts
+ * (ASCII text: no letter or digit before it) with two octets that are in
+ * pairs, or to when there is none */
+static size_t
+word_with_pair(const guint64 *pairs, const char *t, size_t from, size_t to)
+{
+	for (size_t i = from; i + 1 < to; i++)
+		if (pair_at(pairs, t + i) && (i == 0 ||
+		    !g_ascii_isalnum(t[i - 1])))
+			return i;
+	return to;
+}
+
+/* near_words - near() for a KW() pattern with its word_pairs() table.
+ * In ASCII text a keyword starts a word (the lookbehind) with the first
+ * two characters of a listed word, so each window is searched from the
+ * first such place, or not at all: PCRE2 tries a word alternation at
+ * nearly every letter, a table test per octet is cheaper.  The answer is
+ * the search's own.  Text that is not ASCII gets the plain search, since
+ * caseless matching there reaches beyond ASCII. */
+static int
+near_words(dlp_engine *e, pcre2_code *code, const guint64 *pairs,
+    const char *t, size_t len, size_t start, size_t end)
+{
+	size_t from, to;
+	int rc;
+
+	if (pairs == NULL || !e->ascii)
+		return near(e, code, t, len, start, end);
+	from = back_chars(e, t, start, e->before);
+	rc = search(e, code, t, word_with_pair(pairs, t, from, start), start);
+	if (rc != 0)
+		return rc;
+	to = forward_chars(e, t, len, end, e->after);
+	return search(e, code, t, word_with_pair(pairs, t, end, to), to);
 }
 
 /* inside_address - the span lies within one e-mail address or URL token
@@ -1026,7 +1296,7 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		end = ov[1];
 		if (end <= start) {
 			/* an empty match: step one character */
-			offset = forward_chars(t, to, start, 1);
+			offset = forward_chars(e, t, to, start, 1);
 			if (start >= to)
 				return true;
 			continue;
@@ -1044,13 +1314,17 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		if (d->numeric && inside_address(t, len, start, end))
 			continue;
 		if (d->keywords != NULL &&
-		    (kw = near(e, d->keywords, t, len, start, v->end)) < 0) {
+		    (kw = near_words(e, d->keywords, d->keyword_pairs, t, len,
+		    start, v->end)) == 0 && d->evidence != NULL)
+			kw = near(e, d->evidence, t, len, start, v->end);
+		if (kw < 0) {
 			undecided(r, d, part, kw);
 			return false;
 		}
 		c = ladder(d, v, kw == 1);
 		if (c != DLP_NONE && d->validate != NULL) {
-			neg = near(e, e->negative, t, len, start, v->end);
+			neg = near_words(e, e->negative, e->negative_pairs, t,
+			    len, start, v->end);
 			if (neg < 0) {
 				undecided(r, d, part, neg);
 				return false;
@@ -1063,6 +1337,15 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		sodium_memzero(v->value->str, v->value->len);
 	}
 	return true;
+}
+
+/* local_part_octet - an octet of a dot-atom local part, the dot included
+ * (the character class of EMAIL_PATTERN's local part and its lookbehind) */
+static bool
+local_part_octet(char c)
+{
+	return g_ascii_isalnum(c) || (c != '\0' &&
+	    strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
 }
 
 /* scan_addresses - count distinct case-folded addresses for detector 13 */
@@ -1089,21 +1372,30 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		size_t from, to;
 
 		/* every address holds one '@', its local part is at most
-		 * 584 octets and its domain at most 576: searching around
-		 * each '@' finds the same addresses as a search of the whole
-		 * text, without trying the pattern at every position */
+		 * 584 octets and its domain at most 576.  The pattern's
+		 * lookbehind lets an address start only where a run of
+		 * local-part octets starts, so the one address around this
+		 * '@' can only start at the start of the run before it: one
+		 * anchored match there finds what a search of the whole text
+		 * finds, without trying the pattern at every position */
 		if (at == NULL)
 			break;
-		from = (size_t)(at - t) > offset + ADDRESS_REACH ?
-		    (size_t)(at - t) - ADDRESS_REACH : offset;
+		from = (size_t)(at - t);
+		while (from > offset && (size_t)(at - t) - from <=
+		    ADDRESS_REACH && local_part_octet(t[from - 1]))
+			from--;
 		to = len - (size_t)(at - t) > ADDRESS_REACH ?
 		    (size_t)(at - t) + ADDRESS_REACH : len;
-		while (from > offset && ((unsigned char)t[from] & 0xC0) == 0x80)
-			from--;
 		while (to < len && ((unsigned char)t[to] & 0xC0) == 0x80)
 			to++;
-		rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
-		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
+		/* a run longer than any local part, or one that began
+		 * before offset (in the address found last): none here */
+		if (from > 0 && local_part_octet(t[from - 1]))
+			rc = PCRE2_ERROR_NOMATCH;
+		else
+			rc = pcre2_match(e->email, (PCRE2_SPTR)t, to, from,
+			    PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, e->md,
+			    e->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH) {
 			offset = (size_t)(at - t) + 1;
 			continue;
@@ -1190,10 +1482,12 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	if (part_path == NULL)
 		part_path = "";
 	normal = normalize(text, len, &tlen);
+	/* normalize copies any text that is not pure ASCII */
+	e->ascii = normal == NULL;
 	t = normal != NULL ? normal : text;
 	if (t == NULL)
 		t = "";
-	segments = digit_segments(t, tlen, &longest);
+	segments = digit_segments(e, t, tlen, &longest);
 	literals = literals_present(e, t, tlen);
 	v.value = g_string_new(NULL);
 	v.sample = g_string_new(NULL);
@@ -1226,6 +1520,7 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 				    segment, k);
 
 				if (seg->digits >= d->min_digits &&
+				    (d->runs == 0 || (seg->runs & d->runs) != 0) &&
 				    !run_detector(e, d, t, tlen, seg->start,
 				    seg->end, part_path, r, &v))
 					break;
@@ -1349,7 +1644,7 @@ dlp_result_unique(const dlp_result *r, int id, dlp_confidence min)
 
 	if (id == DLP_BULK_EMAIL)
 		return r->bulk != NULL ? g_hash_table_size(r->addresses) : 0;
-	seen = g_hash_table_new(tag_hash, tag_equal);
+	seen = g_hash_table_new(value_hash, value_equal);
 	for (guint i = 0; i < r->findings->len; i++) {
 		const dlp_finding *f = g_ptr_array_index(r->findings, i);
 		GHashTableIter it;

@@ -628,23 +628,46 @@ msg_crlf_to_lf(const guint8 *data, size_t len)
 	return out;
 }
 
+GString *
+msg_original_head(const ms_message *msg, const char *extra)
+{
+	GString *head = msg_outer_headers(msg), *content =
+	    msg_content_headers(msg);
+
+	if (extra != NULL)
+		g_string_append(head, extra);
+	g_string_append(head, content->str);
+	g_string_append_c(head, '\n');
+	g_string_free(content, TRUE);
+	return head;
+}
+
+const guint8 *
+msg_original_body(const ms_message *msg, size_t *len, GByteArray **copy)
+{
+	size_t body = msg_body_offset(msg);
+	const guint8 *start = (const guint8 *)msg->raw + body;
+
+	*len = msg->raw_len - body;
+	*copy = NULL;
+	if (memchr(start, '\r', *len) == NULL)
+		return start;
+	*copy = msg_crlf_to_lf(start, *len);
+	*len = (*copy)->len;
+	return (*copy)->data;
+}
+
 ms_err
 msg_output_original(ms_output *out, const ms_message *msg, const char *extra)
 {
-	GString *outer = msg_outer_headers(msg), *content =
-	    msg_content_headers(msg);
+	GString *head = msg_original_head(msg, extra);
 	size_t body = msg_body_offset(msg);
 	ms_err err;
 
-	if (extra != NULL)
-		g_string_append(outer, extra);
-	g_string_append(outer, content->str);
-	g_string_append_c(outer, '\n');
-	err = output_write(out, outer->str, outer->len);
+	err = output_write(out, head->str, head->len);
 	if (err == MS_OK)
 		err = output_write_lf(out, msg->raw + body, msg->raw_len - body);
-	g_string_free(outer, TRUE);
-	g_string_free(content, TRUE);
+	g_string_free(head, TRUE);
 	return err;
 }
 
@@ -931,32 +954,6 @@ msg_part_content(GMimeObject *part, size_t max)
 	}
 	g_object_unref(s);
 	return data;
-}
-
-GByteArray *
-msg_original_bytes(const ms_message *msg, const char *extra)
-{
-	GString *outer = msg_outer_headers(msg), *content =
-	    msg_content_headers(msg);
-	size_t body = msg_body_offset(msg);
-	GByteArray *lf = msg_crlf_to_lf((const guint8 *)msg->raw + body,
-	    msg->raw_len - body);
-	GByteArray *out;
-
-	if (extra != NULL)
-		g_string_append(outer, extra);
-	g_string_append(outer, content->str);
-	g_string_append_c(outer, '\n');
-	if (outer->len > G_MAXUINT - lf->len)
-		diag_fatal(EXIT_TEMPFAIL, "message too large for memory");
-	out = g_byte_array_sized_new((guint)(outer->len + lf->len));
-	g_byte_array_append(out, (const guint8 *)outer->str,
-	    (guint)outer->len);
-	g_byte_array_append(out, lf->data, lf->len);
-	g_byte_array_free(lf, TRUE);
-	g_string_free(outer, TRUE);
-	g_string_free(content, TRUE);
-	return out;
 }
 
 /* header_text - every field of obj as "Name: decoded value" lines */

@@ -150,9 +150,16 @@ unsigned msg_header_remove(ms_message *msg, const char *name);
 /* msg_has_field - does header text hold a field called name */
 bool msg_has_field(const GString *headers, const char *name);
 
-/* msg_original_bytes - what msg_output_original writes, in memory (for a
- * store copy such as the DLP quarantine) */
-GByteArray *msg_original_bytes(const ms_message *msg, const char *extra);
+/* msg_original_head - the header block msg_output_original writes: the
+ * message's own fields, extra (may be NULL), the root's Content-* fields
+ * and the empty line (g_string_free) */
+GString *msg_original_head(const ms_message *msg, const char *extra);
+
+/* msg_original_body - the body msg_output_original writes, line ends LF:
+ * the received bytes themselves when they hold no CR, else a converted
+ * copy, which *copy then owns (g_byte_array_free; NULL when none) */
+const guint8 *msg_original_body(const ms_message *msg, size_t *len,
+    GByteArray **copy);
 
 /* what msg_walk shows of one entity of the tree */
 typedef enum msg_node_kind {

@@ -195,6 +195,32 @@ output_commit(ms_output *out)
 	return err;
 }
 
+ms_err
+output_send(const struct iovec *parts, int count)
+{
+	if (fflush(stdout) != 0)
+		return MS_TEMP;
+	for (int i = 0; i < count; i++) {
+		const char *p = parts[i].iov_base;
+		size_t len = parts[i].iov_len;
+
+		while (len > 0) {
+			ssize_t n = write(STDOUT_FILENO, p, len);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				diag_error("write to standard output: %s",
+				    strerror(errno));
+				return MS_TEMP;
+			}
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	return MS_OK;
+}
+
 void
 output_discard(ms_output *out)
 {

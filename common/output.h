@@ -6,16 +6,18 @@
  * that is not available an anonymous temporary file (O_TMPFILE) in the
  * store's tmp/ or in $TMPDIR, so a crash leaves nothing behind;
  * output_write() and output_bio() fill it; output_commit() copies it to
- * stdout with every write checked.  Decrypted plaintext reaches it only
- * after decryption and the integrity check succeeded (DEC-3), and then
- * lives in memory (or, without memfd, in an unlinked file of the private
- * spool).
+ * stdout with every write checked; output_send() writes parts already
+ * complete in memory straight to stdout.  Decrypted plaintext reaches an
+ * output only after decryption and the integrity check succeeded (DEC-3),
+ * and then lives in memory (or, without memfd, in an unlinked file of the
+ * private spool).
  */
 #ifndef MAILSEAL_OUTPUT_H
 #define MAILSEAL_OUTPUT_H
 
 #include <openssl/bio.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "err.h"
 #include "store.h"
@@ -45,6 +47,12 @@ ms_err output_rewind(ms_output *out);
 
 /* output_commit - copy everything to standard output, then free */
 ms_err output_commit(ms_output *out);
+
+/* output_send - parts already complete in memory (a message as received
+ * and our own header block) straight to standard output, every write
+ * checked: nothing can fail half-way through making them, so they need
+ * no staging in an output */
+ms_err output_send(const struct iovec *parts, int count);
 
 /* output_discard - free without writing anything */
 void output_discard(ms_output *out);

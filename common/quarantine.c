@@ -47,7 +47,7 @@ file_name(const char *id, const char *suffix)
 }
 
 ms_err
-quarantine_put(ms_store *store, const void *message, size_t len,
+quarantine_put(ms_store *store, const struct iovec *message, int parts,
     const char *meta, char **id_out)
 {
 	unsigned char raw[QUARANTINE_ID_LEN / 2];
@@ -75,7 +75,7 @@ quarantine_put(ms_store *store, const void *message, size_t len,
 	    stamp, meta);
 	eml = file_name(id, ".eml");
 	metaname = file_name(id, ".meta");
-	err = store_write(store, QDIR, eml, message, len, 0600);
+	err = store_writev(store, QDIR, eml, message, parts, 0600);
 	if (err == MS_OK)
 		err = store_write(store, QDIR, metaname, text->str, text->len,
 		    0600);

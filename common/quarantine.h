@@ -21,10 +21,11 @@
 
 #define QUARANTINE_ID_LEN 32	/* hex digits */
 
-/* quarantine_put - store message with its meta text ("key: value" lines,
- * the id, time and state are added); the new id in *id (g_free) */
-ms_err quarantine_put(ms_store *store, const void *message, size_t len,
-    const char *meta, char **id);
+/* quarantine_put - store the message, given as parts written one after
+ * another, with its meta text ("key: value" lines, the id, time and state
+ * are added); the new id in *id (g_free) */
+ms_err quarantine_put(ms_store *store, const struct iovec *message,
+    int parts, const char *meta, char **id);
 
 /* quarantine_id_ok - 32 lowercase hex digits */
 bool quarantine_id_ok(const char *id);

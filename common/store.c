@@ -270,13 +270,53 @@ write_all(int fd, const void *data, size_t len)
 	return true;
 }
 
+/* a large file is written in pieces of this size, the writeback of
+ * each started at once */
+#define WRITEBACK_PIECE ((size_t)4 << 20)
+
+/* write_early - write_all() at offset *done of a file that will be
+ * fsync'ed, starting the writeback of every full piece as it is written,
+ * so the disk works while the rest is copied and the fsync waits for the
+ * last piece only (sync_file_range reports nothing durable: the fsync
+ * still decides) */
+static bool
+write_early(int fd, const void *data, size_t len, off_t *done)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		size_t n = len < WRITEBACK_PIECE ? len : WRITEBACK_PIECE;
+
+		if (!write_all(fd, p, n))
+			return false;
+		if (n == WRITEBACK_PIECE)
+			(void)sync_file_range(fd, *done, (off_t)n,
+			    SYNC_FILE_RANGE_WRITE);
+		*done += (off_t)n;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
 ms_err
 store_write(ms_store *store, const char *subdir, const char *name,
     const void *data, size_t len, mode_t mode)
 {
+	struct iovec whole = { (void *)data, len };
+
+	return store_writev(store, subdir, name, &whole, 1, mode);
+}
+
+ms_err
+store_writev(ms_store *store, const char *subdir, const char *name,
+    const struct iovec *parts, int count, mode_t mode)
+{
 	char *dir, *final, *tmp;
 	int fd, slot;
 	ms_err err = MS_TEMP;
+	off_t done = 0;
+	bool ok;
 
 	if (store->lock_fd < 0)
 		diag_fatal(EXIT_TEMPFAIL, "internal error: store write "
@@ -291,7 +331,11 @@ store_write(ms_store *store, const char *subdir, const char *name,
 		goto out;
 	}
 	slot = diag_cleanup_register(tmp);
-	if (fchmod(fd, mode) != 0 || !write_all(fd, data, len)) {
+	ok = fchmod(fd, mode) == 0;
+	for (int i = 0; i < count && ok; i++)
+		ok = write_early(fd, parts[i].iov_base, parts[i].iov_len,
+		    &done);
+	if (!ok) {
 		diag_error("cannot write %s: %s", final, strerror(errno));
 		close(fd);
 		goto unlink;

@@ -31,8 +31,9 @@
  *                      ones
  *   lock               the writers' lock file (never renamed)
  *
- * API: store_open(); store_lock() before any write; store_write() commits a
- * file by temp file + fsync + rename + directory fsync (STORE-1); readers
+ * API: store_open(); store_lock() before any write; store_write() (and
+ * store_writev() for a file given in parts) commits a file by temp file +
+ * fsync + rename + directory fsync (STORE-1); readers
  * use store_read() with a size cap and O_NOFOLLOW.  Names given to these
  * functions must be single path components from store_name_ok().
  * Records (store_record_*) carry a header and a trailer with length and
@@ -44,6 +45,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "err.h"
 
@@ -84,6 +86,11 @@ void store_unlock(ms_store *store);
  * 0644); the lock must be held */
 ms_err store_write(ms_store *store, const char *subdir, const char *name,
     const void *data, size_t len, mode_t mode);
+
+/* store_writev - store_write of parts written one after another (a large
+ * message as its header block and its body, without joining them) */
+ms_err store_writev(ms_store *store, const char *subdir, const char *name,
+    const struct iovec *parts, int count, mode_t mode);
 
 /* store_read - read subdir/name, at most max bytes (MS_DATA when larger);
  * MS_NOTFOUND when missing */

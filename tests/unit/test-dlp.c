@@ -1819,6 +1819,133 @@ check_bulk_over_parts(dlp_engine *e)
 	dlp_result_free(r);
 }
 
+/* one random token for check_ascii_like_unicode: keywords of every
+ * kind (some glued to a number or to each other), negative hotwords,
+ * numbers that validate, filler */
+static char *
+mixed_token(void)
+{
+	static const char *const words[] = {
+		"card", "Cards", "CVV", "cvv2", "exp", "Expiry", "xcard",
+		"card4", "visa", "American Express", "valid thru", "pan",
+		"SSN", "ss#", "Social Security", "soc sec", "itin", "tax id",
+		"IBAN", "konto", "bank", "Account", "aba", "routing no", "rtn",
+		"bsn", "sofi-nummer", "nino", "NI number", "steuer-id", "idnr",
+		"tin", "insee", "numero de securite sociale", "dni", "NIE",
+		"numero de identidad", "rijksregister", "nrn", "example",
+		"Examples", "test", "testing", "sample", "dummy", "fake",
+		"beispiel", "muster", "the", "order", "total", "please",
+		"regards", "08/27", "12/2031", "13/25", "user@example.test",
+	};
+	int pick = g_rand_int_range(rng, 0, 10);
+	char *n, *t;
+
+	switch (pick) {
+	case 0:
+		return card("4929", 16);
+	case 1:
+		n = card("5", 16);
+		t = group(n, g4444, ' ');
+		g_free(n);
+		return t;
+	case 2:
+		return ssn_like(g_rand_int_range(rng, 1, 900),
+		    g_rand_int_range(rng, 1, 100), g_rand_int_range(rng, 1,
+		    10000), g_rand_boolean(rng) ? '-' : 0);
+	case 3:
+		return g_strdup(g_rand_boolean(rng) ? "NL91ABNA0417164300" :
+		    "12345678Z");
+	case 4:
+		return g_rand_boolean(rng) ? bsn('1', true) : aba(21, true);
+	case 5:
+		return nino();
+	default:
+		return g_strdup(words[g_rand_int_range(rng, 0,
+		    G_N_ELEMENTS(words))]);
+	}
+}
+
+/* the word-start prefilters work on ASCII text only: the same text with a
+ * non-ASCII character far after it (no window reaches it) takes the
+ * plain searches, and every count must come out the same */
+static void
+check_ascii_like_unicode(void)
+{
+	static const char *const seps[] = { " ", " ", " ", "\n", ": ", "",
+	    "-", ".", ", " };
+	static const unsigned windows[][2] = { { 300, 300 }, { 12, 40 },
+	    { 1000, 0 } };
+	static const dlp_confidence levels[] = { DLP_LOW, DLP_MEDIUM,
+	    DLP_HIGH };
+	bool same = true;
+
+	for (int round = 0; round < 6; round++) {
+		GString *text = g_string_new(NULL);
+		char *unicode;
+
+		for (int k = 0; k < 1500; k++) {
+			char *tok = mixed_token();
+
+			g_string_append(text, tok);
+			g_string_append(text, seps[g_rand_int_range(rng, 0,
+			    G_N_ELEMENTS(seps))]);
+			g_free(tok);
+		}
+		unicode = g_strdup_printf("%s%*s caf\xc3\xa9", text->str,
+		    1100, "");
+		for (size_t w = 0; w < G_N_ELEMENTS(windows); w++) {
+			ms_err err;
+			dlp_engine *e = dlp_engine_new(&err);
+			dlp_result *ra = dlp_result_new(), *ru = dlp_result_new();
+
+			dlp_engine_set_window(e, windows[w][0], windows[w][1]);
+			dlp_scan_text(e, text->str, text->len, "1", ra);
+			dlp_scan_text(e, unicode, strlen(unicode), "1", ru);
+			for (int id = DLP_PAN; id <= DLP_VENDOR_TOKEN; id++)
+				for (size_t k = 0; k < G_N_ELEMENTS(levels);
+				    k++)
+					if (dlp_result_total(ra, id, levels[k]) !=
+					    dlp_result_total(ru, id, levels[k]) ||
+					    dlp_result_unique(ra, id, levels[k]) !=
+					    dlp_result_unique(ru, id, levels[k]))
+						same = false;
+			dlp_result_free(ra);
+			dlp_result_free(ru);
+			dlp_engine_free(e);
+		}
+		g_free(unicode);
+		g_string_free(text, TRUE);
+	}
+	unit_check(same, "keyword windows: ASCII text counts as the same text "
+	    "with a distant non-ASCII character");
+}
+
+/* an '@' that starts no address, then within 600 octets an address whose
+ * domain ends further than that from the first '@': the address is read
+ * whole, never cut short where a window around the first '@' ends */
+static void
+check_bulk_after_lone_at(void)
+{
+	ms_err err;
+	dlp_engine *e = dlp_engine_new(&err);
+	dlp_result *r = dlp_result_new();
+	GString *s = g_string_new("@");
+
+	while (s->len < 588)
+		g_string_append_c(s, ' ');
+	g_string_append(s, "p0@one.example.nl, P0@One.Example.NL");
+	dlp_engine_set_bulk_threshold(e, 1);
+	dlp_scan_text(e, s->str, s->len, "1", r);
+	unit_check(dlp_result_unique(r, DLP_BULK_EMAIL, DLP_LOW) == 1 &&
+	    dlp_result_total(r, DLP_BULK_EMAIL, DLP_LOW) == 2,
+	    "an address 600 octets after a lone '@' is read whole (%u, %u)",
+	    dlp_result_unique(r, DLP_BULK_EMAIL, DLP_LOW),
+	    dlp_result_total(r, DLP_BULK_EMAIL, DLP_LOW));
+	g_string_free(s, TRUE);
+	dlp_result_free(r);
+	dlp_engine_free(e);
+}
+
 static void
 check_custom(void)
 {
@@ -1963,6 +2090,8 @@ main(void)
 	check_confidence(engine);
 	check_counts_tags_masks(engine);
 	check_bulk_over_parts(engine);
+	check_bulk_after_lone_at();
+	check_ascii_like_unicode();
 	check_custom();
 	check_pkcs12(engine);
 	check_throughput(engine);
