@@ -31,7 +31,7 @@ SANFLAGS =
 endif
 
 PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
-	libsodium popt libzip libxml-2.0 pangocairo cairo json-glib-1.0
+	libsodium popt libzip libxml-2.0 pangocairo cairo jansson
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
@@ -46,7 +46,7 @@ endif
 # programs that get GLib through another shared library as well (pango)
 # link everything dynamically: two copies of GObject in one process
 # would each keep their own type registry
-DYNAMIC_PROGRAMS = pdfwrap pdfwrap-reply
+DYNAMIC_PROGRAMS = pdfwrap
 link_libs = $(shell sh scripts/link-libs "$(CC)" \
 	"$(if $(filter $(2),$(DYNAMIC_PROGRAMS)),,$(STATIC_PKGS))" -- $(1))
 
@@ -93,15 +93,15 @@ LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
 LIBS_pdfwrap-otp = openssl glib-2.0 popt libsodium
 LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
-	libqpdf json-glib-1.0
-LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium json-glib-1.0
+	libqpdf jansson
+LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
-	libpcre2-8 libzip libxml-2.0 pangocairo cairo libqpdf json-glib-1.0
+	libpcre2-8 libzip libxml-2.0 pangocairo cairo libqpdf jansson
 
 MANPAGES = $(wildcard man/*.[1-8])
 

@@ -92,7 +92,7 @@ print_claims(const reply_claims *c)
 	if (opt_json) {
 		char *json = reply_claims_json(c);
 
-		g_string_append_printf(out, "%s\n", json);
+		g_string_append_printf(out, "%s\n", json != NULL ? json : "{}");
 		g_free(json);
 	} else {
 		g_string_append_printf(out, "msgid: %s\n"

@@ -424,6 +424,9 @@ reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
 		claims.msgid[strlen(claims.msgid) - 1] = '\0';
 		memmove(claims.msgid, claims.msgid + 1, strlen(claims.msgid));
 	}
+	/* a Message-ID that is no claim a token can carry is left out */
+	if (!reply_claim_ok(claims.msgid))
+		claims.msgid[0] = '\0';
 	claims.internal_sender = g_strdup(sender->key);
 	claims.external_recipient = g_strdup(recipient->key);
 	subject = pdfmsg_header_value(f->msg, "Subject");
@@ -434,6 +437,12 @@ reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
 	    (long long)settings_get_number(settings, "pdf-reply-expiry");
 	token = reply_token_make(key, &claims);
 	sodium_memzero(key, sizeof(key));
+	if (token == NULL) {
+		diag_warn("no reply link: the addresses cannot be put into a "
+		    "token");
+		reply_claims_clear(&claims);
+		return MS_OK;
+	}
 	while (url_len > 0 && url[url_len - 1] == '/')
 		url_len--;
 	link->uri = g_strdup_printf("%.*s/reply?t=%s", (int)url_len, url,

@@ -1,18 +1,19 @@
 /*
  * reply.c - sealed reply tokens (see reply.h).  JSON is written and read
- * with json-glib; the sealing is libsodium's XChaCha20-Poly1305-IETF.
+ * with jansson (duplicate members and trailing data refused); the sealing
+ * is libsodium's XChaCha20-Poly1305-IETF.
  */
 #include "reply.h"
 #include "diag.h"
 #include "pdfpass.h"
 #include "secret.h"
 
-#include <json-glib/json-glib.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define CLAIM_MAX 998
 
 ms_err
 reply_key_load(const ms_store *store, bool old,
@@ -46,34 +47,24 @@ reply_subject_hash(const char *subject)
 char *
 reply_claims_json(const reply_claims *c)
 {
-	JsonBuilder *b = json_builder_new();
-	JsonGenerator *gen = json_generator_new();
-	JsonNode *root;
-	char *text;
+	json_t *object = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I}",
+	    "v", 1, "msgid", c->msgid != NULL ? c->msgid : "",
+	    "internal_sender", c->internal_sender,
+	    "external_recipient", c->external_recipient,
+	    "subject_hash", c->subject_hash,
+	    "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp);
+	char *text, *copy;
 
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "v");
-	json_builder_add_int_value(b, 1);
-	json_builder_set_member_name(b, "msgid");
-	json_builder_add_string_value(b, c->msgid != NULL ? c->msgid : "");
-	json_builder_set_member_name(b, "internal_sender");
-	json_builder_add_string_value(b, c->internal_sender);
-	json_builder_set_member_name(b, "external_recipient");
-	json_builder_add_string_value(b, c->external_recipient);
-	json_builder_set_member_name(b, "subject_hash");
-	json_builder_add_string_value(b, c->subject_hash);
-	json_builder_set_member_name(b, "iat");
-	json_builder_add_int_value(b, c->iat);
-	json_builder_set_member_name(b, "exp");
-	json_builder_add_int_value(b, c->exp);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	text = json_generator_to_data(gen, NULL);
-	json_node_unref(root);
-	g_object_unref(gen);
-	g_object_unref(b);
-	return text;
+	if (object == NULL)
+		return NULL;
+	text = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(object);
+	if (text == NULL)
+		return NULL;
+	copy = g_strdup(text);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return copy;
 }
 
 char *
@@ -81,13 +72,16 @@ reply_token_make(const unsigned char key[REPLY_KEY_LEN],
     const reply_claims *claims)
 {
 	char *json = reply_claims_json(claims);
-	size_t json_len = strlen(json);
-	size_t sealed_len = NONCE_LEN + json_len + TAG_LEN;
-	unsigned char *sealed = g_malloc(sealed_len);
+	size_t json_len, sealed_len, encoded_len;
+	unsigned char *sealed;
 	unsigned long long written = 0;
-	size_t encoded_len;
 	char *token;
 
+	if (json == NULL)
+		return NULL;
+	json_len = strlen(json);
+	sealed_len = NONCE_LEN + json_len + TAG_LEN;
+	sealed = g_malloc(sealed_len);
 	randombytes_buf(sealed, NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_LEN,
 	    &written, (const unsigned char *)json, json_len,
@@ -123,58 +117,62 @@ token_of(const char *text)
 	return NULL;
 }
 
-/* claim_string - member name of object as a string of at most CLAIM_MAX
- * octets of valid UTF-8 without control characters; NULL otherwise */
-static char *
-claim_string(JsonObject *object, const char *name)
+bool
+reply_claim_ok(const char *value)
 {
-	JsonNode *node = json_object_get_member(object, name);
-	const char *value, *p;
+	const char *p;
 
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-	    json_node_get_value_type(node) != G_TYPE_STRING)
-		return NULL;
-	value = json_node_get_string(node);
-	if (value == NULL || strlen(value) > CLAIM_MAX ||
-	    !g_utf8_validate(value, -1, NULL))
-		return NULL;
+	if (strlen(value) > REPLY_CLAIM_MAX || !g_utf8_validate(value, -1,
+	    NULL))
+		return false;
 	for (p = value; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return NULL;
+			return false;
+	return true;
+}
+
+/* claim_string - member name of object as a string reply_claim_ok()
+ * accepts; NULL otherwise */
+static char *
+claim_string(const json_t *object, const char *name)
+{
+	const json_t *member = json_object_get(object, name);
+	const char *value;
+
+	if (!json_is_string(member))
+		return NULL;
+	value = json_string_value(member);
+	if (json_string_length(member) != strlen(value) ||
+	    !reply_claim_ok(value))
+		return NULL;
 	return g_strdup(value);
 }
 
 /* claim_number - member name of object as a non-negative integer */
 static bool
-claim_number(JsonObject *object, const char *name, long long *out)
+claim_number(const json_t *object, const char *name, long long *out)
 {
-	JsonNode *node = json_object_get_member(object, name);
+	const json_t *member = json_object_get(object, name);
 
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-	    json_node_get_value_type(node) != G_TYPE_INT64)
+	if (!json_is_integer(member))
 		return false;
-	*out = (long long)json_node_get_int(node);
+	*out = (long long)json_integer_value(member);
 	return *out >= 0;
 }
 
-/* parse_claims - the JSON of an opened token into claims */
+/* parse_claims - the JSON of an opened token into claims: one object,
+ * no member twice, nothing after it */
 static ms_err
 parse_claims(const char *json, size_t len, reply_claims *c,
     const char **why)
 {
-	JsonParser *parser = json_parser_new_immutable();
-	JsonNode *root;
-	JsonObject *object;
+	json_t *object = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	long long version = 0;
 	ms_err err = MS_DATA;
 
 	*why = "the token's content is not what this version writes";
-	if (!json_parser_load_from_data(parser, json, (gssize)len, NULL))
+	if (!json_is_object(object))
 		goto out;
-	root = json_parser_get_root(parser);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
-		goto out;
-	object = json_node_get_object(root);
 	if (!claim_number(object, "v", &version) || version != 1) {
 		*why = "the token is of another version";
 		goto out;
@@ -193,7 +191,7 @@ parse_claims(const char *json, size_t len, reply_claims *c,
 	err = MS_OK;
 	*why = NULL;
 out:
-	g_object_unref(parser);
+	json_decref(object);
 	return err;
 }
 

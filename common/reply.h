@@ -15,7 +15,8 @@
  * API: reply_key_load() reads the key, reply_token_make() seals claims,
  * reply_token_open() opens a token (or a whole reply URL) and checks its
  * form; the caller compares exp with the time.  Limits: tokens of at
- * most REPLY_TOKEN_MAX characters, claim strings of at most 998 octets.
+ * most REPLY_TOKEN_MAX characters, claim strings of at most
+ * REPLY_CLAIM_MAX octets.
  */
 #ifndef MAILSEAL_REPLY_H
 #define MAILSEAL_REPLY_H
@@ -29,6 +30,7 @@
 #define REPLY_KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define REPLY_TOKEN_MAX 4096
 #define REPLY_AD "mailseal-reply-v1"
+#define REPLY_CLAIM_MAX 998
 
 typedef struct reply_claims {
 	char *msgid;			/* Message-ID without <>, or "" */
@@ -45,14 +47,19 @@ typedef struct reply_claims {
 ms_err reply_key_load(const ms_store *store, bool old,
     unsigned char key[REPLY_KEY_LEN]);
 
+/* reply_claim_ok - value may be a claim: valid UTF-8 without control
+ * characters, at most REPLY_CLAIM_MAX octets */
+bool reply_claim_ok(const char *value);
+
 /* reply_subject_hash - lowercase hex SHA-256 of subject (g_free) */
 char *reply_subject_hash(const char *subject);
 
 /* reply_claims_json - the claims as the token holds them: one line of
- * JSON with "v":1 (g_free) */
+ * JSON with "v":1 (g_free); NULL when a claim is NULL or not UTF-8 */
 char *reply_claims_json(const reply_claims *claims);
 
-/* reply_token_make - the sealed token of claims (g_free) */
+/* reply_token_make - the sealed token of claims (g_free); NULL as for
+ * reply_claims_json */
 char *reply_token_make(const unsigned char key[REPLY_KEY_LEN],
     const reply_claims *claims);
 

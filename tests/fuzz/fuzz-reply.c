@@ -87,6 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(claims.iat >= 0 && claims.exp >= claims.iat);
 	g_free(text);
 	text = reply_token_make(key, &claims);
+	require(text != NULL);
 	require(reply_token_open(key, text, &again, &why) == MS_OK);
 	require(strcmp(again.msgid, claims.msgid) == 0 &&
 	    strcmp(again.internal_sender, claims.internal_sender) == 0 &&

@@ -142,6 +142,47 @@ check_otp(const unsigned char *secret)
 	}
 }
 
+/* seal - a token of plain text under key, sealed as reply.c seals */
+static char *
+seal(const unsigned char *key, const char *plain)
+{
+	size_t len = strlen(plain);
+	size_t sealed_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+	    len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	unsigned char *sealed = g_malloc(sealed_len);
+	size_t encoded_len = sodium_base64_ENCODED_LEN(sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *token = g_malloc(encoded_len);
+
+	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed +
+	    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
+	    (const unsigned char *)plain, len,
+	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
+	    key);
+	sodium_bin2base64(token, encoded_len, sealed, sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	g_free(sealed);
+	return token;
+}
+
+#define CLAIMS_TAIL "\"internal_sender\":\"a@x.test\"," \
+	"\"external_recipient\":\"b@y.test\",\"subject_hash\":\"00\"," \
+	"\"iat\":1,\"exp\":2}"
+
+/* sealed claims that are genuine but not what this version writes */
+static const char *const odd_claims[] = {
+	"{\"v\":2,\"msgid\":\"\"," CLAIMS_TAIL,
+	"{\"v\":1,\"v\":1,\"msgid\":\"\"," CLAIMS_TAIL,
+	"{\"v\":1,\"msgid\":\"\"," CLAIMS_TAIL "{}",
+	"{\"v\":1,\"msgid\":\"a\\u0000b\"," CLAIMS_TAIL,
+	"{\"v\":1,\"msgid\":\"a\\nb\"," CLAIMS_TAIL,
+	"{\"v\":1,\"msgid\":1," CLAIMS_TAIL,
+	"{\"v\":1.0,\"msgid\":\"\"," CLAIMS_TAIL,
+	"[1]",
+	"",
+};
+
 /* check_reply - tokens open to their claims, in a URL too; a changed
  * token, another key or a non-token is refused */
 static void
@@ -190,6 +231,22 @@ check_reply(const unsigned char *key)
 	for (i = 0; i < G_N_ELEMENTS(not_tokens); i++)
 		unit_check(reply_token_open(key, not_tokens[i], &got, &why) ==
 		    MS_DATA, "not a token: %s", unit_show(not_tokens[i]));
+	{
+		char *good = seal(key, "{\"v\":1,\"msgid\":\"\"," CLAIMS_TAIL);
+
+		unit_check(reply_token_open(key, good, &got, &why) == MS_OK &&
+		    got.exp == 2, "hand-sealed claims open");
+		reply_claims_clear(&got);
+		g_free(good);
+	}
+	for (i = 0; i < G_N_ELEMENTS(odd_claims); i++) {
+		char *odd = seal(key, odd_claims[i]);
+
+		unit_check(reply_token_open(key, odd, &got, &why) == MS_DATA &&
+		    got.msgid == NULL, "claims refused: %s",
+		    unit_show(odd_claims[i]));
+		g_free(odd);
+	}
 	g_free(changed);
 	g_free(url);
 	g_free(token);
