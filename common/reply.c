@@ -68,32 +68,34 @@ reply_claims_json(const reply_claims *c)
 }
 
 char *
+reply_token_seal(const unsigned char key[REPLY_KEY_LEN], const void *data,
+    size_t len)
+{
+	size_t sealed_len = NONCE_LEN + len + TAG_LEN;
+	unsigned char *sealed = g_malloc(sealed_len);
+	size_t encoded_len = sodium_base64_ENCODED_LEN(sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *token = g_malloc(encoded_len);
+
+	randombytes_buf(sealed, NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_LEN, NULL,
+	    data, len, (const unsigned char *)REPLY_AD, strlen(REPLY_AD),
+	    NULL, sealed, key);
+	sodium_bin2base64(token, encoded_len, sealed, sealed_len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	g_free(sealed);
+	return token;
+}
+
+char *
 reply_token_make(const unsigned char key[REPLY_KEY_LEN],
     const reply_claims *claims)
 {
-	char *json = reply_claims_json(claims);
-	size_t json_len, sealed_len, encoded_len;
-	unsigned char *sealed;
-	unsigned long long written = 0;
-	char *token;
+	char *json = reply_claims_json(claims), *token;
 
 	if (json == NULL)
 		return NULL;
-	json_len = strlen(json);
-	sealed_len = NONCE_LEN + json_len + TAG_LEN;
-	sealed = g_malloc(sealed_len);
-	randombytes_buf(sealed, NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_LEN,
-	    &written, (const unsigned char *)json, json_len,
-	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
-	    key);
-	encoded_len = sodium_base64_ENCODED_LEN(NONCE_LEN + written,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	token = g_malloc(encoded_len);
-	sodium_bin2base64(token, encoded_len, sealed,
-	    NONCE_LEN + (size_t)written,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	g_free(sealed);
+	token = reply_token_seal(key, json, strlen(json));
 	secret_free(json);
 	return token;
 }

@@ -58,6 +58,11 @@ char *reply_subject_hash(const char *subject);
  * JSON with "v":1 (g_free); NULL when a claim is NULL or not UTF-8 */
 char *reply_claims_json(const reply_claims *claims);
 
+/* reply_token_seal - the token of len octets of data, sealed as every
+ * token is (g_free); reply_token_make seals claims with it */
+char *reply_token_seal(const unsigned char key[REPLY_KEY_LEN],
+    const void *data, size_t len);
+
 /* reply_token_make - the sealed token of claims (g_free); NULL as for
  * reply_claims_json */
 char *reply_token_make(const unsigned char key[REPLY_KEY_LEN],

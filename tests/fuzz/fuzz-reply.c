@@ -5,9 +5,9 @@
  *
  * The first byte chooses the way in.  Even: the rest is a token or URL as
  * a portal would pass it (almost never authentic, so this covers the
- * URL, base64 and length handling).  Odd: the rest is sealed here under
- * the fuzzing key as claims text, so the JSON reader behind the
- * authentication is reached too.  Invariants, a violation aborts:
+ * URL, base64 and length handling).  Odd: the rest is sealed as claims
+ * text under the fuzzing key (reply_token_seal), so the JSON reader
+ * behind the authentication is reached too.  Invariants, a violation aborts:
  *   - a refusal leaves the claims empty and says why;
  *   - accepted claims are valid UTF-8 without controls, exp >= iat >= 0;
  *   - accepted claims seal again into a token that opens to the same.
@@ -37,28 +37,6 @@ clean(const char *s)
 	return g_utf8_validate(s, -1, NULL);
 }
 
-/* seal - a token of plain under key, as reply_token_make seals JSON */
-static char *
-seal(const unsigned char *key, const uint8_t *plain, size_t len)
-{
-	size_t sealed_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-	    len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	unsigned char *sealed = g_malloc(sealed_len);
-	size_t encoded_len = sodium_base64_ENCODED_LEN(sealed_len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *token = g_malloc(encoded_len);
-
-	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed +
-	    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
-	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
-	    key);
-	sodium_bin2base64(token, encoded_len, sealed, sealed_len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	g_free(sealed);
-	return token;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -72,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(key, 0x5a, sizeof(key));
 	if (data[0] & 1)
-		text = seal(key, data + 1, size - 1);
+		text = reply_token_seal(key, data + 1, size - 1);
 	else
 		text = g_strndup((const char *)data + 1, size - 1);
 	err = reply_token_open(key, text, &claims, &why);

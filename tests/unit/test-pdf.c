@@ -142,30 +142,6 @@ check_otp(const unsigned char *secret)
 	}
 }
 
-/* seal - a token of plain text under key, sealed as reply.c seals */
-static char *
-seal(const unsigned char *key, const char *plain)
-{
-	size_t len = strlen(plain);
-	size_t sealed_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-	    len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	unsigned char *sealed = g_malloc(sealed_len);
-	size_t encoded_len = sodium_base64_ENCODED_LEN(sealed_len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *token = g_malloc(encoded_len);
-
-	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed +
-	    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
-	    (const unsigned char *)plain, len,
-	    (const unsigned char *)REPLY_AD, strlen(REPLY_AD), NULL, sealed,
-	    key);
-	sodium_bin2base64(token, encoded_len, sealed, sealed_len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	g_free(sealed);
-	return token;
-}
-
 #define CLAIMS_TAIL "\"internal_sender\":\"a@x.test\"," \
 	"\"external_recipient\":\"b@y.test\",\"subject_hash\":\"00\"," \
 	"\"iat\":1,\"exp\":2}"
@@ -232,7 +208,10 @@ check_reply(const unsigned char *key)
 		unit_check(reply_token_open(key, not_tokens[i], &got, &why) ==
 		    MS_DATA, "not a token: %s", unit_show(not_tokens[i]));
 	{
-		char *good = seal(key, "{\"v\":1,\"msgid\":\"\"," CLAIMS_TAIL);
+		static const char good_claims[] =
+		    "{\"v\":1,\"msgid\":\"\"," CLAIMS_TAIL;
+		char *good = reply_token_seal(key, good_claims,
+		    strlen(good_claims));
 
 		unit_check(reply_token_open(key, good, &got, &why) == MS_OK &&
 		    got.exp == 2, "hand-sealed claims open");
@@ -240,7 +219,8 @@ check_reply(const unsigned char *key)
 		g_free(good);
 	}
 	for (i = 0; i < G_N_ELEMENTS(odd_claims); i++) {
-		char *odd = seal(key, odd_claims[i]);
+		char *odd = reply_token_seal(key, odd_claims[i],
+		    strlen(odd_claims[i]));
 
 		unit_check(reply_token_open(key, odd, &got, &why) == MS_DATA &&
 		    got.msgid == NULL, "claims refused: %s",
