@@ -701,12 +701,9 @@ main(int argc, char **argv)
 
 	err = crypto_init();
 	if (err == MS_OK)
-		err = store_open(store_locate(ritual_opts.store), writes,
-		    &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
+		err = settings_open_store(ritual_opts.store, writes, &store,
+		    &settings);
 	if (err == MS_OK) {
-		diag_use_syslog(settings_get_bool(settings, "syslog"));
 		if (strcmp(command, "import") == 0)
 			err = cmd_import(store, args);
 		else if (strcmp(command, "list") == 0) {

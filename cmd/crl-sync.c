@@ -602,16 +602,11 @@ main(int argc, char **argv)
 		diag_fatal(EXIT_TEMPFAIL, "libsodium cannot start");
 	err = crypto_init();
 	if (err == MS_OK)
-		err = store_open(store_locate(ritual_opts.store), !opt_dry_run,
-		    &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
-	if (err != MS_OK) {
-		store_close(store);
+		err = settings_open_store(ritual_opts.store, !opt_dry_run,
+		    &store, &settings);
+	if (err != MS_OK)
 		ritual_exit_status(ctx, err == MS_CONFIG ? EXIT_SYNC_CONFIG :
 		    ms_exit_code(err));
-	}
-	diag_use_syslog(settings_get_bool(settings, "syslog"));
 	jobs = opt_jobs ? parse_count(opt_jobs, "--jobs", 32) :
 	    settings_get_number(settings, "crl-jobs");
 	timeout = opt_timeout ? parse_count(opt_timeout, "--timeout", 3600) :

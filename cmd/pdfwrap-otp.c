@@ -53,12 +53,9 @@ main(int argc, char **argv)
 		addr_clear(&recipient);
 		ritual_usage_error("ID is not a version 1 password ID");
 	}
-	err = store_open(store_locate(ritual_opts.store), false, &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
+	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		goto out;
-	diag_use_syslog(settings_get_bool(settings, "syslog"));
 	err = pdfpass_otp_secret(store, &recipient, generation, false, secret,
 	    &found);
 	if (err == MS_NOTFOUND) {

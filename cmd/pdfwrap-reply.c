@@ -153,12 +153,9 @@ main(int argc, char **argv)
 	if (poptGetArgs(ctx) != NULL)
 		ritual_usage_error("no operands: the token is read on "
 		    "standard input");
-	err = store_open(store_locate(ritual_opts.store), false, &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
+	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		goto out;
-	diag_use_syslog(settings_get_bool(settings, "syslog"));
 	err = read_input(&text);
 	if (err != MS_OK)
 		goto out;

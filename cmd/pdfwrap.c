@@ -384,10 +384,11 @@ sms_number(const ms_settings *settings, char **number)
 
 /* reply_link - the PDF's reply link when the recipient's pdf-reply-url is
  * set (pdf.md section 6): a token sealed under pdf/reply.key naming the
- * message, the sender and the recipient; *link stays empty otherwise */
+ * message, the sender and the recipient, as *uri and the *text to click
+ * (g_free); both stay NULL otherwise */
 static ms_err
 reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
-    const ms_addr *recipient, pdf_link *link)
+    const ms_addr *recipient, char **uri, char **text)
 {
 	const char *url = settings_get(settings, "pdf-reply-url");
 	unsigned char key[REPLY_KEY_LEN];
@@ -398,7 +399,8 @@ reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
 	struct tm tm;
 	ms_err err;
 
-	memset(link, 0, sizeof(*link));
+	*uri = NULL;
+	*text = NULL;
 	if (url_len == 0)
 		return MS_OK;
 	if (sender->key == NULL) {
@@ -445,15 +447,13 @@ reply_link(ms_filter *f, const ms_settings *settings, const ms_addr *sender,
 	}
 	while (url_len > 0 && url[url_len - 1] == '/')
 		url_len--;
-	link->uri = g_strdup_printf("%.*s/reply?t=%s", (int)url_len, url,
-	    token);
+	*uri = g_strdup_printf("%.*s/reply?t=%s", (int)url_len, url, token);
 	exp = (time_t)claims.exp;
 	if (gmtime_r(&exp, &tm) == NULL ||
 	    strftime(until, sizeof(until), "%Y-%m-%d", &tm) == 0)
 		g_strlcpy(until, "?", sizeof(until));
-	link->label = "Reply";
-	link->text = g_strdup_printf("reply securely through the portal "
-	    "(valid until %s)", until);
+	*text = g_strdup_printf("reply securely through the portal (valid "
+	    "until %s)", until);
 	g_free(token);
 	reply_claims_clear(&claims);
 	return MS_OK;
@@ -570,7 +570,7 @@ main(int argc, char **argv)
 	const char **recipients = poptGetArgs(ctx);
 	ms_addr recipient = { 0 }, sender = { 0 };
 	ms_settings *settings = NULL;
-	pdf_link link = { 0 };
+	char *link_uri = NULL, *link_text = NULL;
 	password_mode mode = MODE_STATIC;
 	GByteArray *pdf = NULL;
 	char *password = NULL, *id = NULL, *number = NULL, *reference = NULL;
@@ -645,7 +645,8 @@ main(int argc, char **argv)
 		goto out;
 	if (mode == MODE_SMS && (err = sms_number(settings, &number)) != MS_OK)
 		goto out;
-	err = reply_link(&f, settings, &sender, &recipient, &link);
+	err = reply_link(&f, settings, &sender, &recipient, &link_uri,
+	    &link_text);
 	if (err != MS_OK)
 		goto out;
 	if (mode == MODE_SMS)
@@ -655,9 +656,13 @@ main(int argc, char **argv)
 		err = get_password(&f, mode, &recipient, &password, &id);
 	if (err != MS_OK)
 		goto out;
-	err = pdfmsg_build(f.msg, password, link.uri != NULL ? &link : NULL,
-	    opt_attach_original ||
-	    settings_get_bool(settings, "pdf-attach-original"), &pdf);
+	{
+		const pdf_link link = { "Reply", link_text, link_uri };
+
+		err = pdfmsg_build(f.msg, password, link_uri != NULL ? &link :
+		    NULL, opt_attach_original ||
+		    settings_get_bool(settings, "pdf-attach-original"), &pdf);
+	}
 	if (err != MS_OK)
 		goto out;
 	if (mode == MODE_RANDOM) {
@@ -679,8 +684,8 @@ out:
 	g_free(number);
 	g_free(reference);
 	g_free(job_name);
-	g_free((char *)link.uri);
-	g_free((char *)link.text);
+	g_free(link_uri);
+	g_free(link_text);
 	settings_free(settings);
 	if (pdf != NULL)
 		g_byte_array_free(pdf, TRUE);

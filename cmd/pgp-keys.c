@@ -742,13 +742,9 @@ main(int argc, char **argv)
 	/* lookup holds no lock across the network (STORE-7); GnuPG's own
 	 * keyring lock covers its import */
 	diag_set_quiet(true);
-	err = store_open(store_locate(ritual_opts.store), writes, &store);
+	err = settings_open_store(ritual_opts.store, writes, &store, &settings);
 	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
-	if (err == MS_OK) {
-		diag_use_syslog(settings_get_bool(settings, "syslog"));
 		err = pgp_open(store, writes, opt_passphrase_file, &pgp);
-	}
 	/* the keyring has its own lock (GnuPG's); ours keeps mailseal's
 	 * writers in order around it */
 	if (err == MS_OK && writes)

@@ -284,11 +284,9 @@ main(int argc, char **argv)
 	diag_set_quiet(true);	/* audit lines go to syslog only */
 	err = crypto_init();
 	if (err == MS_OK)
-		err = store_open(store_locate(ritual_opts.store), true, &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
+		err = settings_open_store(ritual_opts.store, true, &store,
+		    &settings);
 	if (err == MS_OK) {
-		diag_use_syslog(settings_get_bool(settings, "syslog"));
 		if (strcmp(command, "init") == 0)
 			err = cmd_init(store, args);
 		else if (strcmp(command, "issue") == 0)

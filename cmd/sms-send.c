@@ -403,12 +403,9 @@ main(int argc, char **argv)
 
 	if (poptGetArgs(ctx) != NULL)
 		ritual_usage_error("no operands expected");
-	err = store_open(store_locate(ritual_opts.store), false, &store);
-	if (err == MS_OK)
-		err = settings_load(store, NULL, &settings);
+	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		goto out;
-	diag_use_syslog(settings_get_bool(settings, "syslog"));
 	/* one run at a time: two would post the same job twice; a run that
 	 * finds another at work leaves the jobs to it */
 	err = run_lock(store, &lock_fd);

@@ -720,8 +720,10 @@ dlp_detector_name(const dlp_engine *e, int id)
 
 /* ---- results ---- */
 
+/* leading_hash - a hash table key that is itself the output of a keyed
+ * hash (an HMAC tag, a SipHash value): its first octets do */
 static guint
-tag_hash(gconstpointer p)
+leading_hash(gconstpointer p)
 {
 	guint h;
 
@@ -733,15 +735,6 @@ static gboolean
 tag_equal(gconstpointer a, gconstpointer b)
 {
 	return memcmp(a, b, crypto_auth_hmacsha256_BYTES) == 0;
-}
-
-static guint
-value_hash(gconstpointer p)
-{
-	guint h;
-
-	memcpy(&h, p, sizeof(h));
-	return h;
 }
 
 static gboolean
@@ -771,7 +764,7 @@ dlp_result_new(void)
 	r->findings = g_ptr_array_new_with_free_func(finding_free);
 	r->undecided = g_string_new(NULL);
 	r->undecided_ids = g_array_new(FALSE, FALSE, sizeof(int));
-	r->addresses = g_hash_table_new_full(tag_hash, tag_equal, g_free,
+	r->addresses = g_hash_table_new_full(leading_hash, tag_equal, g_free,
 	    NULL);
 	r->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
@@ -806,7 +799,7 @@ finding_for(dlp_result *r, const detector *d, const char *part)
 	f->id = d->id;
 	f->name = d->name;
 	f->part = g_strdup(part);
-	f->values = g_hash_table_new_full(value_hash, value_equal, g_free,
+	f->values = g_hash_table_new_full(leading_hash, value_equal, g_free,
 	    NULL);
 	g_ptr_array_add(r->findings, f);
 	return f;
@@ -1644,7 +1637,7 @@ dlp_result_unique(const dlp_result *r, int id, dlp_confidence min)
 
 	if (id == DLP_BULK_EMAIL)
 		return r->bulk != NULL ? g_hash_table_size(r->addresses) : 0;
-	seen = g_hash_table_new(value_hash, value_equal);
+	seen = g_hash_table_new(leading_hash, value_equal);
 	for (guint i = 0; i < r->findings->len; i++) {
 		const dlp_finding *f = g_ptr_array_index(r->findings, i);
 		GHashTableIter it;

@@ -47,13 +47,10 @@ filter_open(ms_filter *filter, msg_read_mode mode)
 	memset(filter, 0, sizeof(*filter));
 	err = crypto_init();
 	if (err == MS_OK)
-		err = store_open(store_locate(ritual_opts.store), false,
-		    &filter->store);
-	if (err == MS_OK)
-		err = settings_load(filter->store, NULL, &filter->settings);
+		err = settings_open_store(ritual_opts.store, false,
+		    &filter->store, &filter->settings);
 	if (err != MS_OK)
 		return err;
-	diag_use_syslog(settings_get_bool(filter->settings, "syslog"));
 	/* REL-2: a filter never runs into Postfix's own time limit, which
 	 * would bounce; past its deadline it defers (exit 75) */
 	ritual_deadline((unsigned)settings_get_number(filter->settings,

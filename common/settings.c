@@ -372,6 +372,29 @@ settings_new_defaults(void)
 	return s;
 }
 
+ms_err
+settings_open_store(const char *option, bool create, ms_store **store,
+    ms_settings **settings)
+{
+	ms_err err;
+
+	*settings = NULL;
+	err = store_open(store_locate(option), create, store);
+	if (err != MS_OK) {
+		*store = NULL;
+		return err;
+	}
+	err = settings_load(*store, NULL, settings);
+	if (err != MS_OK) {
+		store_close(*store);
+		*store = NULL;
+		*settings = NULL;
+		return err;
+	}
+	diag_use_syslog(settings_get_bool(*settings, "syslog"));
+	return MS_OK;
+}
+
 void
 settings_free(ms_settings *settings)
 {

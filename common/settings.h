@@ -34,6 +34,12 @@ typedef enum settings_level {
 ms_err settings_load(const ms_store *store, const ms_addr *addr,
     ms_settings **out);
 
+/* settings_open_store - the store named by option (store_locate) and its
+ * global settings, with syslog on or off as they say: what every program
+ * does first; on failure *store and *settings are NULL */
+ms_err settings_open_store(const char *option, bool create, ms_store **store,
+    ms_settings **settings);
+
 /* settings_load_domain - the effective settings for a normalised domain */
 ms_err settings_load_domain(const ms_store *store, const char *domain,
     ms_settings **out);

@@ -276,22 +276,23 @@ smsjob_prune_done(ms_store *store, time_t now)
 	guint i;
 
 	err = store_list(store, SMSJOB_DONE_DIR, &names);
+	if (err == MS_OK && names->len > 0)
+		err = store_lock(store, 30000);
+	if (err != MS_OK || names->len == 0) {
+		g_ptr_array_free(names, TRUE);
+		return err;
+	}
 	for (i = 0; err == MS_OK && i < names->len; i++) {
 		const char *name = g_ptr_array_index(names, i);
 		char *path = store_path(store, SMSJOB_DONE_DIR, name);
 		struct stat st;
 
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < now - SMSJOB_DONE_KEEP) {
-			err = store_lock(store, 30000);
-			if (err == MS_OK) {
-				err = store_remove(store, SMSJOB_DONE_DIR,
-				    name);
-				store_unlock(store);
-			}
-		}
+		    st.st_mtime < now - SMSJOB_DONE_KEEP)
+			err = store_remove(store, SMSJOB_DONE_DIR, name);
 		g_free(path);
 	}
+	store_unlock(store);
 	g_ptr_array_free(names, TRUE);
 	return err;
 }
