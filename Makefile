@@ -31,7 +31,7 @@ SANFLAGS =
 endif
 
 PKGS_ALL = openssl gpgme gmime-3.0 glib-2.0 libpcre2-8 libcurl libqpdf \
-	libsodium popt libzip libxml-2.0 pangocairo cairo jansson
+	libsodium popt libzip libxml-2.0 pangocairo cairo jansson gumbo
 # -isystem keeps warnings from library headers out of -Werror
 pkg_cflags = $(shell pkg-config --cflags $(1) | sed 's/-I/-isystem /g')
 pkg_libs = $(shell pkg-config --libs $(1))
@@ -86,14 +86,14 @@ LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
-	libsodium
+	libsodium gumbo
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
-	libzip libxml-2.0
+	libzip libxml-2.0 gumbo
 LIBS_pdfwrap-otp = openssl glib-2.0 popt libsodium
 LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
-	libqpdf jansson
+	libqpdf jansson gumbo
 LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
@@ -101,7 +101,7 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
-	libpcre2-8 libzip libxml-2.0 pangocairo cairo libqpdf jansson
+	libpcre2-8 libzip libxml-2.0 pangocairo cairo libqpdf jansson gumbo
 
 MANPAGES = $(wildcard man/*.[1-8])
 

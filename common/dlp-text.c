@@ -9,6 +9,7 @@
 #include "dlp-extract.h"
 #include "limits.h"
 #include "msgpart.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -65,217 +66,6 @@ dlp_text_report_clear(dlp_text_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
-/* ---- HTML ---- */
-
-/* block tags end a line; every other tag leaves nothing behind, so
- * 4111<b>1111</b>... reads as one number, as a browser shows it */
-static bool
-block_tag(const char *name)
-{
-	static const char *const blocks[] = {
-		"br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table",
-		"h1", "h2", "h3", "h4", "h5", "h6", "hr", "blockquote", "pre",
-		"title", "section", "article", "header", "footer", "dd", "dt",
-		"option", NULL
-	};
-
-	for (int i = 0; blocks[i] != NULL; i++)
-		if (strcmp(name, blocks[i]) == 0)
-			return true;
-	return false;
-}
-
-/* append_entity - decode "&...;" at html[*pos]; false when it is not one */
-static bool
-append_entity(GString *out, const char *html, size_t len, size_t *pos)
-{
-	static const struct { const char *name; const char *text; } named[] = {
-		{ "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" },
-		{ "apos", "'" }, { "nbsp", " " }, { "shy", "" },
-		{ "zwj", "" }, { "zwnj", "" }
-	};
-	size_t start = *pos + 1, end = start;
-	char name[16];
-	size_t n;
-
-	while (end < len && end - start < 12 && html[end] != ';' &&
-	    (g_ascii_isalnum(html[end]) || html[end] == '#'))
-		end++;
-	if (end >= len || html[end] != ';' || end == start)
-		return false;
-	n = end - start;
-	if (n >= sizeof(name))
-		return false;
-	memcpy(name, html + start, n);
-	name[n] = '\0';
-	if (name[0] == '#') {
-		bool hex = name[1] == 'x' || name[1] == 'X';
-		const char *digits = name + (hex ? 2 : 1);
-		char *stop;
-		unsigned long cp;
-		char utf8[8];
-
-		if (*digits == '\0')
-			return false;
-		cp = strtoul(digits, &stop, hex ? 16 : 10);
-		if (*stop != '\0' || !g_unichar_validate((gunichar)cp) ||
-		    cp == 0 || cp > 0x10ffff)
-			return false;
-		g_string_append_len(out, utf8,
-		    g_unichar_to_utf8((gunichar)cp, utf8));
-	} else {
-		size_t i;
-
-		for (i = 0; i < G_N_ELEMENTS(named); i++)
-			if (g_ascii_strcasecmp(name, named[i].name) == 0)
-				break;
-		if (i == G_N_ELEMENTS(named))
-			return false;
-		g_string_append(out, named[i].text);
-	}
-	*pos = end + 1;
-	return true;
-}
-
-/* append_decoded - text with character references decoded */
-static void
-append_decoded(GString *out, const char *text, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		if (text[i] == '&' && append_entity(out, text, len, &i))
-			continue;
-		g_string_append_c(out, text[i]);
-		i++;
-	}
-}
-
-/* tag_attributes - the alt and title values of a tag's text */
-static void
-tag_attributes(GString *out, const char *tag, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		size_t name_start, name_len, value_start, value_len;
-		char quote = 0;
-
-		while (i < len && !g_ascii_isalpha(tag[i]))
-			i++;
-		name_start = i;
-		while (i < len && (g_ascii_isalnum(tag[i]) || tag[i] == '-'))
-			i++;
-		name_len = i - name_start;
-		while (i < len && g_ascii_isspace(tag[i]))
-			i++;
-		if (i >= len || tag[i] != '=')
-			continue;
-		i++;
-		while (i < len && g_ascii_isspace(tag[i]))
-			i++;
-		if (i < len && (tag[i] == '"' || tag[i] == '\''))
-			quote = tag[i++];
-		value_start = i;
-		while (i < len && (quote ? tag[i] != quote :
-		    !g_ascii_isspace(tag[i])))
-			i++;
-		value_len = i - value_start;
-		if (i < len)
-			i++;
-		if ((name_len == 3 && g_ascii_strncasecmp(tag + name_start,
-		    "alt", 3) == 0) || (name_len == 5 &&
-		    g_ascii_strncasecmp(tag + name_start, "title", 5) == 0)) {
-			g_string_append_c(out, ' ');
-			append_decoded(out, tag + value_start, value_len);
-			g_string_append_c(out, ' ');
-		}
-	}
-}
-
-/* skip_past - the offset after the first needle (case-insensitive) at or
- * after from, or len */
-static size_t
-skip_past(const char *text, size_t len, size_t from, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = from; i + n <= len; i++)
-		if (g_ascii_strncasecmp(text + i, needle, n) == 0)
-			return i + n;
-	return len;
-}
-
-GString *
-dlp_html_to_text(const char *html, size_t len)
-{
-	GString *out = g_string_sized_new(len / 2 + 16);
-	size_t i = 0;
-
-	while (i < len) {
-		size_t end, name_start, name_len;
-		char name[16];
-		bool closing;
-		char quote = 0;
-
-		if (html[i] == '&' && append_entity(out, html, len, &i))
-			continue;
-		if (html[i] != '<') {
-			g_string_append_c(out, html[i]);
-			i++;
-			continue;
-		}
-		if (i + 3 < len && memcmp(html + i, "<!--", 4) == 0) {
-			i = skip_past(html, len, i + 4, "-->");
-			continue;
-		}
-		/* the end of the tag, '>' inside a quoted value is text */
-		for (end = i + 1; end < len; end++) {
-			if (quote != 0) {
-				if (html[end] == quote)
-					quote = 0;
-			} else if (html[end] == '"' || html[end] == '\'') {
-				quote = html[end];
-			} else if (html[end] == '>')
-				break;
-		}
-		closing = i + 1 < len && html[i + 1] == '/';
-		name_start = i + 1 + (closing ? 1 : 0);
-		name_len = 0;
-		while (name_start + name_len < end &&
-		    g_ascii_isalnum(html[name_start + name_len]))
-			name_len++;
-		if (name_len == 0 || name_len >= sizeof(name)) {
-			/* "<" that opens no tag is text, as browsers show it */
-			if (name_len == 0 && !closing && html[i + 1 < len ?
-			    i + 1 : i] != '!' && html[i + 1 < len ? i + 1 :
-			    i] != '?') {
-				g_string_append_c(out, '<');
-				i++;
-				continue;
-			}
-			i = end < len ? end + 1 : len;
-			continue;
-		}
-		for (size_t k = 0; k < name_len; k++)
-			name[k] = g_ascii_tolower(html[name_start + k]);
-		name[name_len] = '\0';
-		if (!closing)
-			tag_attributes(out, html + name_start + name_len,
-			    end - (name_start + name_len));
-		if (block_tag(name))
-			g_string_append_c(out, '\n');
-		i = end < len ? end + 1 : len;
-		if (!closing && (strcmp(name, "script") == 0 ||
-		    strcmp(name, "style") == 0)) {
-			i = skip_past(html, len, i, strcmp(name, "script") == 0 ?
-			    "</script" : "</style");
-			i = skip_past(html, len, i, ">");
-		}
-	}
-	return out;
-}
-
 /* ---- parts ---- */
 
 /* valid_utf8 - g_utf8_validate_len() (NUL is invalid there too) with the
@@ -306,36 +96,6 @@ utf8_charset(const char *charset)
 	return charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
 	    g_ascii_strcasecmp(charset, "us-ascii") == 0 ||
 	    g_ascii_strcasecmp(charset, "ascii") == 0;
-}
-
-/* to_utf8 - data in charset as UTF-8; invalid or unconvertible input is
- * read best effort (U+FFFD), never dropped (bad input 19) */
-static char *
-to_utf8(const guint8 *data, size_t len, const char *charset, size_t *out_len)
-{
-	char *text = NULL;
-	gsize written = 0;
-
-	if (!utf8_charset(charset) && len < G_MAXSSIZE) {
-		const char *name = g_mime_charset_iconv_name(charset);
-		GError *error = NULL;
-
-		text = g_convert((const gchar *)data, (gssize)len, "UTF-8",
-		    name ? name : charset, NULL, &written, &error);
-		if (error != NULL)
-			g_error_free(error);
-		if (text != NULL && g_utf8_validate(text, (gssize)written,
-		    NULL)) {
-			*out_len = written;
-			return text;
-		}
-		g_free(text);
-	}
-	if (len >= G_MAXSSIZE)
-		diag_fatal(EXIT_TEMPFAIL, "part too large for memory");
-	text = g_utf8_make_valid((const gchar *)data, (gssize)len);
-	*out_len = strlen(text);
-	return text;
 }
 
 /* sniff - a type from the content's first bytes, or NULL */
@@ -539,9 +299,10 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
 	} else if (strcmp(node->mime_type, "text/html") == 0) {
 		size_t len;
-		char *utf8 = to_utf8(data->data, data->len, node->charset,
-		    &len);
-		GString *text = dlp_html_to_text(utf8, len);
+		char *utf8 = text_decode_charset(data->data, data->len,
+		    node->charset, &len);
+		GString *text = text_html_to_text(utf8, len,
+		    TEXT_HTML_TITLES);
 
 		go_on = scan(s, label, text->str, text->len);
 		g_free(utf8);
@@ -560,8 +321,8 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 			go_on = scan(s, label, (const char *)data->data,
 			    data->len);
 		} else {
-			utf8 = to_utf8(data->data, data->len, node->charset,
-			    &len);
+			utf8 = text_decode_charset(data->data, data->len,
+			    node->charset, &len);
 			go_on = scan(s, label, utf8, len);
 			g_free(utf8);
 		}

@@ -1,10 +1,10 @@
 /*
  * dlp-text.h - the text the DLP engine scans, taken from the same MIME
  * view every other filter sees (msg_walk): header fields with RFC 2047
- * words decoded, every text part transfer-decoded and converted to UTF-8,
- * HTML turned into text, attached messages and multiparts at any depth,
- * attachment names, text-like attachments, PKCS#12 files, and ZIP
- * archives with the office documents built on them (dlp-extract.h).
+ * words decoded, every text part transfer-decoded and converted to UTF-8
+ * and HTML turned into text (text.h), attached messages and multiparts at
+ * any depth, attachment names, text-like attachments, PKCS#12 files, ZIP
+ * archives and the office documents built on them (dlp-extract.h).
  *
  * API: dlp_text_scan() runs an engine over one message into a result and
  * fills a dlp_text_report: what could not be read (the unscannable
@@ -80,11 +80,5 @@ unsigned dlp_unscannable_bit(const char *name);
 ms_err dlp_text_scan(const ms_message *msg, dlp_engine *engine,
     const dlp_text_limits *limits, dlp_result *result,
     dlp_text_report *report);
-
-/* dlp_html_to_text - text of an HTML document: tags removed (inline
- * tags leave nothing, so a number split by <b> stays whole; block tags
- * leave a line end), script and style dropped, alt and title kept,
- * character references decoded; input and output UTF-8 */
-GString *dlp_html_to_text(const char *html, size_t len);
 
 #endif

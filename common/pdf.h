@@ -55,9 +55,4 @@ ms_err pdf_protect(const GByteArray *pdf, const pdf_attachment *attachments,
  * when nothing is left (g_free) */
 char *pdf_safe_name(const char *name, const char *fallback);
 
-/* pdf_html_text - readable text from HTML: tags dropped, script and style
- * content dropped, block elements made line breaks, the common entities
- * decoded (g_free) */
-char *pdf_html_text(const char *html, size_t len);
-
 #endif

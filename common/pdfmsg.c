@@ -1,7 +1,7 @@
 /*
  * pdfmsg.c - a message as the content of pdfwrap's PDF (see pdfmsg.h):
  * msg_walk sorts every entity into body text (text/plain as is,
- * text/html through pdf_html_text, both converted to clean UTF-8) or an
+ * text/html through text_html_to_text, both decoded by text.h) or an
  * embedded file, under the limits of pdf.md section 7.
  */
 #include "pdfmsg.h"
@@ -10,6 +10,7 @@
 #include "msgpart.h"
 #include "pdf.h"
 #include "secret.h"
+#include "text.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -52,23 +53,11 @@ attachment_free(void *p)
 static char *
 utf8_text(const GByteArray *bytes, const char *charset)
 {
-	char *converted = NULL, *valid;
+	char *valid;
 	GString *clean;
 	const char *p;
 
-	if (bytes->len == 0)
-		return g_strdup("");
-	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
-		converted = g_convert_with_fallback((const char *)bytes->data,
-		    (gssize)bytes->len, "UTF-8", charset, "?", NULL, NULL,
-		    NULL);
-	if (converted != NULL)
-		valid = g_utf8_make_valid(converted, -1);
-	else
-		valid = g_utf8_make_valid((const char *)bytes->data,
-		    (gssize)bytes->len);
-	g_free(converted);
+	valid = text_decode_charset(bytes->data, bytes->len, charset, NULL);
 	clean = g_string_sized_new(strlen(valid));
 	for (p = valid; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -183,11 +172,11 @@ visit(const msg_node *node, void *data)
 	g_free(fallback);
 	text = utf8_text(bytes, node->charset);
 	if (strcmp(node->mime_type, "text/html") == 0) {
-		char *plain = pdf_html_text(text, strlen(text));
+		GString *plain = text_html_to_text(text, strlen(text), 0);
 
-		g_string_append(c->html, plain);
+		g_string_append_len(c->html, plain->str, plain->len);
 		g_string_append_c(c->html, '\n');
-		g_free(plain);
+		g_string_free(plain, TRUE);
 		/* also kept as a file: an HTML alternative may say more
 		 * than its text part */
 		g_ptr_array_add(c->html_parts, bytes);

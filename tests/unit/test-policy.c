@@ -1,7 +1,6 @@
 /*
  * test-policy.c - table-driven tests of common/policy.c (what a policy
- * file may contain, which rules fire for given findings and facts) and of
- * dlp_html_to_text in common/dlp-text.c.
+ * file may contain, which rules fire for given findings and facts).
  */
 #include "dlp-text.h"
 #include "dlp.h"
@@ -193,49 +192,10 @@ check_eval(void)
 	}
 }
 
-typedef struct html_case {
-	const char *html;
-	const char *text;
-} html_case;
-
-static const html_case html_cases[] = {
-	{ "plain", "plain" },
-	{ "4556<b>7375</b><span class=\"x\">8689</span>9855",
-	  "4556737586899855" },
-	{ "a<br>b<p>c</p>", "a\nb\nc\n" },
-	{ "&amp;&lt;&gt;&quot;&#65;&#x42;&nbsp;", "&<>\"AB " },
-	{ "&bogus; &#0; &#xZZ;", "&bogus; &#0; &#xZZ;" },
-	{ "x<script>var a = '<b>';</script>y", "xy" },
-	{ "x<STYLE>p { }</STYLE>y", "xy" },
-	{ "<!-- 4556 --><img alt=\"card &amp; no\" src=x>",
-	  " card & no " },
-	{ "<a title='t>x' href=\"h\">l</a>", " t>x l" },
-	{ "1 < 2 and 3 > 2", "1 < 2 and 3 > 2" },
-	{ "unterminated <b", "unterminated " },
-	{ "4556<", "4556<" },
-	{ "4556&shy;7375", "45567375" },
-};
-
-static void
-check_html(void)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(html_cases); i++) {
-		const html_case *c = &html_cases[i];
-		GString *out = dlp_html_to_text(c->html, strlen(c->html));
-
-		if (!unit_check(strcmp(out->str, c->text) == 0,
-		    "html %s gives %s", unit_show(c->html),
-		    unit_show(c->text)))
-			unit_note("got %s", unit_show(out->str));
-		g_string_free(out, TRUE);
-	}
-}
-
 int
 main(void)
 {
 	check_parse();
 	check_eval();
-	check_html();
 	return unit_done();
 }
