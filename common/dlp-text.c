@@ -11,6 +11,9 @@
 #include "msgpart.h"
 #include "text.h"
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
 #include <string.h>
 
 static const char *const reason_names[] = {
@@ -166,6 +169,8 @@ typedef struct scan_state {
 	dlp_text_report *report;
 	gint64 deadline;
 	ms_err err;
+	const char *prefix;	/* path of the signed data being read, or "" */
+	unsigned nesting;	/* signed data inside signed data */
 } scan_state;
 
 static void
@@ -190,16 +195,18 @@ over_limits(scan_state *s, size_t more, const char *path)
 	return false;
 }
 
-/* scan - one unit of UTF-8 text */
+/* scan_unit - one unit of UTF-8 text, header fields or not */
 static bool
-scan(scan_state *s, const char *label, const char *text, size_t len)
+scan_unit(scan_state *s, const char *label, const char *text, size_t len,
+    bool header)
 {
 	ms_err err;
 
 	if (over_limits(s, len, label))
 		return false;
 	s->report->text_bytes += len;
-	err = dlp_scan_text(s->engine, text, len, label, s->result);
+	err = (header ? dlp_scan_header : dlp_scan_text)(s->engine, text, len,
+	    label, s->result);
 	if (err == MS_DATA) {
 		unscannable(s, DLP_UNSCANNABLE_LIMIT, label);
 		return true;
@@ -209,6 +216,13 @@ scan(scan_state *s, const char *label, const char *text, size_t len)
 		return false;
 	}
 	return true;
+}
+
+/* scan - one unit of UTF-8 text of a body */
+static bool
+scan(scan_state *s, const char *label, const char *text, size_t len)
+{
+	return scan_unit(s, label, text, len, false);
 }
 
 typedef struct zip_scan {
@@ -334,15 +348,120 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 	return go_on;
 }
 
+static bool visit(const msg_node *node, void *data);
+
+/* SIGNED_DATA_NESTING - signed data read inside signed data, at most */
+#define SIGNED_DATA_NESTING 4
+
+/* scan_signed_data - S/MIME signed data (application/pkcs7-mime,
+ * smime-type=signed-data) carries its content readable inside the CMS
+ * structure: that MIME entity is read like a message of its own */
 static bool
-visit(const msg_node *node, void *data)
+scan_signed_data(scan_state *s, const msg_node *node)
 {
-	scan_state *s = data;
-	char *label;
+	size_t max = limits_get()->message_size;
+	GByteArray *der = msg_part_content(node->object, max);
+	const unsigned char *p;
+	CMS_ContentInfo *cms = NULL;
+	ASN1_OCTET_STRING **content;
+	ms_message *inner = NULL;
+	msg_problem problem;
+	const char *saved = s->prefix;
 	bool go_on = true;
 
+	if (s->nesting >= SIGNED_DATA_NESTING) {
+		unscannable(s, DLP_UNSCANNABLE_LIMIT, node->path);
+		goto done;
+	}
+	if (der != NULL) {
+		p = der->data;
+		cms = d2i_CMS_ContentInfo(NULL, &p, (long)der->len);
+	}
+	if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) !=
+	    NID_pkcs7_signed || (content = CMS_get0_content(cms)) == NULL ||
+	    *content == NULL || msg_parse_buffer((const char *)
+	    ASN1_STRING_get0_data(*content), (size_t)ASN1_STRING_length(
+	    *content), &inner, &problem) != MS_OK) {
+		ERR_clear_error();
+		unscannable(s, DLP_UNSCANNABLE_EXTRACTION, node->path);
+		goto done;
+	}
+	s->prefix = node->path;
+	s->nesting++;
+	if (msg_walk(inner, visit, s) != MS_OK) {
+		s->err = MS_INTERNAL;
+		go_on = false;
+	}
+	s->nesting--;
+	s->prefix = saved;
+	go_on = go_on && s->err == MS_OK;
+done:
+	if (inner != NULL)
+		msg_free(inner);
+	CMS_ContentInfo_free(cms);
+	if (der != NULL)
+		g_byte_array_free(der, TRUE);
+	return go_on;
+}
+
+/* scan_opaque - an entity not read part by part: a multipart in which
+ * the reader found no part is scanned as the text it is and flagged, so
+ * it is never a silent pass; message/partial and external bodies are
+ * not read */
+static bool
+scan_opaque(scan_state *s, const msg_node *node)
+{
+	/* the body of the message is "1" when it is the one entity */
+	const char *path = *node->path != '\0' ? node->path : "1";
+	GByteArray *raw;
+	char *text;
+	size_t len;
+	bool go_on;
+
+	if (strncmp(node->mime_type, "multipart/", 10) != 0) {
+		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, path);
+		return true;
+	}
+	unscannable(s, DLP_UNSCANNABLE_EXTRACTION, path);
+	raw = msg_serialize(node->object);
+	if (raw == NULL)
+		return true;
+	text = text_decode_charset(raw->data, raw->len, NULL, &len);
+	go_on = scan(s, path, text, len);
+	g_free(text);
+	g_byte_array_free(raw, TRUE);
+	return go_on;
+}
+
+/* signed_data - an S/MIME entity that is signed, not encrypted */
+static bool
+signed_data(const msg_node *node)
+{
+	return GMIME_IS_APPLICATION_PKCS7_MIME(node->object) &&
+	    g_mime_application_pkcs7_mime_get_smime_type(
+	    GMIME_APPLICATION_PKCS7_MIME(node->object)) ==
+	    GMIME_SECURE_MIME_TYPE_SIGNED_DATA;
+}
+
+static bool
+visit(const msg_node *original, void *data)
+{
+	scan_state *s = data;
+	msg_node inside = *original;
+	const msg_node *node = original;
+	char *path = NULL, *label;
+	bool go_on = true;
+
+	if (*s->prefix != '\0') {
+		/* inside signed data: "2" holds "2.1", "2.2", ... */
+		path = *original->path == '\0' ? g_strdup(s->prefix) :
+		    g_strdup_printf("%s.%s", s->prefix, original->path);
+		inside.path = path;
+		node = &inside;
+	}
 	if (g_get_monotonic_time() > s->deadline) {
 		unscannable(s, DLP_UNSCANNABLE_LIMIT, node->path);
+		g_free(path);
 		return false;
 	}
 	s->report->parts++;
@@ -350,16 +469,22 @@ visit(const msg_node *node, void *data)
 	case MSG_NODE_HEADERS:
 		label = *node->path ? g_strdup_printf("%s header", node->path) :
 		    g_strdup("header");
-		go_on = scan(s, label, node->header_text,
-		    strlen(node->header_text));
+		go_on = scan_unit(s, label, node->header_text,
+		    strlen(node->header_text), true);
 		g_free(label);
+		g_free(path);
 		return go_on;
 	case MSG_NODE_ENCRYPTED:
-		unscannable(s, DLP_UNSCANNABLE_ENCRYPTED, node->path);
-		return true;
+		if (signed_data(node))
+			go_on = scan_signed_data(s, node);
+		else
+			unscannable(s, DLP_UNSCANNABLE_ENCRYPTED, node->path);
+		g_free(path);
+		return go_on;
 	case MSG_NODE_OPAQUE:
-		unscannable(s, DLP_UNSCANNABLE_UNSUPPORTED, node->path);
-		return true;
+		go_on = scan_opaque(s, node);
+		g_free(path);
+		return go_on;
 	case MSG_NODE_LEAF:
 		break;
 	}
@@ -372,6 +497,28 @@ visit(const msg_node *node, void *data)
 	}
 	if (go_on)
 		go_on = scan_leaf(s, node, node->path);
+	g_free(path);
+	return go_on;
+}
+
+/* scan_raw - the body as it was received, when the reader reported
+ * damage: a header line GMime could not read (a part whose header runs
+ * into its body without a blank line) is dropped from the tree, and its
+ * text would otherwise pass unseen */
+static bool
+scan_raw(scan_state *s, const ms_message *msg)
+{
+	size_t start = msg->header_len < msg->raw_len ? msg->header_len :
+	    msg->raw_len;
+	char *text;
+	size_t len;
+	bool go_on;
+
+	text = text_decode_charset((const guint8 *)msg->raw + start,
+	    msg->raw_len - start, NULL, &len);
+	/* addresses were counted in the parts already */
+	go_on = scan_unit(s, "raw", text, len, true);
+	g_free(text);
 	return go_on;
 }
 
@@ -380,7 +527,7 @@ dlp_text_scan(const ms_message *msg, dlp_engine *engine,
     const dlp_text_limits *limits, dlp_result *result,
     dlp_text_report *report)
 {
-	scan_state s = { engine, limits, result, report, 0, MS_OK };
+	scan_state s = { engine, limits, result, report, 0, MS_OK, "", 0 };
 	ms_err err;
 
 	s.deadline = g_get_monotonic_time() +
@@ -388,6 +535,9 @@ dlp_text_scan(const ms_message *msg, dlp_engine *engine,
 	err = msg_walk(msg, visit, &s);
 	if (err != MS_OK)
 		return err;
+	if (s.err == MS_OK && (msg->flags & MSG_FLAG_MALFORMED) &&
+	    !(report->unscannable & DLP_UNSCANNABLE_LIMIT))
+		(void)scan_raw(&s, msg);
 	if (dlp_result_undecided(result) &&
 	    !(report->unscannable & DLP_UNSCANNABLE_LIMIT)) {
 		report->unscannable |= DLP_UNSCANNABLE_LIMIT;

@@ -85,6 +85,7 @@ struct dlp_engine {
 	guint64 *negative_pairs;	/* see word_pairs(), or NULL */
 
 	bool ascii;			/* the text being scanned is ASCII */
+	bool header;			/* ... is header fields */
 };
 
 struct dlp_finding {
@@ -1457,6 +1458,21 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 	return ok;
 }
 
+/* dlp_scan_header - scan header fields: everything but bulk addresses,
+ * since the addresses of From, To and Cc are the message's own, not
+ * addresses carried in a body */
+ms_err
+dlp_scan_header(dlp_engine *e, const char *text, size_t len,
+    const char *part_path, dlp_result *r)
+{
+	ms_err err;
+
+	e->header = true;
+	err = dlp_scan_text(e, text, len, part_path, r);
+	e->header = false;
+	return err;
+}
+
 /* dlp_scan_text - scan one part */
 ms_err
 dlp_scan_text(dlp_engine *e, const char *text, size_t len,
@@ -1494,9 +1510,11 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 		case PRE_LITERAL:
 			if ((literals & d->literal_bits) == 0)
 				break;
-			if (d->id == DLP_BULK_EMAIL)
-				scan_addresses(e, d, t, tlen, part_path, r);
-			else
+			if (d->id == DLP_BULK_EMAIL) {
+				if (!e->header)
+					scan_addresses(e, d, t, tlen,
+					    part_path, r);
+			} else
 				run_detector(e, d, t, tlen, 0, tlen, part_path,
 				    r, &v);
 			break;

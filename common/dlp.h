@@ -140,6 +140,11 @@ void dlp_result_free(dlp_result *result);
 ms_err dlp_scan_text(dlp_engine *engine, const char *text, size_t len,
     const char *part_path, dlp_result *result);
 
+/* dlp_scan_header - dlp_scan_text for header fields, whose addresses
+ * (From, To, Cc) are not counted as bulk addresses */
+ms_err dlp_scan_header(dlp_engine *engine, const char *text, size_t len,
+    const char *part_path, dlp_result *result);
+
 /* dlp_scan_pkcs12 - detector 14 for an attachment whose detected type is
  * PKCS#12 (dlp.md: "PKCS#12 attachments by content type"): one high
  * finding when d2i_PKCS12 parses data, none otherwise */

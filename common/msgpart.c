@@ -1032,7 +1032,8 @@ visit_entity(const walk_item *item, msg_visit_fn visit, void *data)
 	    strcmp(lower, "application/pgp-encrypted") == 0)
 		node.kind = MSG_NODE_ENCRYPTED;
 	else if (strcmp(lower, "message/partial") == 0 ||
-	    strcmp(lower, "message/external-body") == 0)
+	    strcmp(lower, "message/external-body") == 0 ||
+	    GMIME_IS_MULTIPART(obj))
 		node.kind = MSG_NODE_OPAQUE;
 	go_on = visit(&node, data);
 	g_free(lower);
@@ -1085,7 +1086,10 @@ msg_walk(const ms_message *msg, msg_visit_fn visit, void *data)
 				push(stack, body, path, item.depth + 1, false);
 			}
 		} else if (GMIME_IS_MULTIPART(obj) &&
-		    !GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+		    !GMIME_IS_MULTIPART_ENCRYPTED(obj) &&
+		    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > 0) {
+			/* one without parts (a boundary too long for GMime,
+			 * or no boundary line) is visited whole, opaque */
 			GMimeMultipart *mp = GMIME_MULTIPART(obj);
 
 			for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0;

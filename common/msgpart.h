@@ -169,7 +169,8 @@ typedef enum msg_node_kind {
 	MSG_NODE_ENCRYPTED,	/* an S/MIME or OpenPGP encrypted entity:
 				 * not readable here */
 	MSG_NODE_OPAQUE		/* message/partial, message/external-body:
-				 * never reassembled or fetched (row 23) */
+				 * never reassembled or fetched (row 23); a
+				 * multipart in which no part was found */
 } msg_node_kind;
 
 typedef struct msg_node {

@@ -53,6 +53,23 @@ utf8_valid_copy(const guint8 *data, size_t len)
 	return g_utf8_make_valid((const gchar *)data, (gssize)len);
 }
 
+/* code_unit - the octets of one code unit of charset: an invalid unit
+ * of UTF-16 or UTF-32 is skipped whole, or the rest would be read out of
+ * step */
+static size_t
+code_unit(const char *charset)
+{
+	if (g_ascii_strncasecmp(charset, "utf-16", 6) == 0 ||
+	    g_ascii_strncasecmp(charset, "ucs-2", 5) == 0 ||
+	    g_ascii_strncasecmp(charset, "utf16", 5) == 0)
+		return 2;
+	if (g_ascii_strncasecmp(charset, "utf-32", 6) == 0 ||
+	    g_ascii_strncasecmp(charset, "ucs-4", 5) == 0 ||
+	    g_ascii_strncasecmp(charset, "utf32", 5) == 0)
+		return 4;
+	return 1;
+}
+
 /* open_charset - an iconv descriptor to UTF-8 for charset, or (GIConv)-1
  * when it is to be read as UTF-8 (no charset, UTF-8, ASCII, unknown) */
 static GIConv
@@ -75,11 +92,12 @@ open_charset(const char *charset)
 	return cd;
 }
 
-/* decode_iconv - data through cd; an octet iconv refuses (EILSEQ, or a
- * sequence cut at the end) becomes one U+FFFD and decoding goes on with
- * the next octet: each iteration consumes input or output, so it ends */
+/* decode_iconv - data through cd; a code unit of unit octets iconv
+ * refuses (EILSEQ, or a sequence cut at the end) becomes one U+FFFD and
+ * decoding goes on with the next: each iteration consumes input or
+ * output, so it ends */
 static GString *
-decode_iconv(GIConv cd, const guint8 *data, size_t len)
+decode_iconv(GIConv cd, const guint8 *data, size_t len, size_t unit)
 {
 	GString *out = g_string_sized_new(len + len / 2 + 1);
 	gchar *in = (gchar *)data;
@@ -96,8 +114,9 @@ decode_iconv(GIConv cd, const guint8 *data, size_t len)
 		if (rc != (gsize)-1 || saved == E2BIG)
 			continue;
 		g_string_append(out, REPLACEMENT);
-		in++;
-		in_left--;
+		unit = unit < in_left ? unit : in_left;
+		in += unit;
+		in_left -= unit;
 	}
 	{
 		gchar *o = buf;
@@ -122,7 +141,7 @@ text_decode_charset(const guint8 *data, size_t len, const char *charset,
 	else if ((cd = open_charset(charset)) == (GIConv)-1)
 		text = utf8_valid_copy(data, len);
 	else {
-		decoded = decode_iconv(cd, data, len);
+		decoded = decode_iconv(cd, data, len, code_unit(charset));
 		g_iconv_close(cd);
 		/* iconv writes valid UTF-8; a NUL of the charset is made
 		 * U+FFFD like a NUL in UTF-8 text */

@@ -557,3 +557,151 @@ rule two
 	    fail_with "patterns"
 	[[ $output == *"payment_card	"* ]] || fail_with "no card pattern"
 }
+
+# real-mail shapes (each seen in the test suites of other mail libraries)
+
+@test "an empty text/html part or empty non-UTF-8 text part: no crash" {
+	{
+		head_of 'Empty'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: text/html; charset=utf-8\n\n'
+		printf -- '--b\nContent-Type: text/plain; charset=iso-8859-1\n\n'
+		printf -- '--b\nContent-Type: text/plain; charset=ks_c_5601-1987\n\n'
+		printf -- '--b--\n'
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 0
+	[ "$output" = "verdict: pass" ] || fail_with "verdict: $output"
+	{
+		head_of 'Empty'
+		printf 'Content-Type: text/html; charset=windows-1252\n\n'
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 0
+	[ "$output" = "verdict: pass" ] || fail_with "verdict: $output"
+}
+
+@test "one invalid byte in a charset does not garble the rest of the part" {
+	# UTF-16 with one lone surrogate before the card: decoded as a
+	# whole, the part would be garbage
+	{
+		head_of 'Wide'
+		printf 'Content-Type: text/plain; charset=utf-16le\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		python3 -c 'import sys; sys.stdout.buffer.write(
+		    "note ".encode("utf-16le") + b"\x00\xd8" +
+		    (" card %s exp 12/29\n" % sys.argv[1]).encode("utf-16le"))' \
+		    "$CARD" | base64
+	} >"$T/m.eml"
+	expect_card 1
+	# Outlook's Korean, a byte invalid in it, then the card
+	{
+		head_of 'Korean'
+		printf 'Content-Type: text/plain; charset=ks_c_5601-1987\n\n'
+		printf '\xc7\xd1\xb1\xb9 \x81\x41 \xff card %s\n' "$CARD"
+	} >"$T/m.eml"
+	expect_card 1
+}
+
+@test "a multipart in which no part is found is unscannable, its text read" {
+	local boundary kind
+	boundary=$(head -c 5000 /dev/zero | tr '\0' b)
+	for kind in long words none; do
+		{
+			head_of 'Parts'
+			case $kind in
+			long)
+				printf 'Content-Type: multipart/mixed; boundary="%s"\n\n' \
+				    "$boundary"
+				printf -- '--%s\nContent-Type: text/plain\n\n' \
+				    "$boundary"
+				printf 'card %s\n--%s--\n' "$CARD" "$boundary" ;;
+			words)
+				printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+				printf -- '--b and words\nContent-Type: text/plain\n\n'
+				printf 'card %s\n--b-- and more\n' "$CARD" ;;
+			none)
+				printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+				printf 'card %s\n' "$CARD" ;;
+			esac
+		} >"$T/m.eml"
+		run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+		expect_status 0
+		[[ $output == *"unscannable: 1: extraction_error"* ]] ||
+		    fail_with "$kind: not unscannable: $output"
+		[[ $output == *"detector=payment_card"* ]] ||
+		    fail_with "$kind: card not found"
+		[[ $output != *"verdict: pass"* ]] || fail_with "$kind: passed"
+	done
+}
+
+@test "a part whose header runs into its body is still scanned" {
+	{
+		head_of 'Run-in'
+		printf 'Content-Type: multipart/mixed; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: text/plain\n'
+		printf 'card %s\n\nmore text\n--b--\n' "$CARD"
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 0
+	[[ $output == *"detector=payment_card"* ]] || fail_with "card passed"
+	[[ $output == *"sample=$CARD_MASK"* ]] || fail_with "no sample"
+	[[ $output == *"verdict: must-encrypt"* ]] || fail_with "$output"
+}
+
+@test "Cc addresses are not bulk addresses in the bodies" {
+	local cc="" i
+	for i in $(seq 1 60); do
+		cc="$cc${cc:+, }user$i@example.test"
+	done
+	{
+		head_of 'Team' "Cc: $cc"
+		printf 'Content-Type: text/plain\n\nhello all\n'
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 0
+	[ "$output" = "verdict: pass" ] || fail_with "Cc counted: $output"
+	# the same addresses in the body are counted
+	{
+		head_of 'Team'
+		printf 'Content-Type: text/plain\n\n%s\n' "$cc"
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"detector=bulk_email_addresses"* ]] ||
+	    fail_with "body addresses not counted: $output"
+}
+
+@test "S/MIME signed data is read, not called encrypted" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout "$T/k.pem" -out "$T/c.pem" -subj /CN=alice \
+	    -days 2 2>/dev/null
+	printf 'Content-Type: text/plain\r\n\r\ncard %s\r\n' "$CARD" \
+	    >"$T/inner"
+	openssl cms -sign -nodetach -binary -in "$T/inner" -signer "$T/c.pem" \
+	    -inkey "$T/k.pem" -outform DER -out "$T/signed.der"
+	{
+		head_of 'Signed'
+		printf 'Content-Type: application/pkcs7-mime; '
+		printf 'smime-type=signed-data; name=smime.p7m\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$T/signed.der"
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	expect_status 0
+	[[ $output != *"user_encrypted"* ]] || fail_with "called encrypted"
+	[[ $output == *"part=1.1 detector=payment_card"* ]] ||
+	    fail_with "content not read: $output"
+	# enveloped data stays user_encrypted
+	printf 'secret\n' | openssl cms -encrypt -aes256 -outform DER \
+	    -out "$T/env.der" "$T/c.pem"
+	{
+		head_of 'Enveloped'
+		printf 'Content-Type: application/pkcs7-mime; '
+		printf 'smime-type=enveloped-data; name=smime.p7m\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$T/env.der"
+	} >"$T/m.eml"
+	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *"unscannable: 1: user_encrypted"* ]] ||
+	    fail_with "enveloped: $output"
+}

@@ -51,8 +51,9 @@ static const charset_case charset_cases[] = {
 	/* a NUL of the charset does not cut the text */
 	{ "iso-8859-1", BYTES("a\0b"), "a\xef\xbf\xbd" "b" },
 	{ "utf-16le", BYTES("a\0b\0"), "ab" },
-	/* a surrogate cut at the end: its two bytes replaced */
-	{ "utf-16le", BYTES("a\0\0\xd8"), "a\xef\xbf\xbd\xef\xbf\xbd" },
+	/* a lone surrogate: that code unit replaced, the rest in step */
+	{ "utf-16le", BYTES("a\0\0\xd8" "b\0c\0"), "a\xef\xbf\xbd" "bc" },
+	{ "utf-16le", BYTES("a\0\0\xd8"), "a\xef\xbf\xbd" },
 };
 
 typedef struct html_case {
