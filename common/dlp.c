@@ -11,16 +11,17 @@
  * count two values as one), so no plaintext value is kept; the HMAC tag
  * is computed only for the value a finding shows.
  *
- * Normalization (dlp.md section 2) done here: invalid UTF-8 becomes
- * U+FFFD; zero-width characters (U+200B..U+200D, U+2060, U+FEFF), the soft
- * hyphen and bidirectional marks are removed; every Unicode decimal digit
- * (full-width, Arabic-Indic, ...) becomes its ASCII digit through
- * g_unichar_digit_value(); full-width Latin letters become ASCII; NBSP and
- * the thin and figure spaces become a space; Unicode dashes become '-'.
- * Full NFKC through ICU is not done: libicu is not among mailseal's
- * dependencies (PKGS_ALL), and the mappings above cover what the
- * detectors read.  Offsets are not mapped back to the original text, since
- * a finding reports counts and masked samples, not positions.
+ * Normalization (dlp.md section 2) done here, on text that is not all
+ * ASCII: invalid UTF-8 (and NUL) becomes U+FFFD; GLib's NFKC folds
+ * compatibility forms (full-width letters and digits, ligatures, the
+ * no-break and other fixed-width spaces); every format character
+ * (Unicode category Cf: zero-width spaces and joiners, the soft hyphen,
+ * bidirectional marks, invisible operators U+2061..U+2064, U+180E, the
+ * tag characters U+E0000..U+E007F) is removed; every Unicode decimal
+ * digit (Arabic-Indic, ...) becomes its ASCII digit through
+ * g_unichar_digit_value(); every space separator becomes a space; Unicode
+ * dashes become '-'.  Offsets are not mapped back to the original text,
+ * since a finding reports counts and masked samples, not positions.
  */
 #include "dlp.h"
 #include "dlp-valid.h"
@@ -868,14 +869,16 @@ undecided(dlp_result *r, const detector *d, const char *part, int rc)
 
 /* ---- scanning ---- */
 
-/* normalize - see the comment at the top; returns the text to scan (text
- * itself when nothing changes) */
+/* normalize - see the comment at the top; returns the text to scan (NULL
+ * when it is ASCII, which NFKC leaves as it is and which holds no format
+ * character) */
 static char *
 normalize(const char *text, size_t len, size_t *out_len)
 {
 	GString *out;
-	const char *p = text, *end = text + len;
-	size_t i;
+	char *valid, *nfkc;
+	const char *p;
+	size_t i, start;
 
 	/* eight octets at a time: most mail is ASCII */
 	for (i = 0; len - i >= 8; i += 8) {
@@ -891,42 +894,36 @@ normalize(const char *text, size_t len, size_t *out_len)
 		*out_len = len;
 		return NULL;
 	}
+	/* the last ASCII character may compose with what follows */
+	start = i > 0 ? i - 1 : 0;
+	if (len - start > G_MAXSSIZE)
+		diag_fatal(EXIT_TEMPFAIL, "text too large for memory");
+	valid = g_utf8_make_valid(text + start, (gssize)(len - start));
+	nfkc = g_utf8_normalize(valid, -1, G_NORMALIZE_NFKC);
+	g_free(valid);
 	out = g_string_sized_new(len);
-	g_string_append_len(out, text, (gssize)i);
-	p += i;
-	while (p < end) {
+	g_string_append_len(out, text, (gssize)start);
+	for (p = nfkc; *p != '\0'; p = g_utf8_next_char(p)) {
 		gunichar c;
 		int digit;
 
 		if ((unsigned char)*p < 0x80) {
-			g_string_append_c(out, *p++);
+			g_string_append_c(out, *p);
 			continue;
 		}
-		c = g_utf8_get_char_validated(p, end - p);
-		if (c == (gunichar)-1 || c == (gunichar)-2) {
-			g_string_append(out, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		p = g_utf8_next_char(p);
-		if (c == 0x200B || c == 0x200C || c == 0x200D || c == 0x2060 ||
-		    c == 0xFEFF || c == 0x00AD || c == 0x200E || c == 0x200F ||
-		    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
+		c = g_utf8_get_char(p);
+		if (g_unichar_type(c) == G_UNICODE_FORMAT)
 			continue;
 		if ((digit = g_unichar_digit_value(c)) >= 0)
 			g_string_append_c(out, (char)('0' + digit));
-		else if (c == 0x00A0 || c == 0x2007 || c == 0x2009 ||
-		    c == 0x202F || c == 0x3000)
+		else if (g_unichar_type(c) == G_UNICODE_SPACE_SEPARATOR)
 			g_string_append_c(out, ' ');
-		else if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212 ||
-		    c == 0xFF0D)
+		else if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212)
 			g_string_append_c(out, '-');
-		else if ((c >= 0xFF21 && c <= 0xFF3A) ||
-		    (c >= 0xFF41 && c <= 0xFF5A))
-			g_string_append_c(out, (char)(c - 0xFF21 + 'A'));
 		else
 			g_string_append_unichar(out, c);
 	}
+	g_free(nfkc);
 	*out_len = out->len;
 	return g_string_free(out, FALSE);
 }

@@ -694,6 +694,13 @@ cases_pan(void)
 		TP(DLP_PAN, "Visa %s\xe2\x80\x8b%s", t, c + 8);
 		TP(DLP_PAN, "card %.4s\xc2\xa0%.4s\xc2\xa0%.4s\xc2\xa0%s", c, c + 4,
 		    c + 8, c + 12);
+		/* format characters a hand list missed: invisible times
+		 * U+2062, the Mongolian vowel separator U+180E, a tag
+		 * character U+E0031; and a narrow no-break space */
+		TP(DLP_PAN, "card %.4s\xe2\x81\xa2%.4s\xe1\xa0\x8e%.4s"
+		    "\xf3\xa0\x80\xb1%s", c, c + 4, c + 8, c + 12);
+		TP(DLP_PAN, "card %.4s\xe2\x80\xaf%.4s\xe2\x80\xaf%.4s"
+		    "\xe2\x80\xaf%s", c, c + 4, c + 8, c + 12);
 		g_free(c), g_free(t);
 	}
 
