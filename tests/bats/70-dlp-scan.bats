@@ -5,7 +5,10 @@
 # each action on dlp-scan
 # itself (warn, must-encrypt, quarantine with list, show, release and
 # delete, block), audit mode, the unscannable outcomes (limits, deep
-# nesting, formats not read), policy errors and the exit statuses.
+# nesting, formats not read), policy errors and the exit statuses; the
+# shapes of real mail (empty parts, multiparts without parts, headers run
+# into bodies, Cc lists, S/MIME signed data) and the HTML text DLP and
+# the pdfwrap PDF share.
 
 load helpers
 
@@ -704,4 +707,37 @@ rule two
 	run --separate-stderr dlp-scan -n bob@example.test <"$T/m.eml"
 	[[ $output == *"unscannable: 1: user_encrypted"* ]] ||
 	    fail_with "enveloped: $output"
+}
+
+@test "DLP scans the very text the pdfwrap PDF shows of an HTML body" {
+	# the card written with character references (one without its
+	# semicolon, as browsers read it), inline tags, a comment and a
+	# hidden span; script text that neither shows
+	{
+		head_of 'Html' 'Date: Sat, 28 Nov 2026 10:00:00 +0000'
+		printf 'Content-Type: text/html; charset=iso-8859-1\n\n'
+		printf '<html><head><script>var x = "SCRIPTTEXT";</script>'
+		printf '</head><body><p>Gr\xfc\xdfe, card <b>4556</b>&#x37<b>375</b>'
+		printf '<!-- x --><span style="display:none">8689</span>'
+		printf '&#x39;<i>855</i> &amp;c.</p><ul><li>item</ul></body></html>\n'
+	} >"$T/m.eml"
+	expect_card 1
+	mkdir -m 700 -p "$STORE/pdf"
+	printf 'correct horse battery\n' >"$T/pw"
+	chmod 600 "$T/pw"
+	run --separate-stderr sh -c 'pdfwrap --store "$1" -f alice@example.test \
+	    --password-file "$2" bob@example.test <"$3" >"$4"' sh "$STORE" \
+	    "$T/pw" "$T/m.eml" "$T/out.eml"
+	expect_status 0
+	python3 - "$T/out.eml" "$T/m.pdf" <<'PY'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+pdf = [p for p in m.walk() if p.get_content_type() == "application/pdf"]
+open(sys.argv[2], "wb").write(pdf[0].get_payload(decode=True))
+PY
+	pdftotext -upw 'correct horse battery' "$T/m.pdf" "$T/m.txt"
+	grep -q "Grüße, card $CARD &c\.\$" "$T/m.txt" ||
+	    fail_with "PDF text: $(cat "$T/m.txt")"
+	grep -q -- '^- item$' "$T/m.txt" || fail_with "list item"
+	! grep -q SCRIPTTEXT "$T/m.txt" || fail_with "script shown"
 }
