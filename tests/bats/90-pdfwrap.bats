@@ -798,3 +798,84 @@ reply_setup() {
 	expect_status 75
 	[[ $stderr == *"exactly 32 octets"* ]]
 }
+
+# detach_all PDF DIR - every embedded file of PDF into DIR
+detach_all() {
+	mkdir -p "$2"
+	pdfdetach -upw "$PW" -saveall -o "$2" "$1"
+}
+
+@test "base64 without its final padding: the attachment keeps its last octets" {
+	# a JPEG's end marker (ff d9) in the last group, 2 and 1 octets
+	# left over after the whole groups of 3
+	printf '\377\330\377\340 jfif body \377\331' >"$T/a.jpg"
+	printf '\377\330\377\340 jfif bod \377\331' >"$T/b.jpg"
+	base64 -w 0 "$T/a.jpg" | grep -q '[^=]=$'
+	base64 -w 0 "$T/b.jpg" | grep -q '==$'
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: photos
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+two photos
+--b
+Content-Type: image/jpeg; name=a.jpg
+Content-Transfer-Encoding: base64
+
+$(base64 -w 0 "$T/a.jpg" | tr -d =)
+--b
+Content-Type: image/jpeg; name=b.jpg
+Content-Transfer-Encoding: base64
+
+$(base64 -w 0 "$T/b.jpg" | tr -d =)
+--b--
+EOF
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	detach_all "$T/m.pdf" "$T/out"
+	cmp "$T/out/a.jpg" "$T/a.jpg"
+	cmp "$T/out/b.jpg" "$T/b.jpg"
+}
+
+@test "a part of header fields and no body (RFC 2046): an empty attachment, no bounce" {
+	cat >"$MSG" <<'EOF'
+From: alice@example.test
+To: bob@example.test
+Subject: empty part
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+the text before
+--b
+Content-Type: application/octet-stream; name=empty.bin
+Content-Disposition: attachment; filename=empty.bin
+--b
+Content-Type: text/plain
+
+the text after
+--b--
+EOF
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	run pdfdetach -upw "$PW" -list "$T/m.pdf"
+	[ "${lines[0]}" = "1 embedded files" ] || fail_with "count"
+	[ "${lines[1]}" = "1: empty.bin" ] || fail_with "name"
+	detach_all "$T/m.pdf" "$T/out"
+	[ -f "$T/out/empty.bin" ] && [ ! -s "$T/out/empty.bin" ]
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q 'the text before' "$T/m.txt"
+	grep -q 'the text after' "$T/m.txt"
+	tr '\n' ' ' <"$T/m.txt" | grep -q 'empty.bin (application/octet-stream, 0 bytes'
+}
