@@ -6,17 +6,12 @@
  */
 #include "pdfmsg.h"
 #include "diag.h"
-#include "filter.h"
 #include "msgpart.h"
 #include "pdf.h"
 #include "secret.h"
 
 #include <sodium.h>
 #include <string.h>
-
-/* pdf.md section 7 */
-#define MAX_ATTACHMENTS 100
-#define MAX_ATTACHMENT_BYTES ((size_t)25 * 1024 * 1024)
 
 /* one original part that becomes an embedded file */
 typedef struct attachment {
@@ -109,12 +104,12 @@ add_attachment(content *c, const char *name, const char *fallback,
 {
 	attachment *a;
 
-	if (c->attachments->len >= MAX_ATTACHMENTS) {
+	if (c->attachments->len >= PDFMSG_MAX_ATTACHMENTS) {
 		c->too_many = true;
 		secret_bytes_free(data);
 		return false;
 	}
-	if (data->len > MAX_ATTACHMENT_BYTES - c->bytes) {
+	if (data->len > PDFMSG_MAX_ATTACHMENT_BYTES - c->bytes) {
 		c->too_large = true;
 		secret_bytes_free(data);
 		return false;
@@ -164,7 +159,8 @@ visit(const msg_node *node, void *data)
 		g_free(fallback);
 		return body;
 	}
-	bytes = msg_part_content(node->object, MAX_ATTACHMENT_BYTES + 1);
+	bytes = msg_part_content(node->object,
+	    PDFMSG_MAX_ATTACHMENT_BYTES + 1);
 	if (bytes == NULL) {
 		c->unreadable = true;
 		g_free(fallback);
@@ -217,9 +213,17 @@ pdfmsg_header_value(const ms_message *msg, const char *name)
 	return valid;
 }
 
+/* refused - MS_POLICY for a limit, MS_DATA for an unreadable part */
+static ms_err
+refused(pdfmsg_reason why, pdfmsg_reason *reason)
+{
+	*reason = why;
+	return why == PDFMSG_UNREADABLE_PART ? MS_DATA : MS_POLICY;
+}
+
 ms_err
 pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
-    bool attach_original, GByteArray **out)
+    bool attach_original, GByteArray **out, pdfmsg_reason *reason)
 {
 	static const char *const fields[] = {
 		"From", "To", "Cc", "Date", "Subject"
@@ -234,6 +238,7 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 	ms_err err;
 
 	*out = NULL;
+	*reason = PDFMSG_BUILT;
 	c.plain = g_string_new(NULL);
 	c.html = g_string_new(NULL);
 	c.html_parts = g_ptr_array_new();
@@ -241,19 +246,10 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 	err = msg_walk(msg, visit, &c);
 	if (err != MS_OK)
 		goto out;
-	if (c.too_many) {
-		err = filter_refuse("5.7.1", "more than %d attachments for "
-		    "a PDF", MAX_ATTACHMENTS);
-		goto out;
-	}
-	if (c.too_large) {
-		err = filter_refuse("5.3.4", "attachments over %zu bytes "
-		    "for a PDF", MAX_ATTACHMENT_BYTES);
-		goto out;
-	}
-	if (c.unreadable) {
-		diag_status("5.6.0 a part of the message cannot be read");
-		err = MS_DATA;
+	if (c.too_many || c.too_large || c.unreadable) {
+		err = refused(c.too_many ? PDFMSG_TOO_MANY_ATTACHMENTS :
+		    c.too_large ? PDFMSG_ATTACHMENTS_TOO_LARGE :
+		    PDFMSG_UNREADABLE_PART, reason);
 		goto out;
 	}
 	/* the HTML parts as files too, when there is room */
@@ -266,15 +262,15 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 		g_free(name);
 	}
 	if (c.too_many || c.too_large) {
-		err = filter_refuse(c.too_many ? "5.7.1" : "5.3.4",
-		    "too many or too large attachments for a PDF");
+		err = refused(c.too_many ? PDFMSG_TOO_MANY_ATTACHMENTS :
+		    PDFMSG_ATTACHMENTS_TOO_LARGE, reason);
 		goto out;
 	}
 	/* the message as received, when asked and when there is room: it
 	 * is a copy of what the PDF already shows, so no room is no refusal */
 	if (attach_original) {
-		if (c.attachments->len < MAX_ATTACHMENTS &&
-		    msg->raw_len <= MAX_ATTACHMENT_BYTES - c.bytes) {
+		if (c.attachments->len < PDFMSG_MAX_ATTACHMENTS &&
+		    msg->raw_len <= PDFMSG_MAX_ATTACHMENT_BYTES - c.bytes) {
 			GByteArray *raw = g_byte_array_sized_new(
 			    (guint)msg->raw_len);
 
@@ -323,8 +319,7 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 		    (guint)strlen(body));
 		if (!add_attachment(&c, "message-body.txt", "body.txt",
 		    "text/plain", full)) {
-			err = filter_refuse("5.3.4", "the message is too "
-			    "large for a PDF");
+			err = refused(PDFMSG_BODY_TOO_LARGE, reason);
 			goto out;
 		}
 	}
