@@ -2,7 +2,10 @@
  * pdfmsg.c - a message as the content of pdfwrap's PDF (see pdfmsg.h):
  * msg_walk sorts every entity into body text (text/plain as is,
  * text/html through pdf_html_text, both converted to clean UTF-8) or an
- * embedded file, under the limits of pdf.md section 7.
+ * embedded file, under the limits of pdf.md section 7.  S/MIME objects
+ * are embedded as their DER under the names mail programs use; the entity
+ * inside opaque signed data is read from the CMS (never verified here,
+ * and the PDF says so) and walked like the message itself.
  */
 #include "pdfmsg.h"
 #include "diag.h"
@@ -10,8 +13,13 @@
 #include "pdf.h"
 #include "secret.h"
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <sodium.h>
 #include <string.h>
+
+/* opaque signed data inside opaque signed data is shown this deep */
+#define SIGNED_DEPTH_MAX 2
 
 /* one original part that becomes an embedded file */
 typedef struct attachment {
@@ -27,6 +35,7 @@ typedef struct content {
 	GPtrArray *html_parts;	/* the HTML bodies kept as files too */
 	GPtrArray *attachments;	/* attachment * */
 	size_t bytes;		/* attachment bytes so far */
+	unsigned signed_depth;	/* inside opaque signed data */
 	bool too_many, too_large, unreadable;
 } content;
 
@@ -124,6 +133,100 @@ add_attachment(content *c, const char *name, const char *fallback,
 	return true;
 }
 
+/* fallback_name - the file name of a part that has none: the names mail
+ * programs give S/MIME objects, else part-PATH.bin (g_free) */
+static char *
+fallback_name(const msg_node *node)
+{
+	if (strcmp(node->mime_type, "application/pkcs7-signature") == 0 ||
+	    strcmp(node->mime_type, "application/x-pkcs7-signature") == 0)
+		return g_strdup("smime.p7s");
+	if (GMIME_IS_APPLICATION_PKCS7_MIME(node->object))
+		return g_strdup(g_mime_application_pkcs7_mime_get_smime_type(
+		    GMIME_APPLICATION_PKCS7_MIME(node->object)) ==
+		    GMIME_SECURE_MIME_TYPE_CERTS_ONLY ? "certs.p7c" :
+		    "smime.p7m");
+	return g_strdup_printf("part-%s.bin",
+	    *node->path != '\0' ? node->path : "0");
+}
+
+/* cms_signed_content - the entity that CMS signed data in der carries,
+ * read without verifying the signature; NULL for any other content or
+ * detached signed data */
+static GByteArray *
+cms_signed_content(const GByteArray *der)
+{
+	const unsigned char *p = der->data;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)der->len);
+	ASN1_OCTET_STRING **inner;
+	GByteArray *out = NULL;
+
+	if (cms != NULL && OBJ_obj2nid(CMS_get0_type(cms)) ==
+	    NID_pkcs7_signed && (inner = CMS_get0_content(cms)) != NULL &&
+	    *inner != NULL) {
+		out = g_byte_array_sized_new((guint)ASN1_STRING_length(*inner));
+		g_byte_array_append(out, ASN1_STRING_get0_data(*inner),
+		    (guint)ASN1_STRING_length(*inner));
+	}
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return out;
+}
+
+static bool visit(const msg_node *node, void *data);
+
+/* show_signed - the entity inside opaque signed data, walked like the
+ * message itself: its text shown under a line that says the signature
+ * was not verified here, its parts embedded */
+static void
+show_signed(content *c, GByteArray *entity)
+{
+	ms_message *inner = NULL;
+	msg_problem problem;
+
+	g_string_append(c->plain, "\n\n--- signed content (the signature "
+	    "is not verified) ---\n");
+	if (msg_parse_buffer((const char *)entity->data, entity->len, &inner,
+	    &problem) == MS_OK) {
+		c->signed_depth++;
+		if (msg_walk(inner, visit, c) != MS_OK)
+			c->unreadable = true;
+		c->signed_depth--;
+	} else {
+		c->unreadable = true;
+	}
+	msg_free(inner);
+	secret_bytes_free(entity);
+}
+
+/* visit_pkcs7 - an application/pkcs7-mime part is kept as the file a mail
+ * program saves: its DER under its own name or smime.p7m, certs.p7c.
+ * Signed data also shows the entity it carries. */
+static bool
+visit_pkcs7(content *c, const msg_node *node)
+{
+	GByteArray *der = msg_part_content(node->object,
+	    PDFMSG_MAX_ATTACHMENT_BYTES + 1);
+	char *fallback;
+	bool go_on;
+
+	if (der == NULL) {
+		c->unreadable = true;
+		return false;
+	}
+	if (c->signed_depth < SIGNED_DEPTH_MAX) {
+		GByteArray *entity = cms_signed_content(der);
+
+		if (entity != NULL)
+			show_signed(c, entity);
+	}
+	fallback = fallback_name(node);
+	go_on = add_attachment(c, node->filename, fallback, node->mime_type,
+	    der);
+	g_free(fallback);
+	return go_on;
+}
+
 /* visit - sort every entity into body text or embedded file */
 static bool
 visit(const msg_node *node, void *data)
@@ -144,8 +247,10 @@ visit(const msg_node *node, void *data)
 		}
 		return true;
 	}
-	fallback = g_strdup_printf("part-%s.bin",
-	    *node->path != '\0' ? node->path : "0");
+	if (node->kind == MSG_NODE_ENCRYPTED &&
+	    GMIME_IS_APPLICATION_PKCS7_MIME(node->object))
+		return visit_pkcs7(c, node);
+	fallback = fallback_name(node);
 	if (node->kind != MSG_NODE_LEAF) {
 		/* encrypted or opaque: kept whole, as received */
 		bytes = msg_serialize(node->object);

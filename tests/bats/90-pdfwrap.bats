@@ -879,3 +879,105 @@ EOF
 	grep -q 'the text after' "$T/m.txt"
 	tr '\n' ' ' <"$T/m.txt" | grep -q 'empty.bin (application/octet-stream, 0 bytes'
 }
+
+# smime_message KIND - $MSG with an S/MIME object made here by openssl:
+# opaque (signed data, no name), named (signed data as report.p7m),
+# detached (multipart/signed, the signature part without a name), certs
+# (a certs-only bundle without a name); the DER in $T/object.der
+smime_message() {
+	pki_ca root
+	pki_leaf root alice
+	printf 'Content-Type: text/plain\n\nsigned text %s\n' "$MARK" \
+	    >"$T/entity.txt"
+	local head='From: alice@example.test
+To: bob@example.test
+Subject: signed
+MIME-Version: 1.0'
+	case $1 in
+	opaque|named)
+		openssl cms -sign -nodetach -binary -in "$T/entity.txt" \
+		    -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			if [ "$1" = named ]; then
+				printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name=report.p7m\n'
+			else
+				printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data\n'
+			fi
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+		} >"$MSG"
+		;;
+	detached)
+		openssl cms -sign -binary -in "$T/entity.txt" \
+		    -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary=s\n\n'
+			printf -- '--s\n'
+			cat "$T/entity.txt"
+			printf -- '--s\nContent-Type: application/pkcs7-signature\n'
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+			printf -- '--s--\n'
+		} >"$MSG"
+		;;
+	certs)
+		openssl crl2pkcs7 -nocrl -certfile "$PKI/alice.pem" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			printf 'Content-Type: multipart/mixed; boundary=b\n\n'
+			printf -- '--b\nContent-Type: text/plain\n\nmy certificate\n'
+			printf -- '--b\nContent-Type: application/pkcs7-mime; smime-type=certs-only\n'
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+			printf -- '--b--\n'
+		} >"$MSG"
+		;;
+	esac
+}
+
+@test "S/MIME objects keep their names or get the usual ones, byte for byte" {
+	for kind in opaque named detached certs; do
+		smime_message "$kind"
+		case $kind in
+		opaque) name=smime.p7m type=application/pkcs7-mime ;;
+		named) name=report.p7m type=application/pkcs7-mime ;;
+		detached) name=smime.p7s type=application/pkcs7-signature ;;
+		certs) name=certs.p7c type=application/pkcs7-mime ;;
+		esac
+		wrap -f alice@example.test --password-file "$T/pw" \
+		    bob@example.test
+		expect_status 0
+		pdf_of "$T/out.eml" "$T/$kind.pdf"
+		check_pdf "$T/$kind.pdf" "$PW"
+		run pdfdetach -upw "$PW" -list "$T/$kind.pdf"
+		[ "${lines[0]}" = "1 embedded files" ] || fail_with "$kind count"
+		[ "${lines[1]}" = "1: $name" ] || fail_with "$kind name"
+		rm -rf "$T/out"
+		detach_all "$T/$kind.pdf" "$T/out"
+		cmp "$T/out/$name" "$T/object.der"
+		pdftotext -upw "$PW" "$T/$kind.pdf" - | tr '\n' ' ' >"$T/m.txt"
+		grep -q "$name ($type, " "$T/m.txt" || fail_with "$kind cover"
+	done
+}
+
+@test "S/MIME signed text is shown: opaque signed data read without verifying, and said so" {
+	for kind in opaque detached; do
+		smime_message "$kind"
+		wrap -f alice@example.test --password-file "$T/pw" \
+		    bob@example.test
+		expect_status 0
+		pdf_of "$T/out.eml" "$T/m.pdf"
+		pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+		grep -q "signed text $MARK" "$T/m.txt" || fail_with "$kind text"
+	done
+	smime_message opaque
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q 'signed content (the signature is not verified)' "$T/m.txt"
+}
