@@ -303,6 +303,135 @@ visit(const msg_node *node, void *data)
 	return true;
 }
 
+/* collect_boundary - g_mime_message_foreach: "--boundary" of every
+ * multipart into a GPtrArray */
+static void
+collect_boundary(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	const char *boundary;
+
+	(void)parent;
+	if (GMIME_IS_MULTIPART(part) && (boundary =
+	    g_mime_multipart_get_boundary(GMIME_MULTIPART(part))) != NULL)
+		g_ptr_array_add(data, g_strconcat("--", boundary, NULL));
+}
+
+/* boundary_line - line (without its line end) is a delimiter of one of
+ * boundaries; *closing for a close delimiter */
+static bool
+boundary_line(const char *line, size_t len, const GPtrArray *boundaries,
+    bool *closing)
+{
+	size_t i;
+
+	for (i = 0; i < boundaries->len; i++) {
+		const char *b = g_ptr_array_index(boundaries, i);
+		size_t n = strlen(b), at;
+
+		if (len < n || memcmp(line, b, n) != 0)
+			continue;
+		at = n;
+		*closing = len - at >= 2 && memcmp(line + at, "--", 2) == 0;
+		if (*closing)
+			at += 2;
+		while (at < len && (line[at] == ' ' || line[at] == '\t'))
+			at++;
+		if (at == len)
+			return true;
+	}
+	return false;
+}
+
+/* field_line - line starts a header field: a name of printable
+ * characters, optional blanks, a colon */
+static bool
+field_line(const char *line, size_t len)
+{
+	size_t at = 0;
+
+	while (at < len && line[at] > ' ' && line[at] < 0x7f &&
+	    line[at] != ':')
+		at++;
+	if (at == 0)
+		return false;
+	while (at < len && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	return at < len && line[at] == ':';
+}
+
+/* header_ends_repaired - the raw message with an empty line put before
+ * each line that ends a header section without one: a line that is no
+ * field, no continuation and no delimiter.  GMime drops such lines, and
+ * with a long one the rest of the message, where mail programs take the
+ * line as the first of the body; with the empty line GMime reads the
+ * part as they do, every byte kept.  NULL when nothing needed it. */
+static GString *
+header_ends_repaired(const ms_message *msg)
+{
+	GPtrArray *boundaries = g_ptr_array_new_with_free_func(g_free);
+	const char *p = msg->raw, *end = msg->raw + msg->raw_len;
+	GString *out = NULL;
+	bool header = true, first = true;
+
+	g_mime_message_foreach(msg->mime, collect_boundary, boundaries);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl != NULL ? nl + 1 : end;
+		size_t len = (size_t)((nl != NULL ? nl : end) - p);
+		bool closing = false, crlf = len > 0 && p[len - 1] == '\r';
+
+		if (crlf)
+			len--;
+		if (boundary_line(p, len, boundaries, &closing)) {
+			header = !closing;
+		} else if (header && len == 0) {
+			header = false;
+		} else if (header && !field_line(p, len) && p[0] != ' ' &&
+		    p[0] != '\t' && !(first && len >= 5 &&
+		    memcmp(p, "From ", 5) == 0)) {
+			if (out == NULL) {
+				out = g_string_sized_new(msg->raw_len + 64);
+				g_string_append_len(out, msg->raw,
+				    (gssize)(p - msg->raw));
+			}
+			g_string_append(out, crlf ? "\r\n" : "\n");
+			header = false;
+		}
+		if (out != NULL)
+			g_string_append_len(out, p, (gssize)(next - p));
+		first = false;
+		p = next;
+	}
+	g_ptr_array_free(boundaries, TRUE);
+	return out;
+}
+
+/* walk_content - msg_walk over msg, or over its repaired copy when a
+ * part's header runs into its body (see header_ends_repaired) */
+static ms_err
+walk_content(const ms_message *msg, content *c)
+{
+	GString *fixed = NULL;
+	ms_message *again = NULL;
+	msg_problem problem;
+	ms_err err;
+
+	if ((msg->flags & MSG_FLAG_MALFORMED) != 0 && msg->mime != NULL &&
+	    !msg->headers_only)
+		fixed = header_ends_repaired(msg);
+	if (fixed == NULL ||
+	    msg_parse_buffer(fixed->str, fixed->len, &again, &problem) !=
+	    MS_OK) {
+		if (fixed != NULL)
+			secret_string_free(fixed);
+		return msg_walk(msg, visit, c);
+	}
+	secret_string_free(fixed);
+	err = msg_walk(again, visit, c);
+	msg_free(again);
+	return err;
+}
+
 char *
 pdfmsg_header_value(const ms_message *msg, const char *name)
 {
@@ -348,7 +477,7 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 	c.html = g_string_new(NULL);
 	c.html_parts = g_ptr_array_new();
 	c.attachments = g_ptr_array_new_with_free_func(attachment_free);
-	err = msg_walk(msg, visit, &c);
+	err = walk_content(msg, &c);
 	if (err != MS_OK)
 		goto out;
 	if (c.too_many || c.too_large || c.unreadable) {

@@ -981,3 +981,54 @@ MIME-Version: 1.0'
 	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
 	grep -q 'signed content (the signature is not verified)' "$T/m.txt"
 }
+
+@test "a part whose header runs into its body: every octet kept, as mail programs read it" {
+	printf 'photo \377\330\377\331' >"$T/x.jpg"
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: no empty line
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+see the photo and the notes
+--b
+Content-Type: image/jpeg; name=x.jpg
+Content-Transfer-Encoding: base64
+$(base64 -w 0 "$T/x.jpg")
+--b
+Content-Type: text/plain; name=notes.txt
+Content-Disposition: attachment; filename=notes.txt
+first line of the notes
+second line
+--b--
+EOF
+	printf 'first line of the notes\nsecond line' >"$T/notes.txt"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	detach_all "$T/m.pdf" "$T/out"
+	cmp "$T/out/x.jpg" "$T/x.jpg"
+	cmp "$T/out/notes.txt" "$T/notes.txt"
+	# a real one (tests/fixtures/realmail/ORIGINS.txt): a long base64
+	# line right under the header; GMime alone loses the whole part
+	cp "$BATS_TEST_DIRNAME/../fixtures/realmail/header-into-body.eml" "$MSG"
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/r.pdf"
+	check_pdf "$T/r.pdf" "$PW"
+	python3 - "$MSG" "$T/expected.zip" <<'EOF'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_filename() == "Attachment.zip":
+        open(sys.argv[2], "wb").write(p.get_payload(decode=True))
+EOF
+	detach_all "$T/r.pdf" "$T/real"
+	cmp "$T/real/Attachment.zip" "$T/expected.zip"
+	pdftotext -upw "$PW" "$T/r.pdf" - | grep -q 'Body of message 2'
+}
