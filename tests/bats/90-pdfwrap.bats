@@ -805,6 +805,25 @@ detach_all() {
 	pdfdetach -upw "$PW" -saveall -o "$2" "$1"
 }
 
+# wrap_pdf PDF - pdfwrap $MSG for bob with the password file: exit 0 and
+# a clean encrypted PDF, saved as PDF
+wrap_pdf() {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$1"
+	check_pdf "$1" "$PW"
+}
+
+# attachment_named MAIL NAME OUT - the decoded part of MAIL called NAME,
+# as Python's email package reads it
+attachment_named() {
+	python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+data = [p.get_payload(decode=True) for p in m.walk()
+        if p.get_filename() == sys.argv[2]]
+open(sys.argv[3], "wb").write(data[0])' "$@"
+}
+
 @test "base64 without its final padding: the attachment keeps its last octets" {
 	# a JPEG's end marker (ff d9) in the last group, 2 and 1 octets
 	# left over after the whole groups of 3
@@ -835,10 +854,7 @@ Content-Transfer-Encoding: base64
 $(base64 -w 0 "$T/b.jpg" | tr -d =)
 --b--
 EOF
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
-	expect_status 0
-	pdf_of "$T/out.eml" "$T/m.pdf"
-	check_pdf "$T/m.pdf" "$PW"
+	wrap_pdf "$T/m.pdf"
 	detach_all "$T/m.pdf" "$T/out"
 	cmp "$T/out/a.jpg" "$T/a.jpg"
 	cmp "$T/out/b.jpg" "$T/b.jpg"
@@ -865,10 +881,7 @@ Content-Type: text/plain
 the text after
 --b--
 EOF
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
-	expect_status 0
-	pdf_of "$T/out.eml" "$T/m.pdf"
-	check_pdf "$T/m.pdf" "$PW"
+	wrap_pdf "$T/m.pdf"
 	run pdfdetach -upw "$PW" -list "$T/m.pdf"
 	[ "${lines[0]}" = "1 embedded files" ] || fail_with "count"
 	[ "${lines[1]}" = "1: empty.bin" ] || fail_with "name"
@@ -949,11 +962,7 @@ MIME-Version: 1.0'
 		detached) name=smime.p7s type=application/pkcs7-signature ;;
 		certs) name=certs.p7c type=application/pkcs7-mime ;;
 		esac
-		wrap -f alice@example.test --password-file "$T/pw" \
-		    bob@example.test
-		expect_status 0
-		pdf_of "$T/out.eml" "$T/$kind.pdf"
-		check_pdf "$T/$kind.pdf" "$PW"
+		wrap_pdf "$T/$kind.pdf"
 		run pdfdetach -upw "$PW" -list "$T/$kind.pdf"
 		[ "${lines[0]}" = "1 embedded files" ] || fail_with "$kind count"
 		[ "${lines[1]}" = "1: $name" ] || fail_with "$kind name"
@@ -968,16 +977,12 @@ MIME-Version: 1.0'
 @test "S/MIME signed text is shown: opaque signed data read without verifying, and said so" {
 	for kind in opaque detached; do
 		smime_message "$kind"
-		wrap -f alice@example.test --password-file "$T/pw" \
-		    bob@example.test
-		expect_status 0
-		pdf_of "$T/out.eml" "$T/m.pdf"
+		wrap_pdf "$T/m.pdf"
 		pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
 		grep -q "signed text $MARK" "$T/m.txt" || fail_with "$kind text"
 	done
 	smime_message opaque
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
-	pdf_of "$T/out.eml" "$T/m.pdf"
+	wrap_pdf "$T/m.pdf"
 	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
 	grep -q 'signed content (the signature is not verified)' "$T/m.txt"
 }
@@ -1007,27 +1012,15 @@ second line
 --b--
 EOF
 	printf 'first line of the notes\nsecond line' >"$T/notes.txt"
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
-	expect_status 0
-	pdf_of "$T/out.eml" "$T/m.pdf"
-	check_pdf "$T/m.pdf" "$PW"
+	wrap_pdf "$T/m.pdf"
 	detach_all "$T/m.pdf" "$T/out"
 	cmp "$T/out/x.jpg" "$T/x.jpg"
 	cmp "$T/out/notes.txt" "$T/notes.txt"
 	# a real one (tests/fixtures/realmail/ORIGINS.txt): a long base64
 	# line right under the header; GMime alone loses the whole part
 	cp "$BATS_TEST_DIRNAME/../fixtures/realmail/header-into-body.eml" "$MSG"
-	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
-	expect_status 0
-	pdf_of "$T/out.eml" "$T/r.pdf"
-	check_pdf "$T/r.pdf" "$PW"
-	python3 - "$MSG" "$T/expected.zip" <<'EOF'
-import email, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"))
-for p in m.walk():
-    if p.get_filename() == "Attachment.zip":
-        open(sys.argv[2], "wb").write(p.get_payload(decode=True))
-EOF
+	wrap_pdf "$T/r.pdf"
+	attachment_named "$MSG" Attachment.zip "$T/expected.zip"
 	detach_all "$T/r.pdf" "$T/real"
 	cmp "$T/real/Attachment.zip" "$T/expected.zip"
 	pdftotext -upw "$PW" "$T/r.pdf" - | grep -q 'Body of message 2'
