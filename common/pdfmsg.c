@@ -186,15 +186,14 @@ show_signed(content *c, GByteArray *entity)
 
 	g_string_append(c->plain, "\n\n--- signed content (the signature "
 	    "is not verified) ---\n");
+	c->signed_depth++;
+	/* the signed data itself is embedded in any case: content that is
+	 * no message is only not shown */
 	if (msg_parse_buffer((const char *)entity->data, entity->len, &inner,
-	    &problem) == MS_OK) {
-		c->signed_depth++;
-		if (msg_walk(inner, visit, c) != MS_OK)
-			c->unreadable = true;
-		c->signed_depth--;
-	} else {
-		c->unreadable = true;
-	}
+	    &problem) != MS_OK || msg_walk(inner, visit, c) != MS_OK)
+		g_string_append(c->plain, "(not shown: it is no MIME entity; "
+		    "see the attached signed data)\n");
+	c->signed_depth--;
 	msg_free(inner);
 	secret_bytes_free(entity);
 }
