@@ -519,6 +519,31 @@ sms_password(ms_filter *f, const ms_addr *recipient, char **password,
 	return err;
 }
 
+/* pdf_refusal - the status line Postfix reads for why pdfmsg_build made
+ * no PDF, and the result that gives the exit status: over a limit is a
+ * policy refusal (69), an unreadable part a data error (65) */
+static ms_err
+pdf_refusal(pdfmsg_reason reason, ms_err err)
+{
+	switch (reason) {
+	case PDFMSG_TOO_MANY_ATTACHMENTS:
+		return filter_refuse("5.7.1", "more than %d attachments for "
+		    "a PDF", PDFMSG_MAX_ATTACHMENTS);
+	case PDFMSG_ATTACHMENTS_TOO_LARGE:
+		return filter_refuse("5.3.4", "attachments over %zu bytes "
+		    "for a PDF", PDFMSG_MAX_ATTACHMENT_BYTES);
+	case PDFMSG_BODY_TOO_LARGE:
+		return filter_refuse("5.3.4", "the message is too large for "
+		    "a PDF");
+	case PDFMSG_UNREADABLE_PART:
+		diag_status("5.6.0 a part of the message cannot be read");
+		return MS_DATA;
+	case PDFMSG_BUILT:
+		break;
+	}
+	return err;
+}
+
 /* get_password - the user password for this message */
 static ms_err
 get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
@@ -658,10 +683,13 @@ main(int argc, char **argv)
 		goto out;
 	{
 		const pdf_link link = { "Reply", link_text, link_uri };
+		pdfmsg_reason reason;
 
 		err = pdfmsg_build(f.msg, password, link_uri != NULL ? &link :
 		    NULL, opt_attach_original ||
-		    settings_get_bool(settings, "pdf-attach-original"), &pdf);
+		    settings_get_bool(settings, "pdf-attach-original"), &pdf,
+		    &reason);
+		err = pdf_refusal(reason, err);
 	}
 	if (err != MS_OK)
 		goto out;

@@ -12,6 +12,9 @@
 #include <sodium.h>
 #include <string.h>
 
+/* base64 content is decoded in blocks of this many characters */
+#define CONTENT_BLOCK 65536
+
 /* content_type_is - root content type matches type/subtype */
 static bool
 content_type_is(GMimeObject *obj, const char *type, const char *subtype)
@@ -934,6 +937,60 @@ msg_boundary(const msg_entity *e, const char *prefix)
 	}
 }
 
+/* base64_content - the content of a base64 part, decoded by GMime's
+ * decoder.  The decoder keeps the bits of a last group that lacks its
+ * '=' padding and never writes them (a JPEG would lose its end marker):
+ * the padding the sender left out is given to it, as mail programs read
+ * such a part.  NULL when it cannot be read or holds more than max. */
+static GByteArray *
+base64_content(GMimeDataWrapper *w, size_t max)
+{
+	static const char padding[] = "==";
+	GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
+	GMimeEncoding state;
+	GByteArray *data = g_byte_array_new();
+	char *in = g_malloc(CONTENT_BLOCK);
+	char *out = g_malloc(CONTENT_BLOCK);
+	bool ok = raw != NULL && g_mime_stream_reset(raw) == 0;
+	size_t made;
+	int group;
+
+	g_mime_encoding_init_decode(&state, GMIME_CONTENT_ENCODING_BASE64);
+	/* CONTENT_BLOCK characters decode to less than CONTENT_BLOCK octets,
+	 * with the bits the decoder holds from the last block */
+	while (ok && !g_mime_stream_eos(raw)) {
+		ssize_t n = g_mime_stream_read(raw, in, CONTENT_BLOCK);
+
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		made = g_mime_encoding_step(&state, in, (size_t)n, out);
+		ok = made <= max - data->len;
+		if (ok)
+			g_byte_array_append(data, (guint8 *)out, (guint)made);
+	}
+	/* 2 or 3 characters of a last group hold 1 or 2 octets; 1 holds
+	 * none */
+	group = state.state & 0xff;
+	if (ok && (group == 2 || group == 3)) {
+		made = g_mime_encoding_step(&state, padding,
+		    (size_t)(4 - group), out);
+		ok = made <= max - data->len;
+		if (ok)
+			g_byte_array_append(data, (guint8 *)out, (guint)made);
+	}
+	if (raw != NULL)
+		g_mime_stream_reset(raw);
+	g_free(in);
+	g_free(out);
+	if (!ok) {
+		g_byte_array_free(data, TRUE);
+		return NULL;
+	}
+	return data;
+}
+
 GByteArray *
 msg_part_content(GMimeObject *part, size_t max)
 {
@@ -941,9 +998,16 @@ msg_part_content(GMimeObject *part, size_t max)
 	GMimeStream *s;
 	GByteArray *data;
 
-	if (!GMIME_IS_PART(part) ||
-	    (w = g_mime_part_get_content(GMIME_PART(part))) == NULL)
+	if (!GMIME_IS_PART(part))
 		return NULL;
+	/* a part whose header ends at the next boundary has an empty body,
+	 * which RFC 2046 allows: empty content, not an unreadable part */
+	w = g_mime_part_get_content(GMIME_PART(part));
+	if (w == NULL)
+		return g_byte_array_new();
+	if (g_mime_data_wrapper_get_encoding(w) ==
+	    GMIME_CONTENT_ENCODING_BASE64)
+		return base64_content(w, max);
 	data = g_byte_array_new();
 	s = g_mime_stream_mem_new_with_byte_array(data);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);

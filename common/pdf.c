@@ -3,17 +3,19 @@
  *
  * Layout: one pango layout for the cover block (markup we build, every
  * value escaped: the sender's text is never markup) and one for the body
- * (plain text).  Pagination is ours: a counting pass finds the number of
- * pages, a drawing pass draws each layout line where it falls and the
- * page footer.  qpdf then reads the cairo output from memory, adds the
- * embedded files and writes it encrypted (ENC-8: R6 only, a random owner
- * password).
+ * (plain text, in pieces).  Pagination is ours: a counting pass finds the
+ * number of pages, a drawing pass draws each layout line where it falls
+ * and the page footer; the body is shaped once, in the counting pass.
+ * qpdf then reads the cairo output from memory, adds the embedded files
+ * (deflated only where that pays) and writes it encrypted (ENC-8: R6
+ * only, a random owner password), every stream passed through as it is.
  */
 #include "pdf.h"
 #include "diag.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <gio/gio.h>
 #include <pango/pangocairo.h>
 #include <qpdf/qpdf-c.h>
 #include <sodium.h>
@@ -36,9 +38,17 @@
 /* cairo output over this is a failure, not a crash in g_byte_array */
 #define PDF_OUTPUT_MAX ((size_t)1024 * 1024 * 1024)
 #define OWNER_PASSWORD_LEN 32
+/* an attachment is stored deflated when a fast trial on its first
+ * FLATE_PROBE bytes saves a tenth or more; smaller ones are always tried */
+#define FLATE_PROBE ((size_t)64 * 1024)
+#define FLATE_BLOCK ((size_t)64 * 1024)
 /* body text is laid out in pieces of at most this many bytes */
 #define CHUNK_MAX 4096
 #define CHUNK_SPACE_SEARCH 256
+/* the layouts of the counting pass are kept for the drawing pass (shaping
+ * is most of the work) for this much body text; past it they are made
+ * again, so memory stays bounded for the longest bodies */
+#define KEPT_TEXT_MAX ((size_t)512 * 1024)
 
 static const char password_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -65,6 +75,8 @@ typedef struct render {
 	bool missing;		/* a character without a glyph in any font */
 	bool wrap;		/* each page's content in a structure element
 				 * (a page with a link needs one, pdf.md 3.2) */
+	GPtrArray *kept;	/* the body's layouts of the counting pass,
+				 * NULL past KEPT_TEXT_MAX */
 } render;
 
 /* page_begin, page_end - the structure element around a page's content:
@@ -159,6 +171,14 @@ flow(render *r, PangoLayout *layout, const char *link)
 
 static PangoLayout *new_layout(PangoContext *context, const char *font);
 
+/* layout_free - a GPtrArray free function that passes over NULL */
+static void
+layout_free(void *layout)
+{
+	if (layout != NULL)
+		g_object_unref(layout);
+}
+
 /* chunk_end - where the next piece of body text to lay out ends: after
  * the last line break within CHUNK_MAX bytes, else after a space, else
  * at a character boundary.  Pango finds a line's character offset by
@@ -184,26 +204,42 @@ chunk_end(const char *p, const char *end)
 	return stop;
 }
 
-/* flow_text - place text after what the page holds, piece by piece */
+/* flow_text - place text after what the page holds, piece by piece;
+ * the counting pass keeps each piece's layout for the drawing pass */
 static void
 flow_text(render *r, PangoContext *context, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
+	size_t piece = 0;
 
-	while (p < end && !r->full) {
+	for (; p < end && !r->full; piece++) {
 		const char *stop = chunk_end(p, end);
 		size_t n = (size_t)(stop - p);
-		PangoLayout *layout = new_layout(context, FONT);
+		PangoLayout *layout = piece < r->kept->len ?
+		    g_ptr_array_index(r->kept, piece) : NULL;
+		bool fresh = layout == NULL;
 
-		/* the line break that ends a piece is the end of its
-		 * layout, not an empty line */
-		if (n > 0 && p[n - 1] == '\n')
-			n--;
-		pango_layout_set_text(layout, p, (int)n);
-		if (pango_layout_get_unknown_glyphs_count(layout) > 0)
-			r->missing = true;
+		if (fresh) {
+			layout = new_layout(context, FONT);
+			/* the line break that ends a piece is the end of its
+			 * layout, not an empty line */
+			if (n > 0 && p[n - 1] == '\n')
+				n--;
+			pango_layout_set_text(layout, p, (int)n);
+			if (pango_layout_get_unknown_glyphs_count(layout) > 0)
+				r->missing = true;
+		}
 		flow(r, layout, NULL);
-		g_object_unref(layout);
+		if (fresh && !r->draw && (size_t)(stop - text) <=
+		    KEPT_TEXT_MAX) {
+			g_ptr_array_add(r->kept, layout);
+			layout = NULL;
+		} else if (fresh && !r->draw) {
+			/* a placeholder: made again when drawn */
+			g_ptr_array_add(r->kept, NULL);
+		}
+		if (fresh && layout != NULL)
+			g_object_unref(layout);
 		p = stop;
 	}
 }
@@ -324,6 +360,7 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 	    PAGE_WIDTH, PAGE_HEIGHT);
 	memset(&r, 0, sizeof(r));
 	r.cr = cairo_create(surface);
+	r.kept = g_ptr_array_new_with_free_func(layout_free);
 	/* a font map of our own, not pango's per-thread default, so its
 	 * font caches are freed with it */
 	fontmap = pango_cairo_font_map_new();
@@ -369,6 +406,7 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 		g_object_unref(link_layout);
 	g_free(attributes);
 	g_object_unref(r.footer);
+	g_ptr_array_free(r.kept, TRUE);
 	g_object_unref(context);
 	g_object_unref(fontmap);
 	status = cairo_status(r.cr);
@@ -418,6 +456,65 @@ ascii_name(const char *name)
 	return copy;
 }
 
+/* deflate_with - data in zlib format (PDF's FlateDecode) at level, or
+ * NULL when that is not smaller than the data itself */
+static GByteArray *
+deflate_with(const guint8 *data, size_t len, int level)
+{
+	GConverter *z = G_CONVERTER(g_zlib_compressor_new(
+	    G_ZLIB_COMPRESSOR_FORMAT_ZLIB, level));
+	GByteArray *out = g_byte_array_sized_new((guint)MIN(len, G_MAXUINT));
+	guint8 *block = g_malloc(FLATE_BLOCK);
+	size_t at = 0;
+	bool ok = false;
+
+	for (;;) {
+		gsize used = 0, made = 0;
+		GConverterResult result = g_converter_convert(z, data + at,
+		    len - at, block, FLATE_BLOCK, G_CONVERTER_INPUT_AT_END,
+		    &used, &made, NULL);
+
+		if (result == G_CONVERTER_ERROR || made >= len - out->len)
+			break;
+		at += used;
+		g_byte_array_append(out, block, (guint)made);
+		if (result == G_CONVERTER_FINISHED) {
+			ok = true;
+			break;
+		}
+	}
+	sodium_memzero(block, FLATE_BLOCK);
+	g_free(block);
+	g_object_unref(z);
+	if (!ok) {
+		sodium_memzero(out->data, out->len);
+		g_byte_array_free(out, TRUE);
+		return NULL;
+	}
+	return out;
+}
+
+/* deflated - the attachment deflated for the PDF, or NULL to store it as
+ * it is: data that is already compressed (JPEG, ZIP, ...) would only cost
+ * time, so a fast trial on its beginning decides */
+static GByteArray *
+deflated(const guint8 *data, size_t len)
+{
+	if (len > FLATE_PROBE) {
+		GByteArray *trial = deflate_with(data, FLATE_PROBE, 1);
+		bool worth = trial != NULL &&
+		    trial->len <= FLATE_PROBE / 10 * 9;
+
+		if (trial != NULL) {
+			sodium_memzero(trial->data, trial->len);
+			g_byte_array_free(trial, TRUE);
+		}
+		if (!worth)
+			return NULL;
+	}
+	return deflate_with(data, len, 6);
+}
+
 /* embed - one attachment as file specification, appended to names */
 static void
 embed(qpdf_data q, qpdf_oh names, size_t index, const pdf_attachment *a)
@@ -428,8 +525,18 @@ embed(qpdf_data q, qpdf_oh names, size_t index, const pdf_attachment *a)
 	char *fallback = ascii_name(a->name);
 	char key[24];
 
-	qpdf_oh_replace_stream_data(q, stream, a->data, a->len,
-	    qpdf_oh_new_null(q), qpdf_oh_new_null(q));
+	GByteArray *packed = deflated(a->data, a->len);
+
+	if (packed != NULL) {
+		qpdf_oh_replace_stream_data(q, stream, packed->data,
+		    packed->len, qpdf_oh_new_name(q, "/FlateDecode"),
+		    qpdf_oh_new_null(q));
+		sodium_memzero(packed->data, packed->len);
+		g_byte_array_free(packed, TRUE);
+	} else {
+		qpdf_oh_replace_stream_data(q, stream, a->data, a->len,
+		    qpdf_oh_new_null(q), qpdf_oh_new_null(q));
+	}
 	dict = qpdf_oh_get_dict(q, stream);
 	qpdf_oh_replace_key(q, dict, "/Type", qpdf_oh_new_name(q,
 	    "/EmbeddedFile"));
@@ -523,6 +630,10 @@ pdf_protect(const GByteArray *pdf, const pdf_attachment *attachments,
 	if ((qpdf_init_write_memory(q) & QPDF_ERRORS) != 0 ||
 	    qpdf_failed(q, "write setup"))
 		goto out;
+	/* streams are written as they are: cairo's are deflated already,
+	 * the attachments were deflated above where that pays */
+	qpdf_set_decode_level(q, qpdf_dl_none);
+	qpdf_set_compress_streams(q, QPDF_FALSE);
 	owner_password(owner);
 	qpdf_set_r6_encryption_parameters2(q, user_password, owner,
 	    QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE, QPDF_TRUE,

@@ -2,22 +2,25 @@
  * pdfmsg.c - a message as the content of pdfwrap's PDF (see pdfmsg.h):
  * msg_walk sorts every entity into body text (text/plain as is,
  * text/html through text_html_to_text, both decoded by text.h) or an
- * embedded file, under the limits of pdf.md section 7.
+ * embedded file, under the limits of pdf.md section 7.  S/MIME objects
+ * are embedded as their DER under the names mail programs use; the entity
+ * inside opaque signed data is read from the CMS (never verified here,
+ * and the PDF says so) and walked like the message itself.
  */
 #include "pdfmsg.h"
 #include "diag.h"
-#include "filter.h"
 #include "msgpart.h"
 #include "pdf.h"
 #include "secret.h"
 #include "text.h"
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <sodium.h>
 #include <string.h>
 
-/* pdf.md section 7 */
-#define MAX_ATTACHMENTS 100
-#define MAX_ATTACHMENT_BYTES ((size_t)25 * 1024 * 1024)
+/* opaque signed data inside opaque signed data is shown this deep */
+#define SIGNED_DEPTH_MAX 2
 
 /* one original part that becomes an embedded file */
 typedef struct attachment {
@@ -33,6 +36,7 @@ typedef struct content {
 	GPtrArray *html_parts;	/* the HTML bodies kept as files too */
 	GPtrArray *attachments;	/* attachment * */
 	size_t bytes;		/* attachment bytes so far */
+	unsigned signed_depth;	/* inside opaque signed data */
 	bool too_many, too_large, unreadable;
 } content;
 
@@ -98,12 +102,12 @@ add_attachment(content *c, const char *name, const char *fallback,
 {
 	attachment *a;
 
-	if (c->attachments->len >= MAX_ATTACHMENTS) {
+	if (c->attachments->len >= PDFMSG_MAX_ATTACHMENTS) {
 		c->too_many = true;
 		secret_bytes_free(data);
 		return false;
 	}
-	if (data->len > MAX_ATTACHMENT_BYTES - c->bytes) {
+	if (data->len > PDFMSG_MAX_ATTACHMENT_BYTES - c->bytes) {
 		c->too_large = true;
 		secret_bytes_free(data);
 		return false;
@@ -116,6 +120,99 @@ add_attachment(content *c, const char *name, const char *fallback,
 	a->data = data;
 	g_ptr_array_add(c->attachments, a);
 	return true;
+}
+
+/* fallback_name - the file name of a part that has none: the names mail
+ * programs give S/MIME objects, else part-PATH.bin (g_free) */
+static char *
+fallback_name(const msg_node *node)
+{
+	if (strcmp(node->mime_type, "application/pkcs7-signature") == 0 ||
+	    strcmp(node->mime_type, "application/x-pkcs7-signature") == 0)
+		return g_strdup("smime.p7s");
+	if (GMIME_IS_APPLICATION_PKCS7_MIME(node->object))
+		return g_strdup(g_mime_application_pkcs7_mime_get_smime_type(
+		    GMIME_APPLICATION_PKCS7_MIME(node->object)) ==
+		    GMIME_SECURE_MIME_TYPE_CERTS_ONLY ? "certs.p7c" :
+		    "smime.p7m");
+	return g_strdup_printf("part-%s.bin",
+	    *node->path != '\0' ? node->path : "0");
+}
+
+/* cms_signed_content - the entity that CMS signed data in der carries,
+ * read without verifying the signature; NULL for any other content or
+ * detached signed data */
+static GByteArray *
+cms_signed_content(const GByteArray *der)
+{
+	const unsigned char *p = der->data;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)der->len);
+	ASN1_OCTET_STRING **inner;
+	GByteArray *out = NULL;
+
+	if (cms != NULL && OBJ_obj2nid(CMS_get0_type(cms)) ==
+	    NID_pkcs7_signed && (inner = CMS_get0_content(cms)) != NULL &&
+	    *inner != NULL) {
+		out = g_byte_array_sized_new((guint)ASN1_STRING_length(*inner));
+		g_byte_array_append(out, ASN1_STRING_get0_data(*inner),
+		    (guint)ASN1_STRING_length(*inner));
+	}
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return out;
+}
+
+static bool visit(const msg_node *node, void *data);
+
+/* show_signed - the entity inside opaque signed data, walked like the
+ * message itself: its text shown under a line that says the signature
+ * was not verified here, its parts embedded */
+static void
+show_signed(content *c, GByteArray *entity)
+{
+	ms_message *inner = NULL;
+	msg_problem problem;
+
+	g_string_append(c->plain, "\n\n--- signed content (the signature "
+	    "is not verified) ---\n");
+	c->signed_depth++;
+	/* the signed data itself is embedded in any case: content that is
+	 * no message is only not shown */
+	if (msg_parse_buffer((const char *)entity->data, entity->len, &inner,
+	    &problem) != MS_OK || msg_walk(inner, visit, c) != MS_OK)
+		g_string_append(c->plain, "(not shown: it is no MIME entity; "
+		    "see the attached signed data)\n");
+	c->signed_depth--;
+	msg_free(inner);
+	secret_bytes_free(entity);
+}
+
+/* visit_pkcs7 - an application/pkcs7-mime part is kept as the file a mail
+ * program saves: its DER under its own name or smime.p7m, certs.p7c.
+ * Signed data also shows the entity it carries. */
+static bool
+visit_pkcs7(content *c, const msg_node *node)
+{
+	GByteArray *der = msg_part_content(node->object,
+	    PDFMSG_MAX_ATTACHMENT_BYTES + 1);
+	char *fallback;
+	bool go_on;
+
+	if (der == NULL) {
+		c->unreadable = true;
+		return false;
+	}
+	if (c->signed_depth < SIGNED_DEPTH_MAX) {
+		GByteArray *entity = cms_signed_content(der);
+
+		if (entity != NULL)
+			show_signed(c, entity);
+	}
+	fallback = fallback_name(node);
+	go_on = add_attachment(c, node->filename, fallback, node->mime_type,
+	    der);
+	g_free(fallback);
+	return go_on;
 }
 
 /* visit - sort every entity into body text or embedded file */
@@ -138,8 +235,10 @@ visit(const msg_node *node, void *data)
 		}
 		return true;
 	}
-	fallback = g_strdup_printf("part-%s.bin",
-	    *node->path != '\0' ? node->path : "0");
+	if (node->kind == MSG_NODE_ENCRYPTED &&
+	    GMIME_IS_APPLICATION_PKCS7_MIME(node->object))
+		return visit_pkcs7(c, node);
+	fallback = fallback_name(node);
 	if (node->kind != MSG_NODE_LEAF) {
 		/* encrypted or opaque: kept whole, as received */
 		bytes = msg_serialize(node->object);
@@ -153,7 +252,8 @@ visit(const msg_node *node, void *data)
 		g_free(fallback);
 		return body;
 	}
-	bytes = msg_part_content(node->object, MAX_ATTACHMENT_BYTES + 1);
+	bytes = msg_part_content(node->object,
+	    PDFMSG_MAX_ATTACHMENT_BYTES + 1);
 	if (bytes == NULL) {
 		c->unreadable = true;
 		g_free(fallback);
@@ -191,6 +291,135 @@ visit(const msg_node *node, void *data)
 	return true;
 }
 
+/* collect_boundary - g_mime_message_foreach: "--boundary" of every
+ * multipart into a GPtrArray */
+static void
+collect_boundary(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	const char *boundary;
+
+	(void)parent;
+	if (GMIME_IS_MULTIPART(part) && (boundary =
+	    g_mime_multipart_get_boundary(GMIME_MULTIPART(part))) != NULL)
+		g_ptr_array_add(data, g_strconcat("--", boundary, NULL));
+}
+
+/* boundary_line - line (without its line end) is a delimiter of one of
+ * boundaries; *closing for a close delimiter */
+static bool
+boundary_line(const char *line, size_t len, const GPtrArray *boundaries,
+    bool *closing)
+{
+	size_t i;
+
+	for (i = 0; i < boundaries->len; i++) {
+		const char *b = g_ptr_array_index(boundaries, i);
+		size_t n = strlen(b), at;
+
+		if (len < n || memcmp(line, b, n) != 0)
+			continue;
+		at = n;
+		*closing = len - at >= 2 && memcmp(line + at, "--", 2) == 0;
+		if (*closing)
+			at += 2;
+		while (at < len && (line[at] == ' ' || line[at] == '\t'))
+			at++;
+		if (at == len)
+			return true;
+	}
+	return false;
+}
+
+/* field_line - line starts a header field: a name of printable
+ * characters, optional blanks, a colon */
+static bool
+field_line(const char *line, size_t len)
+{
+	size_t at = 0;
+
+	while (at < len && line[at] > ' ' && line[at] < 0x7f &&
+	    line[at] != ':')
+		at++;
+	if (at == 0)
+		return false;
+	while (at < len && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	return at < len && line[at] == ':';
+}
+
+/* header_ends_repaired - the raw message with an empty line put before
+ * each line that ends a header section without one: a line that is no
+ * field, no continuation and no delimiter.  GMime drops such lines, and
+ * with a long one the rest of the message, where mail programs take the
+ * line as the first of the body; with the empty line GMime reads the
+ * part as they do, every byte kept.  NULL when nothing needed it. */
+static GString *
+header_ends_repaired(const ms_message *msg)
+{
+	GPtrArray *boundaries = g_ptr_array_new_with_free_func(g_free);
+	const char *p = msg->raw, *end = msg->raw + msg->raw_len;
+	GString *out = NULL;
+	bool header = true, first = true;
+
+	g_mime_message_foreach(msg->mime, collect_boundary, boundaries);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl != NULL ? nl + 1 : end;
+		size_t len = (size_t)((nl != NULL ? nl : end) - p);
+		bool closing = false, crlf = len > 0 && p[len - 1] == '\r';
+
+		if (crlf)
+			len--;
+		if (boundary_line(p, len, boundaries, &closing)) {
+			header = !closing;
+		} else if (header && len == 0) {
+			header = false;
+		} else if (header && !field_line(p, len) && p[0] != ' ' &&
+		    p[0] != '\t' && !(first && len >= 5 &&
+		    memcmp(p, "From ", 5) == 0)) {
+			if (out == NULL) {
+				out = g_string_sized_new(msg->raw_len + 64);
+				g_string_append_len(out, msg->raw,
+				    (gssize)(p - msg->raw));
+			}
+			g_string_append(out, crlf ? "\r\n" : "\n");
+			header = false;
+		}
+		if (out != NULL)
+			g_string_append_len(out, p, (gssize)(next - p));
+		first = false;
+		p = next;
+	}
+	g_ptr_array_free(boundaries, TRUE);
+	return out;
+}
+
+/* walk_content - msg_walk over msg, or over its repaired copy when a
+ * part's header runs into its body (see header_ends_repaired) */
+static ms_err
+walk_content(const ms_message *msg, content *c)
+{
+	GString *fixed = NULL;
+	ms_message *again = NULL;
+	msg_problem problem;
+	ms_err err;
+
+	if ((msg->flags & MSG_FLAG_MALFORMED) != 0 && msg->mime != NULL &&
+	    !msg->headers_only)
+		fixed = header_ends_repaired(msg);
+	if (fixed == NULL ||
+	    msg_parse_buffer(fixed->str, fixed->len, &again, &problem) !=
+	    MS_OK) {
+		if (fixed != NULL)
+			secret_string_free(fixed);
+		return msg_walk(msg, visit, c);
+	}
+	secret_string_free(fixed);
+	err = msg_walk(again, visit, c);
+	msg_free(again);
+	return err;
+}
+
 char *
 pdfmsg_header_value(const ms_message *msg, const char *name)
 {
@@ -206,9 +435,17 @@ pdfmsg_header_value(const ms_message *msg, const char *name)
 	return valid;
 }
 
+/* refused - MS_POLICY for a limit, MS_DATA for an unreadable part */
+static ms_err
+refused(pdfmsg_reason why, pdfmsg_reason *reason)
+{
+	*reason = why;
+	return why == PDFMSG_UNREADABLE_PART ? MS_DATA : MS_POLICY;
+}
+
 ms_err
 pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
-    bool attach_original, GByteArray **out)
+    bool attach_original, GByteArray **out, pdfmsg_reason *reason)
 {
 	static const char *const fields[] = {
 		"From", "To", "Cc", "Date", "Subject"
@@ -223,26 +460,18 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 	ms_err err;
 
 	*out = NULL;
+	*reason = PDFMSG_BUILT;
 	c.plain = g_string_new(NULL);
 	c.html = g_string_new(NULL);
 	c.html_parts = g_ptr_array_new();
 	c.attachments = g_ptr_array_new_with_free_func(attachment_free);
-	err = msg_walk(msg, visit, &c);
+	err = walk_content(msg, &c);
 	if (err != MS_OK)
 		goto out;
-	if (c.too_many) {
-		err = filter_refuse("5.7.1", "more than %d attachments for "
-		    "a PDF", MAX_ATTACHMENTS);
-		goto out;
-	}
-	if (c.too_large) {
-		err = filter_refuse("5.3.4", "attachments over %zu bytes "
-		    "for a PDF", MAX_ATTACHMENT_BYTES);
-		goto out;
-	}
-	if (c.unreadable) {
-		diag_status("5.6.0 a part of the message cannot be read");
-		err = MS_DATA;
+	if (c.too_many || c.too_large || c.unreadable) {
+		err = refused(c.too_many ? PDFMSG_TOO_MANY_ATTACHMENTS :
+		    c.too_large ? PDFMSG_ATTACHMENTS_TOO_LARGE :
+		    PDFMSG_UNREADABLE_PART, reason);
 		goto out;
 	}
 	/* the HTML parts as files too, when there is room */
@@ -255,15 +484,15 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 		g_free(name);
 	}
 	if (c.too_many || c.too_large) {
-		err = filter_refuse(c.too_many ? "5.7.1" : "5.3.4",
-		    "too many or too large attachments for a PDF");
+		err = refused(c.too_many ? PDFMSG_TOO_MANY_ATTACHMENTS :
+		    PDFMSG_ATTACHMENTS_TOO_LARGE, reason);
 		goto out;
 	}
 	/* the message as received, when asked and when there is room: it
 	 * is a copy of what the PDF already shows, so no room is no refusal */
 	if (attach_original) {
-		if (c.attachments->len < MAX_ATTACHMENTS &&
-		    msg->raw_len <= MAX_ATTACHMENT_BYTES - c.bytes) {
+		if (c.attachments->len < PDFMSG_MAX_ATTACHMENTS &&
+		    msg->raw_len <= PDFMSG_MAX_ATTACHMENT_BYTES - c.bytes) {
 			GByteArray *raw = g_byte_array_sized_new(
 			    (guint)msg->raw_len);
 
@@ -312,8 +541,7 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 		    (guint)strlen(body));
 		if (!add_attachment(&c, "message-body.txt", "body.txt",
 		    "text/plain", full)) {
-			err = filter_refuse("5.3.4", "the message is too "
-			    "large for a PDF");
+			err = refused(PDFMSG_BODY_TOO_LARGE, reason);
 			goto out;
 		}
 	}

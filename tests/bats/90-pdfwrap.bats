@@ -798,3 +798,230 @@ reply_setup() {
 	expect_status 75
 	[[ $stderr == *"exactly 32 octets"* ]]
 }
+
+# detach_all PDF DIR - every embedded file of PDF into DIR
+detach_all() {
+	mkdir -p "$2"
+	pdfdetach -upw "$PW" -saveall -o "$2" "$1"
+}
+
+# wrap_pdf PDF - pdfwrap $MSG for bob with the password file: exit 0 and
+# a clean encrypted PDF, saved as PDF
+wrap_pdf() {
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$1"
+	check_pdf "$1" "$PW"
+}
+
+# attachment_named MAIL NAME OUT - the decoded part of MAIL called NAME,
+# as Python's email package reads it
+attachment_named() {
+	python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+data = [p.get_payload(decode=True) for p in m.walk()
+        if p.get_filename() == sys.argv[2]]
+open(sys.argv[3], "wb").write(data[0])' "$@"
+}
+
+@test "base64 without its final padding: the attachment keeps its last octets" {
+	# a JPEG's end marker (ff d9) in the last group, 2 and 1 octets
+	# left over after the whole groups of 3
+	printf '\377\330\377\340 jfif body \377\331' >"$T/a.jpg"
+	printf '\377\330\377\340 jfif bod \377\331' >"$T/b.jpg"
+	base64 -w 0 "$T/a.jpg" | grep -q '[^=]=$'
+	base64 -w 0 "$T/b.jpg" | grep -q '==$'
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: photos
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+two photos
+--b
+Content-Type: image/jpeg; name=a.jpg
+Content-Transfer-Encoding: base64
+
+$(base64 -w 0 "$T/a.jpg" | tr -d =)
+--b
+Content-Type: image/jpeg; name=b.jpg
+Content-Transfer-Encoding: base64
+
+$(base64 -w 0 "$T/b.jpg" | tr -d =)
+--b--
+EOF
+	wrap_pdf "$T/m.pdf"
+	detach_all "$T/m.pdf" "$T/out"
+	cmp "$T/out/a.jpg" "$T/a.jpg"
+	cmp "$T/out/b.jpg" "$T/b.jpg"
+}
+
+@test "a part of header fields and no body (RFC 2046): an empty attachment, no bounce" {
+	cat >"$MSG" <<'EOF'
+From: alice@example.test
+To: bob@example.test
+Subject: empty part
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+the text before
+--b
+Content-Type: application/octet-stream; name=empty.bin
+Content-Disposition: attachment; filename=empty.bin
+--b
+Content-Type: text/plain
+
+the text after
+--b--
+EOF
+	wrap_pdf "$T/m.pdf"
+	run pdfdetach -upw "$PW" -list "$T/m.pdf"
+	[ "${lines[0]}" = "1 embedded files" ] || fail_with "count"
+	[ "${lines[1]}" = "1: empty.bin" ] || fail_with "name"
+	detach_all "$T/m.pdf" "$T/out"
+	[ -f "$T/out/empty.bin" ] && [ ! -s "$T/out/empty.bin" ]
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q 'the text before' "$T/m.txt"
+	grep -q 'the text after' "$T/m.txt"
+	tr '\n' ' ' <"$T/m.txt" | grep -q 'empty.bin (application/octet-stream, 0 bytes'
+}
+
+# smime_message KIND - $MSG with an S/MIME object made here by openssl:
+# opaque (signed data, no name), named (signed data as report.p7m),
+# detached (multipart/signed, the signature part without a name), certs
+# (a certs-only bundle without a name); the DER in $T/object.der
+smime_message() {
+	pki_ca root
+	pki_leaf root alice
+	printf 'Content-Type: text/plain\n\nsigned text %s\n' "$MARK" \
+	    >"$T/entity.txt"
+	local head='From: alice@example.test
+To: bob@example.test
+Subject: signed
+MIME-Version: 1.0'
+	case $1 in
+	opaque|named)
+		openssl cms -sign -nodetach -binary -in "$T/entity.txt" \
+		    -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			if [ "$1" = named ]; then
+				printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name=report.p7m\n'
+			else
+				printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data\n'
+			fi
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+		} >"$MSG"
+		;;
+	detached)
+		openssl cms -sign -binary -in "$T/entity.txt" \
+		    -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary=s\n\n'
+			printf -- '--s\n'
+			cat "$T/entity.txt"
+			printf -- '--s\nContent-Type: application/pkcs7-signature\n'
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+			printf -- '--s--\n'
+		} >"$MSG"
+		;;
+	certs)
+		openssl crl2pkcs7 -nocrl -certfile "$PKI/alice.pem" \
+		    -outform DER -out "$T/object.der"
+		{
+			printf '%s\n' "$head"
+			printf 'Content-Type: multipart/mixed; boundary=b\n\n'
+			printf -- '--b\nContent-Type: text/plain\n\nmy certificate\n'
+			printf -- '--b\nContent-Type: application/pkcs7-mime; smime-type=certs-only\n'
+			printf 'Content-Transfer-Encoding: base64\n\n'
+			base64 "$T/object.der"
+			printf -- '--b--\n'
+		} >"$MSG"
+		;;
+	esac
+}
+
+@test "S/MIME objects keep their names or get the usual ones, byte for byte" {
+	for kind in opaque named detached certs; do
+		smime_message "$kind"
+		case $kind in
+		opaque) name=smime.p7m type=application/pkcs7-mime ;;
+		named) name=report.p7m type=application/pkcs7-mime ;;
+		detached) name=smime.p7s type=application/pkcs7-signature ;;
+		certs) name=certs.p7c type=application/pkcs7-mime ;;
+		esac
+		wrap_pdf "$T/$kind.pdf"
+		run pdfdetach -upw "$PW" -list "$T/$kind.pdf"
+		[ "${lines[0]}" = "1 embedded files" ] || fail_with "$kind count"
+		[ "${lines[1]}" = "1: $name" ] || fail_with "$kind name"
+		rm -rf "$T/out"
+		detach_all "$T/$kind.pdf" "$T/out"
+		cmp "$T/out/$name" "$T/object.der"
+		pdftotext -upw "$PW" "$T/$kind.pdf" - | tr '\n' ' ' >"$T/m.txt"
+		grep -q "$name ($type, " "$T/m.txt" || fail_with "$kind cover"
+	done
+}
+
+@test "S/MIME signed text is shown: opaque signed data read without verifying, and said so" {
+	for kind in opaque detached; do
+		smime_message "$kind"
+		wrap_pdf "$T/m.pdf"
+		pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+		grep -q "signed text $MARK" "$T/m.txt" || fail_with "$kind text"
+	done
+	smime_message opaque
+	wrap_pdf "$T/m.pdf"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	grep -q 'signed content (the signature is not verified)' "$T/m.txt"
+}
+
+@test "a part whose header runs into its body: every octet kept, as mail programs read it" {
+	printf 'photo \377\330\377\331' >"$T/x.jpg"
+	cat >"$MSG" <<EOF
+From: alice@example.test
+To: bob@example.test
+Subject: no empty line
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+see the photo and the notes
+--b
+Content-Type: image/jpeg; name=x.jpg
+Content-Transfer-Encoding: base64
+$(base64 -w 0 "$T/x.jpg")
+--b
+Content-Type: text/plain; name=notes.txt
+Content-Disposition: attachment; filename=notes.txt
+first line of the notes
+second line
+--b--
+EOF
+	printf 'first line of the notes\nsecond line' >"$T/notes.txt"
+	wrap_pdf "$T/m.pdf"
+	detach_all "$T/m.pdf" "$T/out"
+	cmp "$T/out/x.jpg" "$T/x.jpg"
+	cmp "$T/out/notes.txt" "$T/notes.txt"
+	# a real one (tests/fixtures/realmail/ORIGINS.txt): a long base64
+	# line right under the header; GMime alone loses the whole part
+	cp "$BATS_TEST_DIRNAME/../fixtures/realmail/header-into-body.eml" "$MSG"
+	wrap_pdf "$T/r.pdf"
+	attachment_named "$MSG" Attachment.zip "$T/expected.zip"
+	detach_all "$T/r.pdf" "$T/real"
+	cmp "$T/real/Attachment.zip" "$T/expected.zip"
+	pdftotext -upw "$PW" "$T/r.pdf" - | grep -q 'Body of message 2'
+}

@@ -2,9 +2,12 @@
  * test-pdf.c - table-driven tests of pdfwrap's text and password code
  * (common/pdf.c, common/pdfpass.c): the published random-password and
  * OTP test vectors, password IDs read back, attachment names made safe, HTML made text,
- * reply tokens sealed and opened (common/reply.c).
+ * reply tokens sealed and opened (common/reply.c), and the typed reasons
+ * pdfmsg_build gives for a message that gets no PDF (common/pdfmsg.c).
  */
+#include "msg.h"
 #include "pdf.h"
+#include "pdfmsg.h"
 #include "pdfpass.h"
 #include "reply.h"
 
@@ -213,6 +216,71 @@ check_reply(const unsigned char *key)
 	g_free(claims.subject_hash);
 }
 
+/* a message with a number of small attachments and one large one */
+typedef struct refusal_case {
+	unsigned attachments;
+	size_t large;		/* octets of one more attachment, 0 for none */
+	ms_err err;
+	pdfmsg_reason reason;
+} refusal_case;
+
+static const refusal_case refusal_cases[] = {
+	{ 2, 0, MS_OK, PDFMSG_BUILT },
+	{ PDFMSG_MAX_ATTACHMENTS, 0, MS_OK, PDFMSG_BUILT },
+	{ PDFMSG_MAX_ATTACHMENTS + 1, 0, MS_POLICY,
+	  PDFMSG_TOO_MANY_ATTACHMENTS },
+	{ 1, PDFMSG_MAX_ATTACHMENT_BYTES + 1, MS_POLICY,
+	  PDFMSG_ATTACHMENTS_TOO_LARGE },
+};
+
+static void
+check_refusals(void)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(refusal_cases); i++) {
+		const refusal_case *c = &refusal_cases[i];
+		GString *text = g_string_new("From: a@example.test\n"
+		    "To: b@example.test\nSubject: s\nMIME-Version: 1.0\n"
+		    "Content-Type: multipart/mixed; boundary=b\n\n"
+		    "--b\nContent-Type: text/plain\n\nbody\n");
+		pdfmsg_reason reason = PDFMSG_BUILT;
+		GByteArray *pdf = NULL;
+		ms_message *msg = NULL;
+		msg_problem problem;
+		unsigned k;
+		ms_err err;
+
+		for (k = 0; k < c->attachments; k++)
+			g_string_append_printf(text, "--b\nContent-Type: "
+			    "application/octet-stream; name=f%u.bin\n\n"
+			    "part %u\n", k, k);
+		if (c->large > 0) {
+			g_string_append(text, "--b\nContent-Type: "
+			    "application/octet-stream; name=large.bin\n"
+			    "Content-Transfer-Encoding: binary\n\n");
+			for (k = 0; k < c->large; k++)
+				g_string_append_c(text, 'x');
+			g_string_append_c(text, '\n');
+		}
+		g_string_append(text, "--b--\n");
+		err = msg_parse_buffer(text->str, text->len, &msg, &problem);
+		unit_check(err == MS_OK, "refusal case %zu parses", i);
+		if (err == MS_OK) {
+			err = pdfmsg_build(msg, "twelve chars", NULL, false,
+			    &pdf, &reason);
+			unit_check(err == c->err && reason == c->reason &&
+			    (err == MS_OK) == (pdf != NULL),
+			    "refusal case %zu: %s, reason %d", i,
+			    ms_err_name(err), (int)reason);
+		}
+		if (pdf != NULL)
+			g_byte_array_free(pdf, TRUE);
+		msg_free(msg);
+		g_string_free(text, TRUE);
+	}
+}
+
 int
 main(void)
 {
@@ -233,6 +301,8 @@ main(void)
 	    "another recipient, another password");
 	check_otp(key);
 	check_reply(key);
+	msg_library_init();
+	check_refusals();
 	unit_check(pdfpass_check_static("twelve chars") == MS_OK,
 	    "a 12-character static password is accepted");
 	unit_check(pdfpass_check_static("eleven char") != MS_OK,
