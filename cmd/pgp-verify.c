@@ -9,25 +9,19 @@
  */
 #include "diag.h"
 #include "filter.h"
+#include "msg.h"
 #include "output.h"
 #include "ritual.h"
 #include "unseal.h"
 
 static const char usage[] =
-"usage: pgp-verify [--store DIR] [--decrypted]\n"
+"usage: pgp-verify [--store DIR]\n"
 "       pgp-verify -h | --version\n";
-
-static int opt_decrypted;
-
-static struct poptOption options[] = {
-	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
-	POPT_TABLEEND
-};
 
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
+	static const ms_program prog = { usage, NULL };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
 	ms_output *out = NULL;
@@ -44,7 +38,7 @@ main(int argc, char **argv)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	filter_strip_status(&f, opt_decrypted != 0);	/* DEC-8 */
+	msg_strip_status_headers(f.msg);	/* DEC-8 */
 	unseal_init(&unseal, f.store);
 	err = unseal_pgp_verify(&unseal, f.msg, NULL, out, &status);
 	unseal_clear(&unseal);

@@ -8,19 +8,19 @@
  */
 #include "diag.h"
 #include "filter.h"
+#include "msg.h"
 #include "output.h"
 #include "ritual.h"
 #include "unseal.h"
 
 static const char usage[] =
-"usage: smime-verify [--store DIR] [--no-learn] [--decrypted]\n"
+"usage: smime-verify [--store DIR] [--no-learn]\n"
 "       smime-verify -h | --version\n";
 
-static int opt_no_learn, opt_decrypted;
+static int opt_no_learn;
 
 static struct poptOption options[] = {
 	{ "no-learn", '\0', POPT_ARG_NONE, &opt_no_learn, 0, NULL, NULL },
-	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -44,7 +44,7 @@ main(int argc, char **argv)
 		err = output_open(f.store, &out);
 	if (err != MS_OK)
 		goto out;
-	filter_strip_status(&f, opt_decrypted != 0);	/* DEC-8 */
+	msg_strip_status_headers(f.msg);	/* DEC-8 */
 	unseal_init(&unseal, f.store);
 	unseal.learn = !opt_no_learn;
 	err = unseal_smime_verify(&unseal, f.msg, NULL, out, &status);

@@ -8,14 +8,18 @@
  */
 #include "unseal.h"
 #include "diag.h"
+#include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
 #include "pgp.h"
 #include "secret.h"
 
+#include <errno.h>
 #include <openssl/err.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 unseal_init(unseal_ctx *ctx, ms_store *store)
@@ -389,6 +393,35 @@ unseal_pgp_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 	secret_bytes_free(plain);
 	g_byte_array_free(cipher, TRUE);
 	return err;
+}
+
+ms_err
+unseal_read_decrypted(ms_output *out, ms_message **msg)
+{
+	msg_problem problem;
+	ms_err err;
+
+	*msg = NULL;
+	if (lseek(output_fd(out), 0, SEEK_SET) != 0) {
+		diag_error("cannot rewind a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	err = msg_read_fd_mode(output_fd(out), MSG_READ_HEADERS, msg,
+	    &problem);
+	if (err == MS_DATA)
+		err = filter_problem(problem);
+	return err;
+}
+
+void
+unseal_message_free(ms_message *msg)
+{
+	if (msg == NULL)
+		return;
+	if (msg->heap != NULL && msg->heap->len > 0)
+		sodium_memzero(msg->heap->data, msg->heap->len);
+	msg_free(msg);
 }
 
 /* ---- signatures ---- */

@@ -68,6 +68,14 @@ ms_err unseal_pgp_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
  * signed block */
 bool unseal_pgp_wants(ms_message *msg);
 
+/* unseal_read_decrypted - the message a decryption wrote to out, read
+ * (headers only) and parsed with the limits, to be verified next; a limit
+ * is a refusal as for the message received (filter_problem) */
+ms_err unseal_read_decrypted(ms_output *out, ms_message **msg);
+
+/* unseal_message_free - wipe a decrypted message's bytes, then free it */
+void unseal_message_free(ms_message *msg);
+
 /* unseal_smime_verify - verify an S/MIME signature at the root (opaque
  * signed data is delivered unwrapped); *status for the caller */
 ms_err unseal_smime_verify(unseal_ctx *ctx, ms_message *msg,
