@@ -7,7 +7,8 @@
  * write the stores (writers hold the store lock).  trust_open() loads the
  * root store and the CRL store once per process; trust_check() decides
  * whether one certificate is usable for a purpose and an address and says
- * why not; trust_find() is the indexed lookup by address (KEY-4 order:
+ * why not, as cert_flag bits that callers decide on and texts made from
+ * them (cert_flag_text) for people; trust_find() is the indexed lookup by address (KEY-4 order:
  * newest notBefore first).  Limits: chains of at most CERT_CHAIN_MAX
  * certificates; store objects of at most LIMIT_STORE_OBJECT bytes.
  */

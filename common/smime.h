@@ -7,8 +7,8 @@
  * API: smime_encrypt() and smime_sign() stream DER into a BIO;
  * smime_check_enveloped() and smime_decrypt() take a bounded DER buffer
  * and release plaintext only after CMS_decrypt succeeded, which for
- * AES-GCM includes the tag check (DEC-3); smime_verify() fills a
- * sig_result.  Capabilities learned from verified mail live in
+ * AES-GCM includes the tag check (DEC-3), or say why not as a
+ * decrypt_failure; smime_verify() fills a sig_result.  Capabilities learned from verified mail live in
  * caps/FPR (KEY-7).
  */
 #ifndef MAILSEAL_SMIME_H
