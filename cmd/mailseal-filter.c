@@ -20,6 +20,7 @@
 #include "settings.h"
 #include "smenc.h"
 #include "smtp.h"
+#include "unseal.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -924,68 +925,69 @@ outgoing(job *j, GString *summary)
 	return err;
 }
 
-/* incoming - decrypt and verify, by what the root of the message is */
+/* incoming - decrypt and verify, by what the root of the message is, in
+ * this process on the message read once (unseal.h): the verification
+ * runs on the decrypted message, and the status fields of both steps go
+ * out together, the decrypter's included */
 static ms_err
 incoming(job *j, GString *summary)
 {
-	static const char *const after_dec[] = { "--decrypted", NULL };
-	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
-	const char *dec = NULL, *ver = "smime-verify";
-	int mid = -1, out = -1;
-	ms_err err = MS_OK;
+	msg_kind kind = msg_root_kind(j->f.msg);
+	bool pgp = unseal_pgp_wants(j->f.msg);
+	unseal_decryption dec = { UNSEAL_NOT_ENCRYPTED, DECRYPT_OK };
+	const char *dec_name = NULL, *extra = NULL;
+	ms_output *mid = NULL, *out = NULL;
+	ms_message *opened = NULL;
+	GPtrArray *all;
+	sig_status status;
+	unseal_ctx unseal;
+	ms_err err;
 
-	switch (msg_root_kind(j->f.msg)) {
-	case MSG_KIND_SMIME_ENVELOPED:
-	case MSG_KIND_SMIME_PKCS7:
-		dec = "smime-dec";
-		break;
-	case MSG_KIND_PGP_ENCRYPTED:
-		dec = "pgp-dec";
-		ver = "pgp-verify";
-		break;
-	case MSG_KIND_PGP_SIGNED:
-		ver = "pgp-verify";
-		break;
-	case MSG_KIND_PLAIN: {
-		/* inline OpenPGP: the body is an armored block */
-		size_t body = msg_body_offset(j->f.msg);
-		const char *b = j->f.msg->raw + body;
-		size_t n = j->f.msg->raw_len - body;
-
-		if (g_strstr_len(b, (gssize)n,
-		    "-----BEGIN PGP MESSAGE-----") != NULL) {
-			dec = "pgp-dec";
-			ver = "pgp-verify";
-		} else if (g_strstr_len(b, (gssize)n,
-		    "-----BEGIN PGP SIGNED MESSAGE-----") != NULL)
-			ver = "pgp-verify";
-		break;
+	unseal_init(&unseal, j->f.store);
+	err = output_open(j->f.store, &mid);
+	if (err == MS_OK && (kind == MSG_KIND_SMIME_ENVELOPED ||
+	    kind == MSG_KIND_SMIME_PKCS7)) {
+		dec_name = "smime-dec";
+		err = unseal_smime_decrypt(&unseal, j->f.msg, mid, &dec);
+	} else if (err == MS_OK && pgp && kind != MSG_KIND_PGP_SIGNED) {
+		err = unseal_pgp_decrypt(&unseal, j->f.msg, mid, &dec);
+		/* a cleartext-signed text has nothing to decrypt */
+		if (kind != MSG_KIND_PLAIN ||
+		    dec.outcome != UNSEAL_NOT_ENCRYPTED)
+			dec_name = "pgp-dec";
 	}
-	default:
-		break;
-	}
-	if (dec != NULL)
-		err = step(dec, NULL, NULL, j->in_fd, &mid);
+	if (err == MS_OK && dec.outcome == UNSEAL_DECRYPTED)
+		err = unseal_read_decrypted(mid, &opened);
+	else if (dec.outcome == UNSEAL_DECRYPT_FAILED)
+		extra = "X-Mailseal-Decrypt: failed\n";	/* DEC-1 */
 	if (err == MS_OK)
-		err = step(ver, dec != NULL ? after_dec : NULL, NULL,
-		    dec != NULL ? mid : j->in_fd, &out);
+		err = output_open(j->f.store, &out);
+	if (err == MS_OK && pgp)
+		err = unseal_pgp_verify(&unseal, opened ? opened : j->f.msg,
+		    extra, out, &status);
+	else if (err == MS_OK)
+		err = unseal_smime_verify(&unseal, opened ? opened : j->f.msg,
+		    extra, out, &status);
+	unseal_clear(&unseal);
+	unseal_message_free(opened);
+	output_discard(mid);
+	all = g_ptr_array_new_with_free_func(g_free);
 	for (int i = 0; i < j->nrcpts; i++)
 		g_ptr_array_add(all, g_strdup(j->rcpts[i]));
-	if (err == MS_OK && j->nrcpts == 0)
+	if (err == MS_OK && j->nrcpts == 0) {
 		/* a filter for procmail or Sieve: the result on stdout */
-		err = run_copy_fd(out, STDOUT_FILENO);
-	else if (err == MS_OK)
-		err = reinject(j, out, all);
+		err = output_commit(out);
+		out = NULL;
+	} else if (err == MS_OK)
+		err = reinject(j, output_fd(out), all);
 	if (err == MS_OK)
 		journal_record(j, all);
 	if (err == MS_OK)
 		g_string_append_printf(summary, " %s%s%s=%d",
-		    dec != NULL ? dec : "", dec != NULL ? "+" : "", ver,
-		    j->nrcpts);
-	if (mid >= 0)
-		close(mid);
-	if (out >= 0)
-		close(out);
+		    dec_name != NULL ? dec_name : "",
+		    dec_name != NULL ? "+" : "",
+		    pgp ? "pgp-verify" : "smime-verify", j->nrcpts);
+	output_discard(out);
 	g_ptr_array_free(all, TRUE);
 	return err;
 }

@@ -369,8 +369,8 @@ cmd_list(gpgme_ctx_t ctx)
 		    key->subkeys->expires : 0);
 		bool has_secret = key->fpr &&
 		    g_hash_table_contains(secret, key->fpr);
-		const char *why = pgp_key_verdict(key, PGP_PURPOSE_ENCRYPT,
-		    NULL);
+		const char *why = pgp_key_flag_text(pgp_key_verdict(key,
+		    PGP_PURPOSE_ENCRYPT, NULL));
 
 		for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
 			if (u->address && !u->revoked && !u->invalid) {

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <stdarg.h>
 #include <string.h>
 
 /* DEC-10: CMS fixes for CVE-2026-34182 and CVE-2026-45447 */
@@ -757,7 +758,9 @@ void
 verdict_init(cert_verdict *verdict)
 {
 	verdict->usable = false;
+	verdict->refused = verdict->noted = 0;
 	verdict->reasons = g_ptr_array_new_with_free_func(g_free);
+	verdict->reason_flags = g_array_new(FALSE, FALSE, sizeof(unsigned));
 	verdict->notes = g_ptr_array_new_with_free_func(g_free);
 }
 
@@ -766,21 +769,101 @@ verdict_clear(cert_verdict *verdict)
 {
 	if (verdict->reasons)
 		g_ptr_array_free(verdict->reasons, TRUE);
+	if (verdict->reason_flags)
+		g_array_free(verdict->reason_flags, TRUE);
 	if (verdict->notes)
 		g_ptr_array_free(verdict->notes, TRUE);
 	verdict->reasons = verdict->notes = NULL;
+	verdict->reason_flags = NULL;
 }
 
-/* add_unique - append text unless the list holds it already */
-static void
-add_unique(GPtrArray *list, char *text)
+const char *
+cert_flag_text(cert_flag flag)
 {
+	switch (flag) {
+	case CERT_CA:
+		return "CA certificate";
+	case CERT_UNREADABLE_KEY:
+		return "unreadable key";
+	case CERT_WEAK_KEY:
+		return "weak key";
+	case CERT_WRONG_USAGE:
+		return "wrong key usage";
+	case CERT_WRONG_EXTENDED_USAGE:
+		return "wrong extended key usage";
+	case CERT_MALFORMED_ADDRESS:
+		return "malformed address";
+	case CERT_NO_ADDRESS:
+		return "no address";
+	case CERT_ADDRESS_MISMATCH:
+		return "address mismatch";
+	case CERT_EXPIRED:
+		return "expired";
+	case CERT_NOT_YET_VALID:
+		return "not yet valid";
+	case CERT_REVOKED:
+		return "revoked";
+	case CERT_ISSUER_EXPIRED:
+		return "expired issuer";
+	case CERT_ISSUER_NOT_YET_VALID:
+		return "not yet valid issuer";
+	case CERT_ISSUER_REVOKED:
+		return "revoked issuer";
+	case CERT_REVOCATION_UNKNOWN:
+		return "revocation unknown";
+	case CERT_CRL_IN_GRACE:
+		return "CRL past its nextUpdate, within the grace";
+	case CERT_UNTRUSTED:
+		return "untrusted";
+	case CERT_NO_PRIVATE_KEY:
+		return "no private key in the store";
+	}
+	return "not usable";
+}
+
+void
+cert_verdict_add(cert_verdict *verdict, cert_flag flag, bool blocking,
+    const char *detail_fmt, ...)
+{
+	GPtrArray *list = blocking ? verdict->reasons : verdict->notes;
+	GString *text = g_string_new(cert_flag_text(flag));
+	unsigned bits = flag;
+	va_list ap;
+
+	if (detail_fmt != NULL) {
+		va_start(ap, detail_fmt);
+		g_string_append_vprintf(text, detail_fmt, ap);
+		va_end(ap);
+	}
+	if (blocking) {
+		verdict->refused |= flag;
+		verdict->usable = false;
+	} else
+		verdict->noted |= flag;
+	/* OpenSSL reports a chain error once per place it finds it */
 	for (guint i = 0; i < list->len; i++)
-		if (strcmp(g_ptr_array_index(list, i), text) == 0) {
-			g_free(text);
+		if (strcmp(g_ptr_array_index(list, i), text->str) == 0) {
+			g_string_free(text, TRUE);
 			return;
 		}
-	g_ptr_array_add(list, text);
+	g_ptr_array_add(list, g_string_free(text, FALSE));
+	if (blocking)
+		g_array_append_val(verdict->reason_flags, bits);
+}
+
+unsigned
+cert_verdict_reason_flag(const cert_verdict *verdict, guint i)
+{
+	return g_array_index(verdict->reason_flags, unsigned, i);
+}
+
+const char *
+cert_verdict_first(const cert_verdict *verdict, unsigned mask)
+{
+	for (guint i = 0; i < verdict->reasons->len; i++)
+		if (cert_verdict_reason_flag(verdict, i) & mask)
+			return g_ptr_array_index(verdict->reasons, i);
+	return NULL;
 }
 
 /* untrusted_chain - CA certificates from the store that may sit between
@@ -868,11 +951,11 @@ within_grace(X509_STORE_CTX *ctx, const ms_trust *trust)
 /* revocation_unknown - CRL-5: never "not revoked"; under hard the
  * certificate is refused, under soft it is used and the caller logs it */
 static void
-revocation_unknown(check_state *state, char *text)
+revocation_unknown(check_state *state, const char *detail)
 {
 	state->unknown = true;
-	add_unique(state->trust->revocation_hard ? state->verdict->reasons :
-	    state->verdict->notes, text);
+	cert_verdict_add(state->verdict, CERT_REVOCATION_UNKNOWN,
+	    state->trust->revocation_hard, ": %s", detail);
 }
 
 /* verify_cb - collect every error OpenSSL finds instead of stopping at
@@ -895,34 +978,32 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 		return 0;
 	switch (error) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		add_unique(state->verdict->reasons, depth == 0 ?
-		    g_strdup("expired") : g_strdup("expired issuer"));
+		cert_verdict_add(state->verdict, depth == 0 ? CERT_EXPIRED :
+		    CERT_ISSUER_EXPIRED, true, NULL);
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		add_unique(state->verdict->reasons, depth == 0 ?
-		    g_strdup("not yet valid") :
-		    g_strdup("not yet valid issuer"));
+		cert_verdict_add(state->verdict, depth == 0 ?
+		    CERT_NOT_YET_VALID : CERT_ISSUER_NOT_YET_VALID, true,
+		    NULL);
 		break;
 	case X509_V_ERR_CERT_REVOKED:
-		add_unique(state->verdict->reasons, depth == 0 ?
-		    g_strdup("revoked") : g_strdup("revoked issuer"));
+		cert_verdict_add(state->verdict, depth == 0 ? CERT_REVOKED :
+		    CERT_ISSUER_REVOKED, true, NULL);
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 		if (names_crl(X509_STORE_CTX_get_current_cert(ctx)))
-			revocation_unknown(state, g_strdup(
-			    "revocation unknown: no CRL"));
+			revocation_unknown(state, "no CRL");
 		else
-			add_unique(state->verdict->notes,
-			    g_strdup("revocation unknown: no CRL"));
+			cert_verdict_add(state->verdict,
+			    CERT_REVOCATION_UNKNOWN, false, ": no CRL");
 		break;
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 		/* OpenSSL still looks the certificate up in the CRL */
 		if (within_grace(ctx, state->trust))
-			add_unique(state->verdict->notes, g_strdup(
-			    "CRL past its nextUpdate, within the grace"));
+			cert_verdict_add(state->verdict, CERT_CRL_IN_GRACE,
+			    false, NULL);
 		else
-			revocation_unknown(state, g_strdup_printf(
-			    "revocation unknown: %s", text));
+			revocation_unknown(state, text);
 		break;
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
@@ -931,12 +1012,11 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
 	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
 	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
-		revocation_unknown(state, g_strdup_printf(
-		    "revocation unknown: %s", text));
+		revocation_unknown(state, text);
 		break;
 	default:
-		add_unique(state->verdict->reasons, g_strdup_printf(
-		    "untrusted: %s", text));
+		cert_verdict_add(state->verdict, CERT_UNTRUSTED, true, ": %s",
+		    text);
 		break;
 	}
 	return 1;
@@ -953,16 +1033,16 @@ check_key(X509 *cert, cert_purpose purpose, cert_verdict *verdict)
 	int bits = pub ? EVP_PKEY_get_bits(pub) : 0;
 
 	if (pub == NULL) {
-		g_ptr_array_add(verdict->reasons, g_strdup("unreadable key"));
+		cert_verdict_add(verdict, CERT_UNREADABLE_KEY, true, NULL);
 		return;
 	}
 	if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
 		if (bits < CERT_RSA_MIN_BITS)
-			g_ptr_array_add(verdict->reasons, g_strdup_printf(
-			    "weak key: RSA %d bits", bits));
+			cert_verdict_add(verdict, CERT_WEAK_KEY, true,
+			    ": RSA %d bits", bits);
 		else if (bits > CERT_RSA_MAX_BITS)
-			g_ptr_array_add(verdict->reasons, g_strdup_printf(
-			    "weak key: RSA %d bits is over the limit", bits));
+			cert_verdict_add(verdict, CERT_WEAK_KEY, true,
+			    ": RSA %d bits is over the limit", bits);
 	} else if (id == EVP_PKEY_EC) {
 		char curve[64] = "";
 		size_t clen = 0;
@@ -971,15 +1051,15 @@ check_key(X509 *cert, cert_purpose purpose, cert_verdict *verdict)
 		    || !(strcmp(curve, "prime256v1") == 0 ||
 		    strcmp(curve, "secp384r1") == 0 ||
 		    strcmp(curve, "secp521r1") == 0))
-			g_ptr_array_add(verdict->reasons,
-			    g_strdup("weak key: unsupported EC curve"));
+			cert_verdict_add(verdict, CERT_WEAK_KEY, true,
+			    ": unsupported EC curve");
 	} else if (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) {
 		if (purpose == CERT_PURPOSE_ENCRYPT)
-			g_ptr_array_add(verdict->reasons, g_strdup(
-			    "wrong key usage: key type cannot encrypt"));
+			cert_verdict_add(verdict, CERT_WRONG_USAGE, true,
+			    ": key type cannot encrypt");
 	} else {
-		g_ptr_array_add(verdict->reasons,
-		    g_strdup("weak key: unsupported key type"));
+		cert_verdict_add(verdict, CERT_WEAK_KEY, true,
+		    ": unsupported key type");
 	}
 	if (flags & EXFLAG_KUSAGE) {
 		bool ok;
@@ -992,19 +1072,18 @@ check_key(X509 *cert, cert_purpose purpose, cert_verdict *verdict)
 		else
 			ok = (ku & KU_KEY_ENCIPHERMENT) != 0;
 		if (!ok)
-			g_ptr_array_add(verdict->reasons,
-			    g_strdup("wrong key usage"));
+			cert_verdict_add(verdict, CERT_WRONG_USAGE, true, NULL);
 	}
 	if (flags & EXFLAG_XKUSAGE) {
 		uint32_t xku = X509_get_extended_key_usage(cert);
 
 		if ((xku & (XKU_SMIME | XKU_ANYEKU)) == 0)
-			g_ptr_array_add(verdict->reasons,
-			    g_strdup("wrong extended key usage"));
+			cert_verdict_add(verdict, CERT_WRONG_EXTENDED_USAGE,
+			    true, NULL);
 	}
 	if (flags & EXFLAG_INVALID)
-		g_ptr_array_add(verdict->reasons,
-		    g_strdup("untrusted: invalid or inconsistent extensions"));
+		cert_verdict_add(verdict, CERT_UNTRUSTED, true,
+		    ": invalid or inconsistent extensions");
 }
 
 /* check_address - the certificate must carry addr (or any valid one) */
@@ -1016,17 +1095,16 @@ check_address(X509 *cert, const ms_addr *addr, cert_verdict *verdict)
 	bool match = false;
 
 	if (malformed > 0)
-		g_ptr_array_add(addr == NULL || addrs->len == 0 ?
-		    verdict->reasons : verdict->notes, g_strdup_printf(
-		    "malformed address (%u)", malformed));
+		cert_verdict_add(verdict, CERT_MALFORMED_ADDRESS,
+		    addr == NULL || addrs->len == 0, " (%u)", malformed);
 	if (addrs->len == 0 && malformed == 0)
-		g_ptr_array_add(verdict->reasons, g_strdup("no address"));
+		cert_verdict_add(verdict, CERT_NO_ADDRESS, true, NULL);
 	if (addr != NULL) {
 		for (guint i = 0; i < addrs->len && !match; i++)
 			match = addr_equal(g_ptr_array_index(addrs, i), addr);
 		if (!match && addrs->len > 0)
-			g_ptr_array_add(verdict->reasons,
-			    g_strdup("address mismatch"));
+			cert_verdict_add(verdict, CERT_ADDRESS_MISMATCH, true,
+			    NULL);
 	}
 	g_ptr_array_free(addrs, TRUE);
 }
@@ -1135,12 +1213,12 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 		    NULL, NULL, NULL);
 	verdict->usable = false;
 	if (cert_is_ca(cert))
-		g_ptr_array_add(verdict->reasons, g_strdup("CA certificate"));
+		cert_verdict_add(verdict, CERT_CA, true, NULL);
 	check_key(cert, purpose, verdict);
 	check_address(cert, addr, verdict);
 	/* certificates carried by a message are never cached */
 	if (extra == NULL && !trust->no_cache &&
-	    verdict->reasons->len == 0 &&
+	    verdict->refused == 0 &&
 	    verdict_cached(trust, cert, purpose, addr)) {
 		verdict->usable = true;
 		return MS_OK;
@@ -1163,11 +1241,11 @@ trust_check_with(ms_trust *trust, X509 *cert, cert_purpose purpose,
 	X509_VERIFY_PARAM_set_depth(param, CERT_CHAIN_MAX);
 	rc = X509_verify_cert(ctx);
 	if (rc < 0) {
-		add_unique(verdict->reasons, g_strdup("untrusted: chain "
-		    "could not be built"));
+		cert_verdict_add(verdict, CERT_UNTRUSTED, true,
+		    ": chain could not be built");
 	}
 	ERR_clear_error();
-	verdict->usable = verdict->reasons->len == 0;
+	verdict->usable = verdict->refused == 0;
 	if (verdict->usable && state.unknown) {
 		char *fpr = cert_fingerprint(cert);
 

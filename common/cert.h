@@ -7,7 +7,8 @@
  * write the stores (writers hold the store lock).  trust_open() loads the
  * root store and the CRL store once per process; trust_check() decides
  * whether one certificate is usable for a purpose and an address and says
- * why not; trust_find() is the indexed lookup by address (KEY-4 order:
+ * why not, as cert_flag bits that callers decide on and texts made from
+ * them (cert_flag_text) for people; trust_find() is the indexed lookup by address (KEY-4 order:
  * newest notBefore first).  Limits: chains of at most CERT_CHAIN_MAX
  * certificates; store objects of at most LIMIT_STORE_OBJECT bytes.
  */
@@ -113,11 +114,60 @@ bool certdb_has_key(const ms_store *store, const char *fpr);
 
 typedef struct ms_trust ms_trust;
 
+/* cert_flag - one finding of trust_check: a reason the certificate is not
+ * usable, or a remark that does not block its use.  Decisions test these
+ * bits; the words for humans come from cert_flag_text() alone. */
+typedef enum cert_flag {
+	CERT_CA = 1u << 0,			/* a CA certificate */
+	CERT_UNREADABLE_KEY = 1u << 1,
+	CERT_WEAK_KEY = 1u << 2,		/* size, curve or type */
+	CERT_WRONG_USAGE = 1u << 3,		/* key usage or key type */
+	CERT_WRONG_EXTENDED_USAGE = 1u << 4,
+	CERT_MALFORMED_ADDRESS = 1u << 5,
+	CERT_NO_ADDRESS = 1u << 6,
+	CERT_ADDRESS_MISMATCH = 1u << 7,
+	CERT_EXPIRED = 1u << 8,
+	CERT_NOT_YET_VALID = 1u << 9,
+	CERT_REVOKED = 1u << 10,
+	CERT_ISSUER_EXPIRED = 1u << 11,
+	CERT_ISSUER_NOT_YET_VALID = 1u << 12,
+	CERT_ISSUER_REVOKED = 1u << 13,
+	CERT_REVOCATION_UNKNOWN = 1u << 14,	/* CRL-5 */
+	CERT_CRL_IN_GRACE = 1u << 15,		/* a remark only */
+	CERT_UNTRUSTED = 1u << 16,		/* no chain to our roots, or a
+						 * chain error */
+	CERT_NO_PRIVATE_KEY = 1u << 17		/* for signing: none stored */
+} cert_flag;
+
+/* the findings about the address: a certificate the administrator bound
+ * to recipients (--cert, smime-domain-cert) need not carry theirs */
+#define CERT_ADDRESS_FLAGS (CERT_MALFORMED_ADDRESS | CERT_NO_ADDRESS | \
+	CERT_ADDRESS_MISMATCH)
+#define CERT_REVOKED_FLAGS (CERT_REVOKED | CERT_ISSUER_REVOKED)
+
 typedef struct cert_verdict {
 	bool usable;
-	GPtrArray *reasons;	/* why not usable (strings) */
-	GPtrArray *notes;	/* remarks that do not block use */
+	unsigned refused;	/* cert_flag bits: why not usable */
+	unsigned noted;		/* cert_flag bits: remarks */
+	GPtrArray *reasons;	/* the texts of refused, in the order found */
+	GArray *reason_flags;	/* the cert_flag of each reason (unsigned) */
+	GPtrArray *notes;	/* the texts of noted */
 } cert_verdict;
+
+/* cert_flag_text - the words for one flag ("expired", "weak key", ...) */
+const char *cert_flag_text(cert_flag flag);
+
+/* cert_verdict_add - record flag as a reason (blocking) or a remark; the
+ * text is cert_flag_text(flag) followed by the formatted detail (NULL:
+ * none), which must not contain message content */
+void cert_verdict_add(cert_verdict *verdict, cert_flag flag, bool blocking,
+    const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* cert_verdict_reason_flag - the cert_flag of reason i */
+unsigned cert_verdict_reason_flag(const cert_verdict *verdict, guint i);
+
+/* cert_verdict_first - the first reason whose flag is in mask, or NULL */
+const char *cert_verdict_first(const cert_verdict *verdict, unsigned mask);
 
 /* trust_open - load the root store and attach the CRL store */
 ms_err trust_open(const ms_store *store, ms_trust **out);

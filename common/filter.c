@@ -28,15 +28,6 @@ filter_refuse(const char *code, const char *fmt, ...)
 	return MS_POLICY;
 }
 
-void
-filter_strip_status(ms_filter *filter, bool after_decrypter)
-{
-	if (after_decrypter)
-		msg_strip_status_headers_but(filter->msg,
-		    "X-Mailseal-Decrypted");
-	else
-		msg_strip_status_headers(filter->msg);
-}
 
 ms_err
 filter_open(ms_filter *filter, msg_read_mode mode)
@@ -56,22 +47,27 @@ filter_open(ms_filter *filter, msg_read_mode mode)
 	ritual_deadline((unsigned)settings_get_number(filter->settings,
 	    "time-limit"));
 	err = msg_read_stdin_mode(mode, &filter->msg, &problem);
-	if (err == MS_DATA) {
-		switch (problem) {
-		case MSG_PROBLEM_TOO_LARGE:
-		case MSG_PROBLEM_HEADER_TOO_LARGE:
-		case MSG_PROBLEM_TOO_DEEP:
-		case MSG_PROBLEM_TOO_MANY_PARTS:
-			/* a limit is a deliberate refusal (MIME-L*) */
-			return filter_refuse(msg_problem_status(problem),
-			    "%s", msg_problem_text(problem));
-		default:
-			diag_status("%s %s", msg_problem_status(problem),
-			    msg_problem_text(problem));
-			return MS_DATA;
-		}
-	}
+	if (err == MS_DATA)
+		return filter_problem(problem);
 	return err;
+}
+
+ms_err
+filter_problem(msg_problem problem)
+{
+	switch (problem) {
+	case MSG_PROBLEM_TOO_LARGE:
+	case MSG_PROBLEM_HEADER_TOO_LARGE:
+	case MSG_PROBLEM_TOO_DEEP:
+	case MSG_PROBLEM_TOO_MANY_PARTS:
+		/* a limit is a deliberate refusal (MIME-L*) */
+		return filter_refuse(msg_problem_status(problem), "%s",
+		    msg_problem_text(problem));
+	default:
+		diag_status("%s %s", msg_problem_status(problem),
+		    msg_problem_text(problem));
+		return MS_DATA;
+	}
 }
 
 void

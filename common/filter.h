@@ -27,18 +27,17 @@ typedef struct ms_filter {
  * given mode (msg.h) */
 ms_err filter_open(ms_filter *filter, msg_read_mode mode);
 
+/* filter_problem - a message that could not be read: a limit is a
+ * refusal (MS_POLICY, its status line first), anything else a data error
+ * (MS_DATA) */
+ms_err filter_problem(msg_problem problem);
+
 /* filter_close - release what filter_open took */
 void filter_close(ms_filter *filter);
 
 /* filter_sender - the signing sender: option (when not empty) or the
  * single From address; a refusal (5.7.1) when neither is usable */
 ms_err filter_sender(ms_filter *filter, const char *option, ms_addr *sender);
-
-/* filter_strip_status - DEC-8: remove every incoming X-Mailseal- field;
- * after_decrypter (a verifier behind smime-dec or pgp-dec) keeps the
- * X-Mailseal-Decrypted field the decrypter wrote, which it could only
- * write after stripping every incoming one */
-void filter_strip_status(ms_filter *filter, bool after_decrypter);
 
 /* filter_refuse - print "CODE text" as the first stderr line and return
  * MS_POLICY; the text must not contain message content */

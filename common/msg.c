@@ -218,8 +218,7 @@ walk(ms_message *msg)
 	return problem;
 }
 
-/* strip_status - remove every X-Mailseal-* field of the top level but
- * the fields called msg->strip_keep */
+/* strip_status - remove every X-Mailseal-* field of the top level */
 static void
 strip_status(ms_message *msg)
 {
@@ -230,9 +229,7 @@ strip_status(ms_message *msg)
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 		const char *name = g_mime_header_get_name(h);
 
-		if (g_ascii_strncasecmp(name, "X-Mailseal-", 11) == 0 &&
-		    (msg->strip_keep == NULL ||
-		    g_ascii_strcasecmp(name, msg->strip_keep) != 0))
+		if (g_ascii_strncasecmp(name, "X-Mailseal-", 11) == 0)
 			g_mime_header_list_remove_at(list, i);
 	}
 }
@@ -241,15 +238,6 @@ void
 msg_strip_status_headers(ms_message *msg)
 {
 	msg->strip_status = true;
-	msg->strip_keep = NULL;
-	strip_status(msg);
-}
-
-void
-msg_strip_status_headers_but(ms_message *msg, const char *keep)
-{
-	msg->strip_status = true;
-	msg->strip_keep = keep;
 	strip_status(msg);
 }
 

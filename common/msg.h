@@ -48,7 +48,6 @@ typedef struct ms_message {
 	size_t header_len;	/* the header section with its blank line */
 	bool headers_only;	/* the body is not parsed (yet) */
 	bool strip_status;	/* X-Mailseal-* fields are to be removed */
-	const char *strip_keep;	/* but not this one (static text) */
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;
@@ -94,10 +93,6 @@ ms_err msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
 /* msg_strip_status_headers - remove every top-level X-Mailseal-* field,
  * now and after any later parse (DEC-8) */
 void msg_strip_status_headers(ms_message *msg);
-
-/* msg_strip_status_headers_but - the same, except the fields called keep
- * (a verifier after a decrypter keeps X-Mailseal-Decrypted) */
-void msg_strip_status_headers_but(ms_message *msg, const char *keep);
 
 /* msg_free - release a message */
 void msg_free(ms_message *msg);

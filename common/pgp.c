@@ -280,24 +280,66 @@ usable_subkey(gpgme_key_t key, pgp_purpose purpose)
 	return false;
 }
 
+unsigned
+pgp_key_main_flag(unsigned flags)
+{
+	return flags & (~flags + 1);
+}
+
 const char *
+pgp_key_flag_text(unsigned flags)
+{
+	switch ((pgp_key_flag)pgp_key_main_flag(flags)) {
+	case PGP_KEY_REVOKED:
+		return "revoked";
+	case PGP_KEY_EXPIRED:
+		return "expired";
+	case PGP_KEY_DISABLED:
+		return "disabled";
+	case PGP_KEY_INVALID:
+		return "invalid";
+	case PGP_KEY_NO_ENCRYPTION_SUBKEY:
+		return "no usable encryption subkey";
+	case PGP_KEY_NO_SIGNING_KEY:
+		return "no usable signing key";
+	case PGP_KEY_NO_SIGNER_ADDRESS:
+		return "no address to bind the signer to";
+	case PGP_KEY_NO_USER_ID:
+		return "no valid user ID";
+	case PGP_KEY_NO_USER_ID_FOR_ADDRESS:
+		return "no valid user ID for the address";
+	case PGP_KEY_NOT_TRUSTED:
+		return "not trusted";
+	}
+	return flags == 0 ? NULL : "not usable";
+}
+
+bool
+pgp_key_usable_unbound(unsigned flags)
+{
+	return flags == 0 ||
+	    (pgp_key_main_flag(flags) & PGP_KEY_USER_ID_FLAGS) != 0;
+}
+
+unsigned
 pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 {
+	unsigned flags = 0;
 	bool bound = false;
 
 	if (key->revoked)
-		return "revoked";
+		flags |= PGP_KEY_REVOKED;
 	if (key->expired)
-		return "expired";
+		flags |= PGP_KEY_EXPIRED;
 	if (key->disabled)
-		return "disabled";
+		flags |= PGP_KEY_DISABLED;
 	if (key->invalid)
-		return "invalid";
+		flags |= PGP_KEY_INVALID;
 	if (!usable_subkey(key, purpose))
-		return purpose == PGP_PURPOSE_ENCRYPT ?
-		    "no usable encryption subkey" : "no usable signing key";
+		flags |= purpose == PGP_PURPOSE_ENCRYPT ?
+		    PGP_KEY_NO_ENCRYPTION_SUBKEY : PGP_KEY_NO_SIGNING_KEY;
 	if (purpose == PGP_PURPOSE_VERIFY && addr == NULL)
-		return "no address to bind the signer to";
+		flags |= PGP_KEY_NO_SIGNER_ADDRESS;
 	/* KEY-1: the address of a valid user ID must equal addr exactly
 	 * under the one address parser, never a substring */
 	for (gpgme_user_id_t uid = key->uids; uid != NULL; uid = uid->next) {
@@ -315,21 +357,21 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 			break;
 	}
 	if (!bound)
-		return addr == NULL ? "no valid user ID" :
-		    "no valid user ID for the address";
+		flags |= addr == NULL ? PGP_KEY_NO_USER_ID :
+		    PGP_KEY_NO_USER_ID_FOR_ADDRESS;
 	/* the store's trust policy: keys the administrator trusts carry
 	 * ownertrust ultimate (imports keep self-signatures only, so no
 	 * other key can make a key valid) */
 	if (key->owner_trust != GPGME_VALIDITY_ULTIMATE)
-		return "not trusted";
-	return NULL;
+		flags |= PGP_KEY_NOT_TRUSTED;
+	return flags;
 }
 
 ms_err
 pgp_domain_key(gpgme_ctx_t ctx, const char *fpr, const char *domain,
     gpgme_key_t *key)
 {
-	const char *why;
+	unsigned flags;
 
 	*key = NULL;
 	if (gpgme_get_key(ctx, fpr, key, 0) != 0) {
@@ -338,10 +380,10 @@ pgp_domain_key(gpgme_ctx_t ctx, const char *fpr, const char *domain,
 		*key = NULL;
 		return MS_CONFIG;	/* defer until the key is there */
 	}
-	why = pgp_key_verdict(*key, PGP_PURPOSE_ENCRYPT, NULL);
-	if (why != NULL && strstr(why, "user ID") == NULL) {
+	flags = pgp_key_verdict(*key, PGP_PURPOSE_ENCRYPT, NULL);
+	if (!pgp_key_usable_unbound(flags)) {
 		diag_error("pgp-domain-key %s for %s is not usable: %s", fpr,
-		    domain, why);
+		    domain, pgp_key_flag_text(flags));
 		gpgme_key_unref(*key);
 		*key = NULL;
 		return MS_CONFIG;
@@ -416,28 +458,29 @@ pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
 	g_free((char *)patterns[0]);
 	g_free((char *)patterns[1]);
 	while (!gerr) {
-		const char *why;
+		unsigned flags;
+		bool twice = false;
 
 		gerr = gpgme_op_keylist_next(ctx, &key);
 		if (gerr)
 			break;
-		why = pgp_key_verdict(key, purpose, addr);
-		for (guint i = 0; why == NULL && i < (*keys)->len; i++)
-			if (strcmp(((gpgme_key_t)g_ptr_array_index(*keys, i))->fpr,
-			    key->fpr) == 0)
-				why = "listed twice";
-		if (why == NULL && (*keys)->len < PGP_KEYS_MAX) {
-			g_ptr_array_add(*keys, key);
+		flags = pgp_key_verdict(key, purpose, addr);
+		for (guint i = 0; flags == 0 && !twice && i < (*keys)->len;
+		    i++)
+			twice = strcmp(((gpgme_key_t)
+			    g_ptr_array_index(*keys, i))->fpr, key->fpr) == 0;
+		if (twice) {
+			gpgme_key_unref(key);
 			continue;
 		}
-		if (why != NULL && strcmp(why, "listed twice") == 0) {
-			gpgme_key_unref(key);
+		if (flags == 0 && (*keys)->len < PGP_KEYS_MAX) {
+			g_ptr_array_add(*keys, key);
 			continue;
 		}
 		if (rejects != NULL)
 			g_ptr_array_add(rejects, g_strdup_printf("%s: %s",
-			    key->fpr ? key->fpr : "?", why ? why :
-			    "too many keys"));
+			    key->fpr ? key->fpr : "?", flags != 0 ?
+			    pgp_key_flag_text(flags) : "too many keys"));
 		gpgme_key_unref(key);
 	}
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF)

@@ -43,12 +43,42 @@ void pgp_close(gpgme_ctx_t ctx);
 /* pgp_error - the module result for a GPGME error, logged with what */
 ms_err pgp_error(gpgme_error_t err, const char *what);
 
+/* pgp_key_flag - one reason a key is not usable, in the order the checks
+ * rank them: the lowest bit set is the main reason */
+typedef enum pgp_key_flag {
+	PGP_KEY_REVOKED = 1u << 0,
+	PGP_KEY_EXPIRED = 1u << 1,
+	PGP_KEY_DISABLED = 1u << 2,
+	PGP_KEY_INVALID = 1u << 3,
+	PGP_KEY_NO_ENCRYPTION_SUBKEY = 1u << 4,
+	PGP_KEY_NO_SIGNING_KEY = 1u << 5,
+	PGP_KEY_NO_SIGNER_ADDRESS = 1u << 6,	/* verify without From */
+	PGP_KEY_NO_USER_ID = 1u << 7,
+	PGP_KEY_NO_USER_ID_FOR_ADDRESS = 1u << 8,
+	PGP_KEY_NOT_TRUSTED = 1u << 9
+} pgp_key_flag;
+
+#define PGP_KEY_USER_ID_FLAGS (PGP_KEY_NO_USER_ID | \
+	PGP_KEY_NO_USER_ID_FOR_ADDRESS)
+
 /* pgp_key_verdict - why key is not usable for purpose and addr (NULL:
- * any address), or NULL when it is: valid user ID binding, not expired,
- * revoked, disabled or invalid, a capable subkey, trusted (ownertrust
- * ultimate: see mailseal-store(5)) */
-const char *pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose,
+ * any address), as pgp_key_flag bits, or 0 when it is: valid user ID
+ * binding, not expired, revoked, disabled or invalid, a capable subkey,
+ * trusted (ownertrust ultimate: see mailseal-store(5)) */
+unsigned pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose,
     const ms_addr *addr);
+
+/* pgp_key_main_flag - the lowest (main) pgp_key_flag of flags, or 0 */
+unsigned pgp_key_main_flag(unsigned flags);
+
+/* pgp_key_flag_text - the words for the main reason of flags, or NULL
+ * when flags is 0 */
+const char *pgp_key_flag_text(unsigned flags);
+
+/* pgp_key_usable_unbound - a key the administrator bound to a domain
+ * (pgp-domain-key) is usable when its main reason, if any, is only that
+ * no user ID carries an address */
+bool pgp_key_usable_unbound(unsigned flags);
 
 /* pgp_find_keys - usable keys for addr (gpgme_key_t, referenced; free
  * with pgp_keys_free); rejected candidates and why, when rejects is not

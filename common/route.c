@@ -175,9 +175,8 @@ explain_certs(ms_route *route, const ms_addr *addr, cert_purpose purpose,
 		if (err == MS_OK && verdict.usable &&
 		    purpose == CERT_PURPOSE_SIGN &&
 		    !certdb_has_key(route->store, fpr)) {
-			verdict.usable = false;
-			g_ptr_array_add(verdict.reasons,
-			    g_strdup("no private key in the store"));
+			cert_verdict_add(&verdict, CERT_NO_PRIVATE_KEY, true,
+			    NULL);
 		}
 		why = join(verdict.reasons);
 		if (err == MS_OK)
@@ -248,7 +247,7 @@ smime_domain(ms_route *route, const ms_settings *settings,
 	for (guint i = 0; err == MS_OK && i < verdict.reasons->len; i++) {
 		const char *why = g_ptr_array_index(verdict.reasons, i);
 
-		if (strstr(why, "address") != NULL)
+		if (cert_verdict_reason_flag(&verdict, i) & CERT_ADDRESS_FLAGS)
 			continue;
 		diag_error("smime-domain-cert %s for %s is not usable: %s",
 		    fpr, addr->domain, why);

@@ -79,7 +79,8 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 		    r++) {
 			const char *why = g_ptr_array_index(verdict.reasons, r);
 
-			if (strstr(why, "address") != NULL)
+			if (cert_verdict_reason_flag(&verdict, r) &
+			    CERT_ADDRESS_FLAGS)
 				continue;
 			err = filter_refuse("5.7.1", "a configured encryption "
 			    "certificate is not usable");

@@ -129,7 +129,7 @@ smime_micalg(const EVP_MD *digest)
 
 /* check_cbc - id-envelopedData content encryption: AES-CBC, 16-byte IV */
 static bool
-check_cbc(const X509_ALGOR *alg, const char **why)
+check_cbc(const X509_ALGOR *alg, decrypt_failure *failure, const char **why)
 {
 	const ASN1_OBJECT *oid;
 	int ptype;
@@ -140,6 +140,7 @@ check_cbc(const X509_ALGOR *alg, const char **why)
 	nid = OBJ_obj2nid(oid);
 	if (nid != NID_aes_128_cbc && nid != NID_aes_192_cbc &&
 	    nid != NID_aes_256_cbc) {
+		*failure = DECRYPT_REFUSED;
 		*why = nid == NID_aes_128_gcm || nid == NID_aes_256_gcm ?
 		    "AEAD cipher inside EnvelopedData" :
 		    "content cipher not allowed";
@@ -147,6 +148,7 @@ check_cbc(const X509_ALGOR *alg, const char **why)
 	}
 	if (ptype != V_ASN1_OCTET_STRING ||
 	    ASN1_STRING_length((const ASN1_STRING *)pval) != CBC_IV_LEN) {
+		*failure = DECRYPT_REFUSED;
 		*why = "IV is not 16 bytes";
 		return false;
 	}
@@ -157,7 +159,7 @@ check_cbc(const X509_ALGOR *alg, const char **why)
  * ICV, and a mac field as long as the ICV (DEC-4) */
 static bool
 check_gcm(const X509_ALGOR *alg, const ASN1_OCTET_STRING *mac,
-    const char **why)
+    decrypt_failure *failure, const char **why)
 {
 	const ASN1_OBJECT *oid;
 	int ptype;
@@ -170,10 +172,12 @@ check_gcm(const X509_ALGOR *alg, const ASN1_OCTET_STRING *mac,
 
 	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
 	nid = OBJ_obj2nid(oid);
+	*failure = DECRYPT_REFUSED;
 	if (nid != NID_aes_128_gcm && nid != NID_aes_256_gcm) {
 		*why = "non-AEAD cipher inside AuthEnvelopedData";
 		return false;
 	}
+	*failure = DECRYPT_MALFORMED;
 	if (ptype != V_ASN1_SEQUENCE) {
 		*why = "missing GCM parameters";
 		return false;
@@ -190,6 +194,7 @@ check_gcm(const X509_ALGOR *alg, const ASN1_OCTET_STRING *mac,
 		return false;
 	}
 	icv = gcm->icv_len ? ASN1_INTEGER_get(gcm->icv_len) : 12;
+	*failure = DECRYPT_REFUSED;
 	if (ASN1_STRING_length(gcm->nonce) != GCM_NONCE_LEN) {
 		*why = "GCM nonce is not 12 bytes";
 		ok = false;
@@ -201,12 +206,23 @@ check_gcm(const X509_ALGOR *alg, const ASN1_OCTET_STRING *mac,
 		ok = false;
 	}
 	ASN1_item_free((ASN1_VALUE *)gcm, ASN1_ITEM_rptr(MS_GCM_PARAMS));
+	if (ok)
+		*failure = DECRYPT_OK;
 	return ok;
 }
 
 ms_err
 smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
     const char **why)
+{
+	decrypt_failure failure;
+
+	return smime_enveloped_ok(der, len, aead, &failure, why);
+}
+
+ms_err
+smime_enveloped_ok(const unsigned char *der, size_t len, bool *aead,
+    decrypt_failure *failure, const char **why)
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms;
@@ -215,6 +231,7 @@ smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
 	bool ok = false;
 
 	*aead = false;
+	*failure = DECRYPT_MALFORMED;
 	if (len == 0 || len > (size_t)LONG_MAX) {
 		*why = "empty or oversized CMS object";
 		return MS_DATA;
@@ -229,6 +246,7 @@ smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
 	if (nid != NID_pkcs7_enveloped &&
 	    nid != NID_id_smime_ct_authEnvelopedData) {
 		CMS_ContentInfo_free(cms);
+		*failure = DECRYPT_NOT_ENVELOPED;
 		*why = "not enveloped data";
 		return MS_DATA;
 	}
@@ -240,6 +258,7 @@ smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
 
 		if (type != CMS_RECIPINFO_TRANS && type != CMS_RECIPINFO_AGREE) {
 			CMS_ContentInfo_free(cms);
+			*failure = DECRYPT_REFUSED;
 			*why = "recipient type not allowed";
 			return MS_DATA;
 		}
@@ -253,7 +272,7 @@ smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
 		if (ci == NULL || ci->env == NULL)
 			*why = "malformed EnvelopedData";
 		else
-			ok = check_cbc(ci->env->eci->algorithm, why);
+			ok = check_cbc(ci->env->eci->algorithm, failure, why);
 		ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(MS_CI_ENV));
 	} else {
 		MS_CI_AUTHENV *ci = (MS_CI_AUTHENV *)ASN1_item_d2i(NULL,
@@ -264,11 +283,13 @@ smime_check_enveloped(const unsigned char *der, size_t len, bool *aead,
 			*why = "malformed AuthEnvelopedData";
 		else
 			ok = check_gcm(ci->env->eci->algorithm, ci->env->mac,
-			    why);
+			    failure, why);
 		ASN1_item_free((ASN1_VALUE *)ci,
 		    ASN1_ITEM_rptr(MS_CI_AUTHENV));
 	}
 	ERR_clear_error();
+	if (ok)
+		*failure = DECRYPT_OK;
 	return ok ? MS_OK : MS_DATA;
 }
 
@@ -317,7 +338,7 @@ recipient_keyids(CMS_RecipientInfo *ri, GPtrArray *ids)
 
 ms_err
 smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
-    GByteArray **plain, const char **why)
+    GByteArray **plain, decrypt_failure *failure, const char **why)
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms;
@@ -327,12 +348,13 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 	ms_err err;
 
 	*plain = NULL;
-	err = smime_check_enveloped(der, len, &aead, why);
+	err = smime_enveloped_ok(der, len, &aead, failure, why);
 	if (err != MS_OK)
 		return err;
 	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
 	if (cms == NULL) {
 		ERR_clear_error();
+		*failure = DECRYPT_MALFORMED;
 		*why = "not a CMS object";
 		return MS_DATA;
 	}
@@ -341,6 +363,7 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 	ris = CMS_get0_RecipientInfos(cms);
 	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++)
 		recipient_keyids(sk_CMS_RecipientInfo_value(ris, i), ids);
+	*failure = DECRYPT_NO_KEY;
 	*why = "no private key for any recipient";
 	err = MS_NOTFOUND;
 	for (guint i = 0; i < ids->len && err != MS_OK && err != MS_TEMP;
@@ -351,6 +374,7 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 		    &fprs) != MS_OK) {
 			g_ptr_array_free(fprs, TRUE);
 			err = MS_TEMP;
+			*failure = DECRYPT_UNAVAILABLE;
 			*why = "key index unavailable";
 			break;
 		}
@@ -381,6 +405,7 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				 * unavailable, never "no key" */
 				X509_free(cert);
 				err = MS_TEMP;
+				*failure = DECRYPT_UNAVAILABLE;
 				*why = "key store unavailable";
 				break;
 			}
@@ -396,10 +421,13 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				g_byte_array_append(*plain, (guint8 *)data,
 				    (guint)n);
 				err = MS_OK;
+				*failure = DECRYPT_OK;
 				*why = NULL;
 			} else {
 				/* DEC-1: one generic outcome; the reason is
 				 * for the local log only */
+				*failure = aead ? DECRYPT_INTEGRITY :
+				    DECRYPT_FAILED;
 				*why = aead ? "decryption or tag check failed" :
 				    "decryption failed";
 				err = MS_DATA;
@@ -561,6 +589,18 @@ set_result(sig_result *res, sig_status status, const char *detail)
 	res->detail = g_strdup(detail);
 }
 
+sig_status
+smime_signer_status(unsigned refused, bool have_from)
+{
+	if (refused & CERT_REVOKED_FLAGS)
+		return SIG_REVOKED;
+	if (refused & ~(unsigned)CERT_ADDRESS_FLAGS)
+		return SIG_UNTRUSTED;
+	if ((refused & CERT_ADDRESS_FLAGS) || !have_from)
+		return SIG_MISMATCH;
+	return SIG_VALID;
+}
+
 /* weak_digest - VER-5: MD5 and SHA-1 data signatures are not valid */
 static bool
 weak_digest(CMS_SignerInfo *si)
@@ -651,7 +691,7 @@ smime_verify(ms_trust *trust, CMS_ContentInfo *cms, BIO *dcont,
 	for (int i = 0; i < sk_X509_num(signers); i++) {
 		X509 *signer = sk_X509_value(signers, i);
 		cert_verdict verdict;
-		bool revoked = false, address = false;
+		sig_status status;
 		ms_err err;
 
 		verdict_init(&verdict);
@@ -663,22 +703,14 @@ smime_verify(ms_trust *trust, CMS_ContentInfo *cms, BIO *dcont,
 			BIO_free(out);
 			return err;
 		}
-		for (guint r = 0; r < verdict.reasons->len; r++) {
-			const char *why = g_ptr_array_index(verdict.reasons, r);
-
-			if (g_str_has_prefix(why, "revoked"))
-				revoked = true;
-			else if (strstr(why, "address") != NULL)
-				address = true;
-		}
-		if (revoked)
+		status = smime_signer_status(verdict.refused, from != NULL);
+		if (status == SIG_REVOKED)
 			set_result(res, SIG_REVOKED, "signer certificate "
 			    "revoked");
-		else if (verdict.reasons->len > (address ? 1u : 0u) ||
-		    (!address && !verdict.usable))
-			set_result(res, SIG_UNTRUSTED, (const char *)
-			    g_ptr_array_index(verdict.reasons, 0));
-		else if (address || from == NULL)
+		else if (status == SIG_UNTRUSTED)
+			set_result(res, SIG_UNTRUSTED, cert_verdict_first(
+			    &verdict, ~(unsigned)CERT_ADDRESS_FLAGS));
+		else if (status == SIG_MISMATCH)
 			set_result(res, SIG_MISMATCH, from == NULL ?
 			    "no single From address" :
 			    "signer is not the From address");

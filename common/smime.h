@@ -7,8 +7,8 @@
  * API: smime_encrypt() and smime_sign() stream DER into a BIO;
  * smime_check_enveloped() and smime_decrypt() take a bounded DER buffer
  * and release plaintext only after CMS_decrypt succeeded, which for
- * AES-GCM includes the tag check (DEC-3); smime_verify() fills a
- * sig_result.  Capabilities learned from verified mail live in
+ * AES-GCM includes the tag check (DEC-3), or say why not as a
+ * decrypt_failure; smime_verify() fills a sig_result.  Capabilities learned from verified mail live in
  * caps/FPR (KEY-7).
  */
 #ifndef MAILSEAL_SMIME_H
@@ -19,6 +19,7 @@
 
 #include "addr.h"
 #include "cert.h"
+#include "decrypt.h"
 #include "err.h"
 #include "store.h"
 
@@ -50,10 +51,19 @@ const char *smime_micalg(const EVP_MD *digest);
 ms_err smime_check_enveloped(const unsigned char *der, size_t len,
     bool *aead, const char **why);
 
+/* smime_enveloped_ok - smime_check_enveloped that also says which kind of
+ * failure it found (*failure; *why is the detail for the log) */
+ms_err smime_enveloped_ok(const unsigned char *der, size_t len, bool *aead,
+    decrypt_failure *failure, const char **why);
+
 /* smime_decrypt - decrypt with a key from the store; on MS_OK *plain
- * holds the whole plaintext; nothing is returned on any failure */
+ * holds the whole plaintext; nothing is returned on any failure, and
+ * *failure says which (*why: the detail for the log).  MS_DATA for a
+ * message we cannot or may not open, MS_NOTFOUND when no key of ours is
+ * a recipient, MS_TEMP when the store failed. */
 ms_err smime_decrypt(const ms_store *store, const unsigned char *der,
-    size_t len, GByteArray **plain, const char **why);
+    size_t len, GByteArray **plain, decrypt_failure *failure,
+    const char **why);
 
 typedef enum sig_status {
 	SIG_NONE,	/* not signed at the root */
@@ -73,6 +83,11 @@ typedef struct sig_result {
 	STACK_OF(X509) *certs;	/* certificates carried by the message */
 	CMS_SignerInfo *signer_info;	/* borrowed from cms */
 } sig_result;
+
+/* smime_signer_status - VER-4 for one signer certificate from the
+ * findings of trust_check (cert_flag bits): revoked, untrusted, not bound
+ * to the From address (or no single From address), or valid */
+sig_status smime_signer_status(unsigned refused, bool have_from);
 
 /* sig_status_word - the first word of X-Mailseal-Signature */
 const char *sig_status_word(sig_status status);

@@ -387,6 +387,13 @@ verify_to() {
 	run --separate-stderr smime-verify operand <"$FIX/plain.eml"
 	expect_status 64
 	[ -z "$output" ] || fail_with "output for an operand"
+	# --decrypted, once kept for mailseal-filter --incoming, is gone
+	run --separate-stderr smime-verify --decrypted <"$FIX/plain.eml"
+	expect_status 64
+	[ -z "$output" ] || fail_with "output for --decrypted"
+	run smime-verify -h
+	expect_status 0
+	[[ $output != *decrypted* ]] || fail_with "the usage names --decrypted"
 
 	run --separate-stderr smime-verify </dev/null
 	expect_status 65

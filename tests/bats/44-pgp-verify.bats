@@ -618,6 +618,13 @@ text_file() {
 	run --separate-stderr pgp-verify operand <"$FIX/plain.eml"
 	expect_status 64
 	[ -z "$output" ] || fail_with "output for an operand"
+	# --decrypted, once kept for mailseal-filter --incoming, is gone
+	run --separate-stderr pgp-verify --decrypted <"$FIX/plain.eml"
+	expect_status 64
+	[ -z "$output" ] || fail_with "output for --decrypted"
+	run pgp-verify -h
+	expect_status 0
+	[[ $output != *decrypted* ]] || fail_with "the usage names --decrypted"
 	run --separate-stderr pgp-verify </dev/null
 	expect_status 65
 	[ -z "$output" ] || fail_with "output for empty input"

@@ -304,6 +304,46 @@ fake_sibling() {
 	grep -q "Inbound $MARK" "$T/filtered.eml" || fail_with "filter form: body"
 }
 
+@test "--incoming: the decrypter's warnings reach the recipient: a failed decryption and a decrypted entity from another sender" {
+	# for a certificate whose key the store does not hold: it fails
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/other.key" -out "$T/other.pem" -subj /CN=other \
+	    -days 30 2>/dev/null
+	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n\nSecret %s\n' "$MARK" >"$T/plain.eml"
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n'
+		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$T/other.pem" 2>/dev/null
+	} >"$T/other.eml"
+	run mailseal-filter --incoming -f alice@example.test -- bob@example.test <"$T/other.eml"
+	expect_status 0
+	local got
+	got=$(copy_for bob@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypt)" = failed ] ||
+	    fail_with "no X-Mailseal-Decrypt: failed: $(header_block "$got")"
+	[ "$(sig_word "$got")" = none ] || fail_with "signature: $(sig_word "$got")"
+	! header_block "$got" | grep -qi '^X-Mailseal-Decrypted:' ||
+	    fail_with "a failed decryption is reported as decrypted"
+	cmp -s <(sed '1,/^$/d' "$T/other.eml") <(sed '1,/^$/d' "$got") ||
+	    fail_with "the ciphertext did not go on as it came"
+
+	# the entity inside says it is from mallory, the envelope from alice
+	rm -f "$T"/out/*
+	printf 'From: mallory@example.test\nSubject: in\n\nInner %s\n' "$MARK" >"$T/inner.eml"
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n'
+		openssl cms -encrypt -in "$T/inner.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
+	} >"$T/ctx.eml"
+	run mailseal-filter --incoming -f alice@example.test -- bob@example.test <"$T/ctx.eml"
+	expect_status 0
+	got=$(copy_for bob@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypted)" = smime ] ||
+	    fail_with "not decrypted"
+	[ "$(status_of "$got" X-Mailseal-Decrypt-Context)" = mismatch ] ||
+	    fail_with "no X-Mailseal-Decrypt-Context: mismatch: $(header_block "$got")"
+	[ "$(sig_word "$got")" = none ] || fail_with "signature: $(sig_word "$got")"
+	grep -q "Inner $MARK" "$got" || fail_with "the body was not decrypted"
+}
+
 @test "--incoming: OpenPGP mail encrypted by gpg is decrypted; unsigned mail is marked none; forged fields go" {
 	CAROL=$(pgp-keys generate carol@example.test)
 	pgp-keys export "$CAROL" >"$T/carol.pub"
