@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "fetch.h"
 #include "limits.h"
+#include "parse.h"
 #include "ritual.h"
 #include "settings.h"
 
@@ -71,31 +72,13 @@ typedef struct tally {
 static unsigned long long
 parse_count(const char *text, const char *option, unsigned long long max)
 {
-	unsigned long long value = 0, mult = 1;
-	const char *p = text;
+	unsigned long long value;
 
-	if (*p < '0' || *p > '9')
+	if (!parse_size(text, &value))
 		ritual_usage_error("%s needs a number", option);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (value > (max - digit) / 10)
-			ritual_usage_error("%s is too large", option);
-		value = value * 10 + digit;
-	}
-	if (*p == 'k' || *p == 'K')
-		mult = 1024;
-	else if (*p == 'm' || *p == 'M')
-		mult = 1024 * 1024;
-	else if (*p == 'g' || *p == 'G')
-		mult = 1024 * 1024 * 1024;
-	if (mult != 1)
-		p++;
-	if (*p != '\0')
-		ritual_usage_error("%s needs a number", option);
-	if (value == 0 || value > max / mult)
+	if (value == 0 || value > max)
 		ritual_usage_error("%s must be 1 to %llu", option, max);
-	return value * mult;
+	return value;
 }
 
 static void

@@ -6,6 +6,7 @@
  */
 
 #include "store.h"
+#include "codec.h"
 #include "diag.h"
 
 #include <dirent.h>
@@ -525,7 +526,7 @@ store_list(const ms_store *store, const char *subdir, GPtrArray **names)
 char *
 store_hash_name(const char *text)
 {
-	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+	return codec_sha256_hex(text, strlen(text));
 }
 
 #define RECORD_MAGIC "mailseal-record 1 "
@@ -543,7 +544,7 @@ store_record_write(ms_store *store, const char *subdir, const char *name,
 	if (len > 0 && ((const char *)body)[len - 1] != '\n')
 		diag_fatal(EXIT_TEMPFAIL, "internal error: record body "
 		    "without a final newline");
-	sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, body, len);
+	sum = codec_sha256_hex(body, len);
 	rec = g_string_sized_new(len + 128);
 	g_string_append_printf(rec, RECORD_MAGIC "%s\n", type);
 	g_string_append_len(rec, body, (gssize)len);
@@ -598,8 +599,7 @@ store_record_read(const ms_store *store, const char *subdir,
 	body_len = (size_t)(trailer - data) - head_len;
 	if (declared != body_len)
 		goto bad;
-	sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-	    (const guchar *)data + head_len, body_len);
+	sum = codec_sha256_hex(data + head_len, body_len);
 	if (strcmp(sum, declared_sum) != 0) {
 		g_free(sum);
 		goto bad;
