@@ -98,3 +98,40 @@ codec_unbase64(const char *text, size_t len, const char *ignore)
 	g_byte_array_set_size(out, (guint)used);
 	return out;
 }
+
+bool
+codec_unbase64_text(const char *text, size_t len, bool url,
+    GByteArray *out)
+{
+	GString *bare = g_string_sized_new(len);
+	size_t pad = 0, used = 0;
+	guint start = out->len;
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < len; i++) {
+		char c = text[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=' && !url)
+			pad++;
+		else if (pad > 0 || c == '=')
+			ok = false;	/* data after padding, or '=' in url */
+		else
+			g_string_append_c(bare, c);
+	}
+	ok = ok && pad <= 2 && bare->len > 0 && bare->len < G_MAXUINT / 4;
+	if (ok) {
+		codec_init();
+		g_byte_array_set_size(out, start + (guint)(bare->len / 4 * 3 +
+		    3));
+		ok = sodium_base642bin(out->data + start, out->len - start,
+		    bare->str, bare->len, NULL, &used, NULL, url ?
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING :
+		    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
+		    used > 0;
+		g_byte_array_set_size(out, start + (guint)(ok ? used : 0));
+	}
+	g_string_free(bare, TRUE);
+	return ok;
+}

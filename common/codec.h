@@ -40,4 +40,11 @@ char *codec_base64(const void *bytes, size_t len);
 GByteArray *codec_unbase64(const char *text, size_t len,
     const char *ignore);
 
+/* codec_unbase64_text - base64 as it appears in text (PEM bodies, JSON
+ * web tokens): space, tab, CR and LF skipped anywhere, final '=' padding
+ * optional in the standard alphabet and absent in the URL-safe one
+ * (url); appended to out, false when malformed or empty */
+bool codec_unbase64_text(const char *text, size_t len, bool url,
+    GByteArray *out);
+
 #endif

@@ -338,6 +338,55 @@ static const codec_case codec_cases[] = {
 	{ "ab", "6162", "YWI=", NULL },
 };
 
+typedef struct text_b64_case {
+	const char *text;
+	bool url;
+	const char *bytes;	/* NULL: refused */
+} text_b64_case;
+
+static const text_b64_case text_b64_cases[] = {
+	{ "YWJj", false, "abc" },
+	{ "YWI=", false, "ab" },
+	{ "YWI", false, "ab" },
+	{ "YQ==", false, "a" },
+	{ "YQ", false, "a" },
+	{ " YW\r\n Jj\t", false, "abc" },
+	{ "YW\nI=\n", false, "ab" },
+	{ "-_8", true, "\xfb\xff" },
+	{ "+/8=", false, "\xfb\xff" },
+	{ "+/8", true, NULL },
+	{ "-_8", false, NULL },
+	{ "YWI=", true, NULL },
+	{ "YQ==YQ", false, NULL },
+	{ "YQ===", false, NULL },
+	{ "Y", false, NULL },
+	{ "", false, NULL },
+	{ "  \n", false, NULL },
+	{ "YW*j", false, NULL },
+};
+
+/* check_unbase64_text - base64 inside text, as DLP finds it */
+static void
+check_unbase64_text(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(text_b64_cases); i++) {
+		const text_b64_case *c = &text_b64_cases[i];
+		GByteArray *out = g_byte_array_new();
+		bool ok = codec_unbase64_text(c->text, strlen(c->text), c->url,
+		    out);
+
+		if (c->bytes == NULL)
+			unit_check(!ok && out->len == 0, "codec_unbase64_text"
+			    "(%s, url %d) refused", unit_show(c->text), c->url);
+		else
+			unit_check(ok && out->len == strlen(c->bytes) &&
+			    memcmp(out->data, c->bytes, out->len) == 0,
+			    "codec_unbase64_text(%s, url %d) is %s",
+			    unit_show(c->text), c->url, unit_show(c->bytes));
+		g_byte_array_free(out, TRUE);
+	}
+}
+
 static void
 check_codec(void)
 {
@@ -393,6 +442,7 @@ check_codec(void)
 		if (bin != NULL)
 			g_byte_array_free(bin, TRUE);
 	}
+	check_unbase64_text();
 }
 
 /* check_legacy_records - records the replaced readers wrote still load */
