@@ -5,7 +5,7 @@
 #include "cert.h"
 #include "crlstore.h"
 #include "diag.h"
-#include "json.h"
+#include "jsonout.h"
 #include "limits.h"
 #include "ritual.h"
 #include "secret.h"
@@ -447,7 +447,7 @@ static ms_err
 cmd_list(ms_store *store)
 {
 	GPtrArray *fprs;
-	GString *json = g_string_new("[");
+	json_t *json = json_array();
 	ms_err err;
 
 	err = certdb_list(store, opt_roots, &fprs);
@@ -476,30 +476,32 @@ cmd_list(ms_store *store)
 		serial = serial_hex(cert);
 		has_key = certdb_has_key(store, fpr);
 		if (opt_json) {
-			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
-			    i ? "," : "");
-			json_append_string(json, fpr);
-			g_string_append(json, ", \"subject\": ");
-			json_append_string(json, subject);
-			g_string_append(json, ", \"issuer\": ");
-			json_append_string(json, issuer);
-			g_string_append(json, ", \"serial\": ");
-			json_append_string(json, serial);
-			g_string_append(json, ", \"not_before\": ");
-			json_append_string(json, nb);
-			g_string_append(json, ", \"not_after\": ");
-			json_append_string(json, na);
-			g_string_append(json, ", \"addresses\": [");
+			json_t *object = json_object(), *list = json_array();
+
 			for (guint a = 0; a < addrs->len; a++) {
 				ms_addr *ad = g_ptr_array_index(addrs, a);
 
-				if (a)
-					g_string_append(json, ", ");
-				json_append_string(json, ad->text);
+				json_array_append_new(list,
+				    jsonout_string(ad->text));
 			}
-			g_string_append_printf(json, "], \"has_key\": %s, "
-			    "\"root\": %s}", has_key ? "true" : "false",
-			    opt_roots ? "true" : "false");
+			json_object_set_new(object, "fingerprint",
+			    jsonout_string(fpr));
+			json_object_set_new(object, "subject",
+			    jsonout_string(subject));
+			json_object_set_new(object, "issuer",
+			    jsonout_string(issuer));
+			json_object_set_new(object, "serial",
+			    jsonout_string(serial));
+			json_object_set_new(object, "not_before",
+			    jsonout_string(nb));
+			json_object_set_new(object, "not_after",
+			    jsonout_string(na));
+			json_object_set_new(object, "addresses", list);
+			json_object_set_new(object, "has_key",
+			    json_boolean(has_key));
+			json_object_set_new(object, "root",
+			    json_boolean(opt_roots));
+			json_array_append_new(json, object);
 		} else {
 			for (guint a = 0; a < addrs->len; a++) {
 				ms_addr *ad = g_ptr_array_index(addrs, a);
@@ -520,10 +522,13 @@ cmd_list(ms_store *store)
 		g_free(serial);
 		X509_free(cert);
 	}
-	g_string_append(json, "\n]\n");
-	if (err == MS_OK && opt_json)
-		err = ritual_output(json->str, json->len);
-	g_string_free(json, TRUE);
+	if (err == MS_OK && opt_json) {
+		char *text = jsonout_list(json);
+
+		err = ritual_output(text, strlen(text));
+		g_free(text);
+	}
+	json_decref(json);
 	g_ptr_array_free(fprs, TRUE);
 	return err;
 }

@@ -6,7 +6,7 @@
  */
 #include "diag.h"
 #include "fetch.h"
-#include "json.h"
+#include "jsonout.h"
 #include "pgp.h"
 #include "ritual.h"
 #include "settings.h"
@@ -345,10 +345,9 @@ cmd_list(gpgme_ctx_t ctx)
 {
 	GHashTable *secret = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
-	GString *json = g_string_new("[");
+	json_t *json = json_array();
 	gpgme_key_t key;
 	gpgme_error_t gerr;
-	int n = 0;
 
 	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
 	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
@@ -359,7 +358,7 @@ cmd_list(gpgme_ctx_t ctx)
 	gpgme_op_keylist_end(ctx);
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
 		g_hash_table_destroy(secret);
-		g_string_free(json, TRUE);
+		json_decref(json);
 		return pgp_error(gerr, "key listing");
 	}
 	gerr = gpgme_op_keylist_start(ctx, NULL, 0);
@@ -382,27 +381,25 @@ cmd_list(gpgme_ctx_t ctx)
 				free(m);
 			}
 		if (opt_json) {
-			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
-			    n++ ? "," : "");
-			json_append_string(json, key->fpr);
-			g_string_append(json, ", \"addresses\": [");
-			for (gpgme_user_id_t u = key->uids, *f = NULL;
-			    u != NULL; u = u->next) {
-				if (!u->address || u->revoked || u->invalid)
-					continue;
-				if (f != NULL)
-					g_string_append(json, ", ");
-				json_append_string(json, u->address);
-				f = &u;
-			}
-			g_string_append(json, "], \"expires\": ");
-			json_append_string(json, expires);
-			g_string_append(json, ", \"trust\": ");
-			json_append_string(json, trust_name(key->owner_trust));
-			g_string_append_printf(json, ", \"secret\": %s, "
-			    "\"usable_for_encryption\": %s}",
-			    has_secret ? "true" : "false",
-			    why == NULL ? "true" : "false");
+			json_t *object = json_object(), *list = json_array();
+
+			for (gpgme_user_id_t u = key->uids; u != NULL;
+			    u = u->next)
+				if (u->address && !u->revoked && !u->invalid)
+					json_array_append_new(list,
+					    jsonout_string(u->address));
+			json_object_set_new(object, "fingerprint",
+			    jsonout_string(key->fpr));
+			json_object_set_new(object, "addresses", list);
+			json_object_set_new(object, "expires",
+			    jsonout_string(expires));
+			json_object_set_new(object, "trust",
+			    jsonout_string(trust_name(key->owner_trust)));
+			json_object_set_new(object, "secret",
+			    json_boolean(has_secret));
+			json_object_set_new(object, "usable_for_encryption",
+			    json_boolean(why == NULL));
+			json_array_append_new(json, object);
 		} else
 			printf("%s\t%s\t%s\t%s\t%s\n", key->fpr, expires,
 			    addrs->len ? addrs->str : "-",
@@ -415,13 +412,18 @@ cmd_list(gpgme_ctx_t ctx)
 	gpgme_op_keylist_end(ctx);
 	g_hash_table_destroy(secret);
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
-		g_string_free(json, TRUE);
+		json_decref(json);
 		return pgp_error(gerr, "key listing");
 	}
-	g_string_append(json, "\n]\n");
-	if (opt_json)
-		fputs(json->str, stdout);
-	g_string_free(json, TRUE);
+	if (opt_json) {
+		char *text = jsonout_list(json);
+		ms_err err = ritual_output(text, strlen(text));
+
+		g_free(text);
+		json_decref(json);
+		return err;
+	}
+	json_decref(json);
 	return MS_OK;
 }
 

@@ -1,13 +1,14 @@
 /*
  * test-kv.c - table-driven tests of the "key = value" reader and writer
- * (common/kv.c), the value parsers (common/parse.c) and the codecs
- * (common/codec.c), and a check that records in the forms the readers
+ * (common/kv.c), the value parsers (common/parse.c), the codecs
+ * (common/codec.c) and the JSON writer (common/jsonout.c), and a check that records in the forms the readers
  * replaced by kv.c wrote still load: the CA state, CRL states, SMS jobs
  * and static PDF passwords.
  */
 #include "ca.h"
 #include "codec.h"
 #include "crlstate.h"
+#include "jsonout.h"
 #include "kv.h"
 #include "limits.h"
 #include "parse.h"
@@ -558,6 +559,47 @@ check_legacy_records(void)
 	g_free(root);
 }
 
+typedef struct json_case {
+	const char *text;
+	const char *json;	/* the line jsonout_list prints for it */
+} json_case;
+
+static const json_case json_cases[] = {
+	{ "plain", "[\n  {\"s\": \"plain\"}\n]\n" },
+	{ "q\"b\\", "[\n  {\"s\": \"q\\\"b\\\\\"}\n]\n" },
+	{ "c\x01\x1b\x7f", "[\n  {\"s\": \"c\\u0001\\u001B\x7f\"}\n]\n" },
+	{ "bad\xff\xfe", "[\n  {\"s\": \"bad\xef\xbf\xbd\xef\xbf\xbd\"}\n]\n" },
+	{ "\xc3\x28", "[\n  {\"s\": \"\xef\xbf\xbd(\"}\n]\n" },
+	{ NULL, "[\n  {\"s\": \"\"}\n]\n" },
+};
+
+/* check_jsonout - hostile strings give valid JSON, escaped by jansson */
+static void
+check_jsonout(void)
+{
+	json_t *empty = json_array();
+	char *text = jsonout_list(empty);
+
+	unit_check(strcmp(text, "[\n]\n") == 0, "jsonout_list of no members");
+	g_free(text);
+	json_decref(empty);
+	for (size_t i = 0; i < G_N_ELEMENTS(json_cases); i++) {
+		const json_case *c = &json_cases[i];
+		json_t *array = json_array(), *object = json_object(), *back;
+
+		json_object_set_new(object, "s", jsonout_string(c->text));
+		json_array_append_new(array, object);
+		text = jsonout_list(array);
+		back = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		unit_check(strcmp(text, c->json) == 0 && back != NULL,
+		    "jsonout of %s is %s and valid JSON", unit_show(c->text),
+		    unit_show(c->json));
+		json_decref(back);
+		json_decref(array);
+		g_free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -569,6 +611,7 @@ main(void)
 	check_decimal();
 	check_day();
 	check_codec();
+	check_jsonout();
 	check_legacy_records();
 	return unit_done();
 }
