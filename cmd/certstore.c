@@ -312,8 +312,9 @@ free_cert(gpointer cert)
 }
 
 static ms_err
-cmd_import(ms_store *store, const char **files)
+cmd_import(ms_admin *admin, const char **files)
 {
+	ms_store *store = admin->store;
 	import_set set;
 	char *password = NULL;
 	ms_trust *trust = NULL;
@@ -385,8 +386,6 @@ cmd_import(ms_store *store, const char **files)
 				break;
 			}
 	}
-	if (err == MS_OK)
-		err = store_lock(store, 30000);
 	/* certificates first, so CRLs can find their issuers */
 	for (int c = 0; err == MS_OK && c < sk_X509_num(set.certs); c++) {
 		X509 *cert = sk_X509_value(set.certs, c);
@@ -423,7 +422,6 @@ cmd_import(ms_store *store, const char **files)
 		g_free(file);
 	}
 	trust_free(trust);
-	store_unlock(store);
 	sk_X509_pop_free(set.certs, X509_free);
 	sk_X509_CRL_pop_free(set.crls, X509_CRL_free);
 	g_ptr_array_free(set.keys, TRUE);
@@ -444,12 +442,15 @@ serial_hex(X509 *cert)
 }
 
 static ms_err
-cmd_list(ms_store *store)
+cmd_list(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	GPtrArray *fprs;
 	json_t *json = json_array();
 	ms_err err;
 
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
 	err = certdb_list(store, opt_roots, &fprs);
 	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
@@ -552,8 +553,9 @@ parse_address_arg(const char *text, ms_addr *addr)
 }
 
 static ms_err
-cmd_find(ms_store *store, const char **args)
+cmd_find(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	ms_addr addr;
 	ms_trust *trust;
 	GPtrArray *fprs;
@@ -587,8 +589,9 @@ one_fingerprint(const char **args, const char *what)
 }
 
 static ms_err
-cmd_verify(ms_store *store, const char **args)
+cmd_verify(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "verify");
 	cert_purpose purpose = chosen_purpose();
 	ms_addr addr;
@@ -637,8 +640,9 @@ out:
 }
 
 static ms_err
-cmd_export(ms_store *store, const char **args)
+cmd_export(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "export");
 	X509 *cert;
 	char *pem;
@@ -658,73 +662,42 @@ cmd_export(ms_store *store, const char **args)
 }
 
 static ms_err
-cmd_remove(ms_store *store, const char **args)
+cmd_remove(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "remove");
 	ms_err err;
 
-	err = store_lock(store, 30000);
-	if (err == MS_OK)
-		err = certdb_remove(store, fpr);
+	err = certdb_remove(store, fpr);
 	if (err == MS_NOTFOUND)
 		diag_error("no certificate %s in the store", fpr);
-	store_unlock(store);
 	return err;
 }
+
+/* open_crypto - OpenSSL's checks before any command */
+static ms_err
+open_crypto(ms_admin *admin, const ms_command *command)
+{
+	(void)admin;
+	(void)command;
+	return crypto_init();
+}
+
+static const ms_command commands[] = {
+	{ "import", cmd_import, true, "roots password-file" },
+	{ "list", cmd_list, false, "roots json" },
+	{ "find", cmd_find, false, "encrypt sign" },
+	{ "verify", cmd_verify, false, "encrypt sign address" },
+	{ "export", cmd_export, false, "" },
+	{ "remove", cmd_remove, true, "" },
+	{ NULL, NULL, false, NULL }
+};
 
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	const char *command;
-	ms_store *store = NULL;
-	ms_settings *settings = NULL;
-	ms_err err;
-	bool writes;
+	static const ms_admin_program prog = { { usage, options }, commands,
+	    false, open_crypto, NULL };
 
-	if (args == NULL || args[0] == NULL)
-		ritual_usage_error("no command given");
-	command = args[0];
-	args++;
-	writes = strcmp(command, "import") == 0 ||
-	    strcmp(command, "remove") == 0;
-	if (strcmp(command, "import") != 0 &&
-	    strcmp(command, "list") != 0 && strcmp(command, "find") != 0 &&
-	    strcmp(command, "verify") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "remove") != 0)
-		ritual_usage_error("unknown command");
-	if ((opt_roots && strcmp(command, "import") != 0 &&
-	    strcmp(command, "list") != 0) ||
-	    (opt_json && strcmp(command, "list") != 0) ||
-	    (opt_password_file && strcmp(command, "import") != 0) ||
-	    (opt_address && strcmp(command, "verify") != 0) ||
-	    ((opt_encrypt || opt_sign) && strcmp(command, "find") != 0 &&
-	    strcmp(command, "verify") != 0))
-		ritual_usage_error("option not valid for \"%s\"", command);
-
-	err = crypto_init();
-	if (err == MS_OK)
-		err = settings_open_store(ritual_opts.store, writes, &store,
-		    &settings);
-	if (err == MS_OK) {
-		if (strcmp(command, "import") == 0)
-			err = cmd_import(store, args);
-		else if (strcmp(command, "list") == 0) {
-			if (args[0] != NULL)
-				ritual_usage_error("list takes no operands");
-			err = cmd_list(store);
-		} else if (strcmp(command, "find") == 0)
-			err = cmd_find(store, args);
-		else if (strcmp(command, "verify") == 0)
-			err = cmd_verify(store, args);
-		else if (strcmp(command, "export") == 0)
-			err = cmd_export(store, args);
-		else
-			err = cmd_remove(store, args);
-	}
-	settings_free(settings);
-	store_close(store);
-	ritual_end(ctx, err);
+	ritual_admin_main(argc, argv, &prog);
 }

@@ -513,7 +513,7 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 		n++;
 	}
 	fetch_run(list, n, opts, parallel);
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	for (guint i = 0; err == MS_OK && i < sources->len; i++)
 		err = sync_source(&c, g_ptr_array_index(sources, i));
 	if (err == MS_OK)

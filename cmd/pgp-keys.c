@@ -226,8 +226,9 @@ inspect(gpgme_ctx_t ctx, GByteArray *data)
 }
 
 static ms_err
-cmd_import(gpgme_ctx_t ctx, const char **args)
+cmd_import(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GByteArray *data;
 	gpgme_data_t dh;
 	gpgme_import_result_t result;
@@ -341,14 +342,17 @@ trust_name(gpgme_validity_t v)
 }
 
 static ms_err
-cmd_list(gpgme_ctx_t ctx)
+cmd_list(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GHashTable *secret = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
 	json_t *json = json_array();
 	gpgme_key_t key;
 	gpgme_error_t gerr;
 
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
 	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
 	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
 		if (key->fpr)
@@ -428,8 +432,9 @@ cmd_list(gpgme_ctx_t ctx)
 }
 
 static ms_err
-cmd_find(gpgme_ctx_t ctx, const char **args)
+cmd_find(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GPtrArray *keys;
 	ms_addr addr;
 	ms_err err;
@@ -457,8 +462,9 @@ fingerprint_arg(const char **args, const char *what, bool two)
 }
 
 static ms_err
-cmd_remove(gpgme_ctx_t ctx, const char **args)
+cmd_remove(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *fpr = fingerprint_arg(args, "remove", false);
 	gpgme_key_t key;
 	gpgme_error_t gerr;
@@ -473,8 +479,9 @@ cmd_remove(gpgme_ctx_t ctx, const char **args)
 }
 
 static ms_err
-cmd_export(gpgme_ctx_t ctx, const char **args)
+cmd_export(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *fpr = fingerprint_arg(args, "export", false);
 	gpgme_data_t out;
 	gpgme_error_t gerr;
@@ -503,8 +510,9 @@ cmd_export(gpgme_ctx_t ctx, const char **args)
 /* ---- generate ---- */
 
 static ms_err
-cmd_generate(gpgme_ctx_t ctx, const char **args)
+cmd_generate(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *type = opt_key ? opt_key : "ed25519";
 	gpgme_genkey_result_t result;
 	gpgme_key_t key = NULL;
@@ -640,8 +648,10 @@ import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
 }
 
 static ms_err
-cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
+cmd_lookup(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
+	const ms_settings *settings = admin->settings;
 	fetch_opts opts = { "https", IMPORT_MAX, 10000, 30000, false, NULL,
 	    NULL, NULL };
 	const char *server = settings_get(settings, "pgp-keyserver");
@@ -709,70 +719,54 @@ cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
 	return err;
 }
 
+static ms_err
+cmd_trust(ms_admin *admin, const char **args)
+{
+	const char *fpr = fingerprint_arg(args, "trust", true);
+
+	return set_trust(admin->data, fpr, args[1]);
+}
+
+/* open_keyring - GnuPG's keyring in the store, writable for commands that
+ * write; the keyring has its own lock (GnuPG's), ours keeps mailseal's
+ * writers in order around it */
+static ms_err
+open_keyring(ms_admin *admin, const ms_command *command)
+{
+	gpgme_ctx_t pgp = NULL;
+	ms_err err = pgp_open(admin->store, command->writes,
+	    opt_passphrase_file, &pgp);
+
+	admin->data = pgp;
+	return err;
+}
+
+static void
+close_keyring(ms_admin *admin)
+{
+	pgp_close(admin->data);
+	admin->data = NULL;
+}
+
+/* lookup holds no lock across the network (STORE-7); GnuPG's own keyring
+ * lock covers its import */
+static const ms_command commands[] = {
+	{ "import", cmd_import, true, "for" },
+	{ "list", cmd_list, false, "json" },
+	{ "find", cmd_find, false, "" },
+	{ "remove", cmd_remove, true, "" },
+	{ "trust", cmd_trust, true, "" },
+	{ "generate", cmd_generate, true, "key passphrase-file" },
+	{ "export", cmd_export, false, "" },
+	{ "lookup", cmd_lookup, false, "" },
+	{ NULL, NULL, false, NULL }
+};
+
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	static const char *none[] = { NULL };
-	const char *command;
-	ms_store *store = NULL;
-	ms_settings *settings = NULL;
-	gpgme_ctx_t pgp = NULL;
-	ms_err err;
-	bool writes;
+	static const ms_admin_program prog = { { usage, options }, commands,
+	    true, open_keyring, close_keyring };
 
-	if (args == NULL || args[0] == NULL)
-		ritual_usage_error("no command given");
-	command = args[0];
-	args = args[1] ? args + 1 : none;
-	if (strcmp(command, "import") != 0 && strcmp(command, "list") != 0 &&
-	    strcmp(command, "find") != 0 && strcmp(command, "remove") != 0 &&
-	    strcmp(command, "trust") != 0 &&
-	    strcmp(command, "generate") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "lookup") != 0)
-		ritual_usage_error("unknown command");
-	if ((opt_for && strcmp(command, "import") != 0) ||
-	    (opt_json && strcmp(command, "list") != 0) ||
-	    ((opt_key || opt_passphrase_file) &&
-	    strcmp(command, "generate") != 0))
-		ritual_usage_error("option not valid for \"%s\"", command);
-	writes = strcmp(command, "import") == 0 ||
-	    strcmp(command, "remove") == 0 || strcmp(command, "trust") == 0 ||
-	    strcmp(command, "generate") == 0;
-	/* lookup holds no lock across the network (STORE-7); GnuPG's own
-	 * keyring lock covers its import */
-	diag_set_quiet(true);
-	err = settings_open_store(ritual_opts.store, writes, &store, &settings);
-	if (err == MS_OK)
-		err = pgp_open(store, writes, opt_passphrase_file, &pgp);
-	/* the keyring has its own lock (GnuPG's); ours keeps mailseal's
-	 * writers in order around it */
-	if (err == MS_OK && writes)
-		err = store_lock(store, 30000);
-	if (err == MS_OK) {
-		if (strcmp(command, "import") == 0)
-			err = cmd_import(pgp, args);
-		else if (strcmp(command, "list") == 0)
-			err = cmd_list(pgp);
-		else if (strcmp(command, "find") == 0)
-			err = cmd_find(pgp, args);
-		else if (strcmp(command, "remove") == 0)
-			err = cmd_remove(pgp, args);
-		else if (strcmp(command, "trust") == 0) {
-			const char *fpr = fingerprint_arg(args, "trust", true);
-
-			err = set_trust(pgp, fpr, args[1]);
-		} else if (strcmp(command, "generate") == 0)
-			err = cmd_generate(pgp, args);
-		else if (strcmp(command, "lookup") == 0)
-			err = cmd_lookup(pgp, settings, args);
-		else
-			err = cmd_export(pgp, args);
-	}
-	pgp_close(pgp);
-	settings_free(settings);
-	store_close(store);
-	ritual_end(ctx, err);
+	ritual_admin_main(argc, argv, &prog);
 }

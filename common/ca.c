@@ -313,7 +313,7 @@ ca_init(ms_store *store, const char *ca_name, const char *type, int days,
 	bool was_new;
 
 	*fpr_out = NULL;
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK)
 		return err;
 	if (store_exists(store, "ca", "state")) {
@@ -433,7 +433,7 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 		goto out;
 	}
 	fpr = cert_fingerprint(x);
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK)
 		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
@@ -623,7 +623,7 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		err = MS_INTERNAL;
 		goto out;
 	}
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK)
 		err = revoked_read(store, &revoked);
 	if (err == MS_OK && strstr(revoked->str, fpr) == NULL) {

@@ -36,6 +36,10 @@ typedef struct ms_limits {
 #define LIMIT_STORE_OBJECT ((size_t)1024 * 1024)
 #define LIMIT_IMPORT_FILE ((size_t)64 * 1024 * 1024)
 
+/* how long a writer waits for the store lock (another writer at work)
+ * before it gives up with a temporary failure */
+#define LIMIT_LOCK_TIMEOUT_MS 30000
+
 /* limits_get - the limits in force (defaults until settings change them) */
 const ms_limits *limits_get(void);
 

@@ -8,6 +8,7 @@
 #include "instance.h"
 #include "diag.h"
 #include "kv.h"
+#include "limits.h"
 #include "parse.h"
 #include "secret.h"
 
@@ -479,7 +480,7 @@ pdfpass_otp_secret(ms_store *store, const ms_addr *recipient,
 
 	err = otp_read(store, name, generation, secret, found);
 	if (err == MS_NOTFOUND && create && generation == 0) {
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 		/* another delivery may have created it while we waited */
 		if (err == MS_OK)
 			err = otp_read(store, name, 0, secret, found);

@@ -4,6 +4,7 @@
 #include "smsjob.h"
 #include "diag.h"
 #include "kv.h"
+#include "limits.h"
 #include "parse.h"
 #include "secret.h"
 
@@ -107,7 +108,7 @@ smsjob_write(ms_store *store, smsjob *job)
 	}
 	err = ensure_dir(store);
 	if (err == MS_OK)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK) {
 		err = store_write(store, SMSJOB_DIR, job->name, text->str,
 		    text->len, 0600);
@@ -190,7 +191,7 @@ smsjob_remove(ms_store *store, const smsjob *job)
 
 	err = ensure_dir(store);
 	if (err == MS_OK)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK) {
 		g_free(path);
 		return err;
@@ -251,7 +252,7 @@ smsjob_prune_done(ms_store *store, time_t now)
 
 	err = store_list(store, SMSJOB_DONE_DIR, &names);
 	if (err == MS_OK && names->len > 0)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK || names->len == 0) {
 		g_ptr_array_free(names, TRUE);
 		return err;

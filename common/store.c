@@ -22,6 +22,7 @@
 struct ms_store {
 	char *root;
 	int lock_fd;
+	unsigned lock_depth;	/* store_lock calls inside the first */
 };
 
 static const char *const layout[] = {
@@ -208,8 +209,11 @@ store_lock(ms_store *store, int timeout_ms)
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	int waited = 0;
 
-	if (store->lock_fd >= 0)
+	/* nested: a library call inside a command that holds the lock */
+	if (store->lock_fd >= 0) {
+		store->lock_depth++;
 		return MS_OK;
+	}
 	path = g_build_filename(store->root, "lock", NULL);
 	store->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
@@ -245,6 +249,10 @@ store_lock(ms_store *store, int timeout_ms)
 void
 store_unlock(ms_store *store)
 {
+	if (store->lock_depth > 0) {
+		store->lock_depth--;
+		return;
+	}
 	if (store->lock_fd >= 0) {
 		close(store->lock_fd);	/* closing drops the OFD lock */
 		store->lock_fd = -1;
