@@ -674,15 +674,6 @@ cmd_remove(ms_admin *admin, const char **args)
 	return err;
 }
 
-/* open_crypto - OpenSSL's checks before any command */
-static ms_err
-open_crypto(ms_admin *admin, const ms_command *command)
-{
-	(void)admin;
-	(void)command;
-	return crypto_init();
-}
-
 static const ms_command commands[] = {
 	{ "import", cmd_import, true, "roots password-file" },
 	{ "list", cmd_list, false, "roots json" },
@@ -697,7 +688,7 @@ int
 main(int argc, char **argv)
 {
 	static const ms_admin_program prog = { { usage, options }, commands,
-	    false, open_crypto, NULL };
+	    false, crypto_init, NULL, NULL };
 
 	ritual_admin_main(argc, argv, &prog);
 }

@@ -766,7 +766,7 @@ int
 main(int argc, char **argv)
 {
 	static const ms_admin_program prog = { { usage, options }, commands,
-	    true, open_keyring, close_keyring };
+	    true, NULL, open_keyring, close_keyring };
 
 	ritual_admin_main(argc, argv, &prog);
 }

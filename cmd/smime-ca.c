@@ -255,15 +255,6 @@ cmd_crl(ms_admin *admin, const char **args)
 	return err;
 }
 
-/* open_crypto - OpenSSL's checks before any command */
-static ms_err
-open_crypto(ms_admin *admin, const ms_command *command)
-{
-	(void)admin;
-	(void)command;
-	return crypto_init();
-}
-
 static const ms_command commands[] = {
 	{ "init", cmd_init, true, "key days crl-url" },
 	{ "issue", cmd_issue, true, "key days" },
@@ -278,7 +269,7 @@ main(int argc, char **argv)
 {
 	/* quiet: the audit lines go to syslog only */
 	static const ms_admin_program prog = { { usage, options }, commands,
-	    true, open_crypto, NULL };
+	    true, crypto_init, NULL, NULL };
 
 	ritual_admin_main(argc, argv, &prog);
 }

@@ -8,8 +8,8 @@
 #include "kv.h"
 #include "diag.h"
 #include "limits.h"
+#include "secret.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #define KV_KEY_MAX 64
@@ -17,18 +17,6 @@
 struct kv_file {
 	GArray *entries;	/* kv_entry, strings owned */
 };
-
-/* wipe_string - zero and free a string that may hold a secret */
-static void
-wipe_string(const char *text)
-{
-	char *owned = (char *)text;
-
-	if (owned == NULL)
-		return;
-	sodium_memzero(owned, strlen(owned));
-	g_free(owned);
-}
 
 void
 kv_free(kv_file *kv)
@@ -38,8 +26,8 @@ kv_free(kv_file *kv)
 	for (guint i = 0; i < kv->entries->len; i++) {
 		kv_entry *e = &g_array_index(kv->entries, kv_entry, i);
 
-		wipe_string(e->key);
-		wipe_string(e->value);
+		secret_free((char *)e->key);
+		secret_free((char *)e->value);
 	}
 	g_array_free(kv->entries, TRUE);
 	g_free(kv);

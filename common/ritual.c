@@ -303,8 +303,10 @@ ritual_admin_main(int argc, char **argv, const ms_admin_program *prog)
 	args = args[1] != NULL ? args + 1 : no_operands;
 	if (prog->quiet)
 		diag_set_quiet(true);
-	err = settings_open_store(ritual_opts.store, command->writes,
-	    &admin.store, &admin.settings);
+	err = prog->init != NULL ? prog->init() : MS_OK;
+	if (err == MS_OK)
+		err = settings_open_store(ritual_opts.store, command->writes,
+		    &admin.store, &admin.settings);
 	if (err == MS_OK && prog->open != NULL)
 		err = prog->open(&admin, command);
 	/* one writer at a time; commands that only read need no lock */

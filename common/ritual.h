@@ -84,6 +84,7 @@ typedef struct ms_admin_program {
 	ms_program program;
 	const ms_command *commands;	/* ends with a NULL name */
 	bool quiet;		/* information to syslog only (audit lines) */
+	ms_err (*init)(void);	/* before the store is opened; NULL: none */
 	/* after the store is open, before the lock; NULL for none */
 	ms_err (*open)(ms_admin *admin, const ms_command *command);
 	void (*close)(ms_admin *admin);
