@@ -72,13 +72,14 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter dlp-scan pdfwrap pdfwrap-otp pdfwrap-reply \
 	sms-send
-LIBS_certstore = openssl glib-2.0 popt libsodium
+LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt libsodium
-LIBS_pgp-keys = gpgme gpg-error openssl glib-2.0 popt libsodium libcurl
+LIBS_pgp-keys = gpgme gpg-error openssl glib-2.0 popt libsodium libcurl \
+	jansson
 LIBS_pgp-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-dec = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium

@@ -5,7 +5,7 @@
 #include "cert.h"
 #include "crlstore.h"
 #include "diag.h"
-#include "json.h"
+#include "jsonout.h"
 #include "limits.h"
 #include "ritual.h"
 #include "secret.h"
@@ -312,8 +312,9 @@ free_cert(gpointer cert)
 }
 
 static ms_err
-cmd_import(ms_store *store, const char **files)
+cmd_import(ms_admin *admin, const char **files)
 {
+	ms_store *store = admin->store;
 	import_set set;
 	char *password = NULL;
 	ms_trust *trust = NULL;
@@ -385,8 +386,6 @@ cmd_import(ms_store *store, const char **files)
 				break;
 			}
 	}
-	if (err == MS_OK)
-		err = store_lock(store, 30000);
 	/* certificates first, so CRLs can find their issuers */
 	for (int c = 0; err == MS_OK && c < sk_X509_num(set.certs); c++) {
 		X509 *cert = sk_X509_value(set.certs, c);
@@ -423,7 +422,6 @@ cmd_import(ms_store *store, const char **files)
 		g_free(file);
 	}
 	trust_free(trust);
-	store_unlock(store);
 	sk_X509_pop_free(set.certs, X509_free);
 	sk_X509_CRL_pop_free(set.crls, X509_CRL_free);
 	g_ptr_array_free(set.keys, TRUE);
@@ -444,12 +442,15 @@ serial_hex(X509 *cert)
 }
 
 static ms_err
-cmd_list(ms_store *store)
+cmd_list(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	GPtrArray *fprs;
-	GString *json = g_string_new("[");
+	json_t *json = json_array();
 	ms_err err;
 
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
 	err = certdb_list(store, opt_roots, &fprs);
 	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
@@ -476,30 +477,32 @@ cmd_list(ms_store *store)
 		serial = serial_hex(cert);
 		has_key = certdb_has_key(store, fpr);
 		if (opt_json) {
-			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
-			    i ? "," : "");
-			json_append_string(json, fpr);
-			g_string_append(json, ", \"subject\": ");
-			json_append_string(json, subject);
-			g_string_append(json, ", \"issuer\": ");
-			json_append_string(json, issuer);
-			g_string_append(json, ", \"serial\": ");
-			json_append_string(json, serial);
-			g_string_append(json, ", \"not_before\": ");
-			json_append_string(json, nb);
-			g_string_append(json, ", \"not_after\": ");
-			json_append_string(json, na);
-			g_string_append(json, ", \"addresses\": [");
+			json_t *object = json_object(), *list = json_array();
+
 			for (guint a = 0; a < addrs->len; a++) {
 				ms_addr *ad = g_ptr_array_index(addrs, a);
 
-				if (a)
-					g_string_append(json, ", ");
-				json_append_string(json, ad->text);
+				json_array_append_new(list,
+				    jsonout_string(ad->text));
 			}
-			g_string_append_printf(json, "], \"has_key\": %s, "
-			    "\"root\": %s}", has_key ? "true" : "false",
-			    opt_roots ? "true" : "false");
+			json_object_set_new(object, "fingerprint",
+			    jsonout_string(fpr));
+			json_object_set_new(object, "subject",
+			    jsonout_string(subject));
+			json_object_set_new(object, "issuer",
+			    jsonout_string(issuer));
+			json_object_set_new(object, "serial",
+			    jsonout_string(serial));
+			json_object_set_new(object, "not_before",
+			    jsonout_string(nb));
+			json_object_set_new(object, "not_after",
+			    jsonout_string(na));
+			json_object_set_new(object, "addresses", list);
+			json_object_set_new(object, "has_key",
+			    json_boolean(has_key));
+			json_object_set_new(object, "root",
+			    json_boolean(opt_roots));
+			json_array_append_new(json, object);
 		} else {
 			for (guint a = 0; a < addrs->len; a++) {
 				ms_addr *ad = g_ptr_array_index(addrs, a);
@@ -520,10 +523,13 @@ cmd_list(ms_store *store)
 		g_free(serial);
 		X509_free(cert);
 	}
-	g_string_append(json, "\n]\n");
-	if (err == MS_OK && opt_json)
-		err = ritual_output(json->str, json->len);
-	g_string_free(json, TRUE);
+	if (err == MS_OK && opt_json) {
+		char *text = jsonout_list(json);
+
+		err = ritual_output(text, strlen(text));
+		g_free(text);
+	}
+	json_decref(json);
 	g_ptr_array_free(fprs, TRUE);
 	return err;
 }
@@ -547,8 +553,9 @@ parse_address_arg(const char *text, ms_addr *addr)
 }
 
 static ms_err
-cmd_find(ms_store *store, const char **args)
+cmd_find(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	ms_addr addr;
 	ms_trust *trust;
 	GPtrArray *fprs;
@@ -582,8 +589,9 @@ one_fingerprint(const char **args, const char *what)
 }
 
 static ms_err
-cmd_verify(ms_store *store, const char **args)
+cmd_verify(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "verify");
 	cert_purpose purpose = chosen_purpose();
 	ms_addr addr;
@@ -632,8 +640,9 @@ out:
 }
 
 static ms_err
-cmd_export(ms_store *store, const char **args)
+cmd_export(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "export");
 	X509 *cert;
 	char *pem;
@@ -653,73 +662,33 @@ cmd_export(ms_store *store, const char **args)
 }
 
 static ms_err
-cmd_remove(ms_store *store, const char **args)
+cmd_remove(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr = one_fingerprint(args, "remove");
 	ms_err err;
 
-	err = store_lock(store, 30000);
-	if (err == MS_OK)
-		err = certdb_remove(store, fpr);
+	err = certdb_remove(store, fpr);
 	if (err == MS_NOTFOUND)
 		diag_error("no certificate %s in the store", fpr);
-	store_unlock(store);
 	return err;
 }
+
+static const ms_command commands[] = {
+	{ "import", cmd_import, true, "roots password-file" },
+	{ "list", cmd_list, false, "roots json" },
+	{ "find", cmd_find, false, "encrypt sign" },
+	{ "verify", cmd_verify, false, "encrypt sign address" },
+	{ "export", cmd_export, false, "" },
+	{ "remove", cmd_remove, true, "" },
+	{ NULL, NULL, false, NULL }
+};
 
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	const char *command;
-	ms_store *store = NULL;
-	ms_settings *settings = NULL;
-	ms_err err;
-	bool writes;
+	static const ms_admin_program prog = { { usage, options }, commands,
+	    false, crypto_init, NULL, NULL };
 
-	if (args == NULL || args[0] == NULL)
-		ritual_usage_error("no command given");
-	command = args[0];
-	args++;
-	writes = strcmp(command, "import") == 0 ||
-	    strcmp(command, "remove") == 0;
-	if (strcmp(command, "import") != 0 &&
-	    strcmp(command, "list") != 0 && strcmp(command, "find") != 0 &&
-	    strcmp(command, "verify") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "remove") != 0)
-		ritual_usage_error("unknown command");
-	if ((opt_roots && strcmp(command, "import") != 0 &&
-	    strcmp(command, "list") != 0) ||
-	    (opt_json && strcmp(command, "list") != 0) ||
-	    (opt_password_file && strcmp(command, "import") != 0) ||
-	    (opt_address && strcmp(command, "verify") != 0) ||
-	    ((opt_encrypt || opt_sign) && strcmp(command, "find") != 0 &&
-	    strcmp(command, "verify") != 0))
-		ritual_usage_error("option not valid for \"%s\"", command);
-
-	err = crypto_init();
-	if (err == MS_OK)
-		err = settings_open_store(ritual_opts.store, writes, &store,
-		    &settings);
-	if (err == MS_OK) {
-		if (strcmp(command, "import") == 0)
-			err = cmd_import(store, args);
-		else if (strcmp(command, "list") == 0) {
-			if (args[0] != NULL)
-				ritual_usage_error("list takes no operands");
-			err = cmd_list(store);
-		} else if (strcmp(command, "find") == 0)
-			err = cmd_find(store, args);
-		else if (strcmp(command, "verify") == 0)
-			err = cmd_verify(store, args);
-		else if (strcmp(command, "export") == 0)
-			err = cmd_export(store, args);
-		else
-			err = cmd_remove(store, args);
-	}
-	settings_free(settings);
-	store_close(store);
-	ritual_end(ctx, err);
+	ritual_admin_main(argc, argv, &prog);
 }

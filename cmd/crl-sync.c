@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "fetch.h"
 #include "limits.h"
+#include "parse.h"
 #include "ritual.h"
 #include "settings.h"
 
@@ -22,12 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* exit statuses for cron (pki.md 4.9): retrieval failures defer, a CRL
- * that failed validation may be an attack, configuration is its own */
-#define EXIT_SYNC_RETRIEVAL 75
-#define EXIT_SYNC_INVALID 65
-#define EXIT_SYNC_CONFIG 78
 
 #define RANDOM_DELAY_MAX 86400
 
@@ -71,31 +66,13 @@ typedef struct tally {
 static unsigned long long
 parse_count(const char *text, const char *option, unsigned long long max)
 {
-	unsigned long long value = 0, mult = 1;
-	const char *p = text;
+	unsigned long long value;
 
-	if (*p < '0' || *p > '9')
+	if (!parse_size(text, &value))
 		ritual_usage_error("%s needs a number", option);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (value > (max - digit) / 10)
-			ritual_usage_error("%s is too large", option);
-		value = value * 10 + digit;
-	}
-	if (*p == 'k' || *p == 'K')
-		mult = 1024;
-	else if (*p == 'm' || *p == 'M')
-		mult = 1024 * 1024;
-	else if (*p == 'g' || *p == 'G')
-		mult = 1024 * 1024 * 1024;
-	if (mult != 1)
-		p++;
-	if (*p != '\0')
-		ritual_usage_error("%s needs a number", option);
-	if (value == 0 || value > max / mult)
+	if (value == 0 || value > max)
 		ritual_usage_error("%s must be 1 to %llu", option, max);
-	return value * mult;
+	return value;
 }
 
 static void
@@ -536,7 +513,7 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 		n++;
 	}
 	fetch_run(list, n, opts, parallel);
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	for (guint i = 0; err == MS_OK && i < sources->len; i++)
 		err = sync_source(&c, g_ptr_array_index(sources, i));
 	if (err == MS_OK)
@@ -593,7 +570,6 @@ main(int argc, char **argv)
 	ms_trust *trust = NULL;
 	tally count = { 0, 0 };
 	unsigned long long jobs, timeout, delay = 0;
-	int status = EXIT_DONE;
 	ms_err err;
 
 	if (args != NULL && args[0] != NULL)
@@ -605,8 +581,7 @@ main(int argc, char **argv)
 		err = settings_open_store(ritual_opts.store, !opt_dry_run,
 		    &store, &settings);
 	if (err != MS_OK)
-		ritual_exit_status(ctx, err == MS_CONFIG ? EXIT_SYNC_CONFIG :
-		    ms_exit_code(err));
+		ritual_exit_status(ctx, ms_exit_code_offline(err));
 	jobs = opt_jobs ? parse_count(opt_jobs, "--jobs", 32) :
 	    settings_get_number(settings, "crl-jobs");
 	timeout = opt_timeout ? parse_count(opt_timeout, "--timeout", 3600) :
@@ -650,19 +625,18 @@ main(int argc, char **argv)
 	}
 	if (err == MS_OK)
 		err = ritual_output(out->str, out->len);
-	if (err == MS_CONFIG)
-		status = EXIT_SYNC_CONFIG;
-	else if (err != MS_OK)
-		status = ms_exit_code(err);
-	else if (count.invalid > 0)
-		status = EXIT_SYNC_INVALID;
-	else if (count.retrieval > 0)
-		status = EXIT_SYNC_RETRIEVAL;
+	/* for cron (pki.md 4.9): a CRL that failed validation may be an
+	 * attack (65) and wins over a retrieval failure, which is retried
+	 * (75); configuration is its own status (78) */
+	if (err == MS_OK && count.invalid > 0)
+		err = MS_DATA;
+	else if (err == MS_OK && count.retrieval > 0)
+		err = MS_TEMP;
 	trust_free(trust);
 	g_string_free(out, TRUE);
 	g_hash_table_destroy(seen);
 	g_ptr_array_free(sources, TRUE);
 	settings_free(settings);
 	store_close(store);
-	ritual_exit_status(ctx, status);
+	ritual_exit_status(ctx, ms_exit_code_offline(err));
 }

@@ -6,7 +6,7 @@
  */
 #include "diag.h"
 #include "fetch.h"
-#include "json.h"
+#include "jsonout.h"
 #include "pgp.h"
 #include "ritual.h"
 #include "settings.h"
@@ -226,8 +226,9 @@ inspect(gpgme_ctx_t ctx, GByteArray *data)
 }
 
 static ms_err
-cmd_import(gpgme_ctx_t ctx, const char **args)
+cmd_import(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GByteArray *data;
 	gpgme_data_t dh;
 	gpgme_import_result_t result;
@@ -341,15 +342,17 @@ trust_name(gpgme_validity_t v)
 }
 
 static ms_err
-cmd_list(gpgme_ctx_t ctx)
+cmd_list(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GHashTable *secret = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
-	GString *json = g_string_new("[");
+	json_t *json = json_array();
 	gpgme_key_t key;
 	gpgme_error_t gerr;
-	int n = 0;
 
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
 	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
 	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
 		if (key->fpr)
@@ -359,7 +362,7 @@ cmd_list(gpgme_ctx_t ctx)
 	gpgme_op_keylist_end(ctx);
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
 		g_hash_table_destroy(secret);
-		g_string_free(json, TRUE);
+		json_decref(json);
 		return pgp_error(gerr, "key listing");
 	}
 	gerr = gpgme_op_keylist_start(ctx, NULL, 0);
@@ -382,27 +385,25 @@ cmd_list(gpgme_ctx_t ctx)
 				free(m);
 			}
 		if (opt_json) {
-			g_string_append_printf(json, "%s\n  {\"fingerprint\": ",
-			    n++ ? "," : "");
-			json_append_string(json, key->fpr);
-			g_string_append(json, ", \"addresses\": [");
-			for (gpgme_user_id_t u = key->uids, *f = NULL;
-			    u != NULL; u = u->next) {
-				if (!u->address || u->revoked || u->invalid)
-					continue;
-				if (f != NULL)
-					g_string_append(json, ", ");
-				json_append_string(json, u->address);
-				f = &u;
-			}
-			g_string_append(json, "], \"expires\": ");
-			json_append_string(json, expires);
-			g_string_append(json, ", \"trust\": ");
-			json_append_string(json, trust_name(key->owner_trust));
-			g_string_append_printf(json, ", \"secret\": %s, "
-			    "\"usable_for_encryption\": %s}",
-			    has_secret ? "true" : "false",
-			    why == NULL ? "true" : "false");
+			json_t *object = json_object(), *list = json_array();
+
+			for (gpgme_user_id_t u = key->uids; u != NULL;
+			    u = u->next)
+				if (u->address && !u->revoked && !u->invalid)
+					json_array_append_new(list,
+					    jsonout_string(u->address));
+			json_object_set_new(object, "fingerprint",
+			    jsonout_string(key->fpr));
+			json_object_set_new(object, "addresses", list);
+			json_object_set_new(object, "expires",
+			    jsonout_string(expires));
+			json_object_set_new(object, "trust",
+			    jsonout_string(trust_name(key->owner_trust)));
+			json_object_set_new(object, "secret",
+			    json_boolean(has_secret));
+			json_object_set_new(object, "usable_for_encryption",
+			    json_boolean(why == NULL));
+			json_array_append_new(json, object);
 		} else
 			printf("%s\t%s\t%s\t%s\t%s\n", key->fpr, expires,
 			    addrs->len ? addrs->str : "-",
@@ -415,19 +416,25 @@ cmd_list(gpgme_ctx_t ctx)
 	gpgme_op_keylist_end(ctx);
 	g_hash_table_destroy(secret);
 	if (gpgme_err_code(gerr) != GPG_ERR_EOF) {
-		g_string_free(json, TRUE);
+		json_decref(json);
 		return pgp_error(gerr, "key listing");
 	}
-	g_string_append(json, "\n]\n");
-	if (opt_json)
-		fputs(json->str, stdout);
-	g_string_free(json, TRUE);
+	if (opt_json) {
+		char *text = jsonout_list(json);
+		ms_err err = ritual_output(text, strlen(text));
+
+		g_free(text);
+		json_decref(json);
+		return err;
+	}
+	json_decref(json);
 	return MS_OK;
 }
 
 static ms_err
-cmd_find(gpgme_ctx_t ctx, const char **args)
+cmd_find(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	GPtrArray *keys;
 	ms_addr addr;
 	ms_err err;
@@ -455,8 +462,9 @@ fingerprint_arg(const char **args, const char *what, bool two)
 }
 
 static ms_err
-cmd_remove(gpgme_ctx_t ctx, const char **args)
+cmd_remove(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *fpr = fingerprint_arg(args, "remove", false);
 	gpgme_key_t key;
 	gpgme_error_t gerr;
@@ -471,8 +479,9 @@ cmd_remove(gpgme_ctx_t ctx, const char **args)
 }
 
 static ms_err
-cmd_export(gpgme_ctx_t ctx, const char **args)
+cmd_export(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *fpr = fingerprint_arg(args, "export", false);
 	gpgme_data_t out;
 	gpgme_error_t gerr;
@@ -501,8 +510,9 @@ cmd_export(gpgme_ctx_t ctx, const char **args)
 /* ---- generate ---- */
 
 static ms_err
-cmd_generate(gpgme_ctx_t ctx, const char **args)
+cmd_generate(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
 	const char *type = opt_key ? opt_key : "ed25519";
 	gpgme_genkey_result_t result;
 	gpgme_key_t key = NULL;
@@ -638,8 +648,10 @@ import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
 }
 
 static ms_err
-cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
+cmd_lookup(ms_admin *admin, const char **args)
 {
+	gpgme_ctx_t ctx = admin->data;
+	const ms_settings *settings = admin->settings;
 	fetch_opts opts = { "https", IMPORT_MAX, 10000, 30000, false, NULL,
 	    NULL, NULL };
 	const char *server = settings_get(settings, "pgp-keyserver");
@@ -707,70 +719,54 @@ cmd_lookup(gpgme_ctx_t ctx, const ms_settings *settings, const char **args)
 	return err;
 }
 
+static ms_err
+cmd_trust(ms_admin *admin, const char **args)
+{
+	const char *fpr = fingerprint_arg(args, "trust", true);
+
+	return set_trust(admin->data, fpr, args[1]);
+}
+
+/* open_keyring - GnuPG's keyring in the store, writable for commands that
+ * write; the keyring has its own lock (GnuPG's), ours keeps mailseal's
+ * writers in order around it */
+static ms_err
+open_keyring(ms_admin *admin, const ms_command *command)
+{
+	gpgme_ctx_t pgp = NULL;
+	ms_err err = pgp_open(admin->store, command->writes,
+	    opt_passphrase_file, &pgp);
+
+	admin->data = pgp;
+	return err;
+}
+
+static void
+close_keyring(ms_admin *admin)
+{
+	pgp_close(admin->data);
+	admin->data = NULL;
+}
+
+/* lookup holds no lock across the network (STORE-7); GnuPG's own keyring
+ * lock covers its import */
+static const ms_command commands[] = {
+	{ "import", cmd_import, true, "for" },
+	{ "list", cmd_list, false, "json" },
+	{ "find", cmd_find, false, "" },
+	{ "remove", cmd_remove, true, "" },
+	{ "trust", cmd_trust, true, "" },
+	{ "generate", cmd_generate, true, "key passphrase-file" },
+	{ "export", cmd_export, false, "" },
+	{ "lookup", cmd_lookup, false, "" },
+	{ NULL, NULL, false, NULL }
+};
+
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	static const char *none[] = { NULL };
-	const char *command;
-	ms_store *store = NULL;
-	ms_settings *settings = NULL;
-	gpgme_ctx_t pgp = NULL;
-	ms_err err;
-	bool writes;
+	static const ms_admin_program prog = { { usage, options }, commands,
+	    true, NULL, open_keyring, close_keyring };
 
-	if (args == NULL || args[0] == NULL)
-		ritual_usage_error("no command given");
-	command = args[0];
-	args = args[1] ? args + 1 : none;
-	if (strcmp(command, "import") != 0 && strcmp(command, "list") != 0 &&
-	    strcmp(command, "find") != 0 && strcmp(command, "remove") != 0 &&
-	    strcmp(command, "trust") != 0 &&
-	    strcmp(command, "generate") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "lookup") != 0)
-		ritual_usage_error("unknown command");
-	if ((opt_for && strcmp(command, "import") != 0) ||
-	    (opt_json && strcmp(command, "list") != 0) ||
-	    ((opt_key || opt_passphrase_file) &&
-	    strcmp(command, "generate") != 0))
-		ritual_usage_error("option not valid for \"%s\"", command);
-	writes = strcmp(command, "import") == 0 ||
-	    strcmp(command, "remove") == 0 || strcmp(command, "trust") == 0 ||
-	    strcmp(command, "generate") == 0;
-	/* lookup holds no lock across the network (STORE-7); GnuPG's own
-	 * keyring lock covers its import */
-	diag_set_quiet(true);
-	err = settings_open_store(ritual_opts.store, writes, &store, &settings);
-	if (err == MS_OK)
-		err = pgp_open(store, writes, opt_passphrase_file, &pgp);
-	/* the keyring has its own lock (GnuPG's); ours keeps mailseal's
-	 * writers in order around it */
-	if (err == MS_OK && writes)
-		err = store_lock(store, 30000);
-	if (err == MS_OK) {
-		if (strcmp(command, "import") == 0)
-			err = cmd_import(pgp, args);
-		else if (strcmp(command, "list") == 0)
-			err = cmd_list(pgp);
-		else if (strcmp(command, "find") == 0)
-			err = cmd_find(pgp, args);
-		else if (strcmp(command, "remove") == 0)
-			err = cmd_remove(pgp, args);
-		else if (strcmp(command, "trust") == 0) {
-			const char *fpr = fingerprint_arg(args, "trust", true);
-
-			err = set_trust(pgp, fpr, args[1]);
-		} else if (strcmp(command, "generate") == 0)
-			err = cmd_generate(pgp, args);
-		else if (strcmp(command, "lookup") == 0)
-			err = cmd_lookup(pgp, settings, args);
-		else
-			err = cmd_export(pgp, args);
-	}
-	pgp_close(pgp);
-	settings_free(settings);
-	store_close(store);
-	ritual_end(ctx, err);
+	ritual_admin_main(argc, argv, &prog);
 }

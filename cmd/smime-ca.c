@@ -58,8 +58,9 @@ key_option(void)
 }
 
 static ms_err
-cmd_init(ms_store *store, const char **args)
+cmd_init(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *type = key_option();
 	int days = opt_days < 0 ? ROOT_DAYS_DEFAULT : opt_days;
 	char *fpr = NULL;
@@ -86,8 +87,9 @@ cmd_init(ms_store *store, const char **args)
 }
 
 static ms_err
-cmd_issue(ms_store *store, const char **args)
+cmd_issue(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *type = key_option();
 	int days = opt_days < 0 ? ISSUE_DAYS_DEFAULT : opt_days;
 	const char *display, *why = NULL;
@@ -122,8 +124,9 @@ cmd_issue(ms_store *store, const char **args)
 }
 
 static ms_err
-cmd_export(ms_store *store, const char **args)
+cmd_export(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	const char *fpr;
 	char *password;
 	X509 *cert = NULL;
@@ -209,8 +212,9 @@ crl_days(void)
 }
 
 static ms_err
-cmd_revoke(ms_store *store, const char **args)
+cmd_revoke(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	int days = crl_days();
 	BIO *pem;
 	ms_ca c;
@@ -231,8 +235,9 @@ cmd_revoke(ms_store *store, const char **args)
 }
 
 static ms_err
-cmd_crl(ms_store *store, const char **args)
+cmd_crl(ms_admin *admin, const char **args)
 {
+	ms_store *store = admin->store;
 	ms_ca c;
 	int days = crl_days();
 	BIO *pem;
@@ -244,61 +249,27 @@ cmd_crl(ms_store *store, const char **args)
 	if (err != MS_OK)
 		return err;
 	pem = BIO_new_fp(stdout, BIO_NOCLOSE);
-	err = store_lock(store, 30000);
-	if (err == MS_OK)
-		err = ca_publish_crl(store, &c, days, pem);
-	store_unlock(store);
+	err = ca_publish_crl(store, &c, days, pem);
 	BIO_free(pem);
 	ca_free(&c);
 	return err;
 }
 
+static const ms_command commands[] = {
+	{ "init", cmd_init, true, "key days crl-url" },
+	{ "issue", cmd_issue, true, "key days" },
+	{ "export", cmd_export, false, "legacy password-file" },
+	{ "revoke", cmd_revoke, true, "days" },
+	{ "crl", cmd_crl, true, "days" },
+	{ NULL, NULL, false, NULL }
+};
+
 int
 main(int argc, char **argv)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	static const char *no_args[] = { NULL };
-	const char *command;
-	ms_store *store = NULL;
-	ms_settings *settings = NULL;
-	ms_err err;
+	/* quiet: the audit lines go to syslog only */
+	static const ms_admin_program prog = { { usage, options }, commands,
+	    true, crypto_init, NULL, NULL };
 
-	if (args == NULL || args[0] == NULL)
-		ritual_usage_error("no command given");
-	command = args[0];
-	args = args[1] ? args + 1 : no_args;
-	if (strcmp(command, "init") != 0 && strcmp(command, "issue") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "revoke") != 0 &&
-	    strcmp(command, "crl") != 0)
-		ritual_usage_error("unknown command");
-	if ((opt_key && strcmp(command, "init") != 0 &&
-	    strcmp(command, "issue") != 0) ||
-	    (opt_crl_url && strcmp(command, "init") != 0) ||
-	    ((opt_legacy || opt_password_file) &&
-	    strcmp(command, "export") != 0) ||
-	    (opt_days >= 0 && strcmp(command, "export") == 0))
-		ritual_usage_error("option not valid for \"%s\"", command);
-
-	diag_set_quiet(true);	/* audit lines go to syslog only */
-	err = crypto_init();
-	if (err == MS_OK)
-		err = settings_open_store(ritual_opts.store, true, &store,
-		    &settings);
-	if (err == MS_OK) {
-		if (strcmp(command, "init") == 0)
-			err = cmd_init(store, args);
-		else if (strcmp(command, "issue") == 0)
-			err = cmd_issue(store, args);
-		else if (strcmp(command, "export") == 0)
-			err = cmd_export(store, args);
-		else if (strcmp(command, "revoke") == 0)
-			err = cmd_revoke(store, args);
-		else
-			err = cmd_crl(store, args);
-	}
-	settings_free(settings);
-	store_close(store);
-	ritual_end(ctx, err);
+	ritual_admin_main(argc, argv, &prog);
 }

@@ -9,6 +9,7 @@
  */
 #include "diag.h"
 #include "fetch.h"
+#include "kv.h"
 #include "run.h"
 #include "ritual.h"
 #include "secret.h"
@@ -86,13 +87,18 @@ read_gateway_text(const char *path)
 	return text;
 }
 
-/* gateway_load - "url = ", "user = ", "password = " lines */
+/* gateway_load - "url = ", "user = ", "password = " lines, comments and
+ * blank lines allowed */
 static ms_err
 gateway_load(const char *path, gateway *gw)
 {
-	char *text, *line, *next, *user = NULL, *password = NULL;
+	static const char *const known[] = { "url", "user", "password",
+	    NULL };
+	const char *user, *password;
+	kv_file *kv = NULL;
+	char *text;
 	size_t text_len;
-	ms_err err = MS_OK;
+	ms_err err;
 
 	memset(gw, 0, sizeof(*gw));
 	if (*path == '\0') {
@@ -103,43 +109,22 @@ gateway_load(const char *path, gateway *gw)
 	if (text == NULL)
 		return MS_CONFIG;
 	text_len = strlen(text);
-	for (line = text; line != NULL && err == MS_OK; line = next) {
-		char *eq, *key, *value;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		g_strstrip(line);
-		if (*line == '\0' || *line == '#')
-			continue;
-		eq = strchr(line, '=');
-		if (eq == NULL) {
-			err = MS_CONFIG;
-			break;
-		}
-		*eq = '\0';
-		key = g_strstrip(line);
-		value = g_strstrip(eq + 1);
-		if (strcmp(key, "url") == 0 && gw->url == NULL)
-			gw->url = g_strdup(value);
-		else if (strcmp(key, "user") == 0 && user == NULL)
-			user = g_strdup(value);
-		else if (strcmp(key, "password") == 0 && password == NULL)
-			password = g_strdup(value);
-		else
-			err = MS_CONFIG;
-	}
+	err = kv_parse(path, text, text_len, KV_COMMENTS, &kv) == MS_OK &&
+	    kv_only(kv, path, known) ? MS_OK : MS_CONFIG;
 	sodium_memzero(text, text_len);
 	g_free(text);
-	if (err == MS_OK && (gw->url == NULL ||
-	    (g_ascii_strncasecmp(gw->url, "https://", 8) != 0 &&
-	    g_ascii_strncasecmp(gw->url, "http://", 7) != 0) ||
-	    (user == NULL) != (password == NULL)))
-		err = MS_CONFIG;
-	if (err == MS_OK && user != NULL)
-		gw->userpwd = g_strdup_printf("%s:%s", user, password);
-	g_free(user);
-	secret_free(password);
+	if (err == MS_OK) {
+		gw->url = g_strdup(kv_get(kv, "url"));
+		user = kv_get(kv, "user");
+		password = kv_get(kv, "password");
+		if (gw->url == NULL || (g_ascii_strncasecmp(gw->url,
+		    "https://", 8) != 0 && g_ascii_strncasecmp(gw->url,
+		    "http://", 7) != 0) || (user == NULL) != (password == NULL))
+			err = MS_CONFIG;
+		else if (user != NULL)
+			gw->userpwd = g_strdup_printf("%s:%s", user, password);
+	}
+	kv_free(kv);
 	if (err != MS_OK) {
 		diag_error("%s: needs a url line (http or https) and user "
 		    "and password together, nothing else", path);

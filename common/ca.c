@@ -5,7 +5,9 @@
 #include "cert.h"
 #include "crlstore.h"
 #include "diag.h"
+#include "kv.h"
 #include "limits.h"
+#include "parse.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -26,12 +28,14 @@ ca_free(ms_ca *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* ca_text_ok - printable UTF-8 of 1..max characters, no controls */
+/* ca_text_ok - printable UTF-8 of 1..max characters, no controls, no
+ * space at either end (the CA state stores the name as a kv value) */
 bool
 ca_text_ok(const char *s, size_t max)
 {
 	if (s == NULL || *s == '\0' || !g_utf8_validate(s, -1, NULL) ||
-	    g_utf8_strlen(s, -1) > (glong)max)
+	    g_utf8_strlen(s, -1) > (glong)max || s[0] == ' ' ||
+	    s[strlen(s) - 1] == ' ')
 		return false;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
@@ -55,21 +59,33 @@ ca_url_ok(const char *url)
 static ms_err
 state_write(ms_store *store, const ca_state *st)
 {
-	char *body = g_strdup_printf("name=%s\nkey=%s\ncrl-url=%s\n"
-	    "crl-number=%llu\n", st->name, st->key_type,
-	    st->crl_url ? st->crl_url : "", st->crl_number);
-	ms_err err = store_record_write(store, "ca", "state", "ca-state",
-	    body, strlen(body), 0600);
+	GString *body = g_string_new(NULL);
+	char number[32];
+	ms_err err = MS_OK;
 
-	g_free(body);
+	g_snprintf(number, sizeof(number), "%llu", st->crl_number);
+	if (!kv_append(body, "name", st->name) ||
+	    !kv_append(body, "key", st->key_type) ||
+	    !kv_append(body, "crl-url", st->crl_url ? st->crl_url : "") ||
+	    !kv_append(body, "crl-number", number)) {
+		diag_error("the CA state has a value that cannot be stored");
+		err = MS_USAGE;
+	}
+	if (err == MS_OK)
+		err = store_record_write(store, "ca", "state", "ca-state",
+		    body->str, body->len, 0600);
+	g_string_free(body, TRUE);
 	return err;
 }
 
 static ms_err
 state_read(const ms_store *store, ca_state *st)
 {
+	static const char *const known[] = { "name", "key", "crl-url",
+	    "crl-number", NULL };
 	GByteArray *body;
-	char **lines;
+	kv_file *kv = NULL;
+	const char *number;
 	ms_err err;
 
 	memset(st, 0, sizeof(*st));
@@ -77,29 +93,25 @@ state_read(const ms_store *store, ca_state *st)
 	    LIMIT_STORE_OBJECT, &body);
 	if (err != MS_OK)
 		return err;
-	g_byte_array_append(body, (const guint8 *)"", 1);
-	lines = g_strsplit((const char *)body->data, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *eq = strchr(lines[i], '=');
-
-		if (eq == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(lines[i], "name") == 0)
-			st->name = g_strdup(eq);
-		else if (strcmp(lines[i], "key") == 0)
-			st->key_type = g_strdup(eq);
-		else if (strcmp(lines[i], "crl-url") == 0)
-			st->crl_url = g_strdup(eq);
-		else if (strcmp(lines[i], "crl-number") == 0)
-			st->crl_number = g_ascii_strtoull(eq, NULL, 10);
-	}
-	g_strfreev(lines);
+	err = kv_parse("ca/state", (const char *)body->data, body->len, 0,
+	    &kv);
 	g_byte_array_free(body, TRUE);
-	if (st->name == NULL || st->key_type == NULL) {
-		diag_error("CA state is incomplete");
+	if (err != MS_OK || !kv_only(kv, "ca/state", known)) {
+		kv_free(kv);
 		return MS_TEMP;
 	}
+	number = kv_get(kv, "crl-number");
+	if (kv_get(kv, "name") == NULL || kv_get(kv, "key") == NULL ||
+	    (number != NULL && !parse_decimal(number, ~0ULL, &st->crl_number))) {
+		diag_error("CA state is incomplete");
+		kv_free(kv);
+		return MS_TEMP;
+	}
+	st->name = g_strdup(kv_get(kv, "name"));
+	st->key_type = g_strdup(kv_get(kv, "key"));
+	if (kv_get(kv, "crl-url") != NULL)
+		st->crl_url = g_strdup(kv_get(kv, "crl-url"));
+	kv_free(kv);
 	return MS_OK;
 }
 
@@ -301,7 +313,7 @@ ca_init(ms_store *store, const char *ca_name, const char *type, int days,
 	bool was_new;
 
 	*fpr_out = NULL;
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK)
 		return err;
 	if (store_exists(store, "ca", "state")) {
@@ -421,7 +433,7 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 		goto out;
 	}
 	fpr = cert_fingerprint(x);
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK)
 		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
@@ -611,7 +623,7 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		err = MS_INTERNAL;
 		goto out;
 	}
-	err = store_lock(store, 30000);
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK)
 		err = revoked_read(store, &revoked);
 	if (err == MS_OK && strstr(revoked->str, fpr) == NULL) {

@@ -42,7 +42,8 @@ typedef struct ms_ca {
 	EVP_PKEY *key;
 } ms_ca;
 
-/* ca_text_ok - printable UTF-8 of 1..max characters, no controls */
+/* ca_text_ok - printable UTF-8 of 1..max characters, no controls, no
+ * space at either end */
 bool ca_text_ok(const char *s, size_t max);
 
 /* ca_url_ok - an http(s) URL safe to put into a distribution point */

@@ -7,6 +7,7 @@
  * refuses EC recipients (keyAgreement) that are valid for encryption.
  */
 #include "cert.h"
+#include "codec.h"
 #include "diag.h"
 #include "limits.h"
 #include "settings.h"
@@ -54,14 +55,10 @@ cert_fingerprint(const X509 *cert)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	GString *hex;
 
 	if (!X509_digest(cert, EVP_sha256(), md, &len))
 		diag_fatal(EXIT_TEMPFAIL, "cannot compute a fingerprint");
-	hex = g_string_sized_new(2 * len + 1);
-	for (unsigned int i = 0; i < len; i++)
-		g_string_append_printf(hex, "%02x", md[i]);
-	return g_string_free(hex, FALSE);
+	return codec_hex(md, len);
 }
 
 bool
@@ -332,7 +329,7 @@ subject_key(const X509_NAME *name)
 
 	if (!X509_NAME_get0_der(name, &der, &len))
 		diag_fatal(EXIT_TEMPFAIL, "cannot encode a name");
-	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, der, len);
+	return codec_sha256_hex(der, len);
 }
 
 /* for_each_index - apply index_update for every index entry of cert */
@@ -1185,7 +1182,7 @@ verdict_remember(ms_trust *trust, X509 *cert, STACK_OF(X509) *chain,
 	name = verdict_name(trust, cert, purpose, addr);
 	body = g_strdup_printf("generation=%llu\nuntil=%lld\n",
 	    trust->generation, (long long)until);
-	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, body, -1);
+	sum = codec_sha256_hex(body, strlen(body));
 	rec = g_string_new(NULL);
 	g_string_append_printf(rec, "mailseal-record 1 verdict\n%s"
 	    "mailseal-end %zu %s\n", body, strlen(body), sum);

@@ -2,10 +2,13 @@
  * crlstate.c - crl-sync's record of each CRL URL (see crlstate.h).
  */
 #include "crlstate.h"
+#include "codec.h"
 #include "diag.h"
+#include "kv.h"
+#include "parse.h"
 
+#include <limits.h>
 #include <openssl/err.h>
-#include <sodium.h>
 #include <string.h>
 
 char *
@@ -17,8 +20,7 @@ crl_state_issuer_hex(const X509_NAME *name)
 
 	if (len <= 0)
 		diag_fatal(EXIT_TEMPFAIL, "cannot encode a name");
-	hex = g_malloc((size_t)len * 2 + 1);
-	sodium_bin2hex(hex, (size_t)len * 2 + 1, der, (size_t)len);
+	hex = codec_hex(der, (size_t)len);
 	OPENSSL_free(der);
 	return hex;
 }
@@ -31,60 +33,91 @@ crl_state_clear(crl_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* number_of - a non-negative decimal field, 0 when absent */
+static bool
+number_of(const kv_file *kv, const char *key, long long *out)
+{
+	const char *text = kv_get(kv, key);
+	unsigned long long value = 0;
+
+	if (text != NULL && !parse_decimal(text, LLONG_MAX, &value))
+		return false;
+	*out = (long long)value;
+	return true;
+}
+
 /* crl_state_read - the record of url; an absent or damaged record is an
  * empty state (the next fetch is then unconditional) */
 void
 crl_state_read(const ms_store *store, const char *url, crl_state *st)
 {
+	static const char *const known[] = { "url", "issuer", "etag",
+	    "modified", "last-attempt", "last-success", "failures", NULL };
 	char *name = store_hash_name(url);
+	char *shown = g_strdup_printf("crlstate/%s", name);
 	GByteArray *body;
-	char **lines;
+	kv_file *kv = NULL;
+	const char *value;
 
 	memset(st, 0, sizeof(*st));
 	if (store_record_read(store, "crlstate", name, "crl-state",
-	    CRL_STATE_MAX, &body) != MS_OK) {
-		g_free(name);
-		return;
+	    CRL_STATE_MAX, &body) != MS_OK)
+		goto out;
+	if (kv_parse(shown, (const char *)body->data, body->len, 0, &kv) !=
+	    MS_OK || !kv_only(kv, shown, known) ||
+	    !number_of(kv, "modified", &st->modified) ||
+	    !number_of(kv, "last-attempt", &st->last_attempt) ||
+	    !number_of(kv, "last-success", &st->last_success) ||
+	    !number_of(kv, "failures", &st->failures)) {
+		diag_warn("%s: damaged, read as empty", shown);
+		crl_state_clear(st);
+	} else {
+		value = kv_get(kv, "issuer");
+		if (value != NULL && *value != '\0')
+			st->issuer = g_strdup(value);
+		value = kv_get(kv, "etag");
+		if (value != NULL && *value != '\0')
+			st->etag = g_strdup(value);
 	}
-	g_byte_array_append(body, (const guint8 *)"", 1);
-	lines = g_strsplit((const char *)body->data, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *eq = strchr(lines[i], '=');
-
-		if (eq == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(lines[i], "issuer") == 0 && *eq)
-			st->issuer = g_strdup(eq);
-		else if (strcmp(lines[i], "etag") == 0 && *eq)
-			st->etag = g_strdup(eq);
-		else if (strcmp(lines[i], "modified") == 0)
-			st->modified = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "last-attempt") == 0)
-			st->last_attempt = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "last-success") == 0)
-			st->last_success = g_ascii_strtoll(eq, NULL, 10);
-		else if (strcmp(lines[i], "failures") == 0)
-			st->failures = g_ascii_strtoll(eq, NULL, 10);
-	}
-	g_strfreev(lines);
+	kv_free(kv);
 	g_byte_array_free(body, TRUE);
+out:
+	g_free(shown);
 	g_free(name);
+}
+
+/* append_number - "key = N" */
+static void
+append_number(GString *body, const char *key, long long value)
+{
+	char text[32];
+
+	g_snprintf(text, sizeof(text), "%lld", value);
+	if (!kv_append(body, key, text))
+		diag_fatal(EXIT_TEMPFAIL, "internal error: bad state number");
 }
 
 ms_err
 crl_state_write(ms_store *store, const char *url, const crl_state *st)
 {
 	char *name = store_hash_name(url);
-	char *body = g_strdup_printf("url=%s\nissuer=%s\netag=%s\n"
-	    "modified=%lld\nlast-attempt=%lld\nlast-success=%lld\n"
-	    "failures=%lld\n", url, st->issuer ? st->issuer : "",
-	    st->etag ? st->etag : "", st->modified, st->last_attempt,
-	    st->last_success, st->failures);
-	ms_err err = store_record_write(store, "crlstate", name, "crl-state",
-	    body, strlen(body), 0600);
+	GString *body = g_string_new(NULL);
+	ms_err err;
 
-	g_free(body);
+	/* the URL is there for the reader; an issuer or an ETag that cannot
+	 * be stored is left out: the next fetch is then unconditional */
+	(void)kv_append(body, "url", url);
+	if (!kv_append(body, "issuer", st->issuer ? st->issuer : ""))
+		(void)kv_append(body, "issuer", "");
+	if (!kv_append(body, "etag", st->etag ? st->etag : ""))
+		(void)kv_append(body, "etag", "");
+	append_number(body, "modified", st->modified);
+	append_number(body, "last-attempt", st->last_attempt);
+	append_number(body, "last-success", st->last_success);
+	append_number(body, "failures", st->failures);
+	err = store_record_write(store, "crlstate", name, "crl-state",
+	    body->str, body->len, 0600);
+	g_string_free(body, TRUE);
 	g_free(name);
 	return err;
 }
@@ -93,7 +126,7 @@ crl_state_write(ms_store *store, const char *url, const crl_state *st)
 X509_NAME *
 crl_state_issuer(const crl_state *st)
 {
-	size_t len = st->issuer ? strlen(st->issuer) / 2 : 0;
+	size_t len = st->issuer ? strlen(st->issuer) / 2 : 0, used = 0;
 	X509_NAME *name = NULL;
 	const unsigned char *p;
 	unsigned char *der;
@@ -101,10 +134,9 @@ crl_state_issuer(const crl_state *st)
 	if (len == 0 || len > CRL_STATE_MAX)
 		return NULL;
 	der = g_malloc(len);
-	if (sodium_hex2bin(der, len, st->issuer, len * 2, NULL, NULL, NULL) ==
-	    0) {
+	if (codec_unhex(st->issuer, der, len, &used)) {
 		p = der;
-		name = d2i_X509_NAME(NULL, &p, (long)len);
+		name = d2i_X509_NAME(NULL, &p, (long)used);
 	}
 	g_free(der);
 	ERR_clear_error();

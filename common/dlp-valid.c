@@ -5,6 +5,7 @@
  * never decides.
  */
 #include "dlp-valid.h"
+#include "codec.h"
 #include "dlp.h"
 
 #include <openssl/bio.h>
@@ -712,43 +713,7 @@ dlp_valid_be_nrn(const char *text, size_t len, size_t start, size_t end,
 static bool
 b64_decode(const char *s, size_t n, bool url, GByteArray *out)
 {
-	unsigned acc = 0, bits = 0, pad = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		int val;
-
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=' && !url) {
-			pad++;
-			continue;
-		}
-		if (pad > 0)
-			return false;
-		if (c >= 'A' && c <= 'Z')
-			val = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			val = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			val = c - '0' + 52;
-		else if (c == (url ? '-' : '+'))
-			val = 62;
-		else if (c == (url ? '_' : '/'))
-			val = 63;
-		else
-			return false;
-		acc = (acc << 6) | (unsigned)val;
-		bits += 6;
-		if (bits >= 8) {
-			guint8 byte = (guint8)(acc >> (bits - 8));
-
-			g_byte_array_append(out, &byte, 1);
-			bits -= 8;
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return pad <= 2 && bits < 6 && out->len > 0;
+	return codec_unbase64_text(s, n, url, out);
 }
 
 static int

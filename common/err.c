@@ -26,6 +26,12 @@ ms_exit_code(ms_err err)
 	return EXIT_TEMPFAIL;
 }
 
+int
+ms_exit_code_offline(ms_err err)
+{
+	return err == MS_CONFIG ? EXIT_CONFIG : ms_exit_code(err);
+}
+
 const char *
 ms_err_name(ms_err err)
 {

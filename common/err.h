@@ -16,7 +16,8 @@ enum {
 	EXIT_USAGE = 64,	/* bad command line */
 	EXIT_DATAERR = 65,	/* input that can never be processed */
 	EXIT_UNAVAILABLE = 69,	/* deliberate policy refusal (5.7.x) */
-	EXIT_TEMPFAIL = 75	/* transient, internal or configuration */
+	EXIT_TEMPFAIL = 75,	/* transient, internal or configuration */
+	EXIT_CONFIG = 78	/* configuration, outside the mail path */
 };
 
 typedef enum ms_err {
@@ -32,6 +33,11 @@ typedef enum ms_err {
 
 /* ms_exit_code - the exit status for a module result */
 int ms_exit_code(ms_err err);
+
+/* ms_exit_code_offline - the exit status for a program that never runs
+ * under pipe(8) (crl-sync from cron): as ms_exit_code, except that a
+ * configuration error is 78, so it stands apart from a retry */
+int ms_exit_code_offline(ms_err err);
 
 /* ms_err_name - a short word for a result, for diagnostics */
 const char *ms_err_name(ms_err err);

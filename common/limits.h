@@ -28,9 +28,17 @@ typedef struct ms_limits {
 
 /* store files: settings, index records, certificates, keys */
 #define LIMIT_SETTINGS_FILE ((size_t)1024 * 1024)
-#define LIMIT_SETTINGS_LINE 4096u
+/* "key = value" files (kv.h): octets per line, lines per file */
+#define LIMIT_KV_LINE 4096u
+#define LIMIT_KV_LINES 65536u
+/* DLP policy files: lines as long as a settings line */
+#define LIMIT_SETTINGS_LINE LIMIT_KV_LINE
 #define LIMIT_STORE_OBJECT ((size_t)1024 * 1024)
 #define LIMIT_IMPORT_FILE ((size_t)64 * 1024 * 1024)
+
+/* how long a writer waits for the store lock (another writer at work)
+ * before it gives up with a temporary failure */
+#define LIMIT_LOCK_TIMEOUT_MS 30000
 
 /* limits_get - the limits in force (defaults until settings change them) */
 const ms_limits *limits_get(void);

@@ -7,6 +7,9 @@
 #include "pdfpass.h"
 #include "instance.h"
 #include "diag.h"
+#include "kv.h"
+#include "limits.h"
+#include "parse.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -212,76 +215,46 @@ pdfpass_check_static(const char *password)
 	return MS_OK;
 }
 
-/* parse_day - "YYYY-MM-DD" as the start of that day in UTC */
-static bool
-parse_day(const char *text, time_t *out)
-{
-	struct tm tm;
-	int year, month, day, used = 0;
-
-	if (sscanf(text, "%4d-%2d-%2d%n", &year, &month, &day, &used) != 3 ||
-	    text[used] != '\0' || year < 1970 || month < 1 || month > 12 ||
-	    day < 1 || day > 31)
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = month - 1;
-	tm.tm_mday = day;
-	*out = timegm(&tm);
-	return *out != (time_t)-1;
-}
-
-/* parse_static - "password = ", "not-before = ", "not-after = " lines */
+/* parse_static - "password = ", "not-before = ", "not-after = " lines,
+ * comments and blank lines allowed */
 static ms_err
-parse_static(const char *name, char *text, char **password,
+parse_static(const char *name, const GByteArray *data, char **password,
     time_t *not_before, time_t *not_after)
 {
-	char *line, *next;
-	unsigned number = 0;
+	static const char *const known[] = { "password", "not-before",
+	    "not-after", NULL };
+	char *shown = g_strdup_printf("pdf/static/%s", name);
+	const char *before, *after;
+	kv_file *kv = NULL;
+	ms_err err = MS_CONFIG;
 
 	*password = NULL;
 	*not_before = 0;
 	*not_after = (time_t)-1;
-	for (line = text; line != NULL; line = next) {
-		char *eq, *key, *value;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		number++;
-		g_strstrip(line);
-		if (*line == '\0' || *line == '#')
-			continue;
-		eq = strchr(line, '=');
-		if (eq == NULL)
-			goto bad;
-		*eq = '\0';
-		key = g_strstrip(line);
-		value = g_strstrip(eq + 1);
-		if (strcmp(key, "password") == 0 && *password == NULL) {
-			*password = g_strdup(value);
-		} else if (strcmp(key, "not-before") == 0) {
-			if (!parse_day(value, not_before))
-				goto bad;
-		} else if (strcmp(key, "not-after") == 0) {
-			if (!parse_day(value, not_after))
-				goto bad;
-		} else {
-			goto bad;
-		}
+	if (kv_parse(shown, (const char *)data->data, data->len, KV_COMMENTS,
+	    &kv) != MS_OK || !kv_only(kv, shown, known))
+		goto out;
+	before = kv_get(kv, "not-before");
+	after = kv_get(kv, "not-after");
+	if (kv_get(kv, "password") == NULL || after == NULL) {
+		diag_error("%s: needs password and not-after", shown);
+		goto out;
 	}
-	if (*password == NULL || *not_after == (time_t)-1) {
-		diag_error("pdf/static/%s: needs password and not-after",
-		    name);
-		goto fail;
+	if ((before != NULL && !parse_day(before, not_before)) ||
+	    !parse_day(after, not_after)) {
+		diag_error("%s: a day is not a real YYYY-MM-DD date", shown);
+		goto out;
 	}
-	return pdfpass_check_static(*password);
-bad:
-	diag_error("pdf/static/%s:%u: malformed line", name, number);
-fail:
-	secret_free(*password);
-	*password = NULL;
-	return MS_CONFIG;
+	*password = g_strdup(kv_get(kv, "password"));
+	err = pdfpass_check_static(*password);
+	if (err != MS_OK) {
+		secret_free(*password);
+		*password = NULL;
+	}
+out:
+	kv_free(kv);
+	g_free(shown);
+	return err;
 }
 
 ms_err
@@ -298,22 +271,15 @@ pdfpass_static(const ms_store *store, const ms_addr *recipient, time_t now,
 	for (i = 0; i < 2 && err == MS_NOTFOUND; i++) {
 		char *name = store_hash_name(identities[i]);
 		GByteArray *data = NULL;
-		char *text;
-		size_t text_len;
 
 		err = pdfpass_read_private(store, "pdf/static", name, &data);
 		if (err != MS_OK) {
 			g_free(name);
 			continue;
 		}
-		text_len = data->len;
-		text = g_strndup((const char *)data->data, data->len);
-		secret_bytes_free(data);
-		err = parse_static(name, text, password, &not_before,
+		err = parse_static(name, data, password, &not_before,
 		    &not_after);
-		/* parsing cut the text into lines: wipe all of it */
-		sodium_memzero(text, text_len);
-		g_free(text);
+		secret_bytes_free(data);
 		g_free(name);
 	}
 	if (err != MS_OK)
@@ -514,7 +480,7 @@ pdfpass_otp_secret(ms_store *store, const ms_addr *recipient,
 
 	err = otp_read(store, name, generation, secret, found);
 	if (err == MS_NOTFOUND && create && generation == 0) {
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 		/* another delivery may have created it while we waited */
 		if (err == MS_OK)
 			err = otp_read(store, name, 0, secret, found);

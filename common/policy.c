@@ -7,6 +7,7 @@
 #include "policy.h"
 #include "diag.h"
 #include "limits.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <string.h>
@@ -186,33 +187,6 @@ tokenize(const char *line, const char **why)
 		g_ptr_array_add(tokens, g_string_free(tok, FALSE));
 	}
 	return tokens;
-}
-
-static bool
-parse_size(const char *text, unsigned long long *out)
-{
-	unsigned long long value = 0, mult = 1;
-	const char *p = text;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (value > (~0ULL - (unsigned)(*p - '0')) / 10)
-			return false;
-		value = value * 10 + (unsigned)(*p - '0');
-	}
-	if (*p == 'k' || *p == 'K')
-		mult = 1024ULL;
-	else if (*p == 'm' || *p == 'M')
-		mult = 1024ULL * 1024;
-	else if (*p == 'g' || *p == 'G')
-		mult = 1024ULL * 1024 * 1024;
-	if (mult != 1)
-		p++;
-	if (*p != '\0' || (value != 0 && value > ~0ULL / mult))
-		return false;
-	*out = value * mult;
-	return true;
 }
 
 static bool

@@ -4,6 +4,7 @@
  */
 #include "ritual.h"
 #include "diag.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,84 @@ ms_common_opts ritual_opts;
 
 static const ms_program *current;
 static int want_help, want_version;
+
+/* the program options' values before parsing, to tell which were given */
+typedef union option_value {
+	int number;
+	long long_number;
+	long long longlong_number;
+	const char *text;
+} option_value;
+
+static option_value *before_parsing;
+
+/* option_end - POPT_TABLEEND */
+static bool
+option_end(const struct poptOption *opt)
+{
+	return opt->longName == NULL && opt->shortName == '\0' &&
+	    opt->argInfo == 0;
+}
+
+/* option_value_of - the value an option's arg points to now */
+static bool
+option_value_of(const struct poptOption *opt, option_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (opt->arg == NULL)
+		return false;
+	switch (opt->argInfo & POPT_ARG_MASK) {
+	case POPT_ARG_NONE:
+	case POPT_ARG_INT:
+	case POPT_ARG_VAL:
+		out->number = *(const int *)opt->arg;
+		return true;
+	case POPT_ARG_LONG:
+		out->long_number = *(const long *)opt->arg;
+		return true;
+	case POPT_ARG_LONGLONG:
+		out->longlong_number = *(const long long *)opt->arg;
+		return true;
+	case POPT_ARG_STRING:
+		out->text = *(const char *const *)opt->arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* remember_options - the values of prog's options before parsing */
+static void
+remember_options(const struct poptOption *options)
+{
+	size_t n = 0;
+
+	if (options == NULL)
+		return;
+	while (!option_end(&options[n]))
+		n++;
+	before_parsing = g_new0(option_value, n + 1);
+	for (size_t i = 0; i < n; i++)
+		(void)option_value_of(&options[i], &before_parsing[i]);
+}
+
+bool
+ritual_option_given(const char *long_name)
+{
+	const struct poptOption *options = current ? current->options : NULL;
+
+	for (size_t i = 0; options != NULL && !option_end(&options[i]); i++) {
+		option_value now;
+
+		if (options[i].longName == NULL ||
+		    strcmp(options[i].longName, long_name) != 0)
+			continue;
+		if (!option_value_of(&options[i], &now))
+			return false;
+		return memcmp(&now, &before_parsing[i], sizeof(now)) != 0;
+	}
+	diag_fatal(EXIT_TEMPFAIL, "internal error: no option --%s", long_name);
+}
 
 static struct poptOption common_table[] = {
 	{ "store", '\0', POPT_ARG_STRING, &ritual_opts.store, 0,
@@ -82,6 +161,7 @@ ritual_begin(int argc, char **argv, const ms_program *prog)
 	signal(SIGPIPE, SIG_IGN);
 	diag_init(argc > 0 ? argv[0] : NULL);
 	current = prog;
+	remember_options(prog->options);
 
 	memset(table, 0, sizeof(table));
 	table[0].argInfo = POPT_ARG_INCLUDE_TABLE;
@@ -178,4 +258,67 @@ void
 ritual_end(poptContext ctx, ms_err err)
 {
 	ritual_exit_status(ctx, ms_exit_code(err));
+}
+
+/* word_in - word is one of the space-separated words of list */
+static bool
+word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, word, len) == 0)
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+void
+ritual_admin_main(int argc, char **argv, const ms_admin_program *prog)
+{
+	static const char *no_operands[] = { NULL };
+	poptContext ctx = ritual_begin(argc, argv, &prog->program);
+	const char **args = poptGetArgs(ctx);
+	const struct poptOption *options = prog->program.options;
+	const ms_command *command = prog->commands;
+	ms_admin admin = { NULL, NULL, NULL };
+	ms_err err;
+
+	if (args == NULL || args[0] == NULL)
+		ritual_usage_error("no command given");
+	while (command->name != NULL && strcmp(command->name, args[0]) != 0)
+		command++;
+	if (command->name == NULL)
+		ritual_usage_error("unknown command");
+	for (size_t i = 0; options != NULL && !option_end(&options[i]); i++)
+		if (options[i].longName != NULL &&
+		    !word_in(command->options, options[i].longName) &&
+		    ritual_option_given(options[i].longName))
+			ritual_usage_error("option not valid for \"%s\"",
+			    command->name);
+	args = args[1] != NULL ? args + 1 : no_operands;
+	if (prog->quiet)
+		diag_set_quiet(true);
+	err = prog->init != NULL ? prog->init() : MS_OK;
+	if (err == MS_OK)
+		err = settings_open_store(ritual_opts.store, command->writes,
+		    &admin.store, &admin.settings);
+	if (err == MS_OK && prog->open != NULL)
+		err = prog->open(&admin, command);
+	/* one writer at a time; commands that only read need no lock */
+	if (err == MS_OK && command->writes)
+		err = store_lock(admin.store, LIMIT_LOCK_TIMEOUT_MS);
+	if (err == MS_OK)
+		err = command->run(&admin, args);
+	if (admin.store != NULL)
+		store_unlock(admin.store);
+	if (prog->close != NULL)
+		prog->close(&admin);
+	settings_free(admin.settings);
+	store_close(admin.store);
+	ritual_end(ctx, err);
 }

@@ -6,7 +6,9 @@
  */
 #include "settings.h"
 #include "diag.h"
+#include "kv.h"
 #include "limits.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -184,47 +186,6 @@ word_allowed(const char *allowed, const char *word, size_t len)
 	return false;
 }
 
-/* parse_number - decimal with an optional K/M/G suffix, overflow checked */
-static bool
-parse_number(const char *text, unsigned long long *out)
-{
-	unsigned long long value = 0, mult = 1;
-	const char *p = text;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	while (*p >= '0' && *p <= '9') {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (value > (~0ULL - digit) / 10)
-			return false;
-		value = value * 10 + digit;
-		p++;
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		mult = 1024ULL;
-		p++;
-		break;
-	case 'm': case 'M':
-		mult = 1024ULL * 1024;
-		p++;
-		break;
-	case 'g': case 'G':
-		mult = 1024ULL * 1024 * 1024;
-		p++;
-		break;
-	default:
-		return false;
-	}
-	if (*p != '\0' || (value != 0 && value > ~0ULL / mult))
-		return false;
-	*out = value * mult;
-	return true;
-}
-
 /* validate - check value against the key's type; *why on failure */
 static bool
 validate(const key_def *def, const char *value, const char **why)
@@ -261,7 +222,7 @@ validate(const key_def *def, const char *value, const char **why)
 		return ok;
 	}
 	case TYPE_NUMBER:
-		if (!parse_number(value, &number)) {
+		if (!parse_size(value, &number)) {
 			*why = "a number with an optional K, M or G suffix";
 			return false;
 		}
@@ -412,94 +373,48 @@ ms_err
 settings_parse_text(ms_settings *settings, const char *name,
     settings_level level, const char *text, size_t len)
 {
-	size_t pos = 0, lineno = 0;
-	bool seen[NKEYS] = { false };
+	kv_file *kv;
 
-	if (memchr(text, '\0', len) != NULL) {
-		diag_error("%s: NUL byte in settings file", name);
+	if (kv_parse(name, text, len, KV_COMMENTS, &kv) != MS_OK)
 		return MS_CONFIG;
-	}
-	if (!g_utf8_validate(text, (gssize)len, NULL)) {
-		diag_error("%s: settings file is not valid UTF-8", name);
-		return MS_CONFIG;
-	}
-	while (pos < len) {
-		const char *line = text + pos, *eq, *nl;
-		size_t line_len;
-		char *key, *value, *raw;
+	for (size_t i = 0; i < kv_size(kv); i++) {
+		const kv_entry *e = kv_at(kv, i);
 		const char *why = NULL;
-		int idx;
+		int idx = key_index(e->key);
 
-		nl = memchr(line, '\n', len - pos);
-		line_len = nl ? (size_t)(nl - line) : len - pos;
-		pos += line_len + (nl ? 1 : 0);
-		lineno++;
-		if (line_len > LIMIT_SETTINGS_LINE) {
-			diag_error("%s:%zu: line too long", name, lineno);
-			return MS_CONFIG;
-		}
-		raw = g_strndup(line, line_len);
-		g_strstrip(raw);
-		if (raw[0] == '\0' || raw[0] == '#') {
-			g_free(raw);
-			continue;
-		}
-		eq = strchr(raw, '=');
-		if (eq == NULL) {
-			diag_error("%s:%zu: expected \"key = value\"", name,
-			    lineno);
-			g_free(raw);
-			return MS_CONFIG;
-		}
-		key = g_strndup(raw, (gsize)(eq - raw));
-		value = g_strdup(eq + 1);
-		g_free(raw);
-		g_strstrip(key);
-		g_strstrip(value);
-		idx = key_index(key);
 		if (idx < 0) {
-			diag_error("%s:%zu: unknown key \"%s\"", name, lineno,
-			    key);
+			diag_error("%s:%zu: unknown key \"%s\"", name, e->line,
+			    e->key);
 			goto bad;
 		}
 		if ((keys[idx].levels & (1u << level)) == 0) {
 			if (keys[idx].levels == LEVEL_GLOBAL)
 				diag_error("%s:%zu: \"%s\" may only be set in "
-				    "global.conf", name, lineno, key);
+				    "global.conf", name, e->line, e->key);
 			else
 				diag_error("%s:%zu: \"%s\" may not be set at "
-				    "the %s level", name, lineno, key,
+				    "the %s level", name, e->line, e->key,
 				    level_names[level]);
 			goto bad;
 		}
-		if (seen[idx]) {
-			diag_error("%s:%zu: \"%s\" is set twice", name,
-			    lineno, key);
-			goto bad;
-		}
-		seen[idx] = true;
-		if (!validate(&keys[idx], value, &why)) {
+		if (!validate(&keys[idx], e->value, &why)) {
 			diag_error("%s:%zu: bad value for \"%s\" (expected: "
-			    "%s)", name, lineno, key, why);
+			    "%s)", name, e->line, e->key, why);
 			goto bad;
 		}
 		if (settings != NULL) {
 			g_free(settings->values[idx]);
 			g_free(settings->origins[idx]);
-			settings->values[idx] = value;
+			settings->values[idx] = g_strdup(e->value);
 			settings->origins[idx] = g_strdup_printf("%s:%zu",
-			    name, lineno);
-			value = NULL;
+			    name, e->line);
 		}
-		g_free(key);
-		g_free(value);
-		continue;
-bad:
-		g_free(key);
-		g_free(value);
-		return MS_CONFIG;
 	}
+	kv_free(kv);
 	return MS_OK;
+bad:
+	kv_free(kv);
+	return MS_CONFIG;
 }
 
 /* load_file - apply one settings file if it exists */
@@ -676,7 +591,7 @@ settings_get_number(const ms_settings *settings, const char *key)
 {
 	unsigned long long value = 0;
 
-	if (!parse_number(settings_get(settings, key), &value))
+	if (!parse_size(settings_get(settings, key), &value))
 		diag_fatal(EXIT_TEMPFAIL, "internal error: bad number for %s",
 		    key);
 	return value;

@@ -3,11 +3,15 @@
  */
 #include "smsjob.h"
 #include "diag.h"
+#include "kv.h"
+#include "limits.h"
+#include "parse.h"
 #include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +44,6 @@ smsjob_new_reference(void)
 	return g_strdup(out);
 }
 
-/* value_ok - one line of printable text, so a job reads back as written */
-static bool
-value_ok(const char *value)
-{
-	const unsigned char *p;
-
-	if (value == NULL || !g_utf8_validate(value, -1, NULL))
-		return false;
-	for (p = (const unsigned char *)value; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
 /* ensure_dir - spool, spool/sms and spool/sms-done, 0700 */
 static ms_err
 ensure_dir(const ms_store *store)
@@ -79,13 +69,12 @@ ensure_dir(const ms_store *store)
 ms_err
 smsjob_write(ms_store *store, smsjob *job)
 {
+	char expires[32], attempts[32], next[32];
 	GString *text;
 	ms_err err;
 
-	if (!smsjob_number_ok(job->number) || !value_ok(job->sender) ||
-	    !value_ok(job->recipient) || !value_ok(job->reference) ||
-	    !value_ok(job->text)) {
-		diag_error("an SMS job with a malformed field");
+	if (!smsjob_number_ok(job->number)) {
+		diag_error("an SMS job with a malformed number");
 		return MS_DATA;
 	}
 	if (job->name == NULL) {
@@ -97,11 +86,21 @@ smsjob_write(ms_store *store, smsjob *job)
 		job->name = g_strdup(hex);
 	}
 	text = g_string_new(NULL);
-	g_string_append_printf(text, "number = %s\nsender = %s\n"
-	    "recipient = %s\nreference = %s\ntext = %s\nexpires = %lld\n"
-	    "attempts = %u\nnext-attempt = %lld\n", job->number, job->sender,
-	    job->recipient, job->reference, job->text, job->expires,
-	    job->attempts, job->next_attempt);
+	g_snprintf(expires, sizeof(expires), "%lld", job->expires);
+	g_snprintf(attempts, sizeof(attempts), "%u", job->attempts);
+	g_snprintf(next, sizeof(next), "%lld", job->next_attempt);
+	if (!kv_append(text, "number", job->number) ||
+	    !kv_append(text, "sender", job->sender) ||
+	    !kv_append(text, "recipient", job->recipient) ||
+	    !kv_append(text, "reference", job->reference) ||
+	    !kv_append(text, "text", job->text) ||
+	    !kv_append(text, "expires", expires) ||
+	    !kv_append(text, "attempts", attempts) ||
+	    !kv_append(text, "next-attempt", next)) {
+		diag_error("an SMS job with a malformed field");
+		secret_string_free(text);
+		return MS_DATA;
+	}
 	if (text->len > SMSJOB_MAX) {
 		diag_error("an SMS job over %d bytes", SMSJOB_MAX);
 		secret_string_free(text);
@@ -109,7 +108,7 @@ smsjob_write(ms_store *store, smsjob *job)
 	}
 	err = ensure_dir(store);
 	if (err == MS_OK)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err == MS_OK) {
 		err = store_write(store, SMSJOB_DIR, job->name, text->str,
 		    text->len, 0600);
@@ -119,91 +118,67 @@ smsjob_write(ms_store *store, smsjob *job)
 	return err;
 }
 
-/* parse_number - a decimal field */
+/* number_of - a decimal field up to max */
 static bool
-parse_number(const char *value, long long *out)
+number_of(const kv_file *kv, const char *key, unsigned long long max,
+    unsigned long long *out)
 {
-	char *end = NULL;
+	const char *text = kv_get(kv, key);
 
-	errno = 0;
-	*out = strtoll(value, &end, 10);
-	return errno == 0 && end != value && *end == '\0' && *out >= 0;
+	return text != NULL && parse_decimal(text, max, out);
+}
+
+/* text_of - a copy of a text field that must be present */
+static bool
+text_of(const kv_file *kv, const char *key, char **out)
+{
+	const char *text = kv_get(kv, key);
+
+	*out = text != NULL ? g_strdup(text) : NULL;
+	return text != NULL;
 }
 
 ms_err
 smsjob_read(const ms_store *store, const char *name, smsjob *job)
 {
+	static const char *const known[] = { "number", "sender", "recipient",
+	    "reference", "text", "expires", "attempts", "next-attempt", NULL };
 	GByteArray *data = NULL;
-	char *text, *line, *next;
-	size_t text_len;
-	long long attempts = -1;
+	unsigned long long expires, attempts, next;
+	char *shown;
+	kv_file *kv = NULL;
 	ms_err err;
 
 	memset(job, 0, sizeof(*job));
-	job->expires = -1;
-	job->next_attempt = -1;
 	err = store_read(store, SMSJOB_DIR, name, SMSJOB_MAX, &data);
 	if (err != MS_OK)
 		return err;
-	text_len = data->len;
-	text = g_strndup((const char *)data->data, data->len);
-	secret_bytes_free(data);
+	shown = g_strdup_printf("%s/%s", SMSJOB_DIR, name);
 	job->name = g_strdup(name);
-	for (line = text; line != NULL && *line != '\0'; line = next) {
-		char *eq, *key, *value, **slot = NULL;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		eq = strstr(line, " = ");
-		if (eq == NULL) {
-			err = MS_DATA;
-			break;
-		}
-		*eq = '\0';
-		key = line;
-		value = eq + 3;
-		if (strcmp(key, "number") == 0)
-			slot = &job->number;
-		else if (strcmp(key, "sender") == 0)
-			slot = &job->sender;
-		else if (strcmp(key, "recipient") == 0)
-			slot = &job->recipient;
-		else if (strcmp(key, "reference") == 0)
-			slot = &job->reference;
-		else if (strcmp(key, "text") == 0)
-			slot = &job->text;
-		else if (strcmp(key, "expires") == 0 ?
-		    !parse_number(value, &job->expires) :
-		    strcmp(key, "attempts") == 0 ?
-		    !parse_number(value, &attempts) :
-		    strcmp(key, "next-attempt") == 0 ?
-		    !parse_number(value, &job->next_attempt) : true) {
-			err = MS_DATA;
-			break;
-		}
-		if (slot != NULL) {
-			if (*slot != NULL) {
-				err = MS_DATA;
-				break;
-			}
-			*slot = g_strdup(value);
-		}
-	}
-	sodium_memzero(text, text_len);
-	g_free(text);
-	if (err == MS_OK && (!smsjob_number_ok(job->number) ||
-	    job->sender == NULL || job->recipient == NULL ||
-	    job->reference == NULL || job->text == NULL ||
-	    job->expires < 0 || job->next_attempt < 0 || attempts < 0 ||
-	    attempts > 1000))
+	err = kv_parse(shown, (const char *)data->data, data->len, 0, &kv);
+	secret_bytes_free(data);
+	if (err == MS_OK && (!kv_only(kv, shown, known) ||
+	    !text_of(kv, "number", &job->number) ||
+	    !smsjob_number_ok(job->number) ||
+	    !text_of(kv, "sender", &job->sender) ||
+	    !text_of(kv, "recipient", &job->recipient) ||
+	    !text_of(kv, "reference", &job->reference) ||
+	    !text_of(kv, "text", &job->text) ||
+	    !number_of(kv, "expires", LLONG_MAX, &expires) ||
+	    !number_of(kv, "attempts", 1000, &attempts) ||
+	    !number_of(kv, "next-attempt", LLONG_MAX, &next)))
 		err = MS_DATA;
+	kv_free(kv);
 	if (err != MS_OK) {
-		diag_error("%s/%s: malformed SMS job", SMSJOB_DIR, name);
+		diag_error("%s: malformed SMS job", shown);
+		g_free(shown);
 		smsjob_clear(job);
 		return MS_DATA;
 	}
+	g_free(shown);
+	job->expires = (long long)expires;
 	job->attempts = (unsigned)attempts;
+	job->next_attempt = (long long)next;
 	return MS_OK;
 }
 
@@ -216,7 +191,7 @@ smsjob_remove(ms_store *store, const smsjob *job)
 
 	err = ensure_dir(store);
 	if (err == MS_OK)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK) {
 		g_free(path);
 		return err;
@@ -277,7 +252,7 @@ smsjob_prune_done(ms_store *store, time_t now)
 
 	err = store_list(store, SMSJOB_DONE_DIR, &names);
 	if (err == MS_OK && names->len > 0)
-		err = store_lock(store, 30000);
+		err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
 	if (err != MS_OK || names->len == 0) {
 		g_ptr_array_free(names, TRUE);
 		return err;

@@ -76,7 +76,8 @@ bool store_name_ok(const char *name);
 char *store_path(const ms_store *store, const char *subdir, const char *name);
 
 /* store_lock - take the exclusive writers' lock, waiting at most
- * timeout_ms; MS_TEMP when it stays busy */
+ * timeout_ms; MS_TEMP when it stays busy.  Taken again while held, it
+ * nests: each store_unlock undoes one store_lock. */
 ms_err store_lock(ms_store *store, int timeout_ms);
 
 /* store_unlock - release the writers' lock */

@@ -635,6 +635,27 @@ assert d[0]["fingerprint"] == sys.argv[2]; print("ok")' "$output" "$(fpr "$PKI/r
 	[ "$output" = ok ] || fail_with "JSON roots"
 }
 
+@test "list --json stays valid JSON for hostile subjects: controls, quotes, backslashes, 8-bit bytes" {
+	pki_ca root
+	pki_leaf root odd subj=$'/CN=Odd \x01\x1b[31m "q" \\\\ \xff\xfe end'
+	import_root root
+	import_cert odd
+	run --separate-stderr cs list --json
+	expect_status 0
+	printf '%s\n' "$output" >"$T/list.json"
+	python3 -m json.tool "$T/list.json" >/dev/null || fail_with "not JSON"
+	run python3 - "$T/list.json" <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+subject = [o for o in data if "Odd" in o["subject"]][0]["subject"]
+assert "end" in subject, subject
+assert not any(ord(c) < 0x20 or ord(c) == 0x7f for c in subject), subject
+print("ok")
+EOF
+	expect_status 0
+	[ "$output" = ok ] || fail_with "JSON subject"
+}
+
 @test "export prints the certificate unchanged" {
 	pki_ca root
 	pki_leaf root ann

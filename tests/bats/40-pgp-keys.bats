@@ -330,3 +330,31 @@ assert got == [["alice@example.test"]], keys
 	[ -z "$(pg_links_to "$short/gnupg")" ] ||
 	    fail_with "a link for an 80-character keyring path"
 }
+
+@test "the command table: an unknown command, an option of another command and operands to list are usage errors (64); none writes the store" {
+	local before
+	run --separate-stderr pgp-keys generate bob@example.test
+	expect_status 0
+	before=$(find "$STORE" -type f | sort | xargs sha256sum)
+	run --separate-stderr pgp-keys frobnicate
+	expect_status 64
+	[[ "$stderr" == *"unknown command"* ]] || fail_with "unknown command"
+	[[ "$stderr" == *"usage: pgp-keys"* ]] || fail_with "no usage"
+	run --separate-stderr pgp-keys list --for bob@example.test
+	expect_status 64
+	[[ "$stderr" == *'option not valid for "list"'* ]] ||
+	    fail_with "--for with list"
+	run --separate-stderr pgp-keys find --json bob@example.test
+	expect_status 64
+	[[ "$stderr" == *'option not valid for "find"'* ]] ||
+	    fail_with "--json with find"
+	run --separate-stderr pgp-keys list extra
+	expect_status 64
+	[[ "$stderr" == *"list takes no operands"* ]] ||
+	    fail_with "operands to list"
+	run --separate-stderr pgp-keys
+	expect_status 64
+	[[ "$stderr" == *"no command given"* ]] || fail_with "no command"
+	[ "$(find "$STORE" -type f | sort | xargs sha256sum)" = "$before" ] ||
+	    fail_with "a refused command changed the store"
+}

@@ -226,12 +226,12 @@ check_parse_table(void)
 	}
 }
 
-/* check_line_limit - LIMIT_SETTINGS_LINE octets per line, not one more
+/* check_line_limit - LIMIT_KV_LINE octets per line, not one more
  * (the newline not counted) */
 static void
 check_line_limit(void)
 {
-	size_t n = LIMIT_SETTINGS_LINE;
+	size_t n = LIMIT_KV_LINE;
 	char *line = g_malloc(n + 2);
 
 	memset(line, ' ', n + 2);
