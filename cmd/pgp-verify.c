@@ -20,13 +20,15 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: pgp-verify [--store DIR] [--decrypted]\n"
+"usage: pgp-verify [--store DIR]\n"
 "       pgp-verify -h | --version\n";
 
 static int opt_decrypted;
 
 static struct poptOption options[] = {
-	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
+	/* for mailseal-filter only, see mailseal-filter(1) */
+	{ "decrypted", '\0', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN,
+	  &opt_decrypted, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 

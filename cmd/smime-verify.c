@@ -18,14 +18,16 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: smime-verify [--store DIR] [--no-learn] [--decrypted]\n"
+"usage: smime-verify [--store DIR] [--no-learn]\n"
 "       smime-verify -h | --version\n";
 
 static int opt_no_learn, opt_decrypted;
 
 static struct poptOption options[] = {
 	{ "no-learn", '\0', POPT_ARG_NONE, &opt_no_learn, 0, NULL, NULL },
-	{ "decrypted", '\0', POPT_ARG_NONE, &opt_decrypted, 0, NULL, NULL },
+	/* for mailseal-filter only, see mailseal-filter(1) */
+	{ "decrypted", '\0', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN,
+	  &opt_decrypted, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
