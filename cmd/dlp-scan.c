@@ -31,7 +31,7 @@
 #define DLP_FIELD "X-Mailseal-DLP"
 
 static const char usage[] =
-"usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT...\n"
+"usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
 "       dlp-scan [--store DIR] quarantine list | show ID | release ID |\n"
 "                delete ID\n"
 "       dlp-scan -h | --version\n";

@@ -33,7 +33,7 @@
 
 static const char usage[] =
 "usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID] -f SENDER\n"
-"           -- RECIPIENT...\n"
+"           -- RECIPIENT ...\n"
 "       mailseal-filter [--store DIR] --incoming\n"
 "       mailseal-filter -h | --version\n";
 

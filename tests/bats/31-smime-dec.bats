@@ -14,13 +14,9 @@ setup_file() {
 	sm_user bob rsa3072
 	sm_user carol ec-p256
 	# a user of another CA: the store has neither its root nor its key
-	smime-ca --store "$BASE/other" init --key ec-p256 'Other CA' \
-	    >/dev/null 2>&1
-	sm_user mallory ec-p256 "$BASE/other"
+	sm_other_ca mallory
 	# gpgsm needs only bob's certificate to encrypt to him
-	SM_SHARED_GNUPGHOME=$BATS_FILE_TMPDIR/gnupg
-	export SM_SHARED_GNUPGHOME
-	sm_gnupg "$SM_SHARED_GNUPGHOME"
+	sm_shared_gnupg
 	gpgsm --batch --import "$BASE/bob.pem" >/dev/null 2>&1
 }
 

@@ -11,9 +11,7 @@ setup_file() {
 	sm_setup_file
 	sm_user alice ec-p256
 	sm_user bob rsa3072
-	SM_SHARED_GNUPGHOME=$BATS_FILE_TMPDIR/gnupg
-	export SM_SHARED_GNUPGHOME
-	sm_gnupg "$SM_SHARED_GNUPGHOME"
+	sm_shared_gnupg
 }
 
 teardown_file() {

@@ -15,9 +15,7 @@ setup_file() {
 	sm_user carol ec-p256
 	sm_user erin ec-p256
 	# another CA the store does not trust
-	smime-ca --store "$BASE/other" init --key ec-p256 'Other CA' \
-	    >/dev/null 2>&1
-	sm_user mallory ec-p256 "$BASE/other"
+	sm_other_ca mallory
 	sm_shared_gnupg bob
 }
 

@@ -5,15 +5,14 @@
 load helpers
 
 setup() {
-	ms_setup
-	export MAILSEAL_STORE=$STORE
+	ms_setup_store
 	GW=$(pgp-keys generate gateway@partner.test)
 	mkdir -p "$STORE/settings/domain"
 	printf 'From: alice@example.test\nTo: x@partner.test\nSubject: d\n\nDOMAINKEY-7e1\n' >"$T/m.eml"
 }
 
 teardown() {
-	GNUPGHOME="$STORE/gnupg" gpgconf --kill all 2>/dev/null || true
+	ms_stop_agents "$STORE/gnupg"
 }
 
 @test "a domain key covers recipients without keys of their own, and only in its domain" {

@@ -5,8 +5,7 @@
 load helpers
 
 setup() {
-	ms_setup
-	export MAILSEAL_STORE=$STORE
+	ms_setup_store
 	FPR=$(pgp-keys generate dave@example.test)
 	export GNUPGHOME=$STORE/gnupg
 	head -c 3000 /dev/urandom >"$T/att.bin"

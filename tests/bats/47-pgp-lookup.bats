@@ -8,8 +8,7 @@
 load helpers
 
 setup() {
-	ms_setup
-	export MAILSEAL_STORE=$STORE
+	ms_setup_store
 	WEB=$T/web
 	mkdir -p "$WEB/pks"
 	# a CA and a server certificate for the two test hosts
@@ -58,8 +57,7 @@ setup() {
 
 teardown() {
 	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
-	GNUPGHOME=$T/gh gpgconf --kill all 2>/dev/null || true
-	GNUPGHOME=$STORE/gnupg gpgconf --kill all 2>/dev/null || true
+	ms_stop_agents "$T/gh" "$STORE/gnupg"
 }
 
 # the store's keyring exists once pgp-keys has made it

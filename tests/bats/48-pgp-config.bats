@@ -4,12 +4,11 @@
 load helpers
 
 setup() {
-	ms_setup
-	export MAILSEAL_STORE=$STORE
+	ms_setup_store
 }
 
 teardown() {
-	GNUPGHOME=$STORE/gnupg gpgconf --kill all 2>/dev/null || true
+	ms_stop_agents "$STORE/gnupg"
 }
 
 @test "gpg.conf: no ignore-mdc-error, weak digests, automatic keys or trust model; hardening present" {

@@ -10,21 +10,13 @@ load smime-helpers
 load pgp-helpers
 
 setup_file() {
-	sm_setup_file
-	sm_user alice ec-p256
-	sm_user bob ec-p256
-	sm_user gw ec-p256
+	sm_setup_file alice bob gw
 }
 
 setup() {
 	sm_setup
-	PG_HOME=$T/g
-	PG_EMPTY=$T/e
-	SQ_HOME=$T/sq
-	mkdir -p "$PG_HOME" "$PG_EMPTY" "$SQ_HOME" "$STORE/settings/domain" \
-	    "$STORE/settings/user"
-	chmod 700 "$PG_HOME" "$PG_EMPTY" "$SQ_HOME"
-	echo allow-loopback-pinentry >"$PG_HOME/gpg-agent.conf"
+	pg_homes
+	mkdir -p "$STORE/settings/domain" "$STORE/settings/user"
 	msg "$T/m.eml" 'Quarterly figures'
 }
 

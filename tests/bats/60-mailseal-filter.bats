@@ -10,9 +10,7 @@ load smime-helpers
 load pgp-helpers
 
 setup_file() {
-	sm_setup_file
-	sm_user alice ec-p256
-	sm_user bob ec-p256
+	sm_setup_file alice bob
 }
 
 setup() {
@@ -30,8 +28,7 @@ EOF
 	chmod 755 "$SINK"
 	export MAILSEAL_SENDMAIL=$SINK
 	# dlp-scan runs with the shipped default policy
-	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
-	export MAILSEAL_SHAREDIR
+	ms_sharedir
 	MARK="canary-$RANDOM-$RANDOM"
 	MSG=$T/in.eml
 	cat >"$MSG" <<EOF

@@ -18,12 +18,8 @@ CARD_GROUPED="4556 7375 8689 9855"
 CARD_MASK=455673******9855
 
 setup() {
-	ms_setup
-	mkdir -m 700 "$STORE"
-	mkdir -p "$STORE/settings" "$STORE/policies"
-	export MAILSEAL_STORE=$STORE
-	export MAILSEAL_SHAREDIR
-	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
+	ms_setup_store settings policies
+	ms_sharedir
 }
 
 # head_of FILE SUBJECT [FIELD...] - the top header of a test message

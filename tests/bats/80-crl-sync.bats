@@ -9,8 +9,7 @@
 load helpers
 
 setup() {
-	ms_setup
-	export MAILSEAL_STORE=$STORE
+	ms_setup_store
 	WEB=$T/web
 	mkdir -p "$WEB"
 	start_server "$WEB" SERVER PORT

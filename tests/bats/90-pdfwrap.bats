@@ -12,8 +12,7 @@ PW='correct horse battery'
 setup() {
 	ms_setup
 	mkdir -m 700 -p "$STORE/pdf"
-	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
-	export MAILSEAL_SHAREDIR
+	ms_sharedir
 	printf '%s\n' "$PW" >"$T/pw"
 	chmod 600 "$T/pw"
 	MARK="canary$RANDOM$RANDOM"

@@ -8,8 +8,7 @@ load helpers
 
 setup() {
 	ms_setup
-	MAILSEAL_SHAREDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/share
-	export MAILSEAL_SHAREDIR
+	ms_sharedir
 	MARK="canary$RANDOM$RANDOM"
 	MSG=$T/in.eml
 	cat >"$MSG" <<EOF2

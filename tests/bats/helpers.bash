@@ -32,6 +32,41 @@ ms_setup() {
 	export OPENSSL_CONF=/dev/null
 }
 
+# ms_top - the top of the source tree
+ms_top() {
+	(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+}
+
+# ms_sharedir - MAILSEAL_SHAREDIR: the tree's share/ (policies, templates)
+ms_sharedir() {
+	MAILSEAL_SHAREDIR=$(ms_top)/share
+	export MAILSEAL_SHAREDIR
+}
+
+# ms_setup_store [SUBDIR...] - ms_setup, and $STORE as MAILSEAL_STORE for
+# every program; with SUBDIRs the store is made (mode 700) with them
+ms_setup_store() {
+	ms_setup
+	export MAILSEAL_STORE=$STORE
+	[ $# -eq 0 ] && return 0
+	mkdir -m 700 "$STORE" || return 1
+	local sub
+	for sub in "$@"; do
+		mkdir -p "$STORE/$sub" || return 1
+	done
+}
+
+# ms_stop_agents HOME... - stop the gpg-agent (and dirmngr) of each GnuPG
+# home that exists
+ms_stop_agents() {
+	local home
+	for home in "$@"; do
+		[ -d "$home" ] || continue
+		GNUPGHOME=$home gpgconf --kill all >/dev/null 2>&1 || true
+	done
+	return 0
+}
+
 # fail_with MESSAGE - fail the test, showing the last command's output
 fail_with() {
 	{

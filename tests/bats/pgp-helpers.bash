@@ -29,6 +29,11 @@ pg_setup() {
 	ms_setup
 	sm_env
 	export MAILSEAL_STORE=$STORE
+	pg_homes
+}
+
+# pg_homes - the scratch homes $PG_HOME, $PG_EMPTY and $SQ_HOME under $T
+pg_homes() {
 	PG_HOME=$T/g
 	PG_EMPTY=$T/e
 	SQ_HOME=$T/sq
@@ -63,19 +68,27 @@ pg_kill_home() {
 	gpgconf --homedir "$1" --kill all >/dev/null 2>&1 || true
 }
 
-# pg_teardown - stop every agent this test started; remove the links
-# mailseal made for keyrings under $T
-pg_teardown() {
-	local l d
-	# long keyrings first: their agents listen only through the link
+# pg_stop_links DIR - stop the agents of the keyrings under DIR that
+# mailseal reaches through a short link, and remove those links: such an
+# agent listens only through the link
+pg_stop_links() {
+	local l
 	for l in "$(pg_link_dir)"/*; do
 		[ -L "$l" ] || continue
 		case $(readlink "$l") in
-		"$T"/*)
+		"$1"/*)
 			pg_kill_home "$l"
 			rm -f "$l" ;;
 		esac
 	done
+}
+
+# pg_teardown - stop every agent this test started; remove the links
+# mailseal made for keyrings under $T
+pg_teardown() {
+	local d
+	# long keyrings first
+	pg_stop_links "$T"
 	pg_kill_home "$PG_HOME"
 	pg_kill_home "$PG_EMPTY"
 	if [ -d "$STORE/gnupg" ]; then

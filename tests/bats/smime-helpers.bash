@@ -39,7 +39,8 @@ sm_env() {
 	unset MAILSEAL_STORE GNUPGHOME
 }
 
-# sm_setup_file - the base store with its root (call from setup_file)
+# sm_setup_file [NAME...] - the base store with its root (call from
+# setup_file), and an EC P-256 user NAME of it for each NAME (sm_user)
 sm_setup_file() {
 	sm_env
 	BASE=$BATS_FILE_TMPDIR/base
@@ -54,6 +55,10 @@ sm_setup_file() {
 	export ROOT
 	certstore --store "$BASE/store" export "$ROOT" >"$BASE/root.pem" ||
 	    return 1
+	local name
+	for name in "$@"; do
+		sm_user "$name" ec-p256 || return 1
+	done
 }
 
 # sm_user NAME [rsa3072|ec-p256] [STORE-DIR] [OUT-DIR] - issue a
@@ -72,6 +77,17 @@ sm_user() {
 	echo "$fpr" >"$out/$name.fpr"
 	cp "$store/certs/$fpr.pem" "$out/$name.pem" &&
 	    cp "$store/keys/$fpr.key" "$out/$name.key"
+}
+
+# sm_other_ca NAME... - a second CA, "Other CA" in $BASE/other, that the
+# base store neither trusts nor holds a key of, and users NAME of it
+sm_other_ca() {
+	smime-ca --store "$BASE/other" init --key ec-p256 'Other CA' \
+	    >/dev/null 2>&1
+	local name
+	for name in "$@"; do
+		sm_user "$name" ec-p256 "$BASE/other" || return 1
+	done
 }
 
 # sm_setup - per test: the helpers' environment and a private copy of the
