@@ -23,6 +23,9 @@
 #include <string.h>
 #include <time.h>
 
+/* the global settings, loaded once in main */
+static ms_settings *settings;
+
 static const char usage[] =
 "usage: smime-ca [--store DIR] init [--key rsa3072 | ec-p256] [--days N]\n"
 "                [--crl-url URL] NAME\n"
@@ -159,7 +162,7 @@ cmd_export(ms_store *store, const char **args)
 			diag_error("no private key for %s", fpr);
 	}
 	if (err == MS_OK)
-		err = trust_open(store, &trust);
+		err = trust_open(store, settings, &trust);
 	if (err != MS_OK)
 		goto out;
 	chain = trust_chain(trust, cert);
@@ -262,7 +265,6 @@ main(int argc, char **argv)
 	static const char *no_args[] = { NULL };
 	const char *command;
 	ms_store *store = NULL;
-	ms_settings *settings = NULL;
 	ms_err err;
 
 	if (args == NULL || args[0] == NULL)

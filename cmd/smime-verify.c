@@ -104,7 +104,7 @@ main(int argc, char **argv)
 	if (err == MS_OK)
 		err = output_open(f.store, &out);
 	if (err == MS_OK)
-		err = trust_open(f.store, &trust);
+		err = trust_open(f.store, f.settings, &trust);
 	if (err != MS_OK)
 		goto out;
 	filter_strip_status(&f, opt_decrypted != 0);	/* DEC-8 */

@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "settings.h"
 #include "store.h"
 
 #define CERT_CHAIN_MAX 8
@@ -119,8 +120,11 @@ typedef struct cert_verdict {
 	GPtrArray *notes;	/* remarks that do not block use */
 } cert_verdict;
 
-/* trust_open - load the root store and attach the CRL store */
-ms_err trust_open(const ms_store *store, ms_trust **out);
+/* trust_open - load the root store and attach the CRL store; the
+ * revocation settings come from settings (the global ones, loaded by the
+ * caller: opening the trust store reads no configuration) */
+ms_err trust_open(const ms_store *store, const ms_settings *settings,
+    ms_trust **out);
 
 /* trust_free - release a trust context */
 void trust_free(ms_trust *trust);
