@@ -54,15 +54,9 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 	msg_entity e;
 	ms_err err;
 
-	err = msg_signing_entity(msg, &e);
-	if (err != MS_OK) {
-		msg_problem problem;
-
-		if (msg_parse_full(msg, &problem) != MS_OK)
-			return filter_refuse(msg_problem_status(problem), "%s",
-			    msg_problem_text(problem));
-		return MS_INTERNAL;
-	}
+	err = smsign_signing_entity(msg, &e);
+	if (err != MS_OK)
+		return err;
 	/* the signed bytes are canonical CRLF; what goes out is LF, which a
 	 * receiver makes canonical again before verifying */
 	err = pgp_data_entity(e.head, e.head_len, e.body, e.body_len, true,

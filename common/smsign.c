@@ -118,6 +118,20 @@ append_text(GByteArray *body, const char *text)
 }
 
 ms_err
+smsign_signing_entity(ms_message *msg, msg_entity *e)
+{
+	msg_problem problem;
+
+	if (msg_signing_entity(msg, e) == MS_OK)
+		return MS_OK;
+	/* over a parsing limit: a deliberate refusal with its code */
+	if (msg_parse_full(msg, &problem) != MS_OK)
+		return filter_refuse(msg_problem_status(problem), "%s",
+		    msg_problem_text(problem));
+	return MS_INTERNAL;
+}
+
+ms_err
 smsign_sign(ms_message *msg, const smsign_signer *signer,
     const EVP_MD *digest, bool opaque, smsign_entity *out)
 {
@@ -128,16 +142,9 @@ smsign_sign(ms_message *msg, const smsign_signer *signer,
 	ms_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = msg_signing_entity(msg, &e);
-	if (err != MS_OK) {
-		msg_problem problem;
-
-		/* over a parsing limit: a deliberate refusal with its code */
-		if (msg_parse_full(msg, &problem) != MS_OK)
-			return filter_refuse(msg_problem_status(problem), "%s",
-			    msg_problem_text(problem));
-		return MS_INTERNAL;
-	}
+	err = smsign_signing_entity(msg, &e);
+	if (err != MS_OK)
+		return err;
 	in = smime_segments_bio(e.head, e.head_len, e.body, e.body_len);
 	sig = BIO_new(BIO_s_mem());
 	if (in == NULL || sig == NULL)

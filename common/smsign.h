@@ -24,6 +24,7 @@
 #include "cert.h"
 #include "err.h"
 #include "msg.h"
+#include "msgpart.h"
 #include "output.h"
 #include "store.h"
 
@@ -47,6 +48,10 @@ ms_err smsign_find_signer(ms_store *store, ms_trust *trust,
 
 /* smsign_signer_clear - free what smsign_find_signer filled in */
 void smsign_signer_clear(smsign_signer *signer);
+
+/* smsign_signing_entity - the entity of msg to sign (msgpart.h); over a
+ * parsing limit a refusal (MS_POLICY, its status line on stderr) */
+ms_err smsign_signing_entity(ms_message *msg, msg_entity *e);
 
 /* smsign_sign - msg's content signed by signer with digest; a message
  * over a parsing limit is a refusal (MS_POLICY, its status line on
