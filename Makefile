@@ -87,7 +87,7 @@ LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
-	libsodium gumbo
+	libsodium libpcre2-8 libzip libxml-2.0 gumbo
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
 	libzip libxml-2.0 gumbo

@@ -605,7 +605,7 @@ main(int argc, char **argv)
 	if (*settings_get(settings, "crl-resolve") != '\0')
 		opts.resolve = settings_get(settings, "crl-resolve");
 
-	err = trust_open(store, &trust);
+	err = trust_open(store, settings, &trust);
 	if (err == MS_OK)
 		err = collect_store(store, trust, true, sources, seen);
 	if (err == MS_OK)

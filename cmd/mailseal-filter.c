@@ -17,8 +17,10 @@
 #include "ritual.h"
 #include "route.h"
 #include "run.h"
+#include "gateway.h"
 #include "settings.h"
 #include "smenc.h"
+#include "smsign.h"
 #include "smtp.h"
 #include "unseal.h"
 
@@ -51,9 +53,10 @@ static struct poptOption options[] = {
 
 /* one group of recipients served by the same variant */
 typedef struct group {
-	char *method;		/* smime, pgp, plain, pdf, webmail */
-	char *sign;		/* none, smime, pgp */
-	char *fields;		/* the other key=value fields, as given */
+	route_method method;
+	route_sign sign;	/* NONE, SMIME or PGP */
+	route_domain_key key;	/* smime, pgp: a domain certificate or key */
+	int pdf_rcpt;		/* pdf: the one recipient's index, else -1 */
 	GPtrArray *rcpts;	/* char *, as given on the command line */
 	int out_fd;		/* the built variant, or -1 */
 	bool borrowed;		/* out_fd belongs to someone else */
@@ -66,14 +69,18 @@ typedef struct job {
 	const char *sender;	/* "" for the null sender */
 	const char **rcpts;
 	int nrcpts;
-	int in_fd;		/* the message, status fields stripped */
+	int in_fd;		/* --incoming: the message, status fields
+				 * stripped */
+	gw_context ctx;		/* the outgoing path's context */
+	ms_trust *trust;	/* loaded once, for every step */
 	GPtrArray *groups;
-	int signed_fd[2];	/* smime, pgp; -1 until made */
-	int rewritten_fd;	/* the message without triggers, or -1 */
+	GString *extra;		/* our status fields for every copy */
+	int variant_fd[3];	/* the message unsigned, signed with
+				 * S/MIME, with OpenPGP; -1 until made */
+	smsign_entity smime_signed;	/* the S/MIME signed entity */
 	int journal_fd;		/* recipients already served, or -1 */
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
-	bool dlp_ran;		/* the message carries dlp-scan's verdict */
 	char *marker;		/* the X-Mailseal-Processed field line */
 	char *private_dir;	/* made on first need, or NULL */
 } job;
@@ -86,9 +93,7 @@ group_free(gpointer p)
 {
 	group *g = p;
 
-	g_free(g->method);
-	g_free(g->sign);
-	g_free(g->fields);
+	g_free(g->key.fingerprint);
 	g_ptr_array_free(g->rcpts, TRUE);
 	if (g->notice != NULL) {
 		(void)unlink(g->notice);
@@ -167,27 +172,16 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 	    &errtext);
 	g_ptr_array_free(argv, TRUE);
 	if (err == MS_OK) {
-		switch (status) {
-		case 0:
-			if (run_file_size(fd) <= 0) {
-				/* fail closed: empty output is a failure */
-				diag_error("%s wrote nothing", name);
-				err = MS_INTERNAL;
-			}
-			break;
-		case 69:
+		err = run_status_err(status);
+		if (err == MS_OK && run_file_size(fd) <= 0) {
+			/* fail closed: empty output is a failure */
+			diag_error("%s wrote nothing", name);
+			err = MS_INTERNAL;
+		} else if (err != MS_OK) {
 			relay_errtext(errtext);
-			err = MS_POLICY;
-			break;
-		case 65:
-			relay_errtext(errtext);
-			err = MS_DATA;
-			break;
-		default:
-			relay_errtext(errtext);
-			diag_error("%s failed (status %d)", name, status);
-			err = MS_TEMP;
-			break;
+			if (err != MS_POLICY && err != MS_DATA)
+				diag_error("%s failed (status %d)", name,
+				    status);
 		}
 	}
 	if (errtext != NULL)
@@ -200,28 +194,32 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 	return MS_OK;
 }
 
-/* add_to_group - file rcpt under its method, signing and fields */
+/* add_to_group - file rcpt with the group of the same variant */
 static void
-add_to_group(job *j, const char *method, const char *sign,
-    const char *fields, const char *rcpt)
+add_to_group(job *j, const route_decision *d, route_sign sign, int pdf_rcpt,
+    const char *rcpt)
 {
 	group *g = NULL;
 
 	for (guint i = 0; i < j->groups->len; i++) {
 		group *c = g_ptr_array_index(j->groups, i);
 
-		if (strcmp(c->method, method) == 0 &&
-		    strcmp(c->sign, sign) == 0 &&
-		    strcmp(c->fields, fields) == 0) {
+		if (c->method == d->method && c->sign == sign &&
+		    c->key.used == d->domain_key &&
+		    g_strcmp0(c->key.fingerprint, d->domain_key ?
+		    d->fingerprint : NULL) == 0 && c->pdf_rcpt == pdf_rcpt) {
 			g = c;
 			break;
 		}
 	}
 	if (g == NULL) {
 		g = g_new0(group, 1);
-		g->method = g_strdup(method);
-		g->sign = g_strdup(sign);
-		g->fields = g_strdup(fields);
+		g->method = d->method;
+		g->sign = sign;
+		g->key.used = d->domain_key;
+		g->key.fingerprint = d->domain_key ?
+		    g_strdup(d->fingerprint) : NULL;
+		g->pdf_rcpt = pdf_rcpt;
 		g->rcpts = g_ptr_array_new_with_free_func(g_free);
 		g->out_fd = -1;
 		g_ptr_array_add(j->groups, g);
@@ -358,43 +356,11 @@ journal_record(job *j, GPtrArray *rcpts)
 	g_string_free(text, TRUE);
 }
 
-static ms_err reread(job *j, int fd);
-
-/* remake - the message as it now stands in j->f.msg (edited in place),
- * with extra fields, written anew: it is the message from now on; with
- * extra fields it is read again, so that what is encrypted and what
- * goes out agree */
-static ms_err
-remake(job *j, const char *extra)
-{
-	ms_output *out = NULL;
-	ms_err err = output_open(j->f.store, &out);
-	int fd = -1;
-
-	if (err == MS_OK)
-		err = msg_output_original(out, j->f.msg, extra);
-	if (err == MS_OK && (fd = dup(output_fd(out))) < 0) {
-		diag_error("cannot keep a temporary file: %s",
-		    strerror(errno));
-		err = MS_TEMP;
-	}
-	output_discard(out);
-	if (err != MS_OK)
-		return err;
-	if (extra != NULL)
-		return reread(j, fd);
-	if (j->rewritten_fd >= 0)
-		close(j->rewritten_fd);
-	j->rewritten_fd = fd;
-	j->in_fd = fd;
-	return MS_OK;
-}
-
 /* route - decide every recipient's method and the sender's signing
  * (route-recipient(1), the same code in this process) and group the
  * recipients; refused recipients make the whole message a refusal */
 static ms_err
-route(job *j, GString *summary)
+route(job *j, bool dlp_must_encrypt, GString *summary)
 {
 	route_triggers trig;
 	ms_route *rt = NULL;
@@ -406,19 +372,19 @@ route(job *j, GString *summary)
 	ms_err err = MS_OK;
 
 	route_triggers_find(j->f.settings, j->f.msg, &trig);
+	/* the DLP verdict comes as a value, not as a field to read back */
+	trig.dlp = dlp_must_encrypt;
 	fired = route_triggers_field(&trig);
 	forced = fired != NULL;
 	if (fired != NULL)
 		g_string_append_printf(summary, " trigger=%s", fired);
 	g_free(fired);
-	/* the triggers must not reach the recipients */
-	if (trig.subject || trig.header) {
+	/* the triggers must not reach the recipients: every copy is
+	 * written from the message as edited here */
+	if (trig.subject || trig.header)
 		route_triggers_remove(j->f.msg, &trig);
-		err = remake(j, NULL);
-	}
 	route_triggers_clear(&trig);
-	if (err == MS_OK)
-		err = route_open(j->f.store, &rt);
+	err = route_open(j->f.store, j->f.settings, j->trust, &rt);
 	/* the signer: the envelope sender; the null sender signs nothing */
 	if (err == MS_OK && *j->sender != '\0') {
 		const char *why;
@@ -439,7 +405,6 @@ route(job *j, GString *summary)
 		route_decision d;
 		ms_addr addr;
 		const char *why;
-		char *fields;
 
 		if (addr_parse_str(j->rcpts[i], &addr, &why) != MS_OK) {
 			err = MS_INTERNAL;	/* checked in main */
@@ -456,13 +421,8 @@ route(job *j, GString *summary)
 		}
 		/* a PDF's password belongs to one recipient: one copy
 		 * each */
-		fields = d.domain_key ? g_strdup_printf("key=domain fpr=%s",
-		    d.fingerprint) : d.method == ROUTE_PDF ?
-		    g_strdup_printf("rcpt=%d", i) : g_strdup("");
-		add_to_group(j, route_method_name(d.method),
-		    route_sign_name(sign) != NULL ? route_sign_name(sign) :
-		    "none", fields, j->rcpts[i]);
-		g_free(fields);
+		add_to_group(j, &d, sign, d.method == ROUTE_PDF ? i : -1,
+		    j->rcpts[i]);
 		route_decision_clear(&d);
 	}
 	if (err == MS_OK && refused->len > 0) {
@@ -483,106 +443,243 @@ route(job *j, GString *summary)
 	return err;
 }
 
-/* signed_variant - the message signed by the sender with method (made
- * once per method) */
-static ms_err
-signed_variant(job *j, const char *method, int *fd)
+/* outer_fields - the message's own fields and our status fields: what
+ * every copy starts with (g_string_free) */
+static GString *
+outer_fields(const job *j, bool signed_copy)
 {
-	int which = strcmp(method, "smime") == 0 ? 0 : 1;
-	const char *args[] = { "-f", j->sender, NULL };
+	GString *outer = signed_copy ? smsign_outer_fields(j->f.msg) :
+	    msg_outer_headers(j->f.msg);
+
+	g_string_append_len(outer, j->extra->str, j->extra->len);
+	return outer;
+}
+
+/* keep_output - the finished output's file, kept for reinjection */
+static ms_err
+keep_output(ms_output *out, int *fd)
+{
+	*fd = dup(output_fd(out));
+	if (*fd < 0) {
+		diag_error("cannot keep a temporary file: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
+	return MS_OK;
+}
+
+/* smime_signed - the message signed with the sender's S/MIME key, made
+ * once, in this process */
+static ms_err
+smime_signed(job *j)
+{
+	smsign_signer signer;
+	ms_addr sender;
+	const char *why;
 	ms_err err;
 
-	if (j->signed_fd[which] >= 0) {
-		*fd = j->signed_fd[which];
+	if (j->smime_signed.head != NULL)
 		return MS_OK;
-	}
-	err = step(which == 0 ? "smime-sign" : "pgp-sign", args, NULL,
-	    j->in_fd, &j->signed_fd[which]);
-	*fd = j->signed_fd[which];
+	if (addr_parse_str(j->sender, &sender, &why) != MS_OK)
+		return MS_INTERNAL;	/* checked in main, and <> signs
+					 * nothing */
+	err = smsign_find_signer(j->f.store, j->trust, &sender, false,
+	    &signer);
+	if (err == MS_OK && signer.key == NULL)
+		err = filter_refuse("5.7.1", "no S/MIME signing key for the "
+		    "sender %s", sender.text);
+	if (err == MS_OK)
+		err = smsign_sign(j->f.msg, &signer, EVP_sha256(), false,
+		    &j->smime_signed);
+	smsign_signer_clear(&signer);
+	addr_clear(&sender);
 	return err;
 }
 
-/* smime_copy - a group's S/MIME copy, made here with smime-enc's own
- * code (smenc.h); with key=domain fpr=FPR the domain certificate from
- * the store is added and covers the group */
+/* write_variant - the whole message, unsigned or S/MIME signed */
 static ms_err
-smime_copy(job *j, group *g, int base)
+write_variant(job *j, route_sign sign, ms_output *out)
 {
-	const char *fpr = strstr(g->fields, "fpr=");
-	const char *files[2] = { NULL, NULL };
-	char *path = NULL;
-	ms_message *signed_msg = NULL;
-	ms_message *msg = j->f.msg;
-	STACK_OF(X509) *certs = NULL;
-	GString *uncovered = g_string_new(NULL);
+	GString *outer = outer_fields(j, sign == ROUTE_SIGN_SMIME);
+	ms_err err = output_write(out, outer->str, outer->len);
+
+	if (err == MS_OK && sign == ROUTE_SIGN_SMIME)
+		err = output_write(out, j->smime_signed.head->str,
+		    j->smime_signed.head->len);
+	if (err == MS_OK && sign == ROUTE_SIGN_SMIME)
+		err = output_write(out, j->smime_signed.body->data,
+		    j->smime_signed.body->len);
+	else if (err == MS_OK) {
+		GString *content = msg_content_headers(j->f.msg);
+		size_t body = msg_body_offset(j->f.msg);
+
+		g_string_append_c(content, '\n');
+		err = output_write(out, content->str, content->len);
+		if (err == MS_OK)
+			err = output_write_lf(out, j->f.msg->raw + body,
+			    j->f.msg->raw_len - body);
+		g_string_free(content, TRUE);
+	}
+	g_string_free(outer, TRUE);
+	return err;
+}
+
+/* variant - the message as a file, unsigned or signed by the sender with
+ * sign (made once each): for reinjection and the programs that still run
+ * apart (pgp-sign, pgp-enc, pdfwrap) */
+static ms_err
+variant(job *j, route_sign sign, int *fd)
+{
+	int which = sign == ROUTE_SIGN_SMIME ? 1 : sign == ROUTE_SIGN_PGP ?
+	    2 : 0;
+	const char *args[] = { "-f", j->sender, NULL };
 	ms_output *out = NULL;
-	msg_problem problem;
-	bool all_gcm;
 	ms_err err = MS_OK;
 
-	if (strstr(g->fields, "key=domain") != NULL && fpr != NULL) {
-		char *name = g_strndup(fpr + 4, strcspn(fpr + 4, " "));
+	if (j->variant_fd[which] >= 0) {
+		*fd = j->variant_fd[which];
+		return MS_OK;
+	}
+	if (sign == ROUTE_SIGN_PGP) {
+		/* OpenPGP signing still runs as pgp-sign(1) */
+		err = variant(j, ROUTE_SIGN_NONE, fd);
+		if (err == MS_OK)
+			err = step("pgp-sign", args, NULL, *fd,
+			    &j->variant_fd[which]);
+		*fd = j->variant_fd[which];
+		return err;
+	}
+	if (sign == ROUTE_SIGN_SMIME)
+		err = smime_signed(j);
+	if (err == MS_OK)
+		err = output_open(j->f.store, &out);
+	if (err == MS_OK)
+		err = write_variant(j, sign, out);
+	if (err == MS_OK)
+		err = keep_output(out, &j->variant_fd[which]);
+	output_discard(out);
+	*fd = j->variant_fd[which];
+	return err;
+}
 
-		if (strlen(name) != 64 ||
-		    strspn(name, "0123456789abcdef") != 64) {
+/* smenc_write_body - the message's content fields and body encrypted,
+ * behind outer */
+static ms_err
+smenc_write_body(job *j, const GString *outer, STACK_OF(X509) *certs,
+    const EVP_CIPHER *cipher, ms_output *out)
+{
+	GString *content = msg_content_headers(j->f.msg);
+	GByteArray *copy = NULL;
+	size_t len;
+	const guint8 *body = msg_original_body(j->f.msg, &len, &copy);
+	ms_err err;
+
+	/* the inner entity: the content header fields, an empty line, and
+	 * the body as received, line ends LF */
+	g_string_append_c(content, '\n');
+	err = smenc_write_entity(outer, content->str, content->len,
+	    (const char *)body, len, certs, cipher, false, out);
+	if (copy != NULL)
+		g_byte_array_free(copy, TRUE);
+	g_string_free(content, TRUE);
+	return err;
+}
+
+/* smime_copy - a group's S/MIME copy, encrypted here with smime-enc's own
+ * code (smenc.h) from the message or its S/MIME signed entity as they are
+ * held, without writing or reading either again; only an OpenPGP signed
+ * copy (pgp-sign's output) is read back.  A domain certificate from the
+ * store covers the group. */
+static ms_err
+smime_copy(job *j, group *g)
+{
+	const char *files[2] = { NULL, NULL };
+	char *path = NULL;
+	ms_message *pgp_signed = NULL;
+	STACK_OF(X509) *certs = NULL;
+	GString *uncovered = g_string_new(NULL), *outer = NULL;
+	ms_output *out = NULL;
+	const EVP_CIPHER *cipher;
+	msg_problem problem;
+	bool all_gcm;
+	int base;
+	ms_err err = MS_OK;
+
+	if (g->key.used) {
+		/* the fingerprint names a file in the store: it must be
+		 * one before it becomes a path */
+		if (g->key.fingerprint == NULL ||
+		    strlen(g->key.fingerprint) != 64 ||
+		    strspn(g->key.fingerprint, "0123456789abcdef") != 64) {
 			diag_error("a malformed domain certificate fingerprint");
-			g_free(name);
-			g_string_free(uncovered, TRUE);
-			return MS_INTERNAL;
+			err = MS_INTERNAL;
+			goto done;
 		}
 		path = g_strdup_printf("%s/certs/%s.pem",
-		    store_root(j->f.store), name);
+		    store_root(j->f.store), g->key.fingerprint);
 		files[0] = path;
-		g_free(name);
 	}
-	if (base != j->in_fd) {
-		/* a signed copy: encrypt what the signer wrote */
-		if (lseek(base, 0, SEEK_SET) != 0)
+	if (g->sign == ROUTE_SIGN_PGP) {
+		err = variant(j, g->sign, &base);
+		if (err == MS_OK && lseek(base, 0, SEEK_SET) != 0)
 			err = MS_TEMP;
 		if (err == MS_OK)
 			err = msg_read_fd_mode(base, MSG_READ_HEADERS,
-			    &signed_msg, &problem);
-		if (err != MS_OK)
+			    &pgp_signed, &problem);
+		if (err != MS_OK) {
 			diag_error("cannot read the signed copy again");
-		msg = signed_msg;
+			goto done;
+		}
 	}
-	if (err == MS_OK && msg_root_encrypted(msg)) {
+	if (msg_root_encrypted(pgp_signed != NULL ? pgp_signed : j->f.msg) &&
+	    g->sign != ROUTE_SIGN_SMIME) {
 		/* as smime-enc: what is encrypted already stays as it is */
 		diag_info("already encrypted at the root: passed on unchanged");
-		g->out_fd = base;
+		err = variant(j, g->sign, &g->out_fd);
 		g->borrowed = true;
 		goto done;
 	}
+	if (g->sign == ROUTE_SIGN_SMIME)
+		err = smime_signed(j);
 	if (err == MS_OK)
 		err = output_open(j->f.store, &out);
 	if (err == MS_OK) {
 		certs = sk_X509_new_null();
 		g_ptr_array_add(g->rcpts, NULL);
-		err = smenc_collect(&j->f, (const char *const *)g->rcpts->pdata,
-		    files, certs, uncovered, &all_gcm);
+		err = smenc_collect_trusted(j->f.store, j->trust,
+		    (const char *const *)g->rcpts->pdata, files, certs,
+		    uncovered, &all_gcm);
 		g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
 	}
 	if (err == MS_OK && uncovered->len > 0)
 		/* ENC-1: never plaintext, never a partial set */
 		err = filter_refuse("5.7.1", "no usable S/MIME certificate "
 		    "for: %s", uncovered->str);
-	if (err == MS_OK)
-		err = smenc_write(msg, certs, all_gcm ? EVP_aes_256_gcm() :
-		    EVP_aes_256_cbc(), false, out);
-	if (err == MS_OK) {
-		g->out_fd = dup(output_fd(out));
-		if (g->out_fd < 0) {
-			diag_error("cannot keep a temporary file: %s",
-			    strerror(errno));
-			err = MS_TEMP;
-		}
+	if (err != MS_OK)
+		goto done;
+	cipher = all_gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
+	if (pgp_signed != NULL)
+		err = smenc_write(pgp_signed, certs, cipher, false, out);
+	else if (g->sign == ROUTE_SIGN_SMIME) {
+		outer = outer_fields(j, true);
+		err = smenc_write_entity(outer, j->smime_signed.head->str,
+		    j->smime_signed.head->len,
+		    (const char *)j->smime_signed.body->data,
+		    j->smime_signed.body->len, certs, cipher, false, out);
+	} else {
+		outer = outer_fields(j, false);
+		err = smenc_write_body(j, outer, certs, cipher, out);
 	}
+	if (err == MS_OK)
+		err = keep_output(out, &g->out_fd);
 done:
 	output_discard(out);
 	sk_X509_pop_free(certs, X509_free);
 	g_string_free(uncovered, TRUE);
-	if (signed_msg != NULL)
-		msg_free(signed_msg);
+	if (outer != NULL)
+		g_string_free(outer, TRUE);
+	if (pgp_signed != NULL)
+		msg_free(pgp_signed);
 	g_free(path);
 	return err;
 }
@@ -641,26 +738,33 @@ build(job *j)
 
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
 		group *g = g_ptr_array_index(j->groups, i);
-		int base = j->in_fd;
+		int base = -1;
 
-		if (strcmp(g->sign, "none") != 0)
-			err = signed_variant(j, g->sign, &base);
-		if (err != MS_OK)
-			break;
-		if (strcmp(g->method, "plain") == 0) {
-			g->out_fd = base;
+		switch (g->method) {
+		case ROUTE_PLAIN:
+			err = variant(j, g->sign, &g->out_fd);
 			g->borrowed = true;
-		} else if (strcmp(g->method, "smime") == 0)
-			err = smime_copy(j, g, base);
-		else if (strcmp(g->method, "pgp") == 0)
-			err = step("pgp-enc", NULL, g->rcpts, base,
-			    &g->out_fd);
-		else if (strcmp(g->method, "pdf") == 0)
-			err = pdf_copy(j, g, base);
-		else {
+			break;
+		case ROUTE_SMIME:
+			err = smime_copy(j, g);
+			break;
+		case ROUTE_PGP:
+			err = variant(j, g->sign, &base);
+			if (err == MS_OK)
+				err = step("pgp-enc", NULL, g->rcpts, base,
+				    &g->out_fd);
+			break;
+		case ROUTE_PDF:
+			err = variant(j, g->sign, &base);
+			if (err == MS_OK)
+				err = pdf_copy(j, g, base);
+			break;
+		case ROUTE_WEBMAIL:
+		case ROUTE_REJECT:
 			diag_error("the %s method has no filter installed",
-			    g->method);
+			    route_method_name(g->method));
 			err = MS_CONFIG;
+			break;
 		}
 	}
 	return err;
@@ -697,7 +801,10 @@ reinject_sendmail(const job *j, const char *from, int fd, GPtrArray *rcpts)
 	 * can be queued, rather than queue one that the retry sends again */
 	err = run_program_tied((char *const *)argv->pdata, fd, -1, &status,
 	    &errtext);
-	if (err == MS_OK && status != 0) {
+	/* whatever the mail system says after we took the message, the
+	 * copy waits for a retry: a refusal here is no refusal of the
+	 * sender's message */
+	if (err == MS_OK && run_status_err(status) != MS_OK) {
 		diag_error("reinjection failed (status %d)", status);
 		err = MS_TEMP;
 	}
@@ -781,110 +888,35 @@ notices(job *j, GString *summary)
 	return err;
 }
 
-/* reread - the message in fd is the message from now on */
+/* dlp - the DLP verdict, in this process (gateway.h), when the global
+ * dlp setting is on: a block is the message's refusal (its 5.7.1 line
+ * first), a quarantine ends the run with nothing sent (*held); a verdict
+ * other than pass goes out with the copies as its action word only
+ * ("X-Mailseal-DLP: warn"): which rules fired stays in the log */
 static ms_err
-reread(job *j, int fd)
+dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 {
-	ms_message *m = NULL;
-	msg_problem problem;
-	ms_err err;
-
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		diag_error("cannot rewind a temporary file: %s",
-		    strerror(errno));
-		return MS_TEMP;
-	}
-	err = msg_read_fd_mode(fd, MSG_READ_HEADERS, &m, &problem);
-	if (err != MS_OK) {
-		diag_error("cannot read the message again: %s",
-		    msg_problem_text(problem));
-		return err == MS_DATA ? MS_INTERNAL : err;
-	}
-	msg_free(j->f.msg);
-	j->f.msg = m;
-	if (j->rewritten_fd >= 0 && j->rewritten_fd != fd)
-		close(j->rewritten_fd);
-	j->rewritten_fd = fd;
-	j->in_fd = fd;
-	return MS_OK;
-}
-
-/* dlp - dlp-scan(1), when it is installed next to us and the global dlp
- * setting is on: a block is the message's refusal (its 5.7.1 line
- * first), a quarantine ends the run with nothing sent (*held), and the
- * verdict field is read by the routing (must-encrypt) */
-static ms_err
-dlp(job *j, GString *summary, bool *held)
-{
-	const char *args[] = { "-f", j->sender, NULL };
-	GPtrArray *rcpts;
-	char *path = program("dlp-scan"), **verdict;
-	int fd = -1;
+	gw_dlp_verdict verdict;
 	ms_err err;
 
 	*held = false;
-	if (path == NULL || access(path, X_OK) != 0 ||
-	    !settings_get_bool(j->f.settings, "dlp")) {
-		g_free(path);
+	*must_encrypt = false;
+	if (!settings_get_bool(j->f.settings, "dlp"))
 		return MS_OK;
-	}
-	g_free(path);
-	rcpts = g_ptr_array_new_with_free_func(g_free);
-	for (int i = 0; i < j->nrcpts; i++)
-		g_ptr_array_add(rcpts, g_strdup(j->rcpts[i]));
-	err = step("dlp-scan", args, rcpts, j->in_fd, &fd);
-	g_ptr_array_free(rcpts, TRUE);
-	if (err == MS_POLICY)
+	err = gw_dlp_scan(&j->ctx, j->f.msg, &verdict);
+	if (err == MS_POLICY && verdict.action == POLICY_BLOCK)
 		g_string_append(summary, " dlp=block");
-	if (err != MS_OK)
-		return err;
-	err = reread(j, fd);
-	if (err != MS_OK) {
-		close(fd);
-		return err;
+	if (err == MS_OK) {
+		g_string_append_printf(summary, " dlp=%s",
+		    verdict.skipped ? "released" :
+		    policy_action_name(verdict.action));
+		*held = verdict.action == POLICY_QUARANTINE;
+		*must_encrypt = verdict.action == POLICY_MUST_ENCRYPT;
+		if (verdict.action != POLICY_PASS)
+			msg_header_append(j->extra, "X-Mailseal-DLP",
+			    policy_action_name(verdict.action));
 	}
-	j->dlp_ran = true;
-	verdict = msg_header_texts(j->f.msg, "X-Mailseal-DLP");
-	if (verdict[0] == NULL) {
-		diag_error("dlp-scan wrote no verdict");
-		err = MS_INTERNAL;
-	} else {
-		size_t n = strcspn(verdict[0], ";");
-
-		g_string_append_printf(summary, " dlp=%.*s", (int)n,
-		    verdict[0]);
-		if (n == 10 && strncmp(verdict[0], "quarantine", 10) == 0)
-			*held = true;
-	}
-	g_strfreev(verdict);
-	return err;
-}
-
-/* unmark - the copies carry a DLP verdict other than pass as its action
- * word only ("X-Mailseal-DLP: warn"): which rules fired stays in the
- * log */
-static ms_err
-unmark(job *j)
-{
-	char **verdict = msg_header_texts(j->f.msg, "X-Mailseal-DLP");
-	char *extra = NULL;
-	ms_err err;
-
-	if (verdict[0] != NULL) {
-		size_t n = strcspn(verdict[0], "; \t");
-
-		/* one of dlp-scan's words, warn or must-encrypt; a pass
-		 * goes unmarked */
-		if (n > 0 && n < 32 && strspn(verdict[0],
-		    "abcdefghijklmnopqrstuvwxyz-") == n &&
-		    strncmp(verdict[0], "pass", n) != 0)
-			extra = g_strdup_printf("X-Mailseal-DLP: %.*s\n",
-			    (int)n, verdict[0]);
-	}
-	g_strfreev(verdict);
-	msg_strip_status_headers(j->f.msg);
-	err = remake(j, extra);
-	g_free(extra);
+	gw_dlp_verdict_clear(&verdict);
 	return err;
 }
 
@@ -892,29 +924,31 @@ unmark(job *j)
 static ms_err
 outgoing(job *j, GString *summary)
 {
-	bool held = false;
-	ms_err err = dlp(j, summary, &held);
+	bool held = false, must_encrypt = false;
+	ms_err err = dlp(j, summary, &held, &must_encrypt);
 	guint sent = 0;
 
 	if (err != MS_OK || held)
 		return err;	/* a quarantined message is not sent */
-	err = route(j, summary);
-	if (err == MS_OK && j->dlp_ran)
-		err = unmark(j);
+	/* the trust store, once for the routing, signing and encryption */
+	err = trust_open(j->f.store, j->f.settings, &j->trust);
+	if (err == MS_OK)
+		err = route(j, must_encrypt, summary);
 	if (err == MS_OK)
 		err = build(j);
 	if (err == MS_OK)
 		err = notices(j, summary);
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
 		group *g = g_ptr_array_index(j->groups, i);
+		const char *sign = route_sign_name(g->sign);
 
 		err = reinject(j, g->out_fd, g->rcpts);
 		if (err == MS_OK) {
 			journal_record(j, g->rcpts);
 			sent++;
 			g_string_append_printf(summary, " %s%s%s=%u",
-			    g->method, strcmp(g->sign, "none") ? "+sign-" :
-			    "", strcmp(g->sign, "none") ? g->sign : "",
+			    route_method_name(g->method), sign != NULL ?
+			    "+sign-" : "", sign != NULL ? sign : "",
 			    g->rcpts->len);
 		}
 	}
@@ -943,7 +977,7 @@ incoming(job *j, GString *summary)
 	unseal_ctx unseal;
 	ms_err err;
 
-	unseal_init(&unseal, j->f.store);
+	unseal_init(&unseal, j->f.store, j->f.settings);
 	err = output_open(j->f.store, &mid);
 	if (err == MS_OK && (kind == MSG_KIND_SMIME_ENVELOPED ||
 	    kind == MSG_KIND_SMIME_PKCS7)) {
@@ -1019,9 +1053,11 @@ main(int argc, char **argv)
 	int n = 0;
 
 	memset(&j, 0, sizeof j);
-	j.signed_fd[0] = j.signed_fd[1] = -1;
-	j.rewritten_fd = -1;
+	for (int i = 0; i < 3; i++)
+		j.variant_fd[i] = -1;
+	j.in_fd = -1;
 	j.journal_fd = -1;
+	j.extra = g_string_new(NULL);
 	while (args != NULL && args[n] != NULL)
 		n++;
 	if (opt_incoming && n == 0 && opt_sender == NULL &&
@@ -1043,7 +1079,10 @@ main(int argc, char **argv)
 	j.rcpts = args;
 	j.nrcpts = n;
 	j.groups = g_ptr_array_new_with_free_func(group_free);
-	err = filter_open(&j.f, MSG_READ_HEADERS);
+	/* outgoing: one parse of the whole message serves DLP, signing and
+	 * encryption alike */
+	err = filter_open(&j.f, opt_incoming ? MSG_READ_HEADERS :
+	    MSG_READ_FULL_OR_HEADERS);
 	if (err != MS_OK)
 		goto out;
 	if (n > RECIPIENTS_MAX) {
@@ -1124,23 +1163,37 @@ main(int argc, char **argv)
 	}
 	/* DEC-8: our status fields are written only by our own code */
 	msg_strip_status_headers(j.f.msg);
+	if (!opt_incoming) {
+		j.ctx.store = j.f.store;
+		j.ctx.settings = j.f.settings;
+		j.ctx.sender = j.sender;
+		/* how the sender was vouched for and the client address
+		 * come with the options that will carry them */
+		j.ctx.sender_auth = GW_AUTH_NONE;
+		j.ctx.direction = GW_OUTGOING;
+		j.ctx.queue_id = opt_queue_id;
+		j.ctx.recipients = j.rcpts;
+		err = outgoing(&j, summary);
+		goto out;
+	}
 	err = output_open(j.f.store, &in);
 	if (err == MS_OK)
 		err = msg_output_original(in, j.f.msg, NULL);
 	if (err != MS_OK)
 		goto out;
 	j.in_fd = output_fd(in);
-	err = opt_incoming ? incoming(&j, summary) : outgoing(&j, summary);
+	err = incoming(&j, summary);
 out:
 	diag_info("queue_id=%s recipients=%d %s%s",
 	    opt_queue_id != NULL ? opt_queue_id : "-", n,
 	    err == MS_OK ? "sent" : ms_err_name(err), summary->str);
 	g_string_free(summary, TRUE);
-	for (int i = 0; i < 2; i++)
-		if (j.signed_fd[i] >= 0)
-			close(j.signed_fd[i]);
-	if (j.rewritten_fd >= 0)
-		close(j.rewritten_fd);
+	for (int i = 0; i < 3; i++)
+		if (j.variant_fd[i] >= 0)
+			close(j.variant_fd[i]);
+	smsign_entity_clear(&j.smime_signed);
+	trust_free(j.trust);
+	g_string_free(j.extra, TRUE);
 	if (j.journal_fd >= 0)
 		close(j.journal_fd);
 	if (j.sent != NULL)

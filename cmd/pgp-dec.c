@@ -46,7 +46,7 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	msg_strip_status_headers(f.msg);	/* DEC-8 */
-	unseal_init(&unseal, f.store);
+	unseal_init(&unseal, f.store, f.settings);
 	unseal.passphrase_file = opt_passphrase_file;
 	err = unseal_pgp_decrypt(&unseal, f.msg, out, &res);
 	unseal_clear(&unseal);

@@ -39,7 +39,7 @@ main(int argc, char **argv)
 	if (err != MS_OK)
 		goto out;
 	msg_strip_status_headers(f.msg);	/* DEC-8 */
-	unseal_init(&unseal, f.store);
+	unseal_init(&unseal, f.store, f.settings);
 	err = unseal_pgp_verify(&unseal, f.msg, NULL, out, &status);
 	unseal_clear(&unseal);
 	if (err == MS_OK) {

@@ -231,7 +231,7 @@ main(int argc, char **argv)
 		    trig.header_name == NULL ? "off" : trig.header ? "fired" :
 		    "absent", trig.dlp ? "must-encrypt" : "absent");
 	}
-	err = route_open(f.store, &route);
+	err = route_open(f.store, f.settings, NULL, &route);
 	if (err == MS_OK)
 		err = route_signing(route, have_sender ? &sender : NULL,
 		    explain, &sign);

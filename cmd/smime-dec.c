@@ -39,7 +39,7 @@ main(int argc, char **argv)
 		goto out;
 	/* DEC-8: nobody else writes our status fields */
 	msg_strip_status_headers(f.msg);
-	unseal_init(&unseal, f.store);
+	unseal_init(&unseal, f.store, f.settings);
 	err = unseal_smime_decrypt(&unseal, f.msg, out, &res);
 	unseal_clear(&unseal);
 	if (err == MS_OK && res.outcome == UNSEAL_NOT_ENCRYPTED)

@@ -1,17 +1,14 @@
 /*
  * smime-sign - sign a message with the sender's S/MIME key and
- * certificate (smime-sign(1)).  The routing fields stay outside, the
- * content fields and body are signed after being made 7-bit safe in
- * canonical form, so the signature survives transport (ENC-3).
+ * certificate (smime-sign(1)): read, smsign_sign() (smsign.h, the same
+ * call mailseal-filter makes in process), write, exit.
  */
-#include "ca.h"
 #include "cert.h"
 #include "diag.h"
 #include "filter.h"
-#include "msgpart.h"
 #include "output.h"
 #include "ritual.h"
-#include "smime.h"
+#include "smsign.h"
 
 #include <string.h>
 
@@ -32,181 +29,6 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* find_signer - the sender's newest usable signing certificate that has
- * a private key; with --auto-enroll, the built-in CA issues one */
-static ms_err
-find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
-    EVP_PKEY **key, STACK_OF(X509) **chain)
-{
-	ms_trust *trust;
-	GPtrArray *fprs = NULL;
-	ms_err err;
-	char *issued = NULL;
-
-	*cert = NULL;
-	*key = NULL;
-	*chain = NULL;
-	err = trust_open(f->store, &trust);
-	if (err != MS_OK)
-		return err;
-	err = trust_find(trust, sender, CERT_PURPOSE_SIGN, &fprs, NULL);
-	for (guint i = 0; err == MS_OK && i < fprs->len && *key == NULL; i++) {
-		const char *fpr = g_ptr_array_index(fprs, i);
-
-		if (!certdb_has_key(f->store, fpr))
-			continue;
-		err = certdb_load(f->store, fpr, NULL, cert);
-		if (err == MS_OK)
-			err = certdb_key_load(f->store, fpr, key);
-	}
-	if (err == MS_NOTFOUND)
-		err = MS_OK;
-	if (err == MS_OK && *key == NULL && opt_auto_enroll) {
-		ms_ca ca;
-
-		X509_free(*cert);
-		*cert = NULL;
-		err = ca_load(f->store, &ca);
-		if (err == MS_USAGE) {
-			diag_error("--auto-enroll: the store has no CA");
-			err = MS_CONFIG;
-		}
-		if (err == MS_OK) {
-			err = ca_issue(f->store, &ca, sender, NULL, "rsa3072",
-			    730, &issued);
-			ca_free(&ca);
-		}
-		if (err == MS_OK)
-			err = certdb_load(f->store, issued, NULL, cert);
-		if (err == MS_OK)
-			err = certdb_key_load(f->store, issued, key);
-		if (err == MS_OK)
-			diag_info("auto-enrolled %s", sender->text);
-	}
-	if (err == MS_OK && *key != NULL)
-		*chain = trust_chain(trust, *cert);
-	if (err != MS_OK || *key == NULL) {
-		X509_free(*cert);
-		EVP_PKEY_free(*key);
-		*cert = NULL;
-		*key = NULL;
-	}
-	g_free(issued);
-	if (fprs != NULL)
-		g_ptr_array_free(fprs, TRUE);
-	trust_free(trust);
-	return err;
-}
-
-
-static ms_err
-write_base64(ms_output *out, const guint8 *der, size_t len)
-{
-	BIO *b64 = BIO_new(BIO_f_base64());
-	ms_err err = MS_OK;
-
-	if (b64 == NULL)
-		return MS_INTERNAL;
-	BIO_push(b64, output_bio(out));
-	if (BIO_write(b64, der, (int)len) != (int)len || BIO_flush(b64) != 1)
-		err = MS_TEMP;
-	BIO_pop(b64);
-	BIO_free(b64);
-	return err;
-}
-
-static ms_err
-sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
-    const EVP_MD *digest, ms_output *out)
-{
-	GString *outer = msg_outer_headers(f->msg);
-	BIO *in = NULL, *sig = NULL;
-	char *boundary = NULL, *der;
-	long der_len;
-	msg_entity e;
-	ms_err err;
-
-	err = msg_signing_entity(f->msg, &e);
-	if (err != MS_OK) {
-		msg_problem problem;
-
-		/* over a parsing limit: a deliberate refusal with its code */
-		g_string_free(outer, TRUE);
-		if (msg_parse_full(f->msg, &problem) != MS_OK)
-			return filter_refuse(msg_problem_status(problem), "%s",
-			    msg_problem_text(problem));
-		return MS_INTERNAL;
-	}
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
-	in = smime_segments_bio(e.head, e.head_len, e.body, e.body_len);
-	if (opt_opaque) {
-		g_string_append(outer,
-		    "Content-Type: application/pkcs7-mime; smime-type=signed-data;\n"
-		    " name=\"smime.p7m\"\n"
-		    "Content-Transfer-Encoding: base64\n"
-		    "Content-Disposition: attachment; filename=\"smime.p7m\"\n\n");
-		err = output_write(out, outer->str, outer->len);
-		if (err == MS_OK) {
-			BIO *b64 = BIO_new(BIO_f_base64());
-
-			BIO_push(b64, output_bio(out));
-			err = smime_sign(cert, key, chain, digest, false,
-			    e.canonical, in, b64);
-			if (err == MS_OK && BIO_flush(b64) != 1)
-				err = MS_TEMP;
-			BIO_pop(b64);
-			BIO_free(b64);
-		}
-		goto done;
-	}
-	sig = BIO_new(BIO_s_mem());
-	err = smime_sign(cert, key, chain, digest, true, e.canonical, in, sig);
-	if (err != MS_OK)
-		goto done;
-	der_len = BIO_get_mem_data(sig, &der);
-	boundary = msg_boundary(&e, "=-mailseal-");
-	/* the signed bytes go out with LF line ends; a receiver makes them
-	 * canonical again before verifying (RFC 8551 3.1.1) */
-	g_string_append_printf(outer,
-	    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\n"
-	    " micalg=%s; boundary=\"%s\"\n\n"
-	    "This is a cryptographically signed message in MIME format.\n\n"
-	    "--%s\n", smime_micalg(digest), boundary, boundary);
-	err = output_write(out, outer->str, outer->len);
-	if (err == MS_OK)
-		err = output_write_lf(out, e.head, e.head_len);
-	if (err == MS_OK)
-		err = output_write_lf(out, e.body, e.body_len);
-	if (err == MS_OK) {
-		GString *mid = g_string_new(NULL);
-
-		g_string_append_printf(mid, "\n--%s\n"
-		    "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\n"
-		    "Content-Transfer-Encoding: base64\n"
-		    "Content-Disposition: attachment; filename=\"smime.p7s\"\n"
-		    "Content-Description: S/MIME cryptographic signature\n\n",
-		    boundary);
-		err = output_write(out, mid->str, mid->len);
-		g_string_free(mid, TRUE);
-	}
-	if (err == MS_OK)
-		err = write_base64(out, (const guint8 *)der, (size_t)der_len);
-	if (err == MS_OK) {
-		char *end = g_strdup_printf("\n--%s--\n", boundary);
-
-		err = output_write(out, end, strlen(end));
-		g_free(end);
-	}
-done:
-	BIO_free(sig);
-	BIO_free(in);
-	g_free(boundary);
-	msg_entity_clear(&e);
-	g_string_free(outer, TRUE);
-	return err;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -215,9 +37,9 @@ main(int argc, char **argv)
 	const char **args = poptGetArgs(ctx);
 	const EVP_MD *digest = EVP_sha256();
 	ms_output *out = NULL;
-	X509 *cert = NULL;
-	EVP_PKEY *key = NULL;
-	STACK_OF(X509) *chain = NULL;
+	ms_trust *trust = NULL;
+	smsign_signer signer = { 0 };
+	smsign_entity entity = { 0 };
 	ms_addr sender = { 0 };
 	ms_filter f;
 	ms_err err;
@@ -243,21 +65,27 @@ main(int argc, char **argv)
 	err = filter_sender(&f, opt_sender, &sender);
 	if (err != MS_OK)
 		goto out;
-	err = find_signer(&f, &sender, &cert, &key, &chain);
-	if (err == MS_OK && key == NULL)
+	err = trust_open(f.store, f.settings, &trust);
+	if (err == MS_OK)
+		err = smsign_find_signer(f.store, trust, &sender,
+		    opt_auto_enroll != 0, &signer);
+	if (err == MS_OK && signer.key == NULL)
 		err = filter_refuse("5.7.1", "no S/MIME signing key for the "
 		    "sender %s", sender.text);
 	if (err == MS_OK)
-		err = sign_message(&f, cert, key, chain, digest, out);
+		err = smsign_sign(f.msg, &signer, digest, opt_opaque != 0,
+		    &entity);
+	if (err == MS_OK)
+		err = smsign_write(f.msg, &entity, out);
 	if (err == MS_OK) {
 		err = output_commit(out);
 		out = NULL;
 	}
 out:
 	output_discard(out);
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
+	smsign_entity_clear(&entity);
+	smsign_signer_clear(&signer);
+	trust_free(trust);
 	addr_clear(&sender);
 	filter_close(&f);
 	ritual_end(ctx, err);

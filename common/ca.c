@@ -546,6 +546,7 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	GString *revoked;
 	X509_CRL *crl;
 	ms_trust *trust = NULL;
+	ms_settings *settings = NULL;
 	unsigned long long number;
 	const char *why = NULL;
 	char *file = NULL;
@@ -574,7 +575,9 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	if (err == MS_OK && crl == NULL)
 		err = MS_INTERNAL;
 	if (err == MS_OK)
-		err = trust_open(store, &trust);
+		err = settings_load(store, NULL, &settings);
+	if (err == MS_OK)
+		err = trust_open(store, settings, &trust);
 	if (err == MS_OK) {
 		err = crl_install(store, trust, crl, &why, &file);
 		if (err == MS_DATA) {
@@ -589,6 +592,7 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	}
 	g_free(file);
 	trust_free(trust);
+	settings_free(settings);
 	X509_CRL_free(crl);
 	g_string_free(revoked, TRUE);
 	return err;

@@ -8,6 +8,7 @@
  */
 #include "cert.h"
 #include "codec.h"
+#include "counters.h"
 #include "diag.h"
 #include "limits.h"
 #include "settings.h"
@@ -645,30 +646,24 @@ struct ms_trust {
 };
 
 ms_err
-trust_open(const ms_store *store, ms_trust **out)
+trust_open(const ms_store *store, const ms_settings *settings,
+    ms_trust **out)
 {
 	ms_trust *trust = g_new0(ms_trust, 1);
 	X509_LOOKUP *lookup;
-	ms_settings *settings;
 	char *crldir;
-	ms_err err;
 
 	*out = NULL;
+	counter_add(COUNTER_TRUST);
 	trust->store = store;
 	trust->generation = store_generation(store);
 	/* a damaged counter: nothing cached can be trusted to be current */
 	if (trust->generation == STORE_GENERATION_UNKNOWN)
 		trust->no_cache = true;
-	err = settings_load(store, NULL, &settings);
-	if (err != MS_OK) {
-		g_free(trust);
-		return err;
-	}
 	trust->revocation_hard = strcmp(settings_get(settings, "revocation"),
 	    "hard") == 0;
 	trust->revocation_grace = (time_t)settings_get_number(settings,
 	    "revocation-grace");
-	settings_free(settings);
 	trust->xstore = X509_STORE_new();
 	trust->roots = sk_X509_new_null();
 	if (trust->xstore == NULL || trust->roots == NULL)

@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "settings.h"
 #include "store.h"
 
 #define CERT_CHAIN_MAX 8
@@ -169,8 +170,11 @@ unsigned cert_verdict_reason_flag(const cert_verdict *verdict, guint i);
 /* cert_verdict_first - the first reason whose flag is in mask, or NULL */
 const char *cert_verdict_first(const cert_verdict *verdict, unsigned mask);
 
-/* trust_open - load the root store and attach the CRL store */
-ms_err trust_open(const ms_store *store, ms_trust **out);
+/* trust_open - load the root store and attach the CRL store; the
+ * revocation settings come from settings (the global ones, loaded by the
+ * caller: opening the trust store reads no configuration) */
+ms_err trust_open(const ms_store *store, const ms_settings *settings,
+    ms_trust **out);
 
 /* trust_free - release a trust context */
 void trust_free(ms_trust *trust);

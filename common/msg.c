@@ -6,6 +6,7 @@
  * counts are checked on the tree with an explicit stack.
  */
 #include "msg.h"
+#include "counters.h"
 #include "diag.h"
 #include "limits.h"
 
@@ -264,6 +265,7 @@ parse_tree(ms_message *msg, msg_problem *problem)
 	else
 		g_object_ref(source);
 	g_mime_stream_reset(source);
+	counter_add(COUNTER_PARSE);
 	parser = g_mime_parser_new_with_stream(source);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	g_mime_parser_set_persist_stream(parser, TRUE);
@@ -419,6 +421,18 @@ msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
 		msg->raw_len = msg->heap->len;
 	}
 	err = parse(msg, problem);
+	if (err == MS_DATA && mode == MSG_READ_FULL_OR_HEADERS &&
+	    (*problem == MSG_PROBLEM_TOO_DEEP ||
+	    *problem == MSG_PROBLEM_TOO_MANY_PARTS)) {
+		/* over a tree limit: the top-level view, as MSG_READ_HEADERS
+		 * gives it, for a caller that handles the limit itself */
+		if (msg->mime != NULL)
+			g_object_unref(msg->mime);
+		msg->mime = NULL;
+		msg->flags = 0;
+		msg->headers_only = true;
+		err = parse(msg, problem);
+	}
 	if (err != MS_OK) {
 		msg_free(msg);
 		return err;

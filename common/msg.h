@@ -62,9 +62,12 @@ ms_err msg_read_fd(int fd, ms_message **out, msg_problem *problem);
 
 typedef enum msg_read_mode {
 	MSG_READ_FULL,		/* parse the whole MIME tree */
-	MSG_READ_HEADERS	/* parse the top-level header section only;
+	MSG_READ_HEADERS,	/* parse the top-level header section only;
 				 * the body stays raw bytes until
 				 * msg_parse_full() */
+	MSG_READ_FULL_OR_HEADERS	/* the whole tree in one parse; a tree
+				 * over the depth or part limit is read as
+				 * MSG_READ_HEADERS reads it instead */
 } msg_read_mode;
 
 /* msg_read_fd_mode - msg_read_fd with a read mode */

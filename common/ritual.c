@@ -3,6 +3,7 @@
  * shared by every program (see ritual.h).
  */
 #include "ritual.h"
+#include "counters.h"
 #include "diag.h"
 #include "limits.h"
 
@@ -160,6 +161,7 @@ ritual_begin(int argc, char **argv, const ms_program *prog)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	diag_init(argc > 0 ? argv[0] : NULL);
+	counters_report_at_exit();
 	current = prog;
 	remember_options(prog->options);
 

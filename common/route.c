@@ -22,17 +22,22 @@ typedef enum keyring_state {
 
 struct ms_route {
 	const ms_store *store;
-	ms_trust *trust;	/* opened on first need */
+	const ms_settings *global;	/* the caller's global settings */
+	ms_trust *trust;	/* the caller's, or opened on first need */
+	bool trust_owned;	/* opened here, freed here */
 	gpgme_ctx_t pgp;	/* opened on first need */
 	keyring_state keyring;
 };
 
 ms_err
-route_open(const ms_store *store, ms_route **out)
+route_open(const ms_store *store, const ms_settings *global, ms_trust *trust,
+    ms_route **out)
 {
 	ms_route *route = g_new0(ms_route, 1);
 
 	route->store = store;
+	route->global = global;
+	route->trust = trust;
 	*out = route;
 	return MS_OK;
 }
@@ -42,7 +47,8 @@ route_free(ms_route *route)
 {
 	if (route == NULL)
 		return;
-	trust_free(route->trust);
+	if (route->trust_owned)
+		trust_free(route->trust);
 	pgp_close(route->pgp);
 	g_free(route);
 }
@@ -96,10 +102,12 @@ static ms_err
 need_trust(ms_route *route, FILE *explain)
 {
 	if (route->trust == NULL) {
-		ms_err err = trust_open(route->store, &route->trust);
+		ms_err err = trust_open(route->store, route->global,
+		    &route->trust);
 
 		if (err != MS_OK)
 			return err;
+		route->trust_owned = true;
 	}
 	if (explain != NULL)
 		trust_no_cache(route->trust);
@@ -412,7 +420,8 @@ route_decide(ms_route *route, const ms_addr *recipient, bool forced,
 	int i;
 
 	memset(decision, 0, sizeof(*decision));
-	err = settings_load(route->store, recipient, &settings);
+	err = settings_load_under(route->global, route->store, recipient,
+	    &settings);
 	if (err != MS_OK)
 		return err;
 	mode = settings_get(settings, "encrypt-mode");
@@ -483,7 +492,8 @@ route_signing(ms_route *route, const ms_addr *sender, FILE *explain,
 			    "signed\n");
 		return MS_OK;
 	}
-	err = settings_load(route->store, sender, &settings);
+	err = settings_load_under(route->global, route->store, sender,
+	    &settings);
 	if (err != MS_OK)
 		return err;
 	want = settings_get(settings, "sign");

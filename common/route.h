@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "cert.h"
 #include "err.h"
 #include "msg.h"
 #include "settings.h"
@@ -43,6 +44,14 @@ typedef struct route_decision {
 	const char *reason;	/* ROUTE_REJECT: a word for why, or NULL */
 } route_decision;
 
+/* a domain certificate (S/MIME) or key (OpenPGP) that serves every
+ * recipient of a group, as route_decide chose it */
+typedef struct route_domain_key {
+	bool used;		/* false: the recipients' own certificates */
+	char *fingerprint;	/* the certificate's SHA-256 (64 lowercase
+				 * hex) or the key's fingerprint */
+} route_domain_key;
+
 typedef enum route_sign {
 	ROUTE_SIGN_NONE,	/* the settings do not ask for signing */
 	ROUTE_SIGN_SMIME,
@@ -53,8 +62,11 @@ typedef enum route_sign {
 
 typedef struct ms_route ms_route;
 
-/* route_open - a routing context on an open store */
-ms_err route_open(const ms_store *store, ms_route **out);
+/* route_open - a routing context on an open store, with its global
+ * settings (kept, not copied: they outlive the context) and a trust
+ * context to use (kept, not freed), or NULL to open one on first need */
+ms_err route_open(const ms_store *store, const ms_settings *global,
+    ms_trust *trust, ms_route **out);
 
 /* route_free - release a routing context */
 void route_free(ms_route *route);

@@ -7,6 +7,7 @@
  * above 2 is closed in the child, so a child sees only what it is given.
  */
 #include "run.h"
+#include "counters.h"
 #include "diag.h"
 
 #include <errno.h>
@@ -165,6 +166,8 @@ run_program(char *const argv[], int in_fd, int out_fd, int *status,
 	posix_spawnattr_destroy(&attr);
 	if (null_fd >= 0)
 		close(null_fd);
+	if (rc == 0)
+		counter_add(COUNTER_PROCESS);
 	if (rc != 0) {
 		diag_error("cannot run %s: %s", argv[0], strerror(rc));
 		close(err_fd);
@@ -228,6 +231,7 @@ run_program_tied(char *const argv[], int in_fd, int out_fd, int *status,
 		close(err_fd);
 		return MS_TEMP;
 	}
+	counter_add(COUNTER_PROCESS);
 	if (pid == 0) {
 		/* the child: only async-signal-safe calls from here */
 		sigset_t none;
@@ -311,4 +315,21 @@ run_reinject_command(const ms_settings *settings)
 		return NULL;
 	}
 	return argv;
+}
+
+ms_err
+run_status_err(int status)
+{
+	switch (status) {
+	case EXIT_DONE:
+		return MS_OK;
+	case EXIT_UNAVAILABLE:
+		return MS_POLICY;
+	case EXIT_DATAERR:
+		return MS_DATA;
+	case EXIT_USAGE:
+		return MS_INTERNAL;
+	default:
+		return MS_TEMP;
+	}
 }

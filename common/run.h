@@ -39,6 +39,12 @@ ms_err run_program_tied(char *const argv[], int in_fd, int out_fd,
  * not start with an absolute path */
 char **run_reinject_command(const ms_settings *settings);
 
+/* run_status_err - the library's value for a child's exit status (as
+ * run_program gives it): 0 is MS_OK, 69 a refusal (MS_POLICY), 65 input
+ * that can never be processed (MS_DATA), 64 a wrong call (MS_INTERNAL);
+ * anything else, 75 and a signal included, MS_TEMP */
+ms_err run_status_err(int status);
+
 /* run_bindir - the directory of the running executable (static storage),
  * or NULL when it cannot be read */
 const char *run_bindir(void);

@@ -5,6 +5,7 @@
  * page documents the same table.
  */
 #include "settings.h"
+#include "counters.h"
 #include "diag.h"
 #include "kv.h"
 #include "limits.h"
@@ -511,18 +512,14 @@ apply_limits(const ms_settings *settings)
 	limits_set(&limits);
 }
 
+/* load_levels - the wildcard, domain and user levels over s */
 static ms_err
-load_common(const ms_store *store, const char *domain, const ms_addr *addr,
-    ms_settings **out)
+load_levels(ms_settings *s, const ms_store *store, const char *domain,
+    const ms_addr *addr)
 {
-	ms_settings *s = settings_new_defaults();
-	ms_err err;
+	ms_err err = MS_OK;
 
-	*out = NULL;
-	err = load_file(s, store, "settings", "global.conf", SETTINGS_GLOBAL);
-	if (err == MS_OK)
-		apply_limits(s);
-	if (err == MS_OK && domain != NULL)
+	if (domain != NULL)
 		err = load_domain_levels(s, store, domain);
 	if (err == MS_OK && addr != NULL) {
 		/* a user file exists only for addresses that are safe as a
@@ -538,6 +535,47 @@ load_common(const ms_store *store, const char *domain, const ms_addr *addr,
 			    "%-15s (none: the address is not usable as a "
 			    "file name)", level_names[SETTINGS_USER]));
 	}
+	return err;
+}
+
+static ms_err
+load_common(const ms_store *store, const char *domain, const ms_addr *addr,
+    ms_settings **out)
+{
+	ms_settings *s = settings_new_defaults();
+	ms_err err;
+
+	*out = NULL;
+	counter_add(COUNTER_SETTINGS);
+	err = load_file(s, store, "settings", "global.conf", SETTINGS_GLOBAL);
+	if (err == MS_OK)
+		apply_limits(s);
+	if (err == MS_OK)
+		err = load_levels(s, store, domain, addr);
+	if (err != MS_OK) {
+		settings_free(s);
+		return err;
+	}
+	*out = s;
+	return MS_OK;
+}
+
+ms_err
+settings_load_under(const ms_settings *global, const ms_store *store,
+    const ms_addr *addr, ms_settings **out)
+{
+	ms_settings *s = settings_new_defaults();
+	ms_err err;
+
+	*out = NULL;
+	for (size_t i = 0; i < NKEYS; i++) {
+		s->values[i] = g_strdup(global->values[i]);
+		s->origins[i] = g_strdup(global->origins[i]);
+	}
+	for (guint i = 0; i < global->chain->len; i++)
+		g_ptr_array_add(s->chain,
+		    g_strdup(g_ptr_array_index(global->chain, i)));
+	err = load_levels(s, store, addr->domain, addr);
 	if (err != MS_OK) {
 		settings_free(s);
 		return err;

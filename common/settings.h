@@ -34,6 +34,12 @@ typedef enum settings_level {
 ms_err settings_load(const ms_store *store, const ms_addr *addr,
     ms_settings **out);
 
+/* settings_load_under - the effective settings for addr over global
+ * settings already loaded (settings_load with a NULL address): the same
+ * result as settings_load, without reading global.conf again */
+ms_err settings_load_under(const ms_settings *global, const ms_store *store,
+    const ms_addr *addr, ms_settings **out);
+
 /* settings_open_store - the store named by option (store_locate) and its
  * global settings, with syslog on or off as they say: what every program
  * does first; on failure *store and *settings are NULL */

@@ -53,11 +53,25 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 {
 	ms_trust *trust;
 	ms_err err;
-	bool have_explicit = false;
 
-	err = trust_open(f->store, &trust);
+	err = trust_open(f->store, f->settings, &trust);
 	if (err != MS_OK)
 		return err;
+	err = smenc_collect_trusted(f->store, trust, recipients, cert_files,
+	    certs, uncovered, all_gcm);
+	trust_free(trust);
+	return err;
+}
+
+/* smenc_collect_trusted - see smenc.h */
+ms_err
+smenc_collect_trusted(const ms_store *store, ms_trust *trust,
+    const char *const *recipients, const char *const *cert_files,
+    STACK_OF(X509) *certs, GString *uncovered, bool *all_gcm)
+{
+	ms_err err;
+	bool have_explicit = false;
+
 	*all_gcm = true;
 	for (int i = 0; cert_files != NULL && cert_files[i] != NULL; i++) {
 		X509 *cert = load_cert_file(cert_files[i]);
@@ -67,7 +81,6 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 		if (cert == NULL) {
 			/* a configuration error: defer, so mail waits */
 			diag_error("--cert %s: not a certificate", cert_files[i]);
-			trust_free(trust);
 			return MS_CONFIG;
 		}
 		verdict_init(&verdict);
@@ -89,11 +102,10 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 		verdict_clear(&verdict);
 		if (err != MS_OK) {
 			X509_free(cert);
-			trust_free(trust);
 			return err;
 		}
 		fpr = cert_fingerprint(cert);
-		if (!smime_caps_gcm(f->store, fpr))
+		if (!smime_caps_gcm(store, fpr))
 			*all_gcm = false;
 		g_free(fpr);
 		add_unique_cert(certs, cert);
@@ -118,13 +130,12 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 			g_ptr_array_free(fprs, TRUE);
 			sk_X509_pop_free(found, X509_free);
 			addr_clear(&addr);
-			trust_free(trust);
 			return ferr;
 		}
 		if (fprs->len == 0 && !have_explicit)
 			diag_list_append(uncovered, addr.text);
 		for (guint j = 0; j < fprs->len; j++) {
-			if (!smime_caps_gcm(f->store, g_ptr_array_index(fprs, j)))
+			if (!smime_caps_gcm(store, g_ptr_array_index(fprs, j)))
 				*all_gcm = false;
 			add_unique_cert(certs, sk_X509_value(found, (int)j));
 		}
@@ -132,7 +143,6 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 		g_ptr_array_free(fprs, TRUE);
 		addr_clear(&addr);
 	}
-	trust_free(trust);
 	return MS_OK;
 }
 
@@ -143,6 +153,26 @@ smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
 	GString *outer = msg_outer_headers(msg);
 	GString *content = msg_content_headers(msg);
 	size_t body = msg_body_offset(msg);
+	ms_err err;
+
+	/* the inner entity: the content header fields, an empty line, and
+	 * the body exactly as received */
+	g_string_append_c(content, '\n');
+	err = smenc_write_entity(outer, content->str, content->len,
+	    msg->raw + body, msg->raw_len - body, certs, cipher, oaep, out);
+	g_string_free(outer, TRUE);
+	g_string_free(content, TRUE);
+	return err;
+}
+
+/* smenc_write_entity - see smenc.h */
+ms_err
+smenc_write_entity(const GString *outer_fields, const char *head,
+    size_t head_len, const char *body, size_t body_len,
+    STACK_OF(X509) *certs, const EVP_CIPHER *cipher, bool oaep,
+    ms_output *out)
+{
+	GString *outer = g_string_new_len(outer_fields->str, outer_fields->len);
 	bool aead = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE;
 	BIO *in, *b64;
 	ms_err err;
@@ -156,12 +186,8 @@ smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
 	    "Content-Disposition: attachment; filename=\"smime.p7m\"\n"
 	    "Content-Description: S/MIME encrypted message\n\n",
 	    aead ? "authEnveloped-data" : "enveloped-data");
-	/* the inner entity: the content header fields, an empty line, and
-	 * the body exactly as received */
-	g_string_append_c(content, '\n');
 	err = output_write(out, outer->str, outer->len);
-	in = smime_segments_bio(content->str, content->len, msg->raw + body,
-	    msg->raw_len - body);
+	in = smime_segments_bio(head, head_len, body, body_len);
 	b64 = BIO_new(BIO_f_base64());
 	if (b64 == NULL)
 		diag_fatal(EXIT_TEMPFAIL, "out of memory");
@@ -174,7 +200,6 @@ smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
 	BIO_free(b64);
 	BIO_free(in);
 	g_string_free(outer, TRUE);
-	g_string_free(content, TRUE);
 	return err;
 }
 

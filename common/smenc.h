@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
+#include "cert.h"
 #include "filter.h"
 #include "msg.h"
 #include "output.h"
@@ -27,6 +28,20 @@
 ms_err smenc_collect(ms_filter *f, const char *const *recipients,
     const char *const *cert_files, STACK_OF(X509) *certs, GString *uncovered,
     bool *all_gcm);
+
+/* smenc_collect_trusted - smenc_collect with the caller's trust context
+ * (one per message: the gateway opens it once for every step) */
+ms_err smenc_collect_trusted(const ms_store *store, ms_trust *trust,
+    const char *const *recipients, const char *const *cert_files,
+    STACK_OF(X509) *certs, GString *uncovered, bool *all_gcm);
+
+/* smenc_write_entity - an entity (head: its content fields and the empty
+ * line; body) encrypted to certs into out, behind the message's own
+ * fields outer_fields (MIME-Version added when absent) */
+ms_err smenc_write_entity(const GString *outer_fields, const char *head,
+    size_t head_len, const char *body, size_t body_len,
+    STACK_OF(X509) *certs, const EVP_CIPHER *cipher, bool oaep,
+    ms_output *out);
 
 /* smenc_write - msg encrypted to certs with cipher into out */
 ms_err smenc_write(const ms_message *msg, STACK_OF(X509) *certs,

@@ -22,10 +22,11 @@
 #include <unistd.h>
 
 void
-unseal_init(unseal_ctx *ctx, ms_store *store)
+unseal_init(unseal_ctx *ctx, ms_store *store, const ms_settings *settings)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->store = store;
+	ctx->settings = settings;
 	ctx->learn = true;
 }
 
@@ -517,7 +518,7 @@ unseal_smime_verify(unseal_ctx *ctx, ms_message *msg, const char *extra,
 
 	*status = SIG_NONE;
 	if (ctx->trust == NULL)
-		err = trust_open(ctx->store, &ctx->trust);
+		err = trust_open(ctx->store, ctx->settings, &ctx->trust);
 	if (err != MS_OK)
 		return err;
 	have_from = msg_from_address(msg, &from, &why) == MS_OK;

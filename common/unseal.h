@@ -31,6 +31,7 @@
 
 typedef struct unseal_ctx {
 	ms_store *store;
+	const ms_settings *settings;	/* the global settings */
 	const char *passphrase_file;	/* OpenPGP: NULL for the setting */
 	bool learn;		/* S/MIME: learn valid signers (KEY-2, 7) */
 	ms_trust *trust;	/* opened on first need */
@@ -48,8 +49,10 @@ typedef struct unseal_decryption {
 	decrypt_failure failure;	/* why, when failed */
 } unseal_decryption;
 
-/* unseal_init - a context on store; unseal_clear releases it */
-void unseal_init(unseal_ctx *ctx, ms_store *store);
+/* unseal_init - a context on store and its global settings;
+ * unseal_clear releases it */
+void unseal_init(unseal_ctx *ctx, ms_store *store,
+    const ms_settings *settings);
 void unseal_clear(unseal_ctx *ctx);
 
 /* unseal_smime_decrypt - decrypt an S/MIME enveloped root; MS_TEMP when

@@ -136,6 +136,17 @@ carol_key() {
 	[ -z "$output" ] || fail_with "output on stdout"
 }
 
+# bob_signed_copy FILE - bob decrypts FILE with openssl, then alice's
+# signature inside verifies and covers the body
+bob_signed_copy() {
+	openssl cms -decrypt -in "$1" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.signed" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	openssl cms -verify -in "$T/bob.signed" -CAfile "$BASE/root.pem" \
+	    -out "$T/bob.txt" 2>/dev/null || fail_with "the inner signature does not verify"
+	grep -q "$MARK" "$T/bob.txt" || fail_with "the signed content lost the body"
+}
+
 @test "the sender's signing setting: the plain copy is S/MIME signed and openssl verifies it; a changed byte fails" {
 	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
 	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
@@ -157,12 +168,7 @@ carol_key() {
 	expect_status 0
 	local bob
 	bob=$(copy_for bob@example.test)
-	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
-	    -inkey "$BASE/bob.key" -out "$T/bob.signed" ||
-	    fail_with "openssl cannot decrypt bob's copy"
-	openssl cms -verify -in "$T/bob.signed" -CAfile "$BASE/root.pem" \
-	    -out "$T/bob.txt" 2>/dev/null || fail_with "the inner signature does not verify"
-	grep -q "$MARK" "$T/bob.txt" || fail_with "the signed content lost the body"
+	bob_signed_copy "$bob"
 }
 
 @test "addresses are never evaluated: a command in a recipient is refused or passed as one word, and nothing runs" {
@@ -232,12 +238,11 @@ fake_sibling() {
 		    fail_with "a copy went out although pgp-enc did: $body"
 	done
 	# a refusal by a filter is the message's refusal, its 5.7.x first
-	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
-	fake_sibling smime-sign 'cat >/dev/null; echo "5.7.1 no usable signing key" >&2; exit 69'
+	fake_sibling pgp-enc 'cat >/dev/null; echo "5.7.1 no usable key" >&2; exit 69'
 	run --separate-stderr "$T/bin/mailseal-filter" -f alice@example.test -- \
-	    erin@example.test bob@example.test <"$MSG"
+	    erin@example.test bob@example.test carol@example.test <"$MSG"
 	expect_status 69
-	[ "${stderr_lines[0]}" = "5.7.1 no usable signing key" ] ||
+	[ "${stderr_lines[0]}" = "5.7.1 no usable key" ] ||
 	    fail_with "first line: ${stderr_lines[0]}"
 	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
 }
@@ -568,4 +573,29 @@ PY
 	# no notice file is left behind
 	[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'mailseal-filter.*' -newer "$MSG" 2>/dev/null)" ] ||
 	    fail_with "a private directory was left"
+}
+
+@test "one process, one parse: signed by the sender, scanned and encrypted, the message is parsed once, settings and the trust store load once, and only the reinjection starts (MAILSEAL_COUNTS)" {
+	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
+	MAILSEAL_COUNTS=$T/counts run mailseal-filter -f alice@example.test \
+	    -- bob@example.test erin@example.test <"$MSG"
+	expect_status 0
+	# no program of ours ran beside the filter: one line, its own
+	[ "$(cat "$T/counts")" = \
+	    "mailseal-filter parses=1 settings=1 trust=1 processes=2" ] ||
+	    fail_with "counts: $(cat "$T/counts")"
+	# and the work was done: bob's copy is signed and encrypted, erin's
+	# signed, both from the one parse
+	local bob erin
+	bob=$(copy_for bob@example.test)
+	erin=$(copy_for erin@example.test)
+	bob_signed_copy "$bob"
+	openssl cms -verify -in "$erin" -CAfile "$BASE/root.pem" \
+	    -out "$T/erin.txt" 2>/dev/null || fail_with "erin's signature does not verify"
+	grep -q "$MARK" "$T/erin.txt" || fail_with "erin's copy lost the body"
+	# a relative path is no place to write
+	MAILSEAL_COUNTS=counts run mailseal-filter -f alice@example.test \
+	    -- erin@example.test <"$MSG"
+	expect_status 0
+	[ ! -e counts ] || fail_with "counts written to a relative path"
 }

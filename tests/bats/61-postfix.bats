@@ -264,22 +264,30 @@ load_with_kills() {
 	pf_wait_sink 100 300
 	load_check 100
 
-	# the filters mailseal-filter runs (here smime-sign: alice signs),
-	# killed while they work: the run defers, and the retry delivers
-	# every message exactly once
-	echo 'sign = smime' >"$PF/store/settings/user/alice@example.com.conf"
+	# the filters mailseal-filter runs as programs of their own (here
+	# pgp-sign: alice signs with OpenPGP; S/MIME signing runs in the
+	# filter's own process), killed while they work: the run defers, and
+	# the retry delivers every message exactly once
+	# as the filter's account, whose gpg-agent serves the keyring now
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$PF/bin/pgp-keys" --store "$PF/store" generate alice@example.com \
+	    >/dev/null 2>"$PF/gen.err" || {
+		cat "$PF/gen.err" >&2
+		fail_with "cannot make alice's OpenPGP key"
+	}
+	echo 'sign = pgp' >"$PF/store/settings/user/alice@example.com.conf"
 	chown nobody "$PF/store/settings/user/alice@example.com.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
 	# the signer takes a fifth of a second longer here, so that the
 	# kills find it at work
-	mv "$PF/bin/smime-sign" "$PF/bin/smime-sign.real"
-	printf '#!/bin/sh\nsleep 0.2\nexec %s "$@"\n' "$PF/bin/smime-sign.real" \
-	    >"$PF/bin/smime-sign"
-	chmod 755 "$PF/bin/smime-sign"
+	mv "$PF/bin/pgp-sign" "$PF/bin/pgp-sign.real"
+	printf '#!/bin/sh\nsleep 0.2\nexec %s "$@"\n' "$PF/bin/pgp-sign.real" \
+	    >"$PF/bin/pgp-sign"
+	chmod 755 "$PF/bin/pgp-sign"
 	local kills
-	kills=$(load_with_kills smime-sign 20)
-	mv "$PF/bin/smime-sign.real" "$PF/bin/smime-sign"
+	kills=$(load_with_kills pgp-sign 20)
+	mv "$PF/bin/pgp-sign.real" "$PF/bin/pgp-sign"
 	pf_wait_sink 300 300
 	rm -f "$PF/store/settings/user/alice@example.com.conf"
 	[ "$kills" -gt 0 ] || fail_with "no filter was killed"

@@ -1,0 +1,218 @@
+/*
+ * pgsign.c - OpenPGP signing of a whole message (pgsign.h): the one code
+ * path behind pgp-sign(1) and the OpenPGP signed copies of
+ * mailseal-filter(1).
+ */
+#include "pgsign.h"
+#include "diag.h"
+#include "filter.h"
+#include "limits.h"
+#include "msgpart.h"
+#include "pgp.h"
+
+#include <string.h>
+
+/* append_bytes - data onto body, with LF line ends when lf */
+static void
+append_bytes(GByteArray *body, const char *data, size_t len, bool lf)
+{
+	GByteArray *converted;
+
+	if (!lf) {
+		g_byte_array_append(body, (const guint8 *)data, (guint)len);
+		return;
+	}
+	converted = msg_crlf_to_lf((const guint8 *)data, len);
+	g_byte_array_append(body, converted->data, converted->len);
+	g_byte_array_free(converted, TRUE);
+}
+
+/* micalg - from the signature actually made (RFC 3156 5) */
+static char *
+micalg(gpgme_ctx_t pgp)
+{
+	gpgme_sign_result_t result = gpgme_op_sign_result(pgp);
+	const char *name = result && result->signatures ?
+	    gpgme_hash_algo_name(result->signatures->hash_algo) : NULL;
+	char *lower, *out;
+
+	if (name == NULL)
+		return NULL;
+	lower = g_ascii_strdown(name, -1);
+	out = g_strdup_printf("pgp-%s", lower);
+	g_free(lower);
+	return out;
+}
+
+static ms_err
+sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
+{
+	gpgme_data_t plain = NULL, sig = NULL;
+	char *boundary = NULL, *alg = NULL, *sigtext = NULL;
+	size_t siglen = 0;
+	gpgme_error_t gerr;
+	msg_entity e;
+	ms_err err;
+
+	err = smsign_signing_entity(msg, &e);
+	if (err != MS_OK)
+		return err;
+	/* the signed bytes are canonical CRLF; what goes out is LF, which a
+	 * receiver makes canonical again before verifying */
+	err = pgp_data_entity(e.head, e.head_len, e.body, e.body_len, true,
+	    &plain);
+	if (err == MS_OK && gpgme_data_new(&sig))
+		err = MS_INTERNAL;
+	if (err == MS_OK) {
+		gpgme_set_armor(pgp, 1);
+		gerr = gpgme_op_sign(pgp, plain, sig, GPGME_SIG_MODE_DETACH);
+		if (gerr)
+			err = pgp_error(gerr, "sign");
+		if (err == MS_NOTFOUND || err == MS_DATA)
+			err = MS_TEMP;
+	}
+	if (err == MS_OK) {
+		alg = micalg(pgp);
+		sigtext = gpgme_data_release_and_get_mem(sig, &siglen);
+		sig = NULL;
+		if (alg == NULL || sigtext == NULL || siglen == 0)
+			err = MS_TEMP;	/* fail closed: no signature made */
+	}
+	if (err == MS_OK) {
+		GString *text = g_string_new(NULL);
+
+		boundary = msg_boundary(&e, "=-mailseal-pgp-");
+		out->head = g_string_new(NULL);
+		out->body = g_byte_array_new();
+		g_string_append_printf(out->head,
+		    "Content-Type: multipart/signed; micalg=%s;\n"
+		    " protocol=\"application/pgp-signature\"; boundary=\"%s\"\n\n",
+		    alg, boundary);
+		g_string_printf(text,
+		    "This is an OpenPGP/MIME signed message (RFC 4880 and 3156).\n"
+		    "--%s\n", boundary);
+		append_bytes(out->body, text->str, text->len, false);
+		append_bytes(out->body, e.head, e.head_len, true);
+		append_bytes(out->body, e.body, e.body_len, true);
+		g_string_printf(text, "\n--%s\n"
+		    "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
+		    "Content-Description: OpenPGP digital signature\n"
+		    "Content-Disposition: attachment; filename=\"signature.asc\"\n\n",
+		    boundary);
+		append_bytes(out->body, text->str, text->len, false);
+		append_bytes(out->body, sigtext, siglen, true);
+		g_string_printf(text, "\n--%s--\n", boundary);
+		append_bytes(out->body, text->str, text->len, false);
+		g_string_free(text, TRUE);
+	}
+	if (sigtext != NULL)
+		gpgme_free(sigtext);
+	gpgme_data_release(sig);
+	gpgme_data_release(plain);
+	g_free(alg);
+	g_free(boundary);
+	msg_entity_clear(&e);
+	return err;
+}
+
+/* sign_inline - a cleartext signature over the text of a text/plain
+ * root; false when the message is not such a message */
+static ms_err
+sign_inline(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out, bool *done)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	GByteArray *text = NULL;
+	gpgme_data_t plain = NULL, signed_text = NULL;
+	char *data;
+	size_t len = 0;
+	gpgme_error_t gerr;
+	ms_err err;
+
+	*done = false;
+	if (root == NULL || !GMIME_IS_PART(root) ||
+	    !g_mime_content_type_is_type(g_mime_object_get_content_type(root),
+	    "text", "plain") ||
+	    msg_root_decoded(msg, limits_get()->message_size, &text) != MS_OK)
+		return MS_OK;
+	if (!g_utf8_validate((const char *)text->data, (gssize)text->len,
+	    NULL)) {
+		g_byte_array_free(text, TRUE);
+		return MS_OK;	/* not text we can label: PGP/MIME instead */
+	}
+	*done = true;
+	err = pgp_data_entity((const char *)text->data, text->len, "", 0, true,
+	    &plain);
+	if (err == MS_OK && gpgme_data_new(&signed_text))
+		err = MS_INTERNAL;
+	if (err == MS_OK) {
+		gerr = gpgme_op_sign(pgp, plain, signed_text,
+		    GPGME_SIG_MODE_CLEAR);
+		if (gerr)
+			err = pgp_error(gerr, "sign");
+		if (err == MS_NOTFOUND || err == MS_DATA)
+			err = MS_TEMP;
+	}
+	g_byte_array_free(text, TRUE);
+	gpgme_data_release(plain);
+	if (err != MS_OK) {
+		gpgme_data_release(signed_text);
+		return err;
+	}
+	data = gpgme_data_release_and_get_mem(signed_text, &len);
+	if (data == NULL || len == 0) {
+		gpgme_free(data);
+		return MS_TEMP;
+	}
+	out->head = g_string_new("Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n\n");
+	out->body = g_byte_array_new();
+	append_bytes(out->body, data, len, true);
+	gpgme_free(data);
+	return MS_OK;
+}
+
+ms_err
+pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender)
+{
+	GPtrArray *keys = NULL;
+	gpgme_key_t best;
+	ms_err err;
+
+	err = pgp_find_keys(pgp, sender, PGP_PURPOSE_SIGN, &keys, NULL);
+	if (err == MS_NOTFOUND)
+		return filter_refuse("5.7.1", "no OpenPGP signing key for the "
+		    "sender %s", sender->text);
+	if (err != MS_OK)
+		return err;
+	/* one signature per message, by the newest usable key */
+	best = g_ptr_array_index(keys, 0);
+	for (guint i = 1; i < keys->len; i++) {
+		gpgme_key_t k = g_ptr_array_index(keys, i);
+
+		if (k->subkeys && best->subkeys &&
+		    k->subkeys->timestamp > best->subkeys->timestamp)
+			best = k;
+	}
+	gpgme_signers_clear(pgp);
+	if (gpgme_signers_add(pgp, best))
+		err = MS_INTERNAL;
+	pgp_keys_free(keys);
+	return err;
+}
+
+ms_err
+pgsign_sign(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
+    smsign_entity *out)
+{
+	bool done = false;
+	ms_err err = MS_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (cleartext)
+		err = sign_inline(pgp, msg, out, &done);
+	if (err == MS_OK && !done)
+		err = sign_mime(pgp, msg, out);
+	if (err != MS_OK)
+		smsign_entity_clear(out);
+	return err;
+}

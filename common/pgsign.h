@@ -1,0 +1,35 @@
+/*
+ * pgsign.h - OpenPGP signing of a whole message as a library call,
+ * through GPGME (gpg runs as GPGME starts it): PGP/MIME (RFC 3156) or a
+ * cleartext signature of a plain text message, as the signed entity's
+ * content fields and body (smsign.h), so that a signed copy is written
+ * or encrypted as it stands.  The signed part is made 7-bit safe and
+ * canonical first, as for S/MIME (ENC-3).
+ *
+ * API: pgsign_choose_signer() once per sender on a context of pgp_open();
+ * pgsign_sign() per message.  Used by pgp-sign(1) and by
+ * mailseal-filter(1), in process.  Errors: no key for the sender is a
+ * refusal (5.7.1, MS_POLICY); a failure of gpg is MS_TEMP.
+ */
+#ifndef MAILSEAL_PGSIGN_H
+#define MAILSEAL_PGSIGN_H
+
+#include <gpgme.h>
+#include <stdbool.h>
+
+#include "addr.h"
+#include "err.h"
+#include "msg.h"
+#include "smsign.h"
+
+/* pgsign_choose_signer - the sender's newest usable signing key becomes
+ * the context's one signer */
+ms_err pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender);
+
+/* pgsign_sign - msg signed with the context's signer: with cleartext, a
+ * text/plain root whose text is UTF-8 gets a cleartext signature, any
+ * other message PGP/MIME */
+ms_err pgsign_sign(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
+    smsign_entity *out);
+
+#endif
