@@ -20,6 +20,7 @@
 #include "settings.h"
 #include "smenc.h"
 #include "smtp.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -45,8 +46,6 @@ static struct poptOption options[] = {
 	{ "incoming", '\0', POPT_ARG_NONE, &opt_incoming, 0, NULL, NULL },
 	POPT_TABLEEND
 };
-
-#define RECIPIENTS_MAX 1000
 
 /* one group of recipients served by the same variant */
 typedef struct group {
@@ -77,7 +76,6 @@ typedef struct job {
 	char *private_dir;	/* made on first need, or NULL */
 } job;
 
-#define JOURNAL_MAX (1024 * 1024)
 #define JOURNAL_DAYS 7
 
 static void
@@ -314,7 +312,7 @@ journal_open(job *j)
 		err = MS_TEMP;
 	}
 	if (err == MS_OK) {
-		text = read_all(j->journal_fd, JOURNAL_MAX, &too_large);
+		text = read_all(j->journal_fd, FILTER_JOURNAL_MAX, &too_large);
 		if (text == NULL) {
 			diag_error("the reinjection journal %s is unreadable",
 			    path);
@@ -1044,7 +1042,7 @@ main(int argc, char **argv)
 	err = filter_open(&j.f, MSG_READ_HEADERS);
 	if (err != MS_OK)
 		goto out;
-	if (n > RECIPIENTS_MAX) {
+	if (n > FILTER_RECIPIENTS_MAX) {
 		err = filter_refuse("5.5.3", "too many recipients");
 		goto out;
 	}

@@ -22,8 +22,8 @@
 #include "addr.h"
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
-#define CERT_CHAIN_MAX 8
 #define CERT_RSA_MIN_BITS 2048
 #define CERT_RSA_MAX_BITS 8192
 

@@ -11,6 +11,7 @@
  */
 #include "pdf.h"
 #include "diag.h"
+#include "limits.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -30,14 +31,7 @@
 #define COVER_GAP 14.0
 #define FONT "Noto Sans, DejaVu Sans 10"
 #define FOOTER_FONT "Noto Sans, DejaVu Sans 8"
-/* pango lays out the body in one piece: more than this is never shown on
- * pages (the caller attaches the full text) */
-#define BODY_TEXT_MAX (2u * 1024 * 1024)
-/* cairo output over this is a failure, not a crash in g_byte_array */
-#define PDF_OUTPUT_MAX ((size_t)1024 * 1024 * 1024)
 #define OWNER_PASSWORD_LEN 32
-/* body text is laid out in pieces of at most this many bytes */
-#define CHUNK_MAX 4096
 #define CHUNK_SPACE_SEARCH 256
 
 static const char password_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -160,7 +154,7 @@ flow(render *r, PangoLayout *layout, const char *link)
 static PangoLayout *new_layout(PangoContext *context, const char *font);
 
 /* chunk_end - where the next piece of body text to lay out ends: after
- * the last line break within CHUNK_MAX bytes, else after a space, else
+ * the last line break within PDF_CHUNK_MAX bytes, else after a space, else
  * at a character boundary.  Pango finds a line's character offset by
  * counting from the start of its layout, so one layout for a long text
  * takes quadratic time: short layouts keep it linear. */
@@ -169,9 +163,9 @@ chunk_end(const char *p, const char *end)
 {
 	const char *stop, *q;
 
-	if ((size_t)(end - p) <= CHUNK_MAX)
+	if ((size_t)(end - p) <= PDF_CHUNK_MAX)
 		return end;
-	stop = p + CHUNK_MAX;
+	stop = p + PDF_CHUNK_MAX;
 	for (q = stop; q > p; q--)
 		if (q[-1] == '\n')
 			return q;
@@ -313,9 +307,9 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 
 	*out = NULL;
 	*truncated = false;
-	if (body_len > BODY_TEXT_MAX) {
+	if (body_len > PDF_BODY_TEXT_MAX) {
 		const char *end = g_utf8_find_prev_char(body,
-		    body + BODY_TEXT_MAX + 1);
+		    body + PDF_BODY_TEXT_MAX + 1);
 
 		body_len = end != NULL ? (size_t)(end - body) : 0;
 		*truncated = true;
