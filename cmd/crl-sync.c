@@ -24,8 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RANDOM_DELAY_MAX 86400
-
 static const char usage[] =
 "usage: crl-sync [--store DIR] [-n] [-j N | --jobs N] [-t S | --timeout S]\n"
 "                [--max-size BYTES] [--random-delay S]\n"
@@ -591,7 +589,7 @@ main(int argc, char **argv)
 	    (size_t)settings_get_number(settings, "crl-max-size");
 	if (opt_delay != NULL && strcmp(opt_delay, "0") != 0)
 		delay = parse_count(opt_delay, "--random-delay",
-		    RANDOM_DELAY_MAX);
+		    CRL_RANDOM_DELAY_MAX);
 	opts.timeout_ms = (long)timeout * 1000;
 	if (opts.connect_timeout_ms > opts.timeout_ms)
 		opts.connect_timeout_ms = opts.timeout_ms;

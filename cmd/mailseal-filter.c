@@ -23,6 +23,7 @@
 #include "smsign.h"
 #include "smtp.h"
 #include "unseal.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -48,8 +49,6 @@ static struct poptOption options[] = {
 	{ "incoming", '\0', POPT_ARG_NONE, &opt_incoming, 0, NULL, NULL },
 	POPT_TABLEEND
 };
-
-#define RECIPIENTS_MAX 1000
 
 /* one group of recipients served by the same variant */
 typedef struct group {
@@ -85,7 +84,6 @@ typedef struct job {
 	char *private_dir;	/* made on first need, or NULL */
 } job;
 
-#define JOURNAL_MAX (1024 * 1024)
 #define JOURNAL_DAYS 7
 
 static void
@@ -313,7 +311,7 @@ journal_open(job *j)
 		err = MS_TEMP;
 	}
 	if (err == MS_OK) {
-		text = read_all(j->journal_fd, JOURNAL_MAX, &too_large);
+		text = read_all(j->journal_fd, FILTER_JOURNAL_MAX, &too_large);
 		if (text == NULL) {
 			diag_error("the reinjection journal %s is unreadable",
 			    path);
@@ -1085,7 +1083,7 @@ main(int argc, char **argv)
 	    MSG_READ_FULL_OR_HEADERS);
 	if (err != MS_OK)
 		goto out;
-	if (n > RECIPIENTS_MAX) {
+	if (n > FILTER_RECIPIENTS_MAX) {
 		err = filter_refuse("5.5.3", "too many recipients");
 		goto out;
 	}

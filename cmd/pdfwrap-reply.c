@@ -11,14 +11,13 @@
 #include "ritual.h"
 #include "settings.h"
 #include "store.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* what is read: a token or URL with room to spare, one line */
-#define INPUT_MAX (REPLY_TOKEN_MAX + 4096)
 /* clocks of the gateway and the portal may differ this much */
 #define CLOCK_SKEW 300
 
@@ -33,7 +32,7 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* read_input - the first line of standard input, at most INPUT_MAX */
+/* read_input - the first line of standard input, at most REPLY_INPUT_MAX */
 static ms_err
 read_input(char **out)
 {
@@ -54,9 +53,9 @@ read_input(char **out)
 		}
 		if (n == 0)
 			break;
-		if (text->len + (size_t)n > INPUT_MAX) {
+		if (text->len + (size_t)n > REPLY_INPUT_MAX) {
 			diag_error("the input is longer than %d octets",
-			    INPUT_MAX);
+			    REPLY_INPUT_MAX);
 			g_string_free(text, TRUE);
 			return MS_DATA;
 		}

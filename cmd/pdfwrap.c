@@ -22,6 +22,7 @@
 #include "ritual.h"
 #include "secret.h"
 #include "smsjob.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +35,6 @@
 #ifndef MAILSEAL_SHAREDIR
 #define MAILSEAL_SHAREDIR "/usr/local/share/mailseal"
 #endif
-
-#define TEMPLATE_MAX (64 * 1024)
 
 static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
@@ -90,7 +89,7 @@ load_template(const ms_store *store, const char *name, GString **out)
 	ms_err err;
 
 	*out = NULL;
-	err = store_read(store, "pdf/templates", file, TEMPLATE_MAX, &data);
+	err = store_read(store, "pdf/templates", file, PDF_TEMPLATE_MAX, &data);
 	if (err == MS_NOTFOUND) {
 		char *path = g_build_filename(sharedir(), "pdfwrap", file,
 		    NULL);
@@ -98,7 +97,7 @@ load_template(const ms_store *store, const char *name, GString **out)
 		gsize len = 0;
 
 		if (g_file_get_contents(path, &text, &len, NULL) &&
-		    len <= TEMPLATE_MAX) {
+		    len <= PDF_TEMPLATE_MAX) {
 			data = g_byte_array_new_take((guint8 *)text, len);
 			err = MS_OK;
 		} else {

@@ -11,6 +11,7 @@
 #include "ritual.h"
 #include "settings.h"
 #include "store.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,9 +30,6 @@ static const char usage[] =
 "       pgp-keys [--store DIR] lookup ADDRESS\n"
 "       pgp-keys -h | --version\n";
 
-#define IMPORT_MAX ((size_t)4 * 1024 * 1024)	/* KEY-5 */
-#define IMPORT_KEYS_MAX 16
-#define IMPORT_UIDS_MAX 64
 #define KEY_LIFETIME (2 * 365 * 86400)		/* two years */
 
 static const char *opt_for, *opt_key, *opt_passphrase_file;
@@ -158,14 +156,14 @@ read_input(const char *path, GByteArray **out)
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
 
 		g_byte_array_append(buf, chunk, (guint)n);
-		if (buf->len > IMPORT_MAX) {
+		if (buf->len > PGP_IMPORT_MAX) {
 			diag_error("%s: larger than the import limit", path);
 			break;
 		}
 		if (n < sizeof(chunk))
 			break;
 	}
-	if (ferror(f) || buf->len > IMPORT_MAX) {
+	if (ferror(f) || buf->len > PGP_IMPORT_MAX) {
 		if (ferror(f))
 			diag_error("read %s: %s", path, strerror(errno));
 		if (f != stdin)
@@ -206,7 +204,8 @@ inspect(gpgme_ctx_t ctx, GByteArray *data)
 		if (key->secret) {
 			diag_error("the data holds a secret key: refused");
 			err = MS_DATA;
-		} else if (keys > IMPORT_KEYS_MAX || uids > IMPORT_UIDS_MAX) {
+		} else if (keys > PGP_IMPORT_KEYS_MAX ||
+		    uids > PGP_IMPORT_UIDS_MAX) {
 			diag_error("too many keys or user IDs: refused");
 			err = MS_DATA;
 		}
@@ -652,7 +651,7 @@ cmd_lookup(ms_admin *admin, const char **args)
 {
 	gpgme_ctx_t ctx = admin->data;
 	const ms_settings *settings = admin->settings;
-	fetch_opts opts = { "https", IMPORT_MAX, 10000, 30000, false, NULL,
+	fetch_opts opts = { "https", PGP_IMPORT_MAX, 10000, 30000, false, NULL,
 	    NULL, NULL };
 	const char *server = settings_get(settings, "pgp-keyserver");
 	const char *why = NULL;

@@ -16,6 +16,7 @@
 #include "settings.h"
 #include "smsjob.h"
 #include "store.h"
+#include "limits.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -27,10 +28,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define GATEWAY_FILE_MAX 4096
-#define RETRY_DELAY_MAX (6 * 3600LL)
-#define ANSWER_MAX (64 * 1024)
 
 static const char usage[] =
 "usage: sms-send [--store DIR] [-n] [--allow-private-addresses]\n"
@@ -66,9 +63,9 @@ read_gateway_text(const char *path)
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_mode & 077) != 0 || st.st_uid != geteuid() ||
-	    st.st_size > GATEWAY_FILE_MAX) {
+	    st.st_size > SMS_GATEWAY_FILE_MAX) {
 		diag_error("%s must be a regular file of ours, mode 0600, at "
-		    "most %d bytes", path, GATEWAY_FILE_MAX);
+		    "most %d bytes", path, SMS_GATEWAY_FILE_MAX);
 		close(fd);
 		return NULL;
 	}
@@ -267,16 +264,16 @@ notify_sender(const ms_settings *settings, const smsjob *job,
 }
 
 /* retry_delay - the delay after attempts failures: base, doubled for
- * every failure after the first, at most RETRY_DELAY_MAX */
+ * every failure after the first, at most SMS_RETRY_DELAY_MAX */
 static long long
 retry_delay(long long base, unsigned attempts)
 {
 	long long delay = base;
 	unsigned i;
 
-	for (i = 1; i < attempts && delay < RETRY_DELAY_MAX; i++)
+	for (i = 1; i < attempts && delay < SMS_RETRY_DELAY_MAX; i++)
 		delay *= 2;
-	return MIN(delay, RETRY_DELAY_MAX);
+	return MIN(delay, SMS_RETRY_DELAY_MAX);
 }
 
 /* handle_job - one job: send, reschedule or give up */
@@ -375,7 +372,7 @@ main(int argc, char **argv)
 {
 	static const ms_program prog = { usage, options };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
-	fetch_opts opts = { "https", ANSWER_MAX, 10000, 30000, false, NULL,
+	fetch_opts opts = { "https", SMS_ANSWER_MAX, 10000, 30000, false, NULL,
 	    NULL, NULL };
 	ms_settings *settings = NULL;
 	ms_store *store = NULL;

@@ -17,10 +17,7 @@
 #include <stddef.h>
 
 #include "err.h"
-
-#define ADDR_LOCAL_MAX 64
-#define ADDR_TOTAL_MAX 254
-#define ADDR_DOMAIN_MAX 253
+#include "limits.h"
 
 typedef struct ms_addr {
 	char *local;	/* local part as it compares: unquoted when it can be */

@@ -17,12 +17,11 @@
 #include "addr.h"
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
 #define ROOT_DAYS_DEFAULT 3650
 #define ISSUE_DAYS_DEFAULT 730
-#define ISSUE_DAYS_MAX 825	/* SBR: Strict and Multipurpose */
 #define CRL_DAYS_DEFAULT 7
-#define CRL_DAYS_MAX 10		/* SBR 4.9.7 */
 #define P12_ITERATIONS 2048
 #define SERIAL_BYTES 16
 #define NAME_MAX_CHARS 64	/* X.520 ub-common-name */

@@ -24,8 +24,8 @@
 #include "err.h"
 #include "settings.h"
 #include "store.h"
+#include "limits.h"
 
-#define CERT_CHAIN_MAX 8
 #define CERT_RSA_MIN_BITS 2048
 #define CERT_RSA_MAX_BITS 8192
 

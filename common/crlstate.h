@@ -16,8 +16,7 @@
 
 #include "err.h"
 #include "store.h"
-
-#define CRL_STATE_MAX 8192
+#include "limits.h"
 
 /* what crl-sync remembers of one URL between runs (pki.md 4.4) */
 typedef struct crl_state {

@@ -18,10 +18,10 @@
 #include "cert.h"
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
 #define CRL_SLOTS 64
 #define CRL_CLOCK_SKEW 300	/* seconds a thisUpdate may lie ahead */
-#define CRL_URL_MAX 2048	/* longest distribution point URL used */
 
 /* crl_find_issuer - the CA certificate whose key signed crl (new
  * reference), or NULL; the CA must be allowed to sign CRLs */

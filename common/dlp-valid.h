@@ -13,11 +13,11 @@
 #ifndef MAILSEAL_DLP_VALID_H
 #define MAILSEAL_DLP_VALID_H
 
+#include "limits.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#define DLP_BLOCK_MAX ((size_t)64 * 1024)
 
 typedef struct dlp_verdict {
 	bool valid;

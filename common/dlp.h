@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "limits.h"
 
 /* Confidence levels, stored as Purview's numbers (dlp.md section 2). */
 typedef enum dlp_confidence {
@@ -64,14 +65,11 @@ enum dlp_detector_id {
 #define DLP_FLAG_ALG_NONE 0x1u	/* a JWT with "alg": "none" */
 #define DLP_FLAG_ENCRYPTED 0x2u	/* a private key under a passphrase */
 
-#define DLP_TEXT_MAX ((size_t)1 << 30)	/* one part, octets */
 #define DLP_WINDOW_DEFAULT 300u	/* proximity window, characters */
-#define DLP_WINDOW_MAX 1000u	/* before + after, dlp.md section 2 */
 #define DLP_BULK_EMAIL_DEFAULT 50u
 #define DLP_MATCH_LIMIT_DEFAULT 1000000u
 #define DLP_DEPTH_LIMIT_DEFAULT 5000u
 #define DLP_HEAP_LIMIT_KIB_DEFAULT 20480u
-#define DLP_JIT_STACK_MAX ((size_t)1024 * 1024)
 
 typedef struct dlp_engine dlp_engine;
 typedef struct dlp_result dlp_result;

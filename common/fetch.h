@@ -21,8 +21,7 @@
 #include <stdbool.h>
 
 #include "err.h"
-
-#define FETCH_ETAG_MAX 256	/* longest ETag kept for a conditional GET */
+#include "limits.h"
 
 typedef struct fetch_opts {
 	const char *protocols;	/* "https", or "http,https" */

@@ -12,8 +12,6 @@
 
 #include <string.h>
 
-#define KV_KEY_MAX 64
-
 struct kv_file {
 	GArray *entries;	/* kv_entry, strings owned */
 };

@@ -12,6 +12,7 @@
  */
 #include "pdf.h"
 #include "diag.h"
+#include "limits.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -32,18 +33,11 @@
 #define COVER_GAP 14.0
 #define FONT "Noto Sans, DejaVu Sans 10"
 #define FOOTER_FONT "Noto Sans, DejaVu Sans 8"
-/* pango lays out the body in one piece: more than this is never shown on
- * pages (the caller attaches the full text) */
-#define BODY_TEXT_MAX (2u * 1024 * 1024)
-/* cairo output over this is a failure, not a crash in g_byte_array */
-#define PDF_OUTPUT_MAX ((size_t)1024 * 1024 * 1024)
 #define OWNER_PASSWORD_LEN 32
 /* an attachment is stored deflated when a fast trial on its first
  * FLATE_PROBE bytes saves a tenth or more; smaller ones are always tried */
 #define FLATE_PROBE ((size_t)64 * 1024)
 #define FLATE_BLOCK ((size_t)64 * 1024)
-/* body text is laid out in pieces of at most this many bytes */
-#define CHUNK_MAX 4096
 #define CHUNK_SPACE_SEARCH 256
 /* the layouts of the counting pass are kept for the drawing pass (shaping
  * is most of the work) for this much body text; past it they are made
@@ -180,7 +174,7 @@ layout_free(void *layout)
 }
 
 /* chunk_end - where the next piece of body text to lay out ends: after
- * the last line break within CHUNK_MAX bytes, else after a space, else
+ * the last line break within PDF_CHUNK_MAX bytes, else after a space, else
  * at a character boundary.  Pango finds a line's character offset by
  * counting from the start of its layout, so one layout for a long text
  * takes quadratic time: short layouts keep it linear. */
@@ -189,9 +183,9 @@ chunk_end(const char *p, const char *end)
 {
 	const char *stop, *q;
 
-	if ((size_t)(end - p) <= CHUNK_MAX)
+	if ((size_t)(end - p) <= PDF_CHUNK_MAX)
 		return end;
-	stop = p + CHUNK_MAX;
+	stop = p + PDF_CHUNK_MAX;
 	for (q = stop; q > p; q--)
 		if (q[-1] == '\n')
 			return q;
@@ -349,9 +343,9 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 
 	*out = NULL;
 	*truncated = false;
-	if (body_len > BODY_TEXT_MAX) {
+	if (body_len > PDF_BODY_TEXT_MAX) {
 		const char *end = g_utf8_find_prev_char(body,
-		    body + BODY_TEXT_MAX + 1);
+		    body + PDF_BODY_TEXT_MAX + 1);
 
 		body_len = end != NULL ? (size_t)(end - body) : 0;
 		*truncated = true;

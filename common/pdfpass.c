@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PRIVATE_FILE_MAX 4096
 #define RANDOM_LABEL "mailseal-pdf-random-v1"
 #define OTP_LABEL "mailseal-pdf-otp-v1"
 #define SMS_LABEL "mailseal-pdf-sms-v1"
@@ -108,12 +107,12 @@ pdfpass_read_private(const ms_store *store, const char *subdir,
 		diag_error("%s must be ours with mode 0600", path);
 		goto out;
 	}
-	if (st.st_size > PRIVATE_FILE_MAX) {
+	if (st.st_size > PDFPASS_PRIVATE_FILE_MAX) {
 		diag_error("%s is larger than %d bytes", path,
-		    PRIVATE_FILE_MAX);
+		    PDFPASS_PRIVATE_FILE_MAX);
 		goto out;
 	}
-	data = g_byte_array_sized_new(PRIVATE_FILE_MAX + 1);
+	data = g_byte_array_sized_new(PDFPASS_PRIVATE_FILE_MAX + 1);
 	for (;;) {
 		unsigned char chunk[512];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -129,7 +128,7 @@ pdfpass_read_private(const ms_store *store, const char *subdir,
 		}
 		if (n == 0)
 			break;
-		if (data->len + (size_t)n > PRIVATE_FILE_MAX) {
+		if (data->len + (size_t)n > PDFPASS_PRIVATE_FILE_MAX) {
 			diag_error("%s grew while read", path);
 			secret_bytes_free(data);
 			sodium_memzero(chunk, sizeof(chunk));

@@ -27,6 +27,7 @@
 #include "addr.h"
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
 #define PDFPASS_LEN 16			/* 80 bits in the 32-symbol alphabet */
 #define PDFPASS_STATIC_MIN 12
@@ -34,7 +35,6 @@
 #define PDFPASS_OTP_SECRET_LEN 32
 #define PDFPASS_OTP_ID_SYMBOLS 32	/* 20 bytes: 1, generation, 16 random */
 #define PDFPASS_OTP_ID_LEN 39		/* 8 groups of 4 with dashes */
-#define PDFPASS_OTP_GENERATION_MAX 0xffffffU
 #define PDFPASS_SMS_REFERENCE_LEN 8
 
 /* pdfpass_derive - the first PDFPASS_LEN symbols of

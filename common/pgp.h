@@ -22,8 +22,7 @@
 #include "output.h"
 #include "err.h"
 #include "store.h"
-
-#define PGP_KEYS_MAX 16
+#include "limits.h"
 
 typedef enum pgp_purpose {
 	PGP_PURPOSE_ENCRYPT,

@@ -25,8 +25,7 @@
 #include "dlp.h"
 #include "err.h"
 #include "store.h"
-
-#define POLICY_RULES_MAX 1000u
+#include "limits.h"
 
 /* actions, least to most severe */
 typedef enum policy_action {

@@ -26,11 +26,10 @@
 
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
 #define REPLY_KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define REPLY_TOKEN_MAX 4096
 #define REPLY_AD "mailseal-reply-v1"
-#define REPLY_CLAIM_MAX 998
 
 typedef struct reply_claims {
 	char *msgid;			/* Message-ID without <>, or "" */

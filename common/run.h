@@ -16,8 +16,7 @@
 #include <glib.h>
 #include "err.h"
 #include "settings.h"
-
-#define RUN_STDERR_MAX 4096
+#include "limits.h"
 
 /* run_program - run argv; *status is the exit status; *errtext (may be
  * NULL) the first RUN_STDERR_MAX octets of its standard error (g_string_free) */

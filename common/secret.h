@@ -9,9 +9,9 @@
 #ifndef MAILSEAL_SECRET_H
 #define MAILSEAL_SECRET_H
 
-#include <glib.h>
+#include "limits.h"
 
-#define SECRET_MAX 4096
+#include <glib.h>
 
 /* secret_read_file - the first line of path, or NULL (reason logged) */
 char *secret_read_file(const char *path);

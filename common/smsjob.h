@@ -22,10 +22,10 @@
 
 #include "err.h"
 #include "store.h"
+#include "limits.h"
 
 #define SMSJOB_DIR "spool/sms"
 #define SMSJOB_DONE_DIR "spool/sms-done"
-#define SMSJOB_MAX 4096
 /* longer than Postfix keeps a message in its queue (5 days by default) */
 #define SMSJOB_DONE_KEEP (14 * 86400)
 

@@ -15,8 +15,8 @@
 #define MAILSEAL_SMTP_H
 #include <glib.h>
 #include "err.h"
+#include "limits.h"
 
-#define SMTP_REPLY_MAX 4096
 #define SMTP_REPLY_LINES 100
 
 /* smtp_send - send the message in fd (read from its start) from sender
