@@ -52,6 +52,14 @@ typedef struct ms_message {
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;
+	GArray *bad_lines;	/* offsets of header lines that are no
+				 * field, reported by the last parse */
+	GArray *inserted;	/* line ends written in: received offset
+				 * and length, ascending */
+	const char *received;	/* the input as read */
+	size_t received_len;
+	GPtrArray *kept_heaps;	/* earlier buffers and streams, alive */
+	GPtrArray *kept_streams;	/* while pointers into them may be held */
 } ms_message;
 
 /* msg_library_init - initialise GMime once per process */
@@ -98,6 +106,14 @@ void msg_strip_status_headers(ms_message *msg);
 /* msg_strip_status_headers_but - the same, except the fields called keep
  * (a verifier after a decrypter keeps X-Mailseal-Decrypted) */
 void msg_strip_status_headers_but(ms_message *msg, const char *keep);
+
+/* msg_received_offset - the offset in the received input of offset in
+ * msg->raw (they differ only after a header section was ended) */
+size_t msg_received_offset(const ms_message *msg, size_t offset);
+
+/* msg_received - the input as received (before any empty line was
+ * written in), and its length */
+const char *msg_received(const ms_message *msg, size_t *len);
 
 /* msg_free - release a message */
 void msg_free(ms_message *msg);

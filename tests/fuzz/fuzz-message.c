@@ -64,7 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(msg != NULL && msg->mime != NULL);
 	require(msg->depth <= limits_get()->mime_depth);
 	require(msg->parts <= limits_get()->mime_parts);
-	require(msg->raw_len == size);
+	require(msg->received_len == size && msg->raw_len >= size &&
+	    msg_received_offset(msg, msg->raw_len) == size);
 
 	out = msg_serialize(GMIME_OBJECT(msg->mime));
 	require(out != NULL);
