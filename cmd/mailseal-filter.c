@@ -9,7 +9,6 @@
  */
 #include "addr.h"
 #include "diag.h"
-#include "encrypted.h"
 #include "filter.h"
 #include "marker.h"
 #include "msgpart.h"
@@ -946,21 +945,13 @@ incoming(job *j, GString *summary)
 	case MSG_KIND_PGP_SIGNED:
 		ver = "pgp-verify";
 		break;
-	case MSG_KIND_PLAIN: {
-		/* inline OpenPGP: the body is an armored block */
-		size_t body = msg_body_offset(j->f.msg);
-		const char *b = j->f.msg->raw + body;
-		size_t n = j->f.msg->raw_len - body;
-
-		if (g_strstr_len(b, (gssize)n,
-		    "-----BEGIN PGP MESSAGE-----") != NULL) {
-			dec = "pgp-dec";
-			ver = "pgp-verify";
-		} else if (g_strstr_len(b, (gssize)n,
-		    "-----BEGIN PGP SIGNED MESSAGE-----") != NULL)
-			ver = "pgp-verify";
+	case MSG_KIND_PGP_INLINE_ENCRYPTED:
+		dec = "pgp-dec";
+		ver = "pgp-verify";
 		break;
-	}
+	case MSG_KIND_PGP_INLINE_SIGNED:
+		ver = "pgp-verify";
+		break;
 	default:
 		break;
 	}

@@ -8,6 +8,7 @@
 #include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "output.h"
 #include "pgp.h"
 #include "ritual.h"
@@ -52,8 +53,9 @@ static ms_err
 sign_mime(gpgme_ctx_t pgp, ms_message *msg, ms_output *out)
 {
 	GString *outer = msg_outer_headers(msg);
+	msg_root root = { .type = MSG_ROOT_SIGNED_PGP };
 	gpgme_data_t plain = NULL, sig = NULL;
-	char *boundary = NULL, *alg = NULL, *sigtext = NULL;
+	char *alg = NULL, *sigtext = NULL;
 	size_t siglen = 0;
 	gpgme_error_t gerr;
 	msg_entity e;
@@ -91,42 +93,29 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, ms_output *out)
 			err = MS_TEMP;	/* fail closed: no signature made */
 	}
 	if (err == MS_OK) {
-		boundary = msg_boundary(&e, "=-mailseal-pgp-");
-		if (!msg_has_field(outer, "MIME-Version"))
-			g_string_append(outer, "MIME-Version: 1.0\n");
-		g_string_append_printf(outer,
-		    "Content-Type: multipart/signed; micalg=%s;\n"
-		    " protocol=\"application/pgp-signature\"; boundary=\"%s\"\n\n"
-		    "This is an OpenPGP/MIME signed message (RFC 4880 and 3156).\n"
-		    "--%s\n", alg, boundary, boundary);
-		err = output_write(out, outer->str, outer->len);
+		root.micalg = alg;
+		root.boundary = msg_boundary_new("=-mailseal-pgp-", e.head,
+		    e.head_len, e.body, e.body_len);
+		err = msg_write_root(out, outer, &root);
 	}
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_CONTENT, NULL);
 	if (err == MS_OK)
 		err = output_write_lf(out, e.head, e.head_len);
 	if (err == MS_OK)
 		err = output_write_lf(out, e.body, e.body_len);
-	if (err == MS_OK) {
-		GString *tail = g_string_new(NULL);
-
-		g_string_append_printf(tail, "\n--%s\n"
-		    "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
-		    "Content-Description: OpenPGP digital signature\n"
-		    "Content-Disposition: attachment; filename=\"signature.asc\"\n\n",
-		    boundary);
-		err = output_write(out, tail->str, tail->len);
-		if (err == MS_OK)
-			err = output_write_lf(out, sigtext, siglen);
-		g_string_printf(tail, "\n--%s--\n", boundary);
-		if (err == MS_OK)
-			err = output_write(out, tail->str, tail->len);
-		g_string_free(tail, TRUE);
-	}
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_PGP_SIGNATURE, NULL);
+	if (err == MS_OK)
+		err = output_write_lf(out, sigtext, siglen);
+	if (err == MS_OK)
+		err = msg_write_close(out, &root);
 	if (sigtext != NULL)
 		gpgme_free(sigtext);
 	gpgme_data_release(sig);
 	gpgme_data_release(plain);
 	g_free(alg);
-	g_free(boundary);
+	msg_root_clear(&root);
 	msg_entity_clear(&e);
 	g_string_free(outer, TRUE);
 	return err;
@@ -137,7 +126,8 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, ms_output *out)
 static ms_err
 sign_inline(gpgme_ctx_t pgp, ms_message *msg, ms_output *out, bool *done)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+	msg_root root = { .type = MSG_ROOT_TEXT, .charset = "utf-8",
+	    .encoding = "8bit" };
 	GByteArray *text = NULL;
 	gpgme_data_t plain = NULL, signed_text = NULL;
 	GString *outer;
@@ -147,10 +137,7 @@ sign_inline(gpgme_ctx_t pgp, ms_message *msg, ms_output *out, bool *done)
 	ms_err err;
 
 	*done = false;
-	if (root == NULL || !GMIME_IS_PART(root) ||
-	    !g_mime_content_type_is_type(g_mime_object_get_content_type(root),
-	    "text", "plain") ||
-	    msg_root_decoded(msg, limits_get()->message_size, &text) != MS_OK)
+	if (msg_root_text(msg, limits_get()->message_size, &text) != MS_OK)
 		return MS_OK;
 	if (!g_utf8_validate((const char *)text->data, (gssize)text->len,
 	    NULL)) {
@@ -182,11 +169,7 @@ sign_inline(gpgme_ctx_t pgp, ms_message *msg, ms_output *out, bool *done)
 		return MS_TEMP;
 	}
 	outer = msg_outer_headers(msg);
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
-	g_string_append(outer, "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: 8bit\n\n");
-	err = output_write(out, outer->str, outer->len);
+	err = msg_write_root(out, outer, &root);
 	if (err == MS_OK)
 		err = output_write_lf(out, data, len);
 	g_string_free(outer, TRUE);

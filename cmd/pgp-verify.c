@@ -164,14 +164,10 @@ count_lines(const char *p, const char *end, const char *line)
 static GByteArray *
 clear_signed(ms_message *msg)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	GByteArray *text = NULL;
 	const char *p, *end;
 
-	if (root == NULL || !GMIME_IS_PART(root) ||
-	    !g_mime_content_type_is_type(g_mime_object_get_content_type(root),
-	    "text", "plain") ||
-	    msg_root_decoded(msg, limits_get()->message_size, &text) != MS_OK)
+	if (msg_root_text(msg, limits_get()->message_size, &text) != MS_OK)
 		return NULL;
 	p = (const char *)text->data;
 	end = p + text->len;

@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "filter.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "output.h"
 #include "ritual.h"
 #include "smime.h"
@@ -100,28 +101,14 @@ find_signer(ms_filter *f, const ms_addr *sender, X509 **cert,
 
 
 static ms_err
-write_base64(ms_output *out, const guint8 *der, size_t len)
-{
-	BIO *b64 = BIO_new(BIO_f_base64());
-	ms_err err = MS_OK;
-
-	if (b64 == NULL)
-		return MS_INTERNAL;
-	BIO_push(b64, output_bio(out));
-	if (BIO_write(b64, der, (int)len) != (int)len || BIO_flush(b64) != 1)
-		err = MS_TEMP;
-	BIO_pop(b64);
-	BIO_free(b64);
-	return err;
-}
-
-static ms_err
 sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
     const EVP_MD *digest, ms_output *out)
 {
 	GString *outer = msg_outer_headers(f->msg);
-	BIO *in = NULL, *sig = NULL;
-	char *boundary = NULL, *der;
+	msg_root root = { .type = opt_opaque ? MSG_ROOT_OPAQUE_SIGNED :
+	    MSG_ROOT_SIGNED_SMIME, .micalg = smime_micalg(digest) };
+	BIO *in = NULL, *sig = NULL, *b64;
+	char *der;
 	long der_len;
 	msg_entity e;
 	ms_err err;
@@ -137,26 +124,15 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 			    msg_problem_text(problem));
 		return MS_INTERNAL;
 	}
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
 	in = smime_segments_bio(e.head, e.head_len, e.body, e.body_len);
 	if (opt_opaque) {
-		g_string_append(outer,
-		    "Content-Type: application/pkcs7-mime; smime-type=signed-data;\n"
-		    " name=\"smime.p7m\"\n"
-		    "Content-Transfer-Encoding: base64\n"
-		    "Content-Disposition: attachment; filename=\"smime.p7m\"\n\n");
-		err = output_write(out, outer->str, outer->len);
+		err = msg_write_root(out, outer, &root);
 		if (err == MS_OK) {
-			BIO *b64 = BIO_new(BIO_f_base64());
-
-			BIO_push(b64, output_bio(out));
+			b64 = msg_base64_bio(out);
 			err = smime_sign(cert, key, chain, digest, false,
 			    e.canonical, in, b64);
-			if (err == MS_OK && BIO_flush(b64) != 1)
+			if (msg_base64_bio_end(b64) != MS_OK && err == MS_OK)
 				err = MS_TEMP;
-			BIO_pop(b64);
-			BIO_free(b64);
 		}
 		goto done;
 	}
@@ -165,43 +141,27 @@ sign_message(ms_filter *f, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	if (err != MS_OK)
 		goto done;
 	der_len = BIO_get_mem_data(sig, &der);
-	boundary = msg_boundary(&e, "=-mailseal-");
+	root.boundary = msg_boundary_new("=-mailseal-", e.head, e.head_len,
+	    e.body, e.body_len);
 	/* the signed bytes go out with LF line ends; a receiver makes them
 	 * canonical again before verifying (RFC 8551 3.1.1) */
-	g_string_append_printf(outer,
-	    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\n"
-	    " micalg=%s; boundary=\"%s\"\n\n"
-	    "This is a cryptographically signed message in MIME format.\n\n"
-	    "--%s\n", smime_micalg(digest), boundary, boundary);
-	err = output_write(out, outer->str, outer->len);
+	err = msg_write_root(out, outer, &root);
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_CONTENT, NULL);
 	if (err == MS_OK)
 		err = output_write_lf(out, e.head, e.head_len);
 	if (err == MS_OK)
 		err = output_write_lf(out, e.body, e.body_len);
-	if (err == MS_OK) {
-		GString *mid = g_string_new(NULL);
-
-		g_string_append_printf(mid, "\n--%s\n"
-		    "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\n"
-		    "Content-Transfer-Encoding: base64\n"
-		    "Content-Disposition: attachment; filename=\"smime.p7s\"\n"
-		    "Content-Description: S/MIME cryptographic signature\n\n",
-		    boundary);
-		err = output_write(out, mid->str, mid->len);
-		g_string_free(mid, TRUE);
-	}
 	if (err == MS_OK)
-		err = write_base64(out, (const guint8 *)der, (size_t)der_len);
-	if (err == MS_OK) {
-		char *end = g_strdup_printf("\n--%s--\n", boundary);
-
-		err = output_write(out, end, strlen(end));
-		g_free(end);
-	}
+		err = msg_write_part(out, &root, MSG_PART_SMIME_SIGNATURE, NULL);
+	if (err == MS_OK)
+		err = msg_write_base64(out, der, (size_t)der_len);
+	if (err == MS_OK)
+		err = msg_write_close(out, &root);
 done:
 	BIO_free(sig);
 	BIO_free(in);
-	g_free(boundary);
+	msg_root_clear(&root);
 	msg_entity_clear(&e);
 	g_string_free(outer, TRUE);
 	return err;

@@ -2,17 +2,21 @@
  * msgpart.c - the root view of a message (see msgpart.h).  The only byte
  * scanning here is the RFC 2046 delimiter search that finds the raw
  * signed part of a multipart/signed, whose structure GMime has already
- * established; everything else goes through GMime.
+ * established, and the search for OpenPGP armor lines in a decoded
+ * text/plain root; everything else goes through GMime.  ENC-7's "already
+ * encrypted" asks smime.c whether enveloped DER is what it claims.
  */
 #include "msgpart.h"
 #include "secret.h"
 #include "diag.h"
 #include "limits.h"
+#include "smime.h"
 
 #include <sodium.h>
 #include <string.h>
 
 static char *decoded_text(const char *raw);
+static msg_kind structural_kind(ms_message *msg);
 
 /* content_type_is - root content type matches type/subtype */
 static bool
@@ -32,8 +36,125 @@ ct_param(GMimeObject *obj, const char *name)
 	return ct ? g_mime_content_type_get_parameter(ct, name) : NULL;
 }
 
+/* armor_line - text has a line that starts with armor */
+static bool
+armor_line(const GByteArray *text, const char *armor)
+{
+	const char *p = (const char *)text->data, *end = p + text->len;
+	size_t n = strlen(armor);
+
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), armor, n);
+
+		if (hit == NULL)
+			return false;
+		if (hit == (const char *)text->data || hit[-1] == '\n')
+			return true;
+		p = hit + 1;
+	}
+	return false;
+}
+
+ms_err
+msg_root_text(ms_message *msg, size_t max, GByteArray **out)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+
+	*out = NULL;
+	if (root == NULL || !GMIME_IS_PART(root) ||
+	    !content_type_is(root, "text", "plain"))
+		return MS_NOTFOUND;
+	return msg_root_decoded(msg, max, out);
+}
+
+/* inline_kind - the kind of a text/plain root by its armor lines */
+static msg_kind
+inline_kind(ms_message *msg)
+{
+	GByteArray *text;
+	msg_kind kind = MSG_KIND_PLAIN;
+
+	if (msg_root_text(msg, limits_get()->message_size, &text) != MS_OK)
+		return MSG_KIND_PLAIN;
+	if (armor_line(text, "-----BEGIN PGP MESSAGE-----"))
+		kind = MSG_KIND_PGP_INLINE_ENCRYPTED;
+	else if (armor_line(text, "-----BEGIN PGP SIGNED MESSAGE-----"))
+		kind = MSG_KIND_PGP_INLINE_SIGNED;
+	g_byte_array_free(text, TRUE);
+	return kind;
+}
+
 msg_kind
 msg_root_kind(ms_message *msg)
+{
+	msg_kind kind = structural_kind(msg);
+
+	return kind == MSG_KIND_PLAIN ? inline_kind(msg) : kind;
+}
+
+/* pgp_mime_ciphertext_part - the second part of a PGP/MIME encrypted
+ * root of RFC 3156's shape, or NULL */
+static GMimeObject *
+pgp_mime_ciphertext_part(ms_message *msg)
+{
+	msg_problem problem;
+	GMimeObject *root, *first;
+	GMimeMultipart *mp;
+	GByteArray *version;
+	bool ok;
+
+	if (structural_kind(msg) != MSG_KIND_PGP_ENCRYPTED ||
+	    msg_parse_full(msg, &problem) != MS_OK)
+		return NULL;
+	root = g_mime_message_get_mime_part(msg->mime);
+	if (root == NULL || !GMIME_IS_MULTIPART(root))
+		return NULL;
+	mp = GMIME_MULTIPART(root);
+	if (g_mime_multipart_get_count(mp) != 2)
+		return NULL;
+	first = g_mime_multipart_get_part(mp, 0);
+	if (!GMIME_IS_PART(first) ||
+	    !content_type_is(first, "application", "pgp-encrypted"))
+		return NULL;
+	version = msg_part_content(first, 4096);
+	ok = version != NULL && g_strstr_len((const char *)version->data,
+	    (gssize)version->len, "Version: 1") != NULL;
+	if (version != NULL)
+		g_byte_array_free(version, TRUE);
+	return ok ? g_mime_multipart_get_part(mp, 1) : NULL;
+}
+
+GByteArray *
+msg_pgp_mime_ciphertext(ms_message *msg, size_t max)
+{
+	GMimeObject *part = pgp_mime_ciphertext_part(msg);
+
+	return part != NULL ? msg_part_content(part, max) : NULL;
+}
+
+bool
+msg_root_encrypted(ms_message *msg)
+{
+	msg_kind kind = structural_kind(msg);
+	GByteArray *der;
+	bool aead, yes;
+	const char *why;
+
+	if (kind == MSG_KIND_PGP_ENCRYPTED)
+		return pgp_mime_ciphertext_part(msg) != NULL;
+	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
+		return false;
+	if (msg_root_decoded(msg, limits_get()->message_size, &der) != MS_OK)
+		return false;
+	yes = smime_check_enveloped(der->data, der->len, &aead, &why) ==
+	    MS_OK;
+	g_byte_array_free(der, TRUE);
+	return yes;
+}
+
+/* structural_kind - the kind of the root by its MIME structure alone */
+static msg_kind
+structural_kind(ms_message *msg)
 {
 	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	const char *param;
@@ -1080,23 +1201,6 @@ msg_entity_clear(msg_entity *e)
 }
 
 
-char *
-msg_boundary(const msg_entity *e, const char *prefix)
-{
-	for (;;) {
-		GString *b = g_string_new(prefix);
-		guint8 rnd[12];
-
-		randombytes_buf(rnd, sizeof(rnd));
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			g_string_append_printf(b, "%02x", rnd[i]);
-		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
-		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
-			return g_string_free(b, FALSE);
-		g_string_free(b, TRUE);
-	}
-}
-
 GByteArray *
 msg_part_content(GMimeObject *part, size_t max)
 {
@@ -1270,4 +1374,52 @@ msg_walk(const ms_message *msg, msg_visit_fn visit, void *data)
 	}
 	g_array_free(stack, TRUE);
 	return MS_OK;
+}
+
+ms_err
+msg_replace_leaves(ms_message *msg, msg_leaf_fn leaf,
+    msg_multipart_fn multipart, void *data)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime), *repl;
+	GPtrArray *stack;
+	ms_err err = MS_OK;
+
+	if (msg->headers_only)
+		return MS_USAGE;
+	if (root == NULL)
+		return MS_OK;
+	if (!GMIME_IS_MULTIPART(root)) {
+		repl = leaf(root, data, &err);
+		if (repl != NULL) {
+			g_mime_message_set_mime_part(msg->mime, repl);
+			g_object_unref(repl);
+		}
+		return err;
+	}
+	stack = g_ptr_array_new();
+	g_ptr_array_add(stack, root);
+	while (stack->len > 0 && err == MS_OK) {
+		GMimeMultipart *mp = g_ptr_array_remove_index(stack,
+		    stack->len - 1);
+
+		if (multipart != NULL)
+			multipart(mp, data);
+		for (int i = 0; i < g_mime_multipart_get_count(mp) &&
+		    err == MS_OK; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+
+			if (GMIME_IS_MULTIPART(child)) {
+				g_ptr_array_add(stack, child);
+				continue;
+			}
+			repl = leaf(child, data, &err);
+			if (repl != NULL) {
+				g_object_unref(g_mime_multipart_replace(mp, i,
+				    repl));
+				g_object_unref(repl);
+			}
+		}
+	}
+	g_ptr_array_free(stack, TRUE);
+	return err;
 }

@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "err.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "smime.h"
 
 #include <openssl/err.h>
@@ -142,35 +143,22 @@ smenc_write(const ms_message *msg, STACK_OF(X509) *certs,
 	GString *outer = msg_outer_headers(msg);
 	GString *content = msg_content_headers(msg);
 	size_t body = msg_body_offset(msg);
-	bool aead = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE;
+	msg_root root = { .type = EVP_CIPHER_get_mode(cipher) ==
+	    EVP_CIPH_GCM_MODE ? MSG_ROOT_AUTH_ENVELOPED : MSG_ROOT_ENVELOPED };
 	BIO *in, *b64;
 	ms_err err;
 
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
-	g_string_append_printf(outer,
-	    "Content-Type: application/pkcs7-mime; smime-type=%s;\n"
-	    " name=\"smime.p7m\"\n"
-	    "Content-Transfer-Encoding: base64\n"
-	    "Content-Disposition: attachment; filename=\"smime.p7m\"\n"
-	    "Content-Description: S/MIME encrypted message\n\n",
-	    aead ? "authEnveloped-data" : "enveloped-data");
 	/* the inner entity: the content header fields, an empty line, and
 	 * the body exactly as received */
 	g_string_append_c(content, '\n');
-	err = output_write(out, outer->str, outer->len);
+	err = msg_write_root(out, outer, &root);
 	in = smime_segments_bio(content->str, content->len, msg->raw + body,
 	    msg->raw_len - body);
-	b64 = BIO_new(BIO_f_base64());
-	if (b64 == NULL)
-		diag_fatal(EXIT_TEMPFAIL, "out of memory");
-	BIO_push(b64, output_bio(out));
+	b64 = msg_base64_bio(out);
 	if (err == MS_OK)
 		err = smime_encrypt(certs, cipher, oaep, in, b64);
-	if (err == MS_OK && BIO_flush(b64) != 1)
+	if (msg_base64_bio_end(b64) != MS_OK && err == MS_OK)
 		err = MS_TEMP;
-	BIO_pop(b64);
-	BIO_free(b64);
 	BIO_free(in);
 	g_string_free(outer, TRUE);
 	g_string_free(content, TRUE);
