@@ -560,9 +560,31 @@ scan_sections(ms_message *msg)
 		pos = nl != NULL ? (size_t)(nl - raw) + 1 : len;
 	}
 	while (pos < len) {
-		const char *nl = memchr(raw + pos, '\n', len - pos);
-		size_t line = nl ? (size_t)(nl - (raw + pos)) : len - pos;
-		int delimiter = g_hash_table_size(boundaries) > 0 ?
+		const char *nl;
+		size_t line;
+		int delimiter;
+
+		if (!in_header && g_hash_table_size(boundaries) == 0)
+			break;	/* no multipart: no other header section */
+		if (!in_header && (len - pos < 2 || raw[pos] != '-' ||
+		    raw[pos + 1] != '-')) {
+			/* in a body only a delimiter line matters: look for
+			 * "--" at a line start (a '-' is rare in text, absent
+			 * from base64) */
+			const char *dash = raw + pos + 1;
+
+			while ((dash = memchr(dash, '-', (size_t)(raw + len -
+			    dash))) != NULL && (dash[-1] != '\n' ||
+			    dash + 1 >= raw + len || dash[1] != '-'))
+				dash++;
+			if (dash == NULL)
+				break;
+			pos = (size_t)(dash - raw);
+			continue;
+		}
+		nl = memchr(raw + pos, '\n', len - pos);
+		line = nl ? (size_t)(nl - (raw + pos)) : len - pos;
+		delimiter = g_hash_table_size(boundaries) > 0 ?
 		    delimiter_kind(raw + pos, line, boundaries) : 0;
 
 		if (delimiter != 0) {
