@@ -9,7 +9,6 @@
  */
 #include "addr.h"
 #include "diag.h"
-#include "encrypted.h"
 #include "filter.h"
 #include "marker.h"
 #include "msgpart.h"
@@ -981,10 +980,12 @@ incoming(job *j, GString *summary)
 	    kind == MSG_KIND_SMIME_PKCS7)) {
 		dec_name = "smime-dec";
 		err = unseal_smime_decrypt(&unseal, j->f.msg, mid, &dec);
-	} else if (err == MS_OK && pgp && kind != MSG_KIND_PGP_SIGNED) {
+	} else if (err == MS_OK && pgp && (kind == MSG_KIND_PGP_ENCRYPTED ||
+	    kind == MSG_KIND_PGP_INLINE_ENCRYPTED)) {
 		err = unseal_pgp_decrypt(&unseal, j->f.msg, mid, &dec);
-		/* a cleartext-signed text has nothing to decrypt */
-		if (kind != MSG_KIND_PLAIN ||
+		/* an armored block that is not one whole message has nothing
+		 * to decrypt */
+		if (kind != MSG_KIND_PGP_INLINE_ENCRYPTED ||
 		    dec.outcome != UNSEAL_NOT_ENCRYPTED)
 			dec_name = "pgp-dec";
 	}

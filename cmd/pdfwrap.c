@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "filter.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "output.h"
 #include "pdfmsg.h"
 #include "pdfpass.h"
@@ -220,8 +221,7 @@ write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
 	char *file = otp_id != NULL ? g_strdup_printf("message-%s.pdf",
 	    otp_id) : g_strdup("message.pdf");
 	GString *notice = NULL, *mail;
-	unsigned char random[12];
-	char boundary[64];
+	msg_root root = { .type = MSG_ROOT_MIXED };
 	ms_output *out = NULL;
 	ms_err err;
 
@@ -237,37 +237,27 @@ write_output(ms_filter *f, const ms_addr *sender, const char *otp_id,
 		g_string_replace(notice, "%ID%", otp_id, 0);
 	if (sms_reference != NULL)
 		g_string_replace(notice, "%REF%", sms_reference, 0);
-	randombytes_buf(random, sizeof(random));
-	snprintf(boundary, sizeof(boundary), "=_mailseal-pdf-"
-	    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-	    random[0], random[1], random[2], random[3], random[4], random[5],
-	    random[6], random[7], random[8], random[9], random[10],
-	    random[11]);
+	root.boundary = msg_boundary_new("=_mailseal-pdf-", NULL, 0, NULL, 0);
 	mail = msg_outer_headers(f->msg);
-	if (!msg_has_field(mail, "MIME-Version"))
-		g_string_append(mail, "MIME-Version: 1.0\n");
-	g_string_append_printf(mail,
-	    "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
-	    "This is a message in MIME format.\n\n"
-	    "--%s\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: base64\n\n", boundary, boundary);
-	append_base64(mail, notice->str, notice->len);
-	g_string_append_printf(mail, "\n--%s\n"
-	    "Content-Type: application/pdf; name=\"%s\"\n"
-	    "Content-Transfer-Encoding: base64\n"
-	    "Content-Disposition: attachment; filename=\"%s\"\n\n",
-	    boundary, file, file);
-	append_base64(mail, pdf->data, pdf->len);
-	g_string_append_printf(mail, "\n--%s--\n", boundary);
 	err = output_open(f->store, &out);
 	if (err == MS_OK)
-		err = output_write(out, mail->str, mail->len);
+		err = msg_write_root(out, mail, &root);
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_TEXT, NULL);
+	if (err == MS_OK)
+		err = msg_write_base64(out, notice->str, notice->len);
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_ATTACHMENT, file);
+	if (err == MS_OK)
+		err = msg_write_base64(out, pdf->data, pdf->len);
+	if (err == MS_OK)
+		err = msg_write_close(out, &root);
 	if (err == MS_OK) {
 		err = output_commit(out);
 		out = NULL;
 	}
 	output_discard(out);
+	msg_root_clear(&root);
 	g_string_free(notice, TRUE);
 	g_string_free(mail, TRUE);
 	g_free(file);

@@ -5,16 +5,15 @@
  */
 #include "diag.h"
 #include "secret.h"
-#include "encrypted.h"
 #include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "output.h"
 #include "pgp.h"
 #include "ritual.h"
 #include "settings.h"
 
-#include <openssl/rand.h>
 #include <string.h>
 
 static const char usage[] =
@@ -119,19 +118,6 @@ domain_key(ms_filter *f, gpgme_ctx_t pgp, const ms_addr *addr,
 	return err;
 }
 
-static char *
-boundary(void)
-{
-	unsigned char rnd[12];
-	GString *b = g_string_new("=-mailseal-pgp-");
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		diag_fatal(EXIT_TEMPFAIL, "no random numbers");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		g_string_append_printf(b, "%02x", rnd[i]);
-	return g_string_free(b, FALSE);
-}
-
 static ms_err
 encrypt_message(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
     ms_output *out)
@@ -144,28 +130,18 @@ encrypt_message(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
 	gpgme_encrypt_flags_t flags;
 	gpgme_encrypt_result_t result;
 	gpgme_error_t gerr;
-	char *b = boundary();
+	msg_root root = { .type = MSG_ROOT_ENCRYPTED_PGP,
+	    .boundary = msg_boundary_new("=-mailseal-pgp-", NULL, 0, NULL, 0) };
 	ms_err err;
 
 	for (guint i = 0; i < keys->len; i++)
 		recp[i] = g_ptr_array_index(keys, i);
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
-	g_string_append_printf(outer,
-	    "Content-Type: multipart/encrypted;\n"
-	    " protocol=\"application/pgp-encrypted\"; boundary=\"%s\"\n\n"
-	    "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156).\n"
-	    "--%s\n"
-	    "Content-Type: application/pgp-encrypted\n"
-	    "Content-Description: PGP/MIME version identification\n\n"
-	    "Version: 1\n\n"
-	    "--%s\n"
-	    "Content-Type: application/octet-stream; name=\"encrypted.asc\"\n"
-	    "Content-Description: OpenPGP encrypted message\n"
-	    "Content-Disposition: inline; filename=\"encrypted.asc\"\n\n",
-	    b, b, b);
 	g_string_append_c(content, '\n');
-	err = output_write(out, outer->str, outer->len);
+	err = msg_write_root(out, outer, &root);
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_PGP_VERSION, NULL);
+	if (err == MS_OK)
+		err = msg_write_part(out, &root, MSG_PART_PGP_CIPHERTEXT, NULL);
 	if (err == MS_OK)
 		err = pgp_data_entity(content->str, content->len,
 		    msg->raw + body, msg->raw_len - body, true, &plain);
@@ -199,16 +175,12 @@ encrypt_message(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
 				    "OpenPGP key cannot be used");
 		}
 	}
-	if (err == MS_OK) {
-		char *end = g_strdup_printf("\n--%s--\n", b);
-
-		err = output_write(out, end, strlen(end));
-		g_free(end);
-	}
+	if (err == MS_OK)
+		err = msg_write_close(out, &root);
 	gpgme_data_release(plain);
 	gpgme_data_release(cipher);
 	g_free(recp);
-	g_free(b);
+	msg_root_clear(&root);
 	g_string_free(outer, TRUE);
 	g_string_free(content, TRUE);
 	return err;
@@ -280,7 +252,7 @@ set_bytes(GMimePart *part, GByteArray *data, GMimeContentEncoding enc)
  * the replacement object (new reference) or NULL when obj was changed in
  * place */
 static GMimeObject *
-inline_leaf(inline_job *job, GMimeObject *obj)
+encrypt_leaf(inline_job *job, GMimeObject *obj)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
@@ -341,14 +313,29 @@ done:
 	return out ? GMIME_OBJECT(out) : NULL;
 }
 
+/* inline_leaf - encrypt_leaf as msg_replace_leaves calls it */
+static GMimeObject *
+inline_leaf(GMimeObject *obj, void *data, ms_err *err)
+{
+	inline_job *job = data;
+	GMimeObject *repl = encrypt_leaf(job, obj);
+
+	*err = job->err;
+	return repl;
+}
+
 /* drop_html_alternatives - users of inline PGP read the text part: the
  * HTML alternatives of a multipart/alternative that has one are left
  * out rather than sent in the clear or as an unreadable attachment */
 static void
-drop_html_alternatives(GMimeMultipart *mp)
+drop_html_alternatives(GMimeMultipart *mp, void *data)
 {
 	bool has_text = false;
 
+	(void)data;
+	if (!g_mime_content_type_is_type(g_mime_object_get_content_type(
+	    GMIME_OBJECT(mp)), "multipart", "alternative"))
+		return;
 	for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
 		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
 		    g_mime_multipart_get_part(mp, i)), "text", "plain"))
@@ -359,50 +346,6 @@ drop_html_alternatives(GMimeMultipart *mp)
 		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
 		    g_mime_multipart_get_part(mp, i)), "text", "html"))
 			g_object_unref(g_mime_multipart_remove_at(mp, i));
-}
-
-static void
-inline_tree(inline_job *job, GMimeMessage *message)
-{
-	GPtrArray *stack = g_ptr_array_new();
-	GMimeObject *root = g_mime_message_get_mime_part(message), *repl;
-
-	if (root == NULL)
-		return;
-	if (!GMIME_IS_MULTIPART(root)) {
-		repl = inline_leaf(job, root);
-		if (repl != NULL) {
-			g_mime_message_set_mime_part(message, repl);
-			g_object_unref(repl);
-		}
-		g_ptr_array_free(stack, TRUE);
-		return;
-	}
-	g_ptr_array_add(stack, root);
-	while (stack->len > 0 && job->err == MS_OK) {
-		GMimeMultipart *mp = g_ptr_array_remove_index(stack,
-		    stack->len - 1);
-
-		if (g_mime_content_type_is_type(g_mime_object_get_content_type(
-		    GMIME_OBJECT(mp)), "multipart", "alternative"))
-			drop_html_alternatives(mp);
-		for (int i = 0; i < g_mime_multipart_get_count(mp) &&
-		    job->err == MS_OK; i++) {
-			GMimeObject *child = g_mime_multipart_get_part(mp, i);
-
-			if (GMIME_IS_MULTIPART(child)) {
-				g_ptr_array_add(stack, child);
-				continue;
-			}
-			repl = inline_leaf(job, child);
-			if (repl != NULL) {
-				g_object_unref(g_mime_multipart_replace(mp, i,
-				    repl));
-				g_object_unref(repl);
-			}
-		}
-	}
-	g_ptr_array_free(stack, TRUE);
 }
 
 static ms_err
@@ -421,7 +364,8 @@ encrypt_inline(gpgme_ctx_t pgp, ms_message *msg, GPtrArray *keys,
 		job.recp[i] = g_ptr_array_index(keys, i);
 	job.flags = GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
 	    (opt_hide ? GPGME_ENCRYPT_THROW_KEYIDS : 0);
-	inline_tree(&job, msg->mime);
+	job.err = msg_replace_leaves(msg, inline_leaf, drop_html_alternatives,
+	    &job);
 	g_free(job.recp);
 	if (job.err == MS_NOTFOUND || job.err == MS_DATA)
 		return filter_refuse("5.7.1", "a recipient's OpenPGP key "

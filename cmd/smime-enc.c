@@ -4,7 +4,6 @@
  * otherwise nothing is written and the exit is 69 (ENC-1).
  */
 #include "cert.h"
-#include "encrypted.h"
 #include "diag.h"
 #include "filter.h"
 #include "limits.h"

@@ -114,6 +114,17 @@ on_parser_warning(gint64 offset, GMimeParserWarning errcode,
 	case GMIME_WARN_UNENCODED_8BIT_HEADER:
 		msg->flags |= MSG_FLAG_8BIT_HEADERS;
 		break;
+	case GMIME_CRIT_INVALID_HEADER_NAME:
+		/* a line in a header section that is no field: GMime drops
+		 * it, the repair makes it the first line of the body */
+		if (offset >= 0) {
+			if (msg->bad_lines == NULL)
+				msg->bad_lines = g_array_new(FALSE, FALSE,
+				    sizeof(gint64));
+			g_array_append_val(msg->bad_lines, offset);
+		}
+		msg->flags |= MSG_FLAG_MALFORMED;
+		break;
 	case GMIME_CRIT_NESTING_OVERFLOW:
 		/* GMime stopped descending: treat as too deep */
 		msg->depth = ~0u;
@@ -260,6 +271,9 @@ parse_tree(ms_message *msg, msg_problem *problem)
 	 * BINARYMIME cannot carry, so any NUL marks the input malformed. */
 	if (memchr(msg->raw, '\0', len) != NULL)
 		msg->flags |= MSG_FLAG_MALFORMED;
+	if (msg->bad_lines != NULL)
+		g_array_set_size(msg->bad_lines, 0);
+	msg->parts = 0;
 	if (msg->headers_only)
 		source = g_mime_stream_substream(msg->stream, 0, (gint64)len);
 	else
@@ -296,6 +310,324 @@ parse_tree(ms_message *msg, msg_problem *problem)
 	return *problem == MSG_PROBLEM_NONE ? MS_OK : MS_DATA;
 }
 
+/* insertion - a line end the repair wrote into the input */
+typedef struct insertion {
+	size_t at;	/* offset in the received input */
+	size_t len;
+} insertion;
+
+size_t
+msg_received_offset(const ms_message *msg, size_t offset)
+{
+	size_t shift = 0;
+
+	for (guint i = 0; msg->inserted != NULL && i < msg->inserted->len;
+	    i++) {
+		const insertion *ins = &g_array_index(msg->inserted,
+		    insertion, i);
+
+		if (offset >= ins->at + shift + ins->len)
+			shift += ins->len;
+		else if (offset >= ins->at + shift)
+			return ins->at;	/* inside a line end we wrote */
+		else
+			break;
+	}
+	return offset - shift;
+}
+
+const char *
+msg_received(const ms_message *msg, size_t *len)
+{
+	*len = msg->received_len;
+	return msg->received;
+}
+
+static gint
+compare_offsets(gconstpointer a, gconstpointer b)
+{
+	gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static gint
+compare_insertions(gconstpointer a, gconstpointer b)
+{
+	size_t x = ((const insertion *)a)->at, y = ((const insertion *)b)->at;
+
+	return x < y ? -1 : x > y;
+}
+
+/* has_empty_line - p holds a line end followed by an empty line */
+static bool
+has_empty_line(const char *p, size_t len)
+{
+	return memmem(p, len, "\n\n", 2) != NULL ||
+	    memmem(p, len, "\n\r\n", 3) != NULL;
+}
+
+/* repair - write an empty line before the first line of each header
+ * section that the last parse reported as no field, so that line and
+ * the ones after it are read as the body and never dropped.  Later bad
+ * lines of the same section (no empty line between) are body already.
+ * False when nothing was written in. */
+static bool
+repair(ms_message *msg)
+{
+	GArray *bad = msg->bad_lines;
+	GArray *added;
+	GByteArray *fixed;
+	size_t from = 0, last = 0;
+	bool any = false;
+
+	if (bad == NULL || bad->len == 0)
+		return false;
+	g_array_sort(bad, compare_offsets);
+	added = g_array_new(FALSE, FALSE, sizeof(insertion));
+	fixed = g_byte_array_sized_new((guint)msg->raw_len + 2 * bad->len);
+	for (guint i = 0; i < bad->len; i++) {
+		gint64 value = g_array_index(bad, gint64, i);
+		size_t at = (size_t)value;
+		const char *nl;
+		insertion ins;
+
+		if (value < 0 || at > msg->raw_len || at < from)
+			continue;
+		if (at == msg->raw_len) {
+			/* the last line, a delimiter, gets its line end, in
+			 * the style of the line before */
+			if (at == 0 || msg->raw[at - 1] == '\n')
+				continue;
+			nl = memrchr(msg->raw, '\n', at);
+			ins.len = nl != NULL && nl > msg->raw && nl[-1] == '\r' ?
+			    2 : 1;
+		} else {
+			if (at > 0 && msg->raw[at - 1] != '\n')
+				continue;
+			if (any && !has_empty_line(msg->raw + last, at - last))
+				continue;
+			nl = memchr(msg->raw + at, '\n', msg->raw_len - at);
+			ins.len = nl != NULL && nl > msg->raw + at &&
+			    nl[-1] == '\r' ? 2 : 1;
+		}
+		ins.at = msg_received_offset(msg, at);
+		g_byte_array_append(fixed, (const guint8 *)msg->raw + from,
+		    (guint)(at - from));
+		g_byte_array_append(fixed, (const guint8 *)"\r\n" +
+		    (2 - ins.len), (guint)ins.len);
+		g_array_append_val(added, ins);
+		from = last = at;
+		any = true;
+	}
+	if (!any) {
+		g_byte_array_free(fixed, TRUE);
+		g_array_free(added, TRUE);
+		return false;
+	}
+	g_byte_array_append(fixed, (const guint8 *)msg->raw + from,
+	    (guint)(msg->raw_len - from));
+	if (msg->inserted == NULL)
+		msg->inserted = g_array_new(FALSE, FALSE, sizeof(insertion));
+	g_array_append_vals(msg->inserted, added->data, added->len);
+	g_array_sort(msg->inserted, compare_insertions);
+	g_array_free(added, TRUE);
+	/* what the caller may still point into stays alive */
+	if (msg->kept_heaps == NULL) {
+		msg->kept_heaps = g_ptr_array_new_with_free_func(
+		    (GDestroyNotify)g_byte_array_unref);
+		msg->kept_streams = g_ptr_array_new_with_free_func(
+		    g_object_unref);
+	}
+	if (msg->heap != NULL)
+		g_ptr_array_add(msg->kept_heaps, msg->heap);
+	g_ptr_array_add(msg->kept_streams, msg->stream);
+	msg->heap = fixed;
+	msg->raw = (const char *)fixed->data;
+	msg->raw_len = fixed->len;
+	msg->stream = g_mime_stream_mem_new_with_byte_array(msg->heap);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(msg->stream), FALSE);
+	return true;
+}
+
+/* line_kind - how a header section reads a line (len without its LF):
+ * a field is a name of visible characters, optional blanks and a colon
+ * (GMime's rule, so "From  :" is a field) */
+typedef enum line_kind {
+	LINE_EMPTY, LINE_CONTINUATION, LINE_FIELD, LINE_OTHER
+} line_kind;
+
+static line_kind
+line_kind_of(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	if (len == 0 || (len == 1 && p[0] == '\r'))
+		return LINE_EMPTY;
+	if (p[0] == ' ' || p[0] == '\t')
+		return LINE_CONTINUATION;
+	while (i < len && p[i] != ':' && (unsigned char)p[i] > ' ' &&
+	    p[i] != 0x7f)
+		i++;
+	if (i == 0)
+		return LINE_OTHER;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < len && p[i] == ':' ? LINE_FIELD : LINE_OTHER;
+}
+
+/* delimiter_kind - 0 for no delimiter of a multipart in boundaries, 1
+ * for a delimiter, 2 for a closing one (len without the LF) */
+static int
+delimiter_kind(const char *p, size_t len, GHashTable *boundaries)
+{
+	char *name;
+	int kind = 0;
+
+	if (len < 3 || p[0] != '-' || p[1] != '-')
+		return 0;
+	while (len > 2 && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
+	    p[len - 1] == '\r'))
+		len--;
+	name = g_strndup(p + 2, len - 2);
+	if (g_hash_table_contains(boundaries, name))
+		kind = 1;
+	else if (len > 4 && p[len - 1] == '-' && p[len - 2] == '-') {
+		name[len - 4] = '\0';
+		if (g_hash_table_contains(boundaries, name))
+			kind = 2;
+	}
+	g_free(name);
+	return kind;
+}
+
+/* add_boundaries - the boundary of every multipart of the tree */
+static void
+add_boundaries(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	(void)parent;
+	if (GMIME_IS_MULTIPART(part)) {
+		const char *b = g_mime_multipart_get_boundary(
+		    GMIME_MULTIPART(part));
+
+		if (b != NULL)
+			g_hash_table_add(data, g_strdup(b));
+	}
+}
+
+/* note_bad_line - record a line at offset that ends a header section */
+static void
+note_bad_line(ms_message *msg, size_t offset)
+{
+	gint64 value = (gint64)offset;
+
+	if (msg->bad_lines == NULL)
+		msg->bad_lines = g_array_new(FALSE, FALSE, sizeof(gint64));
+	g_array_append_val(msg->bad_lines, value);
+}
+
+/* scan_sections - find the first line that is no field in the top-level
+ * header section and in the header section after each delimiter of a
+ * multipart GMime found.  GMime drops such lines, and when one is long
+ * (a base64 body right after the part's fields) it drops the whole part
+ * without saying where; this one pass over the lines finds them. */
+static void
+scan_sections(ms_message *msg)
+{
+	GHashTable *boundaries = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	const char *raw = msg->raw;
+	size_t pos = 0, len = msg->headers_only ? msg->header_len :
+	    msg->raw_len;
+	bool in_header = true;
+
+	if (!msg->headers_only && msg->mime != NULL)
+		g_mime_message_foreach(msg->mime, add_boundaries, boundaries);
+	/* the mbox envelope line is no part of the header (RFC 4155) */
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
+		const char *nl = memchr(raw, '\n', len);
+
+		pos = nl != NULL ? (size_t)(nl - raw) + 1 : len;
+	}
+	while (pos < len) {
+		const char *nl;
+		size_t line;
+		int delimiter;
+
+		if (!in_header && g_hash_table_size(boundaries) == 0)
+			break;	/* no multipart: no other header section */
+		if (!in_header && (len - pos < 2 || raw[pos] != '-' ||
+		    raw[pos + 1] != '-')) {
+			/* in a body only a delimiter line matters: look for
+			 * "--" at a line start (a '-' is rare in text, absent
+			 * from base64) */
+			const char *dash = raw + pos + 1;
+
+			while ((dash = memchr(dash, '-', (size_t)(raw + len -
+			    dash))) != NULL && (dash[-1] != '\n' ||
+			    dash + 1 >= raw + len || dash[1] != '-'))
+				dash++;
+			if (dash == NULL)
+				break;
+			pos = (size_t)(dash - raw);
+			continue;
+		}
+		nl = memchr(raw + pos, '\n', len - pos);
+		line = nl ? (size_t)(nl - (raw + pos)) : len - pos;
+		delimiter = g_hash_table_size(boundaries) > 0 ?
+		    delimiter_kind(raw + pos, line, boundaries) : 0;
+
+		if (delimiter != 0) {
+			in_header = delimiter == 1;
+			/* GMime keeps the CR before a delimiter that ends the
+			 * input without a line end as content: give it one */
+			if (nl == NULL && !msg->headers_only)
+				note_bad_line(msg, len);
+		}
+		else if (in_header) {
+			line_kind kind = line_kind_of(raw + pos, line);
+
+			if (kind == LINE_EMPTY)
+				in_header = false;
+			else if (kind == LINE_OTHER) {
+				note_bad_line(msg, pos);
+				in_header = false;
+			}
+		}
+		pos += line + 1;
+	}
+	g_hash_table_destroy(boundaries);
+}
+
+/* parse_repaired - parse_tree, then again after each repair; a section
+ * ended inside a part shows only once its parent is read, so a few
+ * passes, bounded, never one per part */
+static ms_err
+parse_repaired(ms_message *msg, msg_problem *problem)
+{
+	ms_err err = parse_tree(msg, problem);
+
+	/* a message that starts with no field at all stays unparsable */
+	if (msg->mime == NULL)
+		return err;
+	scan_sections(msg);
+	for (int pass = 0; pass < 4 && repair(msg); pass++) {
+		if (msg->mime != NULL)
+			g_object_unref(msg->mime);
+		msg->mime = NULL;
+		msg->depth = 0;
+		*problem = check_headers(msg->raw, msg->raw_len,
+		    &msg->header_len);
+		if (*problem != MSG_PROBLEM_NONE)
+			return MS_DATA;
+		err = parse_tree(msg, problem);
+		if (msg->mime == NULL)
+			break;
+		scan_sections(msg);
+	}
+	return err;
+}
+
 /* parse - the raw limits, then the tree */
 static ms_err
 parse(ms_message *msg, msg_problem *problem)
@@ -318,7 +650,9 @@ parse(ms_message *msg, msg_problem *problem)
 		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(msg->stream),
 		    FALSE);
 	}
-	return parse_tree(msg, problem);
+	msg->received = msg->raw;
+	msg->received_len = msg->raw_len;
+	return parse_repaired(msg, problem);
 }
 
 ms_err
@@ -335,7 +669,7 @@ msg_parse_full(ms_message *msg, msg_problem *problem)
 	headers = msg->mime;
 	msg->mime = NULL;
 	msg->headers_only = false;
-	err = parse_tree(msg, problem);
+	err = parse_repaired(msg, problem);
 	if (err != MS_OK) {
 		if (msg->mime != NULL)
 			g_object_unref(msg->mime);
@@ -495,6 +829,14 @@ msg_free(ms_message *msg)
 		g_object_unref(msg->stream);
 	if (msg->heap != NULL)
 		g_byte_array_free(msg->heap, TRUE);
+	if (msg->kept_streams != NULL)
+		g_ptr_array_free(msg->kept_streams, TRUE);
+	if (msg->kept_heaps != NULL)
+		g_ptr_array_free(msg->kept_heaps, TRUE);
+	if (msg->bad_lines != NULL)
+		g_array_free(msg->bad_lines, TRUE);
+	if (msg->inserted != NULL)
+		g_array_free(msg->inserted, TRUE);
 	g_free(msg);
 }
 

@@ -51,6 +51,14 @@ typedef struct ms_message {
 	/* private */
 	GByteArray *heap;	/* read input, or NULL */
 	GMimeStream *stream;
+	GArray *bad_lines;	/* offsets of header lines that are no
+				 * field, reported by the last parse */
+	GArray *inserted;	/* line ends written in: received offset
+				 * and length, ascending */
+	const char *received;	/* the input as read */
+	size_t received_len;
+	GPtrArray *kept_heaps;	/* earlier buffers and streams, alive */
+	GPtrArray *kept_streams;	/* while pointers into them may be held */
 } ms_message;
 
 /* msg_library_init - initialise GMime once per process */
@@ -96,6 +104,14 @@ ms_err msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
 /* msg_strip_status_headers - remove every top-level X-Mailseal-* field,
  * now and after any later parse (DEC-8) */
 void msg_strip_status_headers(ms_message *msg);
+
+/* msg_received_offset - the offset in the received input of offset in
+ * msg->raw (they differ only after a header section was ended) */
+size_t msg_received_offset(const ms_message *msg, size_t offset);
+
+/* msg_received - the input as received (before any empty line was
+ * written in), and its length */
+const char *msg_received(const ms_message *msg, size_t *len);
 
 /* msg_free - release a message */
 void msg_free(ms_message *msg);

@@ -2,18 +2,24 @@
  * msgpart.c - the root view of a message (see msgpart.h).  The only byte
  * scanning here is the RFC 2046 delimiter search that finds the raw
  * signed part of a multipart/signed, whose structure GMime has already
- * established; everything else goes through GMime.
+ * established, and the search for OpenPGP armor lines in a decoded
+ * text/plain root; everything else goes through GMime.  ENC-7's "already
+ * encrypted" asks smime.c whether enveloped DER is what it claims.
  */
 #include "msgpart.h"
 #include "secret.h"
 #include "diag.h"
 #include "limits.h"
+#include "smime.h"
 
 #include <sodium.h>
 #include <string.h>
 
 /* base64 content is decoded in blocks of this many characters */
 #define CONTENT_BLOCK 65536
+
+static char *decoded_text(const char *raw);
+static msg_kind structural_kind(ms_message *msg);
 
 /* content_type_is - root content type matches type/subtype */
 static bool
@@ -33,8 +39,125 @@ ct_param(GMimeObject *obj, const char *name)
 	return ct ? g_mime_content_type_get_parameter(ct, name) : NULL;
 }
 
+/* armor_line - text has a line that starts with armor */
+static bool
+armor_line(const GByteArray *text, const char *armor)
+{
+	const char *p = (const char *)text->data, *end = p + text->len;
+	size_t n = strlen(armor);
+
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), armor, n);
+
+		if (hit == NULL)
+			return false;
+		if (hit == (const char *)text->data || hit[-1] == '\n')
+			return true;
+		p = hit + 1;
+	}
+	return false;
+}
+
+ms_err
+msg_root_text(ms_message *msg, size_t max, GByteArray **out)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
+
+	*out = NULL;
+	if (root == NULL || !GMIME_IS_PART(root) ||
+	    !content_type_is(root, "text", "plain"))
+		return MS_NOTFOUND;
+	return msg_root_decoded(msg, max, out);
+}
+
+/* inline_kind - the kind of a text/plain root by its armor lines */
+static msg_kind
+inline_kind(ms_message *msg)
+{
+	GByteArray *text;
+	msg_kind kind = MSG_KIND_PLAIN;
+
+	if (msg_root_text(msg, limits_get()->message_size, &text) != MS_OK)
+		return MSG_KIND_PLAIN;
+	if (armor_line(text, "-----BEGIN PGP MESSAGE-----"))
+		kind = MSG_KIND_PGP_INLINE_ENCRYPTED;
+	else if (armor_line(text, "-----BEGIN PGP SIGNED MESSAGE-----"))
+		kind = MSG_KIND_PGP_INLINE_SIGNED;
+	g_byte_array_free(text, TRUE);
+	return kind;
+}
+
 msg_kind
 msg_root_kind(ms_message *msg)
+{
+	msg_kind kind = structural_kind(msg);
+
+	return kind == MSG_KIND_PLAIN ? inline_kind(msg) : kind;
+}
+
+/* pgp_mime_ciphertext_part - the second part of a PGP/MIME encrypted
+ * root of RFC 3156's shape, or NULL */
+static GMimeObject *
+pgp_mime_ciphertext_part(ms_message *msg)
+{
+	msg_problem problem;
+	GMimeObject *root, *first;
+	GMimeMultipart *mp;
+	GByteArray *version;
+	bool ok;
+
+	if (structural_kind(msg) != MSG_KIND_PGP_ENCRYPTED ||
+	    msg_parse_full(msg, &problem) != MS_OK)
+		return NULL;
+	root = g_mime_message_get_mime_part(msg->mime);
+	if (root == NULL || !GMIME_IS_MULTIPART(root))
+		return NULL;
+	mp = GMIME_MULTIPART(root);
+	if (g_mime_multipart_get_count(mp) != 2)
+		return NULL;
+	first = g_mime_multipart_get_part(mp, 0);
+	if (!GMIME_IS_PART(first) ||
+	    !content_type_is(first, "application", "pgp-encrypted"))
+		return NULL;
+	version = msg_part_content(first, 4096);
+	ok = version != NULL && g_strstr_len((const char *)version->data,
+	    (gssize)version->len, "Version: 1") != NULL;
+	if (version != NULL)
+		g_byte_array_free(version, TRUE);
+	return ok ? g_mime_multipart_get_part(mp, 1) : NULL;
+}
+
+GByteArray *
+msg_pgp_mime_ciphertext(ms_message *msg, size_t max)
+{
+	GMimeObject *part = pgp_mime_ciphertext_part(msg);
+
+	return part != NULL ? msg_part_content(part, max) : NULL;
+}
+
+bool
+msg_root_encrypted(ms_message *msg)
+{
+	msg_kind kind = structural_kind(msg);
+	GByteArray *der;
+	bool aead, yes;
+	const char *why;
+
+	if (kind == MSG_KIND_PGP_ENCRYPTED)
+		return pgp_mime_ciphertext_part(msg) != NULL;
+	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
+		return false;
+	if (msg_root_decoded(msg, limits_get()->message_size, &der) != MS_OK)
+		return false;
+	yes = smime_check_enveloped(der->data, der->len, &aead, &why) ==
+	    MS_OK;
+	g_byte_array_free(der, TRUE);
+	return yes;
+}
+
+/* structural_kind - the kind of the root by its MIME structure alone */
+static msg_kind
+structural_kind(ms_message *msg)
 {
 	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	const char *param;
@@ -126,8 +249,11 @@ append_list(GString *out, GMimeHeaderList *list)
 	for (int i = 0; i < count; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 		const char *raw = g_mime_header_get_raw_value(h);
+		const char *name = g_mime_header_get_raw_name(h);
 
-		g_string_append(out, g_mime_header_get_name(h));
+		/* the name as received, blanks before the colon kept */
+		g_string_append(out, name != NULL ? name :
+		    g_mime_header_get_name(h));
 		g_string_append_c(out, ':');
 		/* line ends towards sendmail are LF (MIME-A2): the CR of a
 		 * CRLF input is dropped, a bare CR becomes a space */
@@ -228,9 +354,11 @@ delimiter_line(const char *p, size_t left, const char *boundary,
 	return true;
 }
 
-/* to_crlf - canonical form: every line ends in CRLF */
+/* to_crlf - canonical form: every line ends in CRLF; with bare_cr, a
+ * bare CR is a line end too, as msg_crlf_to_lf writes it, so what we sign
+ * is what a receiver reads (received signed bytes keep theirs) */
 static GByteArray *
-to_crlf(const char *data, size_t len)
+to_crlf(const char *data, size_t len, bool bare_cr)
 {
 	GByteArray *out = g_byte_array_sized_new((guint)(len + len / 32 + 2));
 
@@ -238,6 +366,9 @@ to_crlf(const char *data, size_t len)
 		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
 			g_byte_array_append(out, (const guint8 *)"\r", 1);
 		g_byte_array_append(out, (const guint8 *)data + i, 1);
+		if (bare_cr && data[i] == '\r' &&
+		    (i + 1 == len || data[i + 1] != '\n'))
+			g_byte_array_append(out, (const guint8 *)"\n", 1);
 	}
 	return out;
 }
@@ -273,9 +404,12 @@ msg_signed_parts(ms_message *msg, GByteArray **content,
 		return MS_DATA;
 	}
 	blen = strlen(boundary);
-	pos = msg_body_offset(msg);
-	body = msg->raw + pos;
-	body_len = msg->raw_len - pos;
+	/* the bytes as received: a header section the reader ended with an
+	 * empty line of its own was signed without it */
+	body = msg_received(msg, &body_len);
+	pos = msg_received_offset(msg, msg_body_offset(msg));
+	body += pos;
+	body_len -= pos;
 	/* walk the lines of the body; part 1 lies between the first and the
 	 * second delimiter, without the line break before the second */
 	for (size_t i = 0; i < body_len && found < 2;) {
@@ -304,7 +438,7 @@ msg_signed_parts(ms_message *msg, GByteArray **content,
 		end--;
 	if (end > start && end[-1] == '\r')
 		end--;
-	*content = to_crlf(start, (size_t)(end - start));
+	*content = to_crlf(start, (size_t)(end - start), false);
 
 	sig = g_mime_multipart_get_part(mp, 1);
 	if (!GMIME_IS_PART(sig) ||
@@ -495,6 +629,133 @@ armor_qp(GMimePart *part)
 	return true;
 }
 
+/* has_8bit - an octet over 127 in text */
+static bool
+has_8bit(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/* reencode_params - set every parameter of a Content-Type or
+ * Content-Disposition again, so GMime writes an 8-bit value with RFC 2231
+ * (as UTF-8, the text GMime decoded it to) */
+static void
+reencode_params(GMimeParamList *params)
+{
+	int count = params ? g_mime_param_list_length(params) : 0;
+
+	for (int i = 0; i < count; i++) {
+		GMimeParam *param = g_mime_param_list_get_parameter_at(params, i);
+		char *name = g_strdup(g_mime_param_get_name(param));
+		char *value = g_strdup(g_mime_param_get_value(param));
+
+		if (value != NULL && has_8bit(value, strlen(value)))
+			g_mime_param_list_set_parameter(params, name, value);
+		g_free(name);
+		g_free(value);
+	}
+}
+
+/* headers_7bit - encode obj's header fields that hold raw 8-bit text:
+ * parameters with RFC 2231, other values with RFC 2047 */
+static void
+headers_7bit(GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	bool params = false;
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *name = g_mime_header_get_name(h);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *text;
+
+		if (raw == NULL || !has_8bit(raw, strlen(raw)))
+			continue;
+		if (g_ascii_strcasecmp(name, "Content-Type") == 0 ||
+		    g_ascii_strcasecmp(name, "Content-Disposition") == 0) {
+			params = true;
+			continue;
+		}
+		text = decoded_text(raw);
+		g_mime_header_set_value(h, NULL, text, "utf-8");
+		g_free(text);
+	}
+	if (params) {
+		GMimeContentType *ct = g_mime_object_get_content_type(obj);
+		GMimeContentDisposition *cd =
+		    g_mime_object_get_content_disposition(obj);
+
+		if (ct != NULL)
+			reencode_params(g_mime_content_type_get_parameters(ct));
+		if (cd != NULL)
+			reencode_params(
+			    g_mime_content_disposition_get_parameters(cd));
+	}
+}
+
+/* encoded_8bit - the part's content as it stands encoded holds raw 8-bit
+ * octets although it is declared base64, quoted-printable or uuencode;
+ * GMime would write it unchanged */
+static bool
+encoded_8bit(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *stream = w ? g_mime_data_wrapper_get_stream(w) : NULL;
+	char buf[4096];
+	gint64 start;
+	bool found = false;
+	ssize_t n;
+
+	if (stream == NULL)
+		return false;
+	start = g_mime_stream_tell(stream);
+	g_mime_stream_reset(stream);
+	while (!found && (n = g_mime_stream_read(stream, buf, sizeof(buf))) > 0)
+		found = has_8bit(buf, (size_t)n);
+	g_mime_stream_seek(stream, start, GMIME_STREAM_SEEK_SET);
+	return found;
+}
+
+/* decode_content - replace the part's content by its decoded bytes, so
+ * it is encoded anew when written; false when it cannot be read */
+static bool
+decode_content(GMimePart *part)
+{
+	GByteArray *data = msg_part_content(GMIME_OBJECT(part),
+	    limits_get()->message_size);
+	GMimeStream *mem;
+	GMimeDataWrapper *wrapper;
+
+	if (data == NULL)
+		return false;
+	mem = g_mime_stream_mem_new_with_byte_array(data);	/* owns it */
+	wrapper = g_mime_data_wrapper_new_with_stream(mem,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(mem);
+	g_mime_part_set_content(part, wrapper);
+	g_object_unref(wrapper);
+	return true;
+}
+
+/* multipart_7bit - an 8-bit preamble or epilogue, which no transfer encoding
+ * can carry and no reader shows, is left out */
+static void
+multipart_7bit(GMimeMultipart *mp)
+{
+	const char *text = g_mime_multipart_get_prologue(mp);
+
+	if (text != NULL && has_8bit(text, strlen(text)))
+		g_mime_multipart_set_prologue(mp, NULL);
+	text = g_mime_multipart_get_epilogue(mp);
+	if (text != NULL && has_8bit(text, strlen(text)))
+		g_mime_multipart_set_epilogue(mp, NULL);
+}
+
 /* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
  * g_mime_object_encode leaves parts declared "binary" alone */
 static void
@@ -509,8 +770,11 @@ to_7bit(GMimeObject *root)
 
 		if (GMIME_IS_MULTIPART_SIGNED(obj))
 			continue;	/* signed bytes are never changed */
+		headers_7bit(obj);
 		if (GMIME_IS_MULTIPART(obj)) {
 			GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+			multipart_7bit(mp);
 
 			for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0;
 			    i--)
@@ -522,12 +786,23 @@ to_7bit(GMimeObject *root)
 			GMimeObject *body = inner ?
 			    g_mime_message_get_mime_part(inner) : NULL;
 
+			if (inner != NULL)
+				headers_7bit(GMIME_OBJECT(inner));
 			if (body != NULL)
 				g_ptr_array_add(stack, body);
 		} else if (GMIME_IS_PART(obj)) {
 			GMimePart *part = GMIME_PART(obj);
 			GMimeContentEncoding enc =
 			    g_mime_part_get_content_encoding(part);
+
+			if ((enc == GMIME_CONTENT_ENCODING_BASE64 ||
+			    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+			    enc == GMIME_CONTENT_ENCODING_UUENCODE) &&
+			    encoded_8bit(part) && decode_content(part)) {
+				g_mime_part_set_content_encoding(part,
+				    GMIME_CONTENT_ENCODING_8BIT);
+				enc = GMIME_CONTENT_ENCODING_8BIT;
+			}
 
 			if (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
 			    enc == GMIME_CONTENT_ENCODING_7BIT ||
@@ -589,7 +864,8 @@ msg_entity_7bit(ms_message *msg)
 		/* GMime copies preambles and epilogues as they came: make
 		 * every line end CRLF, so what is signed is exactly what a
 		 * receiver reconstructs from our LF output */
-		GByteArray *crlf = to_crlf((const char *)out->data, out->len);
+		GByteArray *crlf = to_crlf((const char *)out->data, out->len,
+		    true);
 
 		g_byte_array_free(out, TRUE);
 		out = crlf;
@@ -851,6 +1127,14 @@ msg_output_unwrapped(ms_output *out, const ms_message *outer,
 	if (inner->heap != NULL)
 		if (inner->heap->len > 0)
 			sodium_memzero(inner->heap->data, inner->heap->len);
+	/* the decrypted input as received, before an empty line was
+	 * written in */
+	for (guint i = 0; inner->kept_heaps != NULL &&
+	    i < inner->kept_heaps->len; i++) {
+		GByteArray *kept = g_ptr_array_index(inner->kept_heaps, i);
+
+		sodium_memzero(kept->data, kept->len);
+	}
 	msg_free(inner);
 	return err;
 }
@@ -919,23 +1203,6 @@ msg_entity_clear(msg_entity *e)
 		g_string_free(e->headers, TRUE);
 }
 
-
-char *
-msg_boundary(const msg_entity *e, const char *prefix)
-{
-	for (;;) {
-		GString *b = g_string_new(prefix);
-		guint8 rnd[12];
-
-		randombytes_buf(rnd, sizeof(rnd));
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			g_string_append_printf(b, "%02x", rnd[i]);
-		if (g_strstr_len(e->head, (gssize)e->head_len, b->str) == NULL &&
-		    memmem(e->body, e->body_len, b->str, b->len) == NULL)
-			return g_string_free(b, FALSE);
-		g_string_free(b, TRUE);
-	}
-}
 
 /* base64_content - the content of a base64 part, decoded by GMime's
  * decoder.  The decoder keeps the bits of a last group that lacks its
@@ -1175,4 +1442,52 @@ msg_walk(const ms_message *msg, msg_visit_fn visit, void *data)
 	}
 	g_array_free(stack, TRUE);
 	return MS_OK;
+}
+
+ms_err
+msg_replace_leaves(ms_message *msg, msg_leaf_fn leaf,
+    msg_multipart_fn multipart, void *data)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(msg->mime), *repl;
+	GPtrArray *stack;
+	ms_err err = MS_OK;
+
+	if (msg->headers_only)
+		return MS_USAGE;
+	if (root == NULL)
+		return MS_OK;
+	if (!GMIME_IS_MULTIPART(root)) {
+		repl = leaf(root, data, &err);
+		if (repl != NULL) {
+			g_mime_message_set_mime_part(msg->mime, repl);
+			g_object_unref(repl);
+		}
+		return err;
+	}
+	stack = g_ptr_array_new();
+	g_ptr_array_add(stack, root);
+	while (stack->len > 0 && err == MS_OK) {
+		GMimeMultipart *mp = g_ptr_array_remove_index(stack,
+		    stack->len - 1);
+
+		if (multipart != NULL)
+			multipart(mp, data);
+		for (int i = 0; i < g_mime_multipart_get_count(mp) &&
+		    err == MS_OK; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+
+			if (GMIME_IS_MULTIPART(child)) {
+				g_ptr_array_add(stack, child);
+				continue;
+			}
+			repl = leaf(child, data, &err);
+			if (repl != NULL) {
+				g_object_unref(g_mime_multipart_replace(mp, i,
+				    repl));
+				g_object_unref(repl);
+			}
+		}
+	}
+	g_ptr_array_free(stack, TRUE);
+	return err;
 }

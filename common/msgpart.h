@@ -25,11 +25,33 @@ typedef enum msg_kind {
 	MSG_KIND_SMIME_DETACHED,	/* multipart/signed, pkcs7-signature */
 	MSG_KIND_PGP_ENCRYPTED,		/* multipart/encrypted, pgp */
 	MSG_KIND_PGP_SIGNED,		/* multipart/signed, pgp-signature */
-	MSG_KIND_SIGNED_MALFORMED	/* multipart/signed of another shape */
+	MSG_KIND_SIGNED_MALFORMED,	/* multipart/signed of another shape */
+	MSG_KIND_PGP_INLINE_ENCRYPTED,	/* text/plain root with a line
+					 * "-----BEGIN PGP MESSAGE-----" */
+	MSG_KIND_PGP_INLINE_SIGNED	/* text/plain root with a line
+					 * "-----BEGIN PGP SIGNED MESSAGE-----" */
 } msg_kind;
 
-/* msg_root_kind - classify the root entity by its MIME structure */
+/* msg_root_kind - classify the root entity: by its MIME structure, and a
+ * text/plain root by the armor lines of its decoded body (whether that
+ * is exactly one valid block is the decrypter's and verifier's check) */
 msg_kind msg_root_kind(ms_message *msg);
+
+/* msg_root_encrypted - ENC-7: the root is encrypted already, so a filter
+ * passes the message on instead of encrypting it again: S/MIME enveloped
+ * data whose DER says so, or PGP/MIME of RFC 3156's shape.  Structural,
+ * never a substring test; inline OpenPGP does not count. */
+bool msg_root_encrypted(ms_message *msg);
+
+/* msg_pgp_mime_ciphertext - for a PGP/MIME encrypted root of RFC 3156's
+ * shape (two parts, the first application/pgp-encrypted stating
+ * "Version: 1"), the decoded second part, at most max bytes; else NULL */
+GByteArray *msg_pgp_mime_ciphertext(ms_message *msg, size_t max);
+
+/* msg_root_text - the transfer-decoded body of a single-part text/plain
+ * root (a root without Content-Type is text/plain), at most max bytes;
+ * MS_NOTFOUND for another root, MS_DATA when it cannot be read */
+ms_err msg_root_text(ms_message *msg, size_t max, GByteArray **out);
 
 /* msg_body_offset - where the top-level body starts in msg->raw */
 size_t msg_body_offset(const ms_message *msg);
@@ -87,10 +109,6 @@ typedef struct msg_entity {
  * to be made CRLF while signing), else the entity rebuilt with 7-bit
  * encodings in CRLF form (canonical true); MS_DATA over a limit */
 ms_err msg_signing_entity(ms_message *msg, msg_entity *e);
-
-/* msg_boundary - a random MIME boundary with prefix that occurs nowhere
- * in the entity (g_free) */
-char *msg_boundary(const msg_entity *e, const char *prefix);
 
 /* msg_entity_clear - free what msg_signing_entity made */
 void msg_entity_clear(msg_entity *e);
@@ -195,6 +213,24 @@ typedef bool (*msg_visit_fn)(const msg_node *node, void *data);
  * signature part is a leaf like any other.  MS_USAGE on a headers-only
  * message. */
 ms_err msg_walk(const ms_message *msg, msg_visit_fn visit, void *data);
+
+/* msg_leaf_fn - a replacement for leaf (a new reference, or NULL to keep
+ * it); an error in *err (MS_OK on entry) stops the walk */
+typedef GMimeObject *(*msg_leaf_fn)(GMimeObject *leaf, void *data,
+    ms_err *err);
+
+/* msg_multipart_fn - called on each multipart before its parts, which it
+ * may remove */
+typedef void (*msg_multipart_fn)(GMimeMultipart *multipart, void *data);
+
+/* msg_replace_leaves - for a transform that rewrites the tree: offer
+ * every entity of the parsed message that is not a multipart (an attached
+ * message/rfc822 counts as one, its inside is not entered) to leaf, in
+ * document order, and put what it returns in its place; each multipart
+ * goes to multipart (may be NULL) first.  Without recursion, MIME-L2 was
+ * checked when the message was read.  Returns the first error. */
+ms_err msg_replace_leaves(ms_message *msg, msg_leaf_fn leaf,
+    msg_multipart_fn multipart, void *data);
 
 /* msg_crlf_to_lf - CRLF line ends to LF (for output towards sendmail) */
 GByteArray *msg_crlf_to_lf(const guint8 *data, size_t len);

@@ -4,6 +4,7 @@
  * mailseal-filter(1).
  */
 #include "pgsign.h"
+#include "msgwrite.h"
 #include "diag.h"
 #include "filter.h"
 #include "limits.h"
@@ -81,12 +82,14 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 	if (err == MS_OK) {
 		GString *text = g_string_new(NULL);
 
-		boundary = msg_boundary(&e, "=-mailseal-pgp-");
+		boundary = msg_boundary_new("=-mailseal-pgp-", e.head,
+		    e.head_len, e.body, e.body_len);
 		out->head = g_string_new(NULL);
 		out->body = g_byte_array_new();
 		g_string_append_printf(out->head,
-		    "Content-Type: multipart/signed; micalg=%s;\n"
-		    " protocol=\"application/pgp-signature\"; boundary=\"%s\"\n\n",
+		    "Content-Type: multipart/signed;"
+		    " protocol=\"application/pgp-signature\";\n"
+		    " micalg=%s; boundary=\"%s\"\n\n",
 		    alg, boundary);
 		g_string_printf(text,
 		    "This is an OpenPGP/MIME signed message (RFC 4880 and 3156).\n"
@@ -120,7 +123,6 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 static ms_err
 sign_inline(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out, bool *done)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	GByteArray *text = NULL;
 	gpgme_data_t plain = NULL, signed_text = NULL;
 	char *data;
@@ -129,10 +131,7 @@ sign_inline(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out, bool *done)
 	ms_err err;
 
 	*done = false;
-	if (root == NULL || !GMIME_IS_PART(root) ||
-	    !g_mime_content_type_is_type(g_mime_object_get_content_type(root),
-	    "text", "plain") ||
-	    msg_root_decoded(msg, limits_get()->message_size, &text) != MS_OK)
+	if (msg_root_text(msg, limits_get()->message_size, &text) != MS_OK)
 		return MS_OK;
 	if (!g_utf8_validate((const char *)text->data, (gssize)text->len,
 	    NULL)) {

@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "err.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "smime.h"
 
 #include <openssl/err.h>
@@ -172,34 +173,19 @@ smenc_write_entity(const GString *outer_fields, const char *head,
     STACK_OF(X509) *certs, const EVP_CIPHER *cipher, bool oaep,
     ms_output *out)
 {
-	GString *outer = g_string_new_len(outer_fields->str, outer_fields->len);
-	bool aead = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE;
+	msg_root root = { .type = EVP_CIPHER_get_mode(cipher) ==
+	    EVP_CIPH_GCM_MODE ? MSG_ROOT_AUTH_ENVELOPED : MSG_ROOT_ENVELOPED };
 	BIO *in, *b64;
 	ms_err err;
 
-	if (!msg_has_field(outer, "MIME-Version"))
-		g_string_append(outer, "MIME-Version: 1.0\n");
-	g_string_append_printf(outer,
-	    "Content-Type: application/pkcs7-mime; smime-type=%s;\n"
-	    " name=\"smime.p7m\"\n"
-	    "Content-Transfer-Encoding: base64\n"
-	    "Content-Disposition: attachment; filename=\"smime.p7m\"\n"
-	    "Content-Description: S/MIME encrypted message\n\n",
-	    aead ? "authEnveloped-data" : "enveloped-data");
-	err = output_write(out, outer->str, outer->len);
+	err = msg_write_root(out, outer_fields, &root);
 	in = smime_segments_bio(head, head_len, body, body_len);
-	b64 = BIO_new(BIO_f_base64());
-	if (b64 == NULL)
-		diag_fatal(EXIT_TEMPFAIL, "out of memory");
-	BIO_push(b64, output_bio(out));
+	b64 = msg_base64_bio(out);
 	if (err == MS_OK)
 		err = smime_encrypt(certs, cipher, oaep, in, b64);
-	if (err == MS_OK && BIO_flush(b64) != 1)
+	if (msg_base64_bio_end(b64) != MS_OK && err == MS_OK)
 		err = MS_TEMP;
-	BIO_pop(b64);
-	BIO_free(b64);
 	BIO_free(in);
-	g_string_free(outer, TRUE);
 	return err;
 }
 

@@ -3,6 +3,7 @@
  * path behind smime-sign(1) and the signed copies of mailseal-filter(1).
  */
 #include "smsign.h"
+#include "msgwrite.h"
 #include "ca.h"
 #include "diag.h"
 #include "filter.h"
@@ -165,7 +166,8 @@ smsign_sign(ms_message *msg, const smsign_signer *signer,
 		err = append_base64(out->body, der, (size_t)der_len);
 		goto done;
 	}
-	boundary = msg_boundary(&e, "=-mailseal-");
+	boundary = msg_boundary_new("=-mailseal-", e.head, e.head_len,
+	    e.body, e.body_len);
 	/* the signed bytes go out with LF line ends; a receiver makes them
 	 * canonical again before verifying (RFC 8551 3.1.1) */
 	g_string_append_printf(out->head,

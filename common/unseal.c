@@ -11,6 +11,7 @@
 #include "filter.h"
 #include "limits.h"
 #include "msgpart.h"
+#include "msgwrite.h"
 #include "pgp.h"
 #include "secret.h"
 
@@ -141,13 +142,9 @@ single_armor(const GByteArray *body)
 static GByteArray *
 text_root(ms_message *msg)
 {
-	GMimeObject *root = g_mime_message_get_mime_part(msg->mime);
 	GByteArray *data = NULL;
 
-	if (root == NULL || !GMIME_IS_PART(root) ||
-	    !g_mime_content_type_is_type(g_mime_object_get_content_type(root),
-	    "text", "plain") ||
-	    msg_root_decoded(msg, limits_get()->message_size, &data) != MS_OK)
+	if (msg_root_text(msg, limits_get()->message_size, &data) != MS_OK)
 		return NULL;
 	return data;
 }
@@ -158,36 +155,13 @@ static GByteArray *
 ciphertext(ms_message *msg, bool *mime)
 {
 	size_t max = limits_get()->message_size;
-	GMimeObject *root;
 	GByteArray *data = NULL;
-	msg_kind kind = msg_root_kind(msg);
 
 	*mime = false;
-	root = g_mime_message_get_mime_part(msg->mime);
-	if (kind == MSG_KIND_PGP_ENCRYPTED) {
-		GMimeMultipart *mp = GMIME_MULTIPART(root);
-		GMimeObject *first;
-		GByteArray *version;
-		bool ok;
-
-		/* RFC 3156: exactly two parts, the first the version part */
-		if (g_mime_multipart_get_count(mp) != 2)
-			return NULL;
-		first = g_mime_multipart_get_part(mp, 0);
-		if (!g_mime_content_type_is_type(
-		    g_mime_object_get_content_type(first), "application",
-		    "pgp-encrypted"))
-			return NULL;
-		version = msg_part_content(first, 4096);
-		ok = version != NULL && g_strstr_len(
-		    (const char *)version->data, version->len, "Version: 1");
-
-		if (version != NULL)
-			g_byte_array_free(version, TRUE);
-		if (!ok)
-			return NULL;
-		*mime = true;
-		return msg_part_content(g_mime_multipart_get_part(mp, 1), max);
+	if (msg_root_kind(msg) == MSG_KIND_PGP_ENCRYPTED) {
+		data = msg_pgp_mime_ciphertext(msg, max);
+		*mime = data != NULL;
+		return data;
 	}
 	data = text_root(msg);
 	if (data != NULL && single_armor(data))
@@ -338,17 +312,13 @@ static ms_err
 inline_output(ms_output *out, const ms_message *msg, GByteArray *plain)
 {
 	GString *text = msg_outer_headers(msg);
-	bool utf8 = g_utf8_validate((const char *)plain->data,
-	    (gssize)plain->len, NULL);
+	msg_root root = { .type = MSG_ROOT_TEXT, .encoding = "8bit",
+	    .charset = g_utf8_validate((const char *)plain->data,
+	    (gssize)plain->len, NULL) ? "utf-8" : "unknown-8bit" };
 	ms_err err;
 
 	msg_header_append(text, "X-Mailseal-Decrypted", "pgp");
-	if (!msg_has_field(text, "MIME-Version"))
-		g_string_append(text, "MIME-Version: 1.0\n");
-	g_string_append_printf(text, "Content-Type: text/plain; charset=%s\n"
-	    "Content-Transfer-Encoding: 8bit\n\n",
-	    utf8 ? "utf-8" : "unknown-8bit");
-	err = output_write(out, text->str, text->len);
+	err = msg_write_root(out, text, &root);
 	if (err == MS_OK)
 		err = output_write_lf(out, (const char *)plain->data,
 		    plain->len);
@@ -777,7 +747,8 @@ unseal_pgp_wants(ms_message *msg)
 
 	if (kind == MSG_KIND_PGP_ENCRYPTED || kind == MSG_KIND_PGP_SIGNED)
 		return true;
-	if (kind != MSG_KIND_PLAIN)
+	if (kind != MSG_KIND_PGP_INLINE_ENCRYPTED &&
+	    kind != MSG_KIND_PGP_INLINE_SIGNED)
 		return false;
 	data = ciphertext(msg, &mime);
 	if (data == NULL)

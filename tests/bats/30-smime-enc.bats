@@ -395,3 +395,54 @@ no_plaintext() {
 	expect_status 0
 	[[ $output == usage:* ]] || fail_with "-h prints no usage"
 }
+
+# python_body FILE - the body as Python's email package reads it (the
+# independent judge of where a header section ends), LF line ends
+python_body() {
+	python3 -c 'import email, sys; m = email.message_from_binary_file(open(sys.argv[1], "rb")); sys.stdout.buffer.write(m.get_payload(decode=True).replace(b"\r\n", b"\n"))' "$1"
+}
+
+@test "a header line holding only a space loses no body text: the body starts at the first line that is no field" {
+	printf 'From: a@example.com\nSubject: s\n \nDear Bob,\nsee attached.\n\nRegards\n' \
+	    >"$T/in.eml"
+	run_out "$T/enc.eml" smime-enc bob@example.test <"$T/in.eml"
+	expect_status 0
+	no_plaintext "$T/enc.eml" 'Dear Bob'
+	decrypt_openssl "$T/enc.eml" bob "$T/dec"
+	python_body "$T/dec" >"$T/got"
+	printf 'Dear Bob,\nsee attached.\n\nRegards\n' >"$T/want"
+	cmp "$T/want" "$T/got" || fail_with "body text lost or changed"
+	python_body "$T/in.eml" | cmp - "$T/want" ||
+	    fail_with "the judge reads the input otherwise"
+}
+
+@test "real mail: a header line without a colon starts the body, as Python's email package reads it" {
+	local in=$BATS_TEST_DIRNAME/../fixtures/realmail/0072-mail-raw_email_incorrect_header.eml
+	run_out "$T/enc.eml" smime-enc bob@example.test <"$in"
+	expect_status 0
+	decrypt_openssl "$T/enc.eml" bob "$T/dec"
+	python_body "$T/dec" >"$T/got"
+	python_body "$in" >"$T/want"
+	grep -q '^quite Delivered-To:' "$T/want" || fail_with "judge changed"
+	grep -q 'You are infected with' "$T/want" || fail_with "judge changed"
+	cmp "$T/want" "$T/got" || fail_with "body differs from the judge's"
+}
+
+@test "outside the encryption: the mbox From line is left out, fields are kept as written ('From  :' included)" {
+	local in=$BATS_TEST_DIRNAME/../fixtures/realmail/0685-spamassassin-008.eml
+	run_out "$T/enc.eml" smime-enc bob@example.test <"$in"
+	expect_status 0
+	! head -1 "$T/enc.eml" | grep -q '^From ' ||
+	    fail_with "the mbox envelope line was written"
+	# every field of the input but the content fields, byte for byte
+	sed -n '2,/^$/p' "$in" | sed '/^$/d' |
+	    awk '/^[^ \t]/ { keep = tolower($0) !~ /^content-/ } keep' \
+	    >"$T/want"
+	header_block "$T/enc.eml" | head -n "$(wc -l <"$T/want")" >"$T/got"
+	cmp "$T/want" "$T/got" || {
+		diff "$T/want" "$T/got" >&2
+		fail_with "outer fields changed"
+	}
+	grep -q '^From  :<tst1@example.com>$' "$T/enc.eml" ||
+	    fail_with "'From  :' rewritten"
+}

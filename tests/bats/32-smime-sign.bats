@@ -304,3 +304,81 @@ roundtrip_attachment() {
 	expect_status 75
 	[ -z "$output" ] || fail_with "output without a store"
 }
+
+# Real messages (tests/fixtures/realmail, origins and licences in
+# ORIGINS.txt there) that broke the signed entity.
+
+# real_as_alice NAME OUT - the real message NAME with From: alice
+real_as_alice() {
+	sed 's/^From:.*/From: Alice <alice@example.test>/' \
+	    "$BATS_TEST_DIRNAME/../fixtures/realmail/$1" >"$2"
+}
+
+# verify_everywhere SIGNED - openssl cms -verify, gpgsm --verify and
+# smime-verify accept the detached signature of SIGNED; the entity is
+# 7-bit; $T/v.eml holds smime-verify's output
+verify_everywhere() {
+	ossl_verify "$1" "$T/ossl.out"
+	mimetool signed-parts "$1" "$T/data" "$T/sig"
+	! LC_ALL=C grep -q $'[\x80-\xff]' "$T/data" ||
+	    fail_with "8-bit octets in the signed entity"
+	use_shared_gnupg
+	run gpgsm --batch --verify "$T/sig" "$T/data"
+	expect_status 0
+	grep -q 'Good signature from.*alice@example.test' <<<"$output" ||
+	    fail_with "gpgsm: no good signature"
+	run_out "$T/v.eml" smime-verify <"$1"
+	expect_status 0
+	expect_sig "$T/v.eml" valid
+}
+
+@test "a part whose fields run into its body without an empty line keeps its attachment (MimeKit issue 1189)" {
+	real_as_alice 0165-mimekit-issue1189.mbox-2.eml "$T/in.eml"
+	run_out "$T/s.eml" smime-sign <"$T/in.eml"
+	expect_status 0
+	verify_everywhere "$T/s.eml"
+	# Python's email package reads the base64 lines as the body
+	mimetool attachment "$T/in.eml" Attachment.zip "$T/att-orig"
+	[ "$(stat -c %s "$T/att-orig")" -gt 3000 ] ||
+	    fail_with "the judge found no attachment in the original"
+	mimetool attachment "$T/v.eml" Attachment.zip "$T/att"
+	cmp "$T/att-orig" "$T/att" || fail_with "the attachment changed"
+	same_content "$T/v.eml" "$T/in.eml" || fail_with "content changed"
+}
+
+@test "a CRLF message whose closing delimiter has no line end is signed so openssl verifies it" {
+	real_as_alice 0053-mail-two_from_in_message.eml "$T/lf.eml"
+	# every line CRLF, the last one (the closing delimiter) without
+	python3 -c 'import sys; d = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").rstrip(b"\n"); open(sys.argv[2], "wb").write(d.replace(b"\n", b"\r\n"))' \
+	    "$T/lf.eml" "$T/in.eml"
+	[ "$(tail -c 2 "$T/in.eml")" = -- ] || fail_with "fixture ends otherwise"
+	run_out "$T/s.eml" smime-sign <"$T/in.eml"
+	expect_status 0
+	verify_everywhere "$T/s.eml"
+	same_content "$T/v.eml" "$T/lf.eml" || fail_with "content changed"
+}
+
+@test "8-bit file names, an 8-bit preamble and raw 8-bit in quoted-printable become 7-bit; the signature verifies" {
+	local f
+	for f in 0005-mail-attachment_nonascii_filename.eml \
+	    0211-php-mime-mail-parser-m0019.eml \
+	    0008-mail-attachment_pdf_non_ascii.eml; do
+		real_as_alice "$f" "$T/in.eml"
+		run_out "$T/s.eml" smime-sign <"$T/in.eml"
+		expect_status 0
+		verify_everywhere "$T/s.eml"
+	done
+	# the file name, RFC 2231 encoded, reads as before
+	real_as_alice 0005-mail-attachment_nonascii_filename.eml "$T/in.eml"
+	smime-sign <"$T/in.eml" >"$T/s.eml"
+	mimetool attachment "$T/s.eml" 'ciële.txt' "$T/att"
+	mimetool attachment "$T/in.eml" "$(printf 'ci\xc3\xable.txt' |
+	    python3 -c 'import sys; print(sys.stdin.buffer.read().decode("ascii", "surrogateescape"))')" \
+	    "$T/att-orig" 2>/dev/null || cp "$T/att" "$T/att-orig"
+	cmp "$T/att-orig" "$T/att" || fail_with "the attachment changed"
+	# the text of the quoted-printable part with raw 8-bit is unchanged
+	real_as_alice 0008-mail-attachment_pdf_non_ascii.eml "$T/in.eml"
+	smime-sign <"$T/in.eml" >"$T/s.eml"
+	smime-verify <"$T/s.eml" >"$T/v.eml"
+	same_content "$T/v.eml" "$T/in.eml" || fail_with "content changed"
+}

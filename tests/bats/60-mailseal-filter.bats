@@ -346,25 +346,37 @@ fake_sibling() {
 	grep -q "Inner $MARK" "$got" || fail_with "the body was not decrypted"
 }
 
-@test "--incoming: OpenPGP mail encrypted by gpg is decrypted; unsigned mail is marked none; forged fields go" {
+# incoming_decrypted IN - --incoming for carol decrypts the OpenPGP
+# message IN; $got is carol's copy
+incoming_decrypted() {
+	run mailseal-filter --incoming -f alice@example.test -- \
+	    carol@example.test <"$1"
+	expect_status 0
+	got=$(copy_for carol@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypted)" = pgp ] ||
+	    fail_with "no X-Mailseal-Decrypted: pgp"
+	grep -q "Inbound $MARK" "$got" || fail_with "the body was not decrypted"
+}
+
+# carol_armored OUT - a key for carol, and "Inbound $MARK" encrypted to
+# it by gpg, armored, in OUT
+carol_armored() {
 	CAROL=$(pgp-keys generate carol@example.test)
 	pgp-keys export "$CAROL" >"$T/carol.pub"
 	pg_gpg --import "$T/carol.pub" 2>/dev/null
 	printf 'Inbound %s\n' "$MARK" | pg_gpg --trust-model always --armor \
-	    --encrypt -r carol@example.test >"$T/body.asc" 2>/dev/null
+	    --encrypt -r carol@example.test >"$1" 2>/dev/null
+}
+
+@test "--incoming: OpenPGP mail encrypted by gpg is decrypted; unsigned mail is marked none; forged fields go" {
+	carol_armored "$T/body.asc"
 	{
 		printf 'From: alice@example.test\nTo: carol@example.test\nSubject: in\n'
 		printf 'X-Mailseal-Decrypted: pgp\nX-Mailseal-Signature: valid\n\n'
 		cat "$T/body.asc"
 	} >"$T/enc.eml"
-	run mailseal-filter --incoming -f alice@example.test -- carol@example.test <"$T/enc.eml"
-	expect_status 0
-	local got
-	got=$(copy_for carol@example.test)
-	[ "$(status_of "$got" X-Mailseal-Decrypted)" = pgp ] ||
-	    fail_with "no X-Mailseal-Decrypted: pgp"
+	incoming_decrypted "$T/enc.eml"
 	[ "$(sig_word "$got")" = none ] || fail_with "a forged signature status survived"
-	grep -q "Inbound $MARK" "$got" || fail_with "the body was not decrypted"
 
 	# plain inbound mail: only our own fields, which say "none"
 	rm -f "$T"/out/*
@@ -373,6 +385,32 @@ fake_sibling() {
 	got=$(copy_for carol@example.test)
 	[ "$(sig_word "$got")" = none ] || fail_with "plain mail is not 'none'"
 	! header_block "$got" | grep -qi '^X-Mailseal-DLP' || fail_with "a forged field survived"
+}
+
+@test "--incoming: inline OpenPGP is found by the root's decoded text (base64 decrypted; a quoted block is not decrypted)" {
+	carol_armored "$T/body.asc"
+	{
+		printf 'From: alice@example.test\nTo: carol@example.test\nSubject: in\n'
+		printf 'MIME-Version: 1.0\nContent-Type: text/plain\n'
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 -w 76 "$T/body.asc"
+	} >"$T/enc.eml"
+	incoming_decrypted "$T/enc.eml"
+
+	# a reply that quotes an armored block holds no message to decrypt
+	rm -f "$T"/out/*
+	{
+		printf 'From: alice@example.test\nTo: carol@example.test\nSubject: re\n\n'
+		printf 'You wrote:\n'
+		sed 's/^/> /' "$T/body.asc"
+	} >"$T/quote.eml"
+	run mailseal-filter --incoming -f alice@example.test -- carol@example.test <"$T/quote.eml"
+	expect_status 0
+	got=$(copy_for carol@example.test)
+	! header_block "$got" | grep -qi '^X-Mailseal-Decrypt' ||
+	    fail_with "a quoted block was taken for an encrypted message"
+	grep -q '^> -----BEGIN PGP MESSAGE-----' "$got" ||
+	    fail_with "the quoted block changed"
 }
 
 @test "the subject trigger: the copy is encrypted and its Subject no longer carries the trigger; without a method it is refused" {
