@@ -5,7 +5,6 @@
  * an unscannable reason.
  */
 #include "dlp-text.h"
-#include "diag.h"
 #include "dlp-extract.h"
 #include "limits.h"
 #include "msgpart.h"

@@ -869,41 +869,16 @@ undecided(dlp_result *r, const detector *d, const char *part, int rc)
 
 /* ---- scanning ---- */
 
-/* normalize - see the comment at the top; returns the text to scan (NULL
- * when it is ASCII, which NFKC leaves as it is and which holds no format
- * character) */
-static char *
-normalize(const char *text, size_t len, size_t *out_len)
+/* normalize_run - append text[0..len) (a run of non-ASCII octets and
+ * the ASCII character before it) in NFKC, without format characters,
+ * with digits, spaces and dashes made ASCII */
+static void
+normalize_run(GString *out, const char *text, size_t len)
 {
-	GString *out;
-	char *valid, *nfkc;
-	const char *p;
-	size_t i, start;
+	char *valid = g_utf8_make_valid(text, (gssize)len);
+	char *nfkc = g_utf8_normalize(valid, -1, G_NORMALIZE_NFKC);
 
-	/* eight octets at a time: most mail is ASCII */
-	for (i = 0; len - i >= 8; i += 8) {
-		guint64 word;
-
-		memcpy(&word, text + i, sizeof(word));
-		if (word & 0x8080808080808080u)
-			break;
-	}
-	for (; i < len && (unsigned char)text[i] < 0x80; i++)
-		;
-	if (i == len) {
-		*out_len = len;
-		return NULL;
-	}
-	/* the last ASCII character may compose with what follows */
-	start = i > 0 ? i - 1 : 0;
-	if (len - start > G_MAXSSIZE)
-		diag_fatal(EXIT_TEMPFAIL, "text too large for memory");
-	valid = g_utf8_make_valid(text + start, (gssize)(len - start));
-	nfkc = g_utf8_normalize(valid, -1, G_NORMALIZE_NFKC);
-	g_free(valid);
-	out = g_string_sized_new(len);
-	g_string_append_len(out, text, (gssize)start);
-	for (p = nfkc; *p != '\0'; p = g_utf8_next_char(p)) {
+	for (const char *p = nfkc; *p != '\0'; p = g_utf8_next_char(p)) {
 		gunichar c;
 		int digit;
 
@@ -924,6 +899,54 @@ normalize(const char *text, size_t len, size_t *out_len)
 			g_string_append_unichar(out, c);
 	}
 	g_free(nfkc);
+	g_free(valid);
+}
+
+/* normalize - see the comment at the top; returns the text to scan (NULL
+ * when it is ASCII, which NFKC leaves as it is and which holds no format
+ * character) */
+static char *
+normalize(const char *text, size_t len, size_t *out_len)
+{
+	GString *out;
+	size_t i;
+
+	/* eight octets at a time: most mail is ASCII */
+	for (i = 0; len - i >= 8; i += 8) {
+		guint64 word;
+
+		memcpy(&word, text + i, sizeof(word));
+		if (word & 0x8080808080808080u)
+			break;
+	}
+	for (; i < len && (unsigned char)text[i] < 0x80; i++)
+		;
+	if (i == len) {
+		*out_len = len;
+		return NULL;
+	}
+	out = g_string_sized_new(len);
+	g_string_append_len(out, text, (gssize)i);
+	while (i < len) {
+		size_t start, end;
+
+		if ((unsigned char)text[i] < 0x80) {
+			g_string_append_c(out, text[i++]);
+			continue;
+		}
+		/* NFKC one run of non-ASCII octets at a time, with the ASCII
+		 * character before it, which may compose with what follows:
+		 * no ASCII character composes with the character before it,
+		 * so runs are independent and the work stays linear */
+		start = i > 0 && out->len > 0 ? i - 1 : i;
+		if (start < i)
+			g_string_truncate(out, out->len - 1);
+		for (end = i; end < len && (unsigned char)text[end] >= 0x80;
+		    end++)
+			;
+		normalize_run(out, text + start, end - start);
+		i = end;
+	}
 	*out_len = out->len;
 	return g_string_free(out, FALSE);
 }

@@ -4,6 +4,8 @@
  * recipient reads.
  */
 #include "text.h"
+#include "diag.h"
+#include "err.h"
 
 #include <errno.h>
 #include <gumbo.h>
@@ -49,7 +51,7 @@ static char *
 utf8_valid_copy(const guint8 *data, size_t len)
 {
 	if (len > G_MAXSSIZE)
-		g_error("text: part too large");
+		diag_fatal(EXIT_TEMPFAIL, "part too large for memory");
 	return g_utf8_make_valid((const gchar *)data, (gssize)len);
 }
 

@@ -17,13 +17,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -43,14 +36,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	charset = charsets[data[0] % G_N_ELEMENTS(charsets)];
 	flags = data[0] & 0x80 ? TEXT_HTML_TITLES : 0;
 	text = text_decode_charset(data + 1, size - 1, charset, &len);
-	require(text != NULL && strlen(text) == len);
-	require(g_utf8_validate(text, (gssize)len, NULL));
+	if (text == NULL || strlen(text) != len ||
+	    !g_utf8_validate(text, (gssize)len, NULL))
+		abort();
 	out = text_html_to_text(text, len, flags);
-	require(out != NULL && strlen(out->str) == out->len);
-	require(g_utf8_validate(out->str, (gssize)out->len, NULL));
-	if (out->len > 0)
-		require(out->str[out->len - 1] != ' ' &&
-		    out->str[out->len - 1] != '\n');
+	if (out == NULL || strlen(out->str) != out->len ||
+	    !g_utf8_validate(out->str, (gssize)out->len, NULL) ||
+	    (out->len > 0 && (out->str[out->len - 1] == ' ' ||
+	    out->str[out->len - 1] == '\n')))
+		abort();
 	g_string_free(out, TRUE);
 	g_free(text);
 	return 0;
