@@ -1214,8 +1214,13 @@ base64_content(GMimeDataWrapper *w, size_t max)
 {
 	static const char padding[] = "==";
 	GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
+	gint64 encoded = raw != NULL ? g_mime_stream_length(raw) : -1;
 	GMimeEncoding state;
-	GByteArray *data = g_byte_array_new();
+	/* sized once for what the characters decode to: no copies as the
+	 * array grows */
+	GByteArray *data = g_byte_array_sized_new(encoded > 0 ?
+	    (guint)MIN((guint64)encoded / 4 * 3 + 3, MIN(max, G_MAXUINT)) :
+	    0);
 	char *in = g_malloc(CONTENT_BLOCK);
 	char *out = g_malloc(CONTENT_BLOCK);
 	bool ok = raw != NULL && g_mime_stream_reset(raw) == 0;
