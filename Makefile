@@ -57,12 +57,17 @@ DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
 	-DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
 	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"' -DMAILSEAL_BINDIR='"$(BINDIR)"' \
 	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) -iquote common \
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) $(COMMON_INC) \
 	$(call pkg_cflags,$(PKGS_ALL))
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -Wl,--as-needed
 
-COMMON_SRC = $(wildcard common/*.c)
+# common/ is one folder per subsystem (scripts/check-layers says which
+# may include which); headers are included by their bare names
+COMMON_DIRS = $(sort $(dir $(wildcard common/*/*.h)))
+COMMON_INC = $(addprefix -iquote ,$(COMMON_DIRS:/=))
+COMMON_HDR = $(wildcard common/*/*.h)
+COMMON_SRC = $(wildcard common/*/*.c)
 COMMON_OBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
 LIB = $(BUILD)/libmailseal.a
 
@@ -106,11 +111,11 @@ LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
 
 MANPAGES = $(wildcard man/*.[1-8])
 
-.PHONY: all check unit bats manlint deps fuzz fuzz-run bench demo \
+.PHONY: all check unit bats layers manlint deps fuzz fuzz-run bench demo \
 	install clean
 all: $(BINS)
 
-$(BUILD)/common/%.o: common/%.c common/*.h
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -118,7 +123,7 @@ $(LIB): $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/cmd/%.o: cmd/%.c common/*.h
+$(BUILD)/cmd/%.o: cmd/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -128,7 +133,7 @@ $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 		$(call link_libs,$(LIBS_$*),$*)
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB) common/*.h $(wildcard tests/unit/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(LIB) $(COMMON_HDR) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 		$(call pkg_libs,$(LIBS_unit))
@@ -143,20 +148,25 @@ check: deps
 
 unit-bins: $(UNIT_BINS)
 
+# common/'s layering: no folder includes one of its rank or above, no
+# include circles (scripts/check-layers)
+layers:
+	@sh scripts/check-layers
+
 manlint:
 	@for m in $(MANPAGES); do mandoc -Tlint -W warning $$m || exit 1; done
 
 # libFuzzer targets, built with clang into their own directory
 FUZZ_BUILD = build-fuzz
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-	$(WARN) $(DEFS) -iquote common $(call pkg_cflags,$(PKGS_ALL))
+	$(WARN) $(DEFS) $(COMMON_INC) $(call pkg_cflags,$(PKGS_ALL))
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
 
 # kept between runs (make would delete them as intermediate files)
 .SECONDARY: $(FUZZ_OBJ)
-$(FUZZ_BUILD)/common/%.o: common/%.c common/*.h
+$(FUZZ_BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 

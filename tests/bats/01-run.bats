@@ -9,7 +9,7 @@ setup() {
 	TREE=$T/tree
 	mkdir -p "$TREE/tests/bats" "$TREE/tests/unit"
 	cp "$(ms_top)/tests/run" "$TREE/tests/run"
-	printf 'manlint:\n\t@true\n' >"$TREE/Makefile"
+	printf 'manlint:\n\t@true\nlayers:\n\t@true\n' >"$TREE/Makefile"
 	# printf: a line of this file that starts with the test keyword
 	# would be a test of this file
 	printf '%s\n' '@test "runs" { true; }' \

@@ -26,19 +26,12 @@
 #include <glib.h>
 #include <stddef.h>
 
+#include "dlp-extract.h"
 #include "dlp.h"
 #include "err.h"
 #include "msg.h"
 
-/* unscannable reasons, a bit set */
-enum {
-	DLP_UNSCANNABLE_LIMIT = 1u << 0,	/* limit_exceeded */
-	DLP_UNSCANNABLE_EXTRACTION = 1u << 1,	/* extraction_error */
-	DLP_UNSCANNABLE_UNSUPPORTED = 1u << 2,	/* unsupported_format */
-	DLP_UNSCANNABLE_PASSWORD = 1u << 3,	/* password_protected */
-	DLP_UNSCANNABLE_ENCRYPTED = 1u << 4	/* user_encrypted */
-};
-#define DLP_UNSCANNABLE_ALL 0x1fu
+/* unscannable reasons: DLP_UNSCANNABLE_* (dlp-extract.h) */
 
 #define DLP_TEXT_TOTAL_DEFAULT ((size_t)50 * 1024 * 1024)
 #define DLP_TEXT_SECONDS_DEFAULT 60u

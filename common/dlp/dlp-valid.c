@@ -6,7 +6,6 @@
  */
 #include "dlp-valid.h"
 #include "codec.h"
-#include "dlp.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

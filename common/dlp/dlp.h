@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dlp-valid.h"
 #include "err.h"
 #include "limits.h"
 
@@ -61,9 +62,7 @@ enum dlp_detector_id {
 	DLP_CUSTOM_FIRST = 100	/* custom detectors: 100, 101, ... */
 };
 
-/* Finding flags */
-#define DLP_FLAG_ALG_NONE 0x1u	/* a JWT with "alg": "none" */
-#define DLP_FLAG_ENCRYPTED 0x2u	/* a private key under a passphrase */
+/* Finding flags: DLP_FLAG_* (dlp-valid.h, where the validators set them) */
 
 #define DLP_WINDOW_DEFAULT 300u	/* proximity window, characters */
 #define DLP_BULK_EMAIL_DEFAULT 50u

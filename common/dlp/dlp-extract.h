@@ -26,6 +26,16 @@
 
 #include "err.h"
 
+/* unscannable reasons, a bit set */
+enum {
+	DLP_UNSCANNABLE_LIMIT = 1u << 0,	/* limit_exceeded */
+	DLP_UNSCANNABLE_EXTRACTION = 1u << 1,	/* extraction_error */
+	DLP_UNSCANNABLE_UNSUPPORTED = 1u << 2,	/* unsupported_format */
+	DLP_UNSCANNABLE_PASSWORD = 1u << 3,	/* password_protected */
+	DLP_UNSCANNABLE_ENCRYPTED = 1u << 4	/* user_encrypted */
+};
+#define DLP_UNSCANNABLE_ALL 0x1fu
+
 #define DLP_EXTRACT_DEPTH_DEFAULT 5u
 #define DLP_EXTRACT_ENTRIES_DEFAULT 10000u
 #define DLP_EXTRACT_RATIO_DEFAULT 100u

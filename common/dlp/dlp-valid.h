@@ -19,6 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Finding flags */
+#define DLP_FLAG_ALG_NONE 0x1u	/* a JWT with "alg": "none" */
+#define DLP_FLAG_ENCRYPTED 0x2u	/* a private key under a passphrase */
+
 typedef struct dlp_verdict {
 	bool valid;
 	bool formatted;		/* written with separators */

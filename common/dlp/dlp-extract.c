@@ -7,7 +7,6 @@
  */
 #include "dlp-extract.h"
 #include "diag.h"
-#include "dlp-text.h"
 
 #include <errno.h>
 #include <fcntl.h>
