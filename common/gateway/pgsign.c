@@ -179,10 +179,12 @@ pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender)
 
 	err = pgp_find_keys(pgp, sender, PGP_PURPOSE_SIGN, &keys, NULL);
 	if (err == MS_NOTFOUND)
-		return filter_refuse("5.7.1", "no OpenPGP signing key for the "
+		err = filter_refuse("5.7.1", "no OpenPGP signing key for the "
 		    "sender %s", sender->text);
-	if (err != MS_OK)
+	if (err != MS_OK) {
+		pgp_keys_free(keys);
 		return err;
+	}
 	/* one signature per message, by the newest usable key */
 	best = g_ptr_array_index(keys, 0);
 	for (guint i = 1; i < keys->len; i++) {
