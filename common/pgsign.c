@@ -65,7 +65,8 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 		err = MS_INTERNAL;
 	if (err == MS_OK) {
 		gpgme_set_armor(pgp, 1);
-		gerr = gpgme_op_sign(pgp, plain, sig, GPGME_SIG_MODE_DETACH);
+		gerr = pgp_sign_detached(pgp, plain, sig,
+		    GPGME_SIG_MODE_DETACH);
 		if (gerr)
 			err = pgp_error(gerr, "sign");
 		if (err == MS_NOTFOUND || err == MS_DATA)
