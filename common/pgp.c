@@ -604,7 +604,11 @@ pgp_data_entity(const char *a, size_t alen, const char *b, size_t blen,
 
 /* ---- signing through our own event loop (pgp_sign_detached) ---- */
 
-#define PGP_BULK_IO_BYTES (1024 * 1024)
+#define PGP_BULK_PIPE_BYTES (1024 * 1024)
+/* GPGME 1.18 runs its trace formatter over every byte it asks the pipe to
+ * take, written or not: blocks well below the pipe size keep that cost
+ * once per byte */
+#define PGP_BULK_IO_BYTES (64 * 1024)
 #define PGP_LOOP_FDS 16		/* GPGME registers 4 or 5 for a sign */
 
 typedef struct loop_io {
@@ -636,7 +640,7 @@ loop_add(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
 		 * reads on without waiting for us (best effort: a smaller
 		 * pipe only costs wake-ups) */
 		if (dir == 0)
-			(void)fcntl(fd, F_SETPIPE_SZ, PGP_BULK_IO_BYTES);
+			(void)fcntl(fd, F_SETPIPE_SZ, PGP_BULK_PIPE_BYTES);
 		return 0;
 	}
 	return gpg_error(GPG_ERR_GENERAL);

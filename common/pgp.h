@@ -110,7 +110,7 @@ ms_err pgp_data_entity(const char *a, size_t alen, const char *b,
 
 /* pgp_sign_detached - gpgme_op_sign(ctx, in, sig, mode) for a signature
  * whose output is small, with in handed to gpg in large blocks through a
- * pipe enlarged to PGP_BULK_IO_BYTES: GPGME's 4 KiB writes into a 64 KiB
+ * pipe enlarged to 1 MiB: GPGME's 4 KiB writes into a 64 KiB
  * pipe wake gpg hundreds of times for a large message, and on a busy
  * host every wake-up waits for the scheduler */
 gpgme_error_t pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in,

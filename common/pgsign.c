@@ -18,7 +18,8 @@ append_bytes(GByteArray *body, const char *data, size_t len, bool lf)
 {
 	GByteArray *converted;
 
-	if (!lf) {
+	/* text without CR needs no conversion: no copy of a large body */
+	if (!lf || memchr(data, '\r', len) == NULL) {
 		g_byte_array_append(body, (const guint8 *)data, (guint)len);
 		return;
 	}
@@ -84,7 +85,9 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 
 		boundary = msg_boundary(&e, "=-mailseal-pgp-");
 		out->head = g_string_new(NULL);
-		out->body = g_byte_array_new();
+		/* sized once: the entity, the signature and the frame */
+		out->body = g_byte_array_sized_new((guint)(e.head_len +
+		    e.body_len + siglen + 1024));
 		g_string_append_printf(out->head,
 		    "Content-Type: multipart/signed; micalg=%s;\n"
 		    " protocol=\"application/pgp-signature\"; boundary=\"%s\"\n\n",
