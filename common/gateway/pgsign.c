@@ -19,7 +19,8 @@ append_bytes(GByteArray *body, const char *data, size_t len, bool lf)
 {
 	GByteArray *converted;
 
-	if (!lf) {
+	/* text without CR needs no conversion: no copy of a large body */
+	if (!lf || memchr(data, '\r', len) == NULL) {
 		g_byte_array_append(body, (const guint8 *)data, (guint)len);
 		return;
 	}
@@ -66,7 +67,8 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 		err = MS_INTERNAL;
 	if (err == MS_OK) {
 		gpgme_set_armor(pgp, 1);
-		gerr = gpgme_op_sign(pgp, plain, sig, GPGME_SIG_MODE_DETACH);
+		gerr = pgp_sign_detached(pgp, plain, sig,
+		    GPGME_SIG_MODE_DETACH);
 		if (gerr)
 			err = pgp_error(gerr, "sign");
 		if (err == MS_NOTFOUND || err == MS_DATA)
@@ -85,7 +87,9 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 		boundary = msg_boundary_new("=-mailseal-pgp-", e.head,
 		    e.head_len, e.body, e.body_len);
 		out->head = g_string_new(NULL);
-		out->body = g_byte_array_new();
+		/* sized once: the entity, the signature and the frame */
+		out->body = g_byte_array_sized_new((guint)(e.head_len +
+		    e.body_len + siglen + 1024));
 		g_string_append_printf(out->head,
 		    "Content-Type: multipart/signed;"
 		    " protocol=\"application/pgp-signature\";\n"
@@ -178,6 +182,8 @@ pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender)
 	ms_err err;
 
 	err = pgp_find_keys(pgp, sender, PGP_PURPOSE_SIGN, &keys, NULL);
+	if (err != MS_OK)
+		pgp_keys_free(keys);	/* the empty list it made */
 	if (err == MS_NOTFOUND)
 		err = filter_refuse("5.7.1", "no OpenPGP signing key for the "
 		    "sender %s", sender->text);

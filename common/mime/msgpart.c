@@ -1143,26 +1143,33 @@ bool
 msg_7bit_clean(const ms_message *msg)
 {
 	const unsigned char *p = (const unsigned char *)msg->raw;
-	size_t line = 0;
+	size_t at = 0;
 
-	for (size_t i = 0; i < msg->raw_len; i++) {
-		unsigned char c = p[i];
+	/* a line at a time: memchr finds the line end, CR and NUL, and an
+	 * OR over the line the 8th bit, so a large message costs a few
+	 * passes of library scans instead of a branch per byte */
+	while (at < msg->raw_len) {
+		const unsigned char *line = p + at;
+		const unsigned char *nl = memchr(line, '\n', msg->raw_len - at);
+		size_t len = nl != NULL ? (size_t)(nl - line) : msg->raw_len - at;
+		const unsigned char *cr = memchr(line, '\r', len);
+		unsigned char high = 0;
 
-		if (c >= 0x80 || c == '\0')
-			return false;
-		if (c == '\r') {
-			if (i + 1 >= msg->raw_len || p[i + 1] != '\n')
+		if (cr != NULL) {
+			/* only as the CR of a CRLF: the last byte of the line */
+			if (nl == NULL || cr != line + len - 1)
 				return false;	/* a bare CR */
-			continue;
+			len--;
 		}
-		if (c == '\n') {
-			line = 0;
-			continue;
-		}
-		if (++line > 998)
+		if (len > 998 || memchr(line, '\0', len) != NULL)
 			return false;	/* RFC 5322 2.1.1 */
+		for (size_t i = 0; i < len; i++)
+			high |= line[i];
+		if (high >= 0x80 || fragile_line(line, len))
+			return false;
+		at += len + (cr != NULL) + (nl != NULL);
 	}
-	return !fragile_text(p, msg->raw_len);
+	return true;
 }
 
 

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,20 @@ typedef struct entity_reader {
 	bool lf_pending;	/* a CR was emitted, its LF is next */
 } entity_reader;
 
+/* entity_prev - the byte before the current position, across segments */
+static char
+entity_prev(const entity_reader *r)
+{
+	if (r->pos > 0)
+		return r->seg[r->cur][r->pos - 1];
+	if (r->cur == 1 && r->len[0] > 0)
+		return r->seg[0][r->len[0] - 1];
+	return '\0';
+}
+
+/* entity_read - copies whole runs up to the next line end that needs a
+ * CR, so large entities cost a memchr and a memcpy per line, not a test
+ * per byte */
 static ssize_t
 entity_read(void *handle, void *buffer, size_t size)
 {
@@ -525,31 +540,36 @@ entity_read(void *handle, void *buffer, size_t size)
 	size_t done = 0;
 
 	while (done < size && r->cur < 2) {
-		char c;
+		const char *seg = r->seg[r->cur], *nl;
+		size_t left = r->len[r->cur] - r->pos, run;
 
 		if (r->lf_pending) {
 			out[done++] = '\n';
 			r->lf_pending = false;
+			r->pos++;	/* the LF the CR was put before */
 			continue;
 		}
-		if (r->pos >= r->len[r->cur]) {
+		if (left == 0) {
 			r->cur++;
 			r->pos = 0;
 			continue;
 		}
-		c = r->seg[r->cur][r->pos++];
-		if (r->crlf && c == '\n') {
-			char prev = r->pos >= 2 ? r->seg[r->cur][r->pos - 2] :
-			    (r->cur == 1 && r->len[0] > 0 ?
-			    r->seg[0][r->len[0] - 1] : '\0');
-
-			if (prev != '\r') {
+		run = left < size - done ? left : size - done;
+		nl = r->crlf ? memchr(seg + r->pos, '\n', run) : NULL;
+		if (nl == seg + r->pos) {
+			/* at an LF: a CR first unless one is there already */
+			if (entity_prev(r) != '\r') {
 				out[done++] = '\r';
 				r->lf_pending = true;
 				continue;
 			}
+			run = 1;
+		} else if (nl != NULL) {
+			run = (size_t)(nl - (seg + r->pos));
 		}
-		out[done++] = c;
+		memcpy(out + done, seg + r->pos, run);
+		done += run;
+		r->pos += run;
 	}
 	return (ssize_t)done;
 }
@@ -580,6 +600,128 @@ pgp_data_entity(const char *a, size_t alen, const char *b, size_t blen,
 		return MS_INTERNAL;
 	}
 	return MS_OK;
+}
+
+/* ---- signing through our own event loop (pgp_sign_detached) ---- */
+
+#define PGP_BULK_PIPE_BYTES (1024 * 1024)
+/* GPGME 1.18 runs its trace formatter over every byte it asks the pipe to
+ * take, written or not: blocks well below the pipe size keep that cost
+ * once per byte */
+#define PGP_BULK_IO_BYTES (64 * 1024)
+#define PGP_LOOP_FDS 16		/* GPGME registers 4 or 5 for a sign */
+
+typedef struct loop_io {
+	int fd;
+	int dir;		/* 1: GPGME reads the fd, 0: it writes it */
+	gpgme_io_cb_t fnc;
+	void *fnc_data;
+	bool used;
+} loop_io;
+
+typedef struct io_loop {
+	loop_io io[PGP_LOOP_FDS];
+	bool done;
+	gpgme_error_t err;
+} io_loop;
+
+static gpgme_error_t
+loop_add(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
+    void **tag)
+{
+	io_loop *l = data;
+
+	for (int i = 0; i < PGP_LOOP_FDS; i++) {
+		if (l->io[i].used)
+			continue;
+		l->io[i] = (loop_io){ fd, dir, fnc, fnc_data, true };
+		*tag = &l->io[i];
+		/* the data into gpg: a pipe that holds a large block, so gpg
+		 * reads on without waiting for us (best effort: a smaller
+		 * pipe only costs wake-ups) */
+		if (dir == 0)
+			(void)fcntl(fd, F_SETPIPE_SZ, PGP_BULK_PIPE_BYTES);
+		return 0;
+	}
+	return gpg_error(GPG_ERR_GENERAL);
+}
+
+static void
+loop_remove(void *tag)
+{
+	((loop_io *)tag)->used = false;
+}
+
+static void
+loop_event(void *data, gpgme_event_io_t type, void *type_data)
+{
+	io_loop *l = data;
+
+	if (type == GPGME_EVENT_DONE) {
+		l->done = true;
+		l->err = ((gpgme_io_event_done_data_t)type_data)->err;
+	}
+}
+
+/* loop_run - poll the registered descriptors and hand each ready one to
+ * GPGME until it reports the operation done */
+static gpgme_error_t
+loop_run(io_loop *l)
+{
+	while (!l->done) {
+		struct pollfd pfd[PGP_LOOP_FDS];
+		loop_io *io[PGP_LOOP_FDS];
+		nfds_t n = 0;
+
+		for (int i = 0; i < PGP_LOOP_FDS; i++) {
+			if (!l->io[i].used)
+				continue;
+			pfd[n].fd = l->io[i].fd;
+			pfd[n].events = l->io[i].dir ? POLLIN : POLLOUT;
+			pfd[n].revents = 0;
+			io[n++] = &l->io[i];
+		}
+		if (n == 0)
+			return gpg_error(GPG_ERR_GENERAL);	/* never hang */
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return gpg_error_from_syserror();
+		}
+		for (nfds_t i = 0; i < n && !l->done; i++) {
+			/* an earlier handler may have removed this one */
+			if (pfd[i].revents == 0 || !io[i]->used ||
+			    io[i]->fd != pfd[i].fd)
+				continue;
+			(void)io[i]->fnc(io[i]->fnc_data, pfd[i].fd);
+		}
+	}
+	return l->err;
+}
+
+gpgme_error_t
+pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in, gpgme_data_t sig,
+    gpgme_sig_mode_t mode)
+{
+	io_loop *l = g_new0(io_loop, 1);
+	struct gpgme_io_cbs cbs = { loop_add, l, loop_remove, loop_event, l };
+	struct gpgme_io_cbs none = { NULL, NULL, NULL, NULL, NULL };
+	char size[24];
+	gpgme_error_t gerr;
+
+	g_snprintf(size, sizeof(size), "%d", PGP_BULK_IO_BYTES);
+	gerr = gpgme_data_set_flag(in, "io-buffer-size", size);
+	if (!gerr) {
+		gpgme_set_io_cbs(ctx, &cbs);
+		gerr = gpgme_op_sign_start(ctx, in, sig, mode);
+		if (!gerr)
+			gerr = loop_run(l);
+		if (gerr && !l->done)
+			gpgme_cancel(ctx);
+		gpgme_set_io_cbs(ctx, &none);
+	}
+	g_free(l);
+	return gerr;
 }
 
 static size_t output_sink_bytes;

@@ -107,6 +107,14 @@ void pgp_keys_free(GPtrArray *keys);
 ms_err pgp_data_entity(const char *a, size_t alen, const char *b,
     size_t blen, bool crlf, gpgme_data_t *dh);
 
+/* pgp_sign_detached - gpgme_op_sign(ctx, in, sig, mode) for a signature
+ * whose output is small, with in handed to gpg in large blocks through a
+ * pipe enlarged to 1 MiB: GPGME's 4 KiB writes into a 64 KiB
+ * pipe wake gpg hundreds of times for a large message, and on a busy
+ * host every wake-up waits for the scheduler */
+gpgme_error_t pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in,
+    gpgme_data_t sig, gpgme_sig_mode_t mode);
+
 /* pgp_data_output - GPGME output appended to out */
 ms_err pgp_data_output(ms_output *out, gpgme_data_t *dh);
 

@@ -6,6 +6,7 @@
  * serialize parses back to the same structure.
  */
 #include "msg.h"
+#include "msgpart.h"
 #include "limits.h"
 
 #include <fcntl.h>
@@ -621,6 +622,64 @@ check_texts(void)
 	    "5.3.4") == 0, "size problems map to 5.3.4");
 }
 
+/* check_7bit_clean - msg_7bit_clean line by line: 8-bit, NUL, bare CR,
+ * long lines and fragile lines (trailing white space, "From ") */
+static void
+check_7bit_clean(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		size_t len;
+		bool clean;
+	} clean_cases[] = {
+		{ "LF text", "Subject: x\n\nline\n", 0, true },
+		{ "CRLF text", "Subject: x\r\n\r\nline\r\n", 0, true },
+		{ "no final line end", "Subject: x\n\nline", 0, true },
+		{ "8-bit byte", "Subject: x\n\ncaf\xc3\xa9\n", 0, false },
+		{ "NUL", "Subject: x\n\na\0b\n", 17, false },
+		{ "bare CR", "Subject: x\n\na\rb\n", 0, false },
+		{ "CR CR LF", "Subject: x\n\na\r\r\n", 0, false },
+		{ "CR at the end", "Subject: x\n\na\r", 0, false },
+		{ "trailing space", "Subject: x\n\na \r\nb\n", 0, false },
+		{ "trailing tab last", "Subject: x\n\na\t", 0, false },
+		{ "From line", "Subject: x\n\nFrom me\n", 0, false },
+		{ "From not at a line start", "Subject: x\n\n>From me\n", 0,
+		  true },
+	};
+	GString *text = g_string_new("Subject: x\n\n");
+	ms_message *msg = NULL;
+	msg_problem problem;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(clean_cases); i++) {
+		size_t len = clean_cases[i].len ? clean_cases[i].len :
+		    strlen(clean_cases[i].text);
+
+		msg = NULL;
+		if (msg_parse_buffer(clean_cases[i].text, len, &msg, &problem) !=
+		    MS_OK) {
+			unit_check(false, "7-bit: %s parses", clean_cases[i].name);
+			continue;
+		}
+		unit_check(msg_7bit_clean(msg) == clean_cases[i].clean,
+		    "7-bit: %s", clean_cases[i].name);
+		msg_free(msg);
+	}
+	/* 998 characters are allowed on a line (RFC 5322 2.1.1), 999 not */
+	for (int extra = 0; extra < 2; extra++) {
+		g_string_truncate(text, strlen("Subject: x\n\n"));
+		for (int i = 0; i < 998 + extra; i++)
+			g_string_append_c(text, 'a');
+		g_string_append(text, "\r\n");
+		msg = NULL;
+		unit_check(msg_parse_buffer(text->str, text->len, &msg,
+		    &problem) == MS_OK && msg_7bit_clean(msg) == (extra == 0),
+		    "7-bit: a line of %d characters", 998 + extra);
+		msg_free(msg);
+	}
+	g_string_free(text, TRUE);
+}
+
 int
 main(void)
 {
@@ -636,6 +695,7 @@ main(void)
 	check_size_limit();
 	check_read_fd();
 	check_texts();
+	check_7bit_clean();
 	g_mime_shutdown();
 	return unit_done();
 }
