@@ -20,8 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* the global settings, loaded once in main */
-static ms_settings *settings;
 
 static const char usage[] =
 "usage: certstore [--store DIR] import [--roots] [--password-file FILE] FILE ...\n"
@@ -412,7 +410,7 @@ cmd_import(ms_admin *admin, const char **files)
 		g_free(fpr);
 	}
 	if (err == MS_OK && sk_X509_CRL_num(set.crls) > 0)
-		err = trust_open(store, settings, &trust);
+		err = trust_open(store, admin->settings, &trust);
 	for (int c = 0; err == MS_OK && c < sk_X509_CRL_num(set.crls); c++) {
 		char *file = NULL;
 
@@ -568,7 +566,7 @@ cmd_find(ms_admin *admin, const char **args)
 	if (args == NULL || args[0] == NULL || args[1] != NULL)
 		ritual_usage_error("find needs exactly one ADDRESS");
 	parse_address_arg(args[0], &addr);
-	err = trust_open(store, settings, &trust);
+	err = trust_open(store, admin->settings, &trust);
 	if (err == MS_OK) {
 		err = trust_find(trust, &addr, purpose, &fprs, NULL);
 		for (guint i = 0; err == MS_OK && i < fprs->len; i++)
@@ -612,7 +610,7 @@ cmd_verify(ms_admin *admin, const char **args)
 		diag_error("no certificate %s in the store", fpr);
 	if (err != MS_OK)
 		goto out;
-	err = trust_open(store, settings, &trust);
+	err = trust_open(store, admin->settings, &trust);
 	if (err != MS_OK) {
 		X509_free(cert);
 		goto out;

@@ -23,8 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-/* the global settings, loaded once in main */
-static ms_settings *settings;
 
 static const char usage[] =
 "usage: smime-ca [--store DIR] init [--key rsa3072 | ec-p256] [--days N]\n"
@@ -165,7 +163,7 @@ cmd_export(ms_admin *admin, const char **args)
 			diag_error("no private key for %s", fpr);
 	}
 	if (err == MS_OK)
-		err = trust_open(store, settings, &trust);
+		err = trust_open(store, admin->settings, &trust);
 	if (err != MS_OK)
 		goto out;
 	chain = trust_chain(trust, cert);
