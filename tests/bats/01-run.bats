@@ -34,13 +34,13 @@ expect_counts() {
 @test "tests/run: a skip is counted and passes outside CI" {
 	check
 	expect_counts 0 "bats: 2 passed, 0 failed, 1 skipped" \
-	    "check: 3 passed, 0 failed"
+	    "check: 4 passed, 0 failed"
 }
 
 @test "tests/run: with CI=true a skipped test fails the run and is named" {
 	check CI=true
 	expect_counts 1 "bats: 1 passed, 1 failed, 1 skipped" \
-	    "check: 2 passed, 1 failed"
+	    "check: 3 passed, 1 failed"
 	[[ $output == *"ok 2 skips # skip no server"* ]] ||
 	    fail_with "the skipped test is not named"
 }
@@ -48,5 +48,5 @@ expect_counts() {
 @test "tests/run: CI=false or another value keeps a skip a pass" {
 	check CI=false
 	expect_counts 0 "bats: 2 passed, 0 failed, 1 skipped" \
-	    "check: 3 passed, 0 failed"
+	    "check: 4 passed, 0 failed"
 }

@@ -61,7 +61,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	diag_set_quiet(true);
 	if (mkdtemp(scratch) == NULL || store_open(scratch, true, &store) !=
-	    MS_OK || trust_open(store, &trust) != MS_OK)
+	    MS_OK || trust_open(store, NULL, &trust) != MS_OK)
 		abort();
 	atexit(cleanup);
 	return 0;
