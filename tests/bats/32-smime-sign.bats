@@ -388,13 +388,7 @@ verify_everywhere() {
 	for f in 0559-james-mime4j-multi-bad.eml \
 	    0605-james-mime4j-very-long-boundary.eml \
 	    0607-james-mime4j-weird-boundary.eml; do
-		# the sender's From first, the message's own From and Sender
-		# left out
-		{
-			printf 'From: Alice <alice@example.test>\n'
-			sed -e '/^From:/d' -e '/^Sender:/d' \
-			    "$BATS_TEST_DIRNAME/../corpus/realmail/$f"
-		} >"$T/in.eml"
+		corpus_as_alice "$f" "$T/in.eml"
 		run_out "$T/s.eml" smime-sign <"$T/in.eml"
 		expect_status 0
 		verify_everywhere "$T/s.eml"

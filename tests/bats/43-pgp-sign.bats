@@ -555,11 +555,7 @@ bin_message() {
 	for f in 0559-james-mime4j-multi-bad.eml \
 	    0605-james-mime4j-very-long-boundary.eml \
 	    0607-james-mime4j-weird-boundary.eml; do
-		{
-			printf 'From: Alice <alice@example.test>\n'
-			sed -e '/^From:/d' -e '/^Sender:/d' \
-			    "$BATS_TEST_DIRNAME/../corpus/realmail/$f"
-		} >"$T/in.eml"
+		corpus_as_alice "$f" "$T/in.eml"
 		run_out "$T/s.eml" pgp-sign <"$T/in.eml"
 		expect_status 0
 		check_mime_sig "$T/s.eml" "$fpr" "$T/alice@example.test.pub"
