@@ -628,6 +628,26 @@ parse_repaired(ms_message *msg, msg_problem *problem)
 	return err;
 }
 
+/* has_bom - the input starts with a UTF-8 byte-order mark: no part of
+ * the message, written by some editors and exporters in front of the
+ * header (or of an mbox envelope line); read as if it were not there */
+static bool
+has_bom(const char *data, size_t len)
+{
+	return len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0;
+}
+
+/* drop_bom - leave a leading byte-order mark out of the heap copy */
+static void
+drop_bom(ms_message *msg)
+{
+	if (msg->heap == NULL || !has_bom(msg->raw, msg->raw_len))
+		return;
+	g_byte_array_remove_range(msg->heap, 0, 3);
+	msg->raw = (const char *)msg->heap->data;
+	msg->raw_len = msg->heap->len;
+}
+
 /* parse - the raw limits, then the tree */
 static ms_err
 parse(ms_message *msg, msg_problem *problem)
@@ -694,14 +714,18 @@ msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
 	ms_message *msg = g_new0(ms_message, 1);
 	struct stat st;
 	size_t cap = limits_get()->message_size;
+	char head[3];
 	ms_err err;
 
 	msg_library_init();
 	*out = NULL;
 	*problem = MSG_PROBLEM_NONE;
 	msg->headers_only = mode == MSG_READ_HEADERS;
+	/* a file that starts with a byte-order mark is read into the heap,
+	 * where the mark is left out */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    lseek(fd, 0, SEEK_CUR) == 0) {
+	    lseek(fd, 0, SEEK_CUR) == 0 && !(pread(fd, head, sizeof(head),
+	    0) == (ssize_t)sizeof(head) && has_bom(head, sizeof(head)))) {
 		if ((unsigned long long)st.st_size > cap) {
 			*problem = MSG_PROBLEM_TOO_LARGE;
 			g_free(msg);
@@ -753,6 +777,7 @@ msg_read_fd_mode(int fd, msg_read_mode mode, ms_message **out,
 		}
 		msg->raw = (const char *)msg->heap->data;
 		msg->raw_len = msg->heap->len;
+		drop_bom(msg);
 	}
 	err = parse(msg, problem);
 	if (err == MS_DATA && mode == MSG_READ_FULL_OR_HEADERS &&
@@ -809,6 +834,7 @@ msg_parse_buffer_mode(const char *data, size_t len, msg_read_mode mode,
 	g_byte_array_append(msg->heap, (const guint8 *)data, (guint)len);
 	msg->raw = (const char *)msg->heap->data;
 	msg->raw_len = len;
+	drop_bom(msg);
 	err = parse(msg, problem);
 	if (err != MS_OK) {
 		msg_free(msg);

@@ -756,12 +756,57 @@ multipart_7bit(GMimeMultipart *mp)
 		g_mime_multipart_set_epilogue(mp, NULL);
 }
 
+/* multipart_field - a Content-Type field of obj says multipart although
+ * GMime read obj as a leaf (it took another of its Content-Type fields):
+ * a reader that takes that field reads the body as a multipart, which a
+ * transfer encoding of the whole would garble */
+static bool
+multipart_field(GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	bool found = false;
+
+	for (int i = 0; i < count && !found; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *value = g_mime_header_get_value(h);
+		GMimeContentType *ct;
+
+		if (value == NULL || g_ascii_strcasecmp(
+		    g_mime_header_get_name(h), "Content-Type") != 0)
+			continue;
+		ct = g_mime_content_type_parse(NULL, value);
+		found = ct != NULL &&
+		    g_mime_content_type_is_type(ct, "multipart", "*");
+		if (ct != NULL)
+			g_object_unref(ct);
+	}
+	return found;
+}
+
+/* boundary_blank - the boundary of mp ends in white space, which RFC 2046
+ * does not allow: readers that strip it take a line of its body that
+ * GMime reads as text for a delimiter */
+static bool
+boundary_blank(GMimeMultipart *mp)
+{
+	const char *b = g_mime_multipart_get_boundary(mp);
+	size_t len = b != NULL ? strlen(b) : 0;
+
+	return len > 0 && (b[len - 1] == ' ' || b[len - 1] == '\t');
+}
+
 /* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
- * g_mime_object_encode leaves parts declared "binary" alone */
+ * g_mime_object_encode leaves parts declared "binary" alone.  A part
+ * that other readers may read with another structure (multipart_field,
+ * a child of a multipart with boundary_blank) is never encoded as a
+ * whole when its content is 7-bit already: it is kept as it is, fragile
+ * lines and all, so every reader reads it as before. */
 static void
 to_7bit(GMimeObject *root)
 {
 	GPtrArray *stack = g_ptr_array_new();
+	GHashTable *keep = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	g_ptr_array_add(stack, root);
 	while (stack->len > 0) {
@@ -774,12 +819,19 @@ to_7bit(GMimeObject *root)
 		if (GMIME_IS_MULTIPART(obj)) {
 			GMimeMultipart *mp = GMIME_MULTIPART(obj);
 
+			bool blank = boundary_blank(mp);
+
 			multipart_7bit(mp);
 
 			for (int i = g_mime_multipart_get_count(mp) - 1; i >= 0;
-			    i--)
-				g_ptr_array_add(stack,
-				    g_mime_multipart_get_part(mp, i));
+			    i--) {
+				GMimeObject *child =
+				    g_mime_multipart_get_part(mp, i);
+
+				if (blank)
+					g_hash_table_add(keep, child);
+				g_ptr_array_add(stack, child);
+			}
 		} else if (GMIME_IS_MESSAGE_PART(obj)) {
 			GMimeMessage *inner = g_mime_message_part_get_message(
 			    GMIME_MESSAGE_PART(obj));
@@ -814,6 +866,16 @@ to_7bit(GMimeObject *root)
 
 				/* GMime answers "default" for plain 7-bit */
 				if ((best == GMIME_CONTENT_ENCODING_DEFAULT ||
+				    best == GMIME_CONTENT_ENCODING_7BIT) &&
+				    (g_hash_table_contains(keep, obj) ||
+				    multipart_field(obj))) {
+					if (enc != GMIME_CONTENT_ENCODING_DEFAULT)
+						g_mime_part_set_content_encoding(
+						    part,
+						    GMIME_CONTENT_ENCODING_7BIT);
+					continue;
+				}
+				if ((best == GMIME_CONTENT_ENCODING_DEFAULT ||
 				    best == GMIME_CONTENT_ENCODING_7BIT ||
 				    best ==
 				    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) &&
@@ -830,6 +892,7 @@ to_7bit(GMimeObject *root)
 			}
 		}
 	}
+	g_hash_table_destroy(keep);
 	g_ptr_array_free(stack, TRUE);
 }
 

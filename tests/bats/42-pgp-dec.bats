@@ -471,6 +471,15 @@ Content-Type: text/plain
 	    "$(head -c 200 /dev/zero | tr '\0' A)"
 }
 
+@test "mail that compresses beyond 10:1 (570 KB of HTML) round trips from pgp-enc; the 100:1 cap stays" {
+	store_key bob@example.test >/dev/null
+	local f=$BATS_TEST_DIRNAME/../corpus/realmail/0176-mailparser-htmllargecallstack.eml
+	pgp-enc bob@example.test <"$f" >"$T/enc.eml" || fail_with "pgp-enc"
+	[ $(($(stat -c %s "$f") / $(stat -c %s "$T/enc.eml"))) -gt 10 ] ||
+	    fail_with "the message did not compress beyond 10:1"
+	expect_pgp_decrypted "$T/enc.eml" "$T/dec.eml" "$f"
+}
+
 @test "a decrypted entity whose From differs from the envelope's is marked" {
 	store_key bob@example.test >/dev/null
 	{

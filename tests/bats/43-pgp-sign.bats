@@ -548,3 +548,19 @@ bin_message() {
 	run_out "$T/o6.eml" pgp-sign <"$FIX/plain.eml"
 	expect_status 0
 }
+
+@test "a body other readers read as a multipart is not made quoted-printable as a whole: two Content-Type fields, a boundary ending in spaces" {
+	local fpr f
+	fpr=$(own_key alice@example.test)
+	for f in 0559-james-mime4j-multi-bad.eml \
+	    0605-james-mime4j-very-long-boundary.eml \
+	    0607-james-mime4j-weird-boundary.eml; do
+		corpus_as_alice "$f" "$T/in.eml"
+		run_out "$T/s.eml" pgp-sign <"$T/in.eml"
+		expect_status 0
+		check_mime_sig "$T/s.eml" "$fpr" "$T/alice@example.test.pub"
+		# Python's email package reads the same parts in part 1
+		same_content "$T/part1" "$T/in.eml" ||
+		    fail_with "$f: content changed"
+	done
+}

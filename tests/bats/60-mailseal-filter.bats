@@ -637,3 +637,32 @@ PY
 	expect_status 0
 	[ ! -e counts ] || fail_with "counts written to a relative path"
 }
+
+@test "a leading UTF-8 byte-order mark is left out, before the header or an mbox From line, from a file or a pipe" {
+	local f n=0 corpus=$BATS_TEST_DIRNAME/../corpus/realmail
+	printf '\357\273\277' >"$T/bom.eml"
+	cat "$MSG" >>"$T/bom.eml"
+	printf '\357\273\277From alice@example.test Mon Jan  1 00:00:00 2024\n' >"$T/bom-mbox.eml"
+	cat "$MSG" >>"$T/bom-mbox.eml"
+	for f in "$T/bom.eml" "$T/bom-mbox.eml" \
+	    "$corpus/0116-mimekit-feedback-report.eml" \
+	    "$corpus/0168-mimekit-unmunged.mbox-1.eml"; do
+		run mailseal-filter -f alice@example.test -- erin@example.test <"$f"
+		expect_status 0
+		run sh -c 'cat "$1" | mailseal-filter -f alice@example.test -- erin@example.test' sh "$f"
+		expect_status 0
+	done
+	for f in "$T"/out/*.eml; do
+		n=$((n + 1))
+		! head -c 3 "$f" | grep -q "$(printf '\357\273\277')" ||
+		    fail_with "$f: the mark is written"
+		! grep -q '^From ' "$f" || fail_with "$f: the mbox line is written"
+		header_block "$f" | grep -q '^X-Mailseal-Processed: ' ||
+		    fail_with "$f: no loop marker"
+		header_block "$f" | grep -q '^From: ' ||
+		    fail_with "$f: From is no field of the header"
+	done
+	[ "$n" = 8 ] || fail_with "$n copies, not 8"
+	[ "$(grep -l "The body with $MARK in it." "$T"/out/*.eml | wc -l)" = 4 ] ||
+	    fail_with "the body is lost"
+}

@@ -279,3 +279,13 @@ store_snapshot() {
 		    find . -type f ! -path ./lock -exec sha256sum {} + | sort -k2
 	)
 }
+
+# corpus_as_alice NAME OUT - the message NAME of tests/corpus/realmail sent
+# by alice@example.test: her From first, its own From and Sender left out
+corpus_as_alice() {
+	{
+		printf 'From: Alice <alice@example.test>\n'
+		sed -e '/^From:/d' -e '/^Sender:/d' \
+		    "$BATS_TEST_DIRNAME/../corpus/realmail/$1"
+	} >"$2"
+}
