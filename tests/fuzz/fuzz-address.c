@@ -14,6 +14,7 @@
  *   - the lengths stay within RFC 5321 (64 / 254 octets), no leading '-';
  *   - addr_is_filename_safe(key) implies no '/', no "..", no leading '.'.
  */
+#include "fuzz.h"
 #include "addr.h"
 
 #include <glib.h>
@@ -23,12 +24,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static int
 clean(const char *s)

@@ -9,6 +9,7 @@
  * accepted one neither; random DER is never a valid signature; every
  * result has its status word.  Invariants that fail abort.
  */
+#include "fuzz.h"
 #include "cert.h"
 #include "decrypt.h"
 #include "diag.h"
@@ -30,12 +31,6 @@ static char scratch[] = "/tmp/mailseal-fuzz-cms.XXXXXX";
 static ms_store *store;
 static ms_trust *trust;
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static int
 remove_entry(const char *path, const struct stat *st, int type,

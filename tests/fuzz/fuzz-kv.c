@@ -10,6 +10,7 @@
  * entries.  kv_parse reports errors through diag_error on stderr; the
  * runner (tests/fuzz/run) closes the target's stderr.
  */
+#include "fuzz.h"
 #include "kv.h"
 #include "limits.h"
 #include "parse.h"
@@ -20,12 +21,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -15,6 +15,7 @@
  * back to the kind it claims, with two parts.  Invariants that fail
  * abort.
  */
+#include "fuzz.h"
 #include "limits.h"
 #include "msg.h"
 #include "msgpart.h"
@@ -29,12 +30,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

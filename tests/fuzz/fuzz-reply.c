@@ -12,6 +12,7 @@
  *   - accepted claims are valid UTF-8 without controls, exp >= iat >= 0;
  *   - accepted claims seal again into a token that opens to the same.
  */
+#include "fuzz.h"
 #include "reply.h"
 
 #include <glib.h>
@@ -21,12 +22,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static int
 clean(const char *s)

@@ -10,6 +10,7 @@
  * reports errors through diag_error on stderr; run with -close_fd_mask=2
  * (tests/fuzz/run does) to keep that noise out of the fuzzer's log.
  */
+#include "fuzz.h"
 #include "settings.h"
 
 #include <stdint.h>
@@ -24,12 +25,6 @@ static const char *const keys[] = {
 	"limit-mime-parts",
 };
 
-static void
-require(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
