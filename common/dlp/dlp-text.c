@@ -292,6 +292,12 @@ scan_leaf(scan_state *s, const msg_node *node, const char *label)
 		a->detected_type = g_strdup(detected);
 		g_ptr_array_add(s->report->attachments, a);
 	}
+	if (data->len == 0) {
+		/* an empty part holds nothing to scan (and its data pointer
+		 * may be NULL, which no search may be given) */
+		g_byte_array_free(data, TRUE);
+		return true;
+	}
 	is_pkcs12 = strcmp(node->mime_type, "application/pkcs12") == 0 ||
 	    strcmp(node->mime_type, "application/x-pkcs12") == 0 ||
 	    (node->filename != NULL && (g_str_has_suffix(node->filename,

@@ -43,9 +43,12 @@ ct_param(GMimeObject *obj, const char *name)
 static bool
 armor_line(const GByteArray *text, const char *armor)
 {
-	const char *p = (const char *)text->data, *end = p + text->len;
+	const char *p = (const char *)text->data, *end;
 	size_t n = strlen(armor);
 
+	if (p == NULL || text->len == 0)
+		return false;	/* an empty body (its data may be NULL) */
+	end = p + text->len;
 	while (p < end) {
 		const char *hit = memmem(p, (size_t)(end - p), armor, n);
 
