@@ -1336,6 +1336,18 @@ base64_content(GMimeDataWrapper *w, size_t max)
 	return data;
 }
 
+/* content_array - an array whose data pointer is never NULL, so that
+ * empty content can be searched and walked like any other */
+static GByteArray *
+content_array(GByteArray *data)
+{
+	if (data != NULL && data->data == NULL) {
+		g_byte_array_free(data, TRUE);
+		data = g_byte_array_sized_new(1);
+	}
+	return data;
+}
+
 GByteArray *
 msg_part_content(GMimeObject *part, size_t max)
 {
@@ -1349,10 +1361,10 @@ msg_part_content(GMimeObject *part, size_t max)
 	 * which RFC 2046 allows: empty content, not an unreadable part */
 	w = g_mime_part_get_content(GMIME_PART(part));
 	if (w == NULL)
-		return g_byte_array_new();
+		return content_array(g_byte_array_new());
 	if (g_mime_data_wrapper_get_encoding(w) ==
 	    GMIME_CONTENT_ENCODING_BASE64)
-		return base64_content(w, max);
+		return content_array(base64_content(w, max));
 	data = g_byte_array_new();
 	s = g_mime_stream_mem_new_with_byte_array(data);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
@@ -1362,7 +1374,7 @@ msg_part_content(GMimeObject *part, size_t max)
 		return NULL;
 	}
 	g_object_unref(s);
-	return data;
+	return content_array(data);
 }
 
 /* header_text - every field of obj as "Name: decoded value" lines */

@@ -70,7 +70,8 @@ ms_err msg_root_decoded(const ms_message *msg, size_t max,
     GByteArray **out);
 
 /* msg_part_content - the transfer-decoded content of a leaf part, at
- * most max bytes; NULL for a multipart, an unreadable part or more */
+ * most max bytes (its data pointer is never NULL, even when empty); NULL
+ * for a multipart, an unreadable part or more */
 GByteArray *msg_part_content(GMimeObject *part, size_t max);
 
 /* msg_signed_parts - for a two-part multipart/signed root: the raw bytes
