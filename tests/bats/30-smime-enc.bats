@@ -417,7 +417,7 @@ python_body() {
 }
 
 @test "real mail: a header line without a colon starts the body, as Python's email package reads it" {
-	local in=$BATS_TEST_DIRNAME/../fixtures/realmail/0072-mail-raw_email_incorrect_header.eml
+	local in=$BATS_TEST_DIRNAME/../corpus/realmail/0072-mail-raw_email_incorrect_header.eml
 	run_out "$T/enc.eml" smime-enc bob@example.test <"$in"
 	expect_status 0
 	decrypt_openssl "$T/enc.eml" bob "$T/dec"
@@ -429,7 +429,7 @@ python_body() {
 }
 
 @test "outside the encryption: the mbox From line is left out, fields are kept as written ('From  :' included)" {
-	local in=$BATS_TEST_DIRNAME/../fixtures/realmail/0685-spamassassin-008.eml
+	local in=$BATS_TEST_DIRNAME/../corpus/realmail/0685-spamassassin-008.eml
 	run_out "$T/enc.eml" smime-enc bob@example.test <"$in"
 	expect_status 0
 	! head -1 "$T/enc.eml" | grep -q '^From ' ||

@@ -305,13 +305,13 @@ roundtrip_attachment() {
 	[ -z "$output" ] || fail_with "output without a store"
 }
 
-# Real messages (tests/fixtures/realmail, origins and licences in
+# Real messages (tests/corpus/realmail, origins and licences in
 # ORIGINS.txt there) that broke the signed entity.
 
 # real_as_alice NAME OUT - the real message NAME with From: alice
 real_as_alice() {
 	sed -e 's/^From:.*/From: Alice <alice@example.test>/' -e '/^Sender:/d' \
-	    "$BATS_TEST_DIRNAME/../fixtures/realmail/$1" >"$2"
+	    "$BATS_TEST_DIRNAME/../corpus/realmail/$1" >"$2"
 }
 
 # verify_everywhere SIGNED - openssl cms -verify, gpgsm --verify and

@@ -1015,9 +1015,9 @@ EOF
 	detach_all "$T/m.pdf" "$T/out"
 	cmp "$T/out/x.jpg" "$T/x.jpg"
 	cmp "$T/out/notes.txt" "$T/notes.txt"
-	# a real one (tests/fixtures/realmail/ORIGINS.txt): a long base64
+	# a real one (tests/corpus/realmail/ORIGINS.txt): a long base64
 	# line right under the header; GMime alone loses the whole part
-	cp "$BATS_TEST_DIRNAME/../fixtures/realmail/header-into-body.eml" "$MSG"
+	cp "$BATS_TEST_DIRNAME/../corpus/realmail/0165-mimekit-issue1189.mbox-2.eml" "$MSG"
 	wrap_pdf "$T/r.pdf"
 	attachment_named "$MSG" Attachment.zip "$T/expected.zip"
 	detach_all "$T/r.pdf" "$T/real"
