@@ -956,72 +956,138 @@ outgoing(job *j, GString *summary)
 	return err;
 }
 
-/* incoming - decrypt and verify, by what the root of the message is, in
- * this process on the message read once (unseal.h): the verification
- * runs on the decrypted message, and the status fields of both steps go
- * out together, the decrypter's included */
+/* open_copy - decrypt and verify, by what the root of the message is,
+ * in this process on the message read once (unseal.h), for the envelope
+ * recipients unseal names: the verification runs on the decrypted
+ * message, and the status fields of both steps go out together, the
+ * decrypter's included.  *out holds the copy, *dec what the decryption
+ * did, *dec_name the decrypting program's name (NULL: none) */
 static ms_err
-incoming(job *j, GString *summary)
+open_copy(job *j, unseal_ctx *unseal, ms_output **out,
+    unseal_decryption *dec, const char **dec_name)
 {
 	msg_kind kind = msg_root_kind(j->f.msg);
 	bool pgp = unseal_pgp_wants(j->f.msg);
-	unseal_decryption dec = { UNSEAL_NOT_ENCRYPTED, DECRYPT_OK };
-	const char *dec_name = NULL, *extra = NULL;
-	ms_output *mid = NULL, *out = NULL;
+	const char *extra = NULL;
+	ms_output *mid = NULL;
 	ms_message *opened = NULL;
-	GPtrArray *all;
 	sig_status status;
-	unseal_ctx unseal;
 	ms_err err;
 
-	unseal_init(&unseal, j->f.store, j->f.settings);
+	*dec = (unseal_decryption){ UNSEAL_NOT_ENCRYPTED, DECRYPT_OK };
+	*dec_name = NULL;
+	*out = NULL;
 	err = output_open(j->f.store, &mid);
 	if (err == MS_OK && (kind == MSG_KIND_SMIME_ENVELOPED ||
 	    kind == MSG_KIND_SMIME_PKCS7)) {
-		dec_name = "smime-dec";
-		err = unseal_smime_decrypt(&unseal, j->f.msg, mid, &dec);
+		*dec_name = "smime-dec";
+		err = unseal_smime_decrypt(unseal, j->f.msg, mid, dec);
 	} else if (err == MS_OK && pgp && (kind == MSG_KIND_PGP_ENCRYPTED ||
 	    kind == MSG_KIND_PGP_INLINE_ENCRYPTED)) {
-		err = unseal_pgp_decrypt(&unseal, j->f.msg, mid, &dec);
+		err = unseal_pgp_decrypt(unseal, j->f.msg, mid, dec);
 		/* an armored block that is not one whole message has nothing
 		 * to decrypt */
 		if (kind != MSG_KIND_PGP_INLINE_ENCRYPTED ||
-		    dec.outcome != UNSEAL_NOT_ENCRYPTED)
-			dec_name = "pgp-dec";
+		    dec->outcome != UNSEAL_NOT_ENCRYPTED)
+			*dec_name = "pgp-dec";
 	}
-	if (err == MS_OK && dec.outcome == UNSEAL_DECRYPTED)
+	if (err == MS_OK && dec->outcome == UNSEAL_DECRYPTED)
 		err = unseal_read_decrypted(mid, &opened);
-	else if (dec.outcome == UNSEAL_DECRYPT_FAILED)
-		extra = "X-Mailseal-Decrypt: failed\n";	/* DEC-1 */
+	else if (dec->outcome == UNSEAL_DECRYPT_FAILED)
+		extra = dec->failure == DECRYPT_NOT_FOR_RECIPIENT ?
+		    MSG_DECRYPT_NOT_FOR_RECIPIENT "\n" :
+		    MSG_DECRYPT_FAILED "\n";	/* DEC-1 */
 	if (err == MS_OK)
-		err = output_open(j->f.store, &out);
+		err = output_open(j->f.store, out);
 	if (err == MS_OK && pgp)
-		err = unseal_pgp_verify(&unseal, opened ? opened : j->f.msg,
-		    extra, out, &status);
+		err = unseal_pgp_verify(unseal, opened ? opened : j->f.msg,
+		    extra, *out, &status);
 	else if (err == MS_OK)
-		err = unseal_smime_verify(&unseal, opened ? opened : j->f.msg,
-		    extra, out, &status);
-	unseal_clear(&unseal);
+		err = unseal_smime_verify(unseal, opened ? opened : j->f.msg,
+		    extra, *out, &status);
 	unseal_message_free(opened);
 	output_discard(mid);
-	all = g_ptr_array_new_with_free_func(g_free);
-	for (int i = 0; i < j->nrcpts; i++)
-		g_ptr_array_add(all, g_strdup(j->rcpts[i]));
-	if (err == MS_OK && j->nrcpts == 0) {
-		/* a filter for procmail or Sieve: the result on stdout */
-		err = output_commit(out);
-		out = NULL;
-	} else if (err == MS_OK)
-		err = reinject(j, output_fd(out), all);
-	if (err == MS_OK)
-		journal_record(j, all);
-	if (err == MS_OK)
-		g_string_append_printf(summary, " %s%s%s=%d",
-		    dec_name != NULL ? dec_name : "",
-		    dec_name != NULL ? "+" : "",
-		    pgp ? "pgp-verify" : "smime-verify", j->nrcpts);
-	output_discard(out);
-	g_ptr_array_free(all, TRUE);
+	return err;
+}
+
+/* incoming - open the message for its recipients: the plaintext reaches
+ * only those the key that opened it is bound to; the others are served by
+ * another decryption with a key of theirs, or get the message as it came,
+ * marked not for them.  Each copy is reinjected to its recipients (on
+ * stdout in the filter form, without recipients) */
+static ms_err
+incoming(job *j, GString *summary)
+{
+	size_t n = (size_t)j->nrcpts;
+	ms_addr *rcpts = g_new0(ms_addr, n ? n : 1);
+	bool *served = g_new0(bool, n ? n : 1);
+	GPtrArray *left = g_ptr_array_new();	/* indexes into j->rcpts */
+	unseal_ctx unseal;
+	int copies = 0;
+	ms_err err = MS_OK;
+
+	unseal_init(&unseal, j->f.store, j->f.settings);
+	for (size_t i = 0; i < n && err == MS_OK; i++) {
+		const char *why;
+
+		/* main() refused a recipient the parser does not take */
+		if (addr_parse_str(j->rcpts[i], &rcpts[i], &why) != MS_OK)
+			err = MS_INTERNAL;
+		g_ptr_array_add(left, GSIZE_TO_POINTER(i));
+	}
+	do {
+		unseal_decryption dec;
+		const char *dec_name;
+		ms_output *out = NULL;
+		ms_addr *batch = g_new0(ms_addr, left->len ? left->len : 1);
+		GPtrArray *to = g_ptr_array_new_with_free_func(g_free);
+		GPtrArray *rest = g_ptr_array_new();
+
+		for (guint k = 0; k < left->len; k++)
+			batch[k] = rcpts[GPOINTER_TO_SIZE(
+			    g_ptr_array_index(left, k))];
+		if (n > 0)
+			unseal_recipients(&unseal, batch, left->len, served);
+		if (err == MS_OK)
+			err = open_copy(j, &unseal, &out, &dec, &dec_name);
+		for (guint k = 0; err == MS_OK && k < left->len; k++) {
+			size_t i = GPOINTER_TO_SIZE(g_ptr_array_index(left,
+			    k));
+
+			if (dec.outcome != UNSEAL_DECRYPTED || served[k])
+				g_ptr_array_add(to, g_strdup(j->rcpts[i]));
+			else
+				g_ptr_array_add(rest, GSIZE_TO_POINTER(i));
+		}
+		if (err == MS_OK && n == 0) {
+			/* a filter for procmail or Sieve: the result on
+			 * stdout */
+			err = output_commit(out);
+			out = NULL;
+		} else if (err == MS_OK)
+			err = reinject(j, output_fd(out), to);
+		if (err == MS_OK)
+			journal_record(j, to);
+		if (err == MS_OK && copies++ == 0)
+			g_string_append_printf(summary, " %s%s%s=%d",
+			    dec_name != NULL ? dec_name : "",
+			    dec_name != NULL ? "+" : "",
+			    unseal_pgp_wants(j->f.msg) ? "pgp-verify" :
+			    "smime-verify", j->nrcpts);
+		output_discard(out);
+		g_ptr_array_free(to, TRUE);
+		g_ptr_array_free(left, TRUE);
+		left = rest;
+		g_free(batch);
+	} while (err == MS_OK && left->len > 0);
+	if (err == MS_OK && copies > 1)
+		g_string_append_printf(summary, " copies=%d", copies);
+	unseal_clear(&unseal);
+	for (size_t i = 0; i < n; i++)
+		addr_clear(&rcpts[i]);
+	g_free(rcpts);
+	g_free(served);
+	g_ptr_array_free(left, TRUE);
 	return err;
 }
 

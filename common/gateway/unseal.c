@@ -31,6 +31,16 @@ unseal_init(unseal_ctx *ctx, ms_store *store, const ms_settings *settings)
 	ctx->learn = true;
 }
 
+/* forget_settings - the recipients' settings, loaded for rcpts */
+static void
+forget_settings(unseal_ctx *ctx)
+{
+	for (size_t i = 0; ctx->rcpt_settings != NULL && i < ctx->nrcpts; i++)
+		settings_free(ctx->rcpt_settings[i]);
+	g_free(ctx->rcpt_settings);
+	ctx->rcpt_settings = NULL;
+}
+
 void
 unseal_clear(unseal_ctx *ctx)
 {
@@ -38,6 +48,102 @@ unseal_clear(unseal_ctx *ctx)
 	pgp_close(ctx->pgp);
 	ctx->trust = NULL;
 	ctx->pgp = NULL;
+	forget_settings(ctx);
+}
+
+void
+unseal_recipients(unseal_ctx *ctx, const ms_addr *rcpts, size_t n,
+    bool *served)
+{
+	forget_settings(ctx);
+	ctx->rcpts = rcpts;
+	ctx->nrcpts = n;
+	ctx->served = served;
+	memset(served, 0, n * sizeof(*served));
+}
+
+/* ---- which recipients a key is bound to ---- */
+
+/* domain_binding - the fingerprint that the setting key (smime-domain-
+ * cert or pgp-domain-key) of recipient i names, or "" */
+static ms_err
+domain_binding(unseal_ctx *ctx, size_t i, const char *key, const char **fpr)
+{
+	if (ctx->rcpt_settings == NULL)
+		ctx->rcpt_settings = g_new0(ms_settings *, ctx->nrcpts);
+	if (ctx->rcpt_settings[i] == NULL) {
+		ms_err err = settings_load_under(ctx->settings, ctx->store,
+		    &ctx->rcpts[i], &ctx->rcpt_settings[i]);
+
+		if (err != MS_OK)
+			return err;
+	}
+	*fpr = settings_get(ctx->rcpt_settings[i], key);
+	return MS_OK;
+}
+
+/* bind_smime - mark the recipients cert (fingerprint fpr) is bound to:
+ * an address of the certificate, or their domain's smime-domain-cert;
+ * the number marked */
+static size_t
+bind_smime(unseal_ctx *ctx, const char *fpr, X509 *cert)
+{
+	unsigned malformed;
+	GPtrArray *addrs = cert_addresses(cert, &malformed);
+	size_t n = 0;
+
+	for (size_t i = 0; i < ctx->nrcpts; i++) {
+		const char *domain_fpr = "";
+		bool bound = false;
+
+		for (guint k = 0; k < addrs->len && !bound; k++)
+			bound = addr_equal(g_ptr_array_index(addrs, k),
+			    &ctx->rcpts[i]);
+		/* a settings file that cannot be read binds nothing: the
+		 * message goes on encrypted, never to the wrong reader */
+		if (!bound && domain_binding(ctx, i, "smime-domain-cert",
+		    &domain_fpr) == MS_OK && *domain_fpr != '\0')
+			bound = g_ascii_strcasecmp(domain_fpr, fpr) == 0;
+		ctx->served[i] = bound;
+		n += bound;
+	}
+	g_ptr_array_free(addrs, TRUE);
+	return n;
+}
+
+/* smime_allow - smime_key_filter: a key bound to an envelope recipient */
+static bool
+smime_allow(const char *fpr, X509 *cert, void *data)
+{
+	return bind_smime(data, fpr, cert) > 0;
+}
+
+/* bind_pgp - mark the recipients the key with primary fingerprint fpr is
+ * bound to: a valid user ID with their address (KEY-1), or their
+ * domain's pgp-domain-key; the number marked */
+static size_t
+bind_pgp(unseal_ctx *ctx, const char *fpr)
+{
+	gpgme_key_t key = NULL;
+	size_t n = 0;
+
+	if (gpgme_get_key(ctx->pgp, fpr, &key, 0) != 0)
+		key = NULL;
+	for (size_t i = 0; i < ctx->nrcpts; i++) {
+		const char *domain_fpr = "";
+		bool bound = key != NULL && !(pgp_key_verdict(key,
+		    PGP_PURPOSE_ENCRYPT, &ctx->rcpts[i]) &
+		    PGP_KEY_USER_ID_FLAGS);
+
+		if (!bound && domain_binding(ctx, i, "pgp-domain-key",
+		    &domain_fpr) == MS_OK && *domain_fpr != '\0')
+			bound = g_ascii_strcasecmp(domain_fpr, fpr) == 0;
+		ctx->served[i] = bound;
+		n += bound;
+	}
+	if (key != NULL)
+		gpgme_key_unref(key);
+	return n;
 }
 
 /* open_pgp - the GPGME context, made on first need */
@@ -59,7 +165,8 @@ failed(ms_output *out, const ms_message *msg, unseal_decryption *res,
 	res->failure = failure;
 	diag_info("%s decryption failed: %s (%s)", what,
 	    decrypt_failure_text(failure), detail);
-	return msg_output_decrypt_failed(out, msg);
+	return msg_output_decrypt_failed(out, msg,
+	    failure == DECRYPT_NOT_FOR_RECIPIENT);
 }
 
 /* ---- S/MIME decryption ---- */
@@ -69,6 +176,7 @@ unseal_smime_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
     unseal_decryption *res)
 {
 	GByteArray *der = NULL, *plain = NULL;
+	char *used = NULL;
 	decrypt_failure failure = DECRYPT_MALFORMED;
 	const char *why = "unreadable body";
 	msg_kind kind = msg_root_kind(msg);
@@ -80,10 +188,22 @@ unseal_smime_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 		return MS_OK;
 	err = msg_root_decoded(msg, limits_get()->message_size, &der);
 	if (err == MS_OK)
-		err = smime_decrypt(ctx->store, der->data, der->len, &plain,
-		    &failure, &why);
+		err = smime_decrypt(ctx->store, der->data, der->len,
+		    ctx->rcpts != NULL ? smime_allow : NULL, ctx, &plain,
+		    &used, &failure, &why);
 	else
 		err = MS_DATA;
+	if (err == MS_OK && ctx->rcpts != NULL) {
+		/* the recipients of the key that opened it, and no others */
+		X509 *cert = NULL;
+
+		err = certdb_key_cert_load(ctx->store, used, &cert);
+		if (err == MS_OK && bind_smime(ctx, used, cert) == 0)
+			err = MS_INTERNAL;	/* smime_allow said yes */
+		else if (err != MS_OK)
+			err = MS_TEMP;
+		X509_free(cert);
+	}
 	if (err == MS_OK) {
 		res->outcome = UNSEAL_DECRYPTED;
 		err = msg_output_unwrapped(out, msg,
@@ -107,6 +227,7 @@ unseal_smime_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 	} else
 		err = failed(out, msg, res, failure, "S/MIME", why);
 	secret_bytes_free(plain);
+	g_free(used);
 	if (der != NULL)
 		g_byte_array_free(der, TRUE);
 	return err;
@@ -248,13 +369,39 @@ secret_for(gpgme_ctx_t pgp, const ms_store *store,
 	return answer;
 }
 
-/* pgp_decrypt - plaintext only after GPGME reported success and integrity
- * protection (DEC-3, DEC-5) */
-static ms_err
-pgp_decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
-    size_t cap, GByteArray **plain, decrypt_failure *failure,
-    const char **why)
+/* decryption_key - a GPGME status callback: the primary fingerprint of
+ * the key that opened the message, from gpg's DECRYPTION_KEY status
+ * ("SUBKEY-FPR PRIMARY-FPR OWNERTRUST") */
+static gpgme_error_t
+decryption_key(void *hook, const char *keyword, const char *args)
 {
+	char **primary = hook;
+	gchar **field;
+
+	if (keyword == NULL || args == NULL ||
+	    strcmp(keyword, "DECRYPTION_KEY") != 0)
+		return 0;
+	field = g_strsplit(args, " ", 3);
+	g_free(*primary);
+	*primary = NULL;
+	if (field[0] != NULL && field[1] != NULL && *field[1] != '\0' &&
+	    strlen(field[1]) <= 64 &&
+	    strspn(field[1], "0123456789ABCDEFabcdef") == strlen(field[1]))
+		*primary = g_strdup(field[1]);
+	g_strfreev(field);
+	return 0;
+}
+
+/* pgp_decrypt - plaintext only after GPGME reported success and integrity
+ * protection (DEC-3, DEC-5), and, with envelope recipients, only when
+ * the key that opened it is bound to one of them */
+static ms_err
+pgp_decrypt(unseal_ctx *ctx, GByteArray *cipher, size_t cap,
+    GByteArray **plain, decrypt_failure *failure, const char **why)
+{
+	gpgme_ctx_t pgp = ctx->pgp;
+	const ms_store *store = ctx->store;
+	char *primary = NULL;
 	gpgme_data_t in = NULL, out = NULL;
 	gpgme_decrypt_result_t result;
 	gpgme_error_t gerr;
@@ -270,8 +417,23 @@ pgp_decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
 		gpgme_data_release(in);
 		return err;
 	}
+	if (ctx->rcpts != NULL) {
+		/* which key opened it: gpg's status, all of it */
+		if (gpgme_set_ctx_flag(pgp, "full-status", "1")) {
+			gpgme_data_release(in);
+			gpgme_data_release(out);
+			secret_bytes_free(*plain);
+			*plain = NULL;
+			return MS_INTERNAL;
+		}
+		gpgme_set_status_cb(pgp, decryption_key, &primary);
+	}
 	gerr = gpgme_op_decrypt(pgp, in, out);
 	result = gpgme_op_decrypt_result(pgp);
+	if (ctx->rcpts != NULL) {
+		gpgme_set_status_cb(pgp, NULL, NULL);
+		(void)gpgme_set_ctx_flag(pgp, "full-status", "0");
+	}
 	if (pgp_capped_overflow(out)) {
 		*failure = DECRYPT_TOO_LARGE;
 		*why = "over the limit";
@@ -297,7 +459,16 @@ pgp_decrypt(gpgme_ctx_t pgp, const ms_store *store, GByteArray *cipher,
 		*failure = DECRYPT_INTEGRITY;
 		*why = "no integrity protection";
 		err = MS_DATA;
+	} else if (ctx->rcpts != NULL && primary == NULL) {
+		*failure = DECRYPT_FAILED;	/* fail closed */
+		*why = "gpg named no decryption key";
+		err = MS_DATA;
+	} else if (ctx->rcpts != NULL && bind_pgp(ctx, primary) == 0) {
+		*failure = DECRYPT_NOT_FOR_RECIPIENT;
+		*why = "no key bound to an envelope recipient";
+		err = MS_DATA;
 	}
+	g_free(primary);
 	gpgme_data_release(in);
 	gpgme_data_release(out);
 	if (err != MS_OK) {
@@ -347,7 +518,7 @@ unseal_pgp_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 		 * absolute cap, the message size limit, as long as the
 		 * ratio stays within 100:1 (text such as HTML deflates
 		 * beyond 40:1, and pgp-enc compresses text) */
-		err = pgp_decrypt(ctx->pgp, ctx->store, cipher,
+		err = pgp_decrypt(ctx, cipher,
 		    MIN(100 * msg->raw_len, limits_get()->message_size),
 		    &plain, &failure, &why);
 	if (err == MS_OK) {

@@ -36,12 +36,25 @@ typedef struct unseal_ctx {
 	bool learn;		/* S/MIME: learn valid signers (KEY-2, 7) */
 	ms_trust *trust;	/* opened on first need */
 	gpgme_ctx_t pgp;	/* opened on first need */
+	/* the envelope recipients: a decryption uses only a key bound to
+	 * one of them (its own certificate or key, or the smime-domain-cert
+	 * or pgp-domain-key of its domain); NULL: any key of the store, for
+	 * a filter run by hand without an envelope */
+	const ms_addr *rcpts;
+	size_t nrcpts;
+	/* after a decryption: served[i] when the key that opened it is bound
+	 * to rcpts[i], whom alone the plaintext may reach (the caller's
+	 * array of nrcpts) */
+	bool *served;
+	ms_settings **rcpt_settings;	/* each recipient's, on first need */
 } unseal_ctx;
 
 typedef enum unseal_outcome {
 	UNSEAL_NOT_ENCRYPTED,	/* nothing written: msg stands as it is */
 	UNSEAL_DECRYPTED,	/* out holds the decrypted message */
-	UNSEAL_DECRYPT_FAILED	/* out holds msg marked failed (DEC-1) */
+	UNSEAL_DECRYPT_FAILED	/* out holds msg marked failed (DEC-1), or
+				 * not for the recipients (failure
+				 * DECRYPT_NOT_FOR_RECIPIENT) */
 } unseal_outcome;
 
 typedef struct unseal_decryption {
@@ -54,6 +67,11 @@ typedef struct unseal_decryption {
 void unseal_init(unseal_ctx *ctx, ms_store *store,
     const ms_settings *settings);
 void unseal_clear(unseal_ctx *ctx);
+
+/* unseal_recipients - the envelope recipients the next decryption is for
+ * (see unseal_ctx), and served, an array of n that it fills */
+void unseal_recipients(unseal_ctx *ctx, const ms_addr *rcpts, size_t n,
+    bool *served);
 
 /* unseal_smime_decrypt - decrypt an S/MIME enveloped root; MS_TEMP when
  * the key store failed (the message waits), else MS_OK with *res */

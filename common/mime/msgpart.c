@@ -1102,13 +1102,14 @@ msg_header_remove(ms_message *msg, const char *name)
 }
 
 ms_err
-msg_output_decrypt_failed(ms_output *out, const ms_message *msg)
+msg_output_decrypt_failed(ms_output *out, const ms_message *msg,
+    bool not_for_recipient)
 {
 	ms_err err = output_rewind(out);
 
 	if (err == MS_OK)
-		err = msg_output_original(out, msg,
-		    "X-Mailseal-Decrypt: failed\n");
+		err = msg_output_original(out, msg, not_for_recipient ?
+		    MSG_DECRYPT_NOT_FOR_RECIPIENT "\n" : MSG_DECRYPT_FAILED "\n");
 	return err;
 }
 

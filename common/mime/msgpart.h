@@ -131,10 +131,19 @@ void msg_header_append(GString *out, const char *name, const char *value);
 ms_err msg_output_original(ms_output *out, const ms_message *msg,
     const char *extra);
 
+/* the status fields of a failed decryption: one for every failure of the
+ * cryptography (DEC-1), one for a message that only a key of another of
+ * our recipients could open */
+#define MSG_DECRYPT_FAILED "X-Mailseal-Decrypt: failed"
+#define MSG_DECRYPT_NOT_FOR_RECIPIENT \
+	"X-Mailseal-Decrypt: failed; reason=not-for-recipient"
+
 /* msg_output_decrypt_failed - DEC-1: whatever out holds is dropped and
- * the message as received goes out with "X-Mailseal-Decrypt: failed",
- * the one visible outcome of every decryption failure */
-ms_err msg_output_decrypt_failed(ms_output *out, const ms_message *msg);
+ * the message as received goes out with MSG_DECRYPT_FAILED, the one
+ * visible outcome of every decryption failure, or
+ * MSG_DECRYPT_NOT_FOR_RECIPIENT */
+ms_err msg_output_decrypt_failed(ms_output *out, const ms_message *msg,
+    bool not_for_recipient);
 
 /* msg_output_unwrapped - the outer message's header fields, extra, then
  * an inner entity (decrypted, or unwrapped from opaque signed data) with

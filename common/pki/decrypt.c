@@ -17,6 +17,8 @@ decrypt_failure_text(decrypt_failure failure)
 		return "cipher or parameters refused";
 	case DECRYPT_NO_KEY:
 		return "no private key for any recipient";
+	case DECRYPT_NOT_FOR_RECIPIENT:
+		return "no key bound to an envelope recipient";
 	case DECRYPT_FAILED:
 		return "decryption failed";
 	case DECRYPT_INTEGRITY:

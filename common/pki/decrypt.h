@@ -16,6 +16,8 @@ typedef enum decrypt_failure {
 	DECRYPT_REFUSED,	/* cipher, parameters or recipient type off
 				 * our allow-list (DEC-4) */
 	DECRYPT_NO_KEY,		/* no private key for any recipient */
+	DECRYPT_NOT_FOR_RECIPIENT, /* a key of ours, but bound to none of
+				 * the envelope recipients */
 	DECRYPT_FAILED,		/* a key of ours did not open it */
 	DECRYPT_INTEGRITY,	/* tag check failed, or no integrity
 				 * protection (DEC-3, DEC-5) */

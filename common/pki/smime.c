@@ -338,8 +338,10 @@ recipient_keyids(CMS_RecipientInfo *ri, GPtrArray *ids)
 
 ms_err
 smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
-    GByteArray **plain, decrypt_failure *failure, const char **why)
+    smime_key_filter allow, void *allow_data, GByteArray **plain,
+    char **used, decrypt_failure *failure, const char **why)
 {
+	bool refused = false;
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms;
 	STACK_OF(CMS_RecipientInfo) *ris;
@@ -348,6 +350,8 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 	ms_err err;
 
 	*plain = NULL;
+	if (used != NULL)
+		*used = NULL;
 	err = smime_enveloped_ok(der, len, &aead, failure, why);
 	if (err != MS_OK)
 		return err;
@@ -394,6 +398,13 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				continue;
 			g_ptr_array_add(tried, g_strdup(fpr));
 			lerr = certdb_key_cert_load(store, fpr, &cert);
+			if (lerr == MS_OK && allow != NULL &&
+			    !allow(fpr, cert, allow_data)) {
+				/* ours, but not for whom it is delivered to */
+				refused = true;
+				X509_free(cert);
+				continue;
+			}
 			if (lerr == MS_OK)
 				lerr = certdb_key_load(store, fpr, &key);
 			if (lerr == MS_NOTFOUND) {
@@ -423,6 +434,8 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				err = MS_OK;
 				*failure = DECRYPT_OK;
 				*why = NULL;
+				if (used != NULL)
+					*used = g_strdup(fpr);
 			} else {
 				/* DEC-1: one generic outcome; the reason is
 				 * for the local log only */
@@ -438,6 +451,10 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 			X509_free(cert);
 		}
 		g_ptr_array_free(fprs, TRUE);
+	}
+	if (err == MS_NOTFOUND && refused) {
+		*failure = DECRYPT_NOT_FOR_RECIPIENT;
+		*why = "no key bound to an envelope recipient";
 	}
 	g_ptr_array_free(ids, TRUE);
 	g_ptr_array_free(tried, TRUE);

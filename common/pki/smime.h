@@ -56,14 +56,21 @@ ms_err smime_check_enveloped(const unsigned char *der, size_t len,
 ms_err smime_enveloped_ok(const unsigned char *der, size_t len, bool *aead,
     decrypt_failure *failure, const char **why);
 
-/* smime_decrypt - decrypt with a key from the store; on MS_OK *plain
- * holds the whole plaintext; nothing is returned on any failure, and
- * *failure says which (*why: the detail for the log).  MS_DATA for a
- * message we cannot or may not open, MS_NOTFOUND when no key of ours is
- * a recipient, MS_TEMP when the store failed. */
+/* smime_key_filter - may the private key of the certificate fpr open
+ * this message?  (the envelope recipients' keys only) */
+typedef bool (*smime_key_filter)(const char *fpr, X509 *cert, void *data);
+
+/* smime_decrypt - decrypt with a key from the store that allow (NULL:
+ * any) accepts; on MS_OK *plain holds the whole plaintext and *used (when
+ * not NULL; g_free) the fingerprint of the certificate whose key opened
+ * it; nothing is returned on any failure, and *failure says which (*why:
+ * the detail for the log).  MS_DATA for a message we cannot or may not
+ * open, MS_NOTFOUND when no key of ours that allow accepts is a recipient
+ * (DECRYPT_NOT_FOR_RECIPIENT when allow refused one, else
+ * DECRYPT_NO_KEY), MS_TEMP when the store failed. */
 ms_err smime_decrypt(const ms_store *store, const unsigned char *der,
-    size_t len, GByteArray **plain, decrypt_failure *failure,
-    const char **why);
+    size_t len, smime_key_filter allow, void *allow_data, GByteArray **plain,
+    char **used, decrypt_failure *failure, const char **why);
 
 typedef enum sig_status {
 	SIG_NONE,	/* not signed at the root */

@@ -346,6 +346,73 @@ fake_sibling() {
 	grep -q "Inner $MARK" "$got" || fail_with "the body was not decrypted"
 }
 
+@test "--incoming: only keys bound to the envelope recipients decrypt: bob's S/MIME message is not decrypted for alice; a message to both is, for each" {
+	printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n\nFor bob %s\n' "$MARK" >"$T/plain.eml"
+	{
+		printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n'
+		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
+	} >"$T/bob.eml"
+	run mailseal-filter --incoming -f mallory@example.org -- alice@example.test <"$T/bob.eml"
+	expect_status 0
+	local got
+	got=$(copy_for alice@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypt)" = "failed; reason=not-for-recipient" ] ||
+	    fail_with "alice's copy: $(header_block "$got")"
+	! grep -q "$MARK" "$got" || fail_with "bob's plaintext reached alice"
+	cmp -s <(sed '1,/^$/d' "$T/bob.eml") <(sed '1,/^$/d' "$got") ||
+	    fail_with "the ciphertext did not go on as it came"
+
+	# the domain's certificate is bound to every recipient of the domain
+	rm -f "$T"/out/*
+	mkdir -p "$STORE/settings/domain"
+	printf 'smime-domain-cert = %s\n' "$(fpr_of bob)" \
+	    >"$STORE/settings/domain/example.test.conf"
+	run mailseal-filter --incoming -f mallory@example.org -- alice@example.test <"$T/bob.eml"
+	expect_status 0
+	got=$(copy_for alice@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypted)" = smime ] ||
+	    fail_with "the domain certificate did not open it: $(header_block "$got")"
+	rm "$STORE/settings/domain/example.test.conf"
+
+	# to both: each decrypted with a key of its own
+	rm -f "$T"/out/*
+	{
+		printf 'From: mallory@example.org\nTo: alice@example.test, bob@example.test\nSubject: in\n'
+		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/alice.pem" \
+		    "$BASE/bob.pem" 2>/dev/null
+	} >"$T/both.eml"
+	run mailseal-filter --incoming -f mallory@example.org -- \
+	    alice@example.test bob@example.test <"$T/both.eml"
+	expect_status 0
+	local r
+	for r in alice@example.test bob@example.test; do
+		got=$(copy_for "$r")
+		[ "$(status_of "$got" X-Mailseal-Decrypted)" = smime ] ||
+		    fail_with "$r: not decrypted: $(header_block "$got")"
+		grep -q "For bob $MARK" "$got" || fail_with "$r: body"
+	done
+}
+
+@test "--incoming: only keys bound to the envelope recipients decrypt: an OpenPGP message to carol is not decrypted for dave" {
+	carol_armored "$T/body.asc"
+	pgp-keys generate dave@example.test >/dev/null
+	{
+		printf 'From: mallory@example.org\nTo: carol@example.test\nSubject: in\n\n'
+		cat "$T/body.asc"
+	} >"$T/enc.eml"
+	run mailseal-filter --incoming -f mallory@example.org -- dave@example.test <"$T/enc.eml"
+	expect_status 0
+	got=$(copy_for dave@example.test)
+	[ "$(status_of "$got" X-Mailseal-Decrypt)" = "failed; reason=not-for-recipient" ] ||
+	    fail_with "dave's copy: $(header_block "$got")"
+	! grep -q "Inbound $MARK" "$got" || fail_with "carol's plaintext reached dave"
+	! header_block "$got" | grep -qi '^X-Mailseal-Decrypted:' ||
+	    fail_with "reported as decrypted"
+	# carol herself gets it decrypted
+	rm -f "$T"/out/*
+	incoming_decrypted "$T/enc.eml"
+}
+
 # incoming_decrypted IN - --incoming for carol decrypts the OpenPGP
 # message IN; $got is carol's copy
 incoming_decrypted() {
