@@ -169,11 +169,8 @@ explain_certs(ms_route *route, const ms_addr *addr, cert_purpose purpose,
 		ms_err lerr = certdb_load(route->store, fpr, NULL, &cert);
 		char *why;
 
-		if (lerr == MS_NOTFOUND) {
-			fprintf(out, "  certificate %s: refused: no longer "
-			    "in the store\n", fpr);
-			continue;
-		}
+		if (lerr == MS_NOTFOUND)
+			lerr = certdb_missing("certs", fpr);
 		if (lerr != MS_OK) {
 			err = lerr;
 			break;

@@ -719,7 +719,7 @@ trust_load_roots(ms_trust *trust, const X509_NAME *subject, bool *found)
 		}
 		lerr = read_cert(trust->store, "roots", fpr, &root);
 		if (lerr == MS_NOTFOUND)
-			continue;	/* removed meanwhile */
+			lerr = certdb_missing("roots", fpr);
 		if (lerr != MS_OK) {
 			err = lerr;
 			break;
@@ -1289,6 +1289,18 @@ newest_first(gconstpointer a, gconstpointer b)
 }
 
 ms_err
+certdb_missing(const char *dir, const char *fpr)
+{
+	/* certstore removes the index entry before the file, so this is a
+	 * damaged or partly restored store, or a removal between our two
+	 * reads: either way try again later, never "no certificate" */
+	diag_error("the index names %s/%s.pem, which is missing: restore "
+	    "the store from a backup, or remove the certificate with "
+	    "certstore and import it again", dir, fpr);
+	return MS_TEMP;
+}
+
+ms_err
 trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
     GPtrArray **fprs, STACK_OF(X509) **certs)
 {
@@ -1311,7 +1323,7 @@ trust_find(ms_trust *trust, const ms_addr *addr, cert_purpose purpose,
 		ms_err lerr = read_cert(trust->store, "certs", fpr, &cert);
 
 		if (lerr == MS_NOTFOUND)
-			continue;	/* index entry of a removed certificate */
+			lerr = certdb_missing("certs", fpr);
 		if (lerr != MS_OK) {
 			err = lerr;
 			break;

@@ -73,6 +73,10 @@ ms_err certdb_add(ms_store *store, X509 *cert, bool root, bool *was_new);
 /* certdb_remove - remove a certificate or root and its index entries */
 ms_err certdb_remove(ms_store *store, const char *fpr);
 
+/* certdb_missing - an index entry names a file of dir that is not there:
+ * logged with what to do; MS_TEMP */
+ms_err certdb_missing(const char *dir, const char *fpr);
+
 /* certdb_list - fingerprints in certs/ (or roots/) */
 ms_err certdb_list(const ms_store *store, bool roots, GPtrArray **fprs);
 

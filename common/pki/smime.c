@@ -407,10 +407,10 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 			}
 			if (lerr == MS_OK)
 				lerr = certdb_key_load(store, fpr, &key);
-			if (lerr == MS_NOTFOUND) {
-				X509_free(cert);
-				continue;
-			}
+			/* keys are never removed: an index entry without
+			 * its files is a damaged store */
+			if (lerr == MS_NOTFOUND)
+				lerr = certdb_missing("keys", fpr);
 			if (lerr != MS_OK) {
 				/* a damaged key or certificate: the store is
 				 * unavailable, never "no key" */

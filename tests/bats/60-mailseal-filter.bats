@@ -733,3 +733,28 @@ PY
 	[ "$(grep -l "The body with $MARK in it." "$T"/out/*.eml | wc -l)" = 4 ] ||
 	    fail_with "the body is lost"
 }
+
+@test "an index entry whose certificate file is missing (a partial restore) defers; nothing goes out plain" {
+	[ -f "$STORE/certs/$(fpr_of bob).pem" ] || fail_with "no certificate file for bob"
+	rm "$STORE/certs/$(fpr_of bob).pem"
+	run mailseal-filter -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 75
+	[ "$(copies)" = 0 ] || fail_with "a copy went out"
+	[[ $output == *"index"*"missing"* ]] || fail_with "no word of the damaged index"
+	# smime-enc alone too
+	run smime-enc bob@example.test <"$MSG"
+	expect_status 75
+	[ -z "$output" ] || ! grep -q "$MARK" <<<"$output" || fail_with "plaintext written"
+}
+
+@test "--incoming: a key index entry whose files are missing defers; the ciphertext is not marked failed" {
+	printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n\nFor bob %s\n' "$MARK" >"$T/plain.eml"
+	{
+		printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n'
+		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
+	} >"$T/bob.eml"
+	rm "$STORE/keys/$(fpr_of bob).key"
+	run mailseal-filter --incoming -f mallory@example.org -- bob@example.test <"$T/bob.eml"
+	expect_status 75
+	[ "$(copies)" = 0 ] || fail_with "a copy went out"
+}
