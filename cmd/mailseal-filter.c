@@ -838,7 +838,9 @@ reinject_from(const job *j, const char *from, int fd, GPtrArray *rcpts)
 	}
 	err = run_copy_fd(fd, marked);
 	if (err == MS_OK && smtp != NULL && *smtp != '\0')
-		err = smtp_send(smtp, from, rcpts, marked, 120);
+		/* REL-8: as -R hdrs for sendmail */
+		err = smtp_send(smtp, from, rcpts, marked, opt_incoming != 0,
+		    120);
 	else if (err == MS_OK)
 		err = reinject_sendmail(j, from, marked, rcpts);
 	close(marked);

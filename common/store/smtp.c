@@ -15,7 +15,19 @@ typedef struct session {
 	GOutputStream *out;
 	const char *where;
 	bool eightbit;		/* the server offers 8BITMIME */
+	bool dsn;		/* and DSN (RFC 3461) */
 } session;
+
+/* keyword - an EHLO reply line "250-KEYWORD ..." or "250 KEYWORD" names
+ * word */
+static bool
+keyword(const char *line, gsize len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= 4 + n && g_ascii_strncasecmp(line + 4, word, n) == 0 &&
+	    (len == 4 + n || line[4 + n] == ' ');
+}
 
 /* reply - read one reply; its code, or -1 when it cannot be read */
 static int
@@ -43,10 +55,10 @@ reply(session *s)
 		}
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
 		    (line[2] - '0');
-		/* EHLO keywords: "250-8BITMIME" or "250 8BITMIME" */
-		if (len >= 12 && g_ascii_strncasecmp(line + 4, "8BITMIME", 8)
-		    == 0 && (len == 12 || line[12] == ' '))
+		if (keyword(line, len, "8BITMIME"))
 			s->eightbit = true;
+		if (keyword(line, len, "DSN"))
+			s->dsn = true;
 		if (len == 3 || line[3] == ' ') {
 			g_free(line);
 			return code;
@@ -146,11 +158,11 @@ body(session *s, int fd)
 
 ms_err
 smtp_send(const char *where, const char *sender, GPtrArray *rcpts, int fd,
-    unsigned timeout)
+    bool ret_hdrs, unsigned timeout)
 {
 	GSocketClient *client = g_socket_client_new();
 	GError *gerr = NULL;
-	session s = { NULL, NULL, NULL, where, false };
+	session s = { NULL, NULL, NULL, where, false, false };
 	char host[256], *line;
 	ms_err err = MS_TEMP;
 	bool ok;
@@ -186,9 +198,17 @@ smtp_send(const char *where, const char *sender, GPtrArray *rcpts, int fd,
 		ok = command(&s, line, 250, "EHLO");
 		g_free(line);
 	}
+	if (ok && ret_hdrs && !s.dsn) {
+		/* without it a bounce could carry the whole message */
+		diag_error("SMTP reinjection to %s: the server does not offer "
+		    "DSN, so headers-only bounces (RET=HDRS) cannot be asked "
+		    "for: allow DSN on the reinjection listener", where);
+		ok = false;
+	}
 	if (ok) {
-		line = g_strdup_printf("MAIL FROM:<%s>%s", sender,
-		    s.eightbit ? " BODY=8BITMIME" : "");
+		line = g_strdup_printf("MAIL FROM:<%s>%s%s", sender,
+		    s.eightbit ? " BODY=8BITMIME" : "",
+		    ret_hdrs ? " RET=HDRS" : "");
 		ok = command(&s, line, 250, "MAIL FROM");
 		g_free(line);
 	}

@@ -14,6 +14,7 @@
 #ifndef MAILSEAL_SMTP_H
 #define MAILSEAL_SMTP_H
 #include <glib.h>
+#include <stdbool.h>
 #include "err.h"
 #include "limits.h"
 
@@ -21,7 +22,9 @@
 
 /* smtp_send - send the message in fd (read from its start) from sender
  * ("" for the null sender) to rcpts (char *) through where
- * ("HOST:PORT"), every step within timeout seconds */
+ * ("HOST:PORT"), every step within timeout seconds; with ret_hdrs a
+ * bounce may carry the header only (RET=HDRS, RFC 3461), and a server
+ * that does not offer DSN gets nothing (MS_TEMP) */
 ms_err smtp_send(const char *where, const char *sender, GPtrArray *rcpts,
-    int fd, unsigned timeout);
+    int fd, bool ret_hdrs, unsigned timeout);
 #endif

@@ -758,3 +758,45 @@ PY
 	expect_status 75
 	[ "$(copies)" = 0 ] || fail_with "a copy went out"
 }
+
+# smtp_sink KEYWORD... - a one-session SMTP server offering the EHLO
+# keywords; its port in $SINK_PORT, what it was sent in $T/smtp.log
+smtp_sink() {
+	rm -f "$T/smtp.port" "$T/smtp.log"
+	python3 "$BATS_TEST_DIRNAME/../fixtures/smtp/sink.py" "$T/smtp.port" \
+	    "$T/smtp.log" "$@" 3>&- &
+	SINK_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -s "$T/smtp.port" ] && break
+		sleep 0.1
+	done
+	SINK_PORT=$(cat "$T/smtp.port")
+}
+
+@test "--incoming with SMTP reinjection asks for headers-only DSNs (RET=HDRS), the outgoing path does not; a server without DSN defers decrypted mail" {
+	smtp_sink 8BITMIME DSN
+	echo "reinject-smtp = 127.0.0.1:$SINK_PORT" >>"$STORE/settings/global.conf"
+	run mailseal-filter --incoming -f mallory@example.org -- bob@example.test <"$MSG"
+	expect_status 0
+	wait "$SINK_PID"
+	grep -q '^MAIL FROM:<mallory@example.org>.* RET=HDRS$' "$T/smtp.log" ||
+	    fail_with "MAIL FROM: $(grep '^MAIL' "$T/smtp.log")"
+	grep -q "The body with $MARK in it." "$T/smtp.log" || fail_with "no message"
+
+	smtp_sink 8BITMIME DSN
+	echo "reinject-smtp = 127.0.0.1:$SINK_PORT" >"$STORE/settings/global.conf"
+	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	wait "$SINK_PID"
+	grep -q '^MAIL FROM:<alice@example.test>' "$T/smtp.log" &&
+	    ! grep -q 'RET=' "$T/smtp.log" || fail_with "outgoing: $(grep '^MAIL' "$T/smtp.log")"
+
+	smtp_sink 8BITMIME
+	echo "reinject-smtp = 127.0.0.1:$SINK_PORT" >"$STORE/settings/global.conf"
+	run mailseal-filter --incoming -f mallory@example.org -- bob@example.test <"$MSG"
+	expect_status 75
+	wait "$SINK_PID" || true
+	! grep -q "$MARK" "$T/smtp.log" || fail_with "sent without RET=HDRS"
+	[[ $output == *DSN* ]] || fail_with "no word of DSN: $output"
+}
