@@ -79,10 +79,10 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	sms-send
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
-LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
-LIBS_smime-dec = openssl gmime-3.0 glib-2.0 popt libsodium
-LIBS_smime-sign = openssl gmime-3.0 glib-2.0 popt libsodium
-LIBS_smime-verify = openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-dec = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
+LIBS_smime-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_pgp-keys = gpgme gpg-error openssl glib-2.0 popt libsodium libcurl \
 	jansson
 LIBS_pgp-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
@@ -94,11 +94,11 @@ LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium libpcre2-8 libzip libxml-2.0 gumbo
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
-LIBS_dlp-scan = openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
+LIBS_dlp-scan = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
 	libzip libxml-2.0 gumbo
 LIBS_pdfwrap-otp = openssl glib-2.0 popt libsodium
 LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
-LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
+LIBS_pdfwrap = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
 	libqpdf jansson gumbo
 LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
 

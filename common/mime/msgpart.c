@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "smime.h"
 
+#include <gpgme.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -98,42 +99,80 @@ msg_root_kind(ms_message *msg)
 	return kind == MSG_KIND_PLAIN ? inline_kind(msg) : kind;
 }
 
-/* pgp_mime_ciphertext_part - the second part of a PGP/MIME encrypted
- * root of RFC 3156's shape, or NULL */
-static GMimeObject *
-pgp_mime_ciphertext_part(ms_message *msg)
+/* openpgp_encrypted - the part holds OpenPGP encrypted data (a public-
+ * or symmetric-key encrypted session key first), armored or not, as
+ * GPGME identifies it */
+static bool
+openpgp_encrypted(GMimeObject *part)
 {
-	msg_problem problem;
-	GMimeObject *root, *first;
+	GByteArray *data = msg_part_content(part, limits_get()->message_size);
+	gpgme_data_t dh = NULL;
+	bool yes = false;
+
+	(void)gpgme_check_version(NULL);	/* once; starts no process */
+	if (data->len > 0 && gpgme_data_new_from_mem(&dh,
+	    (const char *)data->data, data->len, 0) == 0) {
+		yes = gpgme_data_identify(dh, 0) ==
+		    GPGME_DATA_TYPE_PGP_ENCRYPTED;
+		gpgme_data_release(dh);
+	}
+	g_byte_array_free(data, TRUE);
+	return yes;
+}
+
+/* pgp_mime_second - the second part of obj when obj is a PGP/MIME
+ * encrypted entity of RFC 3156's shape, and with identify only when the
+ * part holds OpenPGP encrypted data, or NULL.  Outgoing, anything else
+ * dressed as one is no encrypted message, and is scanned and protected
+ * like plain mail; incoming, a decryption of the shape that fails is
+ * reported as failed (DEC-1) */
+static GMimeObject *
+pgp_mime_second(GMimeObject *obj, bool identify)
+{
+	GMimeObject *first, *second;
 	GMimeMultipart *mp;
+	const char *protocol = ct_param(obj, "protocol");
 	GByteArray *version;
 	bool ok;
+
+	if (!GMIME_IS_MULTIPART(obj) ||
+	    !content_type_is(obj, "multipart", "encrypted") ||
+	    protocol == NULL ||
+	    g_ascii_strcasecmp(protocol, "application/pgp-encrypted") != 0)
+		return NULL;
+	mp = GMIME_MULTIPART(obj);
+	if (g_mime_multipart_get_count(mp) != 2)
+		return NULL;
+	first = g_mime_multipart_get_part(mp, 0);
+	second = g_mime_multipart_get_part(mp, 1);
+	if (!GMIME_IS_PART(first) || !GMIME_IS_PART(second) ||
+	    !content_type_is(first, "application", "pgp-encrypted"))
+		return NULL;
+	version = msg_part_content(first, 4096);
+	ok = g_strstr_len((const char *)version->data, (gssize)version->len,
+	    "Version: 1") != NULL;
+	g_byte_array_free(version, TRUE);
+	return ok && (!identify || openpgp_encrypted(second)) ? second : NULL;
+}
+
+/* pgp_mime_ciphertext_part - the second part of a PGP/MIME encrypted
+ * root (pgp_mime_second), or NULL */
+static GMimeObject *
+pgp_mime_ciphertext_part(ms_message *msg, bool identify)
+{
+	msg_problem problem;
 
 	if (structural_kind(msg) != MSG_KIND_PGP_ENCRYPTED ||
 	    msg_parse_full(msg, &problem) != MS_OK)
 		return NULL;
-	root = g_mime_message_get_mime_part(msg->mime);
-	if (root == NULL || !GMIME_IS_MULTIPART(root))
-		return NULL;
-	mp = GMIME_MULTIPART(root);
-	if (g_mime_multipart_get_count(mp) != 2)
-		return NULL;
-	first = g_mime_multipart_get_part(mp, 0);
-	if (!GMIME_IS_PART(first) ||
-	    !content_type_is(first, "application", "pgp-encrypted"))
-		return NULL;
-	version = msg_part_content(first, 4096);
-	ok = version != NULL && g_strstr_len((const char *)version->data,
-	    (gssize)version->len, "Version: 1") != NULL;
-	if (version != NULL)
-		g_byte_array_free(version, TRUE);
-	return ok ? g_mime_multipart_get_part(mp, 1) : NULL;
+	return pgp_mime_second(g_mime_message_get_mime_part(msg->mime),
+	    identify);
 }
 
 GByteArray *
 msg_pgp_mime_ciphertext(ms_message *msg, size_t max)
 {
-	GMimeObject *part = pgp_mime_ciphertext_part(msg);
+	GMimeObject *part = pgp_mime_ciphertext_part(msg, false);
 
 	return part != NULL ? msg_part_content(part, max) : NULL;
 }
@@ -147,7 +186,7 @@ msg_root_encrypted(ms_message *msg)
 	const char *why;
 
 	if (kind == MSG_KIND_PGP_ENCRYPTED)
-		return pgp_mime_ciphertext_part(msg) != NULL;
+		return pgp_mime_ciphertext_part(msg, true) != NULL;
 	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
 		return false;
 	if (msg_root_decoded(msg, limits_get()->message_size, &der) != MS_OK)
@@ -1449,9 +1488,10 @@ visit_entity(const walk_item *item, msg_visit_fn visit, void *data)
 		node.attachment = cd != NULL &&
 		    g_mime_content_disposition_is_attachment(cd);
 	}
-	if (GMIME_IS_MULTIPART_ENCRYPTED(obj) ||
-	    GMIME_IS_APPLICATION_PKCS7_MIME(obj) ||
-	    strcmp(lower, "application/pgp-encrypted") == 0)
+	/* a multipart/encrypted that holds no OpenPGP ciphertext is a
+	 * multipart like any other; its version part a leaf */
+	if (pgp_mime_second(obj, true) != NULL ||
+	    GMIME_IS_APPLICATION_PKCS7_MIME(obj))
 		node.kind = MSG_NODE_ENCRYPTED;
 	else if (strcmp(lower, "message/partial") == 0 ||
 	    strcmp(lower, "message/external-body") == 0 ||
@@ -1508,7 +1548,7 @@ msg_walk(const ms_message *msg, msg_visit_fn visit, void *data)
 				push(stack, body, path, item.depth + 1, false);
 			}
 		} else if (GMIME_IS_MULTIPART(obj) &&
-		    !GMIME_IS_MULTIPART_ENCRYPTED(obj) &&
+		    pgp_mime_second(obj, true) == NULL &&
 		    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > 0) {
 			/* one without parts (a boundary too long for GMime,
 			 * or no boundary line) is visited whole, opaque */

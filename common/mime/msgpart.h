@@ -39,8 +39,9 @@ msg_kind msg_root_kind(ms_message *msg);
 
 /* msg_root_encrypted - ENC-7: the root is encrypted already, so a filter
  * passes the message on instead of encrypting it again: S/MIME enveloped
- * data whose DER says so, or PGP/MIME of RFC 3156's shape.  Structural,
- * never a substring test; inline OpenPGP does not count. */
+ * data whose DER says so, or PGP/MIME of RFC 3156's shape whose second
+ * part GPGME identifies as OpenPGP encrypted data.  Never a substring
+ * test; inline OpenPGP does not count. */
 bool msg_root_encrypted(ms_message *msg);
 
 /* msg_pgp_mime_ciphertext - for a PGP/MIME encrypted root of RFC 3156's

@@ -800,3 +800,24 @@ smtp_sink() {
 	! grep -q "$MARK" "$T/smtp.log" || fail_with "sent without RET=HDRS"
 	[[ $output == *DSN* ]] || fail_with "no word of DSN: $output"
 }
+
+@test "a plaintext dressed as PGP/MIME is no encrypted message: scanned by DLP and encrypted to a mandatory recipient" {
+	printf 'encrypt-mode = mandatory\n' >"$STORE/settings/user/bob@example.test.conf"
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: dressed\n'
+		printf 'MIME-Version: 1.0\nContent-Type: multipart/encrypted; '
+		printf 'protocol="application/pgp-encrypted"; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n'
+		printf -- '--b\nContent-Type: text/plain\n\ncard 4556 7375 8689 9855 %s\n' "$MARK"
+		printf -- '--b--\n'
+	} >"$T/dressed.eml"
+	run mailseal-filter -f alice@example.test -- bob@example.test <"$T/dressed.eml"
+	expect_status 0
+	local bob
+	bob=$(copy_for bob@example.test)
+	! grep -q "$MARK" "$bob" || fail_with "plaintext to bob"
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "bob's copy is not S/MIME encrypted to bob"
+	grep -q "$MARK" "$T/bob.txt" || fail_with "bob's content"
+}

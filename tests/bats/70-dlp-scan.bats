@@ -737,3 +737,38 @@ PY
 	grep -q -- '^- item$' "$T/m.txt" || fail_with "list item"
 	! grep -q SCRIPTTEXT "$T/m.txt" || fail_with "script shown"
 }
+
+# pgp_mime FILE SECOND - a PGP/MIME encrypted root whose second part holds
+# the text SECOND
+pgp_mime() {
+	{
+		head_of 'Dressed'
+		printf 'Content-Type: multipart/encrypted; '
+		printf 'protocol="application/pgp-encrypted"; boundary="b"\n\n'
+		printf -- '--b\nContent-Type: application/pgp-encrypted\n\n'
+		printf 'Version: 1\n\n'
+		printf -- '--b\nContent-Type: application/octet-stream\n\n'
+		printf '%s\n' "$2"
+		printf -- '--b--\n'
+	} >"$1"
+}
+
+@test "a plaintext dressed as PGP/MIME is scanned like plain mail; real OpenPGP ciphertext stays user_encrypted" {
+	pgp_mime "$T/m.eml" "card $CARD_GROUPED exp 12/29"
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	[ "$(verdict)" = "must-encrypt; rules=payment-cards" ] ||
+	    fail_with "dressed: $(verdict)"
+	# the same shape with real ciphertext (symmetric, made by gpg)
+	mkdir -m 700 "$T/gnupg"
+	printf 'card %s\n' "$CARD_GROUPED" >"$T/secret.txt"
+	gpg --homedir "$T/gnupg" --batch --pinentry-mode loopback \
+	    --passphrase pw --symmetric --armor -o "$T/secret.asc" \
+	    "$T/secret.txt" 2>/dev/null || fail_with "gpg"
+	gpgconf --homedir "$T/gnupg" --kill all 2>/dev/null || true
+	pgp_mime "$T/m.eml" "$(cat "$T/secret.asc")"
+	run dlp-scan -n bob@example.test <"$T/m.eml"
+	[[ $output == *": user_encrypted"* ]] &&
+	    [[ $output == *"verdict: warn; rules=unscannable-content"* ]] &&
+	    [[ $output != *payment_card* ]] || fail_with "ciphertext: $output"
+}
