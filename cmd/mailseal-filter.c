@@ -889,9 +889,9 @@ notices(job *j, GString *summary)
 
 /* dlp - the DLP verdict, in this process (gateway.h), when the global
  * dlp setting is on: a block is the message's refusal (its 5.7.1 line
- * first), a quarantine ends the run with nothing sent (*held); a verdict
- * other than pass goes out with the copies as its action word only
- * ("X-Mailseal-DLP: warn"): which rules fired stays in the log */
+ * first), a quarantine ends the run with nothing sent (*held); the
+ * verdict and its rules go to the log, never into a copy: a recipient
+ * outside learns nothing of our policies */
 static ms_err
 dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 {
@@ -911,9 +911,6 @@ dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 		    policy_action_name(verdict.action));
 		*held = verdict.action == POLICY_QUARANTINE;
 		*must_encrypt = verdict.action == POLICY_MUST_ENCRYPT;
-		if (verdict.action != POLICY_PASS)
-			msg_header_append(j->extra, "X-Mailseal-DLP",
-			    policy_action_name(verdict.action));
 	}
 	gw_dlp_verdict_clear(&verdict);
 	return err;

@@ -539,14 +539,14 @@ dlp_policy() {
 	sed -i "s/^The body with .*/The body with $MARK in it. Card $CARD, expiry 12\/29./" "$MSG"
 }
 
-@test "DLP through mailseal-filter: warn delivers with the verdict; must-encrypt turns plain into a refusal and encrypts where it can" {
+@test "DLP through mailseal-filter: warn delivers, the verdict not in the copy; must-encrypt turns plain into a refusal and encrypts where it can" {
 	dlp_policy warn
 	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
 	expect_status 0
 	local erin
 	erin=$(copy_for erin@example.test)
-	[ "$(status_of "$erin" X-Mailseal-DLP)" = warn ] ||
-	    fail_with "no warn verdict on the copy"
+	! header_block "$erin" | grep -qi '^X-Mailseal-DLP' ||
+	    fail_with "the verdict went out with the copy"
 	grep -q "Card $CARD" "$erin" || fail_with "warn changed the body"
 
 	dlp_policy must-encrypt
@@ -820,4 +820,25 @@ smtp_sink() {
 	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
 	    fail_with "bob's copy is not S/MIME encrypted to bob"
 	grep -q "$MARK" "$T/bob.txt" || fail_with "bob's content"
+}
+
+@test "no X-Mailseal- field but the loop marker reaches a recipient, inside the encryption included" {
+	carol_key
+	sed -i "s/^The body with .*/The body with $MARK in it, card 4556 7375 8689 9855./" "$MSG"
+	run mailseal-filter -f alice@example.test -- bob@example.test carol@example.test <"$MSG"
+	expect_status 0
+	local bob carol
+	bob=$(copy_for bob@example.test)
+	carol=$(copy_for carol@example.test)
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" || fail_with "bob"
+	pg_py armor "$carol" "$T/carol.asc"
+	pg_gpg --decrypt "$T/carol.asc" >"$T/carol.txt" 2>/dev/null || fail_with "carol"
+	local f
+	for f in "$bob" "$T/bob.txt" "$carol" "$T/carol.txt"; do
+		grep -i '^X-Mailseal-' "$f" | grep -vqi '^X-Mailseal-Processed:' &&
+		    fail_with "$f: $(grep -i '^X-Mailseal-' "$f")"
+	done
+	grep -q "$MARK" "$T/bob.txt" && grep -q "$MARK" "$T/carol.txt" ||
+	    fail_with "content"
 }
