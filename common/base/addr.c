@@ -195,8 +195,8 @@ parse_quoted(const char *q, size_t len, const char **why)
 				goto fail;
 			}
 			c = u[i];
-			if (c < 0x21 || c > 0x7e) {
-				*why = "control character or space in address";
+			if (c < 0x20 || c > 0x7e) {	/* quoted-pairSMTP */
+				*why = "control character in address";
 				goto fail;
 			}
 			g_string_append_c(out, (char)c);
@@ -206,7 +206,7 @@ parse_quoted(const char *q, size_t len, const char **why)
 			*why = "stray quote in local part";
 			goto fail;
 		}
-		if (c < 0x21 || c == 0x7f) {
+		if (c < 0x20 || c == 0x7f) {	/* qtextSMTP and the space */
 			*why = "control character or space in address";
 			goto fail;
 		}
@@ -279,9 +279,11 @@ addr_parse(const char *text, size_t len, ms_addr *out, const char **why)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 
+		/* a space only inside a quoted local part, where RFC 5321
+		 * allows it; the local and domain checks refuse it elsewhere */
 		if (c == '\0' || c == '\r' || c == '\n' || c < 0x20 ||
-		    c == 0x7f || c == ' ') {
-			*why = "control character or space in address";
+		    c == 0x7f) {
+			*why = "control character in address";
 			return MS_DATA;
 		}
 	}
@@ -370,6 +372,22 @@ fail:
 	g_free(local);
 	g_free(domain);
 	return MS_DATA;
+}
+
+ms_err
+addr_parse_bound(const char *text, size_t len, ms_addr *out,
+    const char **why)
+{
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (text != NULL && memchr(text, ' ', len) != NULL) {
+		*why = "space in a certificate's or key's address";
+		return MS_DATA;
+	}
+	return addr_parse(text, len, out, why);
 }
 
 ms_err

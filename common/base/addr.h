@@ -5,7 +5,9 @@
  * API: addr_parse() fills an ms_addr; addr_equal() compares two; addr_key()
  * is the lookup key (local part folded to lower case, domain as lowercase
  * A-label).  Refused: empty input, CR, LF, NUL and other controls, any
- * whitespace (quoted or not), a leading '-', a local part over 64 octets,
+ * whitespace but a space in a quoted local part (RFC 5321 allows
+ * "john smith"@example.org; addr_parse_bound() refuses that too), a
+ * leading '-', a local part over 64 octets,
  * an address over 254 octets, invalid UTF-8, a domain that is not LDH
  * labels, an IDN or an address literal, a trailing dot, more than one '@'
  * outside quotes.  Nothing is "repaired": a bad address is an error.
@@ -28,6 +30,12 @@ typedef struct ms_addr {
 
 /* addr_parse - parse and normalise text[0..len); on error *why says why */
 ms_err addr_parse(const char *text, size_t len, ms_addr *out,
+    const char **why);
+
+/* addr_parse_bound - addr_parse for an address a certificate or an
+ * OpenPGP user ID binds to its key: no space even quoted (VER-4: spaces
+ * in certificate addresses have served spoofing) */
+ms_err addr_parse_bound(const char *text, size_t len, ms_addr *out,
     const char **why);
 
 /* addr_parse_str - addr_parse for a NUL-terminated string */

@@ -349,7 +349,8 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 
 		if (uid->revoked || uid->invalid || uid->address == NULL)
 			continue;
-		if (addr_parse_str(uid->address, &got, &why) != MS_OK)
+		if (addr_parse_bound(uid->address, strlen(uid->address), &got,
+		    &why) != MS_OK)
 			continue;
 		if (addr == NULL || addr_equal(&got, addr))
 			bound = true;

@@ -91,8 +91,8 @@ add_address(GPtrArray *out, const unsigned char *data, int len,
 	ms_addr *addr = g_new0(ms_addr, 1);
 	const char *why;
 
-	if (len <= 0 || addr_parse((const char *)data, (size_t)len, addr,
-	    &why) != MS_OK) {
+	if (len <= 0 || addr_parse_bound((const char *)data, (size_t)len,
+	    addr, &why) != MS_OK) {
 		(*malformed)++;
 		g_free(addr);
 		return;

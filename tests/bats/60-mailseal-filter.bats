@@ -842,3 +842,18 @@ smtp_sink() {
 	grep -q "$MARK" "$T/bob.txt" && grep -q "$MARK" "$T/carol.txt" ||
 	    fail_with "content"
 }
+
+@test "a quoted local part with a space, valid in RFC 5321, is served and passed on as one argument; the other recipients are not bounced" {
+	run mailseal-filter -f alice@example.test -- '"john smith"@partner.example' \
+	    bob@example.test <"$MSG"
+	expect_status 0
+	local john
+	john=$(copy_for '"john smith"@partner.example')
+	grep -q "The body with $MARK in it." "$john" || fail_with "john's copy"
+	[ "$(tail -n 1 "${john%.eml}.args")" = '"john smith"@partner.example' ] ||
+	    fail_with "arguments: $(cat "${john%.eml}.args")"
+	copy_for bob@example.test >/dev/null || fail_with "bob got nothing"
+	# a certificate address with a space stays refused (VER-4)
+	run mailseal-filter -f alice@example.test -- '"a b"@x -r evil' <"$MSG"
+	expect_status 69
+}

@@ -5,7 +5,8 @@
  * and LF reach the parser as they would from argv or a certificate.  On
  * success the invariants every caller relies on are checked and a
  * violation aborts (a crash libFuzzer reports):
- *   - text and key hold no controls, spaces or DEL, and are valid UTF-8;
+ *   - text and key hold no controls or DEL, a space only inside a quoted
+ *     local part, and are valid UTF-8; addr_parse_bound takes no space;
  *   - text is local@domain, key is the local part ASCII-lowercased + @ +
  *     domain, the domain has no ASCII upper case (except the "IPv6" tag
  *     of an address literal) and ends neither in '.' nor '-';
@@ -28,8 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 clean(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= 0x20 || *p == 0x7f)
+	const char *close = *s == '"' ? strrchr(s, '"') : NULL;
+
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+		    (*p == ' ' && (close == NULL || p > close)))
 			return 0;
 	return g_utf8_validate(s, -1, NULL);
 }
@@ -85,6 +89,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(strcmp(again.key, addr.key) == 0);
 	require(addr_equal(&addr, &again));
 	addr_clear(&again);
+
+	/* the same address as a certificate's: refused exactly when it
+	 * holds a space */
+	if (addr_parse_bound((const char *)data, size, &again, &why) == MS_OK) {
+		require(strchr(addr.text, ' ') == NULL);
+		addr_clear(&again);
+	} else
+		require(memchr(data, ' ', size) != NULL);
 
 	if (addr_is_filename_safe(addr.key))
 		require(strchr(addr.key, '/') == NULL &&

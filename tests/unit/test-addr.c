@@ -66,6 +66,10 @@ static const parse_case parse_cases[] = {
 	{ "\"a\\\"b\"@x.test", 0, SAME, true },
 	{ "\"a\\\\b\"@x.test", 0, SAME, true },
 	{ "\"A;B\"@x.test", 0, NULL, "\"a;b\"@x.test", true },
+	/* a space in a quoted local part is RFC 5321's qtextSMTP */
+	{ "\"john smith\"@partner.example", 0, SAME, true },
+	{ "\"a -r evil\"@x.test", 0, SAME, true },
+	{ "\"a\\ b\"@x.test", 0, "\"a b\"@x.test", NULL, true },
 	/* address literals (RFC 5321 4.1.3) */
 	{ "user@[192.0.2.1]", 0, SAME, true },
 	{ "user@[IPv6:2001:db8::1]", 0, SAME, true },
@@ -114,14 +118,13 @@ static const parse_case parse_cases[] = {
 	{ "a\x7f@x.test", 0, REFUSED },
 	{ "a@x\x7f.test", 0, REFUSED },
 	{ "\"a\x7f\"@x.test", 0, REFUSED },
-	/* refused: whitespace, quoted or not (row 35) */
+	/* refused: whitespace outside a quoted local part, a tab anywhere */
 	{ "a b@x.test", 0, REFUSED },
 	{ "a\tb@x.test", 0, REFUSED },
 	{ " a@x.test", 0, REFUSED },
 	{ "a@x.test ", 0, REFUSED },
-	{ "\"a b\"@x.test", 0, REFUSED },
-	{ "\"a -r evil\"@x.test", 0, REFUSED },
-	{ "\"a\\ b\"@x.test", 0, REFUSED },
+	{ "\"a\tb\"@x.test", 0, REFUSED },
+	{ "\"a b\"@x .test", 0, REFUSED },
 	/* refused: Unicode whitespace and C1 controls */
 	{ "a\xc2\xa0" "b@x.test", 0, REFUSED },
 	{ "\"a\xc2\xa0" "b\"@x.test", 0, REFUSED },
@@ -185,12 +188,16 @@ static const parse_case parse_cases[] = {
 	{ "\"a\xc3\"@x.test", 0, REFUSED },
 };
 
-/* clean_text - no controls, no spaces, no DEL in a canonical form */
+/* clean_text - no controls and no DEL in a canonical form, and a space
+ * only inside a quoted local part */
 static bool
 clean_text(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+	const char *close = *s == '"' ? strrchr(s, '"') : NULL;
+
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+		    (*p == ' ' && (close == NULL || p > close)))
 			return false;
 	return true;
 }
@@ -430,6 +437,35 @@ static const safe_case safe_cases[] = {
 	{ "j\xc3\xb6rg@x.test", false },
 };
 
+/* check_bound - addresses bound to a key: no space even quoted */
+static void
+check_bound(void)
+{
+	static const struct {
+		const char *input;
+		bool ok;
+	} cases[] = {
+		{ "bob@example.test", true },
+		{ "\"a;b\"@example.test", true },
+		{ "\"john smith\"@example.test", false },
+		{ "\"a\\ b\"@example.test", false },
+		{ "a b@example.test", false },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		ms_addr a;
+		const char *why = NULL;
+		ms_err err = addr_parse_bound(cases[i].input,
+		    strlen(cases[i].input), &a, &why);
+
+		unit_check((err == MS_OK) == cases[i].ok &&
+		    (err == MS_OK || (why != NULL && a.text == NULL)),
+		    "addr_parse_bound %s %s", unit_show(cases[i].input),
+		    cases[i].ok ? "accepted" : "refused");
+		addr_clear(&a);
+	}
+}
+
 static void
 check_filename_safe(void)
 {
@@ -526,6 +562,7 @@ main(void)
 	check_lengths();
 	check_api_edges();
 	check_equal();
+	check_bound();
 	check_filename_safe();
 	check_domains();
 	return unit_done();

@@ -20,11 +20,13 @@
 	"protocol=\"" proto "\"; micalg=sha-256; boundary=\"b\"\n\n" \
 	"--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: " sigtype \
 	"\n\nSIG\n--b--\n"
-#define PGPMIME(version) HDR "Content-Type: multipart/encrypted; " \
+#define PGPMIME_OF(version, data) HDR "Content-Type: multipart/encrypted; " \
 	"protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n" \
 	"--e\nContent-Type: application/pgp-encrypted\n\n" version "\n" \
-	"--e\nContent-Type: application/octet-stream\n\n" \
-	"-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n--e--\n"
+	"--e\nContent-Type: application/octet-stream\n\n" data "--e--\n"
+/* armor whose first packet is a public-key encrypted session key */
+#define PGPMIME(version) PGPMIME_OF(version, "-----BEGIN PGP MESSAGE-----" \
+	"\n\nhQEMA8x/mZ0AAAAA\n-----END PGP MESSAGE-----\n")
 #define ARMOR "-----BEGIN PGP MESSAGE-----\n\nhQEM\n-----END PGP MESSAGE-----\n"
 #define CLEAR "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhi\n" \
 	"-----BEGIN PGP SIGNATURE-----\n\nx\n-----END PGP SIGNATURE-----\n"
@@ -60,6 +62,12 @@ static const kind_case kinds[] = {
 	  MSG_KIND_PGP_ENCRYPTED, true },
 	{ "PGP/MIME encrypted without Version: 1", PGPMIME("Version: 2"),
 	  MSG_KIND_PGP_ENCRYPTED, false },
+	{ "PGP/MIME shape around plain text", PGPMIME_OF("Version: 1",
+	  "card 4556 7375 8689 9855\n"), MSG_KIND_PGP_ENCRYPTED, false },
+	{ "PGP/MIME shape around armor that holds no ciphertext",
+	  PGPMIME_OF("Version: 1", "-----BEGIN PGP MESSAGE-----\n\n"
+	  "card 4556\n-----END PGP MESSAGE-----\n"), MSG_KIND_PGP_ENCRYPTED,
+	  false },
 	{ "inline PGP encrypted", HDR "Content-Type: text/plain\n\n" ARMOR,
 	  MSG_KIND_PGP_INLINE_ENCRYPTED, false },
 	{ "inline PGP encrypted after a greeting", HDR "\nHello,\n" ARMOR,
