@@ -1214,7 +1214,7 @@ main(int argc, char **argv)
 		err = instance_key(j.f.store, key);
 		if (err != MS_OK)
 			goto out;
-		if (marker_loop(key, j.f.msg, time(NULL), &age)) {
+		if (marker_loop(key, j.f.msg, opt_sender, time(NULL), &age)) {
 			sodium_memzero(key, sizeof key);
 			diag_status("4.4.6 mail loop: this gateway reinjected "
 			    "the message %ld seconds ago", age);
@@ -1222,7 +1222,7 @@ main(int argc, char **argv)
 			err = MS_TEMP;
 			goto out;
 		}
-		j.marker = marker_line(key, j.f.msg, time(NULL));
+		j.marker = marker_line(key, j.f.msg, opt_sender, time(NULL));
 		sodium_memzero(key, sizeof key);
 	}
 	/* DEC-8: our status fields are written only by our own code */

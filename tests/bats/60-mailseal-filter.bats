@@ -109,7 +109,7 @@ carol_key() {
 	grep -q "The body with $MARK in it." "$erin" ||
 	    fail_with "erin's copy lost the body"
 	! header_block "$erin" | grep -i '^X-Mailseal-' |
-	    grep -qvi '^X-Mailseal-Processed: v1; t=[0-9]*; mac=[0-9a-f]\{64\}$' ||
+	    grep -qvi '^X-Mailseal-Processed: v2; t=[0-9]*; mac=[0-9a-f]\{64\}$' ||
 	    fail_with "an incoming X-Mailseal- field survived"
 	[ "$(header_block "$erin" | grep -ci '^X-Mailseal-Processed:')" = 1 ] ||
 	    fail_with "no loop marker on the copy"
@@ -613,24 +613,29 @@ dlp_policy() {
 	old=$(( $(date +%s) - 3600 ))
 	mac=$(python3 -c 'import hmac, hashlib, sys
 key = open(sys.argv[1], "rb").read()
-print(hmac.new(key, ("v1\n%s\n%s" % (sys.argv[2], sys.argv[3])).encode(),
-    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$old" '<m1@example.test>')
-	sed "s/^X-Mailseal-Processed: .*/X-Mailseal-Processed: v1; t=$old; mac=$mac/" "$erin" >"$T/old.eml"
+print(hmac.new(key, ("v2\n%s\n%s\n%s" % (sys.argv[2], sys.argv[3], sys.argv[4])).encode(),
+    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$old" '<m1@example.test>' alice@example.test)
+	sed "s/^X-Mailseal-Processed: .*/X-Mailseal-Processed: v2; t=$old; mac=$mac/" "$erin" >"$T/old.eml"
 	# (the same computation for the marker's own time gives its MAC: the
 	# test computes what the filter computes)
 	local t0 mac0
-	t0=$(sed -n 's/^X-Mailseal-Processed: v1; t=\([0-9]*\);.*/\1/p' "$erin")
+	t0=$(sed -n 's/^X-Mailseal-Processed: v2; t=\([0-9]*\);.*/\1/p' "$erin")
 	mac0=$(python3 -c 'import hmac, hashlib, sys
 key = open(sys.argv[1], "rb").read()
-print(hmac.new(key, ("v1\n%s\n%s" % (sys.argv[2], sys.argv[3])).encode(),
-    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$t0" '<m1@example.test>')
-	grep -q "mac=$mac0\$" "$erin" || fail_with "the marker's MAC is not HMAC-SHA256(key, v1, t, Message-ID)"
+print(hmac.new(key, ("v2\n%s\n%s\n%s" % (sys.argv[2], sys.argv[3], sys.argv[4])).encode(),
+    hashlib.sha256).hexdigest())' "$STORE/spool/instance.key" "$t0" '<m1@example.test>' alice@example.test)
+	grep -q "mac=$mac0\$" "$erin" || fail_with "the marker's MAC is not HMAC-SHA256(key, v2, t, Message-ID, sender)"
 	run mailseal-filter -f alice@example.test -- erin@example.test <"$T/old.eml"
 	expect_status 0
 	[ "$(copies)" = 3 ] || fail_with "foreign markers stopped the mail"
 	[ "$(header_block "$T/out/2.eml" | grep -ci '^X-Mailseal-Processed:')" = 1 ] ||
 	    fail_with "the old marker was kept beside the new one"
 	[ "$(stat -c %a "$STORE/spool/instance.key")" = 600 ] || fail_with "the key is not private"
+	# a mailing list sends the copy on to a member, from its own envelope
+	# sender: no loop
+	run mailseal-filter -f list-bounces@example.test -- frank@example.test <"$erin"
+	expect_status 0
+	copy_for frank@example.test >/dev/null || fail_with "the list's copy was held"
 }
 
 @test "a recipient routed to pdf gets an encrypted PDF; with random passwords the sender gets the password first, and the PDF opens with it" {
