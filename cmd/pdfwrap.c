@@ -535,8 +535,8 @@ pdf_refusal(pdfmsg_reason reason, ms_err err)
 
 /* get_password - the user password for this message */
 static ms_err
-get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
-    char **password, char **id)
+get_password(ms_filter *f, password_mode mode, const ms_addr *sender,
+    const ms_addr *recipient, char **password, char **id)
 {
 	const char *why = NULL;
 	ms_err err;
@@ -554,7 +554,8 @@ get_password(ms_filter *f, password_mode mode, const ms_addr *recipient,
 			    "derive the password from");
 			return MS_DATA;
 		}
-		err = pdfpass_random(f->store, *id, recipient, derived);
+		err = pdfpass_random(f->store, *id, sender, recipient,
+		    derived);
 		if (err == MS_OK)
 			*password = g_strdup(derived);
 		sodium_memzero(derived, sizeof(derived));
@@ -667,7 +668,8 @@ main(int argc, char **argv)
 		err = sms_password(&f, &recipient, &password, &reference,
 		    &job_name);
 	else
-		err = get_password(&f, mode, &recipient, &password, &id);
+		err = get_password(&f, mode, &sender, &recipient, &password,
+		    &id);
 	if (err != MS_OK)
 		goto out;
 	{

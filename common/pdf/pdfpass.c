@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RANDOM_LABEL "mailseal-pdf-random-v1"
+#define RANDOM_LABEL "mailseal-pdf-random-v2"
 #define OTP_LABEL "mailseal-pdf-otp-v1"
 #define SMS_LABEL "mailseal-pdf-sms-v1"
 #define SMS_REFERENCE_LABEL "mailseal-pdf-sms-reference-v1"
@@ -47,10 +47,12 @@ encode(const unsigned char *data, size_t len, size_t count, char *out)
 	out[count] = '\0';
 }
 
-/* derive - the labelled HMAC of pdf.md 5.2 and 5.4, encoded */
+/* derive - the labelled HMAC of pdf.md 5.2 and 5.4, encoded: label 0 id
+ * 0 recipient, or with a sender label 0 id 0 sender 0 recipient */
 static void
 derive(const unsigned char *key, size_t key_len, const char *label,
-    const char *id, const char *recipient, char out[PDFPASS_LEN + 1])
+    const char *id, const char *sender, const char *recipient,
+    char out[PDFPASS_LEN + 1])
 {
 	crypto_auth_hmacsha256_state state;
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -63,6 +65,11 @@ derive(const unsigned char *key, size_t key_len, const char *label,
 	crypto_auth_hmacsha256_update(&state, (const unsigned char *)id,
 	    strlen(id));
 	crypto_auth_hmacsha256_update(&state, &zero, 1);
+	if (sender != NULL) {
+		crypto_auth_hmacsha256_update(&state,
+		    (const unsigned char *)sender, strlen(sender));
+		crypto_auth_hmacsha256_update(&state, &zero, 1);
+	}
 	crypto_auth_hmacsha256_update(&state,
 	    (const unsigned char *)recipient, strlen(recipient));
 	crypto_auth_hmacsha256_final(&state, mac);
@@ -73,9 +80,9 @@ derive(const unsigned char *key, size_t key_len, const char *label,
 
 void
 pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
-    const char *recipient, char out[PDFPASS_LEN + 1])
+    const char *sender, const char *recipient, char out[PDFPASS_LEN + 1])
 {
-	derive(key, key_len, RANDOM_LABEL, id, recipient, out);
+	derive(key, key_len, RANDOM_LABEL, id, sender, recipient, out);
 }
 
 ms_err
@@ -158,12 +165,13 @@ pdfpass_sms(const ms_store *store, const char *id, const ms_addr *recipient,
 	err = instance_key(store, key);
 	if (err != MS_OK)
 		return err;
-	derive(key, sizeof(key), SMS_LABEL, id, recipient->key, password);
-	derive(key, sizeof(key), SMS_REFERENCE_LABEL, id, recipient->key,
-	    derived);
+	derive(key, sizeof(key), SMS_LABEL, id, NULL, recipient->key, password);
+	derive(key, sizeof(key), SMS_REFERENCE_LABEL, id, NULL,
+	    recipient->key, derived);
 	memcpy(reference, derived, PDFPASS_SMS_REFERENCE_LEN);
 	reference[PDFPASS_SMS_REFERENCE_LEN] = '\0';
-	derive(key, sizeof(key), SMS_JOB_LABEL, id, recipient->key, derived);
+	derive(key, sizeof(key), SMS_JOB_LABEL, id, NULL, recipient->key,
+	    derived);
 	job[0] = 'q';
 	memcpy(job + 1, derived, PDFPASS_LEN + 1);
 	sodium_memzero(key, sizeof(key));
@@ -172,7 +180,7 @@ pdfpass_sms(const ms_store *store, const char *id, const ms_addr *recipient,
 }
 
 ms_err
-pdfpass_random(const ms_store *store, const char *id,
+pdfpass_random(const ms_store *store, const char *id, const ms_addr *sender,
     const ms_addr *recipient, char out[PDFPASS_LEN + 1])
 {
 	GByteArray *key = NULL;
@@ -193,7 +201,8 @@ pdfpass_random(const ms_store *store, const char *id,
 		secret_bytes_free(key);
 		return MS_CONFIG;
 	}
-	pdfpass_derive(key->data, key->len, id, recipient->key, out);
+	pdfpass_derive(key->data, key->len, id, sender->key, recipient->key,
+	    out);
 	secret_bytes_free(key);
 	return MS_OK;
 }
@@ -308,7 +317,7 @@ pdfpass_otp_derive(const unsigned char secret[PDFPASS_OTP_SECRET_LEN],
 {
 	char *lower = g_ascii_strdown(recipient, -1);
 
-	derive(secret, PDFPASS_OTP_SECRET_LEN, OTP_LABEL, id, lower, out);
+	derive(secret, PDFPASS_OTP_SECRET_LEN, OTP_LABEL, id, NULL, lower, out);
 	g_free(lower);
 }
 

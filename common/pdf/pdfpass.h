@@ -38,14 +38,18 @@
 #define PDFPASS_SMS_REFERENCE_LEN 8
 
 /* pdfpass_derive - the first PDFPASS_LEN symbols of
- * encode(HMAC-SHA256(key, "mailseal-pdf-random-v1" 0 id 0 recipient)) */
+ * encode(HMAC-SHA256(key, "mailseal-pdf-random-v2" 0 id 0 sender 0
+ * recipient)): bound to the sender too, so that another sender who reuses
+ * a Message-ID is not told the same password */
 void pdfpass_derive(const unsigned char *key, size_t key_len, const char *id,
-    const char *recipient, char out[PDFPASS_LEN + 1]);
+    const char *sender, const char *recipient, char out[PDFPASS_LEN + 1]);
 
-/* pdfpass_random - pdfpass_derive with the store's secret; MS_CONFIG when
- * the secret is missing, short or readable by others */
+/* pdfpass_random - pdfpass_derive with the store's secret and the
+ * addresses' lookup keys; MS_CONFIG when the secret is missing, short or
+ * readable by others */
 ms_err pdfpass_random(const ms_store *store, const char *id,
-    const ms_addr *recipient, char out[PDFPASS_LEN + 1]);
+    const ms_addr *sender, const ms_addr *recipient,
+    char out[PDFPASS_LEN + 1]);
 
 /* pdfpass_sms - for sms mode with a queue id: the password, the SMS
  * reference and the spool job name of one queue file and recipient,

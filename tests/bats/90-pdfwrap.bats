@@ -422,6 +422,17 @@ EOF
 	p5=$(notice_password "$T/n5")
 	[ ${#p5} -eq 16 ]
 	[ "$p5" = "$(notice_password "$T/n6")" ]
+	# another sender who reuses the Message-ID is told another password
+	wrap -f mallory@example.test --password-mode random \
+	    --sender-notice "$T/n7" bob@example.test
+	expect_status 0
+	p7=$(notice_password "$T/n7")
+	[ ${#p7} -eq 16 ] || fail_with "no password for mallory"
+	[ "$p7" != "$p5" ] || fail_with "the same password for another sender"
+	wrap -f mallory@example.test -q 4XyZ1 --password-mode random \
+	    --sender-notice "$T/n8" bob@example.test
+	[ "$(notice_password "$T/n8")" != "$p1" ] ||
+	    fail_with "the same password for another sender and queue id"
 }
 
 @test "random mode: no secret or no notice file defers, writes nothing" {

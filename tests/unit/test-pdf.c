@@ -291,14 +291,18 @@ main(void)
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (unsigned char)i;
 	/* the vector in pdfwrap(1) */
-	pdfpass_derive(key, sizeof(key), "4XyZ1", "bob@example.test",
-	    password);
-	unit_check(strcmp(password, "C6ELLKMFENBW3XX2") == 0,
+	pdfpass_derive(key, sizeof(key), "4XyZ1", "alice@example.test",
+	    "bob@example.test", password);
+	unit_check(strcmp(password, "AX6MNY3QQFD32YSR") == 0,
 	    "random password test vector (%s)", password);
-	pdfpass_derive(key, sizeof(key), "4XyZ1", "carol@example.test",
-	    password);
-	unit_check(strcmp(password, "C6ELLKMFENBW3XX2") != 0,
+	pdfpass_derive(key, sizeof(key), "4XyZ1", "alice@example.test",
+	    "carol@example.test", password);
+	unit_check(strcmp(password, "AX6MNY3QQFD32YSR") != 0,
 	    "another recipient, another password");
+	pdfpass_derive(key, sizeof(key), "4XyZ1", "mallory@example.test",
+	    "bob@example.test", password);
+	unit_check(strcmp(password, "AX6MNY3QQFD32YSR") != 0,
+	    "another sender, another password");
 	check_otp(key);
 	check_reply(key);
 	msg_library_init();
