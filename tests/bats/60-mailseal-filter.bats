@@ -666,3 +666,15 @@ PY
 	[ "$(grep -l "The body with $MARK in it." "$T"/out/*.eml | wc -l)" = 4 ] ||
 	    fail_with "the body is lost"
 }
+
+@test "a message without an archive: libzip, libxml2 and ICU are not loaded" {
+	# what DLP needs for ZIP and office attachments is loaded when one
+	# is scanned, not at every start of the filter
+	LD_DEBUG=files mailseal-filter -f alice@example.test \
+	    -- erin@example.test <"$MSG" 2>"$T/ld.err" ||
+	    fail_with "mailseal-filter failed: $(grep -v '^ *[0-9]*:' "$T/ld.err")"
+	grep -q 'file=libcrypto' "$T/ld.err" || fail_with "no LD_DEBUG output"
+	! grep -E 'file=(libzip|libxml2|libicu)' "$T/ld.err" ||
+	    fail_with "loaded without an archive"
+	[ "$(ls "$T"/out/*.eml | wc -l)" = 1 ] || fail_with "no copy sent"
+}
