@@ -53,10 +53,16 @@ link_libs = $(shell sh scripts/link-libs "$(CC)" \
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wnull-dereference \
 	-Wimplicit-fallthrough
+# the DLP loads libzip and libxml2 only when an archive needs them
+# (common/dlp/dlp-extract.c): the sonames of the libraries compiled against
+lib_soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" \
+	2>/dev/null | sed -n 's/^ *SONAME *//p')
+DLP_SONAMES := -DDLP_LIBZIP_SONAME='"$(call lib_soname,zip)"' \
+	-DDLP_LIBXML2_SONAME='"$(call lib_soname,xml2)"'
 DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
 	-DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
 	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"' -DMAILSEAL_BINDIR='"$(BINDIR)"' \
-	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(DLP_SONAMES)
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) $(COMMON_INC) \
 	$(call pkg_cflags,$(PKGS_ALL))
 LDFLAGS ?=
@@ -92,10 +98,10 @@ LIBS_pgp-verify = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
-	libsodium libpcre2-8 libzip libxml-2.0 gumbo
+	libsodium libpcre2-8 gumbo
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
-LIBS_dlp-scan = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium libpcre2-8 \
-	libzip libxml-2.0 gumbo
+LIBS_dlp-scan = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium \
+	libpcre2-8 gumbo
 LIBS_pdfwrap-otp = openssl glib-2.0 popt libsodium
 LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \

@@ -25,6 +25,7 @@
 #include "limits.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1108,14 +1109,21 @@ int
 main(int argc, char **argv)
 {
 	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **args = poptGetArgs(ctx);
-	GString *summary = g_string_new(NULL);
+	poptContext ctx;
+	const char **args;
+	GString *summary;
 	ms_output *in = NULL;
 	job j;
 	ms_err err;
 	int n = 0;
 
+	/* before any other use of OpenSSL: no clean-up handler at exit,
+	 * which frees every table OpenSSL built (about a millisecond of a
+	 * run) just before the process ends and its memory goes with it */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	ctx = ritual_begin(argc, argv, &prog);
+	args = poptGetArgs(ctx);
+	summary = g_string_new(NULL);
 	memset(&j, 0, sizeof j);
 	for (int i = 0; i < 3; i++)
 		j.variant_fd[i] = -1;

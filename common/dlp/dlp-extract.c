@@ -4,10 +4,20 @@
  *   'T' u32 suffix length, suffix, u64 text length, text
  *   'U' u32 unscannable bits (always last)
  * The parent reads at most limits->text plus framing, then parses.
+ *
+ * libzip and libxml2 are loaded when the first archive is to be read, not
+ * when the program starts: with ICU and the C++ runtime they bring, their
+ * relocation at every start of a filter cost more than most scans, and
+ * most messages carry no archive.  They are opened by the sonames of the
+ * libraries the build compiled against (the Makefile passes them), so
+ * the dynamic linker searches for them as it did for a link-time
+ * dependency (never in the working directory); a library that does not
+ * load fails the scan with MS_TEMP: an archive is never passed unread.
  */
 #include "dlp-extract.h"
 #include "diag.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -23,6 +33,109 @@
 #include <zip.h>
 
 #define FRAMING_SLACK ((size_t)64 * 1024)
+
+#if !defined(DLP_LIBZIP_SONAME) || !defined(DLP_LIBXML2_SONAME)
+#error "the Makefile passes the sonames of libzip and libxml2"
+#endif
+_Static_assert(sizeof(DLP_LIBZIP_SONAME) > 1, "libzip's soname is unknown");
+_Static_assert(sizeof(DLP_LIBXML2_SONAME) > 1,
+    "libxml2's soname is unknown");
+
+/* the calls made into libzip and libxml2, with the types their headers
+ * give them */
+static struct {
+	bool loaded;
+	__typeof__(zip_error_init) *zip_error_init;
+	__typeof__(zip_error_fini) *zip_error_fini;
+	__typeof__(zip_source_buffer_create) *zip_source_buffer_create;
+	__typeof__(zip_source_free) *zip_source_free;
+	__typeof__(zip_open_from_source) *zip_open_from_source;
+	__typeof__(zip_get_num_entries) *zip_get_num_entries;
+	__typeof__(zip_stat_index) *zip_stat_index;
+	__typeof__(zip_fopen_index) *zip_fopen_index;
+	__typeof__(zip_fread) *zip_fread;
+	__typeof__(zip_fclose) *zip_fclose;
+	__typeof__(zip_discard) *zip_discard;
+	__typeof__(xmlInitParser) *xmlInitParser;
+	__typeof__(xmlStrEqual) *xmlStrEqual;
+	__typeof__(xmlReaderForMemory) *xmlReaderForMemory;
+	__typeof__(xmlTextReaderRead) *xmlTextReaderRead;
+	__typeof__(xmlTextReaderNodeType) *xmlTextReaderNodeType;
+	__typeof__(xmlTextReaderConstLocalName) *xmlTextReaderConstLocalName;
+	__typeof__(xmlTextReaderConstValue) *xmlTextReaderConstValue;
+	__typeof__(xmlTextReaderIsEmptyElement) *xmlTextReaderIsEmptyElement;
+	__typeof__(xmlFreeTextReader) *xmlFreeTextReader;
+} lib;
+
+enum { LIB_ZIP, LIB_XML2 };
+
+#define SYMBOL(library, name) { library, #name, &lib.name }
+static const struct symbol {
+	int library;
+	const char *name;
+	void *slot;		/* where its address goes */
+} symbols[] = {
+	SYMBOL(LIB_ZIP, zip_error_init),
+	SYMBOL(LIB_ZIP, zip_error_fini),
+	SYMBOL(LIB_ZIP, zip_source_buffer_create),
+	SYMBOL(LIB_ZIP, zip_source_free),
+	SYMBOL(LIB_ZIP, zip_open_from_source),
+	SYMBOL(LIB_ZIP, zip_get_num_entries),
+	SYMBOL(LIB_ZIP, zip_stat_index),
+	SYMBOL(LIB_ZIP, zip_fopen_index),
+	SYMBOL(LIB_ZIP, zip_fread),
+	SYMBOL(LIB_ZIP, zip_fclose),
+	SYMBOL(LIB_ZIP, zip_discard),
+	SYMBOL(LIB_XML2, xmlInitParser),
+	SYMBOL(LIB_XML2, xmlStrEqual),
+	SYMBOL(LIB_XML2, xmlReaderForMemory),
+	SYMBOL(LIB_XML2, xmlTextReaderRead),
+	SYMBOL(LIB_XML2, xmlTextReaderNodeType),
+	SYMBOL(LIB_XML2, xmlTextReaderConstLocalName),
+	SYMBOL(LIB_XML2, xmlTextReaderConstValue),
+	SYMBOL(LIB_XML2, xmlTextReaderIsEmptyElement),
+	SYMBOL(LIB_XML2, xmlFreeTextReader),
+};
+
+/* load_libraries - libzip and libxml2, once; MS_TEMP (logged) when one
+ * does not load or lacks a function: the mail waits for the system to be
+ * repaired rather than go out unscanned */
+static ms_err
+load_libraries(void)
+{
+	static const char *const sonames[] = {
+		[LIB_ZIP] = DLP_LIBZIP_SONAME,
+		[LIB_XML2] = DLP_LIBXML2_SONAME
+	};
+	void *handle[G_N_ELEMENTS(sonames)];
+
+	if (lib.loaded)
+		return MS_OK;
+	for (size_t i = 0; i < G_N_ELEMENTS(sonames); i++) {
+		/* kept open for the life of the process */
+		handle[i] = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+		if (handle[i] == NULL) {
+			const char *why = dlerror();
+
+			diag_error("dlp: cannot load %s, which archives need: "
+			    "%s", sonames[i], why != NULL ? why : "unknown");
+			return MS_TEMP;
+		}
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(symbols); i++) {
+		const struct symbol *s = &symbols[i];
+		void *address = dlsym(handle[s->library], s->name);
+
+		if (address == NULL) {
+			diag_error("dlp: %s has no %s", sonames[s->library],
+			    s->name);
+			return MS_TEMP;
+		}
+		memcpy(s->slot, &address, sizeof(address));
+	}
+	lib.loaded = true;
+	return MS_OK;
+}
 
 void
 dlp_extract_limits_default(dlp_extract_limits *l, size_t text,
@@ -91,7 +204,7 @@ static bool
 name_is(const xmlChar *name, const char *const *list)
 {
 	for (int i = 0; list[i] != NULL; i++)
-		if (xmlStrEqual(name, (const xmlChar *)list[i]))
+		if (lib.xmlStrEqual(name, (const xmlChar *)list[i]))
 			return true;
 	return false;
 }
@@ -118,21 +231,21 @@ xml_text(child *c, const char *data, size_t len)
 		return out;
 	}
 	/* no XML_PARSE_NOENT (entity substitution), no DTD loading */
-	r = xmlReaderForMemory(data, (int)len, NULL, NULL, XML_PARSE_NONET |
+	r = lib.xmlReaderForMemory(data, (int)len, NULL, NULL, XML_PARSE_NONET |
 	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (r == NULL) {
 		c->unscannable |= DLP_UNSCANNABLE_EXTRACTION;
 		return out;
 	}
-	while ((ret = xmlTextReaderRead(r)) == 1) {
-		int type = xmlTextReaderNodeType(r);
-		const xmlChar *local = xmlTextReaderConstLocalName(r);
+	while ((ret = lib.xmlTextReaderRead(r)) == 1) {
+		int type = lib.xmlTextReaderNodeType(r);
+		const xmlChar *local = lib.xmlTextReaderConstLocalName(r);
 
 		switch (type) {
 		case XML_READER_TYPE_TEXT:
 		case XML_READER_TYPE_CDATA:
 		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE: {
-			const xmlChar *v = xmlTextReaderConstValue(r);
+			const xmlChar *v = lib.xmlTextReaderConstValue(r);
 
 			if (v != NULL)
 				g_string_append(out, (const char *)v);
@@ -141,11 +254,11 @@ xml_text(child *c, const char *data, size_t len)
 		case XML_READER_TYPE_ELEMENT:
 			if (local == NULL)
 				break;
-			if (xmlStrEqual(local, (const xmlChar *)"tab"))
+			if (lib.xmlStrEqual(local, (const xmlChar *)"tab"))
 				g_string_append_c(out, '\t');
-			else if (xmlStrEqual(local, (const xmlChar *)"s"))
+			else if (lib.xmlStrEqual(local, (const xmlChar *)"s"))
 				g_string_append_c(out, ' ');
-			else if (xmlTextReaderIsEmptyElement(r) == 1 &&
+			else if (lib.xmlTextReaderIsEmptyElement(r) == 1 &&
 			    name_is(local, line_ends))
 				g_string_append_c(out, '\n');
 			break;
@@ -165,7 +278,7 @@ xml_text(child *c, const char *data, size_t len)
 	}
 	if (ret < 0)
 		c->unscannable |= DLP_UNSCANNABLE_EXTRACTION;
-	xmlFreeTextReader(r);
+	lib.xmlFreeTextReader(r);
 	return out;
 }
 
@@ -219,18 +332,18 @@ walk_zip(child *c, const unsigned char *data, size_t len, const char *prefix,
 		c->unscannable |= DLP_UNSCANNABLE_LIMIT;
 		return;
 	}
-	zip_error_init(&ze);
-	src = zip_source_buffer_create(data, len, 0, &ze);
-	za = src ? zip_open_from_source(src, ZIP_RDONLY, &ze) : NULL;
+	lib.zip_error_init(&ze);
+	src = lib.zip_source_buffer_create(data, len, 0, &ze);
+	za = src ? lib.zip_open_from_source(src, ZIP_RDONLY, &ze) : NULL;
 	if (za == NULL) {
 		if (src != NULL)
-			zip_source_free(src);
-		zip_error_fini(&ze);
+			lib.zip_source_free(src);
+		lib.zip_error_fini(&ze);
 		c->unscannable |= DLP_UNSCANNABLE_EXTRACTION;
 		return;
 	}
-	zip_error_fini(&ze);
-	count = zip_get_num_entries(za, 0);
+	lib.zip_error_fini(&ze);
+	count = lib.zip_get_num_entries(za, 0);
 	for (zip_int64_t i = 0; i < count && !c->stop; i++) {
 		zip_stat_t st;
 		zip_file_t *zf;
@@ -242,7 +355,7 @@ walk_zip(child *c, const unsigned char *data, size_t len, const char *prefix,
 			c->unscannable |= DLP_UNSCANNABLE_LIMIT;
 			break;
 		}
-		if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 ||
+		if (lib.zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 ||
 		    !(st.valid & ZIP_STAT_NAME) ||
 		    !(st.valid & ZIP_STAT_SIZE) ||
 		    !(st.valid & ZIP_STAT_COMP_SIZE)) {
@@ -276,7 +389,7 @@ walk_zip(child *c, const unsigned char *data, size_t len, const char *prefix,
 				break;
 			continue;
 		}
-		zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
+		zf = lib.zip_fopen_index(za, (zip_uint64_t)i, 0);
 		if (zf == NULL) {
 			c->unscannable |= DLP_UNSCANNABLE_EXTRACTION;
 			g_free(suffix);
@@ -285,8 +398,8 @@ walk_zip(child *c, const unsigned char *data, size_t len, const char *prefix,
 		/* one octet more than declared: an entry longer than its
 		 * header says is damaged, never read on past the limit */
 		buf = g_malloc(st.size + 1);
-		got = zip_fread(zf, buf, st.size + 1);
-		zip_fclose(zf);
+		got = lib.zip_fread(zf, buf, st.size + 1);
+		lib.zip_fclose(zf);
 		if (got < 0 || (zip_uint64_t)got != st.size) {
 			c->unscannable |= DLP_UNSCANNABLE_EXTRACTION;
 		} else {
@@ -296,7 +409,7 @@ walk_zip(child *c, const unsigned char *data, size_t len, const char *prefix,
 		g_free(buf);
 		g_free(suffix);
 	}
-	zip_discard(za);
+	lib.zip_discard(za);
 }
 
 /* confine - rlimits for the child: CPU time, address space, no files */
@@ -345,7 +458,7 @@ child_main(int fd, const unsigned char *data, size_t len,
 	uint32_t bits;
 
 	confine(limits->seconds);
-	xmlInitParser();
+	lib.xmlInitParser();
 	walk_zip(&c, data, len, "", 1);
 	bits = c.unscannable;
 	write_all(fd, "U", 1);
@@ -411,7 +524,10 @@ dlp_extract_zip(const unsigned char *data, size_t len,
 	size_t cap;
 	bool over = false, complete = false;
 	unsigned char chunk[65536];
+	ms_err err = load_libraries();
 
+	if (err != MS_OK)
+		return err;
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		diag_error("dlp: pipe: %s", strerror(errno));
 		return MS_TEMP;

@@ -61,7 +61,8 @@ void dlp_extract_limits_default(dlp_extract_limits *limits, size_t text,
 
 /* dlp_extract_zip - extract data[0..len) (a ZIP) in a child; unscannable
  * reasons (DLP_UNSCANNABLE_*) are added to *unscannable.  MS_TEMP when no
- * child can be started. */
+ * child can be started, or libzip or libxml2 (loaded on the first call)
+ * cannot be loaded. */
 ms_err dlp_extract_zip(const unsigned char *data, size_t len,
     const dlp_extract_limits *limits, dlp_extract_fn fn, void *fn_data,
     unsigned *unscannable);

@@ -43,7 +43,11 @@ enum prefilter {
 typedef struct detector {
 	int id;
 	char *name;
+	/* a built-in detector's patterns are compiled on first use (see
+	 * dlp_engine_new); a custom detector's primary when it is added */
+	const struct builtin *builtin;	/* NULL: custom */
 	pcre2_code *primary;
+	bool context_ready;		/* keywords, pairs and evidence made */
 	pcre2_code *keywords;		/* corroboration, or NULL */
 	guint64 *keyword_pairs;		/* see word_pairs(), or NULL */
 	pcre2_code *evidence;		/* see struct builtin, or NULL */
@@ -59,8 +63,8 @@ typedef struct detector {
 
 struct dlp_engine {
 	GPtrArray *detectors;		/* detector * */
-	pcre2_code *negative;		/* negative hotwords */
-	pcre2_code *email;		/* bulk e-mail addresses */
+	pcre2_code *negative;		/* negative hotwords, on first use */
+	pcre2_code *email;		/* bulk e-mail addresses, on first use */
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit_stack;
 	pcre2_match_data *md;
@@ -430,12 +434,73 @@ detector_free(gpointer p)
 	g_free(d);
 }
 
-/* dlp_engine_new - compile the built-in detectors */
+/* lazy - *code compiled from pattern unless it is already (or there is
+ * no pattern); false, logged, when it does not compile */
+static bool
+lazy(pcre2_code **code, const char *pattern, const char *name)
+{
+	char why[200];
+
+	if (*code != NULL || pattern == NULL)
+		return true;
+	*code = compile(pattern, 0, why, sizeof(why));
+	if (*code == NULL)
+		diag_error("dlp: detector %s: %s", name, why);
+	return *code != NULL;
+}
+
+/* primary_ready - the detector's primary pattern, compiled */
+static bool
+primary_ready(detector *d)
+{
+	return d->builtin == NULL ||
+	    lazy(&d->primary, d->builtin->pattern, d->name);
+}
+
+/* context_ready - the patterns that corroborate a validated match (its
+ * keywords and their pairs, its evidence), compiled: most matches never
+ * get that far */
+static bool
+context_ready(detector *d)
+{
+	const struct builtin *b = d->builtin;
+
+	if (d->context_ready || b == NULL)
+		return true;
+	if (!lazy(&d->keywords, b->keywords, d->name) ||
+	    !lazy(&d->evidence, b->evidence, d->name))
+		return false;
+	if (b->keywords != NULL)
+		d->keyword_pairs = word_pairs(b->keywords);
+	d->context_ready = true;
+	return true;
+}
+
+/* negative_ready - the negative hotwords and their pairs, compiled */
+static bool
+negative_ready(dlp_engine *e)
+{
+	if (e->negative != NULL)
+		return true;
+	if (!lazy(&e->negative, NEGATIVE_WORDS, "negative hotwords"))
+		return false;
+	e->negative_pairs = word_pairs(NEGATIVE_WORDS);
+	return true;
+}
+
+/*
+ * dlp_engine_new - the built-in detectors, their patterns not compiled
+ * yet: a pattern is compiled (and JIT-compiled) when a scan first needs
+ * it, which is when the detector's prefilter passes, or its match
+ * validates, or an address is to be counted.  A message reaches few of
+ * them, and compiling all (some thirty patterns) would cost more than
+ * most scans.  A pattern that does not compile fails the scan that needs
+ * it (MS_INTERNAL); dlp_engine_compile_all() compiles them all now.
+ */
 dlp_engine *
 dlp_engine_new(ms_err *err)
 {
 	dlp_engine *e = g_new0(dlp_engine, 1);
-	char why[200];
 
 	*err = MS_INTERNAL;
 	if (sodium_init() < 0) {
@@ -470,6 +535,7 @@ dlp_engine_new(ms_err *err)
 		g_ptr_array_add(e->detectors, d);
 		d->id = b->id;
 		d->name = g_strdup(b->name);
+		d->builtin = b;
 		d->validate = b->validate;
 		d->prefilter = b->prefilter;
 		d->min_digits = b->min_digits;
@@ -493,37 +559,43 @@ dlp_engine_new(ms_err *err)
 			d->literal_bits |= 1u << slot;
 		}
 		d->numeric = b->numeric;
-		if (b->pattern != NULL &&
-		    (d->primary = compile(b->pattern, 0, why,
-		    sizeof(why))) == NULL)
-			goto bad_pattern;
-		if (b->keywords != NULL &&
-		    (d->keywords = compile(b->keywords, 0, why,
-		    sizeof(why))) == NULL)
-			goto bad_pattern;
-		if (b->keywords != NULL)
-			d->keyword_pairs = word_pairs(b->keywords);
-		if (b->evidence != NULL &&
-		    (d->evidence = compile(b->evidence, 0, why,
-		    sizeof(why))) == NULL)
-			goto bad_pattern;
-		continue;
-bad_pattern:
-		diag_error("dlp: detector %s: %s", b->name, why);
-		goto fail;
-	}
-	e->negative = compile(NEGATIVE_WORDS, 0, why, sizeof(why));
-	e->negative_pairs = word_pairs(NEGATIVE_WORDS);
-	e->email = compile(EMAIL_PATTERN, 0, why, sizeof(why));
-	if (e->negative == NULL || e->email == NULL) {
-		diag_error("dlp: built-in pattern: %s", why);
-		goto fail;
 	}
 	*err = MS_OK;
 	return e;
 fail:
 	dlp_engine_free(e);
 	return NULL;
+}
+
+/* dlp_engine_compile_all - every built-in pattern, compiled now */
+ms_err
+dlp_engine_compile_all(dlp_engine *e)
+{
+	for (guint i = 0; i < e->detectors->len; i++) {
+		detector *d = g_ptr_array_index(e->detectors, i);
+
+		if (!primary_ready(d) || !context_ready(d))
+			return MS_INTERNAL;
+	}
+	if (!negative_ready(e) ||
+	    !lazy(&e->email, EMAIL_PATTERN, "bulk_email_addresses"))
+		return MS_INTERNAL;
+	return MS_OK;
+}
+
+/* dlp_engine_compiled - the patterns compiled so far */
+size_t
+dlp_engine_compiled(const dlp_engine *e)
+{
+	size_t n = (e->negative != NULL) + (e->email != NULL);
+
+	for (guint i = 0; i < e->detectors->len; i++) {
+		const detector *d = g_ptr_array_index(e->detectors, i);
+
+		n += (d->primary != NULL) + (d->keywords != NULL) +
+		    (d->evidence != NULL);
+	}
+	return n;
 }
 
 /* dlp_builtin_pattern - the built-in patterns, for comparisons */
@@ -1281,16 +1353,24 @@ custom_verdict(const char *t, size_t start, size_t end, dlp_verdict *v)
 	v->valid = true;
 }
 
+/* how a detector's run over some text ended */
+typedef enum run_outcome {
+	RUN_DONE,
+	RUN_UNDECIDED,		/* a limit: recorded in the result */
+	RUN_FAILED		/* a pattern did not compile: no answer */
+} run_outcome;
+
 /* run_detector - every match of one detector in t[from, to) (the
- * validators and the keyword windows see all of t[0, len)); false when a
- * limit made it undecided */
-static bool
-run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
+ * validators and the keyword windows see all of t[0, len)) */
+static run_outcome
+run_detector(dlp_engine *e, detector *d, const char *t, size_t len,
     size_t from, size_t to, const char *part, dlp_result *r,
     dlp_verdict *v)
 {
 	size_t offset = from;
 
+	if (!primary_ready(d))
+		return RUN_FAILED;
 	while (offset <= to) {
 		PCRE2_SIZE *ov;
 		size_t start, end;
@@ -1300,10 +1380,10 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 		rc = pcre2_match(d->primary, (PCRE2_SPTR)t, to, offset,
 		    PCRE2_NO_UTF_CHECK, e->md, e->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
-			return true;
+			return RUN_DONE;
 		if (rc < 0) {
 			undecided(r, d, part, rc);
-			return false;
+			return RUN_UNDECIDED;
 		}
 		ov = pcre2_get_ovector_pointer(e->md);
 		start = ov[0];
@@ -1312,7 +1392,7 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 			/* an empty match: step one character */
 			offset = forward_chars(e, t, to, start, 1);
 			if (start >= to)
-				return true;
+				return RUN_DONE;
 			continue;
 		}
 		v->valid = v->formatted = v->strong = v->needs_keyword = false;
@@ -1327,21 +1407,25 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 			continue;
 		if (d->numeric && inside_address(t, len, start, end))
 			continue;
+		if (!context_ready(d))
+			return RUN_FAILED;
 		if (d->keywords != NULL &&
 		    (kw = near_words(e, d->keywords, d->keyword_pairs, t, len,
 		    start, v->end)) == 0 && d->evidence != NULL)
 			kw = near(e, d->evidence, t, len, start, v->end);
 		if (kw < 0) {
 			undecided(r, d, part, kw);
-			return false;
+			return RUN_UNDECIDED;
 		}
 		c = ladder(d, v, kw == 1);
 		if (c != DLP_NONE && d->validate != NULL) {
+			if (!negative_ready(e))
+				return RUN_FAILED;
 			neg = near_words(e, e->negative, e->negative_pairs, t,
 			    len, start, v->end);
 			if (neg < 0) {
 				undecided(r, d, part, neg);
-				return false;
+				return RUN_UNDECIDED;
 			}
 			if (neg == 1)
 				c = lower(c);
@@ -1350,7 +1434,7 @@ run_detector(dlp_engine *e, const detector *d, const char *t, size_t len,
 			record(e, r, d, part, v, c);
 		sodium_memzero(v->value->str, v->value->len);
 	}
-	return true;
+	return RUN_DONE;
 }
 
 /* local_part_octet - an octet of a dot-atom local part, the dot included
@@ -1363,17 +1447,21 @@ local_part_octet(char c)
 }
 
 /* scan_addresses - count distinct case-folded addresses for detector 13 */
-static bool
+static run_outcome
 scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
     const char *part, dlp_result *r)
 {
 	size_t offset = 0;
-	GString *value = g_string_new(NULL);
+	GString *value;
+	GHashTable *seen;
+	run_outcome outcome = RUN_DONE;
+
+	if (!lazy(&e->email, EMAIL_PATTERN, d->name))
+		return RUN_FAILED;
+	value = g_string_new(NULL);
 	/* addresses of this part already counted: a list repeats the same
 	 * few addresses, and their tags need not be computed again */
-	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
-	    g_free, NULL);
-	bool ok = true;
+	seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	for (;;) {
 		unsigned char tag[crypto_auth_hmacsha256_BYTES];
@@ -1416,7 +1504,7 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		}
 		if (rc < 0) {
 			undecided(r, d, part, rc);
-			ok = false;
+			outcome = RUN_UNDECIDED;
 			break;
 		}
 		ov = pcre2_get_ovector_pointer(e->md);
@@ -1475,7 +1563,7 @@ scan_addresses(dlp_engine *e, const detector *d, const char *t, size_t len,
 		r->bulk->total[2] = r->address_total;
 		r->bulk->addresses = g_hash_table_size(r->addresses);
 	}
-	return ok;
+	return outcome;
 }
 
 /* dlp_scan_header - scan header fields: everything but bulk addresses,
@@ -1505,6 +1593,7 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	guint32 literals;
 	GArray *segments;
 	dlp_verdict v = { 0 };
+	run_outcome outcome = RUN_DONE;
 
 	if (len > DLP_TEXT_MAX)
 		return MS_DATA;
@@ -1520,44 +1609,50 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 	literals = literals_present(e, t, tlen);
 	v.value = g_string_new(NULL);
 	v.sample = g_string_new(NULL);
-	for (guint i = 0; i < e->detectors->len; i++) {
-		const detector *d = g_ptr_array_index(e->detectors, i);
+	for (guint i = 0; outcome != RUN_FAILED && i < e->detectors->len;
+	    i++) {
+		detector *d = g_ptr_array_index(e->detectors, i);
 
 		switch (d->prefilter) {
 		case PRE_NONE:
-			run_detector(e, d, t, tlen, 0, tlen, part_path, r, &v);
+			outcome = run_detector(e, d, t, tlen, 0, tlen,
+			    part_path, r, &v);
 			break;
 		case PRE_LITERAL:
 			if ((literals & d->literal_bits) == 0)
 				break;
 			if (d->id == DLP_BULK_EMAIL) {
 				if (!e->header)
-					scan_addresses(e, d, t, tlen,
-					    part_path, r);
+					outcome = scan_addresses(e, d, t,
+					    tlen, part_path, r);
 			} else
-				run_detector(e, d, t, tlen, 0, tlen, part_path,
-				    r, &v);
+				outcome = run_detector(e, d, t, tlen, 0, tlen,
+				    part_path, r, &v);
 			break;
 		case PRE_DIGITS:
 			if (longest < d->min_digits)
 				break;
 			if (d->min_digits < SEGMENT_MIN_DIGITS) {
-				run_detector(e, d, t, tlen, 0, tlen, part_path,
-				    r, &v);
+				outcome = run_detector(e, d, t, tlen, 0, tlen,
+				    part_path, r, &v);
 				break;
 			}
-			for (guint k = 0; k < segments->len; k++) {
+			for (guint k = 0; outcome == RUN_DONE &&
+			    k < segments->len; k++) {
 				const segment *seg = &g_array_index(segments,
 				    segment, k);
 
 				if (seg->digits >= d->min_digits &&
-				    (d->runs == 0 || (seg->runs & d->runs) != 0) &&
-				    !run_detector(e, d, t, tlen, seg->start,
-				    seg->end, part_path, r, &v))
-					break;
+				    (d->runs == 0 || (seg->runs & d->runs) != 0))
+					outcome = run_detector(e, d, t, tlen,
+					    seg->start, seg->end, part_path, r,
+					    &v);
 			}
 			break;
 		}
+		/* undecided is in the result; the next detector runs */
+		if (outcome == RUN_UNDECIDED)
+			outcome = RUN_DONE;
 	}
 	g_array_free(segments, TRUE);
 	sodium_memzero(v.value->str, v.value->allocated_len);
@@ -1567,7 +1662,9 @@ dlp_scan_text(dlp_engine *e, const char *text, size_t len,
 		sodium_memzero(normal, tlen);
 		g_free(normal);
 	}
-	return MS_OK;
+	/* a detector that could not run has no answer: the scan fails
+	 * rather than pass what it did not look at */
+	return outcome == RUN_FAILED ? MS_INTERNAL : MS_OK;
 }
 
 /* dlp_scan_pkcs12 - a PKCS#12 attachment */

@@ -3,8 +3,9 @@
  * built-in detectors and custom keyword or regex detectors, run over text
  * the caller has already decoded to UTF-8.
  *
- * API: dlp_engine_new() compiles every pattern once (PCRE2_UTF|PCRE2_UCP,
- * JIT); dlp_engine_set_tag_key() sets the HMAC key of the correlation tags;
+ * API: dlp_engine_new() makes the engine, whose built-in patterns are
+ * compiled (PCRE2_UTF|PCRE2_UCP, JIT) once each, when a scan first needs
+ * them; dlp_engine_set_tag_key() sets the HMAC key of the correlation tags;
  * dlp_engine_add_keywords()/dlp_engine_add_regex() add policy detectors.
  * dlp_scan_text() scans one part into a dlp_result, which collects the
  * findings of every part of a message; read them with dlp_result_finding()
@@ -74,9 +75,18 @@ typedef struct dlp_engine dlp_engine;
 typedef struct dlp_result dlp_result;
 typedef struct dlp_finding dlp_finding;
 
-/* dlp_engine_new - compile the built-in detectors; NULL with *err set
- * (MS_INTERNAL) when a library fails */
+/* dlp_engine_new - the built-in detectors, their patterns compiled on
+ * first use; NULL with *err set (MS_INTERNAL) when a library fails */
 dlp_engine *dlp_engine_new(ms_err *err);
+
+/* dlp_engine_compile_all - compile every built-in pattern now; MS_INTERNAL
+ * (logged) when one does not compile, which a scan needing it reports
+ * the same way */
+ms_err dlp_engine_compile_all(dlp_engine *engine);
+
+/* dlp_engine_compiled - how many of the engine's patterns are compiled so
+ * far (for tests and measurements) */
+size_t dlp_engine_compiled(const dlp_engine *engine);
 
 /* dlp_engine_free - free an engine (NULL is fine); the tag key is wiped */
 void dlp_engine_free(dlp_engine *engine);
@@ -132,8 +142,9 @@ void dlp_result_free(dlp_result *result);
 
 /* dlp_scan_text - scan text[0..len) of the part part_path (a label such as
  * "2.1 invoice.docx", copied) and add its findings to result.  MS_DATA:
- * over DLP_TEXT_MAX; MS_INTERNAL: a library failure.  A regex limit is
- * not an error: see dlp_result_undecided(). */
+ * over DLP_TEXT_MAX; MS_INTERNAL: a library failure, or a pattern the
+ * scan needed did not compile (the result is then incomplete).  A regex
+ * limit is not an error: see dlp_result_undecided(). */
 ms_err dlp_scan_text(dlp_engine *engine, const char *text, size_t len,
     const char *part_path, dlp_result *result);
 

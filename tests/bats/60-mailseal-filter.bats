@@ -861,4 +861,15 @@ smtp_sink() {
 	# a certificate address with a space stays refused (VER-4)
 	run mailseal-filter -f alice@example.test -- '"a b"@x -r evil' <"$MSG"
 	expect_status 69
+
+@test "a message without an archive: libzip, libxml2 and ICU are not loaded" {
+	# what DLP needs for ZIP and office attachments is loaded when one
+	# is scanned, not at every start of the filter
+	LD_DEBUG=files mailseal-filter -f alice@example.test \
+	    -- erin@example.test <"$MSG" 2>"$T/ld.err" ||
+	    fail_with "mailseal-filter failed: $(grep -v '^ *[0-9]*:' "$T/ld.err")"
+	grep -q 'file=libcrypto' "$T/ld.err" || fail_with "no LD_DEBUG output"
+	! grep -E 'file=(libzip|libxml2|libicu)' "$T/ld.err" ||
+	    fail_with "loaded without an archive"
+	[ "$(ls "$T"/out/*.eml | wc -l)" = 1 ] || fail_with "no copy sent"
 }

@@ -505,6 +505,55 @@ PY
 	    fail_with "verdict $(verdict)"
 }
 
+# loaded LOG - the libraries the dynamic linker loaded, from LD_DEBUG=files
+loaded() {
+	sed -n 's/^ *[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' "$1" | sort -u
+}
+
+@test "libzip and libxml2 are loaded for an archive only" {
+	plain "$T/m.eml" "card $CARD"
+	LD_DEBUG=files dlp-scan -n bob@example.test <"$T/m.eml" \
+	    >"$T/plain.out" 2>"$T/plain.err" || fail_with "plain message"
+	grep -q 'verdict: must-encrypt' "$T/plain.out" ||
+	    fail_with "plain: $(cat "$T/plain.out")"
+	! loaded "$T/plain.err" | grep -E 'libzip|libxml2|libicu' ||
+	    fail_with "loaded for a message without an archive:" \
+	    "$(loaded "$T/plain.err")"
+	archive "$T/m.eml" docx
+	LD_DEBUG=files dlp-scan -n bob@example.test <"$T/m.eml" \
+	    >"$T/docx.out" 2>"$T/docx.err" || fail_with "docx message"
+	grep -q 'part=2:2 detector=payment_card ' "$T/docx.out" ||
+	    fail_with "docx: $(cat "$T/docx.out")"
+	loaded "$T/docx.err" | grep -q '^libzip\.so' &&
+	    loaded "$T/docx.err" | grep -q '^libxml2\.so' ||
+	    fail_with "not loaded for the DOCX: $(loaded "$T/docx.err")"
+}
+
+@test "an archive when libzip cannot be loaded: exit 75, nothing passed" {
+	archive "$T/m.eml" docx
+	plain "$T/p.eml" "nothing to see"
+	# libzip hidden in a mount namespace of its own, as on a system
+	# where the package went missing
+	cat >"$T/hidden" <<'SH'
+set -e
+ldconfig -p | sed -n 's/^[[:space:]]*libzip\.so\.[0-9]* .* => //p' |
+while read -r lib; do
+	mount --bind /dev/null "$(readlink -f "$lib")"
+done
+dlp-scan -f alice@example.test bob@example.test <"$1" >"$2"
+SH
+	run --separate-stderr unshare -m sh "$T/hidden" "$T/m.eml" "$T/r.out"
+	expect_status 75
+	[ ! -s "$T/r.out" ] || fail_with "a message was written"
+	[[ $stderr == *"cannot load libzip.so"* ]] ||
+	    fail_with "stderr: $stderr"
+	[[ $stderr != *"$CARD"* ]] || fail_with "content in a diagnostic"
+	run --separate-stderr unshare -m sh "$T/hidden" "$T/p.eml" "$T/r.out"
+	expect_status 0
+	[ "$(verdict)" = "pass" ] ||
+	    fail_with "a message without an archive needs no libzip"
+}
+
 @test "dlp = no for a sender: pass with scan=off" {
 	mkdir -p "$STORE/settings/user"
 	printf 'dlp = no\n' >"$STORE/settings/user/alice@example.test.conf"

@@ -2065,6 +2065,50 @@ check_throughput(dlp_engine *e)
 	g_string_free(text, TRUE);
 }
 
+/* check_lazy_compile - an engine compiles a pattern when a scan first
+ * needs it: prose with no number, no '@' and no token literal compiles
+ * none, a number compiles only what its prefilters let through, and every
+ * built-in pattern compiles when asked for all */
+static void
+check_lazy_compile(void)
+{
+	static const char prose[] = "Dear Bob, see you at lunch. Regards";
+	static const char iban[] = "please pay to IBAN GB82 WEST 1234 5698 "
+	    "7654 32 by Friday";
+	ms_err err;
+	dlp_engine *e = dlp_engine_new(&err);
+	dlp_result *r;
+	size_t after_iban;
+
+	if (!unit_check(e != NULL, "engine for lazy compiling"))
+		return;
+	unit_check(dlp_engine_compiled(e) == 0, "a new engine has compiled "
+	    "no pattern (got %zu)", dlp_engine_compiled(e));
+	r = dlp_result_new();
+	unit_check(dlp_scan_text(e, prose, strlen(prose), "1", r) == MS_OK &&
+	    dlp_result_count(r) == 0 && dlp_engine_compiled(e) == 0,
+	    "prose: no finding, no pattern compiled (got %zu)",
+	    dlp_engine_compiled(e));
+	unit_check(dlp_scan_text(e, iban, strlen(iban), "2", r) == MS_OK &&
+	    dlp_result_find(r, DLP_IBAN, "2") != NULL &&
+	    dlp_finding_confidence(dlp_result_find(r, DLP_IBAN, "2")) ==
+	    DLP_HIGH, "an IBAN found, with its keyword, by patterns "
+	    "compiled on first use");
+	after_iban = dlp_engine_compiled(e);
+	unit_check(after_iban > 0 && after_iban < 8, "the IBAN compiled a "
+	    "few patterns, not all (got %zu)", after_iban);
+	unit_check(dlp_scan_text(e, iban, strlen(iban), "3", r) == MS_OK &&
+	    dlp_engine_compiled(e) == after_iban &&
+	    dlp_result_find(r, DLP_IBAN, "3") != NULL,
+	    "the same text again: found, nothing compiled again");
+	dlp_result_free(r);
+	unit_check(dlp_engine_compile_all(e) == MS_OK,
+	    "every built-in pattern compiles");
+	unit_check(dlp_engine_compiled(e) == 32, "32 built-in patterns "
+	    "(got %zu)", dlp_engine_compiled(e));
+	dlp_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -2100,6 +2144,7 @@ main(void)
 	check_bulk_after_lone_at();
 	check_ascii_like_unicode();
 	check_custom();
+	check_lazy_compile();
 	check_pkcs12(engine);
 	check_throughput(engine);
 	g_ptr_array_free(cases, TRUE);
