@@ -17,6 +17,7 @@
 #include "limits.h"
 #include "parse.h"
 #include "pdfpass.h"
+#include "postconf.h"
 #include "reply.h"
 #include "ritual.h"
 #include "run.h"
@@ -51,8 +52,6 @@ static struct poptOption options[] = {
 
 /* certificates, keys and CRLs are reported this long before they end */
 #define EXPIRY_WARNING_DAYS 30
-/* postconf's output: its whole configuration is far below this */
-#define POSTCONF_OUTPUT_MAX ((size_t)8 * 1024 * 1024)
 /* the store walk: deeper or longer is not a store these programs made */
 #define WALK_DEPTH_MAX 8
 #define WALK_ENTRIES_MAX 1000000
@@ -61,11 +60,7 @@ static struct poptOption options[] = {
 #define GROWTH_PERCENT 137
 #define GROWTH_EXTRA ((unsigned long long)64 * 1024)
 
-typedef struct service {
-	char *name;		/* "smtp", "127.0.0.1:10026" */
-	char *type;		/* inet, unix, pass ... */
-	char **command;		/* the command field, split on blanks */
-} service;
+typedef postconf_service service;
 
 typedef enum direction {
 	DIRECTION_NONE = 0,
@@ -85,10 +80,7 @@ typedef struct checker {
 	bool settings_clean;	/* every settings file loads */
 	ms_settings *global;	/* global settings, when they load */
 	GHashTable *seen;	/* findings already made, by text */
-	/* Postfix, from postconf -x, -Px and -Fx */
-	GHashTable *main_cf;	/* name -> value */
-	GHashTable *overrides;	/* "service/type/name" -> value */
-	GPtrArray *services;	/* service */
+	ms_postconf *postfix;	/* Postfix, NULL when not read */
 } checker;
 
 /* finding - one line: where, what is wrong, what to do */
@@ -516,6 +508,48 @@ check_secrets_of(checker *c, const ms_settings *s, const char *file,
 	}
 }
 
+/* check_secrets_file - the secrets of one domain or user file's
+ * effective settings; only a file the loader reads (the others are
+ * findings already), and a wildcard file as a subdomain it covers sees
+ * it */
+static void
+check_secrets_file(checker *c, const char *subdir, const char *name)
+{
+	settings_level level = SETTINGS_DOMAIN;
+	const char *why = NULL;
+	char *canonical = canonical_name(subdir, name, &level, &why);
+	char *shown, *stem;
+	ms_settings *s = NULL;
+	ms_addr addr;
+
+	if (canonical == NULL || strcmp(canonical, name) != 0) {
+		g_free(canonical);
+		return;
+	}
+	/* a canonical name ends in ".conf" */
+	shown = g_strdup_printf("%s/%s", subdir, name);
+	stem = g_strndup(name, strlen(name) - 5);
+	if (level == SETTINGS_USER) {
+		if (addr_parse_str(stem, &addr, &why) == MS_OK) {
+			if (settings_load(c->store, &addr, &s) == MS_OK)
+				check_secrets_of(c, s, shown, addr.key,
+				    addr.domain);
+			addr_clear(&addr);
+		}
+	} else {
+		char *domain = level == SETTINGS_WILDCARD ?
+		    g_strdup_printf("a%s", stem + 1) : g_strdup(stem);
+
+		if (settings_load_domain(c->store, domain, &s) == MS_OK)
+			check_secrets_of(c, s, shown, NULL, NULL);
+		g_free(domain);
+	}
+	settings_free(s);
+	g_free(stem);
+	g_free(shown);
+	g_free(canonical);
+}
+
 static void
 check_secrets(checker *c)
 {
@@ -530,40 +564,9 @@ check_secrets(checker *c)
 
 		if (store_list(c->store, subdirs[d], &names) != MS_OK)
 			continue;
-		for (guint i = 0; i < names->len; i++) {
-			const char *name = g_ptr_array_index(names, i);
-			char *stem = g_strndup(name, strlen(name) - 5);
-			char *shown = g_strdup_printf("%s/%s", subdirs[d],
-			    name);
-			ms_settings *s = NULL;
-			ms_addr addr = { 0 };
-			const char *why;
-
-			/* only files the loader reads (named as it names
-			 * them; the others are findings already); a
-			 * wildcard file is seen as by a subdomain it covers */
-			if (d == 1 && addr_parse_str(stem, &addr, &why) ==
-			    MS_OK) {
-				if (settings_load(c->store, &addr, &s) ==
-				    MS_OK)
-					check_secrets_of(c, s, shown,
-					    addr.key, addr.domain);
-				addr_clear(&addr);
-			} else if (d == 0) {
-				char *domain = g_str_has_prefix(stem, "*.") ?
-				    g_strdup_printf("a%s", stem + 1) :
-				    g_strdup(stem);
-
-				if (settings_load_domain(c->store, domain,
-				    &s) == MS_OK)
-					check_secrets_of(c, s, shown, NULL,
-					    NULL);
-				g_free(domain);
-			}
-			settings_free(s);
-			g_free(shown);
-			g_free(stem);
-		}
+		for (guint i = 0; i < names->len; i++)
+			check_secrets_file(c, subdirs[d],
+			    g_ptr_array_index(names, i));
 		g_ptr_array_free(names, TRUE);
 	}
 }
@@ -767,192 +770,20 @@ check_expiry(checker *c)
 
 /* ---- Postfix, as postconf prints it ---- */
 
-/* postconf - run postconf with flags over the configuration directory;
- * its standard output, or NULL (logged) */
-static GString *
-postconf(checker *c, const char *flags)
-{
-	char *program = g_find_program_in_path("postconf");
-	const char *argv[5];
-	GString *text = NULL, *errtext = NULL;
-	int fd = run_memfile("postconf"), status = -1, n = 0;
-	long long size;
-
-	if (program == NULL)
-		program = g_strdup("/usr/sbin/postconf");
-	argv[n++] = program;
-	if (opt_config_directory != NULL) {
-		argv[n++] = "-c";
-		argv[n++] = opt_config_directory;
-	}
-	argv[n++] = flags;
-	argv[n] = NULL;
-	if (fd < 0 || run_program((char *const *)argv, -1, fd, &status,
-	    &errtext) != MS_OK || status != 0) {
-		cannot_check(c, "%s %s failed%s%s", program, flags,
-		    errtext != NULL && errtext->len > 0 ? ": " : "",
-		    errtext != NULL ? g_strchomp(errtext->str) : "");
-		goto out;
-	}
-	size = run_file_size(fd);
-	if (size < 0 || (unsigned long long)size > POSTCONF_OUTPUT_MAX) {
-		cannot_check(c, "postconf %s printed too much", flags);
-		goto out;
-	}
-	text = g_string_sized_new((gsize)size + 1);
-	g_string_set_size(text, (gsize)size);
-	if (pread(fd, text->str, (size_t)size, 0) != (ssize_t)size) {
-		cannot_check(c, "cannot read what postconf %s printed", flags);
-		g_string_free(text, TRUE);
-		text = NULL;
-	}
-out:
-	if (errtext != NULL)
-		g_string_free(errtext, TRUE);
-	if (fd >= 0)
-		close(fd);
-	g_free(program);
-	return text;
-}
-
-/* read_pairs - "name = value" lines into table */
-static void
-read_pairs(const GString *text, GHashTable *table)
-{
-	char **lines = g_strsplit(text->str, "\n", -1);
-
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *eq = strstr(lines[i], " = ");
-
-		if (eq == NULL) {
-			size_t n = strlen(lines[i]);
-
-			/* an empty value prints as "name =" */
-			if (n > 2 && strcmp(lines[i] + n - 2, " =") == 0)
-				g_hash_table_replace(table,
-				    g_strndup(lines[i], n - 2), g_strdup(""));
-			continue;
-		}
-		g_hash_table_replace(table, g_strndup(lines[i],
-		    (gsize)(eq - lines[i])), g_strdup(eq + 3));
-	}
-	g_strfreev(lines);
-}
-
-static void
-service_free(gpointer p)
-{
-	service *s = p;
-
-	g_free(s->name);
-	g_free(s->type);
-	g_strfreev(s->command);
-	g_free(s);
-}
-
-/* split_words - value split on blanks and commas, no empty words */
-static char **
-split_words(const char *value, const char *separators)
-{
-	char **words = g_strsplit_set(value, separators, -1);
-	GPtrArray *out = g_ptr_array_new();
-
-	for (int i = 0; words[i] != NULL; i++)
-		if (words[i][0] != '\0')
-			g_ptr_array_add(out, g_strdup(words[i]));
-	g_ptr_array_add(out, NULL);
-	g_strfreev(words);
-	return (char **)g_ptr_array_free(out, FALSE);
-}
-
-/* read_postfix - main.cf, the -o overrides and the services */
-static bool
-read_postfix(checker *c)
-{
-	GString *main_cf = postconf(c, "-x");
-	GString *overrides = main_cf ? postconf(c, "-Px") : NULL;
-	GString *fields = overrides ? postconf(c, "-Fx") : NULL;
-	GHashTableIter it;
-	gpointer key, value;
-	GHashTable *field_table;
-
-	c->main_cf = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
-	c->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
-	c->services = g_ptr_array_new_with_free_func(service_free);
-	if (fields == NULL) {
-		if (main_cf)
-			g_string_free(main_cf, TRUE);
-		if (overrides)
-			g_string_free(overrides, TRUE);
-		return false;
-	}
-	read_pairs(main_cf, c->main_cf);
-	read_pairs(overrides, c->overrides);
-	field_table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
-	read_pairs(fields, field_table);
-	g_hash_table_iter_init(&it, field_table);
-	while (g_hash_table_iter_next(&it, &key, &value)) {
-		const char *k = key, *slash, *end;
-		service *s;
-
-		/* "name/type/command": the name itself may not hold '/' */
-		end = strrchr(k, '/');
-		if (end == NULL || strcmp(end, "/command") != 0)
-			continue;
-		slash = strchr(k, '/');
-		if (slash == end)
-			continue;
-		s = g_new0(service, 1);
-		s->name = g_strndup(k, (gsize)(slash - k));
-		s->type = g_strndup(slash + 1, (gsize)(end - slash - 1));
-		s->command = split_words(value, " \t");
-		g_ptr_array_add(c->services, s);
-	}
-	g_hash_table_destroy(field_table);
-	g_string_free(main_cf, TRUE);
-	g_string_free(overrides, TRUE);
-	g_string_free(fields, TRUE);
-	return true;
-}
-
-/* param - a parameter as service s sees it: its -o override, else
- * main.cf's value (NULL: unknown) */
+/* param - a parameter as service s sees it (NULL: unknown) */
 static const char *
 param(const checker *c, const service *s, const char *name)
 {
-	const char *value = NULL;
-
-	if (s != NULL) {
-		char *k = g_strdup_printf("%s/%s/%s", s->name, s->type, name);
-
-		value = g_hash_table_lookup(c->overrides, k);
-		g_free(k);
-	}
-	return value != NULL ? value : g_hash_table_lookup(c->main_cf, name);
+	return postconf_param(c->postfix, s, name);
 }
 
+/* main_param - a main.cf parameter, "" when unknown */
 static const char *
 main_param(const checker *c, const char *name)
 {
-	const char *value = param(c, NULL, name);
+	const char *value = postconf_param(c->postfix, NULL, name);
 
 	return value != NULL ? value : "";
-}
-
-/* find_service - a service by name and type */
-static const service *
-find_service(const checker *c, const char *name, const char *type)
-{
-	for (guint i = 0; i < c->services->len; i++) {
-		const service *s = g_ptr_array_index(c->services, i);
-
-		if (strcmp(s->name, name) == 0 && strcmp(s->type, type) == 0)
-			return s;
-	}
-	return NULL;
 }
 
 /* pipe_argv - where argv= starts in a pipe service's command, or NULL */
@@ -989,24 +820,21 @@ filter_direction(const service *s)
 }
 
 /* content_filter_direction - the direction of the filter a listener's
- * content_filter names, with the transport name in *transport */
+ * content_filter names */
 static direction
-content_filter_direction(const checker *c, const service *s,
-    const char **transport)
+content_filter_direction(const checker *c, const service *s)
 {
 	const char *value = param(c, s, "content_filter");
 	char *name;
 	const service *pipe;
 
-	*transport = NULL;
 	if (value == NULL || *value == '\0')
 		return DIRECTION_NONE;
 	name = g_strndup(value, strcspn(value, ":"));
-	pipe = find_service(c, name, "unix");
+	pipe = postconf_find(c->postfix, name, "unix");
 	g_free(name);
 	if (pipe == NULL)
 		return DIRECTION_NONE;
-	*transport = pipe->name;
 	return filter_direction(pipe);
 }
 
@@ -1043,7 +871,7 @@ listener_loopback(const checker *c, const service *s)
 		g_free(host);
 		return loop;
 	}
-	interfaces = split_words(main_param(c, "inet_interfaces"), " \t,");
+	interfaces = postconf_words(main_param(c, "inet_interfaces"));
 	for (int i = 0; interfaces[i] != NULL; i++)
 		if (strcmp(interfaces[i], "loopback-only") != 0 &&
 		    !loopback_host(interfaces[i]))
@@ -1075,7 +903,7 @@ listener_gate(const checker *c, const service *s)
 
 	for (size_t l = 0; l < G_N_ELEMENTS(restriction_lists); l++) {
 		const char *value = param(c, s, restriction_lists[l]);
-		char **words = split_words(value ? value : "", " \t,");
+		char **words = postconf_words(value ? value : "");
 		unsigned through = GATE_OPEN;
 		bool closes = words[0] != NULL;
 		int n = 0;
@@ -1108,7 +936,7 @@ sender_login_checked(const checker *c, const service *s)
 
 	for (size_t l = 0; l < G_N_ELEMENTS(restriction_lists); l++) {
 		const char *value = param(c, s, restriction_lists[l]);
-		char **words = split_words(value ? value : "", " \t,");
+		char **words = postconf_words(value ? value : "");
 
 		for (int i = 0; words[i] != NULL; i++)
 			if (strcmp(words[i], "reject_sender_login_mismatch") ==
@@ -1126,14 +954,12 @@ sender_login_checked(const checker *c, const service *s)
 static void
 check_listeners(checker *c)
 {
-	for (guint i = 0; i < c->services->len; i++) {
-		const service *s = g_ptr_array_index(c->services, i);
+	for (size_t i = 0; i < postconf_services(c->postfix); i++) {
+		const service *s = postconf_service_at(c->postfix, i);
 		char *where;
-		const char *transport;
 		unsigned through;
 
-		if (!is_smtpd_listener(s) || content_filter_direction(c, s,
-		    &transport) != DIRECTION_OUTGOING ||
+		if (!is_smtpd_listener(s) || content_filter_direction(c, s) != DIRECTION_OUTGOING ||
 		    listener_loopback(c, s))
 			continue;
 		where = g_strdup_printf("master.cf %s/%s", s->name, s->type);
@@ -1154,7 +980,6 @@ check_listeners(checker *c)
 			    "the sender address: add -o smtpd_sender_"
 			    "restrictions=reject_sender_login_mismatch and "
 			    "set smtpd_sender_login_maps");
-		(void)transport;
 		g_free(where);
 	}
 }
@@ -1194,33 +1019,6 @@ pipe_user_uid(const service *s, char **user)
 			return pw != NULL ? (long)pw->pw_uid : -1;
 		}
 	return -1;
-}
-
-/* postfix_seconds - a Postfix time value ("300s", "5m", "300") */
-static bool
-postfix_seconds(const char *value, unsigned long long *out)
-{
-	size_t len = strlen(value);
-	unsigned long long unit = 1;
-	char *digits;
-	bool ok;
-
-	if (len == 0)
-		return false;
-	switch (value[len - 1]) {
-	case 's': unit = 1; len--; break;
-	case 'm': unit = 60; len--; break;
-	case 'h': unit = 3600; len--; break;
-	case 'd': unit = 86400; len--; break;
-	case 'w': unit = 7 * 86400; len--; break;
-	default: break;
-	}
-	digits = g_strndup(value, len);
-	ok = parse_decimal(digits, ULLONG_MAX / unit, out);
-	g_free(digits);
-	if (ok)
-		*out *= unit;
-	return ok;
 }
 
 /* check_pipe - one pipe service that runs mailseal-filter */
@@ -1283,7 +1081,7 @@ check_pipe(checker *c, const service *s, direction d)
 	/* REL-2: the filter ends itself before Postfix kills it */
 	name = g_strdup_printf("%s_time_limit", s->name);
 	value = main_param(c, name);
-	if (c->global != NULL && postfix_seconds(value, &seconds) &&
+	if (c->global != NULL && postconf_seconds(value, &seconds) &&
 	    seconds <= settings_get_number(c->global, "time-limit")) {
 		char *shown = g_strdup_printf("main.cf %s", name);
 
@@ -1300,8 +1098,8 @@ check_pipe(checker *c, const service *s, direction d)
 static void
 check_pipes(checker *c)
 {
-	for (guint i = 0; i < c->services->len; i++) {
-		const service *s = g_ptr_array_index(c->services, i);
+	for (size_t i = 0; i < postconf_services(c->postfix); i++) {
+		const service *s = postconf_service_at(c->postfix, i);
 		direction d = filter_direction(s);
 
 		if (d != DIRECTION_NONE)
@@ -1315,8 +1113,9 @@ reinject_listener(const checker *c, const char *target)
 {
 	const char *port = strrchr(target, ':');
 
-	for (guint i = 0; port != NULL && i < c->services->len; i++) {
-		const service *s = g_ptr_array_index(c->services, i);
+	for (size_t i = 0; port != NULL && i < postconf_services(c->postfix);
+	    i++) {
+		const service *s = postconf_service_at(c->postfix, i);
 		const char *colon = strrchr(s->name, ':');
 
 		if (!is_smtpd_listener(s) || strcmp(s->type, "inet") != 0)
@@ -1333,7 +1132,7 @@ reinject_listener(const checker *c, const char *target)
 static bool
 loopback_networks(const char *value)
 {
-	char **words = split_words(value, " \t,");
+	char **words = postconf_words(value);
 	bool ok = words[0] != NULL;
 
 	for (int i = 0; ok && words[i] != NULL; i++)
@@ -1356,13 +1155,12 @@ check_reinjection(checker *c)
 	const char *target = c->global != NULL ?
 	    settings_get(c->global, "reinject-smtp") : "";
 	const service *s;
-	const char *transport = NULL;
 	char *where, **received;
 	GString *missing;
 
 	if (*target == '\0') {
-		s = find_service(c, "pickup", "unix");
-		if (s != NULL && content_filter_direction(c, s, &transport) !=
+		s = postconf_find(c->postfix, "pickup", "unix");
+		if (s != NULL && content_filter_direction(c, s) !=
 		    DIRECTION_NONE)
 			finding(c, "main.cf content_filter", "is %s, which "
 			    "pickup uses too: reinjected copies would be "
@@ -1379,7 +1177,7 @@ check_reinjection(checker *c)
 		return;
 	}
 	where = g_strdup_printf("master.cf %s/%s", s->name, s->type);
-	if (content_filter_direction(c, s, &transport) != DIRECTION_NONE)
+	if (content_filter_direction(c, s) != DIRECTION_NONE)
 		finding(c, where, "the reinjection listener runs the filter "
 		    "again (content_filter=%s): add -o content_filter=",
 		    param(c, s, "content_filter"));
@@ -1393,8 +1191,8 @@ check_reinjection(checker *c)
 		    "the filter from more than this machine: add -o smtpd_"
 		    "recipient_restrictions=permit_mynetworks,reject -o "
 		    "mynetworks=127.0.0.0/8");
-	received = split_words(param(c, s, "receive_override_options") ?
-	    param(c, s, "receive_override_options") : "", " \t,");
+	received = postconf_words(param(c, s, "receive_override_options") ?
+	    param(c, s, "receive_override_options") : "");
 	missing = g_string_new(NULL);
 	for (size_t i = 0; i < G_N_ELEMENTS(overrides_needed); i++)
 		if (!g_strv_contains((const char *const *)received,
@@ -1442,16 +1240,15 @@ check_sizes(checker *c)
 		if (back == 0 || (at != 0 && at < back))
 			back = at;
 	}
-	for (guint i = 0; i < c->services->len; i++) {
-		const service *s = g_ptr_array_index(c->services, i);
-		const char *transport;
+	for (size_t i = 0; i < postconf_services(c->postfix); i++) {
+		const service *s = postconf_service_at(c->postfix, i);
 		direction d;
 		unsigned long long in, grown;
 		char *where;
 
 		if (!is_smtpd_listener(s) || s == reinject)
 			continue;
-		d = content_filter_direction(c, s, &transport);
+		d = content_filter_direction(c, s);
 		if (d == DIRECTION_NONE)
 			continue;
 		in = size_param(c, s, "message_size_limit");
@@ -1533,17 +1330,17 @@ main(int argc, char **argv)
 	for (size_t i = 1; c.store != NULL &&
 	    i < G_N_ELEMENTS(store_checks); i++)
 		store_checks[i].run(&c);
-	if (!opt_no_postfix && read_postfix(&c))
+	if (!opt_no_postfix &&
+	    postconf_read(opt_config_directory, &c.postfix) != MS_OK)
+		cannot_check(&c, "postconf cannot read the Postfix "
+		    "configuration");
+	if (c.postfix != NULL)
 		for (size_t i = 0; i < G_N_ELEMENTS(postfix_checks); i++)
 			postfix_checks[i].run(&c);
 	err = ritual_output(c.out->str, c.out->len);
 	status = err != MS_OK || c.incomplete ? EXIT_TEMPFAIL :
 	    c.findings > 0 ? EXIT_NOTFOUND : EXIT_DONE;
-	if (c.main_cf != NULL) {
-		g_hash_table_destroy(c.main_cf);
-		g_hash_table_destroy(c.overrides);
-		g_ptr_array_free(c.services, TRUE);
-	}
+	postconf_free(c.postfix);
 	settings_free(c.global);
 	store_close(c.store);
 	g_hash_table_destroy(c.seen);

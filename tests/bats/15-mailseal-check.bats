@@ -431,6 +431,7 @@ message() {
 @test "cannot check: postconf fails on the configuration directory: 75" {
 	check -c "$T/no-such-dir"
 	expect_status 75
-	[[ "$stderr" == *"cannot check: "*"postconf -x failed"* ]] ||
-	    fail_with "no reason"
+	[[ "$stderr" == *"postconf -x failed"* ]] || fail_with "no reason"
+	[[ "$stderr" == *"cannot check: postconf cannot read the Postfix configuration"* ]] ||
+	    fail_with "no cannot-check line"
 }
