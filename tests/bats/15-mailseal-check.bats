@@ -429,7 +429,7 @@ message() {
 }
 
 @test "cannot check: postconf fails on the configuration directory: 75" {
-	check -c "$T/no-such-dir"
+	run --separate-stderr mailseal-check -c "$T/no-such-dir"
 	expect_status 75
 	[[ "$stderr" == *"postconf -x failed"* ]] || fail_with "no reason"
 	[[ "$stderr" == *"cannot check: postconf cannot read the Postfix configuration"* ]] ||
