@@ -101,7 +101,7 @@ LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
 	libqpdf jansson gumbo
 LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
-LIBS_mailseal-check = openssl glib-2.0 popt libsodium
+LIBS_mailseal-check = gpgme gpg-error openssl glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

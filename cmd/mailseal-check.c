@@ -17,14 +17,15 @@
 #include "limits.h"
 #include "parse.h"
 #include "pdfpass.h"
+#include "pgp.h"
 #include "postconf.h"
 #include "reply.h"
 #include "ritual.h"
-#include "run.h"
 #include "settings.h"
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pwd.h>
@@ -50,7 +51,7 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* certificates, keys and CRLs are reported this long before they end */
+/* certificates and keys of ours are reported this long before they end */
 #define EXPIRY_WARNING_DAYS 30
 /* the store walk: deeper or longer is not a store these programs made */
 #define WALK_DEPTH_MAX 8
@@ -138,7 +139,7 @@ static bool
 private_file(const char *relative)
 {
 	static const char *const areas[] = { "pdf", "spool", "quarantine",
-	    "tmp", "gnupg", NULL };
+	    "tmp", "gnupg/private-keys-v1.d", NULL };
 
 	if (g_str_has_prefix(relative, "keys/") ||
 	    g_str_has_prefix(relative, "ca/"))
@@ -768,6 +769,67 @@ check_expiry(checker *c)
 	check_expiry_of(c, true);
 }
 
+/* key_days_left - whole days until a subkey's expiry, or LONG_MAX when
+ * it never expires */
+static long
+key_days_left(const checker *c, gpgme_subkey_t sub)
+{
+	if (sub->expires <= 0)
+		return LONG_MAX;
+	if ((time_t)sub->expires < c->now)
+		return -1;
+	return (long)(((time_t)sub->expires - c->now) / 86400);
+}
+
+/* check_pgp_keys - our OpenPGP keys (those with a secret part in the
+ * store's keyring) that end within the warning days: the soonest of the
+ * primary key and its usable subkeys */
+static void
+check_pgp_keys(checker *c)
+{
+	char *home = store_path(c->store, "gnupg", NULL);
+	bool present = g_file_test(home, G_FILE_TEST_IS_DIR);
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key;
+	gpgme_error_t gerr;
+
+	g_free(home);
+	if (!present)
+		return;
+	if (pgp_open(c->store, false, NULL, &ctx) != MS_OK) {
+		cannot_check(c, "the OpenPGP keyring does not open");
+		return;
+	}
+	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
+	while (gerr == 0 && (gerr = gpgme_op_keylist_next(ctx, &key)) == 0) {
+		long soonest = LONG_MAX;
+		char *where;
+
+		for (gpgme_subkey_t sub = key->subkeys; sub != NULL;
+		    sub = sub->next)
+			if (!sub->revoked && key_days_left(c, sub) < soonest)
+				soonest = key_days_left(c, sub);
+		where = g_strdup_printf("gnupg key %s",
+		    key->subkeys != NULL && key->subkeys->fpr != NULL ?
+		    key->subkeys->fpr : "?");
+		if (!key->revoked && soonest < 0)
+			finding(c, where, "this key of ours has expired: extend "
+			    "it (gpg --quick-set-expire) or make a new one "
+			    "(pgp-keys generate)");
+		else if (!key->revoked && soonest < EXPIRY_WARNING_DAYS)
+			finding(c, where, "this key of ours expires in %ld "
+			    "days: extend it (gpg --quick-set-expire) or make "
+			    "a new one (pgp-keys generate)", soonest);
+		g_free(where);
+		gpgme_key_unref(key);
+	}
+	if (gpg_err_code(gerr) != GPG_ERR_EOF)
+		cannot_check(c, "listing the OpenPGP keys: %s",
+		    gpgme_strerror(gerr));
+	gpgme_op_keylist_end(ctx);
+	pgp_close(ctx);
+}
+
 /* ---- Postfix, as postconf prints it ---- */
 
 /* param - a parameter as service s sees it (NULL: unknown) */
@@ -1285,13 +1347,15 @@ typedef struct check {
 	void (*run)(checker *c);
 } check;
 
+/* after the owners and modes, which need no open store: the checks that
+ * read through the store's own code */
 static const check store_checks[] = {
-	{ "owners and modes", check_modes },
 	{ "settings files", check_settings },
 	{ "secrets the settings need", check_secrets },
 	{ "the index", check_index },
 	{ "CRLs", check_crls },
 	{ "expiry", check_expiry },
+	{ "OpenPGP keys' expiry", check_pgp_keys },
 };
 
 static const check postfix_checks[] = {
@@ -1327,7 +1391,7 @@ main(int argc, char **argv)
 	 * refuses a store with bad modes (the findings above say why) */
 	if (store_open(c.root, false, &c.store) != MS_OK && c.findings == 0)
 		cannot_check(&c, "the store does not open");
-	for (size_t i = 1; c.store != NULL &&
+	for (size_t i = 0; c.store != NULL &&
 	    i < G_N_ELEMENTS(store_checks); i++)
 		store_checks[i].run(&c);
 	if (!opt_no_postfix &&

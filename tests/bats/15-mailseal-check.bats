@@ -16,6 +16,10 @@ setup() {
 	good_postfix
 }
 
+teardown() {
+	ms_stop_agents "$STORE/gnupg"
+}
+
 # good_postfix - main.cf and master.cf as the check wants them: the
 # incoming filter on smtp, the outgoing one on submission after a login
 # that may use the sender address, one recipient per run, intake limits
@@ -312,6 +316,20 @@ message() {
 	expect_status 1
 	[[ "$output" == *"roots/$(fpr "$T/short.pem").pem: this root expires in "* ]] ||
 	    fail_with "no root finding"
+}
+
+@test "expiry: an OpenPGP key of ours that ends within 30 days" {
+	command -v gpg >/dev/null || skip "no gpg"
+	f=$(pgp-keys generate alice@example.test 2>/dev/null) || fail_with "generate"
+	check_store
+	expect_status 0
+	gpg --homedir "$STORE/gnupg" --batch --no-tty --pinentry-mode loopback \
+	    --passphrase '' --quick-set-expire "$f" 10d 2>/dev/null
+	gpg --homedir "$STORE/gnupg" --batch --no-tty --pinentry-mode loopback \
+	    --passphrase '' --quick-set-expire "$f" 10d '*' 2>/dev/null
+	check_store
+	expect_finding "gnupg key $f: this key of ours expires in " \
+	    'extend it (gpg --quick-set-expire) or make a new one (pgp-keys generate)'
 }
 
 # ---- Postfix ----
