@@ -370,40 +370,128 @@ settings_free(ms_settings *settings)
 	g_free(settings);
 }
 
+/* comment_after_value - the value holds a '#' after a blank: in these
+ * files a comment is a line of its own, so "smime  # only smime" is the
+ * value, and saying so is the useful diagnostic */
+static bool
+comment_after_value(const char *value)
+{
+	return strstr(value, " #") != NULL || strstr(value, "\t#") != NULL;
+}
+
+/* edit_distance - Levenshtein distance of two keys (each at most
+ * KV_KEY_MAX octets, so the two rows stay small) */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[KV_KEY_MAX + 2];
+
+	if (la > KV_KEY_MAX || lb > KV_KEY_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diagonal = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t above = row[j];
+			size_t best = diagonal + (a[i - 1] != b[j - 1]);
+
+			if (above + 1 < best)
+				best = above + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diagonal = above;
+		}
+	}
+	return row[lb];
+}
+
+/* nearest_key - the known key an unknown one is most likely a typo of
+ * (at most two edits away), or NULL */
+static const char *
+nearest_key(const char *unknown)
+{
+	const char *best = NULL;
+	size_t best_distance = 3;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t d = edit_distance(unknown, keys[i].name);
+
+		if (d < best_distance) {
+			best_distance = d;
+			best = keys[i].name;
+		}
+	}
+	return best;
+}
+
+/* entry_ok - why entry e may not stand in a file of level (appended
+ * to why, without the "file:line: " prefix), or true with *index set:
+ * the one judgement the loader and settings_check_text share */
+static bool
+entry_ok(const kv_entry *e, settings_level level, int *index, GString *why)
+{
+	const char *expected = NULL, *near;
+	int idx = key_index(e->key);
+
+	*index = idx;
+	if (idx < 0) {
+		near = nearest_key(e->key);
+		g_string_append_printf(why, "unknown key \"%s\"", e->key);
+		if (near != NULL)
+			g_string_append_printf(why, " (did you mean \"%s\"?)",
+			    near);
+		return false;
+	}
+	if ((keys[idx].levels & (1u << level)) == 0) {
+		if (keys[idx].levels == LEVEL_GLOBAL)
+			g_string_append_printf(why, "\"%s\" may only be set in "
+			    "global.conf", e->key);
+		else
+			g_string_append_printf(why, "\"%s\" may not be set at "
+			    "the %s level", e->key, level_names[level]);
+		return false;
+	}
+	if (!validate(&keys[idx], e->value, &expected)) {
+		if (comment_after_value(e->value))
+			g_string_append_printf(why, "bad value for \"%s\": a "
+			    "'#' after a value is not a comment (a comment is "
+			    "a line of its own)", e->key);
+		else
+			g_string_append_printf(why, "bad value for \"%s\" "
+			    "(expected: %s)", e->key, expected);
+		return false;
+	}
+	return true;
+}
+
 ms_err
 settings_parse_text(ms_settings *settings, const char *name,
     settings_level level, const char *text, size_t len)
 {
+	GString *why = g_string_new(NULL);
+	ms_err err = MS_OK;
 	kv_file *kv;
 
-	if (kv_parse(name, text, len, KV_COMMENTS, &kv) != MS_OK)
+	if (kv_parse(name, text, len, KV_COMMENTS, &kv) != MS_OK) {
+		g_string_free(why, TRUE);
 		return MS_CONFIG;
-	for (size_t i = 0; i < kv_size(kv); i++) {
+	}
+	for (size_t i = 0; i < kv_size(kv) && err == MS_OK; i++) {
 		const kv_entry *e = kv_at(kv, i);
-		const char *why = NULL;
-		int idx = key_index(e->key);
+		int idx;
 
-		if (idx < 0) {
-			diag_error("%s:%zu: unknown key \"%s\"", name, e->line,
-			    e->key);
-			goto bad;
-		}
-		if ((keys[idx].levels & (1u << level)) == 0) {
-			if (keys[idx].levels == LEVEL_GLOBAL)
-				diag_error("%s:%zu: \"%s\" may only be set in "
-				    "global.conf", name, e->line, e->key);
-			else
-				diag_error("%s:%zu: \"%s\" may not be set at "
-				    "the %s level", name, e->line, e->key,
-				    level_names[level]);
-			goto bad;
-		}
-		if (!validate(&keys[idx], e->value, &why)) {
-			diag_error("%s:%zu: bad value for \"%s\" (expected: "
-			    "%s)", name, e->line, e->key, why);
-			goto bad;
-		}
-		if (settings != NULL) {
+		/* an unknown key defers like a bad value: it may be a
+		 * misspelt security key (encrypt-mod = mandatory), and
+		 * mail sent under the default would be mail sent plain */
+		if (!entry_ok(e, level, &idx, why)) {
+			diag_error("%s:%zu: %s (mail defers until the line is "
+			    "corrected)", name, e->line, why->str);
+			err = MS_CONFIG;
+		} else if (settings != NULL) {
 			g_free(settings->values[idx]);
 			g_free(settings->origins[idx]);
 			settings->values[idx] = g_strdup(e->value);
@@ -412,10 +500,47 @@ settings_parse_text(ms_settings *settings, const char *name,
 		}
 	}
 	kv_free(kv);
-	return MS_OK;
-bad:
+	g_string_free(why, TRUE);
+	return err;
+}
+
+size_t
+settings_check_text(const char *name, settings_level level,
+    const char *text, size_t len, settings_report_fn *report, void *arg)
+{
+	GString *why = g_string_new(NULL);
+	size_t found = 0;
+	kv_file *kv;
+
+	if (kv_parse(name, text, len, KV_COMMENTS, &kv) != MS_OK) {
+		report(arg, 0, "not a settings file: correct the line named "
+		    "on standard error (lines are \"key = value\", comment "
+		    "lines start with '#')");
+		g_string_free(why, TRUE);
+		return 1;
+	}
+	for (size_t i = 0; i < kv_size(kv); i++) {
+		const kv_entry *e = kv_at(kv, i);
+		int idx;
+
+		g_string_truncate(why, 0);
+		if (!entry_ok(e, level, &idx, why)) {
+			g_string_append(why, ": correct or remove the line "
+			    "(until then mail defers)");
+			report(arg, e->line, why->str);
+			found++;
+		} else if (comment_after_value(e->value)) {
+			g_string_printf(why, "the value of \"%s\" holds a "
+			    "'#' after a blank, which is part of the value, "
+			    "not a comment: move the comment to a line of its "
+			    "own", e->key);
+			report(arg, e->line, why->str);
+			found++;
+		}
+	}
 	kv_free(kv);
-	return MS_CONFIG;
+	g_string_free(why, TRUE);
+	return found;
 }
 
 /* load_file - apply one settings file if it exists */

@@ -7,8 +7,9 @@
  * settings/domain/"*.suffix".conf), settings/user/<address>.conf, each made
  * of "key = value" lines and "#" comment lines.  Every key is known and
  * typed; an unknown key, a bad value, a duplicate key or a key set at a
- * level where it is not allowed is a configuration error naming file and
- * line (MS_CONFIG, so mail defers).  Limits: 1 MiB per file, 4096 octets
+ * level where it is not allowed is a configuration error naming file,
+ * line and why (MS_CONFIG, so mail defers: an unknown key may be a
+ * misspelt security key, and mailseal-check finds it before mail flows).  Limits: 1 MiB per file, 4096 octets
  * per line.
  */
 #ifndef MAILSEAL_SETTINGS_H
@@ -81,6 +82,17 @@ void settings_explain(const ms_settings *settings, FILE *out);
  * With a non-NULL settings, accepted values are applied to it. */
 ms_err settings_parse_text(ms_settings *settings, const char *name,
     settings_level level, const char *text, size_t len);
+
+/* settings_report_fn - one problem of a settings file: line 0 for the
+ * file as a whole; problem says what is wrong and what to do */
+typedef void settings_report_fn(void *arg, size_t line, const char *problem);
+
+/* settings_check_text - every problem of one settings file for level,
+ * where settings_parse_text stops at the first: what the loader refuses,
+ * and what it takes but is likely a mistake (a '#' inside a string
+ * value); the number of problems reported */
+size_t settings_check_text(const char *name, settings_level level,
+    const char *text, size_t len, settings_report_fn *report, void *arg);
 
 /* settings_new_defaults - settings holding only the defaults */
 ms_settings *settings_new_defaults(void);
