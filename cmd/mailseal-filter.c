@@ -917,6 +917,35 @@ dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 	return err;
 }
 
+/* sizes - every copy, with the loop marker, fits the reinjection
+ * listener's limit: else the message is refused with 5.3.4 before the
+ * first copy goes out (a bounce the sender understands, never a
+ * deferral on every queue run) */
+static ms_err
+sizes(const job *j)
+{
+	unsigned long long max = settings_get_number(j->f.settings,
+	    "reinject-max-size");
+
+	for (guint i = 0; i < j->groups->len; i++) {
+		const group *g = g_ptr_array_index(j->groups, i);
+		struct stat st;
+
+		if (fstat(g->out_fd, &st) != 0) {
+			diag_error("cannot read a copy's size: %s",
+			    strerror(errno));
+			return MS_TEMP;
+		}
+		if ((unsigned long long)st.st_size + strlen(j->marker) > max)
+			return filter_refuse("5.3.4", "message too big: "
+			    "encrypted for %s it would be %llu bytes, over "
+			    "the limit of %llu", route_method_name(g->method),
+			    (unsigned long long)st.st_size +
+			    strlen(j->marker), max);
+	}
+	return MS_OK;
+}
+
 /* outgoing - scan, route, build every variant, then reinject them all */
 static ms_err
 outgoing(job *j, GString *summary)
@@ -933,6 +962,8 @@ outgoing(job *j, GString *summary)
 		err = route(j, must_encrypt, summary);
 	if (err == MS_OK)
 		err = build(j);
+	if (err == MS_OK)
+		err = sizes(j);
 	if (err == MS_OK)
 		err = notices(j, summary);
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {

@@ -136,6 +136,10 @@ static const key_def keys[] = {
 	 * non-empty reinject-smtp (HOST:PORT) uses SMTP instead */
 	{ "reinject-command", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 	{ "reinject-smtp", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	/* the reinjection listener's message_size_limit (Postfix's default):
+	 * a copy above it is refused with 5.3.4 before any goes out */
+	{ "reinject-max-size", TYPE_NUMBER, NULL, "10240000", LEVEL_GLOBAL,
+	  (unsigned long long)4 * 1024 * 1024 * 1024 },
 	/* dlp-scan: DLP rules are the sender's (dlp.md 4.6), so these
 	 * follow the sender's chain; a user may be switched off or given
 	 * other policy files, never a policy of another file layout */

@@ -858,9 +858,10 @@ smtp_sink() {
 	[ "$(tail -n 1 "${john%.eml}.args")" = '"john smith"@partner.example' ] ||
 	    fail_with "arguments: $(cat "${john%.eml}.args")"
 	copy_for bob@example.test >/dev/null || fail_with "bob got nothing"
-	# a certificate address with a space stays refused (VER-4)
+	# a space outside the quotes stays refused
 	run mailseal-filter -f alice@example.test -- '"a b"@x -r evil' <"$MSG"
 	expect_status 69
+}
 
 @test "a message without an archive: libzip, libxml2 and ICU are not loaded" {
 	# what DLP needs for ZIP and office attachments is loaded when one
@@ -872,4 +873,21 @@ smtp_sink() {
 	! grep -E 'file=(libzip|libxml2|libicu)' "$T/ld.err" ||
 	    fail_with "loaded without an archive"
 	[ "$(ls "$T"/out/*.eml | wc -l)" = 1 ] || fail_with "no copy sent"
+}
+
+@test "a copy that would exceed reinject-max-size is refused with 5.3.4 before any copy goes out" {
+	# the plain copy fits, bob's S/MIME copy does not
+	printf 'reinject-max-size = %s\n' "$(( $(wc -c <"$MSG") + 400 ))" \
+	    >>"$STORE/settings/global.conf"
+	run --separate-stderr mailseal-filter -f alice@example.test -- \
+	    erin@example.test bob@example.test <"$MSG"
+	expect_status 69
+	[[ ${stderr_lines[0]} == "5.3.4 "* ]] || fail_with "no 5.3.4 line: $stderr"
+	[[ $stderr != *"$MARK"* ]] || fail_with "content in the refusal"
+	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
+	# within the limit all goes out
+	printf 'reinject-max-size = 10M\n' >"$STORE/settings/global.conf"
+	run mailseal-filter -f alice@example.test -- erin@example.test bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 2 ] || fail_with "copies: $(copies)"
 }
