@@ -8,6 +8,7 @@
 #include "store.h"
 #include "codec.h"
 #include "diag.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +44,7 @@ store_locate(const char *option_value)
 	env = getenv("MAILSEAL_STORE");
 	if (env != NULL && *env != '\0')
 		return env;
-	return MAILSEAL_STORE_DEFAULT;
+	return paths_store_default();
 }
 
 bool

@@ -51,11 +51,6 @@
 
 typedef struct ms_store ms_store;
 
-/* default location, fixed at build time */
-#ifndef MAILSEAL_STORE_DEFAULT
-#define MAILSEAL_STORE_DEFAULT "/var/lib/mailseal"
-#endif
-
 /* store_locate - --store value, else $MAILSEAL_STORE, else the default */
 const char *store_locate(const char *option_value);
 
