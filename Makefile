@@ -81,7 +81,8 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter dlp-scan pdfwrap pdfwrap-otp pdfwrap-reply \
-	sms-send
+	sms-send mailseal-audit
+LIBS_mailseal-audit = openssl glib-2.0 popt libsodium
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = openssl gmime-3.0 glib-2.0 popt libsodium
