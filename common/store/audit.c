@@ -116,6 +116,9 @@ make_dir(const ms_store *store)
 }
 
 /* what_text - the change, masked and cut to fit a line */
+static char *what_text(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
 static char *
 what_text(const char *fmt, va_list ap)
 {

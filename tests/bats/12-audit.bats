@@ -5,8 +5,9 @@
 # the chain is checked here by a separate script as well as by
 # mailseal-audit; no password, passphrase or key material reaches a line;
 # a changed, removed, inserted or cut line is found; writers at the same
-# time keep one chain; a change the log cannot hold is reported (75) and
-# a quarantine release it cannot record does not happen.
+# time keep one chain; every line reaches syslog as well; a change the log
+# cannot hold is reported (75) and a quarantine release it cannot record
+# does not happen.
 
 load helpers
 load smime-helpers
@@ -153,6 +154,69 @@ key_body() {
 	mine=$output
 	expect_lines pgp-keys "generate openpgp-key $mine for dave@example.test"
 	no_secret 'Tr0ub4dor' PRIVATE
+}
+
+# with_syslog SCRIPT - sh -c SCRIPT in a mount namespace of its own whose
+# /dev/log is a datagram socket read into $T/syslog (the test machine has
+# no syslog daemon; the namespace keeps the real /dev untouched)
+with_syslog() {
+	cat >"$T/syslog.sh" <<'EOF'
+set -e
+mkdir -p "$T/dev"
+mount --bind /dev "$T/dev"
+mount -t tmpfs -o mode=755 none /dev
+for n in null zero random urandom full tty; do
+	touch "/dev/$n"
+	mount --bind "$T/dev/$n" "/dev/$n"
+done
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[2], "w").close()
+with open(sys.argv[1], "wb") as out:
+    while True:
+        line = s.recv(65536)
+        if line == b"end":
+            break
+        out.write(line + b"\n")
+        out.flush()
+' "$T/syslog" "$T/syslog.ready" &
+while [ ! -e "$T/syslog.ready" ]; do sleep 0.05; done
+rc=0
+sh -c "$1" || rc=$?
+python3 -c '
+import socket
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"end", "/dev/log")'
+wait
+exit $rc
+EOF
+	T=$T unshare -m --propagation private sh "$T/syslog.sh" "$1"
+}
+
+@test "certstore import --roots and remove, pgp-keys import and trust: each line reaches syslog (mail.notice)" {
+	local root other prog line
+	pki_ca root
+	root=$(fpr "$PKI/root.pem")
+	other=$(pg_gpg_key erin@example.test)
+	pg_export "$other" "$T/erin.asc"
+	run with_syslog "certstore import --roots '$PKI/root.pem' &&
+	    certstore remove $root && pgp-keys import '$T/erin.asc' &&
+	    pgp-keys trust $other full"
+	expect_status 0
+	[ "$(wc -l <"$LOG")" -eq 5 ] || fail_with "$(cat "$LOG")"
+	# each line of the log, as it is, in a mail.notice message of its
+	# program
+	while IFS= read -r line; do
+		prog=$(sed 's/.* program=\([^ ]*\) .*/\1/' <<<"$line")
+		grep -F "<21>" "$T/syslog" | grep -F " $prog[" |
+		    grep -qF "]: audit: $line" ||
+		    fail_with "not in syslog: $line; syslog: $(cat "$T/syslog")"
+	done <"$LOG"
+	grep -q "audit: .*import root $root$" "$T/syslog"
+	grep -q "audit: .*remove root $root$" "$T/syslog"
+	grep -q "audit: .*import openpgp-key $other from file$" "$T/syslog"
+	grep -q "audit: .*trust openpgp-key $other full$" "$T/syslog"
 }
 
 # held - a message the shipped policy holds (ten card numbers); its id
