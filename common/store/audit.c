@@ -129,9 +129,10 @@ what_text(const char *fmt, va_list ap)
 
 	g_free(raw);
 	if (strlen(text) > max) {
-		/* cut on a character boundary (masked text is UTF-8) */
-		(void)g_utf8_validate(text, (gssize)max, &valid_end);
-		strcpy(text + (valid_end - text), "...");
+		/* cut on a character boundary (masked text is UTF-8),
+		 * leaving room for "..." inside the text's own size */
+		(void)g_utf8_validate(text, (gssize)(max - 3), &valid_end);
+		memcpy(text + (valid_end - text), "...", 4);
 	}
 	return text;
 }
@@ -181,7 +182,7 @@ audit_record(ms_store *store, const char *fmt, ...)
 		    line->len, 0600);
 	if (locked)
 		store_unlock(store);
-	g_free(what);
+	free(what);
 	/* the second copy, and the one that remains when the log failed:
 	 * the change's own line (the last) */
 	g_string_truncate(line, line->len - 1);
