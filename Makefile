@@ -212,11 +212,13 @@ demo: deps
 
 # what make install puts where; make uninstall removes the same files
 # and then the directories that are mailseal's own, when empty
-INSTALL_MAN = $(foreach m,$(MANPAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+INSTALL_MAN = $(foreach m,$(MANPAGES),\
+	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+installed = $(addprefix $(1)/,$(notdir $(wildcard $(2))))
 INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
-	$(addprefix $(SHAREDIR)/examples/,$(notdir $(wildcard scripts/examples/*))) \
-	$(addprefix $(SHAREDIR)/policies/,$(notdir $(wildcard share/policies/*))) \
-	$(addprefix $(SHAREDIR)/pdfwrap/,$(notdir $(wildcard share/pdfwrap/*.txt))) \
+	$(call installed,$(SHAREDIR)/examples,scripts/examples/*) \
+	$(call installed,$(SHAREDIR)/policies,share/policies/*) \
+	$(call installed,$(SHAREDIR)/pdfwrap,share/pdfwrap/*.txt) \
 	$(LIBEXECDIR)/install-deps
 INSTALL_DIRS = $(SHAREDIR)/examples $(SHAREDIR)/policies \
 	$(SHAREDIR)/pdfwrap $(SHAREDIR) $(LIBEXECDIR)
