@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The store's audit log (mailseal-store(5)) and mailseal-audit verify:
-# every change the administration programs and the quarantine make is one
-# line (time, uid, program, what) carrying the SHA-256 of the line before;
+# every change the administration programs, crl-sync, the quarantine and
+# the filters (auto-enrolment, certificates learnt) make is one line
+# (time, uid, program, what) carrying the SHA-256 of the line before;
 # the chain is checked here by a separate script as well as by
 # mailseal-audit; no password, passphrase or key material reaches a line;
 # a changed, removed, inserted or cut line is found; writers at the same
@@ -20,6 +21,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
 	pg_teardown
 }
 
@@ -154,6 +156,57 @@ key_body() {
 	mine=$output
 	expect_lines pgp-keys "generate openpgp-key $mine for dave@example.test"
 	no_secret 'Tr0ub4dor' PRIVATE
+}
+
+@test "smime-sign --auto-enroll and a certificate smime-verify learns: lines by the filters" {
+	local ca fpr
+	run --separate-stderr smime-ca init --key ec-p256 'Test CA'
+	expect_status 0
+	ca=$output
+	sed 's/^From: .*/From: New User <newuser@example.test>/' \
+	    "$FIX/plain.eml" >"$T/in.eml"
+	smime-sign --auto-enroll <"$T/in.eml" >"$T/s.eml"
+	fpr=$(certstore find newuser@example.test)
+	[[ $fpr =~ ^[0-9a-f]{64}$ ]] || fail_with "no certificate issued"
+	expect_lines smime-sign "import key of certificate $fpr" \
+	    "import certificate $fpr" \
+	    "issue certificate $fpr for newuser@example.test"
+	no_secret "$(key_body "$STORE/keys/$fpr.key")"
+
+	# another store that trusts the CA learns the signer's certificate
+	certstore export "$ca" >"$T/ca.pem"
+	STORE=$T/other LOG=$T/other/audit/log
+	export MAILSEAL_STORE=$STORE
+	certstore import --roots "$T/ca.pem" >/dev/null
+	smime-verify <"$T/s.eml" >"$T/v.eml"
+	grep -q '^X-Mailseal-Signature: valid' "$T/v.eml" ||
+	    fail_with "not verified: $(grep X-Mailseal "$T/v.eml")"
+	expect_lines smime-verify "import certificate $fpr"
+}
+
+@test "crl-sync: a line for each CRL it installs, none for one it has already" {
+	local out=$T/web/server.out hash
+	mkdir -p "$T/web"
+	python3 "$BATS_TEST_DIRNAME/../fixtures/crl/http-server.py" "$T/web" \
+	    >"$out" 2>&1 &
+	SERVER=$!
+	for _ in $(seq 50); do
+		grep -q '^ready' "$out" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q '^ready' "$out" || fail_with "no HTTP server: $(cat "$out")"
+	pki_ca root '' ec
+	pki_leaf root alice cdp="http://127.0.0.1:$(awk '/^ready/ { print $2 }' "$out")/root.crl"
+	certstore import --roots "$PKI/root.pem" >/dev/null
+	certstore import "$PKI/alice.pem" >/dev/null
+	pki_crl root "$T/web/root.crl"
+	hash=$(openssl crl -in "$T/web/root.crl" -noout -hash)
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	expect_lines crl-sync "install crl $hash\.r0 number 1000"
+	run --separate-stderr crl-sync --allow-private-addresses
+	expect_status 0
+	[ "$(wc -l <"$LOG")" -eq 3 ] || fail_with "$(cat "$LOG")"
 }
 
 # with_syslog SCRIPT - sh -c SCRIPT in a mount namespace of its own whose
