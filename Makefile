@@ -6,7 +6,7 @@
 #   make fuzz         build the libFuzzer targets; make fuzz-run runs them
 #   make bench        measurements next to the tools a user would use instead
 #   make demo         the gateway on a built-in example
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (make uninstall: the same)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -60,9 +60,14 @@ lib_soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" \
 DLP_SONAMES := -DDLP_LIBZIP_SONAME='"$(call lib_soname,zip)"' \
 	-DDLP_LIBXML2_SONAME='"$(call lib_soname,xml2)"'
 DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
-	-DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
-	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"' -DMAILSEAL_BINDIR='"$(BINDIR)"' \
 	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(DLP_SONAMES)
+# the installation's directories reach one object only (common/base/
+# paths.c); PATHS_STAMP records them, and when a make names others
+# (make install PREFIX=X after make) that object is rebuilt and every
+# program relinked, so no program keeps a directory of an earlier build
+PATH_DEFS = -DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
+	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"'
+PATHS_STAMP = $(BUILD)/paths.stamp
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) $(COMMON_INC) \
 	$(call pkg_cflags,$(PKGS_ALL))
 LDFLAGS ?=
@@ -82,7 +87,8 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter dlp-scan pdfwrap pdfwrap-otp pdfwrap-reply \
-	sms-send mailseal-check
+	sms-send mailseal-check mailseal-audit
+LIBS_mailseal-audit = openssl glib-2.0 popt libsodium
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
 LIBS_smime-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
@@ -119,17 +125,30 @@ LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
 MANPAGES = $(wildcard man/*.[1-8])
 
 .PHONY: all check unit bats layers manlint deps fuzz fuzz-run bench demo \
-	install clean
+	install uninstall clean FORCE
 all: $(BINS)
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(OBJECT_DEFS) -c -o $@ $<
+
+$(BUILD)/common/base/paths.o: OBJECT_DEFS = $(PATH_DEFS)
+$(BUILD)/common/base/paths.o: $(PATHS_STAMP)
+
+# rewritten only when the directories differ from the recorded ones
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' "$(STORE_DEFAULT)" "$(SHAREDIR)" >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+FORCE:
 
 $(LIB): $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# kept: a relink (another PREFIX) needs no recompilation of the programs
+.SECONDARY: $(patsubst %,$(BUILD)/cmd/%.o,$(PROGRAMS))
 $(BUILD)/cmd/%.o: cmd/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -175,7 +194,10 @@ FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 $(FUZZ_BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -c -o $@ $<
+	clang $(FUZZ_CFLAGS) $(OBJECT_DEFS) -c -o $@ $<
+
+$(FUZZ_BUILD)/common/base/paths.o: OBJECT_DEFS = $(PATH_DEFS)
+$(FUZZ_BUILD)/common/base/paths.o: $(PATHS_STAMP)
 
 $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
@@ -195,22 +217,40 @@ demo: deps
 	$(MAKE) all
 	@BUILD=$(BUILD) sh scripts/demo
 
+# what make install puts where; make uninstall removes the same files
+# and then the directories that are mailseal's own, when empty
+INSTALL_MAN = $(foreach m,$(MANPAGES),\
+	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+installed = $(addprefix $(1)/,$(notdir $(wildcard $(2))))
+INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
+	$(call installed,$(SHAREDIR)/examples,scripts/examples/*) \
+	$(call installed,$(SHAREDIR)/policies,share/policies/*) \
+	$(call installed,$(SHAREDIR)/pdfwrap,share/pdfwrap/*.txt) \
+	$(LIBEXECDIR)/install-deps
+INSTALL_DIRS = $(SHAREDIR)/examples $(SHAREDIR)/policies \
+	$(SHAREDIR)/pdfwrap $(SHAREDIR) $(LIBEXECDIR)
+
+# the programs are (re)built for these directories first ($(PATHS_STAMP))
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(SHAREDIR)/policies $(DESTDIR)$(LIBEXECDIR) \
-		$(DESTDIR)$(SHAREDIR)/examples
+		$(addprefix $(DESTDIR),$(INSTALL_DIRS))
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 0644 scripts/examples/* $(DESTDIR)$(SHAREDIR)/examples
 	for m in $(MANPAGES); do \
-		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
+		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s || \
+		exit 1; \
 	done
-	for f in share/policies/*; do \
-		[ -f "$$f" ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/policies; \
-	done; true
-	install -d $(DESTDIR)$(SHAREDIR)/pdfwrap
+	install -m 0644 share/policies/* $(DESTDIR)$(SHAREDIR)/policies
 	install -m 0644 share/pdfwrap/*.txt $(DESTDIR)$(SHAREDIR)/pdfwrap
 	install -m 0755 scripts/install-deps $(DESTDIR)$(LIBEXECDIR)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	for d in $(addprefix $(DESTDIR),$(INSTALL_DIRS)); do \
+		[ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || \
+		echo "uninstall: $$d is not empty, kept" >&2; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz

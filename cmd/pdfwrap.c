@@ -17,6 +17,7 @@
 #include "msgpart.h"
 #include "msgwrite.h"
 #include "output.h"
+#include "paths.h"
 #include "pdfmsg.h"
 #include "pdfpass.h"
 #include "reply.h"
@@ -32,10 +33,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef MAILSEAL_SHAREDIR
-#define MAILSEAL_SHAREDIR "/usr/local/share/mailseal"
-#endif
 
 static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
@@ -70,16 +67,6 @@ typedef enum password_mode {
 	MODE_OTP
 } password_mode;
 
-
-/* sharedir - where the shipped templates are */
-static const char *
-sharedir(void)
-{
-	const char *env = getenv("MAILSEAL_SHAREDIR");
-
-	return env != NULL && *env != '\0' ? env : MAILSEAL_SHAREDIR;
-}
-
 /* load_template - pdf/templates/NAME.LANG.txt from the store, else the
  * shipped share/pdfwrap/NAME.LANG.txt */
 static ms_err
@@ -92,7 +79,7 @@ load_template(const ms_store *store, const char *name, GString **out)
 	*out = NULL;
 	err = store_read(store, "pdf/templates", file, PDF_TEMPLATE_MAX, &data);
 	if (err == MS_NOTFOUND) {
-		char *path = g_build_filename(sharedir(), "pdfwrap", file,
+		char *path = g_build_filename(paths_sharedir(), "pdfwrap", file,
 		    NULL);
 		char *text = NULL;
 		gsize len = 0;

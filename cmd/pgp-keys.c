@@ -4,6 +4,7 @@
  * secret key material (KEY-3) and are capped (KEY-5); keys are named by
  * full fingerprint (KEY-1).
  */
+#include "audit.h"
 #include "diag.h"
 #include "fetch.h"
 #include "jsonout.h"
@@ -106,8 +107,10 @@ static const char *const trust_levels[] = {
 	"undefined", "never", "marginal", "full", "ultimate", NULL
 };
 
+/* set_trust - the owner trust of a key, recorded in the audit log */
 static ms_err
-set_trust(gpgme_ctx_t ctx, const char *fpr, const char *level)
+set_trust(ms_store *store, gpgme_ctx_t ctx, const char *fpr,
+    const char *level)
 {
 	gpgme_key_t key = NULL;
 	gpgme_data_t out = NULL;
@@ -134,10 +137,31 @@ set_trust(gpgme_ctx_t ctx, const char *fpr, const char *level)
 	err = gerr ? pgp_error(gerr, "trust") : MS_OK;
 	gpgme_data_release(out);
 	gpgme_key_unref(key);
+	if (err == MS_OK)
+		err = audit_record(store, "trust openpgp-key %s %s", fpr,
+		    level);
 	return err;
 }
 
 /* ---- import ---- */
+
+/* audit_imports - one audit line for each key the import added or
+ * changed (origin: file, wkd, ks) */
+static ms_err
+audit_imports(ms_store *store, gpgme_import_result_t result,
+    const char *origin)
+{
+	ms_err err = MS_OK;
+
+	for (gpgme_import_status_t st = result->imports;
+	    st != NULL && err == MS_OK; st = st->next)
+		if (st->result == 0 && st->fpr != NULL && st->status != 0)
+			err = audit_record(store, "import openpgp-key %s "
+			    "from %s%s", st->fpr, origin,
+			    (st->status & GPGME_IMPORT_NEW) ? "" :
+			    " (update)");
+	return err;
+}
 
 static ms_err
 read_input(const char *path, GByteArray **out)
@@ -288,6 +312,7 @@ cmd_import(ms_admin *admin, const char **args)
 	/* the result belongs to the context: keep the fingerprints before
 	 * the next operation on it */
 	fprs = g_ptr_array_new_with_free_func(g_free);
+	err = audit_imports(admin->store, result, "file");
 	/* new keys become trusted; a key already here keeps the trust the
 	 * administrator gave it */
 	for (gpgme_import_status_t st = result->imports; st != NULL;
@@ -301,7 +326,7 @@ cmd_import(ms_admin *admin, const char **args)
 	for (guint i = 0; i < fprs->len && err == MS_OK; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
 
-		err = set_trust(ctx, fpr, "ultimate");
+		err = set_trust(admin->store, ctx, fpr, "ultimate");
 		if (err == MS_OK)
 			printf("key %s\n", fpr);
 	}
@@ -474,7 +499,9 @@ cmd_remove(ms_admin *admin, const char **args)
 	gerr = gpgme_op_delete_ext(ctx, key,
 	    GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE);
 	gpgme_key_unref(key);
-	return gerr ? pgp_error(gerr, "remove") : MS_OK;
+	if (gerr)
+		return pgp_error(gerr, "remove");
+	return audit_record(admin->store, "remove openpgp-key %s", fpr);
 }
 
 static ms_err
@@ -543,7 +570,8 @@ cmd_generate(ms_admin *admin, const char **args)
 		printf("%s\n", key->fpr);
 		diag_info("generated OpenPGP key %s for %s", key->fpr,
 		    addr.text);
-		err = MS_OK;
+		err = audit_record(admin->store, "generate openpgp-key %s "
+		    "for %s", key->fpr, addr.text);
 	}
 	if (key != NULL)
 		gpgme_key_unref(key);
@@ -597,8 +625,8 @@ wkd_hash(const char *local)
  * origin recorded; found keys are not trusted (KEY-6): an administrator
  * checks them and runs pgp-keys trust */
 static ms_err
-import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
-    const char *origin)
+import_found(ms_store *store, gpgme_ctx_t ctx, GByteArray *data,
+    const ms_addr *addr, const char *origin)
 {
 	char *unicode = pgp_unicode_address(addr), *filter;
 	gpgme_import_result_t result;
@@ -635,6 +663,7 @@ import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
 		diag_error("the key found has no user ID for %s", addr->text);
 		return MS_NOTFOUND;
 	}
+	err = audit_imports(store, result, origin);
 	fprs = g_ptr_array_new_with_free_func(g_free);
 	for (gpgme_import_status_t st = result->imports; st; st = st->next)
 		if (st->result == 0 && st->fpr != NULL)
@@ -643,7 +672,7 @@ import_found(gpgme_ctx_t ctx, GByteArray *data, const ms_addr *addr,
 		printf("key %s %s\n", (const char *)g_ptr_array_index(fprs, i),
 		    origin);
 	g_ptr_array_free(fprs, TRUE);
-	return MS_OK;
+	return err;
 }
 
 static ms_err
@@ -685,7 +714,7 @@ cmd_lookup(ms_admin *admin, const char **args)
 		g_free(url);
 	}
 	if (out == FETCH_OK) {
-		err = import_found(ctx, body, &addr, "wkd");
+		err = import_found(admin->store, ctx, body, &addr, "wkd");
 		g_byte_array_free(body, TRUE);
 		body = NULL;
 	} else
@@ -702,7 +731,7 @@ cmd_lookup(ms_admin *admin, const char **args)
 			out = fetch_url(url, &opts, &body, &why);
 			g_free(url);
 			if (out == FETCH_OK) {
-				err = import_found(ctx, body, &addr, "ks");
+				err = import_found(admin->store, ctx, body, &addr, "ks");
 				g_byte_array_free(body, TRUE);
 			} else
 				diag_info("keyserver for %s: %s", addr.text,
@@ -723,7 +752,7 @@ cmd_trust(ms_admin *admin, const char **args)
 {
 	const char *fpr = fingerprint_arg(args, "trust", true);
 
-	return set_trust(admin->data, fpr, args[1]);
+	return set_trust(admin->store, admin->data, fpr, args[1]);
 }
 
 /* open_keyring - GnuPG's keyring in the store, writable for commands that

@@ -12,29 +12,18 @@
 #include "dlp.h"
 #include "filter.h"
 #include "msgpart.h"
+#include "paths.h"
 #include "quarantine.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef MAILSEAL_SHAREDIR
-#define MAILSEAL_SHAREDIR "/usr/local/share/mailseal"
-#endif
-
 static const char *
 level_name(dlp_confidence c)
 {
 	return c >= DLP_HIGH ? "high" : c >= DLP_MEDIUM ? "medium" :
 	    c >= DLP_LOW ? "low" : "none";
-}
-
-static const char *
-sharedir(void)
-{
-	const char *env = getenv("MAILSEAL_SHAREDIR");
-
-	return env != NULL && *env != '\0' ? env : MAILSEAL_SHAREDIR;
 }
 
 /* masked - a label safe for a log line or the terminal (free) */
@@ -95,7 +84,7 @@ load_policies(scan *s)
 
 	s->policies = policy_set_new(s->engine);
 	for (int i = 0; err == MS_OK && names[i] != NULL; i++) {
-		char *path = policy_find(s->ctx->store, sharedir(), names[i],
+		char *path = policy_find(s->ctx->store, paths_sharedir(), names[i],
 		    &err);
 
 		if (path != NULL)

@@ -2,6 +2,7 @@
  * ca.c - the built-in CA (see ca.h).
  */
 #include "ca.h"
+#include "audit.h"
 #include "cert.h"
 #include "crlstore.h"
 #include "diag.h"
@@ -359,6 +360,10 @@ ca_init(ms_store *store, const char *ca_name, const char *type, int days,
 		err = state_write(store, &st);
 	if (err == MS_OK) {
 		fpr = cert_fingerprint(x);
+		err = audit_record(store, "ca init root %s name %s", fpr,
+		    ca_name);
+	}
+	if (err == MS_OK) {
 		diag_info("CA initialised: root %s", fpr);
 		*fpr_out = fpr;
 		fpr = NULL;
@@ -438,6 +443,9 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
 		err = certdb_add(store, x, false, &was_new);
+	if (err == MS_OK)
+		err = audit_record(store, "issue certificate %s for %s", fpr,
+		    addr->text);
 	store_unlock(store);
 	if (err == MS_OK) {
 		diag_info("issued %s for %s", fpr, addr->text);
@@ -636,6 +644,9 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		g_string_append(revoked, line);
 		err = store_record_write(store, "ca", "revoked", "ca-revoked",
 		    revoked->str, revoked->len, 0600);
+		if (err == MS_OK)
+			err = audit_record(store, "revoke certificate %s "
+			    "serial %s", fpr, hex);
 		if (err == MS_OK)
 			diag_info("revoked %s", fpr);
 	}

@@ -7,6 +7,7 @@
  * refuses EC recipients (keyAgreement) that are valid for encryption.
  */
 #include "cert.h"
+#include "audit.h"
 #include "codec.h"
 #include "counters.h"
 #include "diag.h"
@@ -386,6 +387,9 @@ certdb_add(ms_store *store, X509 *cert, bool root, bool *was_new)
 	/* a new anchor or CA can change any chain: cached verdicts go */
 	if (err == MS_OK && *was_new && (root || cert_is_ca(cert)))
 		err = store_bump_generation(store);
+	if (err == MS_OK && *was_new)
+		err = audit_record(store, "import %s %s",
+		    root ? "root" : "certificate", fpr);
 	g_free(name);
 	g_free(fpr);
 	return err;
@@ -417,6 +421,9 @@ certdb_remove(ms_store *store, const char *fpr)
 	}
 	if (err == MS_OK)
 		err = store_bump_generation(store);
+	if (err == MS_OK)
+		err = audit_record(store, "remove %s %s",
+		    is_root ? "root" : "certificate", fpr);
 	X509_free(cert);
 	return err;
 }
@@ -570,6 +577,8 @@ certdb_key_save(ms_store *store, X509 *cert, EVP_PKEY *key)
 		err = index_update(store, "index/keyid", id, fpr, true);
 		g_free(id);
 	}
+	if (err == MS_OK)
+		err = audit_record(store, "import key of certificate %s", fpr);
 	g_free(fpr);
 	return err;
 }

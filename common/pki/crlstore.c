@@ -3,6 +3,7 @@
  * CRL directory (see crlstore.h).
  */
 #include "crlstore.h"
+#include "audit.h"
 #include "diag.h"
 #include "limits.h"
 
@@ -363,6 +364,13 @@ crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
 	/* a new CRL can revoke: cached verdicts must not outlive it */
 	if (err == MS_OK)
 		err = store_bump_generation(store);
+	if (err == MS_OK) {
+		char *number = crl_number_hex(crl);
+
+		err = audit_record(store, "install crl %s number %s", name,
+		    number != NULL ? number : "none");
+		g_free(number);
+	}
 	if (err == MS_OK)
 		*file = name;
 	else
@@ -484,6 +492,9 @@ crl_prune(ms_store *store, ms_trust *trust, GPtrArray *removed)
 		    value, removed);
 	if (err == MS_OK && removed->len > 0)
 		err = store_bump_generation(store);
+	for (guint i = 0; err == MS_OK && i < removed->len; i++)
+		err = audit_record(store, "remove crl %s (no CA of it left)",
+		    (const char *)g_ptr_array_index(removed, i));
 	g_hash_table_destroy(hashes);
 	g_ptr_array_free(names, TRUE);
 	return err;

@@ -2,6 +2,7 @@
  * quarantine.c - held messages in the store (see quarantine.h).
  */
 #include "quarantine.h"
+#include "audit.h"
 #include "diag.h"
 #include "limits.h"
 
@@ -207,6 +208,11 @@ quarantine_release(ms_store *store, const char *id, GByteArray **message)
 		err = store_read(store, QDIR, eml,
 		    limits_get()->message_size + LIMIT_HEADER_SECTION_DEFAULT,
 		    message);
+	/* recorded first: a release the log cannot hold does not happen
+	 * (the entry is single use, so a release after the fact could
+	 * not be retried) */
+	if (err == MS_OK)
+		err = audit_record(store, "release quarantine %s", id);
 	if (err == MS_OK)
 		err = set_state(store, id, meta, "released");
 	if (err != MS_OK && *message != NULL) {
@@ -239,6 +245,8 @@ quarantine_delete(ms_store *store, const char *id)
 	err2 = store_remove(store, QDIR, eml);
 	if (err == MS_OK && err2 != MS_OK && err2 != MS_NOTFOUND)
 		err = err2;
+	if (err == MS_OK)
+		err = audit_record(store, "delete quarantine %s", id);
 	store_unlock(store);
 	g_free(eml);
 	g_free(meta);

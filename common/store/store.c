@@ -8,6 +8,7 @@
 #include "store.h"
 #include "codec.h"
 #include "diag.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,7 +30,7 @@ static const char *const layout[] = {
 	"settings", "settings/domain", "settings/user", "certs", "roots",
 	"keys", "crls", "index", "index/addr", "index/subject", "index/keyid",
 	"index/root", "caps", "cache", "ca", "crlstate", "tmp", "quarantine",
-	"policies",
+	"policies", "audit",
 	NULL
 };
 
@@ -43,7 +44,7 @@ store_locate(const char *option_value)
 	env = getenv("MAILSEAL_STORE");
 	if (env != NULL && *env != '\0')
 		return env;
-	return MAILSEAL_STORE_DEFAULT;
+	return paths_store_default();
 }
 
 bool
@@ -373,6 +374,52 @@ out:
 	g_free(tmp);
 	g_free(final);
 	g_free(dir);
+	return err;
+}
+
+ms_err
+store_append(ms_store *store, const char *subdir, const char *name,
+    const void *data, size_t len, mode_t mode)
+{
+	char *path, *dir;
+	struct stat st;
+	bool created = false;
+	ms_err err = MS_TEMP;
+	int fd;
+
+	if (store->lock_fd < 0)
+		diag_fatal(EXIT_TEMPFAIL, "internal error: store append "
+		    "without the lock");
+	path = store_path(store, subdir, name);
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+		created = fd >= 0;
+	}
+	if (fd < 0) {
+		diag_error("cannot open %s: %s", path, strerror(errno));
+		g_free(path);
+		return MS_TEMP;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		diag_error("%s is not a regular file", path);
+	else if (!write_all(fd, data, len))
+		diag_error("cannot write %s: %s", path, strerror(errno));
+	else if (fsync(fd) != 0)
+		diag_error("fsync %s: %s", path, strerror(errno));
+	else
+		err = MS_OK;
+	if (close(fd) != 0 && err == MS_OK) {
+		diag_error("close %s: %s", path, strerror(errno));
+		err = MS_TEMP;
+	}
+	if (err == MS_OK && created) {
+		dir = store_path(store, subdir, NULL);
+		err = store_sync_dir(dir);
+		g_free(dir);
+	}
+	g_free(path);
 	return err;
 }
 

@@ -29,6 +29,7 @@
  *   spool/sms/NAME     pdfwrap's SMS jobs for sms-send (0600)
  *   pdf/templates/     pdfwrap's notice templates, replacing the shipped
  *                      ones
+ *   audit/log          the audit log (audit.h): appended to only
  *   lock               the writers' lock file (never renamed)
  *
  * API: store_open(); store_lock() before any write; store_write() (and
@@ -50,11 +51,6 @@
 #include "err.h"
 
 typedef struct ms_store ms_store;
-
-/* default location, fixed at build time */
-#ifndef MAILSEAL_STORE_DEFAULT
-#define MAILSEAL_STORE_DEFAULT "/var/lib/mailseal"
-#endif
 
 /* store_locate - --store value, else $MAILSEAL_STORE, else the default */
 const char *store_locate(const char *option_value);
@@ -92,6 +88,12 @@ ms_err store_write(ms_store *store, const char *subdir, const char *name,
  * message as its header block and its body, without joining them) */
 ms_err store_writev(ms_store *store, const char *subdir, const char *name,
     const struct iovec *parts, int count, mode_t mode);
+
+/* store_append - add data at the end of subdir/name (made with mode
+ * when missing) in one write, then fsync (STORE-2): for a log that only
+ * grows; the lock must be held */
+ms_err store_append(ms_store *store, const char *subdir, const char *name,
+    const void *data, size_t len, mode_t mode);
 
 /* store_read - read subdir/name, at most max bytes (MS_DATA when larger);
  * MS_NOTFOUND when missing */
