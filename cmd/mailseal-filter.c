@@ -59,8 +59,8 @@ typedef struct group {
 	GPtrArray *rcpts;	/* char *, as given on the command line */
 	int out_fd;		/* the built variant, or -1 */
 	bool borrowed;		/* out_fd belongs to someone else */
-	char *notice;		/* pdf: the sender notice file, or NULL */
-	int notice_slot;	/* its cleanup registration */
+	int notice_fd;		/* pdf: the sender notice, a memory file
+				 * (never a file on disk), or -1 */
 } group;
 
 typedef struct job {
@@ -81,7 +81,6 @@ typedef struct job {
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
 	char *marker;		/* the X-Mailseal-Processed field line */
-	char *private_dir;	/* made on first need, or NULL */
 } job;
 
 #define JOURNAL_DAYS 7
@@ -93,11 +92,8 @@ group_free(gpointer p)
 
 	g_free(g->key.fingerprint);
 	g_ptr_array_free(g->rcpts, TRUE);
-	if (g->notice != NULL) {
-		(void)unlink(g->notice);
-		diag_cleanup_forget(g->notice_slot);
-		g_free(g->notice);
-	}
+	if (g->notice_fd >= 0)
+		close(g->notice_fd);
 	if (g->out_fd >= 0 && !g->borrowed)
 		close(g->out_fd);
 	g_free(g);
@@ -129,7 +125,7 @@ relay_errtext(const GString *text)
  * reading in_fd; on success *out_fd holds its complete, non-empty output */
 static ms_err
 step(const char *name, const char *const *args, GPtrArray *rcpts,
-    int in_fd, int *out_fd)
+    int in_fd, int fd3, int *out_fd)
 {
 	GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
 	GString *errtext = NULL;
@@ -166,8 +162,8 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 			    g_strdup(g_ptr_array_index(rcpts, i)));
 	}
 	g_ptr_array_add(argv, NULL);
-	err = run_program((char *const *)argv->pdata, in_fd, fd, &status,
-	    &errtext);
+	err = run_program_fd3((char *const *)argv->pdata, in_fd, fd, fd3,
+	    &status, &errtext);
 	g_ptr_array_free(argv, TRUE);
 	if (err == MS_OK) {
 		err = run_status_err(status);
@@ -220,6 +216,7 @@ add_to_group(job *j, const route_decision *d, route_sign sign, int pdf_rcpt,
 		g->pdf_rcpt = pdf_rcpt;
 		g->rcpts = g_ptr_array_new_with_free_func(g_free);
 		g->out_fd = -1;
+		g->notice_fd = -1;
 		g_ptr_array_add(j->groups, g);
 	}
 	g_ptr_array_add(g->rcpts, g_strdup(rcpt));
@@ -542,7 +539,7 @@ variant(job *j, route_sign sign, int *fd)
 		/* OpenPGP signing still runs as pgp-sign(1) */
 		err = variant(j, ROUTE_SIGN_NONE, fd);
 		if (err == MS_OK)
-			err = step("pgp-sign", args, NULL, *fd,
+			err = step("pgp-sign", args, NULL, *fd, -1,
 			    &j->variant_fd[which]);
 		*fd = j->variant_fd[which];
 		return err;
@@ -682,50 +679,33 @@ done:
 	return err;
 }
 
-/* private_dir - the run's own directory under $TMPDIR or /tmp, made on
- * first need and removed at the end */
-static const char *
-private_dir(job *j)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	if (j->private_dir != NULL)
-		return j->private_dir;
-	j->private_dir = g_build_filename(tmp != NULL && *tmp == '/' ? tmp :
-	    "/tmp", "mailseal-filter.XXXXXX", NULL);
-	if (mkdtemp(j->private_dir) == NULL) {
-		diag_error("cannot create a private directory: %s",
-		    strerror(errno));
-		g_free(j->private_dir);
-		j->private_dir = NULL;
-	}
-	return j->private_dir;
-}
-
 /* pdf_copy - pdfwrap(1) for one recipient; a password the sender must
- * pass on comes in a notice file, sent to the sender first */
+ * pass on comes in a notice, written by pdfwrap into a memory file it
+ * gets as descriptor 3 (nothing on disk, whatever kills us), sent to the
+ * sender first */
 static ms_err
 pdf_copy(job *j, group *g, int base)
 {
 	const char *args[9];
-	const char *dir = private_dir(j);
 	int n = 0;
 
-	if (dir == NULL)
+	g->notice_fd = run_memfile("mailseal-notice");
+	if (g->notice_fd < 0) {
+		diag_error("cannot create a temporary file: %s",
+		    strerror(errno));
 		return MS_TEMP;
-	g->notice = g_strdup_printf("%s/notice-%u", dir, g->rcpts->len +
-	    (unsigned)g_random_int_range(0, 1 << 30));
-	g->notice_slot = diag_cleanup_register(g->notice);
+	}
 	args[n++] = "-f";
 	args[n++] = j->sender;
 	if (opt_queue_id != NULL) {
 		args[n++] = "-q";
 		args[n++] = opt_queue_id;
 	}
-	args[n++] = "--sender-notice";
-	args[n++] = g->notice;
+	args[n++] = "--sender-notice-fd";
+	args[n++] = "3";
 	args[n] = NULL;
-	return step("pdfwrap", args, g->rcpts, base, &g->out_fd);
+	return step("pdfwrap", args, g->rcpts, base, g->notice_fd,
+	    &g->out_fd);
 }
 
 /* build - every group's variant, before anything is reinjected */
@@ -749,7 +729,7 @@ build(job *j)
 		case ROUTE_PGP:
 			err = variant(j, g->sign, &base);
 			if (err == MS_OK)
-				err = step("pgp-enc", NULL, g->rcpts, base,
+				err = step("pgp-enc", NULL, g->rcpts, base, -1,
 				    &g->out_fd);
 			break;
 		case ROUTE_PDF:
@@ -866,22 +846,18 @@ notices(job *j, GString *summary)
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
 		group *g = g_ptr_array_index(j->groups, i);
 		GPtrArray *to;
-		int fd;
 
-		if (g->notice == NULL ||
-		    (fd = open(g->notice, O_RDONLY | O_CLOEXEC)) < 0)
+		if (g->notice_fd < 0 || run_file_size(g->notice_fd) <= 0)
 			continue;	/* static passwords need no notice */
 		if (*j->sender == '\0') {
 			diag_warn("a PDF password notice has no sender to go "
 			    "to");
-			close(fd);
 			continue;
 		}
 		to = g_ptr_array_new();
 		g_ptr_array_add(to, (gpointer)j->sender);
-		err = reinject_from(j, "", fd, to);
+		err = reinject_from(j, "", g->notice_fd, to);
 		g_ptr_array_free(to, TRUE);
-		close(fd);
 		if (err == MS_OK)
 			g_string_append(summary, " pdf-notice");
 	}
@@ -1306,10 +1282,6 @@ out:
 	g_free(j.marker);
 	if (j.groups != NULL)
 		g_ptr_array_free(j.groups, TRUE);
-	if (j.private_dir != NULL) {
-		(void)rmdir(j.private_dir);
-		g_free(j.private_dir);
-	}
 	if (in != NULL)
 		output_discard(in);
 	if (j.f.store != NULL)

@@ -38,13 +38,14 @@ static const char usage[] =
 "usage: pdfwrap [--store DIR] [-f SENDER] [-q QUEUEID]\n"
 "               [--password-mode static | random | sms | otp]\n"
 "               [--password-file FILE]\n"
-"               [--sender-notice FILE] [--language LANG]\n"
+"               [--sender-notice FILE | --sender-notice-fd FD]\n"
+"               [--language LANG]\n"
 "               [--attach-original] RECIPIENT ...\n"
 "       pdfwrap -h | --version\n";
 
 static char *opt_sender, *opt_queue_id, *opt_mode, *opt_password_file;
 static char *opt_sender_notice, *opt_language;
-static int opt_attach_original;
+static int opt_attach_original, opt_notice_fd = -1;
 
 static struct poptOption options[] = {
 	{ NULL, 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
@@ -54,6 +55,8 @@ static struct poptOption options[] = {
 	  NULL, NULL },
 	{ "sender-notice", '\0', POPT_ARG_STRING, &opt_sender_notice, 0,
 	  NULL, NULL },
+	{ "sender-notice-fd", '\0', POPT_ARG_INT, &opt_notice_fd, 0, NULL,
+	  NULL },
 	{ "language", '\0', POPT_ARG_STRING, &opt_language, 0, NULL, NULL },
 	{ "attach-original", '\0', POPT_ARG_NONE, &opt_attach_original, 0,
 	  NULL, NULL },
@@ -129,14 +132,21 @@ append_base64(GString *out, const void *data, size_t len)
 }
 
 /* write_notice_file - the sender's notice, 0600, synced before the PDF
- * mail is written (pdf.md 5.2: the notice goes first) */
+ * mail is written (pdf.md 5.2: the notice goes first); into the open
+ * descriptor of --sender-notice-fd instead when given, from its start */
 static ms_err
 write_notice_file(const char *path, const GString *text)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	int fd = opt_notice_fd >= 0 ? opt_notice_fd : open(path, O_WRONLY |
+	    O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	size_t done = 0;
 
+	if (fd >= 0 && opt_notice_fd >= 0 && (ftruncate(fd, 0) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0)) {
+		diag_error("cannot write the sender notice: %s",
+		    strerror(errno));
+		return MS_TEMP;
+	}
 	if (fd < 0) {
 		diag_error("cannot create the sender notice: %s",
 		    strerror(errno));
@@ -637,7 +647,11 @@ main(int argc, char **argv)
 		mode = MODE_STATIC;
 	else if ((err = mode_from_settings(settings, &mode)) != MS_OK)
 		goto out;
-	if (mode == MODE_RANDOM && opt_sender_notice == NULL) {
+	if (opt_sender_notice != NULL && opt_notice_fd >= 0)
+		ritual_usage_error("--sender-notice and --sender-notice-fd "
+		    "exclude each other");
+	if (mode == MODE_RANDOM && opt_sender_notice == NULL &&
+	    opt_notice_fd < 0) {
 		diag_error("random passwords need --sender-notice FILE");
 		err = MS_CONFIG;
 		goto out;

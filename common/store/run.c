@@ -101,6 +101,13 @@ ms_err
 run_program(char *const argv[], int in_fd, int out_fd, int *status,
     GString **errtext)
 {
+	return run_program_fd3(argv, in_fd, out_fd, -1, status, errtext);
+}
+
+ms_err
+run_program_fd3(char *const argv[], int in_fd, int out_fd, int fd3,
+    int *status, GString **errtext)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dflt;
@@ -158,8 +165,11 @@ run_program(char *const argv[], int in_fd, int out_fd, int *status,
 		    out_fd >= 0 ? out_fd : null_fd, 1);
 	if (rc == 0)
 		rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	if (rc == 0 && fd3 >= 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, fd3, 3);
 	if (rc == 0)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa,
+		    fd3 >= 0 ? 4 : 3);
 	if (rc == 0)
 		rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -23,6 +23,12 @@
 ms_err run_program(char *const argv[], int in_fd, int out_fd, int *status,
     GString **errtext);
 
+/* run_program_fd3 - run_program with fd3 (when not -1) open in the child
+ * as its descriptor 3, read and written in place (a memory file that
+ * must never be a file on disk) */
+ms_err run_program_fd3(char *const argv[], int in_fd, int out_fd, int fd3,
+    int *status, GString **errtext);
+
 /* run_program_tied - run_program for a child that must not outlive us:
  * it is killed when this process dies (the reinjection command: a filter
  * killed while it runs must not leave a copy being queued that the retry

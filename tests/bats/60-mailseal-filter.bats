@@ -891,3 +891,24 @@ smtp_sink() {
 	expect_status 0
 	[ "$(copies)" = 2 ] || fail_with "copies: $(copies)"
 }
+
+@test "a PDF password notice is never a file: SIGKILL during reinjection leaves nothing in TMPDIR" {
+	mkdir -p "$STORE/pdf" "$T/tmp"
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	printf 'methods = smime pgp pdf\npdf-password-mode = random-to-sender\n' \
+	    >"$STORE/settings/user/frank@example.test.conf"
+	# the reinjection command kills the filter while the notice is sent
+	cat >"$T/killer.sh" <<'EOF2'
+#!/bin/sh
+cat >/dev/null
+kill -KILL "$PPID"
+sleep 5
+EOF2
+	chmod 755 "$T/killer.sh"
+	TMPDIR=$T/tmp MAILSEAL_SENDMAIL=$T/killer.sh run mailseal-filter \
+	    -q 4jcPDF2 -f alice@example.test -- frank@example.test <"$MSG"
+	[ "$status" = 137 ] || fail_with "status $status: the filter was not killed"
+	[ -z "$(find "$T/tmp" -mindepth 1 2>/dev/null)" ] ||
+	    fail_with "left in TMPDIR: $(find "$T/tmp" -mindepth 1)"
+}
