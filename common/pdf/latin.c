@@ -34,6 +34,10 @@ struct latin {
 	shaped space;
 	shaped scratch;		/* a word the cache does not keep */
 	PangoGlyphString *line;	/* the run being drawn */
+	/* the page's lines since the last latin_flush, for one call */
+	GArray *glyphs;		/* cairo_glyph_t */
+	GArray *clusters;	/* cairo_text_cluster_t */
+	GString *text;
 	guint8 coverage[LATIN_END - LATIN_FIRST];
 };
 
@@ -156,6 +160,11 @@ latin_new(PangoContext *context, const char *font)
 	latin *l;
 	gunichar c;
 
+	/* the language a PangoLayout itemizes with when none is set, so
+	 * that the font is the one the layout would take (and fontconfig's
+	 * sort for it is shared) */
+	if (language == NULL)
+		language = pango_language_get_default();
 	fontset = pango_context_load_fontset(context, desc, language);
 	pango_font_description_free(desc);
 	if (fontset != NULL) {
@@ -188,6 +197,9 @@ latin_new(PangoContext *context, const char *font)
 	l->space.glyphs = pango_glyph_string_new();
 	l->scratch.glyphs = pango_glyph_string_new();
 	l->line = pango_glyph_string_new();
+	l->glyphs = g_array_new(FALSE, FALSE, sizeof(cairo_glyph_t));
+	l->clusters = g_array_new(FALSE, FALSE, sizeof(cairo_text_cluster_t));
+	l->text = g_string_new(NULL);
 	/* a space must be one glyph, so that a run of them is that glyph
 	 * repeated */
 	if (!shape(l, " ", 1, &l->space) || l->space.glyphs->num_glyphs != 1) {
@@ -208,9 +220,19 @@ latin_free(latin *l)
 	pango_glyph_string_free(l->space.glyphs);
 	pango_glyph_string_free(l->scratch.glyphs);
 	pango_glyph_string_free(l->line);
+	g_array_free(l->glyphs, TRUE);
+	g_array_free(l->clusters, TRUE);
+	sodium_memzero(l->text->str, l->text->len);
+	g_string_free(l->text, TRUE);
 	pango_item_free(l->item);
 	g_object_unref(l->font);
 	g_free(l);
+}
+
+size_t
+latin_words(const latin *l)
+{
+	return g_hash_table_size(l->words);
 }
 
 bool
@@ -279,11 +301,50 @@ append(PangoGlyphString *run, const PangoGlyphString *part, size_t offset)
 		    (int)offset;
 }
 
-void
-latin_draw(latin *l, cairo_t *cr, const char *text, size_t start,
-    size_t end)
+/* add_run - the glyphs of run (text[0, len)) with their clusters to the
+ * page's, the run's origin at x, y in points */
+static void
+add_run(latin *l, const PangoGlyphString *run, const char *text, size_t len,
+    double x, double y)
 {
-	PangoGlyphItem run = { 0 };
+	int at = 0, cursor = 0;
+
+	while (at < run->num_glyphs) {
+		int first = run->log_clusters[at], count = 0, next;
+		cairo_text_cluster_t cluster;
+
+		while (at < run->num_glyphs &&
+		    run->log_clusters[at] == first) {
+			const PangoGlyphInfo *info = &run->glyphs[at];
+
+			/* an empty glyph draws nothing (pango's renderer
+			 * skips it too); its bytes stay in the cluster */
+			if (info->glyph != PANGO_GLYPH_EMPTY) {
+				cairo_glyph_t glyph;
+
+				glyph.index = info->glyph;
+				glyph.x = x + (double)(cursor +
+				    info->geometry.x_offset) / PANGO_SCALE;
+				glyph.y = y + (double)info->geometry.y_offset /
+				    PANGO_SCALE;
+				g_array_append_val(l->glyphs, glyph);
+				count++;
+			}
+			cursor += info->geometry.width;
+			at++;
+		}
+		next = at < run->num_glyphs ? run->log_clusters[at] : (int)len;
+		cluster.num_bytes = next - first;
+		cluster.num_glyphs = count;
+		g_array_append_val(l->clusters, cluster);
+	}
+	g_string_append_len(l->text, text, (gssize)len);
+}
+
+void
+latin_draw(latin *l, const char *text, size_t start, size_t end, double x,
+    double y)
+{
 	size_t i = start;
 
 	if (end <= start)
@@ -306,11 +367,25 @@ latin_draw(latin *l, cairo_t *cr, const char *text, size_t start,
 			return;
 		append(l->line, w->glyphs, word - start);
 	}
-	l->item->offset = 0;
-	l->item->length = (int)(end - start);
-	l->item->num_chars = (int)g_utf8_strlen(text + start,
-	    (gssize)(end - start));
-	run.item = l->item;
-	run.glyphs = l->line;
-	pango_cairo_show_glyph_item(cr, text + start, &run);
+	add_run(l, l->line, text + start, end - start, x, y);
+}
+
+void
+latin_flush(latin *l, cairo_t *cr)
+{
+	if (l == NULL || l->clusters->len == 0)
+		return;
+	cairo_save(cr);
+	cairo_set_scaled_font(cr, pango_cairo_font_get_scaled_font(
+	    PANGO_CAIRO_FONT(l->font)));
+	cairo_show_text_glyphs(cr, l->text->str, (int)l->text->len,
+	    (const cairo_glyph_t *)(void *)l->glyphs->data,
+	    (int)l->glyphs->len,
+	    (const cairo_text_cluster_t *)(void *)l->clusters->data,
+	    (int)l->clusters->len, 0);
+	cairo_restore(cr);
+	g_array_set_size(l->glyphs, 0);
+	g_array_set_size(l->clusters, 0);
+	sodium_memzero(l->text->str, l->text->len);
+	g_string_truncate(l->text, 0);
 }

@@ -8,7 +8,8 @@
  * was most of pdfwrap's time on a long text.
  *
  * API: latin_new() for a pango context and font, latin_break() for the
- * lines of one paragraph, latin_draw() for one line.  Anything else
+ * lines of one paragraph, latin_draw() for one line, latin_flush() to
+ * draw a page's lines in one call (cairo's work per call is large).  Anything else
  * (other scripts, tabs, a word wider than a line, a character the font
  * lacks) is refused and goes through a PangoLayout as before.
  * Limits: LATIN_WORDS_MAX words of at most LATIN_WORD_MAX bytes are kept;
@@ -40,15 +41,22 @@ latin *latin_new(PangoContext *context, const char *font);
 /* latin_free - the cache and fonts, word texts wiped */
 void latin_free(latin *l);
 
+/* latin_words - how many different words the cache holds */
+size_t latin_words(const latin *l);
+
 /* latin_break - the lines of paragraph text (len bytes, no line feed) in
  * width pango units, into lines (latin_line, emptied first); false when
  * the paragraph is not for the fast path */
 bool latin_break(latin *l, const char *text, size_t len, int width,
     GArray *lines);
 
-/* latin_draw - text[start, end) as one glyph run at cr's current point,
- * the baseline */
-void latin_draw(latin *l, cairo_t *cr, const char *text, size_t start,
-    size_t end);
+/* latin_draw - text[start, end), one line latin_break gave, with its
+ * baseline's left end at x, y (points); drawn at the next latin_flush */
+void latin_draw(latin *l, const char *text, size_t start, size_t end,
+    double x, double y);
+
+/* latin_flush - draw the lines latin_draw gathered on cr in one call (l
+ * may be NULL): before anything else is drawn, and before a page ends */
+void latin_flush(latin *l, cairo_t *cr);
 
 #endif

@@ -2,10 +2,12 @@
  * pdf.c - render a message as PDF pages and protect them (see pdf.h).
  *
  * Layout: one pango layout for the cover block (markup we build, every
- * value escaped: the sender's text is never markup) and one for the body
- * (plain text, in pieces).  Pagination is ours: a counting pass finds the
- * number of pages, a drawing pass draws each layout line where it falls
- * and the page footer; the body is shaped once, in the counting pass.
+ * value escaped: the sender's text is never markup); the body (plain
+ * text, in pieces) paragraph by paragraph, plain Latin ones from a cache
+ * of shaped words (latin.h), every run of others through a pango layout.
+ * Pagination is ours: a counting pass finds the number of pages, a
+ * drawing pass draws each line where it falls and the page footer; the
+ * body is shaped once, in the counting pass.
  * qpdf then reads the cairo output from memory, adds the embedded files
  * (deflated only where that pays) and writes it encrypted (ENC-8: R6
  * only, a random owner password), every stream passed through as it is.
@@ -125,6 +127,7 @@ next_page(render *r)
 		return false;
 	}
 	if (r->draw) {
+		latin_flush(r->latin, r->cr);
 		draw_footer(r);
 		page_end(r);
 		cairo_show_page(r->cr);
@@ -142,6 +145,9 @@ flow(render *r, PangoLayout *layout, const char *link)
 {
 	PangoLayoutIter *iter = pango_layout_get_iter(layout);
 
+	/* what the fast path gathered comes first */
+	if (r->draw)
+		latin_flush(r->latin, r->cr);
 	do {
 		PangoRectangle logical;
 		double height, baseline;
@@ -250,12 +256,9 @@ flow_latin(render *r, const char *text, size_t len)
 		if (r->y > 0 && r->y + r->line_height > TEXT_HEIGHT &&
 		    !next_page(r))
 			break;
-		if (r->draw) {
-			cairo_move_to(r->cr, MARGIN, MARGIN + r->y +
-			    r->baseline);
-			latin_draw(r->latin, r->cr, text, line->start,
-			    line->end);
-		}
+		if (r->draw)
+			latin_draw(r->latin, text, line->start, line->end,
+			    MARGIN, MARGIN + r->y + r->baseline);
 		r->y += r->line_height;
 	}
 	return true;
@@ -335,6 +338,7 @@ run_pass(render *r, PangoContext *context, PangoLayout *cover,
 		flow_text(r, context, body, body_len);
 	}
 	if (r->draw) {
+		latin_flush(r->latin, r->cr);
 		draw_footer(r);
 		page_end(r);
 		cairo_show_page(r->cr);
