@@ -2,9 +2,9 @@
  * latin.c - plain Latin paragraphs from a cache of shaped words (see
  * latin.h).  A word is what lies between spaces; shaping it alone gives
  * the glyphs shaping the whole paragraph would (the body font has no
- * kerning or ligature across a space that text mail would notice), and
- * the lines break where a PangoLayout breaks plain words: at spaces, the
- * spaces at a break hanging at the end of the line.
+ * kerning across a space that text mail would notice; ligatures are
+ * off), and the lines break where a PangoLayout breaks plain words: at
+ * spaces, the spaces at a break hanging at the end of the line.
  */
 #include "latin.h"
 
@@ -28,7 +28,6 @@ enum coverage { COVERAGE_UNKNOWN, COVERAGE_YES, COVERAGE_NO };
 struct latin {
 	PangoFont *font;
 	PangoAnalysis analysis;
-	PangoItem *item;	/* the run latin_draw hands to pango */
 	GHashTable *words;	/* word text -> shaped * */
 	GString *key;		/* the word looked up */
 	shaped space;
@@ -59,6 +58,13 @@ shaped_free(void *p)
 
 	pango_glyph_string_free(s->glyphs);
 	g_free(s);
+}
+
+/* attribute_free - a GSList free function for pango attributes */
+static void
+attribute_free(void *attribute)
+{
+	pango_attribute_destroy(attribute);
 }
 
 /* shape - text[0, len) into s; false when a glyph is missing.  The
@@ -188,9 +194,11 @@ latin_new(PangoContext *context, const char *font)
 	l->analysis.gravity = PANGO_GRAVITY_SOUTH;
 	l->analysis.script = PANGO_SCRIPT_LATIN;
 	l->analysis.language = language;
-	l->item = pango_item_new();
-	l->item->analysis = l->analysis;
-	g_object_ref(l->item->analysis.font);
+	/* no ligatures: every glyph stands for one character, so a reader's
+	 * search and copy find the words without the PDF's ActualText, and
+	 * cairo writes the line as one run */
+	l->analysis.extra_attrs = g_slist_prepend(NULL,
+	    pango_attr_font_features_new("liga 0, clig 0"));
 	l->words = g_hash_table_new_full(g_str_hash, g_str_equal, word_free,
 	    shaped_free);
 	l->key = g_string_new(NULL);
@@ -224,7 +232,7 @@ latin_free(latin *l)
 	g_array_free(l->clusters, TRUE);
 	sodium_memzero(l->text->str, l->text->len);
 	g_string_free(l->text, TRUE);
-	pango_item_free(l->item);
+	g_slist_free_full(l->analysis.extra_attrs, attribute_free);
 	g_object_unref(l->font);
 	g_free(l);
 }

@@ -2,16 +2,18 @@
  * latin.h - the PDF body's fast path for plain Latin text (pdf.c): a
  * paragraph of printable ASCII and Latin-1/Latin Extended-A letters,
  * every one in the body font, is broken into lines at its spaces from a
- * cache of words shaped once, and each line drawn as one glyph run with
- * its text (so the PDF's text stays extractable).  Browsers shape words
- * the same way; shaping each paragraph again (what a PangoLayout does)
- * was most of pdfwrap's time on a long text.
+ * cache of words shaped once (kerned, without ligatures), and a page's
+ * lines are drawn as one glyph run with their text (so the PDF's text
+ * stays extractable).  Browsers shape words the same way; shaping each
+ * paragraph again (what a PangoLayout does) was most of pdfwrap's time
+ * on a long text.
  *
  * API: latin_new() for a pango context and font, latin_break() for the
  * lines of one paragraph, latin_draw() for one line, latin_flush() to
- * draw a page's lines in one call (cairo's work per call is large).  Anything else
- * (other scripts, tabs, a word wider than a line, a character the font
- * lacks) is refused and goes through a PangoLayout as before.
+ * draw a page's lines in one call (cairo's work per call is large).
+ * Anything else (other scripts, tabs, a word wider than a line, a
+ * character the font lacks) is refused and goes through a PangoLayout as
+ * before.
  * Limits: LATIN_WORDS_MAX words of at most LATIN_WORD_MAX bytes are kept;
  * longer or further ones are shaped each time.
  */
