@@ -7,6 +7,7 @@
  * spaces, the spaces at a break hanging at the end of the line.
  */
 #include "latin.h"
+#include "secret.h"
 
 #include <pango/pangocairo.h>
 #include <sodium.h>
@@ -223,15 +224,13 @@ latin_free(latin *l)
 	if (l == NULL)
 		return;
 	g_hash_table_destroy(l->words);
-	sodium_memzero(l->key->str, l->key->len);
-	g_string_free(l->key, TRUE);
+	secret_string_free(l->key);
 	pango_glyph_string_free(l->space.glyphs);
 	pango_glyph_string_free(l->scratch.glyphs);
 	pango_glyph_string_free(l->line);
 	g_array_free(l->glyphs, TRUE);
 	g_array_free(l->clusters, TRUE);
-	sodium_memzero(l->text->str, l->text->len);
-	g_string_free(l->text, TRUE);
+	secret_string_free(l->text);
 	g_slist_free_full(l->analysis.extra_attrs, attribute_free);
 	g_object_unref(l->font);
 	g_free(l);
