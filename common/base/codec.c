@@ -1,10 +1,12 @@
 /*
- * codec.c - hex, SHA-256 and base64 on libsodium (see codec.h).
+ * codec.c - hex and base64 on libsodium, SHA-256 on OpenSSL (see
+ * codec.h).
  */
 #include "codec.h"
 #include "diag.h"
 #include "err.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,8 +51,10 @@ void
 codec_sha256(const void *data, size_t len,
     unsigned char out[CODEC_SHA256_LEN])
 {
-	codec_init();
-	crypto_hash_sha256(out, data, len);
+	/* OpenSSL's, not libsodium's portable one: it uses the processor's
+	 * SHA instructions, ten times faster on a large attachment */
+	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
+		diag_fatal(EXIT_TEMPFAIL, "cannot compute a SHA-256");
 }
 
 char *

@@ -1,9 +1,10 @@
 /*
- * codec.h - the one hex, SHA-256 and base64 of the library, all on
- * libsodium: lowercase hex (sodium_bin2hex, constant time), SHA-256
- * (crypto_hash_sha256), base64 in the standard alphabet with padding
- * (sodium_bin2base64 / sodium_base642bin).  MIME bodies keep GMime's
- * encoders; these are for fingerprints, names, tokens and records.
+ * codec.h - the one hex, SHA-256 and base64 of the library: lowercase
+ * hex (libsodium's sodium_bin2hex, constant time), SHA-256 (OpenSSL's
+ * EVP_Digest, which uses the processor's SHA instructions), base64 in
+ * the standard alphabet with padding (libsodium's sodium_bin2base64 /
+ * sodium_base642bin).  MIME bodies keep GMime's encoders; these are for
+ * fingerprints, names, tokens and records.
  *
  * Results are g_malloc'd (g_free), except where the caller passes the
  * buffer.  Decoders are strict: the whole input, no stray characters.

@@ -2,16 +2,19 @@
  * pdf.c - render a message as PDF pages and protect them (see pdf.h).
  *
  * Layout: one pango layout for the cover block (markup we build, every
- * value escaped: the sender's text is never markup) and one for the body
- * (plain text, in pieces).  Pagination is ours: a counting pass finds the
- * number of pages, a drawing pass draws each layout line where it falls
- * and the page footer; the body is shaped once, in the counting pass.
+ * value escaped: the sender's text is never markup); the body (plain
+ * text, in pieces) paragraph by paragraph, plain Latin ones from a cache
+ * of shaped words (latin.h), every run of others through a pango layout.
+ * Pagination is ours: a counting pass finds the number of pages, a
+ * drawing pass draws each line where it falls and the page footer; the
+ * body is shaped once, in the counting pass.
  * qpdf then reads the cairo output from memory, adds the embedded files
  * (deflated only where that pays) and writes it encrypted (ENC-8: R6
  * only, a random owner password), every stream passed through as it is.
  */
 #include "pdf.h"
 #include "diag.h"
+#include "latin.h"
 #include "limits.h"
 
 #include <cairo-pdf.h>
@@ -71,6 +74,10 @@ typedef struct render {
 				 * (a page with a link needs one, pdf.md 3.2) */
 	GPtrArray *kept;	/* the body's layouts of the counting pass,
 				 * NULL past KEPT_TEXT_MAX */
+	latin *latin;		/* the fast path, NULL when the font has none */
+	GArray *lines;		/* latin_line: a paragraph's lines */
+	double line_height;	/* of a line of body text, points */
+	double baseline;	/* from its top, points */
 } render;
 
 /* page_begin, page_end - the structure element around a page's content:
@@ -120,6 +127,7 @@ next_page(render *r)
 		return false;
 	}
 	if (r->draw) {
+		latin_flush(r->latin, r->cr);
 		draw_footer(r);
 		page_end(r);
 		cairo_show_page(r->cr);
@@ -137,6 +145,9 @@ flow(render *r, PangoLayout *layout, const char *link)
 {
 	PangoLayoutIter *iter = pango_layout_get_iter(layout);
 
+	/* what the fast path gathered comes first */
+	if (r->draw)
+		latin_flush(r->latin, r->cr);
 	do {
 		PangoRectangle logical;
 		double height, baseline;
@@ -198,42 +209,112 @@ chunk_end(const char *p, const char *end)
 	return stop;
 }
 
-/* flow_text - place text after what the page holds, piece by piece;
- * the counting pass keeps each piece's layout for the drawing pass */
+/* flow_layout - place text[0, len) after what the page holds through a
+ * PangoLayout: the counting pass keeps its layout for the drawing pass
+ * (piece counts the layouts of a pass) while keep holds */
+static void
+flow_layout(render *r, PangoContext *context, const char *text, size_t len,
+    size_t *piece, bool keep)
+{
+	PangoLayout *layout = *piece < r->kept->len ?
+	    g_ptr_array_index(r->kept, *piece) : NULL;
+	bool fresh = layout == NULL;
+
+	if (fresh) {
+		layout = new_layout(context, FONT);
+		pango_layout_set_text(layout, text, (int)len);
+		if (pango_layout_get_unknown_glyphs_count(layout) > 0)
+			r->missing = true;
+	}
+	flow(r, layout, NULL);
+	if (fresh && !r->draw && keep) {
+		g_ptr_array_add(r->kept, layout);
+		layout = NULL;
+	} else if (fresh && !r->draw) {
+		/* a placeholder: made again when drawn */
+		g_ptr_array_add(r->kept, NULL);
+	}
+	if (fresh && layout != NULL)
+		g_object_unref(layout);
+	(*piece)++;
+}
+
+/* flow_latin - place a plain Latin paragraph after what the page holds
+ * by the fast path (latin.h); false, with nothing placed, when it is not
+ * one */
+static bool
+flow_latin(render *r, const char *text, size_t len)
+{
+	guint i;
+
+	if (r->latin == NULL || !latin_break(r->latin, text, len,
+	    (int)(TEXT_WIDTH * PANGO_SCALE), r->lines))
+		return false;
+	for (i = 0; i < r->lines->len; i++) {
+		const latin_line *line = &g_array_index(r->lines, latin_line, i);
+
+		if (r->y > 0 && r->y + r->line_height > TEXT_HEIGHT &&
+		    !next_page(r))
+			break;
+		if (r->draw)
+			latin_draw(r->latin, text, line->start, line->end,
+			    MARGIN, MARGIN + r->y + r->baseline);
+		r->y += r->line_height;
+	}
+	return true;
+}
+
+/* flow_piece - place one piece of body text (no final line break) after
+ * what the page holds: plain Latin paragraphs by the fast path, every
+ * run of other paragraphs through one PangoLayout */
+static void
+flow_piece(render *r, PangoContext *context, const char *text, size_t len,
+    size_t *piece, bool keep)
+{
+	const char *p = text, *end = text + len, *other = NULL;
+
+	while (!r->full) {
+		const char *feed = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = feed != NULL ? feed : end;
+
+		if (other == NULL && !flow_latin(r, p, (size_t)(stop - p)))
+			other = p;
+		else if (other != NULL && r->latin != NULL &&
+		    latin_break(r->latin, p, (size_t)(stop - p),
+		    (int)(TEXT_WIDTH * PANGO_SCALE), r->lines)) {
+			/* the run of other paragraphs ends before this one */
+			flow_layout(r, context, other, (size_t)(p - 1 - other),
+			    piece, keep);
+			other = NULL;
+			if (!r->full)
+				flow_latin(r, p, (size_t)(stop - p));
+		}
+		if (feed == NULL)
+			break;
+		p = feed + 1;
+	}
+	if (other != NULL && !r->full)
+		flow_layout(r, context, other, (size_t)(end - other), piece,
+		    keep);
+}
+
+/* flow_text - place text after what the page holds, piece by piece */
 static void
 flow_text(render *r, PangoContext *context, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
 	size_t piece = 0;
 
-	for (; p < end && !r->full; piece++) {
+	while (p < end && !r->full) {
 		const char *stop = chunk_end(p, end);
 		size_t n = (size_t)(stop - p);
-		PangoLayout *layout = piece < r->kept->len ?
-		    g_ptr_array_index(r->kept, piece) : NULL;
-		bool fresh = layout == NULL;
 
-		if (fresh) {
-			layout = new_layout(context, FONT);
-			/* the line break that ends a piece is the end of its
-			 * layout, not an empty line */
-			if (n > 0 && p[n - 1] == '\n')
-				n--;
-			pango_layout_set_text(layout, p, (int)n);
-			if (pango_layout_get_unknown_glyphs_count(layout) > 0)
-				r->missing = true;
-		}
-		flow(r, layout, NULL);
-		if (fresh && !r->draw && (size_t)(stop - text) <=
-		    KEPT_TEXT_MAX) {
-			g_ptr_array_add(r->kept, layout);
-			layout = NULL;
-		} else if (fresh && !r->draw) {
-			/* a placeholder: made again when drawn */
-			g_ptr_array_add(r->kept, NULL);
-		}
-		if (fresh && layout != NULL)
-			g_object_unref(layout);
+		/* the line break that ends a piece is the end of its text,
+		 * not an empty line */
+		if (n > 0 && p[n - 1] == '\n')
+			n--;
+		flow_piece(r, context, p, n, &piece,
+		    (size_t)(stop - text) <= KEPT_TEXT_MAX);
 		p = stop;
 	}
 }
@@ -257,6 +338,7 @@ run_pass(render *r, PangoContext *context, PangoLayout *cover,
 		flow_text(r, context, body, body_len);
 	}
 	if (r->draw) {
+		latin_flush(r->latin, r->cr);
 		draw_footer(r);
 		page_end(r);
 		cairo_show_page(r->cr);
@@ -327,6 +409,25 @@ new_layout(PangoContext *context, const char *font)
 	return layout;
 }
 
+/* line_metrics - the height and baseline of a line of body text, as a
+ * PangoLayout places it, in points */
+static void
+line_metrics(PangoContext *context, double *height, double *baseline)
+{
+	PangoLayout *layout = new_layout(context, FONT);
+	PangoLayoutIter *iter;
+	PangoRectangle logical;
+
+	pango_layout_set_text(layout, "x", -1);
+	iter = pango_layout_get_iter(layout);
+	pango_layout_iter_get_line_extents(iter, NULL, &logical);
+	*height = (double)logical.height / PANGO_SCALE;
+	*baseline = (double)(pango_layout_iter_get_baseline(iter) -
+	    logical.y) / PANGO_SCALE;
+	pango_layout_iter_free(iter);
+	g_object_unref(layout);
+}
+
 ms_err
 pdf_render(const char *const *cover, const pdf_link *link, const char *body,
     GByteArray **out, bool *truncated)
@@ -360,6 +461,9 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 	fontmap = pango_cairo_font_map_new();
 	context = pango_font_map_create_context(fontmap);
 	pango_cairo_update_context(r.cr, context);
+	r.latin = latin_new(context, FONT);
+	r.lines = g_array_new(FALSE, FALSE, sizeof(latin_line));
+	line_metrics(context, &r.line_height, &r.baseline);
 	cover_layout = new_layout(context, FONT);
 	markup = cover_markup(cover);
 	pango_layout_set_markup(cover_layout, markup, -1);
@@ -401,6 +505,8 @@ pdf_render(const char *const *cover, const pdf_link *link, const char *body,
 	g_free(attributes);
 	g_object_unref(r.footer);
 	g_ptr_array_free(r.kept, TRUE);
+	latin_free(r.latin);
+	g_array_free(r.lines, TRUE);
 	g_object_unref(context);
 	g_object_unref(fontmap);
 	status = cairo_status(r.cr);

@@ -8,6 +8,7 @@
  * and the PDF says so) and walked like the message itself.
  */
 #include "pdfmsg.h"
+#include "codec.h"
 #include "diag.h"
 #include "msgpart.h"
 #include "pdf.h"
@@ -517,8 +518,7 @@ pdfmsg_build(ms_message *msg, const char *password, const pdf_link *link,
 	}
 	for (i = 0; i < c.attachments->len; i++) {
 		attachment *a = g_ptr_array_index(c.attachments, i);
-		char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-		    a->data->data, a->data->len);
+		char *sum = codec_sha256_hex(a->data->data, a->data->len);
 
 		g_ptr_array_add(cover, g_strdup("Attachment"));
 		g_ptr_array_add(cover, g_strdup_printf("%s (%s, %u bytes, "

@@ -240,6 +240,52 @@ EOF
 	[ "$(awk '{ print length }' "$T/m.txt" | sort -n | tail -1)" -lt 200 ]
 }
 
+@test "Latin text laid out by words: every word of every line, in order" {
+	# ligatures (fi, ffl), accented letters, indents, runs of spaces,
+	# and paragraphs of other scripts or with a tab among them
+	python3 - "$MSG" <<'EOF'
+import random, sys
+random.seed(7)
+words = ("office affluent fluffy na\u00efve caf\u00e9 \u0152uvre \u0141\u00f3d\u017a "
+         "Stra\u00dfe fa\u00e7ade don't 100% $5.00 (paren) a&b <tag>").split()
+lines = []
+for i in range(400):
+    line = " ".join(random.choice(words) for _ in range(random.randint(0, 30)))
+    if i % 17 == 0:
+        line = "    " + line
+    if i % 23 == 0:
+        line = line.replace(" ", "   ")
+    if i % 31 == 0:
+        line = "\u4e2d\u6587 " + line
+    if i % 37 == 0:
+        line = "tab\t" + line
+    lines.append(line)
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("From: alice@example.test\nTo: bob@example.test\n"
+            "Subject: words\nMIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: 8bit\n\n")
+    f.write("\n".join(lines) + "\n")
+EOF
+	wrap -f alice@example.test --password-file "$T/pw" bob@example.test
+	expect_status 0
+	pdf_of "$T/out.eml" "$T/m.pdf"
+	check_pdf "$T/m.pdf" "$PW"
+	pdftotext -upw "$PW" "$T/m.pdf" "$T/m.txt"
+	python3 - "$MSG" "$T/m.txt" <<'EOF'
+import re, sys
+body = open(sys.argv[1], encoding="utf-8").read().split("\n\n", 1)[1]
+text = open(sys.argv[2], encoding="utf-8").read()
+text = re.sub(r"Page \d+ of \d+", "", text)
+want = body.split()
+have = text.split()
+# the cover block (From, To, Subject) comes first
+have = have[have.index("words") + 1:]
+assert have == want, [(i, a, b) for i, (a, b) in
+                      enumerate(zip(have, want)) if a != b][:5]
+EOF
+}
+
 @test "an HTML body becomes readable text without tags or scripts" {
 	cat >"$MSG" <<EOF
 From: alice@example.test

@@ -2,9 +2,12 @@
  * test-pdf.c - table-driven tests of pdfwrap's text and password code
  * (common/pdf.c, common/pdfpass.c): the published random-password and
  * OTP test vectors, password IDs read back, attachment names made safe, HTML made text,
- * reply tokens sealed and opened (common/reply.c), and the typed reasons
- * pdfmsg_build gives for a message that gets no PDF (common/pdfmsg.c).
+ * reply tokens sealed and opened (common/reply.c), the typed reasons
+ * pdfmsg_build gives for a message that gets no PDF (common/pdfmsg.c),
+ * and which paragraphs the Latin fast path takes and how it breaks them
+ * (common/latin.c).
  */
+#include "latin.h"
 #include "msg.h"
 #include "pdf.h"
 #include "pdfmsg.h"
@@ -12,6 +15,8 @@
 #include "reply.h"
 
 #include "unit.h"
+
+#include <pango/pangocairo.h>
 
 typedef struct name_case {
 	const char *input;
@@ -281,6 +286,133 @@ check_refusals(void)
 	}
 }
 
+typedef struct latin_case {
+	const char *text;
+	bool taken;		/* false: left to a PangoLayout */
+	unsigned lines;		/* 0: more than one */
+} latin_case;
+
+/* a line of the body is 483 points wide, 10-point text */
+#define LATIN_WIDTH (483 * PANGO_SCALE)
+#define REPEAT4(s) s s s s
+#define REPEAT16(s) REPEAT4(REPEAT4(s))
+
+static const latin_case latin_cases[] = {
+	{ "", true, 1 },
+	{ "plain words", true, 1 },
+	{ "   an indented line", true, 1 },
+	{ "trailing spaces   ", true, 1 },
+	{ "na\xc3\xafve caf\xc3\xa9 \xc5\x92uvre \xc5\x81\xc3\xb3" "d\xc5\xba "
+	  "Stra\xc3\x9f" "e office", true, 1 },
+	{ REPEAT16("several words on a line "), true, 0 },
+	/* a tab stop, a soft hyphen, other scripts, a letter past Latin
+	 * Extended-A, a word wider than a line: pango's */
+	{ "a\ttab", false, 0 },
+	{ "soft\xc2\xadhyphen", false, 0 },
+	{ "Arabic \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7", false, 0 },
+	{ "CJK \xe4\xb8\xad\xe6\x96\x87", false, 0 },
+	{ "Greek \xce\xb1\xce\xb2", false, 0 },
+	{ "\xc7\x85 Latin Extended-B", false, 0 },
+	{ "combining e\xcc\x81", false, 0 },
+	{ REPEAT16("averyveryverylongword"), false, 0 },
+	{ "cut \xc3", false, 0 },
+};
+
+/* squeezed - the words of text[0, len) joined by single spaces (g_free) */
+static char *
+squeezed(const char *text, size_t len)
+{
+	char *copy = g_strndup(text, len);
+	char **words = g_strsplit(copy, " ", -1), **p;
+	GString *out = g_string_new(NULL);
+
+	for (p = words; *p != NULL; p++) {
+		if (**p == '\0')
+			continue;
+		if (out->len > 0)
+			g_string_append_c(out, ' ');
+		g_string_append(out, *p);
+	}
+	g_strfreev(words);
+	g_free(copy);
+	return g_string_free(out, FALSE);
+}
+
+/* latin_words_equal - whether the lines of text hold its words, in
+ * order, each line but the first starting on a word and each ending
+ * after one */
+static bool
+latin_words_equal(const char *text, const GArray *lines)
+{
+	GString *joined = g_string_new(NULL);
+	char *have, *want;
+	bool ok = true;
+	guint i;
+
+	for (i = 0; i < lines->len; i++) {
+		const latin_line *line = &g_array_index(lines, latin_line, i);
+
+		if (line->end < line->start || (line->end > line->start &&
+		    text[line->end - 1] == ' ') ||
+		    (i > 0 && text[line->start] == ' '))
+			ok = false;
+		g_string_append_c(joined, ' ');
+		g_string_append_len(joined, text + line->start,
+		    (gssize)(line->end - line->start));
+	}
+	have = squeezed(joined->str, joined->len);
+	want = squeezed(text, strlen(text));
+	ok = ok && strcmp(have, want) == 0;
+	g_free(have);
+	g_free(want);
+	g_string_free(joined, TRUE);
+	return ok;
+}
+
+/* check_latin - the fast path's choices and line breaks, and its cache
+ * holding each word once */
+static void
+check_latin(void)
+{
+	PangoFontMap *fontmap = pango_cairo_font_map_new();
+	PangoContext *context = pango_font_map_create_context(fontmap);
+	latin *l = latin_new(context, "Noto Sans, DejaVu Sans 10");
+	GArray *lines = g_array_new(FALSE, FALSE, sizeof(latin_line));
+	size_t i, before;
+	bool taken;
+
+	if (!unit_check(l != NULL, "the body font serves the Latin path"))
+		goto out;
+	for (i = 0; i < G_N_ELEMENTS(latin_cases); i++) {
+		const latin_case *c = &latin_cases[i];
+
+		taken = latin_break(l, c->text, strlen(c->text), LATIN_WIDTH,
+		    lines);
+
+		unit_check(taken == c->taken, "latin %s: %s",
+		    unit_show(c->text), taken ? "taken" : "left to pango");
+		if (!taken || !c->taken)
+			continue;
+		unit_check(c->lines == 0 ? lines->len > 1 :
+		    lines->len == c->lines, "latin %s: %u lines",
+		    unit_show(c->text), lines->len);
+		unit_check(latin_words_equal(c->text, lines),
+		    "latin %s: every word once, in order, broken at spaces",
+		    unit_show(c->text));
+	}
+	/* shaping is per word, not per occurrence */
+	before = latin_words(l);
+	taken = latin_break(l, REPEAT16("alpha beta gamma "),
+	    strlen(REPEAT16("alpha beta gamma ")), LATIN_WIDTH, lines);
+	unit_check(taken && latin_words(l) == before + 3,
+	    "three words, each shaped once (%zu)", latin_words(l) - before);
+out:
+	latin_free(l);
+	g_array_free(lines, TRUE);
+	g_object_unref(context);
+	g_object_unref(fontmap);
+}
+
 int
 main(void)
 {
@@ -307,6 +439,7 @@ main(void)
 	check_reply(key);
 	msg_library_init();
 	check_refusals();
+	check_latin();
 	unit_check(pdfpass_check_static("twelve chars") == MS_OK,
 	    "a 12-character static password is accepted");
 	unit_check(pdfpass_check_static("eleven char") != MS_OK,
