@@ -55,7 +55,8 @@ typedef struct group {
 	route_method method;
 	route_sign sign;	/* NONE, SMIME or PGP */
 	route_domain_key key;	/* smime, pgp: a domain certificate or key */
-	int pdf_rcpt;		/* pdf: the one recipient's index, else -1 */
+	int own_rcpt;		/* a copy of its own (pdf, a blind recipient):
+				 * the recipient's index, else -1 */
 	GPtrArray *rcpts;	/* char *, as given on the command line */
 	int out_fd;		/* the built variant, or -1 */
 	bool borrowed;		/* out_fd belongs to someone else */
@@ -190,7 +191,7 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 
 /* add_to_group - file rcpt with the group of the same variant */
 static void
-add_to_group(job *j, const route_decision *d, route_sign sign, int pdf_rcpt,
+add_to_group(job *j, const route_decision *d, route_sign sign, int own_rcpt,
     const char *rcpt)
 {
 	group *g = NULL;
@@ -201,7 +202,7 @@ add_to_group(job *j, const route_decision *d, route_sign sign, int pdf_rcpt,
 		if (c->method == d->method && c->sign == sign &&
 		    c->key.used == d->domain_key &&
 		    g_strcmp0(c->key.fingerprint, d->domain_key ?
-		    d->fingerprint : NULL) == 0 && c->pdf_rcpt == pdf_rcpt) {
+		    d->fingerprint : NULL) == 0 && c->own_rcpt == own_rcpt) {
 			g = c;
 			break;
 		}
@@ -213,7 +214,7 @@ add_to_group(job *j, const route_decision *d, route_sign sign, int pdf_rcpt,
 		g->key.used = d->domain_key;
 		g->key.fingerprint = d->domain_key ?
 		    g_strdup(d->fingerprint) : NULL;
-		g->pdf_rcpt = pdf_rcpt;
+		g->own_rcpt = own_rcpt;
 		g->rcpts = g_ptr_array_new_with_free_func(g_free);
 		g->out_fd = -1;
 		g->notice_fd = -1;
@@ -398,6 +399,7 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 	}
 	for (int i = 0; err == MS_OK && i < j->nrcpts; i++) {
 		route_decision d;
+		bool blind;
 		ms_addr addr;
 		const char *why;
 
@@ -406,6 +408,7 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 			break;
 		}
 		err = route_decide(rt, &addr, forced, NULL, &d);
+		blind = !msg_names_recipient(j->f.msg, &addr);
 		addr_clear(&addr);
 		if (err != MS_OK)
 			break;
@@ -414,10 +417,12 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 			route_decision_clear(&d);
 			continue;
 		}
-		/* a PDF's password belongs to one recipient: one copy
-		 * each */
-		add_to_group(j, &d, sign, d.method == ROUTE_PDF ? i : -1,
-		    j->rcpts[i]);
+		/* a PDF's password belongs to one recipient, and a blind
+		 * (Bcc) recipient's certificate or key must not show in the
+		 * others' copies: one copy each */
+		add_to_group(j, &d, sign, d.method == ROUTE_PDF || (blind &&
+		    (d.method == ROUTE_SMIME || d.method == ROUTE_PGP)) ? i :
+		    -1, j->rcpts[i]);
 		route_decision_clear(&d);
 	}
 	if (err == MS_OK && refused->len > 0) {
@@ -726,12 +731,21 @@ build(job *j)
 		case ROUTE_SMIME:
 			err = smime_copy(j, g);
 			break;
-		case ROUTE_PGP:
+		case ROUTE_PGP: {
+			/* a copy to several keys names none of them */
+			static const char *const hide[] = {
+				"--hide-recipients", NULL
+			};
+			bool hidden = g->rcpts->len > 1 && !g->key.used &&
+			    settings_get_bool(j->f.settings,
+			    "pgp-hide-recipients");
+
 			err = variant(j, g->sign, &base);
 			if (err == MS_OK)
-				err = step("pgp-enc", NULL, g->rcpts, base, -1,
-				    &g->out_fd);
+				err = step("pgp-enc", hidden ? hide : NULL,
+				    g->rcpts, base, -1, &g->out_fd);
 			break;
+		}
 		case ROUTE_PDF:
 			err = variant(j, g->sign, &base);
 			if (err == MS_OK)

@@ -519,6 +519,44 @@ one_mailbox(InternetAddressList *list)
 	    INTERNET_ADDRESS_MAILBOX(a) : NULL;
 }
 
+/* list_names - an address list (groups opened) names addr */
+static bool
+list_names(InternetAddressList *list, const ms_addr *addr, int depth)
+{
+	for (int i = 0; list != NULL && i < internet_address_list_length(list);
+	    i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth == 0) {
+			if (list_names(internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia)), addr, depth + 1))
+				return true;
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			ms_addr got;
+			const char *why;
+			bool same;
+
+			if (addr_parse_str(internet_address_mailbox_get_addr(
+			    INTERNET_ADDRESS_MAILBOX(ia)), &got, &why) != MS_OK)
+				continue;
+			same = addr_equal(&got, addr);
+			addr_clear(&got);
+			if (same)
+				return true;
+		}
+	}
+	return false;
+}
+
+bool
+msg_names_recipient(const ms_message *msg, const ms_addr *addr)
+{
+	return list_names(g_mime_message_get_addresses(msg->mime,
+	    GMIME_ADDRESS_TYPE_TO), addr, 0) ||
+	    list_names(g_mime_message_get_addresses(msg->mime,
+	    GMIME_ADDRESS_TYPE_CC), addr, 0);
+}
+
 ms_err
 msg_from_address(const ms_message *msg, ms_addr *from, const char **why)
 {

@@ -82,6 +82,10 @@ GByteArray *msg_part_content(GMimeObject *part, size_t max);
 ms_err msg_signed_parts(ms_message *msg, GByteArray **content,
     GByteArray **signature, const char **why);
 
+/* msg_names_recipient - the To or Cc field names addr (a recipient that
+ * neither names is a blind one, whose copy must not show it to others) */
+bool msg_names_recipient(const ms_message *msg, const ms_addr *addr);
+
 /* msg_from_address - the single From mailbox, parsed by the one address
  * parser; MS_DATA (with *why) for no, several or ambiguous senders */
 ms_err msg_from_address(const ms_message *msg, ms_addr *from,

@@ -136,6 +136,8 @@ static const key_def keys[] = {
 	 * non-empty reinject-smtp (HOST:PORT) uses SMTP instead */
 	{ "reinject-command", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 	{ "reinject-smtp", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	/* an OpenPGP copy to several recipients' keys hides the key IDs */
+	{ "pgp-hide-recipients", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
 	/* the reinjection listener's message_size_limit (Postfix's default):
 	 * a copy above it is refused with 5.3.4 before any goes out */
 	{ "reinject-max-size", TYPE_NUMBER, NULL, "10240000", LEVEL_GLOBAL,

@@ -912,3 +912,39 @@ EOF2
 	[ -z "$(find "$T/tmp" -mindepth 1 2>/dev/null)" ] ||
 	    fail_with "left in TMPDIR: $(find "$T/tmp" -mindepth 1)"
 }
+
+@test "Bcc stays private: a recipient the To and Cc fields do not name gets a copy of its own; OpenPGP copies hide the key IDs" {
+	sed -i 's/^To: .*/To: alice@example.test/' "$MSG"
+	run mailseal-filter -f alice@example.test -- alice@example.test bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 2 ] || fail_with "bob (Bcc) shares a copy: $(copies) copies"
+	local a b
+	a=$(copy_for alice@example.test)
+	b=$(copy_for bob@example.test)
+	[ "$a" != "$b" ] || fail_with "one copy for both"
+	openssl cms -cmsout -print -in "$a" >"$T/a.txt" 2>/dev/null || fail_with "alice's copy"
+	# one recipient identifier (key transport or agreement) in the copy
+	local ids
+	ids=$(grep -c 'd.issuerAndSerialNumber:\|d.rKeyId:\|d.subjectKeyIdentifier:' "$T/a.txt")
+	[ "$ids" = 1 ] || fail_with "alice's copy names $ids recipients"
+	! openssl cms -decrypt -in "$a" -recip "$BASE/bob.pem" -inkey "$BASE/bob.key" \
+	    -out /dev/null 2>/dev/null || fail_with "bob can open alice's copy"
+	openssl cms -decrypt -in "$b" -recip "$BASE/bob.pem" -inkey "$BASE/bob.key" \
+	    -out "$T/b.txt" && grep -q "$MARK" "$T/b.txt" || fail_with "bob's copy"
+
+	# OpenPGP, both named: one copy, no key IDs in it
+	rm -f "$T"/out/*
+	carol_key
+	local dave
+	dave=$(pg_recipient dave@example.test) || fail_with "dave's key"
+	sed -i 's/^To: .*/To: carol@example.test, dave@example.test/' "$MSG"
+	run mailseal-filter -f alice@example.test -- carol@example.test dave@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "copies: $(copies)"
+	pg_py armor "$(copy_for carol@example.test)" "$T/cd.asc"
+	gpg --batch --list-packets "$T/cd.asc" 2>/dev/null >"$T/packets.txt" || true
+	grep -q 'keyid 0000000000000000' "$T/packets.txt" ||
+	    fail_with "key IDs shown: $(grep keyid "$T/packets.txt")"
+	pg_gpg --decrypt "$T/cd.asc" 2>/dev/null | grep -q "$MARK" ||
+	    fail_with "the copy does not decrypt"
+}
