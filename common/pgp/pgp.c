@@ -529,9 +529,10 @@ entity_prev(const entity_reader *r)
 	return '\0';
 }
 
-/* entity_read - copies whole runs up to the next line end that needs a
- * CR, so large entities cost a memchr and a memcpy per line, not a test
- * per byte */
+/* entity_read - copies a line at a time: a memchr finds its end, a memcpy
+ * moves it, and the CR (when missing) and LF are put after it in the same
+ * step, so a large entity costs about two library scans per line; a line
+ * end that does not fit is finished by the next call */
 static ssize_t
 entity_read(void *handle, void *buffer, size_t size)
 {
@@ -540,8 +541,9 @@ entity_read(void *handle, void *buffer, size_t size)
 	size_t done = 0;
 
 	while (done < size && r->cur < 2) {
-		const char *seg = r->seg[r->cur], *nl;
+		const char *seg = r->seg[r->cur] + r->pos, *nl;
 		size_t left = r->len[r->cur] - r->pos, run;
+		bool has_cr;
 
 		if (r->lf_pending) {
 			out[done++] = '\n';
@@ -555,21 +557,32 @@ entity_read(void *handle, void *buffer, size_t size)
 			continue;
 		}
 		run = left < size - done ? left : size - done;
-		nl = r->crlf ? memchr(seg + r->pos, '\n', run) : NULL;
-		if (nl == seg + r->pos) {
-			/* at an LF: a CR first unless one is there already */
-			if (entity_prev(r) != '\r') {
-				out[done++] = '\r';
-				r->lf_pending = true;
-				continue;
-			}
-			run = 1;
-		} else if (nl != NULL) {
-			run = (size_t)(nl - (seg + r->pos));
+		nl = r->crlf ? memchr(seg, '\n', run) : NULL;
+		if (nl == NULL) {
+			memcpy(out + done, seg, run);
+			done += run;
+			r->pos += run;
+			continue;
 		}
-		memcpy(out + done, seg + r->pos, run);
+		run = (size_t)(nl - seg);
+		has_cr = run > 0 ? seg[run - 1] == '\r' : entity_prev(r) == '\r';
+		memcpy(out + done, seg, run);
 		done += run;
 		r->pos += run;
+		/* at the LF: a CR first unless one is there already */
+		if (!has_cr) {
+			if (done == size)
+				break;
+			out[done++] = '\r';
+			if (done == size) {
+				r->lf_pending = true;
+				break;
+			}
+		}
+		if (done == size)
+			break;
+		out[done++] = '\n';
+		r->pos++;
 	}
 	return (ssize_t)done;
 }
