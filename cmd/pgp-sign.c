@@ -46,6 +46,8 @@ main(int argc, char **argv)
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("pgp-sign takes no operands");
 	diag_set_quiet(true);
+	/* gpg's start-up probe runs while the message is read */
+	pgp_start();
 	err = filter_open(&f, MSG_READ_HEADERS);
 	if (err == MS_OK)
 		err = pgp_open(f.store, false, opt_passphrase_file, &pgp);

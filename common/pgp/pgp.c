@@ -158,11 +158,46 @@ passphrase_cb(void *hook, const char *uid_hint, const char *info,
 	return err;
 }
 
+static bool initialised;
+static GThread *probe_thread;
+
+/* initialise - GPGME once per process */
+static bool
+initialise(void)
+{
+	if (initialised)
+		return true;
+	/* every process GPGME starts counts once per message: it need not
+	 * ask gpgconf where gpg is (pipe(8) gives a fixed PATH) */
+	gpgme_set_global_flag("disable-gpgconf", "1");
+	/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
+	initialised = gpgme_check_version("1.18.0") != NULL;
+	return initialised;
+}
+
+/* probe_engine - GPGME's start-up probe; a failure shows again, and is
+ * reported, when pgp_open makes its context */
+static gpointer
+probe_engine(gpointer data)
+{
+	gpgme_engine_info_t info;
+
+	(void)data;
+	(void)gpgme_get_engine_info(&info);
+	return NULL;
+}
+
+void
+pgp_start(void)
+{
+	if (probe_thread == NULL && initialise())
+		probe_thread = g_thread_new("gpg-probe", probe_engine, NULL);
+}
+
 ms_err
 pgp_open(const ms_store *store, bool create, const char *passphrase_file,
     gpgme_ctx_t *out)
 {
-	static bool initialised;
 	char *real = store_path(store, "gnupg", NULL), *home;
 	gpgme_ctx_t ctx = NULL;
 	gpgme_error_t gerr;
@@ -170,17 +205,16 @@ pgp_open(const ms_store *store, bool create, const char *passphrase_file,
 	ms_err err = MS_OK;
 
 	*out = NULL;
-	if (!initialised) {
-		/* every process GPGME starts counts once per message: it need
-		 * not ask gpgconf where gpg is (pipe(8) gives a fixed PATH) */
-		gpgme_set_global_flag("disable-gpgconf", "1");
-		/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
-		if (gpgme_check_version("1.18.0") == NULL) {
-			g_free(real);
-			diag_error("GPGME is older than 1.18");
-			return MS_CONFIG;
-		}
-		initialised = true;
+	if (!initialise()) {
+		g_free(real);
+		diag_error("GPGME is older than 1.18");
+		return MS_CONFIG;
+	}
+	/* the probe pgp_start began is done before the environment changes
+	 * (GNUPGHOME below) and before a context needs its result */
+	if (probe_thread != NULL) {
+		g_thread_join(probe_thread);
+		probe_thread = NULL;
 	}
 	if (create && mkdir(real, 0700) != 0 && errno != EEXIST) {
 		diag_error("cannot create %s: %s", real, strerror(errno));
