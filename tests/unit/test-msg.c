@@ -712,6 +712,25 @@ reference_7bit_clean(const unsigned char *p, size_t len)
 	return true;
 }
 
+/* text_7bit_clean - msg_7bit_clean over text as a message's raw bytes */
+static bool
+text_7bit_clean(const GString *text)
+{
+	ms_message m = { 0 };
+
+	m.raw = text->str;
+	m.raw_len = text->len;
+	return msg_7bit_clean(&m);
+}
+
+/* append_repeated - count copies of c */
+static void
+append_repeated(GString *text, char c, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		g_string_append_c(text, c);
+}
+
 /* check_7bit_positions - the scan looks at sixteen octets at a time: each
  * thing that makes a message unclean is found at every position across
  * those blocks, and random text gets the reference's verdict */
@@ -741,25 +760,17 @@ check_7bit_positions(void)
 		bool all = true;
 
 		for (size_t at = 0; at < 48; at++) {
-			ms_message m = { 0 };
-
 			g_string_assign(text, "Subject: x\n\n");
-			for (size_t i = 0; i < at; i++)
-				g_string_append_c(text, 'x');
+			append_repeated(text, 'x', at);
 			g_string_append_len(text, features[f].bytes,
 			    (gssize)features[f].len);
 			g_string_append(text, "and more text after it\n");
-			m.raw = text->str;
-			m.raw_len = text->len;
-			all = all && !msg_7bit_clean(&m);
+			all = all && !text_7bit_clean(text);
 			/* the same line without the feature is clean */
-			g_string_assign(text, "Subject: x\n\n");
-			for (size_t i = 0; i < at + 40; i++)
-				g_string_append_c(text, 'x');
+			g_string_truncate(text, strlen("Subject: x\n\n"));
+			append_repeated(text, 'x', at + 40);
 			g_string_append_c(text, '\n');
-			m.raw = text->str;
-			m.raw_len = text->len;
-			all = all && msg_7bit_clean(&m);
+			all = all && text_7bit_clean(text);
 		}
 		unit_check(all, "7-bit: %s at any offset", features[f].name);
 	}
@@ -767,23 +778,17 @@ check_7bit_positions(void)
 		bool all = true;
 
 		for (size_t at = 0; at < 17; at++) {
-			ms_message m = { 0 };
-
 			g_string_assign(text, "Subject: x\n\n");
 			for (size_t i = 0; i < at; i++)
 				g_string_append(text, "y\n");
-			for (int i = 0; i < 998 + extra; i++)
-				g_string_append_c(text, 'a');
-			m.raw = text->str;
-			m.raw_len = text->len;
-			all = all && msg_7bit_clean(&m) == (extra == 0);
+			append_repeated(text, 'a', (size_t)(998 + extra));
+			all = all && text_7bit_clean(text) == (extra == 0);
 		}
 		unit_check(all, "7-bit: a last line of %d characters without "
 		    "a line end", 998 + extra);
 	}
 	for (unsigned run = 0; run < runs; run++) {
 		unsigned len = (unsigned)g_rand_int_range(rand, 0, 80);
-		ms_message m = { 0 };
 		bool want;
 
 		g_string_truncate(text, 0);
@@ -794,12 +799,10 @@ check_7bit_positions(void)
 			g_string_append_c(text, (char)(pick < sizeof(alphabet) -
 			    1 ? alphabet[pick] : 'q'));
 		}
-		m.raw = text->str;
-		m.raw_len = text->len;
 		want = reference_7bit_clean((const unsigned char *)text->str,
 		    text->len);
 		unclean += !want;
-		if (msg_7bit_clean(&m) != want && wrong++ == 0)
+		if (text_7bit_clean(text) != want && wrong++ == 0)
 			unit_note("differs from the reference on %s",
 			    unit_show_len(text->str, text->len));
 	}
