@@ -265,11 +265,9 @@ pgsign_parts_clear(pgsign_parts *parts)
 {
 	if (parts->head != NULL)
 		g_string_free(parts->head, TRUE);
-	if (parts->body != NULL)
-		g_array_free(parts->body, TRUE);
-	if (parts->owned != NULL)
-		g_ptr_array_free(parts->owned, TRUE);
-	memset(parts, 0, sizeof(*parts));
+	parts->head = NULL;
+	g_clear_pointer(&parts->body, g_array_unref);
+	g_clear_pointer(&parts->owned, g_ptr_array_unref);
 }
 
 ms_err
