@@ -1245,7 +1245,9 @@ bool
 msg_7bit_clean(const ms_message *msg)
 {
 	const unsigned char *p = (const unsigned char *)msg->raw;
-	const unsigned char *end = p + msg->raw_len;
+	/* no arithmetic on the pointer of an empty message, which may be
+	 * NULL */
+	const unsigned char *end = msg->raw_len > 0 ? p + msg->raw_len : p;
 	const unsigned char *line = p;
 
 	/* one pass, sixteen octets at a time up to the next octet that

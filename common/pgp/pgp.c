@@ -575,8 +575,8 @@ entity_read(void *handle, void *buffer, size_t size)
 	size_t done = 0;
 
 	while (done < size && r->cur < 2) {
-		const char *seg = r->seg[r->cur] + r->pos, *nl;
 		size_t left = r->len[r->cur] - r->pos, run;
+		const char *seg, *nl;
 		bool has_cr;
 
 		if (r->lf_pending) {
@@ -590,6 +590,7 @@ entity_read(void *handle, void *buffer, size_t size)
 			r->pos = 0;
 			continue;
 		}
+		seg = r->seg[r->cur] + r->pos;
 		run = left < size - done ? left : size - done;
 		nl = r->crlf ? memchr(seg, '\n', run) : NULL;
 		if (nl == NULL) {

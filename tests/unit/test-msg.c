@@ -755,6 +755,9 @@ check_7bit_positions(void)
 	GString *text = g_string_new(NULL);
 	GRand *rand = g_rand_new_with_seed(7);
 	unsigned wrong = 0, unclean = 0, runs = 20000;
+	ms_message none = { 0 };	/* raw NULL, no octets */
+
+	unit_check(msg_7bit_clean(&none), "7-bit: no octets at all");
 
 	for (size_t f = 0; f < G_N_ELEMENTS(features); f++) {
 		bool all = true;

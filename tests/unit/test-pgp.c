@@ -30,6 +30,7 @@ static const entity_case entity_cases[] = {
 	{ "empty lines only", "\n\n\n", "\n", true, "\r\n\r\n\r\n\r\n" },
 	{ "an empty second piece", "x\ny\n", "", true, "x\r\ny\r\n" },
 	{ "an empty first piece", "", "\nx", true, "\r\nx" },
+	{ "no second piece at all", "x\ny", NULL, true, "x\r\ny" },
 	{ "nothing at all", "", "", true, "" },
 	{ "a bare CR is left alone", "a\rb\n", "", true, "a\rb\r\n" },
 	{ "no conversion asked", "A: b\n\n", "x\ny\n", false,
@@ -75,7 +76,7 @@ check_entity(void)
 			GString *got = NULL;
 
 			if (pgp_data_entity(c->a, strlen(c->a), c->b,
-			    strlen(c->b), c->crlf, &dh) == MS_OK)
+			    c->b ? strlen(c->b) : 0, c->crlf, &dh) == MS_OK)
 				got = read_all(dh, blocks[k]);
 			gpgme_data_release(dh);
 			if (got == NULL || strcmp(got->str, c->want) != 0) {
