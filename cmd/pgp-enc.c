@@ -396,6 +396,8 @@ main(int argc, char **argv)
 	if (recipients == NULL || recipients[0] == NULL)
 		ritual_usage_error("no RECIPIENT given");
 	diag_set_quiet(true);
+	/* gpg's start-up probe runs while the message is read */
+	pgp_start();
 	err = filter_open(&f, MSG_READ_HEADERS);
 	if (err == MS_OK)
 		err = output_open(f.store, &out);

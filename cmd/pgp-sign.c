@@ -1,12 +1,13 @@
 /*
  * pgp-sign - sign a message with the sender's OpenPGP key, as PGP/MIME
  * (RFC 3156) or as a cleartext signature of a plain text message
- * (pgp-sign(1)): read, pgsign_sign() (pgsign.h, the same call
- * mailseal-filter makes in process), write, exit.
+ * (pgp-sign(1)): read, pgsign_sign_parts() (pgsign.h, the signing
+ * mailseal-filter does in process), write, exit.  The signed message is
+ * written from memory once it is complete: the body as received, the rest
+ * around it, with no staging copy of a large body.
  */
 #include "diag.h"
 #include "filter.h"
-#include "output.h"
 #include "pgp.h"
 #include "pgsign.h"
 #include "ritual.h"
@@ -37,8 +38,7 @@ main(int argc, char **argv)
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
 	gpgme_ctx_t pgp = NULL;
-	smsign_entity entity = { 0 };
-	ms_output *out = NULL;
+	pgsign_parts parts = { 0 };
 	ms_addr sender = { 0 };
 	ms_filter f;
 	ms_err err;
@@ -46,9 +46,9 @@ main(int argc, char **argv)
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("pgp-sign takes no operands");
 	diag_set_quiet(true);
+	/* gpg's start-up probe runs while the message is read */
+	pgp_start();
 	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err == MS_OK)
-		err = output_open(f.store, &out);
 	if (err == MS_OK)
 		err = pgp_open(f.store, false, opt_passphrase_file, &pgp);
 	if (err != MS_OK)
@@ -57,16 +57,11 @@ main(int argc, char **argv)
 	if (err == MS_OK)
 		err = pgsign_choose_signer(pgp, &sender);
 	if (err == MS_OK)
-		err = pgsign_sign(pgp, f.msg, opt_inline != 0, &entity);
+		err = pgsign_sign_parts(pgp, f.msg, opt_inline != 0, &parts);
 	if (err == MS_OK)
-		err = smsign_write(f.msg, &entity, out);
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
+		err = pgsign_send(f.msg, &parts);
 out:
-	output_discard(out);
-	smsign_entity_clear(&entity);
+	pgsign_parts_clear(&parts);
 	addr_clear(&sender);
 	pgp_close(pgp);
 	filter_close(&f);

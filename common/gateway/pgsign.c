@@ -13,20 +13,60 @@
 
 #include <string.h>
 
-/* append_bytes - data onto body, with LF line ends when lf */
+/* free_bytes - a GDestroyNotify for the buffers pgsign_parts owns */
 static void
-append_bytes(GByteArray *body, const char *data, size_t len, bool lf)
+free_bytes(gpointer bytes)
 {
-	GByteArray *converted;
+	g_byte_array_free(bytes, TRUE);
+}
 
-	/* text without CR needs no conversion: no copy of a large body */
-	if (!lf || memchr(data, '\r', len) == NULL) {
-		g_byte_array_append(body, (const guint8 *)data, (guint)len);
+/* parts_add - a piece of the body that stays where it is: data must
+ * live as long as the parts (the message, or a buffer the parts own) */
+static void
+parts_add(pgsign_parts *parts, const void *data, size_t len)
+{
+	struct iovec piece = { (void *)data, len };
+
+	if (len > 0)
+		g_array_append_val(parts->body, piece);
+}
+
+/* parts_add_lf - a piece of the body with LF line ends: text without CR
+ * is taken where it is when it lives as long as the parts (stays), else
+ * it is copied, and converted when it has a CR */
+static void
+parts_add_lf(pgsign_parts *parts, const char *data, size_t len, bool stays)
+{
+	GByteArray *copy;
+
+	if (len == 0)
 		return;
+	if (memchr(data, '\r', len) != NULL)
+		copy = msg_crlf_to_lf((const guint8 *)data, len);
+	else if (stays) {
+		parts_add(parts, data, len);
+		return;
+	} else {
+		copy = g_byte_array_sized_new((guint)len);
+		g_byte_array_append(copy, (const guint8 *)data, (guint)len);
 	}
-	converted = msg_crlf_to_lf((const guint8 *)data, len);
-	g_byte_array_append(body, converted->data, converted->len);
-	g_byte_array_free(converted, TRUE);
+	g_ptr_array_add(parts->owned, copy);
+	parts_add(parts, copy->data, copy->len);
+}
+
+/* parts_add_text - our own text, copied into the parts */
+static void
+parts_add_text(pgsign_parts *parts, const GString *text)
+{
+	parts_add_lf(parts, text->str, text->len, false);
+}
+
+static void
+parts_init(pgsign_parts *parts)
+{
+	parts->head = g_string_new(NULL);
+	parts->body = g_array_new(FALSE, FALSE, sizeof(struct iovec));
+	parts->owned = g_ptr_array_new_with_free_func(free_bytes);
 }
 
 /* micalg - from the signature actually made (RFC 3156 5) */
@@ -47,7 +87,7 @@ micalg(gpgme_ctx_t pgp)
 }
 
 static ms_err
-sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
+sign_mime(gpgme_ctx_t pgp, ms_message *msg, pgsign_parts *out)
 {
 	gpgme_data_t plain = NULL, sig = NULL;
 	char *boundary = NULL, *alg = NULL, *sigtext = NULL;
@@ -86,10 +126,7 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 
 		boundary = msg_boundary_new("=-mailseal-pgp-", e.head,
 		    e.head_len, e.body, e.body_len);
-		out->head = g_string_new(NULL);
-		/* sized once: the entity, the signature and the frame */
-		out->body = g_byte_array_sized_new((guint)(e.head_len +
-		    e.body_len + siglen + 1024));
+		parts_init(out);
 		g_string_append_printf(out->head,
 		    "Content-Type: multipart/signed;"
 		    " protocol=\"application/pgp-signature\";\n"
@@ -98,18 +135,19 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 		g_string_printf(text,
 		    "This is an OpenPGP/MIME signed message (RFC 4880 and 3156).\n"
 		    "--%s\n", boundary);
-		append_bytes(out->body, text->str, text->len, false);
-		append_bytes(out->body, e.head, e.head_len, true);
-		append_bytes(out->body, e.body, e.body_len, true);
+		parts_add_text(out, text);
+		/* the raw body of a 7-bit message is written where it is;
+		 * a rebuilt entity belongs to e and is copied */
+		parts_add_lf(out, e.head, e.head_len, false);
+		parts_add_lf(out, e.body, e.body_len, e.built == NULL);
 		g_string_printf(text, "\n--%s\n"
 		    "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
 		    "Content-Description: OpenPGP digital signature\n"
 		    "Content-Disposition: attachment; filename=\"signature.asc\"\n\n",
 		    boundary);
-		append_bytes(out->body, text->str, text->len, false);
-		append_bytes(out->body, sigtext, siglen, true);
-		g_string_printf(text, "\n--%s--\n", boundary);
-		append_bytes(out->body, text->str, text->len, false);
+		g_string_append_len(text, sigtext, (gssize)siglen);
+		g_string_append_printf(text, "\n--%s--\n", boundary);
+		parts_add_text(out, text);
 		g_string_free(text, TRUE);
 	}
 	if (sigtext != NULL)
@@ -125,7 +163,7 @@ sign_mime(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out)
 /* sign_inline - a cleartext signature over the text of a text/plain
  * root; false when the message is not such a message */
 static ms_err
-sign_inline(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out, bool *done)
+sign_inline(gpgme_ctx_t pgp, ms_message *msg, pgsign_parts *out, bool *done)
 {
 	GByteArray *text = NULL;
 	gpgme_data_t plain = NULL, signed_text = NULL;
@@ -166,10 +204,10 @@ sign_inline(gpgme_ctx_t pgp, ms_message *msg, smsign_entity *out, bool *done)
 		gpgme_free(data);
 		return MS_TEMP;
 	}
-	out->head = g_string_new("Content-Type: text/plain; charset=utf-8\n"
+	parts_init(out);
+	g_string_assign(out->head, "Content-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: 8bit\n\n");
-	out->body = g_byte_array_new();
-	append_bytes(out->body, data, len, true);
+	parts_add_lf(out, data, len, false);
 	gpgme_free(data);
 	return MS_OK;
 }
@@ -206,8 +244,8 @@ pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender)
 }
 
 ms_err
-pgsign_sign(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
-    smsign_entity *out)
+pgsign_sign_parts(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
+    pgsign_parts *out)
 {
 	bool done = false;
 	ms_err err = MS_OK;
@@ -218,6 +256,62 @@ pgsign_sign(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
 	if (err == MS_OK && !done)
 		err = sign_mime(pgp, msg, out);
 	if (err != MS_OK)
-		smsign_entity_clear(out);
+		pgsign_parts_clear(out);
+	return err;
+}
+
+void
+pgsign_parts_clear(pgsign_parts *parts)
+{
+	if (parts->head != NULL)
+		g_string_free(parts->head, TRUE);
+	parts->head = NULL;
+	g_clear_pointer(&parts->body, g_array_unref);
+	g_clear_pointer(&parts->owned, g_ptr_array_unref);
+}
+
+ms_err
+pgsign_sign(gpgme_ctx_t pgp, ms_message *msg, bool cleartext,
+    smsign_entity *out)
+{
+	pgsign_parts parts;
+	size_t len = 0;
+	ms_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = pgsign_sign_parts(pgp, msg, cleartext, &parts);
+	if (err != MS_OK)
+		return err;
+	for (guint i = 0; i < parts.body->len; i++)
+		len += g_array_index(parts.body, struct iovec, i).iov_len;
+	/* sized once: no copies as the body grows */
+	out->body = g_byte_array_sized_new((guint)len);
+	for (guint i = 0; i < parts.body->len; i++) {
+		struct iovec *piece = &g_array_index(parts.body, struct iovec,
+		    i);
+
+		g_byte_array_append(out->body, piece->iov_base,
+		    (guint)piece->iov_len);
+	}
+	out->head = parts.head;
+	parts.head = NULL;
+	pgsign_parts_clear(&parts);
+	return MS_OK;
+}
+
+ms_err
+pgsign_send(const ms_message *msg, const pgsign_parts *parts)
+{
+	GString *outer = smsign_outer_fields(msg);
+	struct iovec *iov = g_new(struct iovec, parts->body->len + 2);
+	ms_err err;
+
+	iov[0] = (struct iovec){ outer->str, outer->len };
+	iov[1] = (struct iovec){ parts->head->str, parts->head->len };
+	for (guint i = 0; i < parts->body->len; i++)
+		iov[i + 2] = g_array_index(parts->body, struct iovec, i);
+	err = output_send(iov, (int)parts->body->len + 2);
+	g_free(iov);
+	g_string_free(outer, TRUE);
 	return err;
 }

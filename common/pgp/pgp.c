@@ -158,11 +158,46 @@ passphrase_cb(void *hook, const char *uid_hint, const char *info,
 	return err;
 }
 
+static bool initialised;
+static GThread *probe_thread;
+
+/* initialise - GPGME once per process */
+static bool
+initialise(void)
+{
+	if (initialised)
+		return true;
+	/* every process GPGME starts counts once per message: it need not
+	 * ask gpgconf where gpg is (pipe(8) gives a fixed PATH) */
+	gpgme_set_global_flag("disable-gpgconf", "1");
+	/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
+	initialised = gpgme_check_version("1.18.0") != NULL;
+	return initialised;
+}
+
+/* probe_engine - GPGME's start-up probe; a failure shows again, and is
+ * reported, when pgp_open makes its context */
+static gpointer
+probe_engine(gpointer data)
+{
+	gpgme_engine_info_t info;
+
+	(void)data;
+	(void)gpgme_get_engine_info(&info);
+	return NULL;
+}
+
+void
+pgp_start(void)
+{
+	if (probe_thread == NULL && initialise())
+		probe_thread = g_thread_new("gpg-probe", probe_engine, NULL);
+}
+
 ms_err
 pgp_open(const ms_store *store, bool create, const char *passphrase_file,
     gpgme_ctx_t *out)
 {
-	static bool initialised;
 	char *real = store_path(store, "gnupg", NULL), *home;
 	gpgme_ctx_t ctx = NULL;
 	gpgme_error_t gerr;
@@ -170,17 +205,16 @@ pgp_open(const ms_store *store, bool create, const char *passphrase_file,
 	ms_err err = MS_OK;
 
 	*out = NULL;
-	if (!initialised) {
-		/* every process GPGME starts counts once per message: it need
-		 * not ask gpgconf where gpg is (pipe(8) gives a fixed PATH) */
-		gpgme_set_global_flag("disable-gpgconf", "1");
-		/* GnuPG 2.2's GPGME 1.18: what Debian 12 ships */
-		if (gpgme_check_version("1.18.0") == NULL) {
-			g_free(real);
-			diag_error("GPGME is older than 1.18");
-			return MS_CONFIG;
-		}
-		initialised = true;
+	if (!initialise()) {
+		g_free(real);
+		diag_error("GPGME is older than 1.18");
+		return MS_CONFIG;
+	}
+	/* the probe pgp_start began is done before the environment changes
+	 * (GNUPGHOME below) and before a context needs its result */
+	if (probe_thread != NULL) {
+		g_thread_join(probe_thread);
+		probe_thread = NULL;
 	}
 	if (create && mkdir(real, 0700) != 0 && errno != EEXIST) {
 		diag_error("cannot create %s: %s", real, strerror(errno));
@@ -530,9 +564,10 @@ entity_prev(const entity_reader *r)
 	return '\0';
 }
 
-/* entity_read - copies whole runs up to the next line end that needs a
- * CR, so large entities cost a memchr and a memcpy per line, not a test
- * per byte */
+/* entity_read - copies a line at a time: a memchr finds its end, a memcpy
+ * moves it, and the CR (when missing) and LF are put after it in the same
+ * step, so a large entity costs about two library scans per line; a line
+ * end that does not fit is finished by the next call */
 static ssize_t
 entity_read(void *handle, void *buffer, size_t size)
 {
@@ -541,8 +576,9 @@ entity_read(void *handle, void *buffer, size_t size)
 	size_t done = 0;
 
 	while (done < size && r->cur < 2) {
-		const char *seg = r->seg[r->cur], *nl;
 		size_t left = r->len[r->cur] - r->pos, run;
+		const char *seg, *nl;
+		bool has_cr;
 
 		if (r->lf_pending) {
 			out[done++] = '\n';
@@ -555,22 +591,34 @@ entity_read(void *handle, void *buffer, size_t size)
 			r->pos = 0;
 			continue;
 		}
+		seg = r->seg[r->cur] + r->pos;
 		run = left < size - done ? left : size - done;
-		nl = r->crlf ? memchr(seg + r->pos, '\n', run) : NULL;
-		if (nl == seg + r->pos) {
-			/* at an LF: a CR first unless one is there already */
-			if (entity_prev(r) != '\r') {
-				out[done++] = '\r';
-				r->lf_pending = true;
-				continue;
-			}
-			run = 1;
-		} else if (nl != NULL) {
-			run = (size_t)(nl - (seg + r->pos));
+		nl = r->crlf ? memchr(seg, '\n', run) : NULL;
+		if (nl == NULL) {
+			memcpy(out + done, seg, run);
+			done += run;
+			r->pos += run;
+			continue;
 		}
-		memcpy(out + done, seg + r->pos, run);
+		run = (size_t)(nl - seg);
+		has_cr = run > 0 ? seg[run - 1] == '\r' : entity_prev(r) == '\r';
+		memcpy(out + done, seg, run);
 		done += run;
 		r->pos += run;
+		/* at the LF: a CR first unless one is there already */
+		if (!has_cr) {
+			if (done == size)
+				break;
+			out[done++] = '\r';
+			if (done == size) {
+				r->lf_pending = true;
+				break;
+			}
+		}
+		if (done == size)
+			break;
+		out[done++] = '\n';
+		r->pos++;
 	}
 	return (ssize_t)done;
 }

@@ -2,7 +2,8 @@
  * pgp.h - OpenPGP through GPGME, with the keyring in the store
  * ($STORE/gnupg), never in a user's ~/.gnupg.
  *
- * API: pgp_open() gives a context bound to the store's GnuPG home (made
+ * API: pgp_start() begins GPGME's start-up probe early (optional);
+ * pgp_open() gives a context bound to the store's GnuPG home (made
  * and configured on first use by the admin tool), offline, with loopback
  * pinentry fed from the passphrase file of the pgp-passphrase-file
  * setting.  pgp_find_keys() selects keys by exact address among valid
@@ -29,6 +30,12 @@ typedef enum pgp_purpose {
 	PGP_PURPOSE_SIGN,	/* our own key: its secret part is needed */
 	PGP_PURPOSE_VERIFY	/* a signer's key: a signing subkey */
 } pgp_purpose;
+
+/* pgp_start - GPGME's start-up probe (a `gpg --version` that every
+ * process runs once) begun on a thread of its own, so that it runs while
+ * the message is read; pgp_open waits for it.  Optional; call it before
+ * anything else uses GPGME or changes the environment */
+void pgp_start(void);
 
 /* pgp_open - a GPGME context on the store's keyring; with create (admin
  * tools) the GnuPG home and its configuration are made when missing.

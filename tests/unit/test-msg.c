@@ -680,6 +680,142 @@ check_7bit_clean(void)
 	g_string_free(text, TRUE);
 }
 
+/* reference_7bit_clean - msg_7bit_clean's rules written line by line and
+ * octet by octet, to hold the fast scan against */
+static bool
+reference_7bit_clean(const unsigned char *p, size_t len)
+{
+	size_t start = 0;
+
+	while (start <= len) {
+		size_t end = start, text;
+
+		while (end < len && p[end] != '\n')
+			end++;
+		if (end == len && start == len)
+			break;		/* nothing after the last line end */
+		text = end;
+		if (text > start && p[text - 1] == '\r' && end < len)
+			text--;		/* the CR of a CRLF */
+		for (size_t i = start; i < text; i++)
+			if (p[i] == '\0' || p[i] == '\r' || p[i] >= 0x80)
+				return false;
+		if (text - start > 998)
+			return false;
+		if (text > start && (p[text - 1] == ' ' ||
+		    p[text - 1] == '\t'))
+			return false;
+		if (text - start >= 5 && memcmp(p + start, "From ", 5) == 0)
+			return false;
+		start = end + 1;
+	}
+	return true;
+}
+
+/* text_7bit_clean - msg_7bit_clean over text as a message's raw bytes */
+static bool
+text_7bit_clean(const GString *text)
+{
+	ms_message m = { 0 };
+
+	m.raw = text->str;
+	m.raw_len = text->len;
+	return msg_7bit_clean(&m);
+}
+
+/* append_repeated - count copies of c */
+static void
+append_repeated(GString *text, char c, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		g_string_append_c(text, c);
+}
+
+/* check_7bit_positions - the scan looks at sixteen octets at a time: each
+ * thing that makes a message unclean is found at every position across
+ * those blocks, and random text gets the reference's verdict */
+static void
+check_7bit_positions(void)
+{
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+	} features[] = {
+		{ "an 8-bit octet", BYTES("a\x80") },
+		{ "an octet 0xff", BYTES("a\xff") },
+		{ "a NUL", BYTES("a\0") },
+		{ "a bare CR", BYTES("a\rb") },
+		{ "CR CR LF", BYTES("a\r\r\n") },
+		{ "a trailing space", BYTES("a \n") },
+		{ "a trailing tab before CRLF", BYTES("a\t\r\n") },
+		{ "a From line", BYTES("\nFrom x\n") },
+	};
+	static const unsigned char alphabet[] = "aZ09 \t\r\n\nFrom>\0\x80";
+	GString *text = g_string_new(NULL);
+	GRand *rand = g_rand_new_with_seed(7);
+	unsigned wrong = 0, unclean = 0, runs = 20000;
+	ms_message none = { 0 };	/* raw NULL, no octets */
+
+	unit_check(msg_7bit_clean(&none), "7-bit: no octets at all");
+
+	for (size_t f = 0; f < G_N_ELEMENTS(features); f++) {
+		bool all = true;
+
+		for (size_t at = 0; at < 48; at++) {
+			g_string_assign(text, "Subject: x\n\n");
+			append_repeated(text, 'x', at);
+			g_string_append_len(text, features[f].bytes,
+			    (gssize)features[f].len);
+			g_string_append(text, "and more text after it\n");
+			all = all && !text_7bit_clean(text);
+			/* the same line without the feature is clean */
+			g_string_truncate(text, strlen("Subject: x\n\n"));
+			append_repeated(text, 'x', at + 40);
+			g_string_append_c(text, '\n');
+			all = all && text_7bit_clean(text);
+		}
+		unit_check(all, "7-bit: %s at any offset", features[f].name);
+	}
+	for (int extra = 0; extra < 2; extra++) {
+		bool all = true;
+
+		for (size_t at = 0; at < 17; at++) {
+			g_string_assign(text, "Subject: x\n\n");
+			for (size_t i = 0; i < at; i++)
+				g_string_append(text, "y\n");
+			append_repeated(text, 'a', (size_t)(998 + extra));
+			all = all && text_7bit_clean(text) == (extra == 0);
+		}
+		unit_check(all, "7-bit: a last line of %d characters without "
+		    "a line end", 998 + extra);
+	}
+	for (unsigned run = 0; run < runs; run++) {
+		unsigned len = (unsigned)g_rand_int_range(rand, 0, 80);
+		bool want;
+
+		g_string_truncate(text, 0);
+		for (unsigned i = 0; i < len; i++) {
+			/* mostly plain letters, so that clean texts occur */
+			unsigned pick = (unsigned)g_rand_int_range(rand, 0, 64);
+
+			g_string_append_c(text, (char)(pick < sizeof(alphabet) -
+			    1 ? alphabet[pick] : 'q'));
+		}
+		want = reference_7bit_clean((const unsigned char *)text->str,
+		    text->len);
+		unclean += !want;
+		if (text_7bit_clean(text) != want && wrong++ == 0)
+			unit_note("differs from the reference on %s",
+			    unit_show_len(text->str, text->len));
+	}
+	unit_check(wrong == 0 && unclean > runs / 10 &&
+	    unclean < runs - runs / 10, "7-bit: %u random texts as the "
+	    "reference judges them (%u unclean)", runs, unclean);
+	g_rand_free(rand);
+	g_string_free(text, TRUE);
+}
+
 int
 main(void)
 {
@@ -696,6 +832,7 @@ main(void)
 	check_read_fd();
 	check_texts();
 	check_7bit_clean();
+	check_7bit_positions();
 	g_mime_shutdown();
 	return unit_done();
 }
