@@ -96,13 +96,31 @@ check_headers(const char *data, size_t len, size_t *body)
 	return MSG_PROBLEM_NONE;
 }
 
+/* envelope_line - the line at offset starts "From " and opens a header
+ * section that follows an empty line: the mbox envelope line of a message
+ * attached as message/rfc822 (RFC 4155), which GMime skips, as it does at
+ * the top, reading the fields after it; Python's email package reads it
+ * as the attached message's envelope too.  It is no field and no body
+ * text, so the repair must not end the attached header section there. */
+static bool
+envelope_line(const ms_message *msg, gint64 offset)
+{
+	size_t at = (size_t)offset;
+	const char *p = msg->raw;
+
+	if (offset < 2 || at > msg->raw_len || msg->raw_len - at < 5 ||
+	    memcmp(p + at, "From ", 5) != 0 || p[at - 1] != '\n')
+		return false;
+	return p[at - 2] == '\n' ||
+	    (at >= 3 && p[at - 2] == '\r' && p[at - 3] == '\n');
+}
+
 static void
 on_parser_warning(gint64 offset, GMimeParserWarning errcode,
     const gchar *item, gpointer user_data)
 {
 	ms_message *msg = user_data;
 
-	(void)offset;
 	(void)item;
 	switch (errcode) {
 	case GMIME_WARN_DUPLICATED_HEADER:
@@ -117,6 +135,8 @@ on_parser_warning(gint64 offset, GMimeParserWarning errcode,
 	case GMIME_CRIT_INVALID_HEADER_NAME:
 		/* a line in a header section that is no field: GMime drops
 		 * it, the repair makes it the first line of the body */
+		if (envelope_line(msg, offset))
+			break;
 		if (offset >= 0) {
 			if (msg->bad_lines == NULL)
 				msg->bad_lines = g_array_new(FALSE, FALSE,

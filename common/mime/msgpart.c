@@ -876,6 +876,44 @@ boundary_blank(GMimeMultipart *mp)
 	return len > 0 && (b[len - 1] == ' ' || b[len - 1] == '\t');
 }
 
+/* attached_message - the message of mpart, without the mbox envelope line
+ * ("From " ...) that GMime keeps in front of an attached message and
+ * writes back.  An mbox writer turns that line into ">From " and so
+ * breaks the signature, and a message/rfc822 may carry no transfer
+ * encoding that would protect it (RFC 2046 5.2.1); the line is no part of
+ * the message (RFC 4155).  GMime has no call to drop it: the message is
+ * written and read again, which leaves the line out.  A message without
+ * header fields is kept as it is (written alone, its body would be read
+ * as its header). */
+static GMimeMessage *
+attached_message(GMimeMessagePart *mpart)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(mpart);
+	GMimeMessage *fresh;
+	GMimeStream *mem;
+	GMimeParser *parser;
+
+	if (inner == NULL || g_mime_header_list_get_count(
+	    g_mime_object_get_header_list(GMIME_OBJECT(inner))) == 0)
+		return inner;
+	mem = g_mime_stream_mem_new();
+	if (g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL,
+	    mem) < 0) {
+		g_object_unref(mem);
+		return inner;
+	}
+	g_mime_stream_reset(mem);
+	parser = g_mime_parser_new_with_stream(mem);
+	fresh = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(mem);
+	if (fresh == NULL)
+		return inner;
+	g_mime_message_part_set_message(mpart, fresh);
+	g_object_unref(fresh);	/* the part holds it */
+	return fresh;
+}
+
 /* to_7bit - give every leaf part a 7-bit transfer encoding; GMime's own
  * g_mime_object_encode leaves parts declared "binary" alone.  A part
  * that other readers may read with another structure (multipart_field,
@@ -913,7 +951,7 @@ to_7bit(GMimeObject *root)
 				g_ptr_array_add(stack, child);
 			}
 		} else if (GMIME_IS_MESSAGE_PART(obj)) {
-			GMimeMessage *inner = g_mime_message_part_get_message(
+			GMimeMessage *inner = attached_message(
 			    GMIME_MESSAGE_PART(obj));
 			GMimeObject *body = inner ?
 			    g_mime_message_get_mime_part(inner) : NULL;

@@ -397,3 +397,29 @@ verify_everywhere() {
 		    fail_with "$f: content changed"
 	done
 }
+
+@test "an attached message that starts with an mbox From line keeps its parts, and the signed entity has no From line" {
+	local f
+	for f in 0004-mail-attachment_message_rfc822_inline_image.eml \
+	    0003-mail-attachment_message_rfc822.eml; do
+		real_as_alice "$f" "$T/in.eml"
+		grep -q '^From xxxx@xxxx.com ' "$T/in.eml" ||
+		    fail_with "$f: the fixture has no envelope line"
+		run_out "$T/s.eml" smime-sign <"$T/in.eml"
+		expect_status 0
+		verify_everywhere "$T/s.eml"
+		# an mbox writer would turn the line into ">From ", and no
+		# transfer encoding may protect a message/rfc822
+		! grep -q '^From ' "$T/data" ||
+		    fail_with "$f: a From line in the signed entity"
+		# every part of the attached message is there, with its type
+		[ "$(mimetool digest "$T/v.eml" | cut -d' ' -f1-2)" = \
+		    "$(mimetool digest "$T/in.eml" | cut -d' ' -f1-2)" ] ||
+		    fail_with "$f: the parts changed"
+	done
+	# the last one's parts read as before, its attached PDF included
+	same_content "$T/v.eml" "$T/in.eml" || fail_with "content changed"
+	mimetool attachment "$T/v.eml" broken.pdf "$T/att"
+	mimetool attachment "$T/in.eml" broken.pdf "$T/att-orig"
+	cmp "$T/att-orig" "$T/att" || fail_with "the attached PDF changed"
+}

@@ -6,9 +6,11 @@
 # tests/realmail-judge.py runs and judges, one message per processor at a
 # time, every program under a timeout; the keys are made once for the
 # file.  A message a program refuses for a documented limit is listed
-# (LIMIT) and is no failure.  The judge has further checks (smime-sign
-# and pgp-sign verified by openssl and gpg, pdfwrap's PDFs, mailseal-filter
-# end to end) that are run by hand: python3 tests/realmail-judge.py -h.
+# (LIMIT) and is no failure.  Every check of the judge runs here: the
+# encryption round trips, smime-sign and pgp-sign verified by openssl and
+# gpg and read back by smime-verify and pgp-verify, dlp-scan's verdicts,
+# pdfwrap's PDFs read by qpdf and poppler, mailseal-filter end to end.
+# The judge runs the messages in parallel, one per processor.
 
 load helpers
 load smime-helpers
@@ -84,12 +86,26 @@ judge() {
 	judge smime-enc
 }
 
+@test "realmail: smime-sign verifies with openssl, smime-verify gives the original content" {
+	judge smime-sign
+}
 
 @test "realmail: pgp-enc | pgp-dec gives the original content" {
 	judge pgp-enc
 }
 
+@test "realmail: pgp-sign verifies with gpg, pgp-verify gives the original content" {
+	judge pgp-sign
+}
 
 @test "realmail: dlp-scan gives every message a verdict" {
 	judge dlp-scan
+}
+
+@test "realmail: every part is in pdfwrap's PDF, which qpdf and poppler read" {
+	judge pdfwrap
+}
+
+@test "realmail: mailseal-filter's copy decrypts to the original, or the quarantine holds it whole" {
+	judge mailseal-filter
 }
