@@ -152,6 +152,16 @@ EOF
 	body_lines "$T/out.eml"
 	grep -q '^X-Mailseal-DLP: ' "$T/out.eml" ||
 	    fail_with "no X-Mailseal-DLP field"
+	# a card number in such a body is found in the body
+	printf '%s\r' 'From: Alice <alice@example.test>' \
+	    'To: bob@example.test' 'Subject: order' '' \
+	    'card 4556 7375 8689 9855 exp 12/29' >"$T/card.eml"
+	run --separate-stderr dlp-scan -n -f alice@example.test \
+	    bob@example.test <"$T/card.eml"
+	expect_status 0
+	[[ $output == *"detector=payment_card"* ]] ||
+	    fail_with "the card in the body was not found"
+	[[ $output == *"verdict: must-encrypt"* ]] || fail_with "verdict"
 }
 
 @test "mailseal-filter: the copy for bob is encrypted with the body inside" {
