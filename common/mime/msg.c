@@ -673,7 +673,7 @@ has_bare_cr_lines(const char *data, size_t len)
 static void
 normalise_bare_cr(ms_message *msg)
 {
-	char *p;
+	char *p, *end;
 
 	if (!has_bare_cr_lines(msg->raw, msg->raw_len))
 		return;
@@ -687,10 +687,11 @@ normalise_bare_cr(ms_message *msg)
 		msg->stream = NULL;
 	}
 	p = (char *)msg->heap->data;
-	for (size_t i = 0; i < msg->heap->len; i++)
-		if (p[i] == '\r' && (i + 1 == msg->heap->len ||
-		    p[i + 1] != '\n'))
-			p[i] = '\n';
+	end = p + msg->heap->len;
+	for (char *cr = p; (cr = memchr(cr, '\r', (size_t)(end - cr))) !=
+	    NULL; cr++)
+		if (cr + 1 == end || cr[1] != '\n')
+			*cr = '\n';
 	msg->raw = p;
 	msg->raw_len = msg->heap->len;
 }
