@@ -1,9 +1,10 @@
 /*
  * msg.c - message input with limits, parsed once by GMime (see msg.h).
  * A regular file on stdin (the glue's spool file) is mapped instead of
- * copied, so a 25 MiB message costs no extra heap.  Limits on the raw
- * header block are checked before GMime sees the input; nesting and part
- * counts are checked on the tree with an explicit stack.
+ * copied, so a 25 MiB message costs no extra heap.  A message with bare
+ * CR line ends (CR alone, old Mac style) is read with LF line ends.
+ * Limits on the raw header block are checked before GMime sees the input;
+ * nesting and part counts are checked on the tree with an explicit stack.
  */
 #include "msg.h"
 #include "counters.h"
@@ -668,6 +669,53 @@ drop_bom(ms_message *msg)
 	msg->raw_len = msg->heap->len;
 }
 
+/* has_bare_cr_lines - the header section ends in CR alone, the line ends
+ * of an old Mac mail program: the empty line that ends it (CR CR) comes
+ * before any LF, or the input has CRs and no LF at all.  A stray CR in a
+ * message with LF or CRLF line ends keeps its own handling (a space in a
+ * header field, a line end in the body). */
+static bool
+has_bare_cr_lines(const char *data, size_t len)
+{
+	const char *lf = memchr(data, '\n', len);
+
+	if (lf == NULL)
+		return memchr(data, '\r', len) != NULL;
+	return memmem(data, (size_t)(lf - data), "\r\r", 2) != NULL;
+}
+
+/* normalise_bare_cr - in a message with bare CR line ends every bare CR
+ * becomes LF, one byte for one, in a heap copy, before any limit or GMime
+ * sees the input.  GMime ends lines at LF only: without this the whole
+ * message is one header field, and its body text would be written
+ * outside the encryption, signature or PDF.  Offsets stay as they were,
+ * so the normalised bytes are the input as received from here on. */
+static void
+normalise_bare_cr(ms_message *msg)
+{
+	char *p, *end;
+
+	if (!has_bare_cr_lines(msg->raw, msg->raw_len))
+		return;
+	if (msg->heap == NULL) {
+		/* a mapped file is read-only: copy it, and read the copy */
+		msg->heap = g_byte_array_sized_new((guint)msg->raw_len + 1);
+		g_byte_array_append(msg->heap, (const guint8 *)msg->raw,
+		    (guint)msg->raw_len);
+		if (msg->stream != NULL)
+			g_object_unref(msg->stream);
+		msg->stream = NULL;
+	}
+	p = (char *)msg->heap->data;
+	end = p + msg->heap->len;
+	for (char *cr = p; (cr = memchr(cr, '\r', (size_t)(end - cr))) !=
+	    NULL; cr++)
+		if (cr + 1 == end || cr[1] != '\n')
+			*cr = '\n';
+	msg->raw = p;
+	msg->raw_len = msg->heap->len;
+}
+
 /* parse - the raw limits, then the tree */
 static ms_err
 parse(ms_message *msg, msg_problem *problem)
@@ -681,6 +729,7 @@ parse(ms_message *msg, msg_problem *problem)
 		*problem = MSG_PROBLEM_TOO_LARGE;
 		return MS_DATA;
 	}
+	normalise_bare_cr(msg);
 	*problem = check_headers(msg->raw, msg->raw_len, &msg->header_len);
 	if (*problem != MSG_PROBLEM_NONE)
 		return MS_DATA;

@@ -5,7 +5,8 @@
  * temporary failure, never a short message), applies the limits of
  * limits.h to the raw bytes (size, header section, header field) and to the
  * GMime tree (nesting depth, part count), and keeps both the raw bytes (for
- * byte-exact signature checks) and the parsed GMimeMessage.  Parser
+ * byte-exact signature checks) and the parsed GMimeMessage.  A message
+ * whose first line ends in a bare CR has its bare CRs read as LF.  Parser
  * warnings that mean ambiguity or damage are recorded as flags.
  * msg_serialize() writes a GMime object to memory for a complete,
  * all-or-nothing commit with ritual_output().
@@ -110,7 +111,7 @@ void msg_strip_status_headers(ms_message *msg);
 size_t msg_received_offset(const ms_message *msg, size_t offset);
 
 /* msg_received - the input as received (before any empty line was
- * written in), and its length */
+ * written in; bare CR line ends already LF), and its length */
 const char *msg_received(const ms_message *msg, size_t *len);
 
 /* msg_free - release a message */

@@ -156,6 +156,29 @@ check_kinds(ms_message *whole, const uint8_t *data, size_t size)
 	}
 }
 
+/* check_received - the received bytes are the input, except that in a
+ * message read with bare CR line ends each bare CR became LF, and then
+ * none is left */
+static void
+check_received(const ms_message *msg, const char *input, size_t len)
+{
+	size_t received_len;
+	const char *received = msg_received(msg, &received_len);
+	bool changed = false;
+
+	for (size_t i = 0; i < len; i++) {
+		bool bare_cr = input[i] == '\r' &&
+		    (i + 1 == len || input[i + 1] != '\n');
+
+		require(received[i] == input[i] ||
+		    (bare_cr && received[i] == '\n'));
+		changed = changed || received[i] != input[i];
+	}
+	for (size_t i = 0; changed && i < received_len; i++)
+		require(received[i] != '\r' || (i + 1 < received_len &&
+		    received[i + 1] == '\n'));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -183,6 +206,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(msg->received_len == message_size &&
 	    msg->raw_len >= message_size &&
 	    msg_received_offset(msg, msg->raw_len) == message_size);
+	check_received(msg, (const char *)data + (size - message_size),
+	    message_size);
 
 	out = msg_serialize(GMIME_OBJECT(msg->mime));
 	require(out != NULL);

@@ -816,6 +816,107 @@ check_7bit_positions(void)
 	g_string_free(text, TRUE);
 }
 
+/* check_bare_cr - a message with bare CR line ends (old Mac style) is
+ * read with LF line ends, from memory and from a mapped file, so no body
+ * text lands in a header field; a stray CR in a message with LF or CRLF
+ * line ends is left as it was */
+static void
+check_bare_cr(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		const char *raw;	/* what the reader reads */
+		const char *subject;	/* NULL: not checked */
+		const char *body;
+	} cr_cases[] = {
+		{ "CR line ends", "From: a@x\rTo: b@y\rSubject: s\r\rbody\r",
+		  "From: a@x\nTo: b@y\nSubject: s\n\nbody\n", "s", "body\n" },
+		{ "CR line ends, no body, no empty line",
+		  "From: a@x\rSubject: s\r",
+		  "From: a@x\nSubject: s\n", "s", "" },
+		{ "CR header, a CRLF in the body stays",
+		  "From: a@x\rSubject: s\r\rl1\r\nl2\r",
+		  "From: a@x\nSubject: s\n\nl1\r\nl2\n", "s", "l1\r\nl2\n" },
+		{ "CR line ends and an mbox From line",
+		  "From a@x Mon Dec  7 10:00:00 2026\rSubject: s\r\rb\r",
+		  "From a@x Mon Dec  7 10:00:00 2026\nSubject: s\n\nb\n", "s",
+		  "b\n" },
+		{ "LF message, a stray CR in a field",
+		  "From: a@x\nSubject: s\rt\n\nbody\n",
+		  "From: a@x\nSubject: s\rt\n\nbody\n", NULL, "body\n" },
+		{ "LF message, a stray CR in its first field",
+		  "Subject: s\rt\nFrom: a@x\n\nbody\n",
+		  "Subject: s\rt\nFrom: a@x\n\nbody\n", NULL, "body\n" },
+		{ "LF first line, CR after it",
+		  "From: a@x\nSubject: s\rTo: b@y\r\rbody\r",
+		  "From: a@x\nSubject: s\rTo: b@y\r\rbody\r", NULL, "" },
+		{ "CRLF message, a stray CR in the body",
+		  "From: a@x\r\nSubject: s\r\n\r\nb\rc\r\n",
+		  "From: a@x\r\nSubject: s\r\n\r\nb\rc\r\n", "s", "b\rc\r\n" },
+	};
+	char *dir = unit_tmpdir("msg-cr");
+	char *path = g_build_filename(dir, "in.eml", NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cr_cases); i++) {
+		const char *name = cr_cases[i].name;
+		const char *text = cr_cases[i].text;
+
+		for (int from_file = 0; from_file < 2; from_file++) {
+			ms_message *msg = NULL;
+			msg_problem problem;
+			const char *subject, *received;
+			size_t len;
+			ms_err err;
+			int fd = -1;
+
+			if (from_file) {
+				if (!unit_write_file(path, text, strlen(text))) {
+					unit_check(false, "write %s", name);
+					continue;
+				}
+				fd = open(path, O_RDONLY);
+				err = msg_read_fd(fd, &msg, &problem);
+			} else
+				err = msg_parse_buffer(text, strlen(text), &msg,
+				    &problem);
+			if (!unit_check(err == MS_OK, "%s (%s): parses", name,
+			    from_file ? "file" : "memory")) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			unit_check(msg->raw_len == strlen(cr_cases[i].raw) &&
+			    memcmp(msg->raw, cr_cases[i].raw,
+			    msg->raw_len) == 0, "%s (%s): read as %s", name,
+			    from_file ? "file" : "memory",
+			    unit_show(cr_cases[i].raw));
+			received = msg_received(msg, &len);
+			unit_check(len == msg->raw_len &&
+			    memcmp(received, msg->raw, len) == 0,
+			    "%s: the received bytes are the ones read", name);
+			subject = g_mime_object_get_header(
+			    GMIME_OBJECT(msg->mime), "Subject");
+			unit_check(cr_cases[i].subject == NULL ||
+			    (subject != NULL &&
+			    strcmp(subject, cr_cases[i].subject) == 0),
+			    "%s: Subject is %s", name,
+			    unit_show(cr_cases[i].subject));
+			unit_check(msg->raw_len - msg->header_len ==
+			    strlen(cr_cases[i].body) && memcmp(msg->raw +
+			    msg->header_len, cr_cases[i].body,
+			    strlen(cr_cases[i].body)) == 0, "%s: body %s",
+			    name, unit_show(cr_cases[i].body));
+			msg_free(msg);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	unit_rmtree(dir);
+	g_free(path);
+	g_free(dir);
+}
+
 int
 main(void)
 {
@@ -833,6 +934,7 @@ main(void)
 	check_texts();
 	check_7bit_clean();
 	check_7bit_positions();
+	check_bare_cr();
 	g_mime_shutdown();
 	return unit_done();
 }
