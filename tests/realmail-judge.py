@@ -33,6 +33,7 @@ failed.  JOBS defaults to the number of processors.
 """
 
 import argparse
+import atexit
 import base64
 import concurrent.futures
 import email
@@ -44,7 +45,9 @@ import json
 import os
 import re
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
 
 TIMEOUT = 60
@@ -144,6 +147,10 @@ class Entity(email.message.Message):
 # fetched.  GMime, and so mailseal, keeps them whole as leaves; Python
 # would read each as a message.
 OPAQUE = ("message/partial", "message/external-body")
+
+# gpg --list-packets reads one part at a time in a home of its own
+GPG_HOME = tempfile.mkdtemp(prefix="realmail-gpg.")
+atexit.register(shutil.rmtree, GPG_HOME, True)
 
 
 def read_message(data):
@@ -544,6 +551,32 @@ def body_text(part):
         part.get_content_disposition() != "attachment"
 
 
+def pgp_mime_encrypted(part):
+    """PART is PGP/MIME encrypted data as RFC 3156 shapes it (protocol
+    application/pgp-encrypted, two parts, the first application/pgp-
+    encrypted saying "Version: 1") whose second part gpg reads as OpenPGP
+    encrypted data (a session key packet first).  Anything else dressed
+    as such is a multipart like any other to mailseal, and its parts are
+    embedded one by one"""
+    if part.get_content_type() != "multipart/encrypted" or \
+            (part.get_param("protocol") or "").lower() != \
+            "application/pgp-encrypted":
+        return False
+    kids = children(part)
+    if len(kids) != 2 or kids[0].get_content_type() != \
+            "application/pgp-encrypted" or \
+            b"Version: 1" not in decoded(kids[0]):
+        return False
+    proc = subprocess.run(["gpg", "--homedir", GPG_HOME, "--batch",
+                           "--list-packets"], input=decoded(kids[1]),
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          timeout=60)
+    # the packet at offset 0, as gpg's "# off=" comment line names it:
+    # a public- or symmetric-key encrypted session key (tag 1 or 3)
+    return re.match(rb"# off=0 ctb=[0-9a-f]+ tag=(1|3) ",
+                    proc.stdout) is not None
+
+
 def pdf_parts(msg):
     """what the PDF must hold of MSG, one (kind, name, part) per part, in
     order: kind "file" for a part embedded as its decoded payload (see
@@ -556,8 +589,7 @@ def pdf_parts(msg):
     while stack:
         part = stack.pop(0)
         ctype = part.get_content_type()
-        if ctype == "multipart/encrypted" or ctype in OPAQUE or \
-                ctype == "application/pgp-encrypted":
+        if pgp_mime_encrypted(part) or ctype in OPAQUE:
             found.append(("entity", file_name(part), part))
         elif part.is_multipart():
             stack[0:0] = children(part)
