@@ -68,6 +68,17 @@ copies() {
 	find "$T/out" -name '*.args' | wc -l
 }
 
+# cms_mail OUT FROM TO PLAIN CERT... - PLAIN encrypted by openssl to the
+# certificates, as a message from FROM to TO
+cms_mail() {
+	local out=$1 from=$2 to=$3 plain=$4
+	shift 4
+	{
+		printf 'From: %s\nTo: %s\nSubject: in\n' "$from" "$to"
+		openssl cms -encrypt -in "$plain" -aes256 "$@" 2>/dev/null
+	} >"$out"
+}
+
 # carol_key - carol@example.test gets an OpenPGP key in the store
 carol_key() {
 	CAROL=$(pg_recipient carol@example.test) || return 1
@@ -312,10 +323,8 @@ fake_sibling() {
 	    -keyout "$T/other.key" -out "$T/other.pem" -subj /CN=other \
 	    -days 30 2>/dev/null
 	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n\nSecret %s\n' "$MARK" >"$T/plain.eml"
-	{
-		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n'
-		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$T/other.pem" 2>/dev/null
-	} >"$T/other.eml"
+	cms_mail "$T/other.eml" alice@example.test bob@example.test \
+	    "$T/plain.eml" "$T/other.pem"
 	run mailseal-filter --incoming -f alice@example.test -- bob@example.test <"$T/other.eml"
 	expect_status 0
 	local got
@@ -331,10 +340,8 @@ fake_sibling() {
 	# the entity inside says it is from mallory, the envelope from alice
 	rm -f "$T"/out/*
 	printf 'From: mallory@example.test\nSubject: in\n\nInner %s\n' "$MARK" >"$T/inner.eml"
-	{
-		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n'
-		openssl cms -encrypt -in "$T/inner.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
-	} >"$T/ctx.eml"
+	cms_mail "$T/ctx.eml" alice@example.test bob@example.test \
+	    "$T/inner.eml" "$BASE/bob.pem"
 	run mailseal-filter --incoming -f alice@example.test -- bob@example.test <"$T/ctx.eml"
 	expect_status 0
 	got=$(copy_for bob@example.test)
@@ -348,10 +355,8 @@ fake_sibling() {
 
 @test "--incoming: only keys bound to the envelope recipients decrypt: bob's S/MIME message is not decrypted for alice; a message to both is, for each" {
 	printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n\nFor bob %s\n' "$MARK" >"$T/plain.eml"
-	{
-		printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n'
-		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
-	} >"$T/bob.eml"
+	cms_mail "$T/bob.eml" mallory@example.org bob@example.test \
+	    "$T/plain.eml" "$BASE/bob.pem"
 	run mailseal-filter --incoming -f mallory@example.org -- alice@example.test <"$T/bob.eml"
 	expect_status 0
 	local got
@@ -376,11 +381,9 @@ fake_sibling() {
 
 	# to both: each decrypted with a key of its own
 	rm -f "$T"/out/*
-	{
-		printf 'From: mallory@example.org\nTo: alice@example.test, bob@example.test\nSubject: in\n'
-		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/alice.pem" \
-		    "$BASE/bob.pem" 2>/dev/null
-	} >"$T/both.eml"
+	cms_mail "$T/both.eml" mallory@example.org \
+	    "alice@example.test, bob@example.test" "$T/plain.eml" \
+	    "$BASE/alice.pem" "$BASE/bob.pem"
 	run mailseal-filter --incoming -f mallory@example.org -- \
 	    alice@example.test bob@example.test <"$T/both.eml"
 	expect_status 0
@@ -754,10 +757,8 @@ PY
 
 @test "--incoming: a key index entry whose files are missing defers; the ciphertext is not marked failed" {
 	printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n\nFor bob %s\n' "$MARK" >"$T/plain.eml"
-	{
-		printf 'From: mallory@example.org\nTo: bob@example.test\nSubject: in\n'
-		openssl cms -encrypt -in "$T/plain.eml" -aes256 "$BASE/bob.pem" 2>/dev/null
-	} >"$T/bob.eml"
+	cms_mail "$T/bob.eml" mallory@example.org bob@example.test \
+	    "$T/plain.eml" "$BASE/bob.pem"
 	rm "$STORE/keys/$(fpr_of bob).key"
 	run mailseal-filter --incoming -f mallory@example.org -- bob@example.test <"$T/bob.eml"
 	expect_status 75
