@@ -210,9 +210,13 @@ quarantine_cmd(const char **args)
 		if (ids != NULL)
 			g_ptr_array_free(ids, TRUE);
 	} else if (strcmp(verb, "show") == 0) {
-		err = quarantine_message(store, id, &data);
+		int fd = -1;
+
+		err = quarantine_message(store, id, &fd);
 		if (err == MS_OK)
-			err = ritual_output(data->data, data->len);
+			err = run_copy_fd(fd, STDOUT_FILENO);
+		if (fd >= 0)
+			close(fd);
 	} else {
 		err = quarantine_delete(store, id);
 		if (err == MS_OK) {

@@ -1135,7 +1135,7 @@ typedef struct release {
 static ms_err
 release_open(release *r, const char *id)
 {
-	GByteArray *meta = NULL, *message = NULL;
+	GByteArray *meta = NULL;
 	int fd = -1;
 	ms_err err;
 
@@ -1165,18 +1165,14 @@ release_open(release *r, const char *id)
 		diag_error("%s: the entry names no envelope", id);
 		return MS_DATA;
 	}
-	err = quarantine_message(r->store, id, &message);
-	if (err == MS_OK && ((fd = run_memfile("quarantine")) < 0 ||
-	    write(fd, message->data, message->len) != (ssize_t)message->len ||
-	    lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, STDIN_FILENO) < 0)) {
-		diag_error("cannot stage the held message: %s",
+	err = quarantine_message(r->store, id, &fd);
+	if (err == MS_OK && dup2(fd, STDIN_FILENO) < 0) {
+		diag_error("cannot read the held message: %s",
 		    strerror(errno));
 		err = MS_TEMP;
 	}
 	if (fd >= 0)
 		close(fd);
-	if (message != NULL)
-		g_byte_array_free(message, TRUE);
 	return err;
 }
 

@@ -7,6 +7,7 @@
 #include "limits.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
@@ -182,7 +183,13 @@ quarantine_put(ms_store *store, const struct iovec *message, int parts,
 		err = store_lock(store, LOCK_WAIT_MS);
 	if (err != MS_OK)
 		return err;
-	if (quarantine_meta(store, id, &old) == MS_OK) {
+	err = quarantine_meta(store, id, &old);
+	if (err != MS_OK && err != MS_NOTFOUND) {
+		/* an entry that cannot be read is not overwritten */
+		store_unlock(store);
+		return MS_TEMP;
+	}
+	if (err == MS_OK) {
 		err = join(store, id, old, h);
 		g_byte_array_free(old, TRUE);
 		if (err == MS_OK) {
@@ -351,19 +358,23 @@ set_state(ms_store *store, const char *id, const GByteArray *meta,
 }
 
 ms_err
-quarantine_message(const ms_store *store, const char *id,
-    GByteArray **message)
+quarantine_message(const ms_store *store, const char *id, int *fd)
 {
-	char *eml;
-	ms_err err;
+	char *eml, *path;
+	ms_err err = MS_OK;
 
-	*message = NULL;
+	*fd = -1;
 	if (!quarantine_id_ok(id))
 		return MS_NOTFOUND;
 	eml = file_name(id, ".eml");
-	err = store_read(store, QDIR, eml,
-	    limits_get()->message_size + LIMIT_HEADER_SECTION_DEFAULT,
-	    message);
+	path = store_path(store, QDIR, eml);
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		err = errno == ENOENT ? MS_NOTFOUND : MS_TEMP;
+		if (err == MS_TEMP)
+			diag_error("cannot open %s: %s", path, strerror(errno));
+	}
+	g_free(path);
 	g_free(eml);
 	return err;
 }

@@ -62,9 +62,9 @@ char *quarantine_meta_value(const GByteArray *meta, const char *key);
  * NULL-terminated (g_strfreev) */
 char **quarantine_meta_values(const GByteArray *meta, const char *key);
 
-/* quarantine_message - the held message of id */
-ms_err quarantine_message(const ms_store *store, const char *id,
-    GByteArray **message);
+/* quarantine_message - the held message of id, opened for reading in
+ * *fd (close) */
+ms_err quarantine_message(const ms_store *store, const char *id, int *fd);
 
 /* quarantine_claim - "held" -> "releasing" under the lock (single use),
  * with the meta in *meta; MS_POLICY when the entry is not held */

@@ -673,6 +673,24 @@ held_id() {
 	[ "$(copies)" = 0 ] || fail_with "the caller's message went out"
 }
 
+@test "quarantine release: a failed reinjection defers (75) and leaves the entry held for another release" {
+	dlp_policy quarantine
+	run mailseal-filter -q 7Fail01 -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local id
+	id=$(held_id)
+	printf '#!/bin/sh\nexit 75\n' >"$T/broken.sh"
+	chmod 755 "$T/broken.sh"
+	MAILSEAL_SENDMAIL=$T/broken.sh run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 75
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" held "* ]] || fail_with "state after a failure: $output"
+	run dlp-scan quarantine release "$id"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "expected 1 reinjection, got $(copies)"
+	grep -q "Card $CARD" "$(copy_for erin@example.test)" || fail_with "erin's copy"
+}
+
 @test "quarantine quota: a hold past quarantine-max-size defers (75) with nothing stored or sent" {
 	dlp_policy quarantine
 	echo 'quarantine-max-size = 1K' >>"$STORE/settings/global.conf"
