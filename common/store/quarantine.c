@@ -288,25 +288,6 @@ quarantine_meta(const ms_store *store, const char *id, GByteArray **meta)
 	return err;
 }
 
-char *
-quarantine_meta_value(const GByteArray *meta, const char *key)
-{
-	size_t klen = strlen(key), pos = 0, len = meta->len;
-	const char *t = (const char *)meta->data;
-
-	while (pos < len) {
-		const char *nl = memchr(t + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (t + pos)) : len - pos;
-
-		if (n > klen + 1 && strncmp(t + pos, key, klen) == 0 &&
-		    t[pos + klen] == ':')
-			return g_strstrip(g_strndup(t + pos + klen + 1,
-			    n - klen - 1));
-		pos += n + 1;
-	}
-	return NULL;
-}
-
 char **
 quarantine_meta_values(const GByteArray *meta, const char *key)
 {
@@ -326,6 +307,16 @@ quarantine_meta_values(const GByteArray *meta, const char *key)
 	}
 	g_ptr_array_add(out, NULL);
 	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+char *
+quarantine_meta_value(const GByteArray *meta, const char *key)
+{
+	char **all = quarantine_meta_values(meta, key);
+	char *first = all[0] != NULL ? g_strdup(all[0]) : NULL;
+
+	g_strfreev(all);
+	return first;
 }
 
 /* set_state - rewrite the meta with a new state line (lock held) */
