@@ -15,9 +15,13 @@
 #include "output.h"
 #include "quarantine.h"
 #include "ritual.h"
+#include "run.h"
+#include "settings.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DLP_FIELD "X-Mailseal-DLP"
 
@@ -103,11 +107,75 @@ out:
 
 /* ---- quarantine management ---- */
 
+/* list_entry - one line: id, time, state, size, sender, recipients,
+ * verdict, rules, then the subject (the administrator's means to tell
+ * entries apart; it stays in the store and this listing, never in a log
+ * line) */
+static void
+list_entry(const char *id, const GByteArray *meta)
+{
+	static const char *const keys[] = {
+		"time", "state", "size", "sender"
+	};
+	char *v[4], *verdict = quarantine_meta_value(meta, "verdict"),
+	    *rules = quarantine_meta_value(meta, "rules"),
+	    *subject = quarantine_meta_value(meta, "subject");
+	char **rcpts = quarantine_meta_values(meta, "recipient");
+	char *joined = g_strjoinv(",", rcpts);
+
+	for (int k = 0; k < 4; k++)
+		v[k] = quarantine_meta_value(meta, keys[k]);
+	printf("%s %s %s %s %s %s %s %s %s\n", id, v[0] ? v[0] : "-",
+	    v[1] ? v[1] : "-", v[2] ? v[2] : "-", v[3] ? v[3] : "-",
+	    *joined ? joined : "-", verdict ? verdict : "-",
+	    rules && *rules ? rules : "-", subject ? subject : "");
+	for (int k = 0; k < 4; k++)
+		g_free(v[k]);
+	g_free(verdict);
+	g_free(rules);
+	g_free(subject);
+	g_free(joined);
+	g_strfreev(rcpts);
+}
+
+/* release - mailseal-filter --release ID: the message goes the whole
+ * outgoing path to its recipients, only the DLP decision skipped; the
+ * filter reads the entry from the store, never a message from us */
+static ms_err
+release(const char *id)
+{
+	const char *dir = run_bindir();
+	char *path = dir != NULL ? g_build_filename(dir, "mailseal-filter",
+	    NULL) : NULL;
+	const char *argv[6];
+	int n = 0;
+
+	if (path == NULL || access(path, X_OK) != 0) {
+		diag_error("mailseal-filter is not installed next to dlp-scan");
+		g_free(path);
+		return MS_CONFIG;
+	}
+	argv[n++] = path;
+	if (ritual_opts.store != NULL) {
+		argv[n++] = "--store";
+		argv[n++] = ritual_opts.store;
+	}
+	argv[n++] = "--release";
+	argv[n++] = id;
+	argv[n] = NULL;
+	fflush(NULL);
+	execv(path, (char *const *)argv);
+	diag_error("cannot run %s: %s", path, strerror(errno));
+	g_free(path);
+	return MS_TEMP;
+}
+
 static ms_err
 quarantine_cmd(const char **args)
 {
 	const char *verb = args[1], *id = verb ? args[2] : NULL;
 	ms_store *store = NULL;
+	ms_settings *settings = NULL;
 	GByteArray *data = NULL;
 	ms_err err;
 
@@ -120,7 +188,10 @@ quarantine_cmd(const char **args)
 		ritual_usage_error("unknown quarantine command");
 	if (id != NULL && !quarantine_id_ok(id))
 		ritual_usage_error("an ID is 32 lowercase hex digits");
-	err = store_open(store_locate(ritual_opts.store), false, &store);
+	if (strcmp(verb, "release") == 0)
+		return release(id);
+	/* the settings for syslog: a deletion is logged */
+	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		return err;
 	if (strcmp(verb, "list") == 0) {
@@ -129,44 +200,35 @@ quarantine_cmd(const char **args)
 		err = quarantine_list(store, &ids);
 		for (guint i = 0; err == MS_OK && i < ids->len; i++) {
 			const char *one = g_ptr_array_index(ids, i);
-			char *v[4] = { NULL };
-			static const char *const keys[] = {
-				"time", "state", "sender", "rules"
-			};
 
 			if (quarantine_meta(store, one, &data) != MS_OK)
 				continue;
-			for (int k = 0; k < 4; k++)
-				v[k] = quarantine_meta_value(data, keys[k]);
-			printf("%s %s %s %s %s\n", one, v[0] ? v[0] : "-",
-			    v[1] ? v[1] : "-", v[2] ? v[2] : "-",
-			    v[3] ? v[3] : "-");
-			for (int k = 0; k < 4; k++)
-				g_free(v[k]);
+			list_entry(one, data);
 			g_byte_array_free(data, TRUE);
 			data = NULL;
 		}
 		if (ids != NULL)
 			g_ptr_array_free(ids, TRUE);
 	} else if (strcmp(verb, "show") == 0) {
-		err = quarantine_meta(store, id, &data);
+		int fd = -1;
+
+		err = quarantine_message(store, id, &fd);
 		if (err == MS_OK)
-			err = ritual_output(data->data, data->len);
-	} else if (strcmp(verb, "release") == 0) {
-		err = quarantine_release(store, id, &data);
-		if (err == MS_POLICY) {
-			diag_error("%s is not held (released already)", id);
-			err = MS_NOTFOUND;
-		} else if (err == MS_OK)
-			err = ritual_output(data->data, data->len);
+			err = run_copy_fd(fd, STDOUT_FILENO);
+		if (fd >= 0)
+			close(fd);
 	} else {
 		err = quarantine_delete(store, id);
+		if (err == MS_OK) {
+			diag_info("quarantine: deleted %s by uid %lu", id,
+			    (unsigned long)getuid());
+		}
 	}
-	if (err == MS_NOTFOUND && data == NULL &&
-	    strcmp(verb, "release") != 0)
+	if (err == MS_NOTFOUND)
 		diag_error("%s: no such quarantine entry", id);
 	if (data != NULL)
 		g_byte_array_free(data, TRUE);
+	settings_free(settings);
 	store_close(store);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include "marker.h"
 #include "msgpart.h"
 #include "output.h"
+#include "quarantine.h"
 #include "ritual.h"
 #include "route.h"
 #include "run.h"
@@ -38,15 +39,17 @@ static const char usage[] =
 "usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID] -f SENDER\n"
 "           -- RECIPIENT ...\n"
 "       mailseal-filter [--store DIR] --incoming\n"
+"       mailseal-filter [--store DIR] --release ID\n"
 "       mailseal-filter -h | --version\n";
 
-static char *opt_sender, *opt_queue_id;
+static char *opt_sender, *opt_queue_id, *opt_release;
 static int opt_incoming;
 
 static struct poptOption options[] = {
 	{ NULL, 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
 	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "incoming", '\0', POPT_ARG_NONE, &opt_incoming, 0, NULL, NULL },
+	{ "release", '\0', POPT_ARG_STRING, &opt_release, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -901,6 +904,10 @@ dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 		    verdict.skipped ? "released" :
 		    policy_action_name(verdict.action));
 		*held = verdict.action == POLICY_QUARANTINE;
+		/* what Postfix logs for this delivery: held, not sent */
+		if (*held)
+			diag_status("2.0.0 held in quarantine as %s, not "
+			    "delivered", verdict.quarantine_id);
 		*must_encrypt = verdict.action == POLICY_MUST_ENCRYPT;
 	}
 	gw_dlp_verdict_clear(&verdict);
@@ -1112,6 +1119,86 @@ incoming(job *j, GString *summary)
 	return err;
 }
 
+/* a quarantine release: the entry, claimed for this run */
+typedef struct release {
+	ms_store *store;	/* writable, for the entry's state */
+	ms_settings *settings;
+	char *sender;
+	char **rcpts;
+	bool claimed;
+} release;
+
+/* release_open - claim the held entry id and make its message our
+ * standard input, its envelope our sender and recipients: the message
+ * comes from the store, never from the caller, so only a message the
+ * DLP scan held can skip the DLP decision */
+static ms_err
+release_open(release *r, const char *id)
+{
+	GByteArray *meta = NULL;
+	int fd = -1;
+	ms_err err;
+
+	if (!quarantine_id_ok(id))
+		ritual_usage_error("an ID is 32 lowercase hex digits");
+	err = settings_open_store(ritual_opts.store, false, &r->store,
+	    &r->settings);
+	if (err != MS_OK)
+		return err;
+	err = quarantine_claim(r->store, id, &meta);
+	if (err == MS_POLICY) {
+		diag_error("%s is not held (released already, or being "
+		    "released)", id);
+		return MS_NOTFOUND;
+	}
+	if (err == MS_NOTFOUND)
+		diag_error("%s: no such quarantine entry", id);
+	if (err != MS_OK)
+		return err;
+	r->claimed = true;
+	r->sender = quarantine_meta_value(meta, "sender");
+	r->rcpts = quarantine_meta_values(meta, "recipient");
+	g_byte_array_free(meta, TRUE);
+	if (r->sender != NULL && strcmp(r->sender, "<>") == 0)
+		r->sender[0] = '\0';
+	if (r->sender == NULL || r->rcpts[0] == NULL) {
+		diag_error("%s: the entry names no envelope", id);
+		return MS_DATA;
+	}
+	err = quarantine_message(r->store, id, &fd);
+	if (err == MS_OK && dup2(fd, STDIN_FILENO) < 0) {
+		diag_error("cannot read the held message: %s",
+		    strerror(errno));
+		err = MS_TEMP;
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* release_close - the entry is released, or held again after a failure
+ * (the reinjection journal keeps a retry from sending a copy twice) */
+static void
+release_close(release *r, const char *id, ms_err result)
+{
+	if (r->claimed) {
+		ms_err err = quarantine_settle(r->store, id, result == MS_OK);
+
+		if (err != MS_OK)
+			diag_error("%s: cannot record the release", id);
+		/* the claim and a failure are in the store's audit log
+		 * (quarantine.c); this line says how it ended */
+		diag_info("quarantine: %s %s by uid %lu", id,
+		    result == MS_OK ? "released" : "release failed",
+		    (unsigned long)getuid());
+	}
+	g_free(r->sender);
+	g_strfreev(r->rcpts);
+	settings_free(r->settings);
+	if (r->store != NULL)
+		store_close(r->store);
+}
+
 /* queue_id_ok - Postfix queue ids are letters and digits */
 static bool
 queue_id_ok(const char *id)
@@ -1134,6 +1221,7 @@ main(int argc, char **argv)
 	const char **args;
 	GString *summary;
 	ms_output *in = NULL;
+	release rel = { 0 };
 	job j;
 	ms_err err;
 	int n = 0;
@@ -1153,7 +1241,24 @@ main(int argc, char **argv)
 	j.extra = g_string_new(NULL);
 	while (args != NULL && args[n] != NULL)
 		n++;
-	if (opt_incoming && n == 0 && opt_sender == NULL &&
+	if (opt_release != NULL) {
+		/* the envelope and message are the held entry's, and its
+		 * id keys the reinjection journal */
+		if (opt_incoming || opt_sender != NULL ||
+		    opt_queue_id != NULL || n > 0)
+			ritual_usage_error("--release takes no other option "
+			    "and no RECIPIENT");
+		err = release_open(&rel, opt_release);
+		if (err != MS_OK) {
+			release_close(&rel, opt_release, err);
+			ritual_end(ctx, err);
+		}
+		opt_sender = rel.sender;
+		args = (const char **)rel.rcpts;
+		n = (int)g_strv_length(rel.rcpts);
+		opt_queue_id = opt_release;
+		g_string_append_printf(summary, " release=%s", opt_release);
+	} else if (opt_incoming && n == 0 && opt_sender == NULL &&
 	    opt_queue_id == NULL) {
 		/* mailseal-filter --incoming as a plain filter */
 		opt_sender = "";
@@ -1166,8 +1271,9 @@ main(int argc, char **argv)
 	}
 	if (opt_queue_id != NULL && !queue_id_ok(opt_queue_id))
 		ritual_usage_error("a QUEUEID is letters and digits");
-	/* what Postfix logs and puts in a DSN: our own lines only */
-	diag_set_quiet(true);
+	/* what Postfix logs and puts in a DSN: our own lines only; a
+	 * release is run by an administrator, who reads the log line */
+	diag_set_quiet(opt_release == NULL);
 	j.sender = opt_sender;
 	j.rcpts = args;
 	j.nrcpts = n;
@@ -1266,6 +1372,9 @@ main(int argc, char **argv)
 		j.ctx.direction = GW_OUTGOING;
 		j.ctx.queue_id = opt_queue_id;
 		j.ctx.recipients = j.rcpts;
+		/* only a message the store's quarantine held, never one
+		 * read from a caller, skips the DLP decision */
+		j.ctx.skip_dlp = opt_release != NULL;
 		err = outgoing(&j, summary);
 		goto out;
 	}
@@ -1300,5 +1409,7 @@ out:
 		output_discard(in);
 	if (j.f.store != NULL)
 		filter_close(&j.f);
+	if (opt_release != NULL)
+		release_close(&rel, opt_release, err);
 	ritual_end(ctx, err);
 }

@@ -265,33 +265,40 @@ parse_tree(scan *s)
 	return err;
 }
 
-/* hold - the message as received, kept in the store's quarantine */
+/* hold - the message as received, kept in the store's quarantine with
+ * its envelope, subject and verdict; a full quarantine defers */
 static ms_err
 hold(scan *s)
 {
 	gw_dlp_verdict *v = s->verdict;
-	GString *head = msg_original_head(s->msg, NULL), *meta;
+	GString *head = msg_original_head(s->msg, NULL);
 	GByteArray *copy = NULL;
 	struct iovec message[2];	/* the header block, the body */
+	quarantine_hold h = { 0 };
+	bool joined = false;
 	ms_err err;
 
 	message[0].iov_base = head->str;
 	message[0].iov_len = head->len;
 	message[1].iov_base = (void *)msg_original_body(s->msg,
 	    &message[1].iov_len, &copy);
-	meta = g_string_new(NULL);
-	g_string_append_printf(meta, "sender: %s\nrecipients: %s\n"
-	    "rules: %s\n", *s->ctx->sender != '\0' ? s->ctx->sender : "<>",
-	    s->recipients, s->rules->str);
-	err = quarantine_put(s->ctx->store, message, 2, meta->str,
-	    &v->quarantine_id);
+	h.queue_id = s->ctx->queue_id;
+	h.sender = s->ctx->sender;
+	h.recipients = s->ctx->recipients;
+	h.subject = s->msg->mime != NULL ?
+	    g_mime_message_get_subject(s->msg->mime) : NULL;
+	h.verdict = policy_action_name(v->action);
+	h.rules = s->rules->str;
+	h.max_size = settings_get_number(s->ctx->settings,
+	    "quarantine-max-size");
+	err = quarantine_put(s->ctx->store, message, 2, &h,
+	    &v->quarantine_id, &joined);
 	if (err == MS_OK)
-		diag_info("quarantined as %s: rules=%s", v->quarantine_id,
-		    s->rules->str);
+		diag_info("quarantined as %s%s: rules=%s", v->quarantine_id,
+		    joined ? " (recipients joined)" : "", s->rules->str);
 	if (copy != NULL)
 		g_byte_array_free(copy, TRUE);
 	g_string_free(head, TRUE);
-	g_string_free(meta, TRUE);
 	return err;
 }
 

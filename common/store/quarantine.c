@@ -7,6 +7,8 @@
 #include "limits.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,22 +49,132 @@ file_name(const char *id, const char *suffix)
 	return g_strconcat(id, suffix, NULL);
 }
 
+/* meta_line - "key: value\n" with the value on one line, masked and
+ * cut at max octets (0: whole) on a character boundary */
+static void
+meta_line(GString *text, const char *key, const char *value, size_t max)
+{
+	size_t len = strlen(value);
+	char *masked;
+
+	if (max > 0 && len > max) {
+		const char *end = value + max;
+
+		/* back to the start of a UTF-8 sequence */
+		while (end > value && ((unsigned char)*end & 0xc0) == 0x80)
+			end--;
+		len = (size_t)(end - value);
+	}
+	masked = diag_mask(value, len);
+	g_string_append_printf(text, "%s: %s\n", key, masked);
+	free(masked);
+}
+
+/* entry_id - with a queue id, the id of every run of that queue file
+ * with this message and sender, so that they join one entry; without,
+ * 128 random bits */
+static void
+entry_id(const struct iovec *message, int parts, const quarantine_hold *h,
+    char id[QUARANTINE_ID_LEN + 1])
+{
+	unsigned char raw[QUARANTINE_ID_LEN / 2];
+	GChecksum *sum;
+	gsize n = 32;
+	guint8 digest[32];
+
+	if (h->queue_id == NULL || *h->queue_id == '\0') {
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(id, QUARANTINE_ID_LEN + 1, raw, sizeof(raw));
+		return;
+	}
+	sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(sum, (const guchar *)"mailseal quarantine", 20);
+	g_checksum_update(sum, (const guchar *)h->queue_id,
+	    (gssize)strlen(h->queue_id) + 1);
+	g_checksum_update(sum, (const guchar *)h->sender,
+	    (gssize)strlen(h->sender) + 1);
+	for (int i = 0; i < parts; i++)
+		g_checksum_update(sum, message[i].iov_base,
+		    (gssize)message[i].iov_len);
+	g_checksum_get_digest(sum, digest, &n);
+	g_checksum_free(sum);
+	sodium_bin2hex(id, QUARANTINE_ID_LEN + 1, digest, sizeof(raw));
+}
+
+/* used_size - octets the quarantine's files take now */
+static unsigned long long
+used_size(const ms_store *store)
+{
+	char *dir = store_path(store, QDIR, NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	unsigned long long total = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			total += (unsigned long long)st.st_size;
+		g_free(path);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_free(dir);
+	return total;
+}
+
+/* join - add the recipients the held entry id does not name yet (lock
+ * held); MS_POLICY when the entry is no longer held */
+static ms_err
+join(ms_store *store, const char *id, const GByteArray *meta,
+    const quarantine_hold *h)
+{
+	char *state = quarantine_meta_value(meta, "state");
+	char **known = quarantine_meta_values(meta, "recipient");
+	GString *text;
+	char *name;
+	ms_err err = MS_OK;
+
+	if (state == NULL || strcmp(state, "held") != 0) {
+		g_free(state);
+		g_strfreev(known);
+		return MS_POLICY;
+	}
+	text = g_string_new_len((const char *)meta->data, (gssize)meta->len);
+	for (int i = 0; h->recipients[i] != NULL; i++)
+		if (!g_strv_contains((const char *const *)known,
+		    h->recipients[i]))
+			meta_line(text, "recipient", h->recipients[i], 0);
+	name = file_name(id, ".meta");
+	err = store_write(store, QDIR, name, text->str, text->len, 0600);
+	g_free(name);
+	g_free(state);
+	g_strfreev(known);
+	g_string_free(text, TRUE);
+	return err;
+}
+
 ms_err
 quarantine_put(ms_store *store, const struct iovec *message, int parts,
-    const char *meta, char **id_out)
+    const quarantine_hold *h, char **id_out, bool *joined)
 {
 	unsigned char raw[QUARANTINE_ID_LEN / 2];
 	char id[QUARANTINE_ID_LEN + 1];
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
+	unsigned long long size = 0;
+	GByteArray *old = NULL;
 	GString *text;
 	char *eml, *metaname;
 	ms_err err;
 
 	*id_out = NULL;
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+	*joined = false;
+	for (int i = 0; i < parts; i++)
+		size += message[i].iov_len;
+	entry_id(message, parts, h, id);
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return MS_INTERNAL;
@@ -71,9 +183,49 @@ quarantine_put(ms_store *store, const struct iovec *message, int parts,
 		err = store_lock(store, LOCK_WAIT_MS);
 	if (err != MS_OK)
 		return err;
+	err = quarantine_meta(store, id, &old);
+	if (err != MS_OK && err != MS_NOTFOUND) {
+		/* an entry that cannot be read is not overwritten */
+		store_unlock(store);
+		return MS_TEMP;
+	}
+	if (err == MS_OK) {
+		err = join(store, id, old, h);
+		g_byte_array_free(old, TRUE);
+		if (err == MS_OK) {
+			store_unlock(store);
+			*joined = true;
+			*id_out = g_strdup(id);
+			return MS_OK;
+		}
+		if (err != MS_POLICY) {
+			store_unlock(store);
+			return err;
+		}
+		/* released or being released: the message is here again,
+		 * a new entry */
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+	}
+	/* a full quarantine defers the message: never accepted and lost */
+	if (h->max_size > 0 && used_size(store) + size > h->max_size) {
+		store_unlock(store);
+		diag_error("the quarantine is full (quarantine-max-size %llu)",
+		    h->max_size);
+		return MS_TEMP;
+	}
 	text = g_string_new(NULL);
-	g_string_append_printf(text, "id: %s\ntime: %s\nstate: held\n%s", id,
-	    stamp, meta);
+	g_string_append_printf(text, "id: %s\ntime: %s\nstate: held\n"
+	    "size: %llu\n", id, stamp, size);
+	meta_line(text, "queue-id", h->queue_id != NULL && *h->queue_id ?
+	    h->queue_id : "-", 0);
+	meta_line(text, "verdict", h->verdict, 0);
+	meta_line(text, "rules", h->rules, 0);
+	meta_line(text, "subject", h->subject != NULL ? h->subject : "",
+	    QUARANTINE_SUBJECT_MAX);
+	meta_line(text, "sender", *h->sender != '\0' ? h->sender : "<>", 0);
+	for (int i = 0; h->recipients[i] != NULL; i++)
+		meta_line(text, "recipient", h->recipients[i], 0);
 	eml = file_name(id, ".eml");
 	metaname = file_name(id, ".meta");
 	err = store_writev(store, QDIR, eml, message, parts, 0600);
@@ -136,9 +288,10 @@ quarantine_meta(const ms_store *store, const char *id, GByteArray **meta)
 	return err;
 }
 
-char *
-quarantine_meta_value(const GByteArray *meta, const char *key)
+char **
+quarantine_meta_values(const GByteArray *meta, const char *key)
 {
+	GPtrArray *out = g_ptr_array_new();
 	size_t klen = strlen(key), pos = 0, len = meta->len;
 	const char *t = (const char *)meta->data;
 
@@ -148,11 +301,22 @@ quarantine_meta_value(const GByteArray *meta, const char *key)
 
 		if (n > klen + 1 && strncmp(t + pos, key, klen) == 0 &&
 		    t[pos + klen] == ':')
-			return g_strstrip(g_strndup(t + pos + klen + 1,
-			    n - klen - 1));
+			g_ptr_array_add(out, g_strstrip(g_strndup(t + pos +
+			    klen + 1, n - klen - 1)));
 		pos += n + 1;
 	}
-	return NULL;
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+char *
+quarantine_meta_value(const GByteArray *meta, const char *key)
+{
+	char **all = quarantine_meta_values(meta, key);
+	char *first = all[0] != NULL ? g_strdup(all[0]) : NULL;
+
+	g_strfreev(all);
+	return first;
 }
 
 /* set_state - rewrite the meta with a new state line (lock held) */
@@ -185,13 +349,37 @@ set_state(ms_store *store, const char *id, const GByteArray *meta,
 }
 
 ms_err
-quarantine_release(ms_store *store, const char *id, GByteArray **message)
+quarantine_message(const ms_store *store, const char *id, int *fd)
+{
+	char *eml, *path;
+	ms_err err = MS_OK;
+
+	*fd = -1;
+	if (!quarantine_id_ok(id))
+		return MS_NOTFOUND;
+	eml = file_name(id, ".eml");
+	path = store_path(store, QDIR, eml);
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		err = errno == ENOENT ? MS_NOTFOUND : MS_TEMP;
+		if (err == MS_TEMP)
+			diag_error("cannot open %s: %s", path, strerror(errno));
+	}
+	g_free(path);
+	g_free(eml);
+	return err;
+}
+
+/* change_state - from -> to under the lock, with the audit line audit
+ * (or none); the meta in *meta when asked */
+static ms_err
+change_state(ms_store *store, const char *id, const char *from,
+    const char *to, const char *audit, GByteArray **meta_out)
 {
 	GByteArray *meta = NULL;
-	char *state = NULL, *eml;
+	char *state = NULL;
 	ms_err err;
 
-	*message = NULL;
 	if (!quarantine_id_ok(id))
 		return MS_NOTFOUND;
 	err = store_lock(store, LOCK_WAIT_MS);
@@ -200,31 +388,38 @@ quarantine_release(ms_store *store, const char *id, GByteArray **message)
 	err = quarantine_meta(store, id, &meta);
 	if (err == MS_OK) {
 		state = quarantine_meta_value(meta, "state");
-		if (state == NULL || strcmp(state, "held") != 0)
+		if (state == NULL || strcmp(state, from) != 0)
 			err = MS_POLICY;	/* single use */
 	}
-	eml = file_name(id, ".eml");
 	if (err == MS_OK)
-		err = store_read(store, QDIR, eml,
-		    limits_get()->message_size + LIMIT_HEADER_SECTION_DEFAULT,
-		    message);
-	/* recorded first: a release the log cannot hold does not happen
-	 * (the entry is single use, so a release after the fact could
-	 * not be retried) */
+	/* recorded first: a change the log cannot hold does not happen */
+	if (err == MS_OK && audit != NULL)
+		err = audit_record(store, "%s quarantine %s", audit, id);
 	if (err == MS_OK)
-		err = audit_record(store, "release quarantine %s", id);
-	if (err == MS_OK)
-		err = set_state(store, id, meta, "released");
-	if (err != MS_OK && *message != NULL) {
-		g_byte_array_free(*message, TRUE);
-		*message = NULL;
-	}
+		err = set_state(store, id, meta, to);
 	store_unlock(store);
-	g_free(eml);
 	g_free(state);
-	if (meta != NULL)
+	if (err == MS_OK && meta_out != NULL)
+		*meta_out = meta;
+	else if (meta != NULL)
 		g_byte_array_free(meta, TRUE);
 	return err;
+}
+
+ms_err
+quarantine_claim(ms_store *store, const char *id, GByteArray **meta)
+{
+	*meta = NULL;
+	return change_state(store, id, "held", "releasing", "release", meta);
+}
+
+ms_err
+quarantine_settle(ms_store *store, const char *id, bool released)
+{
+	/* a failed release is in the log: the entry is held again */
+	return change_state(store, id, "releasing",
+	    released ? "released" : "held",
+	    released ? NULL : "release failed, held again", NULL);
 }
 
 ms_err

@@ -1,13 +1,16 @@
 /*
  * quarantine.h - the DLP quarantine in the store (dlp.md 4.3): held
- * messages as quarantine/ID.eml plus quarantine/ID.meta, ID being 128
- * random bits in hex.
+ * messages as quarantine/ID.eml plus quarantine/ID.meta, ID being 32 hex
+ * digits.
  *
  * API: quarantine_put() stores a message durably (STORE-1: the .eml
- * first, the .meta last as the commit record) under the store lock;
- * quarantine_list(), quarantine_meta(), quarantine_message() read;
- * quarantine_release() moves an entry from "held" to "released" once
- * (single use) and returns the message; quarantine_delete() removes it.
+ * first, the .meta last as the commit record) under the store lock, one
+ * entry per message: the runs of one queue file (Postfix delivers to the
+ * filter one recipient at a time) join one entry; a quota in octets
+ * defers a hold that would pass it.  quarantine_list(), quarantine_meta(),
+ * quarantine_message() read; quarantine_claim() moves an entry from
+ * "held" to "releasing" once, quarantine_settle() to "released" (or back
+ * to "held" after a failed release); quarantine_delete() removes it.
  * An entry without its .meta was never committed and is not listed.
  * The quarantine holds plaintext: the store's 0700/0600 modes apply.
  */
@@ -15,17 +18,31 @@
 #define MAILSEAL_QUARANTINE_H
 
 #include <glib.h>
+#include <sys/uio.h>
 
 #include "err.h"
 #include "store.h"
 
 #define QUARANTINE_ID_LEN 32	/* hex digits */
+#define QUARANTINE_SUBJECT_MAX 200	/* octets of the subject kept */
 
-/* quarantine_put - store the message, given as parts written one after
- * another, with its meta text ("key: value" lines, the id, time and state
- * are added); the new id in *id (g_free) */
+/* what a hold records besides the message */
+typedef struct quarantine_hold {
+	const char *queue_id;		/* the MTA's queue id, or NULL */
+	const char *sender;		/* envelope sender, "" for <> */
+	const char *const *recipients;	/* NULL-terminated */
+	const char *subject;		/* decoded, or NULL */
+	const char *verdict;		/* the DLP action */
+	const char *rules;		/* "a,b" */
+	unsigned long long max_size;	/* the quota in octets, 0: none */
+} quarantine_hold;
+
+/* quarantine_put - hold the message, given as parts written one after
+ * another; the entry's id in *id (g_free), *joined when an entry of the
+ * same queue file and message took the recipients; MS_TEMP when the
+ * quarantine is full */
 ms_err quarantine_put(ms_store *store, const struct iovec *message,
-    int parts, const char *meta, char **id);
+    int parts, const quarantine_hold *hold, char **id, bool *joined);
 
 /* quarantine_id_ok - 32 lowercase hex digits */
 bool quarantine_id_ok(const char *id);
@@ -41,10 +58,21 @@ ms_err quarantine_meta(const ms_store *store, const char *id,
  * NULL */
 char *quarantine_meta_value(const GByteArray *meta, const char *key);
 
-/* quarantine_release - "held" -> "released" under the lock and the
- * message in *message; MS_POLICY when the entry is not held */
-ms_err quarantine_release(ms_store *store, const char *id,
-    GByteArray **message);
+/* quarantine_meta_values - every value of a repeated key, in order,
+ * NULL-terminated (g_strfreev) */
+char **quarantine_meta_values(const GByteArray *meta, const char *key);
+
+/* quarantine_message - the held message of id, opened for reading in
+ * *fd (close) */
+ms_err quarantine_message(const ms_store *store, const char *id, int *fd);
+
+/* quarantine_claim - "held" -> "releasing" under the lock (single use),
+ * with the meta in *meta; MS_POLICY when the entry is not held */
+ms_err quarantine_claim(ms_store *store, const char *id, GByteArray **meta);
+
+/* quarantine_settle - a claimed entry becomes "released", or "held"
+ * again when its release failed */
+ms_err quarantine_settle(ms_store *store, const char *id, bool released);
 
 /* quarantine_delete - remove an entry (lock taken here) */
 ms_err quarantine_delete(ms_store *store, const char *id);

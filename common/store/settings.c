@@ -152,6 +152,10 @@ static const key_def keys[] = {
 	{ "dlp-text-limit", TYPE_NUMBER, NULL, "50M", LEVEL_GLOBAL,
 	  SIZE_MAX },
 	{ "dlp-time-limit", TYPE_NUMBER, NULL, "60", LEVEL_GLOBAL, 86400 },
+	/* the quarantine's bound in octets: past it a new hold
+	 * defers, so that outside senders cannot fill the disk */
+	{ "quarantine-max-size", TYPE_NUMBER, NULL, "1G", LEVEL_GLOBAL,
+	  SIZE_MAX },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -577,9 +577,9 @@ dlp_policy() {
 	local id
 	id=$(dlp-scan quarantine list | awk 'NR == 1 { print $1 }')
 	[ -n "$id" ] || fail_with "nothing in the quarantine"
-	dlp-scan quarantine release "$id" >"$T/released.eml" ||
-	    fail_with "release failed"
-	grep -q "Card $CARD" "$T/released.eml" || fail_with "the released message differs"
+	dlp-scan quarantine show "$id" >"$T/held.eml" ||
+	    fail_with "show failed"
+	grep -q "Card $CARD" "$T/held.eml" || fail_with "the held message differs"
 
 	dlp_policy block
 	run --separate-stderr mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
@@ -594,6 +594,119 @@ dlp_policy() {
 	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
 	expect_status 0
 	[ "$(copies)" = 1 ] || fail_with "with dlp = no the message was not sent"
+}
+
+# held_id - the id of the one quarantine entry
+held_id() {
+	dlp-scan quarantine list | awk 'NR == 1 { print $1 }'
+}
+
+@test "quarantine: the runs of one queue file make one entry with the envelope, subject, verdict and size; Postfix is told it is held" {
+	dlp_policy quarantine
+	local r
+	for r in bob@example.test carol@example.test erin@example.test; do
+		run --separate-stderr mailseal-filter -q 4jcAB12 -f alice@example.test -- "$r" <"$MSG"
+		expect_status 0
+		[[ ${stderr_lines[0]} == "2.0.0 held in quarantine as "*", not delivered" ]] ||
+		    fail_with "status text for $r: $stderr"
+	done
+	[ "$(copies)" = 0 ] || fail_with "a held message went out"
+	run dlp-scan quarantine list
+	expect_status 0
+	[ "${#lines[@]}" = 1 ] || fail_with "one message, ${#lines[@]} entries: $output"
+	local id
+	id=${lines[0]%% *}
+	[[ ${lines[0]} =~ ^$id\ [0-9T:-]+Z\ held\ [0-9]+\ alice@example.test\ bob@example.test,carol@example.test,erin@example.test\ quarantine\ cards\ quarterly\ figures$ ]] ||
+	    fail_with "list: ${lines[0]}"
+	[[ $output != *"$CARD"* && $output != *"$MARK"* ]] || fail_with "content in the list"
+	# another queue file with the same message is another entry
+	run mailseal-filter -q 4jcAB13 -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(dlp-scan quarantine list | wc -l)" = 2 ] || fail_with "queue files joined"
+}
+
+@test "quarantine release: the whole outgoing path with only DLP skipped: a mandatory recipient gets it S/MIME-encrypted, once" {
+	echo 'encrypt-mode = mandatory' >"$STORE/settings/user/bob@example.test.conf"
+	dlp_policy quarantine
+	run mailseal-filter -q 9XyZ01 -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	run mailseal-filter -q 9XyZ01 -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	[ "$(copies)" = 0 ] || fail_with "a held message went out"
+	local id bob erin
+	id=$(held_id)
+	run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 0
+	[ -z "$output" ] || fail_with "release wrote the message to stdout"
+	[[ $stderr == *"quarantine: $id released by uid "* && $stderr == *"release=$id"* ]] ||
+	    fail_with "the release is not logged: $stderr"
+	[[ $stderr != *"$CARD"* && $stderr != *"$MARK"* ]] || fail_with "content in the log"
+	[ "$(copies)" = 2 ] || fail_with "expected 2 reinjections, got $(copies)"
+	bob=$(copy_for bob@example.test)
+	[ "$(cat "${bob%.eml}.args")" = "$(printf '%s\n' -f alice@example.test -- bob@example.test)" ] ||
+	    fail_with "bob's envelope: $(cat "${bob%.eml}.args")"
+	! grep -q "$CARD" "$bob" && ! grep -q "$MARK" "$bob" ||
+	    fail_with "plaintext in the mandatory recipient's copy"
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	grep -q "Card $CARD" "$T/bob.txt" || fail_with "bob's decrypted body differs"
+	erin=$(copy_for erin@example.test)
+	grep -q "Card $CARD" "$erin" || fail_with "erin's copy lost the body"
+	# single use
+	run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 1
+	[ "$(copies)" = 2 ] || fail_with "released twice"
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" released "* ]] || fail_with "state: $output"
+	# the message itself is still there to look at, then goes
+	dlp-scan quarantine show "$id" | grep -q "Card $CARD" || fail_with "show"
+	run dlp-scan quarantine delete "$id"
+	expect_status 0
+	[ -z "$(dlp-scan quarantine list)" ] || fail_with "still listed"
+}
+
+@test "quarantine release: only by id from the store; with an envelope or a message from the caller it is a usage error" {
+	run --separate-stderr mailseal-filter --release 0123456789abcdef0123456789abcdef \
+	    -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 64
+	run --separate-stderr mailseal-filter --release 0123456789abcdef0123456789abcdef <"$MSG"
+	expect_status 1
+	[[ $stderr == *"no such quarantine entry"* ]] || fail_with "$stderr"
+	[ "$(copies)" = 0 ] || fail_with "the caller's message went out"
+}
+
+@test "quarantine release: a failed reinjection defers (75) and leaves the entry held for another release" {
+	dlp_policy quarantine
+	run mailseal-filter -q 7Fail01 -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local id
+	id=$(held_id)
+	printf '#!/bin/sh\nexit 75\n' >"$T/broken.sh"
+	chmod 755 "$T/broken.sh"
+	MAILSEAL_SENDMAIL=$T/broken.sh run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 75
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" held "* ]] || fail_with "state after a failure: $output"
+	run dlp-scan quarantine release "$id"
+	expect_status 0
+	[ "$(copies)" = 1 ] || fail_with "expected 1 reinjection, got $(copies)"
+	grep -q "Card $CARD" "$(copy_for erin@example.test)" || fail_with "erin's copy"
+}
+
+@test "quarantine quota: a hold past quarantine-max-size defers (75) with nothing stored or sent" {
+	dlp_policy quarantine
+	echo 'quarantine-max-size = 1K' >>"$STORE/settings/global.conf"
+	head -c 3000 /dev/zero | tr '\0' 'x' | fold -w 70 >>"$MSG"
+	run --separate-stderr mailseal-filter -q 4jcAB14 -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 75
+	[[ $stderr == *"quarantine is full"* ]] || fail_with "$stderr"
+	[ -z "$(dlp-scan quarantine list)" ] || fail_with "stored past the quota"
+	[ "$(copies)" = 0 ] || fail_with "sent"
+	sed -i 's/^quarantine-max-size = 1K$/quarantine-max-size = 1M/' "$STORE/settings/global.conf"
+	run mailseal-filter -q 4jcAB14 -f alice@example.test -- bob@example.test <"$MSG"
+	expect_status 0
+	[ "$(dlp-scan quarantine list | wc -l)" = 1 ] || fail_with "not held under the quota"
 }
 
 @test "a copy that comes back to the gateway is a mail loop: 4.4.6 and 75; an old or forged marker is removed and the mail goes out" {

@@ -272,7 +272,7 @@ rule skipped
 	    $stderr != *PRIVATE* ]] || fail_with "content in stderr"
 }
 
-@test "quarantine: stored with an id; list, show, release once, delete" {
+@test "quarantine: stored with an id; list with the envelope and subject, show, delete (logged)" {
 	local body id
 	# ten distinct Luhn-valid numbers
 	body=$(python3 -c '
@@ -304,29 +304,42 @@ print(" card ".join(out))')
 	    fail_with "mode"
 	run dlp-scan quarantine list
 	expect_status 0
-	[[ $output == "$id "*" held alice@example.test payment-cards-bulk,payment-cards" ]] ||
-	    fail_with "list"
+	[[ $output =~ ^$id\ [0-9T:-]+Z\ held\ [0-9]+\ alice@example.test\ bob@example.test,carol@example.test\ quarantine\ payment-cards-bulk,payment-cards\ Order ]] ||
+	    fail_with "list: $output"
+	[[ $output != *"$body"* ]] || fail_with "content in the list"
 	run dlp-scan quarantine show "$id"
 	expect_status 0
-	[[ $output == *"recipients: bob@example.test,carol@example.test"* ]] ||
-	    fail_with "show"
-	run --separate-stderr dlp-scan quarantine release "$id"
-	expect_status 0
 	[[ $output == *"Subject: Order"* && $output == *"cards: $body"* ]] ||
-	    fail_with "release output"
-	[[ $output != *X-Mailseal-DLP* ]] || fail_with "verdict in release"
-	run --separate-stderr dlp-scan quarantine release "$id"
-	expect_status 1
-	[ -z "$output" ] || fail_with "released twice"
-	run dlp-scan quarantine list
-	[[ $output == "$id "*" released "* ]] || fail_with "state"
-	run dlp-scan quarantine delete "$id"
+	    fail_with "show"
+	[[ $output != *X-Mailseal-DLP* ]] || fail_with "verdict in the held message"
+	run dlp-scan quarantine release nothex
+	expect_status 64
+	run --separate-stderr dlp-scan quarantine delete "$id"
 	expect_status 0
+	[[ $stderr == *"quarantine: deleted $id by uid "* ]] || fail_with "not logged: $stderr"
 	[ ! -e "$STORE/quarantine/$id.eml" ] || fail_with "not deleted"
 	run dlp-scan quarantine list
 	[ -z "$output" ] || fail_with "still listed"
 	run dlp-scan quarantine show "$id"
 	expect_status 1
+}
+
+@test "quarantine: a subject cannot forge lines of the entry's record" {
+	{
+		printf 'From: alice@example.test\nTo: bob@example.test\n'
+		printf 'Subject: =?utf-8?q?x=0Astate:_released=0Arecipient:_eve@evil.example?=\n'
+		printf 'Content-Type: text/plain\n\n'
+		printf 'Card 4556737586899855, expiry 12/29.\n'
+	} >"$T/m.eml"
+	policy t 'rule cards
+	when payment_card confidence >= medium
+	action quarantine'
+	scan -f alice@example.test bob@example.test
+	expect_status 0
+	run dlp-scan quarantine list
+	expect_status 0
+	[[ $output == *" held "*" bob@example.test quarantine cards x?state: released?recipient: eve@evil.example" ]] ||
+	    fail_with "list: $output"
 }
 
 @test "1000-deep nesting: unscannable limit_exceeded, quarantined, quickly" {
