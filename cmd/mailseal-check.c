@@ -1063,6 +1063,12 @@ static const pipe_need pipe_needs[] = {
 	  "the envelope sender" },
 	{ "--", "${recipient}", DIRECTION_OUTGOING | DIRECTION_INCOMING,
 	  "the recipients, after \"--\" so none is read as an option" },
+	{ "--client-address", "${client_address}", DIRECTION_OUTGOING,
+	  "without it no sender is trusted by its network, and mail is "
+	  "not signed" },
+	{ "--sasl-username", "${sasl_username}", DIRECTION_OUTGOING,
+	  "without it no logged-in sender is trusted, and mail is not "
+	  "signed" },
 };
 
 /* pipe_user_uid - the uid of the pipe's user= (-1: none or unknown) */

@@ -36,13 +36,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-"usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID] -f SENDER\n"
+"usage: mailseal-filter [--store DIR] [--incoming] [-q QUEUEID]\n"
+"           [--client-address ADDR] [--sasl-username NAME] -f SENDER\n"
 "           -- RECIPIENT ...\n"
 "       mailseal-filter [--store DIR] --incoming\n"
 "       mailseal-filter [--store DIR] --release ID\n"
 "       mailseal-filter -h | --version\n";
 
-static char *opt_sender, *opt_queue_id, *opt_release;
+static char *opt_sender, *opt_queue_id, *opt_release, *opt_client;
+static char *opt_sasl;
 static int opt_incoming;
 
 static struct poptOption options[] = {
@@ -50,6 +52,9 @@ static struct poptOption options[] = {
 	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "incoming", '\0', POPT_ARG_NONE, &opt_incoming, 0, NULL, NULL },
 	{ "release", '\0', POPT_ARG_STRING, &opt_release, 0, NULL, NULL },
+	{ "client-address", '\0', POPT_ARG_STRING, &opt_client, 0, NULL,
+	  NULL },
+	{ "sasl-username", '\0', POPT_ARG_STRING, &opt_sasl, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -390,7 +395,8 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 
 		have_sender = addr_parse_str(j->sender, &sender, &why) == MS_OK;
 	}
-	if (err == MS_OK)
+	/* only a sender something vouches for signs (no signing oracle) */
+	if (err == MS_OK && j->ctx.sender_auth != GW_AUTH_NONE)
 		err = route_signing(rt, have_sender ? &sender : NULL, NULL,
 		    &sign);
 	if (err == MS_OK && sign == ROUTE_SIGN_MISSING) {
@@ -402,7 +408,7 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 	}
 	for (int i = 0; err == MS_OK && i < j->nrcpts; i++) {
 		route_decision d;
-		bool blind;
+		bool blind, internal;
 		ms_addr addr;
 		const char *why;
 
@@ -412,9 +418,18 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 		}
 		err = route_decide(rt, &addr, forced, NULL, &d);
 		blind = !msg_names_recipient(j->f.msg, &addr);
+		internal = gw_internal_domain(j->f.settings, addr.domain) &&
+		    !settings_get_bool(j->f.settings, "encrypt-internal");
 		addr_clear(&addr);
 		if (err != MS_OK)
 			break;
+		if (internal) {
+			/* our own users get the message as it came */
+			d.method = ROUTE_PLAIN;
+			add_to_group(j, &d, ROUTE_SIGN_NONE, -1, j->rcpts[i]);
+			route_decision_clear(&d);
+			continue;
+		}
 		if (d.method == ROUTE_REJECT) {
 			g_ptr_array_add(refused, (gpointer)j->rcpts[i]);
 			route_decision_clear(&d);
@@ -871,6 +886,11 @@ notices(job *j, GString *summary)
 			    "to");
 			continue;
 		}
+		/* a password goes only to a sender something vouches for;
+		 * refused before any copy goes out */
+		if (j->ctx.sender_auth == GW_AUTH_NONE)
+			return filter_refuse("5.7.1", "a PDF password cannot "
+			    "be sent to a sender that is not authenticated");
 		to = g_ptr_array_new();
 		g_ptr_array_add(to, (gpointer)j->sender);
 		err = reinject_from(j, "", g->notice_fd, to);
@@ -1366,9 +1386,19 @@ main(int argc, char **argv)
 		j.ctx.store = j.f.store;
 		j.ctx.settings = j.f.settings;
 		j.ctx.sender = j.sender;
-		/* how the sender was vouched for and the client address
-		 * come with the options that will carry them */
-		j.ctx.sender_auth = GW_AUTH_NONE;
+		const char *why;
+
+		j.ctx.sasl_user = opt_sasl;
+		j.ctx.client_address = opt_client;
+		err = gw_sender_trust(&j.ctx, &why);
+		if (err != MS_OK)
+			goto out;
+		if (j.ctx.sender_auth == GW_AUTH_NONE)
+			diag_info("the sender is not authenticated (%s): "
+			    "nothing is signed", why);
+		g_string_append_printf(summary, " auth=%s",
+		    (const char *[]){ "none", "sasl", "client",
+		    "envelope" }[j.ctx.sender_auth]);
 		j.ctx.direction = GW_OUTGOING;
 		j.ctx.queue_id = opt_queue_id;
 		j.ctx.recipients = j.rcpts;

@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "quarantine.h"
 
+#include <gio/gio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,167 @@ run(scan *s, const ms_addr *sender)
 	if (v->action == POLICY_QUARANTINE)
 		return hold(s);
 	return MS_OK;
+}
+
+/* words - a setting's value split at white space and commas */
+static gchar **
+words(const ms_settings *settings, const char *key)
+{
+	gchar **all = g_strsplit_set(settings_get(settings, key), " \t,", -1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (size_t i = 0; all[i] != NULL; i++)
+		if (*all[i] != '\0')
+			g_ptr_array_add(out, g_strdup(all[i]));
+	g_strfreev(all);
+	g_ptr_array_add(out, NULL);
+	return (gchar **)g_ptr_array_free(out, FALSE);
+}
+
+bool
+gw_internal_domain(const ms_settings *settings, const char *domain)
+{
+	gchar **list = words(settings, "internal-domains");
+	bool yes = false;
+
+	for (size_t i = 0; list[i] != NULL && !yes; i++) {
+		const char *why;
+		char *d = addr_domain_normalize(list[i], strlen(list[i]), &why);
+
+		yes = d != NULL && g_ascii_strcasecmp(d, domain) == 0;
+		free(d);
+	}
+	g_strfreev(list);
+	return yes;
+}
+
+/* internal_network - address is in one of the internal-networks */
+static ms_err
+internal_network(const ms_settings *settings, const char *address,
+    bool *yes)
+{
+	gchar **list = words(settings, "internal-networks");
+	GInetAddress *ip = g_inet_address_new_from_string(address);
+	ms_err err = MS_OK;
+
+	*yes = false;
+	for (size_t i = 0; list[i] != NULL && err == MS_OK; i++) {
+		GInetAddressMask *mask = g_inet_address_mask_new_from_string(
+		    list[i], NULL);
+
+		if (mask == NULL) {
+			diag_error("internal-networks: %s is no network "
+			    "(ADDRESS/LENGTH)", list[i]);
+			err = MS_CONFIG;
+			break;
+		}
+		if (ip != NULL && g_inet_address_mask_matches(mask, ip))
+			*yes = true;
+		g_object_unref(mask);
+	}
+	if (ip != NULL)
+		g_object_unref(ip);
+	g_strfreev(list);
+	return err;
+}
+
+/* login_may_use - the SASL login may send as addr: the login is the
+ * address, or a line "ADDRESS LOGIN..." or "@DOMAIN LOGIN..." of the
+ * store's sender-logins file names it, as Postfix's
+ * smtpd_sender_login_maps does */
+static ms_err
+login_may_use(const ms_store *store, const char *login, const ms_addr *addr,
+    bool *yes)
+{
+	GByteArray *data = NULL;
+	ms_addr as_addr;
+	const char *why;
+	gchar **lines;
+	ms_err err;
+
+	*yes = false;
+	if (addr_parse_str(login, &as_addr, &why) == MS_OK) {
+		*yes = addr_equal(&as_addr, addr);
+		addr_clear(&as_addr);
+		if (*yes)
+			return MS_OK;
+	}
+	err = store_read(store, NULL, "sender-logins", 1024 * 1024, &data);
+	if (err == MS_NOTFOUND)
+		return MS_OK;
+	if (err != MS_OK) {
+		diag_error("sender-logins cannot be read");
+		return MS_TEMP;
+	}
+	g_byte_array_append(data, (const guint8 *)"", 1);
+	lines = g_strsplit((const char *)data->data, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL && !*yes; i++) {
+		gchar **f = g_strsplit_set(g_strstrip(lines[i]), " \t,", -1);
+		bool match = false;
+
+		if (f[0] == NULL || *f[0] == '\0' || *f[0] == '#') {
+			g_strfreev(f);
+			continue;
+		}
+		if (*f[0] == '@')
+			match = g_ascii_strcasecmp(f[0] + 1, addr->domain) == 0;
+		else if (addr_parse_str(f[0], &as_addr, &why) == MS_OK) {
+			match = addr_equal(&as_addr, addr);
+			addr_clear(&as_addr);
+		}
+		for (size_t k = 1; match && f[k] != NULL && !*yes; k++)
+			*yes = *f[k] != '\0' && strcmp(f[k], login) == 0;
+		g_strfreev(f);
+	}
+	g_strfreev(lines);
+	g_byte_array_free(data, TRUE);
+	return MS_OK;
+}
+
+ms_err
+gw_sender_trust(gw_context *ctx, const char **why)
+{
+	ms_addr addr;
+	bool yes = false;
+	ms_err err = MS_OK;
+
+	ctx->sender_auth = GW_AUTH_NONE;
+	*why = NULL;
+	if (ctx->sender == NULL || *ctx->sender == '\0') {
+		*why = "the null sender";
+		return MS_OK;
+	}
+	if (addr_parse_str(ctx->sender, &addr, why) != MS_OK) {
+		*why = "a sender address that does not parse";
+		return MS_OK;
+	}
+	if (ctx->sasl_user != NULL && *ctx->sasl_user != '\0') {
+		err = login_may_use(ctx->store, ctx->sasl_user, &addr, &yes);
+		if (err == MS_OK && yes)
+			ctx->sender_auth = GW_AUTH_SASL;
+		else if (err == MS_OK)
+			*why = "the SASL login may not use the sender address";
+	} else if (ctx->client_address != NULL &&
+	    *ctx->client_address != '\0') {
+		err = internal_network(ctx->settings, ctx->client_address,
+		    &yes);
+		if (err == MS_OK && yes && gw_internal_domain(ctx->settings,
+		    addr.domain))
+			ctx->sender_auth = GW_AUTH_CLIENT;
+		else if (err == MS_OK)
+			*why = yes ? "the sender is in no internal domain" :
+			    "no SASL login, and the client is in no internal "
+			    "network";
+	} else if (ctx->sasl_user == NULL && ctx->client_address == NULL) {
+		if (settings_get_bool(ctx->settings, "trust-envelope-sender"))
+			ctx->sender_auth = GW_AUTH_ENVELOPE;
+		else
+			*why = "no client address and no SASL login given, "
+			    "and trust-envelope-sender is no";
+	} else
+		*why = "neither a SASL login nor a client address";
+	addr_clear(&addr);
+	return err;
 }
 
 ms_err

@@ -34,8 +34,11 @@ typedef enum gw_direction {
 /* how the envelope sender was vouched for */
 typedef enum gw_sender_auth {
 	GW_AUTH_NONE,		/* not known: nothing vouches for it */
-	GW_AUTH_SASL,		/* the client logged in as sasl_user */
-	GW_AUTH_CLIENT		/* a trusted client address (mynetworks) */
+	GW_AUTH_SASL,		/* the client logged in as sasl_user, which
+				 * may use the sender address */
+	GW_AUTH_CLIENT,		/* an internal network and an internal
+				 * sender domain */
+	GW_AUTH_ENVELOPE	/* neither known, and trust-envelope-sender */
 } gw_sender_auth;
 
 typedef struct gw_context {
@@ -43,8 +46,10 @@ typedef struct gw_context {
 	const ms_settings *settings;	/* the global settings */
 	const char *sender;		/* envelope sender, "" for <> */
 	gw_sender_auth sender_auth;
-	const char *sasl_user;		/* GW_AUTH_SASL: the login, else NULL */
-	const char *client_address;	/* the SMTP client, or NULL */
+	const char *sasl_user;		/* the SASL login ("": none), or NULL
+					 * when the caller does not know */
+	const char *client_address;	/* the SMTP client ("": local), or
+					 * NULL when the caller does not know */
 	gw_direction direction;
 	const char *const *recipients;	/* NULL-terminated */
 	const char *queue_id;		/* or NULL */
@@ -63,6 +68,18 @@ typedef struct gw_dlp_verdict {
 	bool scan_off;			/* dlp = no for the sender */
 	bool skipped;			/* the context skipped the scan */
 } gw_dlp_verdict;
+
+/* gw_sender_trust - how ctx->sender is vouched for, into
+ * ctx->sender_auth: a SASL login that may use the address (the login is
+ * the address, or the store's sender-logins file lists it for the address
+ * or its @domain), else an internal network with a sender in an internal
+ * domain, else, when the caller knows neither (no options: procmail, by
+ * hand), the trust-envelope-sender setting.  *why, when not vouched for,
+ * says why for the log.  MS_CONFIG for settings that do not parse */
+ms_err gw_sender_trust(gw_context *ctx, const char **why);
+
+/* gw_internal_domain - domain is one of the internal-domains */
+bool gw_internal_domain(const ms_settings *settings, const char *domain);
 
 /* gw_dlp_scan - scan msg (parsed in full here when it was read headers
  * only) under the sender's policies; a quarantine verdict holds a copy

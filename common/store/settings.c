@@ -136,6 +136,12 @@ static const key_def keys[] = {
 	 * non-empty reinject-smtp (HOST:PORT) uses SMTP instead */
 	{ "reinject-command", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 	{ "reinject-smtp", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	/* direction and sender trust: our domains and networks, and whether
+	 * an envelope sender is believed when nothing else vouches for it */
+	{ "internal-domains", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "internal-networks", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "trust-envelope-sender", TYPE_BOOL, NULL, "no", LEVEL_GLOBAL, 0 },
+	{ "encrypt-internal", TYPE_BOOL, NULL, "no", LEVEL_GLOBAL, 0 },
 	/* an OpenPGP copy to several recipients' keys hides the key IDs */
 	{ "pgp-hide-recipients", TYPE_BOOL, NULL, "yes", LEVEL_GLOBAL, 0 },
 	/* the reinjection listener's message_size_limit (Postfix's default):

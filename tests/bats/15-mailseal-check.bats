@@ -49,7 +49,7 @@ pickup     unix  n       -       y       60      1       pickup
   -o receive_override_options=no_address_mappings
 mailseal   unix  -       n       n       -       10      pipe
   flags=Rq user=$(id -un) null_sender=
-  argv=$MAILSEAL_BIN/mailseal-filter -q \${queue_id} -f \${sender} -- \${recipient}
+  argv=$MAILSEAL_BIN/mailseal-filter -q \${queue_id} --client-address \${client_address} --sasl-username \${sasl_username} -f \${sender} -- \${recipient}
 mailsealin unix  -       n       n       -       10      pipe
   flags=Rq user=$(id -un) null_sender=
   argv=$MAILSEAL_BIN/mailseal-filter --incoming -q \${queue_id} -f \${sender} -- \${recipient}
@@ -375,6 +375,16 @@ message() {
 	postconf -c "$PFC" -e 'mailseal_destination_recipient_limit = 1'
 	check
 	expect_finding 'main.cf mailsealin_destination_recipient_limit: is 50: set it to 1'
+}
+
+@test "postfix: an outgoing pipe without the client address and SASL login (mail would go unsigned)" {
+	sed -i 's/ --client-address \${client_address}//' "$PFC/master.cf"
+	check
+	expect_finding 'master.cf mailseal/unix: argv lacks "--client-address ${client_address}" (without it no sender is trusted by its network, and mail is not signed): add it'
+	good_postfix
+	sed -i 's/ --sasl-username \${sasl_username}//' "$PFC/master.cf"
+	check
+	expect_finding 'master.cf mailseal/unix: argv lacks "--sasl-username ${sasl_username}" (without it no logged-in sender is trusted, and mail is not signed): add it'
 }
 
 @test "postfix: a pipe argv without the queue id, or with the filter elsewhere" {

@@ -160,7 +160,7 @@ bob_signed_copy() {
 
 @test "the sender's signing setting: the plain copy is S/MIME signed and openssl verifies it; a changed byte fails" {
 	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
-	run mailseal-filter -f alice@example.test -- erin@example.test <"$MSG"
+	run mailseal-filter --sasl-username alice@example.test -f alice@example.test -- erin@example.test <"$MSG"
 	expect_status 0
 	local erin
 	erin=$(copy_for erin@example.test)
@@ -175,7 +175,7 @@ bob_signed_copy() {
 
 	# signed, then encrypted: bob decrypts, then verifies alice
 	rm -f "$T"/out/*
-	run mailseal-filter -f alice@example.test -- bob@example.test <"$MSG"
+	run mailseal-filter --sasl-username alice@example.test -f alice@example.test -- bob@example.test <"$MSG"
 	expect_status 0
 	local bob
 	bob=$(copy_for bob@example.test)
@@ -760,7 +760,7 @@ print(hmac.new(key, ("v2\n%s\n%s\n%s" % (sys.argv[2], sys.argv[3], sys.argv[4]))
 	chmod 600 "$STORE/pdf/random.key"
 	printf 'methods = smime pgp pdf\npdf-password-mode = random-to-sender\n' \
 	    >"$STORE/settings/user/frank@example.test.conf"
-	run mailseal-filter -q 4jcPDF1 -f alice@example.test -- frank@example.test <"$MSG"
+	run mailseal-filter -q 4jcPDF1 --sasl-username alice@example.test -f alice@example.test -- frank@example.test <"$MSG"
 	expect_status 0
 	[ "$(copies)" = 2 ] || fail_with "expected a notice and a copy, got $(copies)"
 	# first the notice, from the null sender to alice
@@ -803,7 +803,7 @@ PY
 
 @test "one process, one parse: signed by the sender, scanned and encrypted, the message is parsed once, settings and the trust store load once, and only the reinjection starts (MAILSEAL_COUNTS)" {
 	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
-	MAILSEAL_COUNTS=$T/counts run mailseal-filter -f alice@example.test \
+	MAILSEAL_COUNTS=$T/counts run mailseal-filter --sasl-username alice@example.test -f alice@example.test \
 	    -- bob@example.test erin@example.test <"$MSG"
 	expect_status 0
 	# no program of ours ran beside the filter: one line, its own
@@ -820,7 +820,7 @@ PY
 	    -out "$T/erin.txt" 2>/dev/null || fail_with "erin's signature does not verify"
 	grep -q "$MARK" "$T/erin.txt" || fail_with "erin's copy lost the body"
 	# a relative path is no place to write
-	MAILSEAL_COUNTS=counts run mailseal-filter -f alice@example.test \
+	MAILSEAL_COUNTS=counts run mailseal-filter --sasl-username alice@example.test -f alice@example.test \
 	    -- erin@example.test <"$MSG"
 	expect_status 0
 	[ ! -e counts ] || fail_with "counts written to a relative path"
@@ -1021,7 +1021,7 @@ sleep 5
 EOF2
 	chmod 755 "$T/killer.sh"
 	TMPDIR=$T/tmp MAILSEAL_SENDMAIL=$T/killer.sh run mailseal-filter \
-	    -q 4jcPDF2 -f alice@example.test -- frank@example.test <"$MSG"
+	    -q 4jcPDF2 --sasl-username alice@example.test -f alice@example.test -- frank@example.test <"$MSG"
 	[ "$status" = 137 ] || fail_with "status $status: the filter was not killed"
 	[ -z "$(find "$T/tmp" -mindepth 1 2>/dev/null)" ] ||
 	    fail_with "left in TMPDIR: $(find "$T/tmp" -mindepth 1)"
@@ -1061,4 +1061,76 @@ EOF2
 	    fail_with "key IDs shown: $(grep keyid "$T/packets.txt")"
 	pg_gpg --decrypt "$T/cd.asc" 2>/dev/null | grep -q "$MARK" ||
 	    fail_with "the copy does not decrypt"
+}
+
+# signed_for ADDR - the copy for ADDR is S/MIME signed at its root
+signed_for() {
+	header_block "$(copy_for "$1")" | grep -qi '^Content-Type: multipart/signed'
+}
+
+@test "sender trust: only a sender something vouches for is signed: the SASL login of the address or one sender-logins lists, an internal network with an internal domain, or trust-envelope-sender when nothing is known" {
+	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
+	# from the Internet with our address: never signed (no signing oracle)
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username '' \
+	    -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	! signed_for erin@example.test || fail_with "a forged sender was signed for"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username alice@example.test \
+	    -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	signed_for erin@example.test || fail_with "the login of the address was not signed for"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username bob \
+	    -f alice@example.test -- erin@example.test <"$MSG"
+	! signed_for erin@example.test || fail_with "another login was signed for"
+	printf '# sender logins\nalice@example.test carol, bob\n' >"$STORE/sender-logins"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username bob \
+	    -f alice@example.test -- erin@example.test <"$MSG"
+	signed_for erin@example.test || fail_with "a listed login was not signed for"
+	printf '@example.test mallory\n' >"$STORE/sender-logins"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username bob \
+	    -f alice@example.test -- erin@example.test <"$MSG"
+	! signed_for erin@example.test || fail_with "an unlisted login was signed for"
+	# an internal network and an internal sender domain
+	printf 'internal-networks = 10.0.0.0/8, 192.0.2.0/24\ninternal-domains = example.test\n' \
+	    >>"$STORE/settings/global.conf"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 10.1.2.3 --sasl-username '' \
+	    -f alice@example.test -- erin@example.org <"$MSG"
+	expect_status 0
+	signed_for erin@example.org || fail_with "the internal network was not trusted"
+	# without either option: trust-envelope-sender decides
+	rm -f "$T"/out/*
+	run mailseal-filter -f alice@example.test -- erin@example.org <"$MSG"
+	! signed_for erin@example.org || fail_with "signed with nothing known"
+	echo 'trust-envelope-sender = yes' >>"$STORE/settings/global.conf"
+	rm -f "$T"/out/*
+	run mailseal-filter -f alice@example.test -- erin@example.org <"$MSG"
+	signed_for erin@example.org || fail_with "trust-envelope-sender ignored"
+	# a network that does not parse defers
+	echo 'internal-networks = 10.0.0.0/33' >"$STORE/settings/global.conf"
+	run mailseal-filter --client-address 10.1.2.3 --sasl-username '' \
+	    -f alice@example.test -- erin@example.org <"$MSG"
+	expect_status 75
+}
+
+@test "internal recipients get the message as it came: never encrypted to them, though they have a certificate, unless encrypt-internal says so" {
+	echo 'internal-domains = example.test' >"$STORE/settings/global.conf"
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username '' \
+	    -f mallory@example.org -- bob@example.test <"$MSG"
+	expect_status 0
+	local bob
+	bob=$(copy_for bob@example.test)
+	grep -q "The body with $MARK in it." "$bob" || fail_with "bob's copy is not the message"
+	! header_block "$bob" | grep -qi 'pkcs7' || fail_with "encrypted to an internal user"
+	printf 'internal-domains = example.test\nencrypt-internal = yes\n' \
+	    >"$STORE/settings/global.conf"
+	rm -f "$T"/out/*
+	run mailseal-filter --client-address 203.0.113.5 --sasl-username '' \
+	    -f mallory@example.org -- bob@example.test <"$MSG"
+	expect_status 0
+	! grep -q "$MARK" "$(copy_for bob@example.test)" || fail_with "encrypt-internal ignored"
 }
