@@ -277,6 +277,10 @@ load_with_kills() {
 	}
 	echo 'sign = pgp' >"$PF/store/settings/user/alice@example.com.conf"
 	chown nobody "$PF/store/settings/user/alice@example.com.conf"
+	# this pipe passes neither the client address nor the login: the
+	# envelope sender is believed only by this setting
+	echo 'trust-envelope-sender = yes' >"$PF/store/settings/global.conf"
+	chown nobody "$PF/store/settings/global.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
 	# the signer takes a fifth of a second longer here, so that the
@@ -289,7 +293,8 @@ load_with_kills() {
 	kills=$(load_with_kills pgp-sign 20)
 	mv "$PF/bin/pgp-sign.real" "$PF/bin/pgp-sign"
 	pf_wait_sink 300 300
-	rm -f "$PF/store/settings/user/alice@example.com.conf"
+	rm -f "$PF/store/settings/user/alice@example.com.conf" \
+	    "$PF/store/settings/global.conf"
 	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
 	grep -a -q 'status=deferred' "$PF/maillog" || { grep -a -c . "$PF/maillog" >&2; grep -a "relay=mailseal" "$PF/maillog" | tail -3 >&2; fail_with "no run deferred after $kills kills"; }
 	load_check 300
