@@ -1145,6 +1145,7 @@ typedef struct release {
 	ms_settings *settings;
 	char *sender;
 	char **rcpts;
+	char *auth;		/* how the sender was vouched for at hold */
 	bool claimed;
 } release;
 
@@ -1177,6 +1178,7 @@ release_open(release *r, const char *id)
 		return err;
 	r->claimed = true;
 	r->sender = quarantine_meta_value(meta, "sender");
+	r->auth = quarantine_meta_value(meta, "auth");
 	r->rcpts = quarantine_meta_values(meta, "recipient");
 	g_byte_array_free(meta, TRUE);
 	if (r->sender != NULL && strcmp(r->sender, "<>") == 0)
@@ -1213,6 +1215,7 @@ release_close(release *r, const char *id, ms_err result)
 		    (unsigned long)getuid());
 	}
 	g_free(r->sender);
+	g_free(r->auth);
 	g_strfreev(r->rcpts);
 	settings_free(r->settings);
 	if (r->store != NULL)
@@ -1386,19 +1389,22 @@ main(int argc, char **argv)
 		j.ctx.store = j.f.store;
 		j.ctx.settings = j.f.settings;
 		j.ctx.sender = j.sender;
-		const char *why;
+		const char *why = "it was not when the message was held";
 
 		j.ctx.sasl_user = opt_sasl;
 		j.ctx.client_address = opt_client;
-		err = gw_sender_trust(&j.ctx, &why);
+		/* a released message keeps the trust of its first run */
+		if (opt_release != NULL)
+			j.ctx.sender_auth = gw_auth_from_name(rel.auth);
+		else
+			err = gw_sender_trust(&j.ctx, &why);
 		if (err != MS_OK)
 			goto out;
 		if (j.ctx.sender_auth == GW_AUTH_NONE)
 			diag_info("the sender is not authenticated (%s): "
 			    "nothing is signed", why);
 		g_string_append_printf(summary, " auth=%s",
-		    (const char *[]){ "none", "sasl", "client",
-		    "envelope" }[j.ctx.sender_auth]);
+		    gw_auth_name(j.ctx.sender_auth));
 		j.ctx.direction = GW_OUTGOING;
 		j.ctx.queue_id = opt_queue_id;
 		j.ctx.recipients = j.rcpts;

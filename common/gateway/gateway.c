@@ -290,6 +290,7 @@ hold(scan *s)
 	    g_mime_message_get_subject(s->msg->mime) : NULL;
 	h.verdict = policy_action_name(v->action);
 	h.rules = s->rules->str;
+	h.auth = gw_auth_name(s->ctx->sender_auth);
 	h.max_size = settings_get_number(s->ctx->settings,
 	    "quarantine-max-size");
 	err = quarantine_put(s->ctx->store, message, 2, &h,
@@ -368,6 +369,29 @@ words(const ms_settings *settings, const char *key)
 	g_strfreev(all);
 	g_ptr_array_add(out, NULL);
 	return (gchar **)g_ptr_array_free(out, FALSE);
+}
+
+static const char *const auth_names[] = {
+	[GW_AUTH_NONE] = "none",
+	[GW_AUTH_SASL] = "sasl",
+	[GW_AUTH_CLIENT] = "client",
+	[GW_AUTH_ENVELOPE] = "envelope",
+};
+
+const char *
+gw_auth_name(gw_sender_auth auth)
+{
+	return (size_t)auth < G_N_ELEMENTS(auth_names) ? auth_names[auth] :
+	    "none";
+}
+
+gw_sender_auth
+gw_auth_from_name(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < G_N_ELEMENTS(auth_names); i++)
+		if (strcmp(name, auth_names[i]) == 0)
+			return (gw_sender_auth)i;
+	return GW_AUTH_NONE;
 }
 
 bool

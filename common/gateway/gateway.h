@@ -78,6 +78,12 @@ typedef struct gw_dlp_verdict {
  * says why for the log.  MS_CONFIG for settings that do not parse */
 ms_err gw_sender_trust(gw_context *ctx, const char **why);
 
+/* gw_auth_name - the word for how a sender was vouched for ("none",
+ * "sasl", "client", "envelope"); gw_auth_from_name the reverse, NONE for
+ * anything else */
+const char *gw_auth_name(gw_sender_auth auth);
+gw_sender_auth gw_auth_from_name(const char *name);
+
 /* gw_internal_domain - domain is one of the internal-domains */
 bool gw_internal_domain(const ms_settings *settings, const char *domain);
 

@@ -221,6 +221,7 @@ quarantine_put(ms_store *store, const struct iovec *message, int parts,
 	    h->queue_id : "-", 0);
 	meta_line(text, "verdict", h->verdict, 0);
 	meta_line(text, "rules", h->rules, 0);
+	meta_line(text, "auth", h->auth != NULL ? h->auth : "none", 0);
 	meta_line(text, "subject", h->subject != NULL ? h->subject : "",
 	    QUARANTINE_SUBJECT_MAX);
 	meta_line(text, "sender", *h->sender != '\0' ? h->sender : "<>", 0);

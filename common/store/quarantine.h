@@ -34,6 +34,8 @@ typedef struct quarantine_hold {
 	const char *subject;		/* decoded, or NULL */
 	const char *verdict;		/* the DLP action */
 	const char *rules;		/* "a,b" */
+	const char *auth;		/* how the sender was vouched for
+					 * (gw_auth_name), for the release */
 	unsigned long long max_size;	/* the quota in octets, 0: none */
 } quarantine_hold;
 

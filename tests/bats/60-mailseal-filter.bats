@@ -1134,3 +1134,25 @@ signed_for() {
 	expect_status 0
 	! grep -q "$MARK" "$(copy_for bob@example.test)" || fail_with "encrypt-internal ignored"
 }
+
+@test "quarantine release keeps the sender trust of the first run: an authenticated sender's released mail is signed, a forged one's is not" {
+	echo 'sign = smime' >"$STORE/settings/user/alice@example.test.conf"
+	dlp_policy quarantine
+	run mailseal-filter -q 8Auth01 --client-address 198.51.100.7 \
+	    --sasl-username alice@example.test -f alice@example.test -- erin@example.test <"$MSG"
+	expect_status 0
+	local id
+	id=$(held_id)
+	run dlp-scan quarantine release "$id"
+	expect_status 0
+	signed_for erin@example.test || fail_with "the authenticated sender's release is unsigned"
+	rm -f "$T"/out/*
+	run mailseal-filter -q 8Auth02 --client-address 198.51.100.7 \
+	    --sasl-username '' -f alice@example.test -- frank@example.test <"$MSG"
+	expect_status 0
+	id=$(dlp-scan quarantine list | awk '/frank@example.test/ { print $1 }')
+	[ -n "$id" ] || fail_with "not held"
+	run dlp-scan quarantine release "$id"
+	expect_status 0
+	! signed_for frank@example.test || fail_with "the forged sender's release was signed"
+}
