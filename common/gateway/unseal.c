@@ -82,6 +82,23 @@ domain_binding(unseal_ctx *ctx, size_t i, const char *key, const char **fpr)
 	return MS_OK;
 }
 
+/* mark - recipient i is served when bound by address, or else when
+ * the setting (smime-domain-cert, pgp-domain-key) of its domain names
+ * fpr; a settings file that cannot be read binds nothing: the message
+ * goes on encrypted, never to the wrong reader */
+static bool
+mark(unseal_ctx *ctx, size_t i, bool bound, const char *setting,
+    const char *fpr)
+{
+	const char *domain_fpr = "";
+
+	if (!bound && domain_binding(ctx, i, setting, &domain_fpr) == MS_OK &&
+	    *domain_fpr != '\0')
+		bound = g_ascii_strcasecmp(domain_fpr, fpr) == 0;
+	ctx->served[i] = bound;
+	return bound;
+}
+
 /* bind_smime - mark the recipients cert (fingerprint fpr) is bound to:
  * an address of the certificate, or their domain's smime-domain-cert;
  * the number marked */
@@ -93,19 +110,12 @@ bind_smime(unseal_ctx *ctx, const char *fpr, X509 *cert)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ctx->nrcpts; i++) {
-		const char *domain_fpr = "";
 		bool bound = false;
 
 		for (guint k = 0; k < addrs->len && !bound; k++)
 			bound = addr_equal(g_ptr_array_index(addrs, k),
 			    &ctx->rcpts[i]);
-		/* a settings file that cannot be read binds nothing: the
-		 * message goes on encrypted, never to the wrong reader */
-		if (!bound && domain_binding(ctx, i, "smime-domain-cert",
-		    &domain_fpr) == MS_OK && *domain_fpr != '\0')
-			bound = g_ascii_strcasecmp(domain_fpr, fpr) == 0;
-		ctx->served[i] = bound;
-		n += bound;
+		n += mark(ctx, i, bound, "smime-domain-cert", fpr);
 	}
 	g_ptr_array_free(addrs, TRUE);
 	return n;
@@ -129,18 +139,10 @@ bind_pgp(unseal_ctx *ctx, const char *fpr)
 
 	if (gpgme_get_key(ctx->pgp, fpr, &key, 0) != 0)
 		key = NULL;
-	for (size_t i = 0; i < ctx->nrcpts; i++) {
-		const char *domain_fpr = "";
-		bool bound = key != NULL && !(pgp_key_verdict(key,
+	for (size_t i = 0; i < ctx->nrcpts; i++)
+		n += mark(ctx, i, key != NULL && !(pgp_key_verdict(key,
 		    PGP_PURPOSE_ENCRYPT, &ctx->rcpts[i]) &
-		    PGP_KEY_USER_ID_FLAGS);
-
-		if (!bound && domain_binding(ctx, i, "pgp-domain-key",
-		    &domain_fpr) == MS_OK && *domain_fpr != '\0')
-			bound = g_ascii_strcasecmp(domain_fpr, fpr) == 0;
-		ctx->served[i] = bound;
-		n += bound;
-	}
+		    PGP_KEY_USER_ID_FLAGS), "pgp-domain-key", fpr);
 	if (key != NULL)
 		gpgme_key_unref(key);
 	return n;
