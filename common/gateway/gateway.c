@@ -356,21 +356,6 @@ run(scan *s, const ms_addr *sender)
 	return MS_OK;
 }
 
-/* words - a setting's value split at white space and commas */
-static gchar **
-words(const ms_settings *settings, const char *key)
-{
-	gchar **all = g_strsplit_set(settings_get(settings, key), " \t,", -1);
-	GPtrArray *out = g_ptr_array_new();
-
-	for (size_t i = 0; all[i] != NULL; i++)
-		if (*all[i] != '\0')
-			g_ptr_array_add(out, g_strdup(all[i]));
-	g_strfreev(all);
-	g_ptr_array_add(out, NULL);
-	return (gchar **)g_ptr_array_free(out, FALSE);
-}
-
 static const char *const auth_names[] = {
 	[GW_AUTH_NONE] = "none",
 	[GW_AUTH_SASL] = "sasl",
@@ -397,7 +382,7 @@ gw_auth_from_name(const char *name)
 bool
 gw_internal_domain(const ms_settings *settings, const char *domain)
 {
-	gchar **list = words(settings, "internal-domains");
+	char **list = settings_get_list(settings, "internal-domains");
 	bool yes = false;
 
 	for (size_t i = 0; list[i] != NULL && !yes; i++) {
@@ -416,7 +401,7 @@ static ms_err
 internal_network(const ms_settings *settings, const char *address,
     bool *yes)
 {
-	gchar **list = words(settings, "internal-networks");
+	char **list = settings_get_list(settings, "internal-networks");
 	GInetAddress *ip = g_inet_address_new_from_string(address);
 	ms_err err = MS_OK;
 
