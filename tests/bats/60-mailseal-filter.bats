@@ -1156,3 +1156,31 @@ signed_for() {
 	expect_status 0
 	! signed_for frank@example.test || fail_with "the forged sender's release was signed"
 }
+
+@test "mailseal-filter starts without libmount, libselinux and libidn2, loads libidn2 when an address needs it, and still encrypts" {
+	local lib needed
+	needed=$(readelf -d "$MAILSEAL_BIN/mailseal-filter" |
+	    sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+	[ -n "$needed" ] || fail_with "readelf lists no needed library"
+	for lib in libmount libselinux libidn2 libblkid libunistring; do
+		! printf '%s\n' "$needed" | grep -q "^$lib\\." ||
+		    fail_with "$lib is loaded at every start"
+	done
+	# an A-label in To: GMime decodes it with libidn2, loaded then
+	sed 's/^To: .*/To: bob@example.test, erin@xn--bcher-kva.example/' \
+	    "$MSG" >"$T/idn.eml"
+	LD_DEBUG=files run mailseal-filter -f alice@example.test -- \
+	    bob@example.test <"$T/idn.eml"
+	expect_status 0
+	[[ $output == *"file=libidn2.so"*"dynamically loaded by"* ]] ||
+	    fail_with "libidn2 was not loaded on demand"
+	local bob
+	bob=$(copy_for bob@example.test)
+	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt bob's copy"
+	grep -q "The body with $MARK in it." "$T/bob.txt" ||
+	    fail_with "bob's decrypted body differs"
+	header_block "$bob" | grep -q '^To: bob@example.test, erin@xn--bcher-kva.example$' ||
+	    fail_with "the To field changed: $(header_block "$bob")"
+}
