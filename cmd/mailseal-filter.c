@@ -611,8 +611,6 @@ smenc_write_body(job *j, const GString *outer, STACK_OF(X509) *certs,
 static ms_err
 smime_copy(job *j, group *g)
 {
-	const char *files[2] = { NULL, NULL };
-	char *path = NULL;
 	ms_message *pgp_signed = NULL;
 	STACK_OF(X509) *certs = NULL;
 	GString *uncovered = g_string_new(NULL), *outer = NULL;
@@ -633,9 +631,6 @@ smime_copy(job *j, group *g)
 			err = MS_INTERNAL;
 			goto done;
 		}
-		path = g_strdup_printf("%s/certs/%s.pem",
-		    store_root(j->f.store), g->key.fingerprint);
-		files[0] = path;
 	}
 	if (g->sign == ROUTE_SIGN_PGP) {
 		err = variant(j, g->sign, &base);
@@ -665,7 +660,8 @@ smime_copy(job *j, group *g)
 		certs = sk_X509_new_null();
 		g_ptr_array_add(g->rcpts, NULL);
 		err = smenc_collect_trusted(j->f.store, j->trust,
-		    (const char *const *)g->rcpts->pdata, files, certs,
+		    (const char *const *)g->rcpts->pdata, NULL,
+		    g->key.used ? g->key.fingerprint : NULL, certs,
 		    uncovered, &all_gcm);
 		g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
 	}
@@ -698,7 +694,6 @@ done:
 		g_string_free(outer, TRUE);
 	if (pgp_signed != NULL)
 		msg_free(pgp_signed);
-	g_free(path);
 	return err;
 }
 

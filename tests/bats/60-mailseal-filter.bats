@@ -1157,6 +1157,31 @@ signed_for() {
 	! signed_for frank@example.test || fail_with "the forged sender's release was signed"
 }
 
+@test "a domain certificate covers a recipient without one of its own: the copy opens with the domain's key; one the store does not hold defers" {
+	mkdir -p "$STORE/settings/domain"
+	printf 'smime-domain-cert = %s\n' "$(fpr_of bob)" \
+	    >"$STORE/settings/domain/partner.test.conf"
+	sed 's/^To: .*/To: zed@partner.test/' "$MSG" >"$T/zed.eml"
+	run mailseal-filter -f alice@example.test -- zed@partner.test <"$T/zed.eml"
+	expect_status 0
+	local zed
+	zed=$(copy_for zed@partner.test)
+	[ -n "$zed" ] || fail_with "nothing reinjected for zed"
+	! grep -q "$MARK" "$zed" || fail_with "plaintext in zed's copy"
+	openssl cms -decrypt -in "$zed" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/zed.txt" ||
+	    fail_with "the domain's key does not open zed's copy"
+	grep -q "The body with $MARK in it." "$T/zed.txt" ||
+	    fail_with "zed's decrypted body differs"
+	# a fingerprint the store does not hold: the mail waits
+	rm -f "$T"/out/*
+	printf 'smime-domain-cert = %064d\n' 0 \
+	    >"$STORE/settings/domain/partner.test.conf"
+	run mailseal-filter -f alice@example.test -- zed@partner.test <"$T/zed.eml"
+	expect_status 75
+	[ "$(copies)" = 0 ] || fail_with "something was reinjected"
+}
+
 @test "mailseal-filter starts without libmount, libselinux and libidn2, loads libidn2 when an address needs it, and still encrypts" {
 	local lib needed
 	needed=$(readelf -d "$MAILSEAL_BIN/mailseal-filter" |
