@@ -61,26 +61,29 @@ lazy_symbol(const char *soname, const char *name)
 	return address;
 }
 
+/* lazy_resolve - fill the function pointer at slot on its first use */
+static void
+lazy_resolve(void *slot, const char *soname, const char *name)
+{
+	void *address;
+
+	_Static_assert(sizeof(void (*)(void)) == sizeof(void *),
+	    "a function pointer is held as dlsym returns it");
+	memcpy(&address, slot, sizeof(address));
+	if (address == NULL) {
+		address = lazy_symbol(soname, name);
+		memcpy(slot, &address, sizeof(address));
+	}
+}
+
 /* each function, with the prototype of the library's header: find the
  * library's on the first call, then pass every call on */
 #define LAZY(soname, ret, name, params, args) \
-	ret name params { \
-		static ret (*call) params; \
-		if (call == NULL) { \
-			void *address = lazy_symbol(soname, #name); \
-			memcpy(&call, &address, sizeof(address)); \
-		} \
-		return call args; \
-	}
+	ret name params { static ret (*call) params; \
+	    lazy_resolve(&call, soname, #name); return call args; }
 #define LAZY_VOID(soname, name, params, args) \
-	void name params { \
-		static void (*call) params; \
-		if (call == NULL) { \
-			void *address = lazy_symbol(soname, #name); \
-			memcpy(&call, &address, sizeof(address)); \
-		} \
-		call args; \
-	}
+	void name params { static void (*call) params; \
+	    lazy_resolve(&call, soname, #name); call args; }
 
 #define MOUNT LAZY_LIBMOUNT_SONAME
 LAZY_VOID(MOUNT, mnt_free_iter, (struct libmnt_iter *itr), (itr))
