@@ -199,7 +199,9 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	$(WARN) $(DEFS) $(COMMON_INC) $(call pkg_cflags,$(PKGS_ALL))
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
+# lazylib.c is linked into mailseal-filter alone (OBJS_mailseal-filter)
+FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o, \
+	$(filter-out common/main/lazylib.c,$(COMMON_SRC)))
 
 # kept between runs (make would delete them as intermediate files)
 .SECONDARY: $(FUZZ_OBJ)
