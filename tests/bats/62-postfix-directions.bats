@@ -8,8 +8,9 @@
 # against the sender address by Postfix) and relay from the internal
 # network are signed and encrypted.  A message held by DLP is logged by
 # Postfix as held, and once released reaches a mandatory recipient
-# encrypted and signed.  What the sink got is checked by content, with
-# openssl as the independent implementation.
+# encrypted and signed.  The one-port variant (master-oneport.cf) runs in
+# the same instance on a port of its own.  What the sink got is checked
+# by content, with openssl as the independent implementation.
 #
 # example.com is the internal domain; 127.0.0.2 is the internal network
 # (the relay listener's mynetworks and the filter's internal-networks);
@@ -51,7 +52,7 @@ EOF
 	pf_sasl_user mallory@example.com mallory-secret
 	pf_start
 	pf_wait_port "$PF_SUBMIT" && pf_wait_port "$PF_RELAY" &&
-	    pf_wait_port "$PF_REINJECT"
+	    pf_wait_port "$PF_REINJECT" && pf_wait_port "$PF_ONEPORT"
 }
 
 teardown_file() {
@@ -224,6 +225,44 @@ signed_and_encrypted_to_bob() {
 	run pf_smtp "$PF_RELAY" "" "" "" alice@example.com "$T/m.eml" bob@partner.test
 	expect_status 1
 	[[ $output == *"Client host rejected"* ]] || fail_with "an outside client relayed"
+}
+
+@test "one port 25 for both directions: the Internet's mail gets the incoming filter, the internal network's the outgoing one" {
+	# from outside: an S/MIME message to alice is decrypted
+	printf 'Figures with %s inside.\n' "$MARK" >"$T/body.txt"
+	{
+		printf 'Message-ID: <%s@example.com>\n' "$MARK"
+		openssl cms -encrypt -aes-256-cbc -text -in "$T/body.txt" \
+		    -from bob@partner.test -to alice@example.com \
+		    -subject 'for alice only' "$BASE/alice@example.com.pem"
+	} >"$T/enc.eml"
+	send_and_wait 1 "$PF_ONEPORT" "" "" "" bob@partner.test "$T/enc.eml" \
+	    alice@example.com
+	local got
+	got=$(arrived alice@example.com) || fail_with "nothing for alice"
+	grep -q "^Figures with $MARK inside." "$got" &&
+	    header_block "$got" | grep -q '^X-Mailseal-Decrypted: smime' ||
+	    fail_with "alice's copy was not decrypted"
+	# from outside, a forged alice: the incoming filter, unsigned
+	MARK="$MARK-forged"
+	message "$T/forged.eml" alice@example.com carol@example.com
+	send_and_wait 1 "$PF_ONEPORT" "" "" "" alice@example.com "$T/forged.eml" \
+	    carol@example.com
+	got=$(arrived carol@example.com) || fail_with "nothing for carol"
+	grep -q "^Figures with $MARK inside." "$got" || fail_with "carol's copy differs"
+	unsigned "$got" || fail_with "the forged sender's mail was signed"
+	# and it may not relay outwards
+	run pf_smtp "$PF_ONEPORT" "" "" "" alice@example.com "$T/forged.eml" \
+	    bob@partner.test
+	expect_status 1
+	[[ $output == *"Relay access denied"* ]] || fail_with "not refused as a relay"
+	# from the internal network: the outgoing filter signs and encrypts
+	MARK="$MARK-internal"
+	message "$T/m.eml" alice@example.com bob@partner.test
+	send_and_wait 1 "$PF_ONEPORT" 127.0.0.2 "" "" alice@example.com "$T/m.eml" \
+	    bob@partner.test
+	got=$(arrived bob@partner.test) || fail_with "nothing for bob"
+	signed_and_encrypted_to_bob "$got"
 }
 
 @test "held by DLP: Postfix logs it held, not delivered; released by the store's owner it reaches the mandatory recipient encrypted and signed" {

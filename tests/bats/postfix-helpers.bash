@@ -25,8 +25,9 @@
 # addresses moved to loopback ports: the Internet-facing listener with
 # the incoming filter on $PF_SMTP, submission with Cyrus SASL (a sasldb
 # of the instance's own, pf_sasl_user) on $PF_SUBMIT, the relay listener
-# for the internal network 127.0.0.2/32 on $PF_RELAY, and SMTP
-# reinjection on $PF_REINJECT.
+# for the internal network 127.0.0.2/32 on $PF_RELAY, SMTP reinjection
+# on $PF_REINJECT, and master-oneport.cf's port 25, which chooses the
+# filter by the client address, on $PF_ONEPORT.
 #
 # Usage: setup_file() { pf_setup_file; ...make the store...; pf_start; }
 #        teardown_file() { pf_stop; }
@@ -57,7 +58,9 @@ pf_setup_file() {
 	PF_SINK=$(pf_free_port)
 	PF_SUBMIT=$(pf_free_port)
 	PF_RELAY=$(pf_free_port)
-	export PF_SMTP PF_SMTP_CAT PF_REINJECT PF_SINK PF_SUBMIT PF_RELAY
+	PF_ONEPORT=$(pf_free_port)
+	export PF_SMTP PF_SMTP_CAT PF_REINJECT PF_SINK PF_SUBMIT PF_RELAY \
+	    PF_ONEPORT
 	export MAILSEAL_STORE=$PF/store
 }
 
@@ -212,8 +215,13 @@ pf_configure_directions() {
 		    -e "s|/usr/local/bin/mailseal-filter |$PF/bin/mailseal-filter --store $PF/store |" \
 		    -e "s|user=mailseal |user=nobody |" "$examples/master.cf" |
 		    awk '/^[^# \t]/ && NF >= 8 { $5 = "n" } { print }'
+		sed -e "s|^smtp  *inet  *n  *-  *y |127.0.0.1:$PF_ONEPORT inet n - n |" \
+		    -e "s|cidr:/etc/postfix/|cidr:$PF/etc/|" \
+		    "$examples/master-oneport.cf"
 		pf_master_services
 	} >"$PF/etc/master.cf"
+	sed 's|^10\.0\.0\.0/8|127.0.0.2/32|' "$examples/mailseal_direction.cidr" \
+	    >"$PF/etc/mailseal_direction.cidr"
 	: >>"$PF/etc/sender_logins"
 	mkdir -p "$PF/etc/sasl"
 	cat >"$PF/etc/sasl/smtpd.conf" <<EOF
