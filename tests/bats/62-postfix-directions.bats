@@ -26,16 +26,8 @@ setup_file() {
 	PF_LAYOUT=directions
 	BASE=$PF/base
 	export PF_LAYOUT BASE
-	mkdir -p "$BASE"
 	export MAILSEAL_STORE=$PF/store
-	smime-ca init --key ec-p256 'Directions Test CA' >"$BASE/root.fpr" 2>/dev/null
-	certstore export "$(cat "$BASE/root.fpr")" >"$BASE/root.pem"
-	local name fpr
-	for name in alice@example.com bob@partner.test dave@strict.test; do
-		fpr=$(smime-ca issue --key ec-p256 "$name" 2>/dev/null)
-		cp "$PF/store/certs/$fpr.pem" "$BASE/$name.pem"
-		cp "$PF/store/keys/$fpr.key" "$BASE/$name.key"
-	done
+	pf_pki alice@example.com bob@partner.test dave@strict.test
 	mkdir -p "$PF/store/settings/user" "$PF/store/policies"
 	cat >"$PF/store/settings/global.conf" <<EOF
 internal-domains = example.com
@@ -60,10 +52,7 @@ teardown_file() {
 }
 
 setup() {
-	ms_setup
-	sm_env
-	export MAILSEAL_STORE=$PF/store
-	MARK="canary-$RANDOM-$RANDOM-$BATS_TEST_NUMBER"
+	pf_test_setup
 }
 
 # message FILE FROM TO - a plain test message with the marker in its body
@@ -80,11 +69,8 @@ message() {
 # arrived ADDR - the message the sink got for ADDR with this test's
 # Message-ID, as a file (exactly one)
 arrived() {
-	local d n
-	d=$(grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" |
-	    xargs -r grep -l -F "<$MARK@example.com>" || true)
-	n=$(printf '%s' "$d" | grep -c . || true)
-	[ "$n" = 1 ] || { echo "arrived: $n dumps for $1" >&2; return 1; }
+	local d
+	d=$(pf_arrived "$1" "<$MARK@example.com>") || return 1
 	pf_message "$d" >"$T/arrived-$1.eml"
 	echo "$T/arrived-$1.eml"
 }
@@ -122,11 +108,17 @@ signed_by_alice() {
 	    "$(openssl x509 -in "$BASE/alice@example.com.pem" -noout -fingerprint -sha256)" ]
 }
 
-# signed_and_encrypted_to_bob FILE - bob's copy: no plaintext, decrypts
+# alice_to_bob_protected PORT SOURCE LOGIN PASSWORD - alice sends bob
+# (outside) a message through the listener on PORT, from SOURCE, logged
+# in as LOGIN when not empty; bob's copy holds no plaintext and decrypts
 # with bob's key to a message signed by alice that holds the marker
-signed_and_encrypted_to_bob() {
-	! grep -q "$MARK inside" "$1" || fail_with "plaintext to bob"
-	decrypt_for bob@partner.test "$1" "$T/bob.dec" ||
+alice_to_bob_protected() {
+	message "$T/m.eml" alice@example.com bob@partner.test
+	send_and_wait 1 "$@" alice@example.com "$T/m.eml" bob@partner.test
+	local got
+	got=$(arrived bob@partner.test) || fail_with "nothing for bob"
+	! grep -q "$MARK inside" "$got" || fail_with "plaintext to bob"
+	decrypt_for bob@partner.test "$got" "$T/bob.dec" ||
 	    fail_with "openssl cannot decrypt bob's copy"
 	signed_by_alice "$T/bob.dec" "$T/bob.txt" ||
 	    fail_with "bob's copy is not signed by alice"
@@ -134,8 +126,10 @@ signed_and_encrypted_to_bob() {
 	    fail_with "bob's signed content differs"
 }
 
-@test "from the Internet to an internal user: an S/MIME message to her is delivered decrypted, a plain one plain, never encrypted to her" {
-	# bob encrypts to alice with openssl, outside the gateway
+# decrypted_for_alice PORT - bob, outside, sends alice a message he
+# encrypted to her certificate with openssl to the listener on PORT; it
+# arrives decrypted, marked so, and not encrypted again
+decrypted_for_alice() {
 	printf 'Figures with %s inside.\n' "$MARK" >"$T/body.txt"
 	{
 		printf 'Message-ID: <%s@example.com>\n' "$MARK"
@@ -143,7 +137,7 @@ signed_and_encrypted_to_bob() {
 		    -from bob@partner.test -to alice@example.com \
 		    -subject 'for alice only' "$BASE/alice@example.com.pem"
 	} >"$T/enc.eml"
-	send_and_wait 1 "$PF_SMTP" "" "" "" bob@partner.test "$T/enc.eml" \
+	send_and_wait 1 "$1" "" "" "" bob@partner.test "$T/enc.eml" \
 	    alice@example.com
 	local got
 	got=$(arrived alice@example.com) || fail_with "nothing for alice"
@@ -152,6 +146,26 @@ signed_and_encrypted_to_bob() {
 	header_block "$got" | grep -q '^X-Mailseal-Decrypted: smime' ||
 	    fail_with "no X-Mailseal-Decrypted: $(header_block "$got")"
 	! grep -qi 'pkcs7-mime' "$got" || fail_with "alice's copy is still encrypted"
+}
+
+# forged_unsigned PORT - a stranger says MAIL FROM:<alice@example.com> on
+# the listener on PORT: carol gets the message, unsigned; an outside
+# recipient is refused as a relay
+forged_unsigned() {
+	message "$T/forged.eml" alice@example.com carol@example.com
+	send_and_wait 1 "$1" "" "" "" alice@example.com "$T/forged.eml" \
+	    carol@example.com
+	local got
+	got=$(arrived carol@example.com) || fail_with "nothing for carol"
+	grep -q "^Figures with $MARK inside." "$got" || fail_with "carol's copy differs"
+	unsigned "$got" || fail_with "signed: $(header_block "$got")"
+	run pf_smtp "$1" "" "" "" alice@example.com "$T/forged.eml" bob@partner.test
+	expect_status 1
+	[[ $output == *"Relay access denied"* ]] || fail_with "not refused as a relay"
+}
+
+@test "from the Internet to an internal user: an S/MIME message to her is delivered decrypted, a plain one plain, never encrypted to her" {
+	decrypted_for_alice "$PF_SMTP"
 	grep 'relay=mailsealin' "$PF/maillog" | grep -q 'to=<alice@example.com>' ||
 	    fail_with "the incoming filter did not run"
 
@@ -160,6 +174,7 @@ signed_and_encrypted_to_bob() {
 	message "$T/plain.eml" bob@partner.test alice@example.com
 	send_and_wait 1 "$PF_SMTP" "" "" "" bob@partner.test "$T/plain.eml" \
 	    alice@example.com
+	local got
 	got=$(arrived alice@example.com) || fail_with "nothing for alice"
 	grep -q "^Figures with $MARK inside." "$got" ||
 	    fail_with "alice's plain copy differs"
@@ -167,30 +182,16 @@ signed_and_encrypted_to_bob() {
 }
 
 @test "a forged internal sender from outside: delivered, never signed with alice's key; relaying on outwards is refused" {
-	message "$T/m.eml" alice@example.com carol@example.com
-	send_and_wait 1 "$PF_SMTP" "" "" "" alice@example.com "$T/m.eml" \
-	    carol@example.com
-	local got
-	got=$(arrived carol@example.com) || fail_with "nothing for carol"
-	grep -q "^Figures with $MARK inside." "$got" || fail_with "carol's copy differs"
-	unsigned "$got" || fail_with "signed: $(header_block "$got")"
+	forged_unsigned "$PF_SMTP"
 	grep 'to=<carol@example.com>' "$PF/maillog" | grep -q 'relay=mailsealin' ||
 	    fail_with "not the incoming filter"
 	grep 'to=<carol@example.com>' "$PF/maillog" | grep -q 'relay=mailseal,' &&
 	    fail_with "the outgoing filter ran on the Internet-facing listener"
-	# the same forger to an outside recipient: Postfix does not relay
-	run pf_smtp "$PF_SMTP" "" "" "" alice@example.com "$T/m.eml" bob@partner.test
-	expect_status 1
-	[[ $output == *"Relay access denied"* ]] || fail_with "not refused as a relay"
+	return 0
 }
 
 @test "authenticated submission: signed by alice and encrypted to the external recipient; a login that may not use the sender address is refused by Postfix" {
-	message "$T/m.eml" alice@example.com bob@partner.test
-	send_and_wait 1 "$PF_SUBMIT" "" alice@example.com alice-secret \
-	    alice@example.com "$T/m.eml" bob@partner.test
-	local got
-	got=$(arrived bob@partner.test) || fail_with "nothing for bob"
-	signed_and_encrypted_to_bob "$got"
+	alice_to_bob_protected "$PF_SUBMIT" "" alice@example.com alice-secret
 	grep 'to=<bob@partner.test>' "$PF/maillog" | grep -q 'relay=mailseal,' ||
 	    fail_with "not the outgoing filter"
 
@@ -212,12 +213,7 @@ signed_and_encrypted_to_bob() {
 }
 
 @test "relay from the internal network: signed by alice and encrypted; the relay listener refuses other clients" {
-	message "$T/m.eml" alice@example.com bob@partner.test
-	send_and_wait 1 "$PF_RELAY" 127.0.0.2 "" "" alice@example.com "$T/m.eml" \
-	    bob@partner.test
-	local got
-	got=$(arrived bob@partner.test) || fail_with "nothing for bob"
-	signed_and_encrypted_to_bob "$got"
+	alice_to_bob_protected "$PF_RELAY" 127.0.0.2 "" ""
 	grep "client=[^ ]*\[127.0.0.2\]" "$PF/maillog" | grep -q 'postfix/relay/smtpd' ||
 	    fail_with "not through the relay listener"
 
@@ -228,41 +224,13 @@ signed_and_encrypted_to_bob() {
 }
 
 @test "one port 25 for both directions: the Internet's mail gets the incoming filter, the internal network's the outgoing one" {
-	# from outside: an S/MIME message to alice is decrypted
-	printf 'Figures with %s inside.\n' "$MARK" >"$T/body.txt"
-	{
-		printf 'Message-ID: <%s@example.com>\n' "$MARK"
-		openssl cms -encrypt -aes-256-cbc -text -in "$T/body.txt" \
-		    -from bob@partner.test -to alice@example.com \
-		    -subject 'for alice only' "$BASE/alice@example.com.pem"
-	} >"$T/enc.eml"
-	send_and_wait 1 "$PF_ONEPORT" "" "" "" bob@partner.test "$T/enc.eml" \
-	    alice@example.com
-	local got
-	got=$(arrived alice@example.com) || fail_with "nothing for alice"
-	grep -q "^Figures with $MARK inside." "$got" &&
-	    header_block "$got" | grep -q '^X-Mailseal-Decrypted: smime' ||
-	    fail_with "alice's copy was not decrypted"
-	# from outside, a forged alice: the incoming filter, unsigned
+	# from outside: decrypted for alice; a forged alice is not signed
+	decrypted_for_alice "$PF_ONEPORT"
 	MARK="$MARK-forged"
-	message "$T/forged.eml" alice@example.com carol@example.com
-	send_and_wait 1 "$PF_ONEPORT" "" "" "" alice@example.com "$T/forged.eml" \
-	    carol@example.com
-	got=$(arrived carol@example.com) || fail_with "nothing for carol"
-	grep -q "^Figures with $MARK inside." "$got" || fail_with "carol's copy differs"
-	unsigned "$got" || fail_with "the forged sender's mail was signed"
-	# and it may not relay outwards
-	run pf_smtp "$PF_ONEPORT" "" "" "" alice@example.com "$T/forged.eml" \
-	    bob@partner.test
-	expect_status 1
-	[[ $output == *"Relay access denied"* ]] || fail_with "not refused as a relay"
+	forged_unsigned "$PF_ONEPORT"
 	# from the internal network: the outgoing filter signs and encrypts
 	MARK="$MARK-internal"
-	message "$T/m.eml" alice@example.com bob@partner.test
-	send_and_wait 1 "$PF_ONEPORT" 127.0.0.2 "" "" alice@example.com "$T/m.eml" \
-	    bob@partner.test
-	got=$(arrived bob@partner.test) || fail_with "nothing for bob"
-	signed_and_encrypted_to_bob "$got"
+	alice_to_bob_protected "$PF_ONEPORT" 127.0.0.2 "" ""
 }
 
 @test "held by DLP: Postfix logs it held, not delivered; released by the store's owner it reaches the mandatory recipient encrypted and signed" {

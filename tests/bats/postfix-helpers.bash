@@ -32,6 +32,30 @@
 # Usage: setup_file() { pf_setup_file; ...make the store...; pf_start; }
 #        teardown_file() { pf_stop; }
 
+# pf_pki NAME... - a CA in the instance's store ($BASE/root.pem) and a
+# certificate for each address NAME: $BASE/NAME.pem, .key and .fpr
+pf_pki() {
+	local name fpr
+	mkdir -p "$BASE"
+	smime-ca init --key ec-p256 'Gateway Test CA' >"$BASE/root.fpr" 2>/dev/null
+	certstore export "$(cat "$BASE/root.fpr")" >"$BASE/root.pem"
+	for name in "$@"; do
+		fpr=$(smime-ca issue --key ec-p256 "$name" 2>/dev/null)
+		cp "$PF/store/certs/$fpr.pem" "$BASE/$name.pem"
+		cp "$PF/store/keys/$fpr.key" "$BASE/$name.key"
+		echo "$fpr" >"$BASE/$name.fpr"
+	done
+}
+
+# pf_test_setup - each test's setup(): the tree's programs first in
+# PATH, the instance's store, a marker of its own in $MARK
+pf_test_setup() {
+	ms_setup
+	sm_env
+	export MAILSEAL_STORE=$PF/store
+	MARK="canary-$RANDOM-$RANDOM-$BATS_TEST_NUMBER"
+}
+
 # pf_free_port - a TCP port on 127.0.0.1 that nobody listens on
 pf_free_port() {
 	python3 -c 'import socket
@@ -360,6 +384,17 @@ pf_sink_count() {
 # pf_dump_for ADDR - the dump files with ADDR among their recipients
 pf_dump_for() {
 	grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" 2>/dev/null || true
+}
+
+# pf_arrived ADDR TEXT - the one sink dump for ADDR that holds TEXT (a
+# test's Message-ID); fails when there is none or more than one
+pf_arrived() {
+	local d n
+	d=$(grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" |
+	    xargs -r grep -l -F "$2" || true)
+	n=$(printf '%s' "$d" | grep -c . || true)
+	[ "$n" = 1 ] || { echo "arrived: $n dumps for $1" >&2; return 1; }
+	echo "$d"
 }
 
 # pf_message DUMP - the message in a sink dump: without the sink's own
