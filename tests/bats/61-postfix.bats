@@ -15,17 +15,8 @@ setup_file() {
 	pf_setup_file
 	BASE=$PF/base
 	export BASE
-	mkdir -p "$BASE"
 	export MAILSEAL_STORE=$PF/store
-	smime-ca init --key ec-p256 'Gateway Test CA' >"$BASE/root.fpr" 2>/dev/null
-	certstore export "$(cat "$BASE/root.fpr")" >"$BASE/root.pem"
-	local name fpr
-	for name in bob@partner.test gw@partner.test alice@example.com; do
-		fpr=$(smime-ca issue --key ec-p256 "$name" 2>/dev/null)
-		cp "$PF/store/certs/$fpr.pem" "$BASE/$name.pem"
-		cp "$PF/store/keys/$fpr.key" "$BASE/$name.key"
-		echo "$fpr" >"$BASE/$name.fpr"
-	done
+	pf_pki bob@partner.test gw@partner.test alice@example.com
 	# carol@pgp.test: an OpenPGP key made by gpg outside the gateway
 	PGHOME=$BASE/gnupg
 	export PGHOME
@@ -49,10 +40,7 @@ teardown_file() {
 }
 
 setup() {
-	ms_setup
-	sm_env
-	export MAILSEAL_STORE=$PF/store
-	MARK="canary-$RANDOM-$RANDOM-$BATS_TEST_NUMBER"
+	pf_test_setup
 }
 
 # message FILE TO... - a test message with the marker in its body
@@ -71,12 +59,7 @@ message() {
 
 # arrived ADDR - the one dump for ADDR with this test's Message-ID
 arrived() {
-	local d n
-	d=$(grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" |
-	    xargs -r grep -l -F "<$MARK@example.com>" || true)
-	n=$(printf '%s' "$d" | grep -c . || true)
-	[ "$n" = 1 ] || { echo "arrived: $n dumps for $1" >&2; return 1; }
-	echo "$d"
+	pf_arrived "$1" "<$MARK@example.com>"
 }
 
 @test "through Postfix: the S/MIME, OpenPGP and plain recipients get S/MIME, PGP/MIME and plain copies" {
