@@ -491,6 +491,18 @@ keep_output(ms_output *out, int *fd)
 	return MS_OK;
 }
 
+/* signer_address - the envelope sender as the signer's address: checked
+ * in main already, and the null sender signs nothing, so a failure here
+ * is a bug (MS_INTERNAL) */
+static ms_err
+signer_address(const job *j, ms_addr *sender)
+{
+	const char *why;
+
+	return addr_parse_str(j->sender, sender, &why) == MS_OK ? MS_OK :
+	    MS_INTERNAL;
+}
+
 /* smime_signed - the message signed with the sender's S/MIME key, made
  * once, in this process */
 static ms_err
@@ -498,14 +510,12 @@ smime_signed(job *j)
 {
 	smsign_signer signer;
 	ms_addr sender;
-	const char *why;
 	ms_err err;
 
 	if (j->smime_signed.head != NULL)
 		return MS_OK;
-	if (addr_parse_str(j->sender, &sender, &why) != MS_OK)
-		return MS_INTERNAL;	/* checked in main, and <> signs
-					 * nothing */
+	if (signer_address(j, &sender) != MS_OK)
+		return MS_INTERNAL;
 	err = smsign_find_signer(j->f.store, j->trust, &sender, false,
 	    &signer);
 	if (err == MS_OK && signer.key == NULL)
@@ -533,16 +543,14 @@ pgp_context(job *j)
 static ms_err
 pgp_signed(job *j)
 {
-	ms_addr sender;
-	const char *why;
+	ms_addr sender = { 0 };
 	ms_err err;
 
 	if (j->pgp_signed.head != NULL)
 		return MS_OK;
-	if (addr_parse_str(j->sender, &sender, &why) != MS_OK)
-		return MS_INTERNAL;	/* checked in main, and <> signs
-					 * nothing */
 	err = pgp_context(j);
+	if (err == MS_OK)
+		err = signer_address(j, &sender);
 	if (err == MS_OK)
 		err = pgsign_choose_signer(j->pgp, &sender);
 	if (err == MS_NOTFOUND) {
