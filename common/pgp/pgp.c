@@ -656,7 +656,7 @@ pgp_data_entity(const char *a, size_t alen, const char *b, size_t blen,
 #define PGP_BULK_PIPE_BYTES (1024 * 1024)
 /* GPGME 1.18 runs its trace formatter over every byte it asks the pipe to
  * take, written or not: blocks well below the pipe size keep that cost
- * once per byte */
+ * once per byte where GPGME still writes (bulk_write does not) */
 #define PGP_BULK_IO_BYTES (64 * 1024)
 #define PGP_LOOP_FDS 16		/* GPGME registers 4 or 5 for a sign */
 
@@ -666,12 +666,17 @@ typedef struct loop_io {
 	gpgme_io_cb_t fnc;
 	void *fnc_data;
 	bool used;
+	bool bulk;		/* the operation's input: bulk_write fills it */
 } loop_io;
 
 typedef struct io_loop {
 	loop_io io[PGP_LOOP_FDS];
 	bool done;
 	gpgme_error_t err;
+	gpgme_data_t bulk_in;	/* the operation's input */
+	bool bulk_taken;	/* its pipe was registered */
+	char *buf;		/* PGP_BULK_IO_BYTES read from bulk_in */
+	size_t len, off;	/* in buf, and written of it */
 } io_loop;
 
 static gpgme_error_t
@@ -683,13 +688,24 @@ loop_add(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
 	for (int i = 0; i < PGP_LOOP_FDS; i++) {
 		if (l->io[i].used)
 			continue;
-		l->io[i] = (loop_io){ fd, dir, fnc, fnc_data, true };
+		l->io[i] = (loop_io){ fd, dir, fnc, fnc_data, true, false };
 		*tag = &l->io[i];
 		/* the data into gpg: a pipe that holds a large block, so gpg
 		 * reads on without waiting for us (best effort: a smaller
 		 * pipe only costs wake-ups) */
 		if (dir == 0)
 			(void)fcntl(fd, F_SETPIPE_SZ, PGP_BULK_PIPE_BYTES);
+		/* the first pipe GPGME writes is the input (gpg's command
+		 * pipe, also written, is registered only when gpg asks for
+		 * something); written without blocking, so that a gpg that
+		 * writes before it reads on never waits for us */
+		if (dir == 0 && !l->bulk_taken) {
+			int flags = fcntl(fd, F_GETFL);
+
+			l->bulk_taken = true;
+			l->io[i].bulk = flags >= 0 &&
+			    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+		}
 		return 0;
 	}
 	return gpg_error(GPG_ERR_GENERAL);
@@ -709,6 +725,41 @@ loop_event(void *data, gpgme_event_io_t type, void *type_data)
 	if (type == GPGME_EVENT_DONE) {
 		l->done = true;
 		l->err = ((gpgme_io_event_done_data_t)type_data)->err;
+	}
+}
+
+/* bulk_write - the input into gpg's pipe through our own buffer, as
+ * much as the pipe takes: GPGME 1.18's handler formats a trace of every
+ * byte it writes, whether tracing is on or not (about 16 instructions a
+ * byte, most of our CPU time for a large message); true when GPGME's
+ * handler is to run instead: at the end of the input, where it reads
+ * the end too and closes the pipe as it always does, and after an error,
+ * which it then meets and handles as its own */
+static bool
+bulk_write(io_loop *l, loop_io *io)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (l->off == l->len) {
+			gpgme_ssize_t got = gpgme_data_read(l->bulk_in,
+			    l->buf, PGP_BULK_IO_BYTES);
+
+			if (got <= 0)
+				return true;
+			l->len = (size_t)got;
+			l->off = 0;
+		}
+		n = write(io->fd, l->buf + l->off, l->len - l->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;	/* full: on at the next POLLOUT */
+		if (n <= 0) {
+			io->bulk = false;
+			return true;
+		}
+		l->off += (size_t)n;
 	}
 }
 
@@ -742,6 +793,8 @@ loop_run(io_loop *l)
 			if (pfd[i].revents == 0 || !io[i]->used ||
 			    io[i]->fd != pfd[i].fd)
 				continue;
+			if (io[i]->bulk && !bulk_write(l, io[i]))
+				continue;
 			(void)io[i]->fnc(io[i]->fnc_data, pfd[i].fd);
 		}
 	}
@@ -758,6 +811,8 @@ pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in, gpgme_data_t sig,
 	char size[24];
 	gpgme_error_t gerr;
 
+	l->bulk_in = in;
+	l->buf = g_malloc(PGP_BULK_IO_BYTES);
 	g_snprintf(size, sizeof(size), "%d", PGP_BULK_IO_BYTES);
 	gerr = gpgme_data_set_flag(in, "io-buffer-size", size);
 	if (!gerr) {
@@ -769,6 +824,7 @@ pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in, gpgme_data_t sig,
 			gpgme_cancel(ctx);
 		gpgme_set_io_cbs(ctx, &none);
 	}
+	g_free(l->buf);
 	g_free(l);
 	return gerr;
 }

@@ -118,7 +118,9 @@ ms_err pgp_data_entity(const char *a, size_t alen, const char *b,
  * whose output is small, with in handed to gpg in large blocks through a
  * pipe enlarged to 1 MiB: GPGME's 4 KiB writes into a 64 KiB
  * pipe wake gpg hundreds of times for a large message, and on a busy
- * host every wake-up waits for the scheduler */
+ * host every wake-up waits for the scheduler.  The blocks are written by
+ * our own loop, not by GPGME's handler, which formats a trace of every
+ * byte (debug off or not) at four times the CPU cost of the rest */
 gpgme_error_t pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in,
     gpgme_data_t sig, gpgme_sig_mode_t mode);
 
