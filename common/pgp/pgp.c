@@ -472,8 +472,81 @@ done:
 	return sound;
 }
 
+/* what one key listing found for an address and purpose */
+typedef struct found_keys {
+	GPtrArray *keys;	/* gpgme_key_t, referenced */
+	GPtrArray *rejects;	/* "FPR: reason" */
+	ms_err err;		/* MS_OK or MS_NOTFOUND */
+} found_keys;
+
+/* listings already made in this process, by "purpose address": the
+ * routing of a message and its signing and encryption ask for the same
+ * keys, and every listing is a gpg process of its own */
+static GHashTable *found_cache;
+
+static void
+found_keys_free(gpointer p)
+{
+	found_keys *f = p;
+
+	pgp_keys_free(f->keys);
+	g_ptr_array_free(f->rejects, TRUE);
+	g_free(f);
+}
+
+/* found_copy - what f holds, into keys (new references) and rejects */
+static ms_err
+found_copy(const found_keys *f, GPtrArray **keys, GPtrArray *rejects)
+{
+	*keys = g_ptr_array_new();
+	for (guint i = 0; i < f->keys->len; i++) {
+		gpgme_key_t key = g_ptr_array_index(f->keys, i);
+
+		gpgme_key_ref(key);
+		g_ptr_array_add(*keys, key);
+	}
+	for (guint i = 0; rejects != NULL && i < f->rejects->len; i++)
+		g_ptr_array_add(rejects,
+		    g_strdup(g_ptr_array_index(f->rejects, i)));
+	return f->err;
+}
+
+static ms_err list_keys(gpgme_ctx_t ctx, const ms_addr *addr,
+    pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
+
 ms_err
 pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
+    GPtrArray **keys, GPtrArray *rejects)
+{
+	char *name = g_strdup_printf("%d %s", (int)purpose, addr->text);
+	found_keys *f = found_cache != NULL ?
+	    g_hash_table_lookup(found_cache, name) : NULL;
+	ms_err err;
+
+	if (f != NULL) {
+		g_free(name);
+		return found_copy(f, keys, rejects);
+	}
+	f = g_new0(found_keys, 1);
+	f->rejects = g_ptr_array_new_with_free_func(g_free);
+	f->err = list_keys(ctx, addr, purpose, &f->keys, f->rejects);
+	err = found_copy(f, keys, rejects);
+	/* only an answer is kept: a failure is asked again */
+	if (f->err == MS_OK || f->err == MS_NOTFOUND) {
+		if (found_cache == NULL)
+			found_cache = g_hash_table_new_full(g_str_hash,
+			    g_str_equal, g_free, found_keys_free);
+		g_hash_table_replace(found_cache, name, f);
+	} else {
+		found_keys_free(f);
+		g_free(name);
+	}
+	return err;
+}
+
+/* list_keys - pgp_find_keys, by one key listing of gpg */
+static ms_err
+list_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
     GPtrArray **keys, GPtrArray *rejects)
 {
 	/* user IDs may spell an IDN domain as A-label or as U-label; both

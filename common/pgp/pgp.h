@@ -88,7 +88,10 @@ bool pgp_key_usable_unbound(unsigned flags);
 
 /* pgp_find_keys - usable keys for addr (gpgme_key_t, referenced; free
  * with pgp_keys_free); rejected candidates and why, when rejects is not
- * NULL ("FPR: reason" strings) */
+ * NULL ("FPR: reason" strings).  The keyring is listed once per address
+ * and purpose in a process, whose answer stands for the rest of it (a
+ * filter's run, for its routing, signing and encryption alike; no
+ * program changes the keyring and then looks a key up again) */
 ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
     pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
 
