@@ -285,15 +285,12 @@ frank_pdf() {
 		printf '#!/bin/sh\ntouch "%s/ran-%s"\nexit 75\n' "$T" "$part" \
 		    >"$T/bin/$part"
 	done
-	strace -f -qq -e trace=execve -o "$T/trace" \
-	    "$T/bin/mailseal-filter" --sasl-username alice@example.test \
+	"$T/bin/mailseal-filter" --sasl-username alice@example.test \
 	    -f alice@example.test -- carol@example.test erin@example.test \
 	    <"$MSG" >"$T/filter.out" 2>"$T/filter.err" ||
 	    { cat "$T/filter.err" >&2; fail_with "the filter failed"; }
 	[ ! -e "$T/ran-pgp-sign" ] && [ ! -e "$T/ran-pgp-enc" ] ||
 	    fail_with "pgp-sign or pgp-enc ran"
-	! grep -E 'execve\("[^"]*/(pgp-sign|pgp-enc|pgp-dec|pgp-verify)"' \
-	    "$T/trace" || fail_with "a program of ours started"
 	# carol: PGP/MIME that gpg decrypts to alice's PGP/MIME signed
 	# message, whose signature gpg verifies over the body
 	carol=$(copy_for carol@example.test)
