@@ -242,26 +242,84 @@ fake_sibling() {
 	chmod 755 "$T/bin/$1"
 }
 
-@test "every copy is built before the first reinjection: a failing, crashing or silent encrypter or signer sends nothing" {
+# frank_pdf - frank has no certificate or key and takes a PDF
+frank_pdf() {
+	mkdir -p "$STORE/pdf"
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	printf 'methods = smime pgp pdf\npdf-password-mode = random-to-sender\n' \
+	    >"$STORE/settings/user/frank@example.test.conf"
+}
+
+@test "every copy is built before the first reinjection: a failing, crashing or silent child (pdfwrap) sends nothing" {
 	carol_key
+	frank_pdf
 	local body
 	for body in 'cat >/dev/null; exit 75' 'cat >/dev/null; kill -9 $$' \
 	    'cat >/dev/null; exit 1' 'cat >/dev/null; exit 0'; do
-		fake_sibling pgp-enc "$body"
+		fake_sibling pdfwrap "$body"
 		run "$T/bin/mailseal-filter" -f alice@example.test -- \
-		    erin@example.test bob@example.test carol@example.test <"$MSG"
+		    erin@example.test bob@example.test carol@example.test \
+		    frank@example.test <"$MSG"
 		expect_status 75
 		[ "$(copies)" = 0 ] ||
-		    fail_with "a copy went out although pgp-enc did: $body"
+		    fail_with "a copy went out although pdfwrap did: $body"
 	done
 	# a refusal by a filter is the message's refusal, its 5.7.x first
-	fake_sibling pgp-enc 'cat >/dev/null; echo "5.7.1 no usable key" >&2; exit 69'
+	fake_sibling pdfwrap 'cat >/dev/null; echo "5.7.1 no usable key" >&2; exit 69'
 	run --separate-stderr "$T/bin/mailseal-filter" -f alice@example.test -- \
-	    erin@example.test bob@example.test carol@example.test <"$MSG"
+	    erin@example.test bob@example.test carol@example.test \
+	    frank@example.test <"$MSG"
 	expect_status 69
 	[ "${stderr_lines[0]}" = "5.7.1 no usable key" ] ||
 	    fail_with "first line: ${stderr_lines[0]}"
 	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
+}
+
+@test "OpenPGP signing and encryption run in the filter's own process: no pgp-sign or pgp-enc starts; gpg decrypts carol's copy and verifies alice's signature inside, and erin's signed copy" {
+	carol_key
+	local alice carol erin part
+	alice=$(pgp-keys generate alice@example.test 2>"$T/gen.err") ||
+	    { cat "$T/gen.err" >&2; fail_with "no key for alice"; }
+	pgp-keys export "$alice" >"$T/alice.pub"
+	pg_gpg --import "$T/alice.pub" 2>/dev/null
+	echo 'sign = pgp' >"$STORE/settings/user/alice@example.test.conf"
+	# the programs exist, and would fail the message if they ran
+	mkdir -p "$T/bin"
+	cp "$MAILSEAL_BIN"/* "$T/bin/"
+	for part in pgp-sign pgp-enc; do
+		printf '#!/bin/sh\ntouch "%s/ran-%s"\nexit 75\n' "$T" "$part" \
+		    >"$T/bin/$part"
+	done
+	"$T/bin/mailseal-filter" --sasl-username alice@example.test \
+	    -f alice@example.test -- carol@example.test erin@example.test \
+	    <"$MSG" >"$T/filter.out" 2>"$T/filter.err" ||
+	    { cat "$T/filter.err" >&2; fail_with "the filter failed"; }
+	[ ! -e "$T/ran-pgp-sign" ] && [ ! -e "$T/ran-pgp-enc" ] ||
+	    fail_with "pgp-sign or pgp-enc ran"
+	# carol: PGP/MIME that gpg decrypts to alice's PGP/MIME signed
+	# message, whose signature gpg verifies over the body
+	carol=$(copy_for carol@example.test)
+	! grep -q "$MARK" "$carol" || fail_with "plaintext in carol's copy"
+	pg_py check "$carol"
+	pg_py armor "$carol" "$T/carol.asc"
+	pg_gpg --decrypt "$T/carol.asc" >"$T/carol.txt" 2>/dev/null ||
+	    fail_with "gpg cannot decrypt carol's copy"
+	pg_signed_check "$T/carol.txt" >/dev/null ||
+	    fail_with "carol's decrypted copy is not PGP/MIME signed"
+	mimetool signed-parts "$T/carol.txt" "$T/part1" "$T/sig.asc" ||
+	    fail_with "no signed parts in carol's copy"
+	[ "$(pg_gpg_verify_detached "$T/sig.asc" "$T/part1" | cut -d' ' -f1)" = "$alice" ] ||
+	    fail_with "alice's signature in carol's copy does not verify"
+	grep -q "The body with $MARK in it." "$T/part1" ||
+	    fail_with "carol's signed content lost the body"
+	# erin: the same signature, unencrypted
+	erin=$(copy_for erin@example.test)
+	pg_signed_check "$erin" >/dev/null || fail_with "erin's copy is not signed"
+	mimetool signed-parts "$erin" "$T/epart1" "$T/esig.asc" ||
+	    fail_with "no signed parts in erin's copy"
+	[ "$(pg_gpg_verify_detached "$T/esig.asc" "$T/epart1" | cut -d' ' -f1)" = "$alice" ] ||
+	    fail_with "alice's signature in erin's copy does not verify"
 }
 
 @test "a store that cannot be read defers (75) and sends nothing" {

@@ -247,10 +247,12 @@ load_with_kills() {
 	pf_wait_sink 100 300
 	load_check 100
 
-	# the filters mailseal-filter runs as programs of their own (here
-	# pgp-sign: alice signs with OpenPGP; S/MIME signing runs in the
-	# filter's own process), killed while they work: the run defers, and
-	# the retry delivers every message exactly once
+	# the programs mailseal-filter starts (here the gpg processes GPGME
+	# runs while alice's mail is signed with OpenPGP in the filter's own
+	# process, as S/MIME mail is), killed while they work: nothing is
+	# lost or duplicated.  A killed signing gpg defers the run; a killed
+	# key listing reads as one without the key (GPGME 1.18 does not see
+	# how gpg ended), so the copy may go out unsigned, never refused
 	# as the filter's account, whose gpg-agent serves the keyring now
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	    "$PF/bin/pgp-keys" --store "$PF/store" generate alice@example.com \
@@ -266,20 +268,14 @@ load_with_kills() {
 	chown nobody "$PF/store/settings/global.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
-	# the signer takes a fifth of a second longer here, so that the
-	# kills find it at work
-	mv "$PF/bin/pgp-sign" "$PF/bin/pgp-sign.real"
-	printf '#!/bin/sh\nsleep 0.2\nexec %s "$@"\n' "$PF/bin/pgp-sign.real" \
-	    >"$PF/bin/pgp-sign"
-	chmod 755 "$PF/bin/pgp-sign"
 	local kills
-	kills=$(load_with_kills pgp-sign 20)
-	mv "$PF/bin/pgp-sign.real" "$PF/bin/pgp-sign"
+	kills=$(load_with_kills gpg 20)
 	pf_wait_sink 300 300
 	rm -f "$PF/store/settings/user/alice@example.com.conf" \
 	    "$PF/store/settings/global.conf"
-	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
-	grep -a -q 'status=deferred' "$PF/maillog" || { grep -a -c . "$PF/maillog" >&2; grep -a "relay=mailseal" "$PF/maillog" | tail -3 >&2; fail_with "no run deferred after $kills kills"; }
+	[ "$kills" -gt 0 ] || fail_with "no gpg was killed"
+	! grep -a -q 'status=bounced' "$PF/maillog" ||
+	    fail_with "a killed gpg bounced a message"
 	load_check 300
 }
 
