@@ -3,6 +3,8 @@
  * find, verify, export and remove certificates (certstore(1)).
  */
 #include "cert.h"
+#include "certdb.h"
+#include "trust.h"
 #include "crlstore.h"
 #include "diag.h"
 #include "jsonout.h"

@@ -6,6 +6,8 @@
  * them (CRL-3), and the crl-urls setting.  One line per CA on stdout.
  */
 #include "cert.h"
+#include "certdb.h"
+#include "trust.h"
 #include "crlstate.h"
 #include "crlstore.h"
 #include "diag.h"

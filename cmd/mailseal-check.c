@@ -13,6 +13,7 @@
  */
 #include "addr.h"
 #include "cert.h"
+#include "certdb.h"
 #include "diag.h"
 #include "limits.h"
 #include "parse.h"

@@ -5,6 +5,8 @@
  */
 #include "ca.h"
 #include "cert.h"
+#include "certdb.h"
+#include "trust.h"
 #include "crlstore.h"
 #include "diag.h"
 #include "limits.h"

@@ -3,7 +3,7 @@
  * certificate (smime-sign(1)): read, smsign_sign() (smsign.h, the same
  * call mailseal-filter makes in process), write, exit.
  */
-#include "cert.h"
+#include "trust.h"
 #include "diag.h"
 #include "filter.h"
 #include "output.h"

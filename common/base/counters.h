@@ -17,7 +17,7 @@
 typedef enum counter {
 	COUNTER_PARSE,		/* GMime ran over a message (msg.h) */
 	COUNTER_SETTINGS,	/* global.conf read (settings.h) */
-	COUNTER_TRUST,		/* the trust store loaded (cert.h) */
+	COUNTER_TRUST,		/* the trust store loaded (trust.h) */
 	COUNTER_PROCESS,	/* a child process started (run.h) */
 	COUNTER_COUNT
 } counter;

@@ -51,7 +51,7 @@ typedef struct ms_limits {
 #define ISSUE_DAYS_MAX 825	/* SBR: Strict and Multipurpose */
 #define CRL_DAYS_MAX 10		/* SBR 4.9.7 */
 
-/* common/cert.h */
+/* common/pki/cert.h, certdb.h, trust.h */
 #define CERT_CHAIN_MAX 8
 
 /* common/crlstate.h */

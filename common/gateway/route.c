@@ -5,6 +5,8 @@
  */
 #include "route.h"
 #include "cert.h"
+#include "certdb.h"
+#include "trust.h"
 #include "diag.h"
 #include "pgp.h"
 #include "msgpart.h"

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #include "addr.h"
-#include "cert.h"
+#include "trust.h"
 #include "err.h"
 #include "msg.h"
 #include "settings.h"

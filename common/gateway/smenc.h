@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include "cert.h"
+#include "trust.h"
 #include "filter.h"
 #include "msg.h"
 #include "output.h"

@@ -5,6 +5,7 @@
 #include "smsign.h"
 #include "msgwrite.h"
 #include "ca.h"
+#include "certdb.h"
 #include "diag.h"
 #include "filter.h"
 #include "msgpart.h"

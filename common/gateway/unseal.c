@@ -7,6 +7,7 @@
  * never from the words of a diagnostic.
  */
 #include "unseal.h"
+#include "certdb.h"
 #include "diag.h"
 #include "filter.h"
 #include "limits.h"

@@ -21,7 +21,7 @@
 #include <gpgme.h>
 #include <stdbool.h>
 
-#include "cert.h"
+#include "trust.h"
 #include "decrypt.h"
 #include "err.h"
 #include "msg.h"

@@ -4,6 +4,8 @@
 #include "ca.h"
 #include "audit.h"
 #include "cert.h"
+#include "certdb.h"
+#include "trust.h"
 #include "crlstore.h"
 #include "diag.h"
 #include "kv.h"

@@ -3,6 +3,7 @@
  * CRL directory (see crlstore.h).
  */
 #include "crlstore.h"
+#include "certdb.h"
 #include "audit.h"
 #include "diag.h"
 #include "limits.h"

@@ -15,7 +15,7 @@
 
 #include <openssl/x509.h>
 
-#include "cert.h"
+#include "trust.h"
 #include "err.h"
 #include "store.h"
 #include "limits.h"

@@ -6,6 +6,7 @@
  * (CVE-2026-34182, CVE-2025-15467).
  */
 #include "smime.h"
+#include "certdb.h"
 #include "diag.h"
 #include "limits.h"
 

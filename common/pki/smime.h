@@ -19,6 +19,7 @@
 
 #include "addr.h"
 #include "cert.h"
+#include "trust.h"
 #include "decrypt.h"
 #include "err.h"
 #include "store.h"

@@ -17,7 +17,7 @@
  *   index/keyid/H      certificates with a private key by issuer+serial
  *                      and by subject key identifier (CMS recipients)
  *   ca/                the built-in CA (smime-ca)
- *   cache/H            verdict cache (cert.c), safe to delete at any time
+ *   cache/H            verdict cache (trust.c), safe to delete at any time
  *   index/generation   record counting changes to roots, CA certificates
  *                      and CRLs: cached verdicts of older generations
  *                      are ignored

@@ -10,7 +10,7 @@
  * result has its status word.  Invariants that fail abort.
  */
 #include "fuzz.h"
-#include "cert.h"
+#include "trust.h"
 #include "decrypt.h"
 #include "diag.h"
 #include "smime.h"

@@ -8,6 +8,7 @@
  * once per run however many steps use it.
  */
 #include "cert.h"
+#include "trust.h"
 #include "decrypt.h"
 #include "pgp.h"
 #include "smime.h"
