@@ -350,6 +350,25 @@ settings_new_defaults(void)
 	return s;
 }
 
+void
+settings_apply(const ms_settings *settings)
+{
+	ms_limits limits = *limits_get();
+
+	limits.message_size = (size_t)settings_get_number(settings,
+	    "limit-message-size");
+	limits.header_section = (size_t)settings_get_number(settings,
+	    "limit-header-section");
+	limits.header_field = (size_t)settings_get_number(settings,
+	    "limit-header-field");
+	limits.mime_depth = (unsigned)settings_get_number(settings,
+	    "limit-mime-depth");
+	limits.mime_parts = (unsigned)settings_get_number(settings,
+	    "limit-mime-parts");
+	limits_set(&limits);
+	diag_use_syslog(settings_get_bool(settings, "syslog"));
+}
+
 ms_err
 settings_open_store(const char *option, bool create, ms_store **store,
     ms_settings **settings)
@@ -369,7 +388,7 @@ settings_open_store(const char *option, bool create, ms_store **store,
 		*settings = NULL;
 		return err;
 	}
-	diag_use_syslog(settings_get_bool(*settings, "syslog"));
+	settings_apply(*settings);
 	return MS_OK;
 }
 
@@ -634,25 +653,6 @@ load_domain_levels(ms_settings *settings, const ms_store *store,
 	return err;
 }
 
-/* apply_limits - the limit-* keys of the global level */
-static void
-apply_limits(const ms_settings *settings)
-{
-	ms_limits limits = *limits_get();
-
-	limits.message_size = (size_t)settings_get_number(settings,
-	    "limit-message-size");
-	limits.header_section = (size_t)settings_get_number(settings,
-	    "limit-header-section");
-	limits.header_field = (size_t)settings_get_number(settings,
-	    "limit-header-field");
-	limits.mime_depth = (unsigned)settings_get_number(settings,
-	    "limit-mime-depth");
-	limits.mime_parts = (unsigned)settings_get_number(settings,
-	    "limit-mime-parts");
-	limits_set(&limits);
-}
-
 /* load_levels - the wildcard, domain and user levels over s */
 static ms_err
 load_levels(ms_settings *s, const ms_store *store, const char *domain,
@@ -689,8 +689,6 @@ load_common(const ms_store *store, const char *domain, const ms_addr *addr,
 	*out = NULL;
 	counter_add(COUNTER_SETTINGS);
 	err = load_file(s, store, "settings", "global.conf", SETTINGS_GLOBAL);
-	if (err == MS_OK)
-		apply_limits(s);
 	if (err == MS_OK)
 		err = load_levels(s, store, domain, addr);
 	if (err != MS_OK) {

@@ -41,8 +41,14 @@ ms_err settings_load(const ms_store *store, const ms_addr *addr,
 ms_err settings_load_under(const ms_settings *global, const ms_store *store,
     const ms_addr *addr, ms_settings **out);
 
+/* settings_apply - put the process-wide part of global settings into
+ * force: the limit-* keys (limits_set) and syslog on or off.  Loading
+ * settings never does this by itself; settings_open_store does it once at
+ * start-up. */
+void settings_apply(const ms_settings *settings);
+
 /* settings_open_store - the store named by option (store_locate) and its
- * global settings, with syslog on or off as they say: what every program
+ * global settings, put into force (settings_apply): what every program
  * does first; on failure *store and *settings are NULL */
 ms_err settings_open_store(const char *option, bool create, ms_store **store,
     ms_settings **settings);

@@ -525,7 +525,8 @@ check_inherit_misc(void)
 	addr_clear(&addr);
 }
 
-/* check_global_limits - limit-* in global.conf reach limits_get() */
+/* check_global_limits - limit-* in global.conf reach limits_get() through
+ * settings_apply, never as a side effect of loading */
 static void
 check_global_limits(void)
 {
@@ -537,12 +538,18 @@ check_global_limits(void)
 	    "limit-mime-parts = 77\nlimit-header-field = 3K\n"
 	    "limit-header-section = 5K\n");
 	err = settings_load(store, NULL, &s);
+	unit_check(err == MS_OK && limits_get()->mime_depth ==
+	    saved.mime_depth && limits_get()->message_size ==
+	    saved.message_size,
+	    "loading settings leaves the limits in force as they are");
+	if (err == MS_OK)
+		settings_apply(s);
 	unit_check(err == MS_OK && limits_get()->mime_depth == 9 &&
 	    limits_get()->message_size == 2u * 1024 * 1024 &&
 	    limits_get()->mime_parts == 77 &&
 	    limits_get()->header_field == 3u * 1024 &&
 	    limits_get()->header_section == 5u * 1024,
-	    "global limit-* settings are applied to limits_get()");
+	    "settings_apply puts the global limit-* settings into force");
 	settings_free(s);
 	limits_set(&saved);
 
