@@ -218,7 +218,7 @@ quarantine_cmd(const char **args)
 		if (fd >= 0)
 			close(fd);
 	} else {
-		err = quarantine_delete(store, id);
+		err = quarantine_delete(store, id, NULL);
 		if (err == MS_OK) {
 			diag_info("quarantine: deleted %s by uid %lu", id,
 			    (unsigned long)getuid());
