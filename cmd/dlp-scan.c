@@ -12,6 +12,7 @@
 #include "filter.h"
 #include "gateway.h"
 #include "msgpart.h"
+#include "notice.h"
 #include "output.h"
 #include "quarantine.h"
 #include "ritual.h"
@@ -27,8 +28,8 @@
 
 static const char usage[] =
 "usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
-"       dlp-scan [--store DIR] quarantine list | show ID | release ID |\n"
-"                delete ID\n"
+"       dlp-scan [--store DIR] quarantine list | show ID |\n"
+"                release ID | delete ID\n"
 "       dlp-scan -h | --version\n";
 
 static const char *opt_sender;
@@ -97,6 +98,8 @@ run_scan(const char **args)
 	ctx.direction = GW_OUTGOING;
 	ctx.explain = opt_dry_run ? stdout : NULL;
 	err = gw_dlp_scan(&ctx, f.msg, &verdict);
+	if (err == MS_OK && verdict.quarantine_id != NULL)
+		notice_hold(f.store, f.settings, verdict.quarantine_id);
 	if (err == MS_OK && !opt_dry_run)
 		err = write_verdict(f.msg, &verdict);
 out:
@@ -170,6 +173,30 @@ release(const char *id)
 	return MS_TEMP;
 }
 
+/* held_before - the record says the entry was "held": only then is its
+ * sender told of a deletion (a released message was delivered) */
+static bool
+held_before(const GByteArray *meta)
+{
+	char *state = quarantine_meta_value(meta, "state");
+	bool held = state != NULL && strcmp(state, "held") == 0;
+
+	g_free(state);
+	return held;
+}
+
+/* removed - the notice of a deletion; a notice that cannot go out is a
+ * warning: the entry is gone either way */
+static void
+removed(const ms_store *store, const ms_settings *settings, const char *id,
+    const GByteArray *meta, notice_event event)
+{
+	if (held_before(meta) && notice_quarantine(store, settings, id, meta,
+	    event) != MS_OK)
+		diag_warn("quarantine %s: the sender's notice was not sent",
+		    id);
+}
+
 static ms_err
 quarantine_cmd(const char **args)
 {
@@ -179,18 +206,20 @@ quarantine_cmd(const char **args)
 	GByteArray *data = NULL;
 	ms_err err;
 
-	if (verb == NULL || (strcmp(verb, "list") == 0 ? id != NULL :
+	bool no_id = verb != NULL && strcmp(verb, "list") == 0;
+
+	if (verb == NULL || (no_id ? id != NULL :
 	    (id == NULL || args[3] != NULL)))
-		ritual_usage_error("quarantine list | show ID | release ID | "
-		    "delete ID");
-	if (strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
+		ritual_usage_error("quarantine list | show ID | release ID "
+		    "| delete ID");
+	if (!no_id && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "release") != 0 && strcmp(verb, "delete") != 0)
 		ritual_usage_error("unknown quarantine command");
 	if (id != NULL && !quarantine_id_ok(id))
 		ritual_usage_error("an ID is 32 lowercase hex digits");
 	if (strcmp(verb, "release") == 0)
 		return release(id);
-	/* the settings for syslog: a deletion is logged */
+	/* the settings for syslog (a deletion is logged) and the notices */
 	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		return err;
@@ -218,10 +247,11 @@ quarantine_cmd(const char **args)
 		if (fd >= 0)
 			close(fd);
 	} else {
-		err = quarantine_delete(store, id, NULL);
+		err = quarantine_delete(store, id, &data);
 		if (err == MS_OK) {
 			diag_info("quarantine: deleted %s by uid %lu", id,
 			    (unsigned long)getuid());
+			removed(store, settings, id, data, NOTICE_DELETE);
 		}
 	}
 	if (err == MS_NOTFOUND)

@@ -162,6 +162,12 @@ static const key_def keys[] = {
 	 * defers, so that outside senders cannot fill the disk */
 	{ "quarantine-max-size", TYPE_NUMBER, NULL, "1G", LEVEL_GLOBAL,
 	  SIZE_MAX },
+	/* who hears of the quarantine: the sender (authenticated senders
+	 * only) on the events listed, empty for none; a DLP officer of
+	 * every hold */
+	{ "quarantine-notify", TYPE_LIST, "hold release delete",
+	  "hold release delete", LEVEL_GLOBAL, 0 },
+	{ "dlp-officer", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
