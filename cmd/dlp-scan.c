@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DLP_FIELD "X-Mailseal-DLP"
@@ -29,7 +30,7 @@
 static const char usage[] =
 "usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
 "       dlp-scan [--store DIR] quarantine list | show ID |\n"
-"                release ID | delete ID\n"
+"                release ID | delete ID | sweep\n"
 "       dlp-scan -h | --version\n";
 
 static const char *opt_sender;
@@ -185,8 +186,8 @@ held_before(const GByteArray *meta)
 	return held;
 }
 
-/* removed - the notice of a deletion; a notice that cannot go out is a
- * warning: the entry is gone either way */
+/* removed - the notice of a deletion or expiry; a notice that cannot go
+ * out is a warning: the entry is gone either way */
 static void
 removed(const ms_store *store, const ms_settings *settings, const char *id,
     const GByteArray *meta, notice_event event)
@@ -195,6 +196,53 @@ removed(const ms_store *store, const ms_settings *settings, const char *id,
 	    event) != MS_OK)
 		diag_warn("quarantine %s: the sender's notice was not sent",
 		    id);
+}
+
+/* sweep - remove the entries past quarantine-retention, each under the
+ * store lock (holds and releases run meanwhile), with an audit line and
+ * the sender's notice; an entry left "releasing" stays and is named */
+static ms_err
+sweep(ms_store *store, const ms_settings *settings)
+{
+	unsigned long long retention = settings_get_number(settings,
+	    "quarantine-retention");
+	time_t now = time(NULL);
+	GPtrArray *ids = NULL;
+	unsigned long removed_count = 0;
+	ms_err err, first = MS_OK;
+
+	err = quarantine_list(store, &ids);
+	for (guint i = 0; err == MS_OK && i < ids->len; i++) {
+		const char *id = g_ptr_array_index(ids, i);
+		GByteArray *meta = NULL;
+		ms_err one = quarantine_expire(store, id, now, retention,
+		    &meta);
+
+		if (one == MS_OK) {
+			removed_count++;
+			diag_info("quarantine: %s expired, removed by uid %lu",
+			    id, (unsigned long)getuid());
+			removed(store, settings, id, meta, NOTICE_EXPIRE);
+			g_byte_array_free(meta, TRUE);
+		} else if (one == MS_POLICY &&
+		    quarantine_meta(store, id, &meta) == MS_OK) {
+			char *state = quarantine_meta_value(meta, "state");
+
+			if (state != NULL && strcmp(state, "releasing") == 0)
+				diag_warn("quarantine: %s is still "
+				    "\"releasing\": see dlp-scan(1)", id);
+			g_free(state);
+			g_byte_array_free(meta, TRUE);
+		} else if (one != MS_POLICY && one != MS_NOTFOUND &&
+		    first == MS_OK)
+			first = one;	/* the others are still tried */
+	}
+	if (ids != NULL)
+		g_ptr_array_free(ids, TRUE);
+	if (err == MS_OK)
+		diag_info("quarantine: sweep removed %lu entries",
+		    removed_count);
+	return err != MS_OK ? err : first;
 }
 
 static ms_err
@@ -206,12 +254,13 @@ quarantine_cmd(const char **args)
 	GByteArray *data = NULL;
 	ms_err err;
 
-	bool no_id = verb != NULL && strcmp(verb, "list") == 0;
+	bool no_id = verb != NULL && (strcmp(verb, "list") == 0 ||
+	    strcmp(verb, "sweep") == 0);
 
 	if (verb == NULL || (no_id ? id != NULL :
 	    (id == NULL || args[3] != NULL)))
 		ritual_usage_error("quarantine list | show ID | release ID "
-		    "| delete ID");
+		    "| delete ID | sweep");
 	if (!no_id && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "release") != 0 && strcmp(verb, "delete") != 0)
 		ritual_usage_error("unknown quarantine command");
@@ -246,6 +295,8 @@ quarantine_cmd(const char **args)
 			err = run_copy_fd(fd, STDOUT_FILENO);
 		if (fd >= 0)
 			close(fd);
+	} else if (strcmp(verb, "sweep") == 0) {
+		err = sweep(store, settings);
 	} else {
 		err = quarantine_delete(store, id, &data);
 		if (err == MS_OK) {

@@ -164,10 +164,13 @@ static const key_def keys[] = {
 	  SIZE_MAX },
 	/* who hears of the quarantine: the sender (authenticated senders
 	 * only) on the events listed, empty for none; a DLP officer of
-	 * every hold */
+	 * every hold; entries older than the retention (seconds, dlp.md
+	 * 4.3's 14 days) go at the next dlp-scan quarantine sweep */
 	{ "quarantine-notify", TYPE_LIST, "hold release delete",
 	  "hold release delete", LEVEL_GLOBAL, 0 },
 	{ "dlp-officer", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "quarantine-retention", TYPE_NUMBER, NULL, "1209600", LEVEL_GLOBAL,
+	  (unsigned long long)3660 * 86400 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# The quarantine as a workflow: the notices of a hold, a release and a
-# deletion (to the sender only when it was authenticated,
-# to the DLP officer of every hold; from <>, Auto-Submitted, no body).
+# The quarantine as a workflow: the notices of a hold, a release, a
+# deletion and an expiry (to the sender only when it was authenticated,
+# to the DLP officer of every hold; from <>, Auto-Submitted, no body),
+# and the sweep of expired entries (concurrent with holds).
 # Reinjection goes to a script that keeps each call's arguments and
 # message in $T/out.
 
@@ -252,4 +253,84 @@ expect_notice() {
 	expect_status 0
 	[ "$(count_to dpo@example.test)" = 1 ] || fail_with "officer notices: $(count_to dpo@example.test)"
 	[ "$(count_to alice@example.test)" = 0 ] || fail_with "dlp-scan vouches for no sender"
+}
+
+# age ID - make an entry's hold time four days old
+age() {
+	sed -i "s/^time: .*/time: $(date -u -d '4 days ago' +%Y-%m-%dT%H:%M:%SZ)/" \
+	    "$STORE/quarantine/$1.meta"
+}
+
+@test "sweep: removes only the entries past quarantine-retention, each with an audit line; a held one's sender is told" {
+	echo 'quarantine-retention = 259200' >>"$STORE/settings/global.conf"
+	local old released young stuck
+	hold_as 7Qb01 alice@example.test bob@example.test
+	old=$(held_id 7Qb01)
+	sed -i 's/quarterly/second/' "$MSG"
+	hold_as 7Qb02 alice@example.test bob@example.test
+	released=$(held_id 7Qb02)
+	run dlp-scan quarantine release "$released"
+	expect_status 0
+	sed -i 's/second/third/' "$MSG"
+	hold_as 7Qb03 alice@example.test bob@example.test
+	young=$(held_id 7Qb03)
+	sed -i 's/third/fourth/' "$MSG"
+	hold_as 7Qb04 alice@example.test bob@example.test
+	stuck=$(held_id 7Qb04)
+	sed -i 's/^state: held/state: releasing/' "$STORE/quarantine/$stuck.meta"
+	age "$old"
+	age "$released"
+	age "$stuck"
+	rm -f "$T"/out/*
+	run --separate-stderr dlp-scan quarantine sweep
+	expect_status 0
+	[ ! -e "$STORE/quarantine/$old.meta" ] && [ ! -e "$STORE/quarantine/$old.eml" ] ||
+	    fail_with "the expired held entry stays"
+	[ ! -e "$STORE/quarantine/$released.eml" ] || fail_with "the expired released entry stays"
+	[ -e "$STORE/quarantine/$young.eml" ] || fail_with "a young entry went"
+	[ -e "$STORE/quarantine/$stuck.eml" ] || fail_with "an entry being released went"
+	[[ $stderr == *"$stuck is still \"releasing\""* ]] || fail_with "the stuck entry is not named: $stderr"
+	grep -q "expire quarantine $old\$" "$STORE/audit/log" || fail_with "no audit line for $old"
+	grep -q "expire quarantine $released\$" "$STORE/audit/log" || fail_with "no audit line for $released"
+	[ "$(grep -c 'expire quarantine' "$STORE/audit/log")" = 2 ] || fail_with "audit lines"
+	mailseal-audit verify >/dev/null || fail_with "the audit chain is broken"
+	# the held one's sender is told, the released one's not
+	[ "$(count_to alice@example.test)" = 1 ] || fail_with "expiry notices: $(count_to alice@example.test)"
+	expect_notice "$(notices_to alice@example.test)" "Your held message expired"
+	text_of "$(notices_to alice@example.test)" | grep -qx "Reference: *$old" || fail_with "which entry"
+	# nothing more to do
+	run dlp-scan quarantine sweep
+	expect_status 0
+	[ "$(ls "$STORE"/quarantine/*.meta | wc -l)" = 2 ] || fail_with "the second sweep removed something"
+	run dlp-scan quarantine sweep extra
+	expect_status 64
+}
+
+@test "sweep: side by side with holds, under the store lock: every new hold stays, every expired entry goes" {
+	echo 'quarantine-retention = 259200' >>"$STORE/settings/global.conf"
+	echo 'quarantine-notify =' >>"$STORE/settings/global.conf"
+	local round
+	for round in 1 2 3 4 5 6; do
+		sed -i "s/^Subject: .*/Subject: old $round/" "$MSG"
+		hold_as "7Qc0$round" alice@example.test bob@example.test
+		expect_status 0
+		age "$(held_id "7Qc0$round")"
+	done
+	for round in 1 2 3 4 5 6; do
+		sed "s/^Subject: .*/Subject: new $round/" "$MSG" >"$T/new$round.eml"
+		mailseal-filter -q "7Qd0$round" -f alice@example.test -- bob@example.test \
+		    <"$T/new$round.eml" 2>/dev/null &
+		dlp-scan quarantine sweep 2>/dev/null &
+	done
+	wait
+	run dlp-scan quarantine sweep
+	expect_status 0
+	run dlp-scan quarantine list
+	[ "${#lines[@]}" = 6 ] || fail_with "entries: $output"
+	[[ $output != *" old "* ]] || fail_with "an expired entry stays"
+	for round in 1 2 3 4 5 6; do
+		[[ $output == *" new $round"* ]] || fail_with "hold $round lost"
+	done
+	[ "$(grep -c 'expire quarantine' "$STORE/audit/log")" = 6 ] || fail_with "audit lines"
+	mailseal-audit verify >/dev/null || fail_with "the audit chain is broken"
 }
