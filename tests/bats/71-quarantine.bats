@@ -2,7 +2,8 @@
 # The quarantine as a workflow: the notices of a hold, a release, a
 # deletion and an expiry (to the sender only when it was authenticated,
 # to the DLP officer of every hold; from <>, Auto-Submitted, no body),
-# and the sweep of expired entries (concurrent with holds).
+# the sweep of expired entries (concurrent with holds), and a release
+# that died half-way (shown, refused, forced without a second copy).
 # Reinjection goes to a script that keeps each call's arguments and
 # message in $T/out.
 
@@ -333,4 +334,69 @@ age() {
 	done
 	[ "$(grep -c 'expire quarantine' "$STORE/audit/log")" = 6 ] || fail_with "audit lines"
 	mailseal-audit verify >/dev/null || fail_with "the audit chain is broken"
+}
+
+@test "a release that died half-way: list shows it releasing; release refuses without --force; --force sends only what was not sent" {
+	officer
+	# bob gets S/MIME, erin plain: two copies; the second kills the release
+	hold_as 7Qe01 alice@example.test bob@example.test erin@example.test
+	local id
+	id=$(held_id 7Qe01)
+	cat >"$T/killer.sh" <<EOF
+#!/bin/sh
+if [ -e "$T/first-done" ]; then
+	cat >/dev/null
+	kill -KILL "\$PPID"
+	sleep 5
+fi
+touch "$T/first-done"
+exec "$SINK" "\$@"
+EOF
+	chmod 755 "$T/killer.sh"
+	rm -f "$T"/out/*
+	MAILSEAL_SENDMAIL=$T/killer.sh run dlp-scan quarantine release "$id"
+	[ "$status" = 137 ] || fail_with "status $status: the release was not killed"
+	[ "$(($(copies_for bob@example.test) + $(copies_for erin@example.test)))" = 1 ] ||
+	    fail_with "copies before the kill"
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" releasing "* ]] || fail_with "state: $output"
+	# not again silently
+	run --separate-stderr dlp-scan quarantine release "$id"
+	expect_status 1
+	[[ $stderr == *"$id: a release began"*"did not finish"*"--force"* ]] || fail_with "$stderr"
+	[ "$(($(copies_for bob@example.test) + $(copies_for erin@example.test)))" = 1 ] ||
+	    fail_with "sent again without --force"
+	# the sweep leaves it to the administrator
+	age "$id"
+	run dlp-scan quarantine sweep
+	[ -e "$STORE/quarantine/$id.eml" ] || fail_with "the sweep removed it"
+	# forced: the recipient the dead run reached gets no second copy
+	run --separate-stderr dlp-scan quarantine release --force "$id"
+	expect_status 0
+	[ "$(copies_for bob@example.test)" = 1 ] || fail_with "bob: $(copies_for bob@example.test) copies"
+	[ "$(copies_for erin@example.test)" = 1 ] || fail_with "erin: $(copies_for erin@example.test) copies"
+	run dlp-scan quarantine list
+	[[ $output == "$id "*" released "* ]] || fail_with "state: $output"
+	grep -q "release interrupted, held again quarantine $id\$" "$STORE/audit/log" ||
+	    fail_with "the forced release is not in the audit log"
+	[ "$(count_to alice@example.test)" = 1 ] || fail_with "release notices: $(count_to alice@example.test)"
+}
+
+@test "release --force: a held entry is released as usual; never while the releasing process runs; --force elsewhere is a usage error" {
+	hold_as 7Qf01 alice@example.test bob@example.test
+	local id
+	id=$(held_id 7Qf01)
+	run --separate-stderr dlp-scan quarantine release --force "$id"
+	expect_status 0
+	[ "$(copies_for bob@example.test)" = 1 ] || fail_with "a held entry is released once"
+	sed -i 's/^state: released/state: releasing/' "$STORE/quarantine/$id.meta"
+	printf 'releaser: %s 2026-01-01T00:00:00Z\n' "$$" >>"$STORE/quarantine/$id.meta"
+	run --separate-stderr dlp-scan quarantine release --force "$id"
+	expect_status 75
+	[[ $stderr == *"still runs"* ]] || fail_with "$stderr"
+	[ "$(copies_for bob@example.test)" = 1 ] || fail_with "sent while a release runs"
+	run --separate-stderr dlp-scan quarantine delete --force "$id"
+	expect_status 64
+	run --separate-stderr dlp-scan --force -f alice@example.test bob@example.test <"$MSG"
+	expect_status 64
 }
