@@ -395,27 +395,69 @@ quarantine_message(const ms_store *store, const char *id, int *fd)
 	return err;
 }
 
-/* change_state - from -> to under the lock, with the audit line audit
- * (or none); the meta in *meta when asked */
-static ms_err
-change_state(ms_store *store, const char *id, const char *from,
-    const char *to, const char *audit, GByteArray **meta_out)
+/* releaser_alive - the process of a "releaser: PID TIME" line still
+ * runs (or another now has its number: then the administrator waits) */
+static bool
+releaser_alive(const GByteArray *meta)
 {
-	GByteArray *meta = NULL;
-	char *state = NULL;
+	char *text = quarantine_meta_value(meta, "releaser");
+	unsigned long long pid = 0;
+	bool alive = false;
+
+	if (text != NULL) {
+		char *space = strchr(text, ' ');
+
+		if (space != NULL)
+			*space = '\0';
+		alive = parse_decimal(text, INT_MAX, &pid) && pid > 0 &&
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	}
+	g_free(text);
+	return alive;
+}
+
+/* lock_entry - take the store lock and read id's record and state
+ * (g_byte_array_free, g_free): on success the lock is held */
+static ms_err
+lock_entry(ms_store *store, const char *id, GByteArray **meta, char **state)
+{
 	ms_err err;
 
+	*meta = NULL;
+	*state = NULL;
 	if (!quarantine_id_ok(id))
 		return MS_NOTFOUND;
 	err = store_lock(store, LOCK_WAIT_MS);
 	if (err != MS_OK)
 		return err;
-	err = quarantine_meta(store, id, &meta);
-	if (err == MS_OK) {
-		state = quarantine_meta_value(meta, "state");
-		if (state == NULL || strcmp(state, from) != 0)
-			err = MS_POLICY;	/* single use */
+	err = quarantine_meta(store, id, meta);
+	if (err != MS_OK) {
+		store_unlock(store);
+		return err;
 	}
+	*state = quarantine_meta_value(*meta, "state");
+	return MS_OK;
+}
+
+/* change_state - from -> to under the lock, with the audit line audit
+ * (or none), MS_TEMP when asked to check that the entry's releasing
+ * process is gone and it is not; the meta in *meta when asked */
+static ms_err
+change_state(ms_store *store, const char *id, const char *from,
+    const char *to, const char *audit, bool releaser_gone,
+    GByteArray **meta_out)
+{
+	GByteArray *meta = NULL;
+	char *state = NULL;
+	ms_err err;
+
+	err = lock_entry(store, id, &meta, &state);
+	if (err != MS_OK)
+		return err;
+	if (state == NULL || strcmp(state, from) != 0)
+		err = MS_POLICY;	/* single use */
+	else if (releaser_gone && releaser_alive(meta))
+		err = MS_TEMP;
 	/* recorded first: a change the log cannot hold does not happen */
 	if (err == MS_OK && audit != NULL)
 		err = audit_record(store, "%s quarantine %s", audit, id);
@@ -425,7 +467,7 @@ change_state(ms_store *store, const char *id, const char *from,
 	g_free(state);
 	if (err == MS_OK && meta_out != NULL)
 		*meta_out = meta;
-	else if (meta != NULL)
+	else
 		g_byte_array_free(meta, TRUE);
 	return err;
 }
@@ -434,7 +476,8 @@ ms_err
 quarantine_claim(ms_store *store, const char *id, GByteArray **meta)
 {
 	*meta = NULL;
-	return change_state(store, id, "held", "releasing", "release", meta);
+	return change_state(store, id, "held", "releasing", "release", false,
+	    meta);
 }
 
 ms_err
@@ -443,7 +486,7 @@ quarantine_settle(ms_store *store, const char *id, bool released)
 	/* a failed release is in the log: the entry is held again */
 	return change_state(store, id, "releasing",
 	    released ? "released" : "held",
-	    released ? NULL : "release failed, held again", NULL);
+	    released ? NULL : "release failed, held again", false, NULL);
 }
 
 /* remove_entry - the entry's files, then the audit line what (lock
@@ -519,85 +562,32 @@ quarantine_expire(ms_store *store, const char *id, time_t now,
 	ms_err err;
 
 	*meta_out = NULL;
-	if (!quarantine_id_ok(id))
-		return MS_NOTFOUND;
-	err = store_lock(store, LOCK_WAIT_MS);
+	err = lock_entry(store, id, &meta, &state);
 	if (err != MS_OK)
 		return err;
-	err = quarantine_meta(store, id, &meta);
-	if (err == MS_OK) {
-		state = quarantine_meta_value(meta, "state");
-		held = entry_time(meta);
-		/* a release under way, a state or a time we cannot read:
-		 * never removed by the clock, only by an administrator */
-		if (state == NULL || (strcmp(state, "held") != 0 &&
-		    strcmp(state, "released") != 0) || held < 0 ||
-		    (unsigned long long)held + retention > (unsigned long
-		    long)now)
-			err = MS_POLICY;
-	}
+	held = entry_time(meta);
+	/* a release under way, a state or a time we cannot read: never
+	 * removed by the clock, only by an administrator */
+	if (state == NULL || (strcmp(state, "held") != 0 &&
+	    strcmp(state, "released") != 0) || held < 0 ||
+	    (unsigned long long)held + retention > (unsigned long long)now)
+		err = MS_POLICY;
 	if (err == MS_OK)
 		err = remove_entry(store, id, "expire");
 	store_unlock(store);
 	g_free(state);
 	if (err == MS_OK)
 		*meta_out = meta;
-	else if (meta != NULL)
+	else
 		g_byte_array_free(meta, TRUE);
 	return err;
-}
-
-/* releaser_alive - the process of a "releaser: PID TIME" line still
- * runs (or another now has its number: then the administrator waits) */
-static bool
-releaser_alive(const GByteArray *meta)
-{
-	char *text = quarantine_meta_value(meta, "releaser");
-	unsigned long long pid = 0;
-	bool alive = false;
-
-	if (text != NULL) {
-		char *space = strchr(text, ' ');
-
-		if (space != NULL)
-			*space = '\0';
-		alive = parse_decimal(text, INT_MAX, &pid) && pid > 0 &&
-		    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-	}
-	g_free(text);
-	return alive;
 }
 
 ms_err
 quarantine_unstick(ms_store *store, const char *id)
 {
-	GByteArray *meta = NULL;
-	char *state = NULL;
-	ms_err err;
-
-	if (!quarantine_id_ok(id))
-		return MS_NOTFOUND;
-	err = store_lock(store, LOCK_WAIT_MS);
-	if (err != MS_OK)
-		return err;
-	err = quarantine_meta(store, id, &meta);
-	if (err == MS_OK) {
-		state = quarantine_meta_value(meta, "state");
-		if (state == NULL || strcmp(state, "releasing") != 0)
-			err = MS_POLICY;
-		else if (releaser_alive(meta))
-			err = MS_TEMP;
-	}
-	if (err == MS_OK)
-		err = audit_record(store, "release interrupted, held again "
-		    "quarantine %s", id);
-	if (err == MS_OK)
-		err = set_state(store, id, meta, "held");
-	store_unlock(store);
-	g_free(state);
-	if (meta != NULL)
-		g_byte_array_free(meta, TRUE);
-	return err;
+	return change_state(store, id, "releasing", "held",
+	    "release interrupted, held again", true, NULL);
 }
 
 ms_err
@@ -605,21 +595,18 @@ quarantine_mark_once(ms_store *store, const char *id, const char *key,
     bool *first)
 {
 	GByteArray *meta = NULL;
-	char *known = NULL, *name, stamp[32];
+	char *state = NULL, *known, *name, stamp[32];
 	GString *text;
 	ms_err err;
 
 	*first = false;
-	if (!quarantine_id_ok(id))
-		return MS_NOTFOUND;
 	if (!utc_stamp(time(NULL), stamp))
 		return MS_INTERNAL;
-	err = store_lock(store, LOCK_WAIT_MS);
+	err = lock_entry(store, id, &meta, &state);
 	if (err != MS_OK)
 		return err;
-	err = quarantine_meta(store, id, &meta);
-	if (err == MS_OK && (known = quarantine_meta_value(meta, key)) ==
-	    NULL) {
+	known = quarantine_meta_value(meta, key);
+	if (known == NULL) {
 		text = g_string_new_len((const char *)meta->data,
 		    (gssize)meta->len);
 		g_string_append_printf(text, "%s: %s\n", key, stamp);
@@ -632,7 +619,7 @@ quarantine_mark_once(ms_store *store, const char *id, const char *key,
 	}
 	store_unlock(store);
 	g_free(known);
-	if (meta != NULL)
-		g_byte_array_free(meta, TRUE);
+	g_free(state);
+	g_byte_array_free(meta, TRUE);
 	return err;
 }
