@@ -105,6 +105,12 @@ LIBS_route-recipient = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium
 LIBS_mailseal-filter = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt \
 	libsodium libpcre2-8 gumbo
+# objects linked into a program besides its own: with GMime and GIO linked
+# statically, mailseal-filter (started for every message) loads libmount,
+# libselinux and libidn2 only when they are called (common/main/lazylib.c)
+ifeq ($(STATIC),1)
+OBJS_mailseal-filter = $(BUILD)/common/main/lazylib.o
+endif
 LIBS_crl-sync = openssl glib-2.0 popt libsodium libcurl
 LIBS_dlp-scan = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium \
 	libpcre2-8 gumbo
@@ -134,6 +140,11 @@ $(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 
 $(BUILD)/common/base/paths.o: OBJECT_DEFS = $(PATH_DEFS)
 $(BUILD)/common/base/paths.o: $(PATHS_STAMP)
+# the sonames of the libraries compiled against (see lib_soname)
+$(BUILD)/common/main/lazylib.o: OBJECT_DEFS = \
+	-DLAZY_LIBMOUNT_SONAME='"$(call lib_soname,mount)"' \
+	-DLAZY_LIBSELINUX_SONAME='"$(call lib_soname,selinux)"' \
+	-DLAZY_LIBIDN2_SONAME='"$(call lib_soname,idn2)"'
 
 # rewritten only when the directories differ from the recorded ones
 $(PATHS_STAMP): FORCE
@@ -154,9 +165,9 @@ $(BUILD)/cmd/%.o: cmd/%.c $(COMMON_HDR)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB)
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $$(OBJS_$$*) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) \
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(OBJS_$*) $(LIB) \
 		$(call link_libs,$(LIBS_$*),$*)
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB) $(COMMON_HDR) $(wildcard tests/unit/*.h)
@@ -188,7 +199,9 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	$(WARN) $(DEFS) $(COMMON_INC) $(call pkg_cflags,$(PKGS_ALL))
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o,$(COMMON_SRC))
+# lazylib.c is linked into mailseal-filter alone (OBJS_mailseal-filter)
+FUZZ_OBJ = $(patsubst common/%.c,$(FUZZ_BUILD)/common/%.o, \
+	$(filter-out common/main/lazylib.c,$(COMMON_SRC)))
 
 # kept between runs (make would delete them as intermediate files)
 .SECONDARY: $(FUZZ_OBJ)

@@ -14,6 +14,9 @@
 #include "msgpart.h"
 #include "output.h"
 #include "notice.h"
+#include "pgenc.h"
+#include "pgp.h"
+#include "pgsign.h"
 #include "quarantine.h"
 #include "ritual.h"
 #include "route.h"
@@ -87,6 +90,8 @@ typedef struct job {
 	int variant_fd[3];	/* the message unsigned, signed with
 				 * S/MIME, with OpenPGP; -1 until made */
 	smsign_entity smime_signed;	/* the S/MIME signed entity */
+	smsign_entity pgp_signed;	/* the OpenPGP signed entity */
+	gpgme_ctx_t pgp;	/* the keyring, opened on first need */
 	int journal_fd;		/* recipients already served, or -1 */
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
@@ -487,6 +492,18 @@ keep_output(ms_output *out, int *fd)
 	return MS_OK;
 }
 
+/* signer_address - the envelope sender as the signer's address: checked
+ * in main already, and the null sender signs nothing, so a failure here
+ * is a bug (MS_INTERNAL) */
+static ms_err
+signer_address(const job *j, ms_addr *sender)
+{
+	const char *why;
+
+	return addr_parse_str(j->sender, sender, &why) == MS_OK ? MS_OK :
+	    MS_INTERNAL;
+}
+
 /* smime_signed - the message signed with the sender's S/MIME key, made
  * once, in this process */
 static ms_err
@@ -494,14 +511,12 @@ smime_signed(job *j)
 {
 	smsign_signer signer;
 	ms_addr sender;
-	const char *why;
 	ms_err err;
 
 	if (j->smime_signed.head != NULL)
 		return MS_OK;
-	if (addr_parse_str(j->sender, &sender, &why) != MS_OK)
-		return MS_INTERNAL;	/* checked in main, and <> signs
-					 * nothing */
+	if (signer_address(j, &sender) != MS_OK)
+		return MS_INTERNAL;
 	err = smsign_find_signer(j->f.store, j->trust, &sender, false,
 	    &signer);
 	if (err == MS_OK && signer.key == NULL)
@@ -515,19 +530,64 @@ smime_signed(job *j)
 	return err;
 }
 
-/* write_variant - the whole message, unsigned or S/MIME signed */
+/* pgp_context - the OpenPGP keyring, opened once for the run */
+static ms_err
+pgp_context(job *j)
+{
+	if (j->pgp != NULL)
+		return MS_OK;
+	return pgp_open(j->f.store, false, NULL, &j->pgp);
+}
+
+/* pgp_signed - the message signed with the sender's OpenPGP key as
+ * PGP/MIME, made once, in this process on the message as parsed */
+static ms_err
+pgp_signed(job *j)
+{
+	ms_addr sender = { 0 };
+	ms_err err;
+
+	if (j->pgp_signed.head != NULL)
+		return MS_OK;
+	err = pgp_context(j);
+	if (err == MS_OK)
+		err = signer_address(j, &sender);
+	if (err == MS_OK)
+		err = pgsign_choose_signer(j->pgp, &sender);
+	if (err == MS_NOTFOUND) {
+		/* the routing found the key a moment ago: the keyring
+		 * changed, or gpg ended before it listed the key (GPGME
+		 * cannot tell), so try later rather than refuse */
+		diag_error("the sender's OpenPGP signing key is no longer "
+		    "found");
+		err = MS_TEMP;
+	}
+	if (err == MS_OK)
+		err = pgsign_sign(j->pgp, j->f.msg, false, &j->pgp_signed);
+	addr_clear(&sender);
+	return err;
+}
+
+/* signed_entity - the entity signed with sign, or NULL for none */
+static const smsign_entity *
+signed_entity(const job *j, route_sign sign)
+{
+	return sign == ROUTE_SIGN_SMIME ? &j->smime_signed :
+	    sign == ROUTE_SIGN_PGP ? &j->pgp_signed : NULL;
+}
+
+/* write_variant - the whole message, unsigned or signed */
 static ms_err
 write_variant(job *j, route_sign sign, ms_output *out)
 {
-	GString *outer = outer_fields(j, sign == ROUTE_SIGN_SMIME);
+	const smsign_entity *entity = signed_entity(j, sign);
+	GString *outer = outer_fields(j, entity != NULL);
 	ms_err err = output_write(out, outer->str, outer->len);
 
-	if (err == MS_OK && sign == ROUTE_SIGN_SMIME)
-		err = output_write(out, j->smime_signed.head->str,
-		    j->smime_signed.head->len);
-	if (err == MS_OK && sign == ROUTE_SIGN_SMIME)
-		err = output_write(out, j->smime_signed.body->data,
-		    j->smime_signed.body->len);
+	if (err == MS_OK && entity != NULL)
+		err = output_write(out, entity->head->str, entity->head->len);
+	if (err == MS_OK && entity != NULL)
+		err = output_write(out, entity->body->data, entity->body->len);
 	else if (err == MS_OK) {
 		GString *content = msg_content_headers(j->f.msg);
 		size_t body = msg_body_offset(j->f.msg);
@@ -544,14 +604,13 @@ write_variant(job *j, route_sign sign, ms_output *out)
 }
 
 /* variant - the message as a file, unsigned or signed by the sender with
- * sign (made once each): for reinjection and the programs that still run
- * apart (pgp-sign, pgp-enc, pdfwrap) */
+ * sign (made once each): for reinjection and the program that still runs
+ * apart (pdfwrap) */
 static ms_err
 variant(job *j, route_sign sign, int *fd)
 {
 	int which = sign == ROUTE_SIGN_SMIME ? 1 : sign == ROUTE_SIGN_PGP ?
 	    2 : 0;
-	const char *args[] = { "-f", j->sender, NULL };
 	ms_output *out = NULL;
 	ms_err err = MS_OK;
 
@@ -559,17 +618,10 @@ variant(job *j, route_sign sign, int *fd)
 		*fd = j->variant_fd[which];
 		return MS_OK;
 	}
-	if (sign == ROUTE_SIGN_PGP) {
-		/* OpenPGP signing still runs as pgp-sign(1) */
-		err = variant(j, ROUTE_SIGN_NONE, fd);
-		if (err == MS_OK)
-			err = step("pgp-sign", args, NULL, *fd, -1,
-			    &j->variant_fd[which]);
-		*fd = j->variant_fd[which];
-		return err;
-	}
 	if (sign == ROUTE_SIGN_SMIME)
 		err = smime_signed(j);
+	else if (sign == ROUTE_SIGN_PGP)
+		err = pgp_signed(j);
 	if (err == MS_OK)
 		err = output_open(j->f.store, &out);
 	if (err == MS_OK)
@@ -612,8 +664,6 @@ smenc_write_body(job *j, const GString *outer, STACK_OF(X509) *certs,
 static ms_err
 smime_copy(job *j, group *g)
 {
-	const char *files[2] = { NULL, NULL };
-	char *path = NULL;
 	ms_message *pgp_signed = NULL;
 	STACK_OF(X509) *certs = NULL;
 	GString *uncovered = g_string_new(NULL), *outer = NULL;
@@ -634,9 +684,6 @@ smime_copy(job *j, group *g)
 			err = MS_INTERNAL;
 			goto done;
 		}
-		path = g_strdup_printf("%s/certs/%s.pem",
-		    store_root(j->f.store), g->key.fingerprint);
-		files[0] = path;
 	}
 	if (g->sign == ROUTE_SIGN_PGP) {
 		err = variant(j, g->sign, &base);
@@ -666,7 +713,8 @@ smime_copy(job *j, group *g)
 		certs = sk_X509_new_null();
 		g_ptr_array_add(g->rcpts, NULL);
 		err = smenc_collect_trusted(j->f.store, j->trust,
-		    (const char *const *)g->rcpts->pdata, files, certs,
+		    (const char *const *)g->rcpts->pdata, NULL,
+		    g->key.used ? g->key.fingerprint : NULL, certs,
 		    uncovered, &all_gcm);
 		g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
 	}
@@ -699,7 +747,95 @@ done:
 		g_string_free(outer, TRUE);
 	if (pgp_signed != NULL)
 		msg_free(pgp_signed);
-	g_free(path);
+	return err;
+}
+
+/* pgp_copy - a group's OpenPGP copy, encrypted here with pgp-enc's own
+ * code (pgenc.h) from the message or its signed entity as they are held
+ * in memory; PGP/INLINE, which rewrites every part, works on a parse of
+ * the group's variant so that the message stays as it is for the other
+ * groups.  The keys are found as pgp-enc finds them: the recipients' own
+ * and their domains' pgp-domain-key. */
+static ms_err
+pgp_copy(job *j, group *g)
+{
+	const smsign_entity *entity = signed_entity(j, g->sign);
+	GPtrArray *keys = g_ptr_array_new();
+	GString *uncovered = g_string_new(NULL), *outer = NULL;
+	ms_message *copy = NULL;
+	ms_output *out = NULL;
+	msg_problem problem;
+	bool all_inline = false, hidden;
+	int base;
+	ms_err err;
+
+	/* a copy to several keys names none of them */
+	hidden = g->rcpts->len > 1 && !g->key.used &&
+	    settings_get_bool(j->f.settings, "pgp-hide-recipients");
+	err = pgp_context(j);
+	if (err == MS_OK && g->sign == ROUTE_SIGN_PGP)
+		err = pgp_signed(j);
+	else if (err == MS_OK && g->sign == ROUTE_SIGN_SMIME)
+		err = smime_signed(j);
+	if (err != MS_OK)
+		goto done;
+	if (entity == NULL && msg_root_encrypted(j->f.msg)) {
+		/* as pgp-enc: what is encrypted already stays as it is */
+		diag_info("already encrypted at the root: passed on unchanged");
+		err = variant(j, g->sign, &g->out_fd);
+		g->borrowed = true;
+		goto done;
+	}
+	g_ptr_array_add(g->rcpts, NULL);
+	err = pgenc_collect(j->pgp, j->f.store,
+	    (const char *const *)g->rcpts->pdata, keys, uncovered,
+	    &all_inline);
+	g_ptr_array_remove_index(g->rcpts, g->rcpts->len - 1);
+	if (err == MS_OK && uncovered->len > 0)
+		/* ENC-1: never plaintext, never a partial set */
+		err = filter_refuse("5.7.1", "no usable OpenPGP key for: %s",
+		    uncovered->str);
+	if (err == MS_OK)
+		err = output_open(j->f.store, &out);
+	if (err == MS_OK && all_inline) {
+		err = variant(j, g->sign, &base);
+		if (err == MS_OK && lseek(base, 0, SEEK_SET) != 0)
+			err = MS_TEMP;
+		if (err == MS_OK)
+			err = msg_read_fd_mode(base, MSG_READ_HEADERS, &copy,
+			    &problem);
+		if (err == MS_OK)
+			err = pgenc_encrypt_inline(j->pgp, copy, keys, hidden,
+			    out);
+	} else if (err == MS_OK && entity != NULL) {
+		outer = outer_fields(j, true);
+		err = pgenc_encrypt_entity(j->pgp, outer, entity->head->str,
+		    entity->head->len, (const char *)entity->body->data,
+		    entity->body->len, keys, hidden, out);
+	} else if (err == MS_OK) {
+		GString *content = msg_content_headers(j->f.msg);
+		GByteArray *lf = NULL;
+		size_t len;
+		const guint8 *body = msg_original_body(j->f.msg, &len, &lf);
+
+		g_string_append_c(content, '\n');
+		outer = outer_fields(j, false);
+		err = pgenc_encrypt_entity(j->pgp, outer, content->str,
+		    content->len, (const char *)body, len, keys, hidden, out);
+		if (lf != NULL)
+			g_byte_array_free(lf, TRUE);
+		g_string_free(content, TRUE);
+	}
+	if (err == MS_OK)
+		err = keep_output(out, &g->out_fd);
+done:
+	output_discard(out);
+	pgp_keys_free(keys);
+	g_string_free(uncovered, TRUE);
+	if (outer != NULL)
+		g_string_free(outer, TRUE);
+	if (copy != NULL)
+		msg_free(copy);
 	return err;
 }
 
@@ -750,21 +886,9 @@ build(job *j)
 		case ROUTE_SMIME:
 			err = smime_copy(j, g);
 			break;
-		case ROUTE_PGP: {
-			/* a copy to several keys names none of them */
-			static const char *const hide[] = {
-				"--hide-recipients", NULL
-			};
-			bool hidden = g->rcpts->len > 1 && !g->key.used &&
-			    settings_get_bool(j->f.settings,
-			    "pgp-hide-recipients");
-
-			err = variant(j, g->sign, &base);
-			if (err == MS_OK)
-				err = step("pgp-enc", hidden ? hide : NULL,
-				    g->rcpts, base, -1, &g->out_fd);
+		case ROUTE_PGP:
+			err = pgp_copy(j, g);
 			break;
-		}
 		case ROUTE_PDF:
 			err = variant(j, g->sign, &base);
 			if (err == MS_OK)
@@ -1452,6 +1576,8 @@ out:
 		if (j.variant_fd[i] >= 0)
 			close(j.variant_fd[i]);
 	smsign_entity_clear(&j.smime_signed);
+	smsign_entity_clear(&j.pgp_signed);
+	pgp_close(j.pgp);
 	trust_free(j.trust);
 	g_string_free(j.extra, TRUE);
 	if (j.journal_fd >= 0)

@@ -56,6 +56,9 @@ main(int argc, char **argv)
 	err = filter_sender(&f, opt_sender, &sender);
 	if (err == MS_OK)
 		err = pgsign_choose_signer(pgp, &sender);
+	if (err == MS_NOTFOUND)
+		err = filter_refuse("5.7.1", "no OpenPGP signing key for the "
+		    "sender %s", sender.text);
 	if (err == MS_OK)
 		err = pgsign_sign_parts(pgp, f.msg, opt_inline != 0, &parts);
 	if (err == MS_OK)

@@ -220,9 +220,6 @@ pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender)
 	ms_err err;
 
 	err = pgp_find_keys(pgp, sender, PGP_PURPOSE_SIGN, &keys, NULL);
-	if (err == MS_NOTFOUND)
-		err = filter_refuse("5.7.1", "no OpenPGP signing key for the "
-		    "sender %s", sender->text);
 	if (err != MS_OK) {
 		pgp_keys_free(keys);	/* the empty list it made */
 		return err;

@@ -9,8 +9,8 @@
  * API: pgsign_choose_signer() once per sender on a context of pgp_open();
  * pgsign_sign() per message, or pgsign_sign_parts() and pgsign_send() to
  * write the signed message without copying its body.  Used by
- * pgp-sign(1) and by mailseal-filter(1), in process.  Errors: no key for the sender is a
- * refusal (5.7.1, MS_POLICY); a failure of gpg is MS_TEMP.
+ * pgp-sign(1) and by mailseal-filter(1), in process.  Errors: no key
+ * for the sender is MS_NOTFOUND; a failure of gpg is MS_TEMP.
  */
 #ifndef MAILSEAL_PGSIGN_H
 #define MAILSEAL_PGSIGN_H
@@ -25,7 +25,8 @@
 #include "smsign.h"
 
 /* pgsign_choose_signer - the sender's newest usable signing key becomes
- * the context's one signer */
+ * the context's one signer; MS_NOTFOUND when the sender has none (the
+ * caller says what that means: a refusal for pgp-sign) */
 ms_err pgsign_choose_signer(gpgme_ctx_t pgp, const ms_addr *sender);
 
 /* pgsign_sign - msg signed with the context's signer: with cleartext, a

@@ -238,7 +238,7 @@ smime_domain(ms_route *route, const ms_settings *settings,
 			    "(smime-domain-cert)\n");
 		return MS_OK;
 	}
-	err = certdb_load(route->store, fpr, NULL, &cert);
+	err = trust_cert_load(route->trust, fpr, &cert);
 	if (err == MS_NOTFOUND) {
 		diag_error("smime-domain-cert %s for %s is not in the "
 		    "certificate store", fpr, addr->domain);

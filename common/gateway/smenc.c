@@ -59,16 +59,53 @@ smenc_collect(ms_filter *f, const char *const *recipients,
 	if (err != MS_OK)
 		return err;
 	err = smenc_collect_trusted(f->store, trust, recipients, cert_files,
-	    certs, uncovered, all_gcm);
+	    NULL, certs, uncovered, all_gcm);
 	trust_free(trust);
 	return err;
+}
+
+/* take_configured - a configured certificate (a --cert file, a domain
+ * certificate) for every recipient: usable whatever addresses it carries,
+ * since the administrator bound it to them, or a refusal (cert is
+ * consumed; what names it in diagnostics) */
+static ms_err
+take_configured(const ms_store *store, ms_trust *trust, X509 *cert,
+    const char *what, STACK_OF(X509) *certs, bool *all_gcm)
+{
+	cert_verdict verdict;
+	char *fpr;
+	ms_err err;
+
+	verdict_init(&verdict);
+	err = trust_check(trust, cert, CERT_PURPOSE_ENCRYPT, NULL, &verdict);
+	for (guint r = 0; err == MS_OK && r < verdict.reasons->len; r++) {
+		const char *why = g_ptr_array_index(verdict.reasons, r);
+
+		if (cert_verdict_reason_flag(&verdict, r) & CERT_ADDRESS_FLAGS)
+			continue;
+		err = filter_refuse("5.7.1", "a configured encryption "
+		    "certificate is not usable");
+		diag_info("%s: %s", what, why);
+	}
+	verdict_clear(&verdict);
+	if (err != MS_OK) {
+		X509_free(cert);
+		return err;
+	}
+	fpr = cert_fingerprint(cert);
+	if (!smime_caps_gcm(store, fpr))
+		*all_gcm = false;
+	g_free(fpr);
+	add_unique_cert(certs, cert);
+	return MS_OK;
 }
 
 /* smenc_collect_trusted - see smenc.h */
 ms_err
 smenc_collect_trusted(const ms_store *store, ms_trust *trust,
     const char *const *recipients, const char *const *cert_files,
-    STACK_OF(X509) *certs, GString *uncovered, bool *all_gcm)
+    const char *domain_fpr, STACK_OF(X509) *certs, GString *uncovered,
+    bool *all_gcm)
 {
 	ms_err err;
 	bool have_explicit = false;
@@ -76,40 +113,38 @@ smenc_collect_trusted(const ms_store *store, ms_trust *trust,
 	*all_gcm = true;
 	for (int i = 0; cert_files != NULL && cert_files[i] != NULL; i++) {
 		X509 *cert = load_cert_file(cert_files[i]);
-		cert_verdict verdict;
-		char *fpr;
+		char *what;
 
 		if (cert == NULL) {
 			/* a configuration error: defer, so mail waits */
 			diag_error("--cert %s: not a certificate", cert_files[i]);
 			return MS_CONFIG;
 		}
-		verdict_init(&verdict);
-		err = trust_check(trust, cert, CERT_PURPOSE_ENCRYPT, NULL,
-		    &verdict);
-		/* a configured (domain) certificate need not carry an
-		 * address: the administrator bound it to the recipients */
-		for (guint r = 0; err == MS_OK && r < verdict.reasons->len;
-		    r++) {
-			const char *why = g_ptr_array_index(verdict.reasons, r);
-
-			if (cert_verdict_reason_flag(&verdict, r) &
-			    CERT_ADDRESS_FLAGS)
-				continue;
-			err = filter_refuse("5.7.1", "a configured encryption "
-			    "certificate is not usable");
-			diag_info("--cert %s: %s", cert_files[i], why);
-		}
-		verdict_clear(&verdict);
-		if (err != MS_OK) {
-			X509_free(cert);
+		what = g_strdup_printf("--cert %s", cert_files[i]);
+		err = take_configured(store, trust, cert, what, certs, all_gcm);
+		g_free(what);
+		if (err != MS_OK)
 			return err;
+		have_explicit = true;
+	}
+	if (domain_fpr != NULL) {
+		X509 *cert;
+		char *what;
+
+		/* as route_decide read it: parsed once per run */
+		err = trust_cert_load(trust, domain_fpr, &cert);
+		if (err == MS_NOTFOUND) {
+			diag_error("domain certificate %s is not in the "
+			    "certificate store", domain_fpr);
+			err = MS_CONFIG;
 		}
-		fpr = cert_fingerprint(cert);
-		if (!smime_caps_gcm(store, fpr))
-			*all_gcm = false;
-		g_free(fpr);
-		add_unique_cert(certs, cert);
+		if (err != MS_OK)
+			return err;
+		what = g_strdup_printf("domain certificate %s", domain_fpr);
+		err = take_configured(store, trust, cert, what, certs, all_gcm);
+		g_free(what);
+		if (err != MS_OK)
+			return err;
 		have_explicit = true;
 	}
 	for (int i = 0; recipients[i] != NULL; i++) {

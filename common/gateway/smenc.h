@@ -30,10 +30,15 @@ ms_err smenc_collect(ms_filter *f, const char *const *recipients,
     bool *all_gcm);
 
 /* smenc_collect_trusted - smenc_collect with the caller's trust context
- * (one per message: the gateway opens it once for every step) */
+ * (one per message: the gateway opens it once for every step), and
+ * besides the cert_files a certificate of the store by fingerprint that
+ * covers every recipient like them (a domain certificate), or NULL; read
+ * through the trust context, it is parsed once however often a run uses
+ * it (trust_cert_load) */
 ms_err smenc_collect_trusted(const ms_store *store, ms_trust *trust,
     const char *const *recipients, const char *const *cert_files,
-    STACK_OF(X509) *certs, GString *uncovered, bool *all_gcm);
+    const char *domain_fpr, STACK_OF(X509) *certs, GString *uncovered,
+    bool *all_gcm);
 
 /* smenc_write_entity - an entity (head: its content fields and the empty
  * line; body) encrypted to certs into out, behind the message's own

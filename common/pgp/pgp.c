@@ -472,8 +472,81 @@ done:
 	return sound;
 }
 
+/* what one key listing found for an address and purpose */
+typedef struct found_keys {
+	GPtrArray *keys;	/* gpgme_key_t, referenced */
+	GPtrArray *rejects;	/* "FPR: reason" */
+	ms_err err;		/* MS_OK or MS_NOTFOUND */
+} found_keys;
+
+/* listings already made in this process, by "purpose address": the
+ * routing of a message and its signing and encryption ask for the same
+ * keys, and every listing is a gpg process of its own */
+static GHashTable *found_cache;
+
+static void
+found_keys_free(gpointer p)
+{
+	found_keys *f = p;
+
+	pgp_keys_free(f->keys);
+	g_ptr_array_free(f->rejects, TRUE);
+	g_free(f);
+}
+
+/* found_copy - what f holds, into keys (new references) and rejects */
+static ms_err
+found_copy(const found_keys *f, GPtrArray **keys, GPtrArray *rejects)
+{
+	*keys = g_ptr_array_new();
+	for (guint i = 0; i < f->keys->len; i++) {
+		gpgme_key_t key = g_ptr_array_index(f->keys, i);
+
+		gpgme_key_ref(key);
+		g_ptr_array_add(*keys, key);
+	}
+	for (guint i = 0; rejects != NULL && i < f->rejects->len; i++)
+		g_ptr_array_add(rejects,
+		    g_strdup(g_ptr_array_index(f->rejects, i)));
+	return f->err;
+}
+
+static ms_err list_keys(gpgme_ctx_t ctx, const ms_addr *addr,
+    pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
+
 ms_err
 pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
+    GPtrArray **keys, GPtrArray *rejects)
+{
+	char *name = g_strdup_printf("%d %s", (int)purpose, addr->text);
+	found_keys *f = found_cache != NULL ?
+	    g_hash_table_lookup(found_cache, name) : NULL;
+	ms_err err;
+
+	if (f != NULL) {
+		g_free(name);
+		return found_copy(f, keys, rejects);
+	}
+	f = g_new0(found_keys, 1);
+	f->rejects = g_ptr_array_new_with_free_func(g_free);
+	f->err = list_keys(ctx, addr, purpose, &f->keys, f->rejects);
+	err = found_copy(f, keys, rejects);
+	/* only an answer is kept: a failure is asked again */
+	if (f->err == MS_OK || f->err == MS_NOTFOUND) {
+		if (found_cache == NULL)
+			found_cache = g_hash_table_new_full(g_str_hash,
+			    g_str_equal, g_free, found_keys_free);
+		g_hash_table_replace(found_cache, name, f);
+	} else {
+		found_keys_free(f);
+		g_free(name);
+	}
+	return err;
+}
+
+/* list_keys - pgp_find_keys, by one key listing of gpg */
+static ms_err
+list_keys(gpgme_ctx_t ctx, const ms_addr *addr, pgp_purpose purpose,
     GPtrArray **keys, GPtrArray *rejects)
 {
 	/* user IDs may spell an IDN domain as A-label or as U-label; both
@@ -656,7 +729,7 @@ pgp_data_entity(const char *a, size_t alen, const char *b, size_t blen,
 #define PGP_BULK_PIPE_BYTES (1024 * 1024)
 /* GPGME 1.18 runs its trace formatter over every byte it asks the pipe to
  * take, written or not: blocks well below the pipe size keep that cost
- * once per byte */
+ * once per byte where GPGME still writes (bulk_write does not) */
 #define PGP_BULK_IO_BYTES (64 * 1024)
 #define PGP_LOOP_FDS 16		/* GPGME registers 4 or 5 for a sign */
 
@@ -666,12 +739,17 @@ typedef struct loop_io {
 	gpgme_io_cb_t fnc;
 	void *fnc_data;
 	bool used;
+	bool bulk;		/* the operation's input: bulk_write fills it */
 } loop_io;
 
 typedef struct io_loop {
 	loop_io io[PGP_LOOP_FDS];
 	bool done;
 	gpgme_error_t err;
+	gpgme_data_t bulk_in;	/* the operation's input */
+	bool bulk_taken;	/* its pipe was registered */
+	char *buf;		/* PGP_BULK_IO_BYTES read from bulk_in */
+	size_t len, off;	/* in buf, and written of it */
 } io_loop;
 
 static gpgme_error_t
@@ -683,13 +761,24 @@ loop_add(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
 	for (int i = 0; i < PGP_LOOP_FDS; i++) {
 		if (l->io[i].used)
 			continue;
-		l->io[i] = (loop_io){ fd, dir, fnc, fnc_data, true };
+		l->io[i] = (loop_io){ fd, dir, fnc, fnc_data, true, false };
 		*tag = &l->io[i];
 		/* the data into gpg: a pipe that holds a large block, so gpg
 		 * reads on without waiting for us (best effort: a smaller
 		 * pipe only costs wake-ups) */
 		if (dir == 0)
 			(void)fcntl(fd, F_SETPIPE_SZ, PGP_BULK_PIPE_BYTES);
+		/* the first pipe GPGME writes is the input (gpg's command
+		 * pipe, also written, is registered only when gpg asks for
+		 * something); written without blocking, so that a gpg that
+		 * writes before it reads on never waits for us */
+		if (dir == 0 && !l->bulk_taken) {
+			int flags = fcntl(fd, F_GETFL);
+
+			l->bulk_taken = true;
+			l->io[i].bulk = flags >= 0 &&
+			    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+		}
 		return 0;
 	}
 	return gpg_error(GPG_ERR_GENERAL);
@@ -709,6 +798,41 @@ loop_event(void *data, gpgme_event_io_t type, void *type_data)
 	if (type == GPGME_EVENT_DONE) {
 		l->done = true;
 		l->err = ((gpgme_io_event_done_data_t)type_data)->err;
+	}
+}
+
+/* bulk_write - the input into gpg's pipe through our own buffer, as
+ * much as the pipe takes: GPGME 1.18's handler formats a trace of every
+ * byte it writes, whether tracing is on or not (about 16 instructions a
+ * byte, most of our CPU time for a large message); true when GPGME's
+ * handler is to run instead: at the end of the input, where it reads
+ * the end too and closes the pipe as it always does, and after an error,
+ * which it then meets and handles as its own */
+static bool
+bulk_write(io_loop *l, loop_io *io)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (l->off == l->len) {
+			gpgme_ssize_t got = gpgme_data_read(l->bulk_in,
+			    l->buf, PGP_BULK_IO_BYTES);
+
+			if (got <= 0)
+				return true;
+			l->len = (size_t)got;
+			l->off = 0;
+		}
+		n = write(io->fd, l->buf + l->off, l->len - l->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;	/* full: on at the next POLLOUT */
+		if (n <= 0) {
+			io->bulk = false;
+			return true;
+		}
+		l->off += (size_t)n;
 	}
 }
 
@@ -742,6 +866,8 @@ loop_run(io_loop *l)
 			if (pfd[i].revents == 0 || !io[i]->used ||
 			    io[i]->fd != pfd[i].fd)
 				continue;
+			if (io[i]->bulk && !bulk_write(l, io[i]))
+				continue;
 			(void)io[i]->fnc(io[i]->fnc_data, pfd[i].fd);
 		}
 	}
@@ -758,6 +884,8 @@ pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in, gpgme_data_t sig,
 	char size[24];
 	gpgme_error_t gerr;
 
+	l->bulk_in = in;
+	l->buf = g_malloc(PGP_BULK_IO_BYTES);
 	g_snprintf(size, sizeof(size), "%d", PGP_BULK_IO_BYTES);
 	gerr = gpgme_data_set_flag(in, "io-buffer-size", size);
 	if (!gerr) {
@@ -769,6 +897,7 @@ pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in, gpgme_data_t sig,
 			gpgme_cancel(ctx);
 		gpgme_set_io_cbs(ctx, &none);
 	}
+	g_free(l->buf);
 	g_free(l);
 	return gerr;
 }

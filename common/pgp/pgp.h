@@ -88,7 +88,10 @@ bool pgp_key_usable_unbound(unsigned flags);
 
 /* pgp_find_keys - usable keys for addr (gpgme_key_t, referenced; free
  * with pgp_keys_free); rejected candidates and why, when rejects is not
- * NULL ("FPR: reason" strings) */
+ * NULL ("FPR: reason" strings).  The keyring is listed once per address
+ * and purpose in a process, whose answer stands for the rest of it (a
+ * filter's run, for its routing, signing and encryption alike; no
+ * program changes the keyring and then looks a key up again) */
 ms_err pgp_find_keys(gpgme_ctx_t ctx, const ms_addr *addr,
     pgp_purpose purpose, GPtrArray **keys, GPtrArray *rejects);
 
@@ -118,7 +121,9 @@ ms_err pgp_data_entity(const char *a, size_t alen, const char *b,
  * whose output is small, with in handed to gpg in large blocks through a
  * pipe enlarged to 1 MiB: GPGME's 4 KiB writes into a 64 KiB
  * pipe wake gpg hundreds of times for a large message, and on a busy
- * host every wake-up waits for the scheduler */
+ * host every wake-up waits for the scheduler.  The blocks are written by
+ * our own loop, not by GPGME's handler, which formats a trace of every
+ * byte (debug off or not) at four times the CPU cost of the rest */
 gpgme_error_t pgp_sign_detached(gpgme_ctx_t ctx, gpgme_data_t in,
     gpgme_data_t sig, gpgme_sig_mode_t mode);
 

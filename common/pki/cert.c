@@ -649,6 +649,8 @@ struct ms_trust {
 	X509_STORE *xstore;
 	STACK_OF(X509) *roots;	/* the roots loaded so far */
 	GHashTable *loaded;	/* their fingerprints */
+	GHashTable *certs;	/* fingerprint -> X509 read by
+				 * trust_cert_load */
 	bool revocation_hard;	/* revocation = hard (CRL-5) */
 	time_t revocation_grace;	/* seconds a CRL counts past
 					 * its nextUpdate */
@@ -681,6 +683,8 @@ trust_open(const ms_store *store, const ms_settings *settings,
 	 * a filter run touches only the anchors it needs */
 	trust->loaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
+	trust->certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    (GDestroyNotify)X509_free);
 	/* CRLs in OpenSSL's hashed layout, loaded on demand */
 	crldir = store_path(store, "crls", NULL);
 	lookup = X509_STORE_add_lookup(trust->xstore, X509_LOOKUP_hash_dir());
@@ -705,7 +709,30 @@ trust_free(ms_trust *trust)
 	sk_X509_pop_free(trust->roots, X509_free);
 	if (trust->loaded != NULL)
 		g_hash_table_destroy(trust->loaded);
+	if (trust->certs != NULL)
+		g_hash_table_destroy(trust->certs);
 	g_free(trust);
+}
+
+ms_err
+trust_cert_load(ms_trust *trust, const char *fpr, X509 **out)
+{
+	X509 *cert = g_hash_table_lookup(trust->certs, fpr);
+	ms_err err;
+
+	/* a file's name is the SHA-256 of its content, so what was read
+	 * once is what a second read would give */
+	if (cert == NULL) {
+		err = certdb_load(trust->store, fpr, NULL, &cert);
+		if (err != MS_OK) {
+			*out = NULL;
+			return err;
+		}
+		g_hash_table_insert(trust->certs, g_strdup(fpr), cert);
+	}
+	X509_up_ref(cert);
+	*out = cert;
+	return MS_OK;
 }
 
 ms_err

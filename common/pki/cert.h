@@ -183,6 +183,11 @@ ms_err trust_open(const ms_store *store, const ms_settings *settings,
 /* trust_free - release a trust context */
 void trust_free(ms_trust *trust);
 
+/* trust_cert_load - certdb_load through the trust context: a certificate
+ * of certs/ or roots/ is read and parsed once, however many steps of a
+ * run use it (a reference the caller frees) */
+ms_err trust_cert_load(ms_trust *trust, const char *fpr, X509 **out);
+
 /* trust_load_roots - load the roots with this subject (by index);
  * *found tells whether there is any */
 ms_err trust_load_roots(ms_trust *trust, const X509_NAME *subject,

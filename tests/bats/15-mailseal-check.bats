@@ -349,6 +349,39 @@ message() {
 	expect_status 0
 }
 
+# shipped_postfix - the example main.cf and master.cf of
+# scripts/examples as an administrator installs them: the programs'
+# path and the store's owner filled in, reinject-smtp and
+# reinject-max-size set as the examples say
+shipped_postfix() {
+	local examples
+	examples=$(ms_top)/scripts/examples
+	cp "$examples/main.cf" "$PFC/main.cf"
+	sed -e "s|/usr/local/bin/|$MAILSEAL_BIN/|" -e "s|user=mailseal|user=$(id -un)|" \
+	    "$examples/master.cf" >"$PFC/master.cf"
+	printf 'reinject-smtp = 127.0.0.1:10026\nreinject-max-size = 52428800\n' \
+	    >>"$STORE/settings/global.conf"
+}
+
+@test "postfix: the shipped example master.cf and main.cf pass, the one-port variant too" {
+	shipped_postfix
+	check
+	expect_status 0
+	[ -z "$output" ] || fail_with "findings on the shipped example"
+	# the same with one port 25 that chooses the filter by client address
+	postconf -c "$PFC" -MX '203.0.113.25:smtp/inet' '192.0.2.25:smtp/inet'
+	cat "$(ms_top)/scripts/examples/master-oneport.cf" >>"$PFC/master.cf"
+	check
+	expect_status 0
+	[ -z "$output" ] || fail_with "findings on the one-port example"
+	# and what the example warns of is found in it: the outgoing filter
+	# on the Internet-facing listener
+	postconf -c "$PFC" -P 'smtp/inet/content_filter=mailseal:dummy' \
+	    'smtp/inet/smtpd_client_restrictions=permit'
+	check
+	expect_finding 'master.cf smtp/inet: the outgoing filter'
+}
+
 @test "postfix: the outgoing filter in main.cf is on every listener and on pickup" {
 	postconf -c "$PFC" -PX 'smtp/inet/content_filter'
 	postconf -c "$PFC" -e 'content_filter = mailseal:dummy'

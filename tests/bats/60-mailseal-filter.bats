@@ -100,12 +100,7 @@ carol_key() {
 	    fail_with "bob's reinjection arguments: $(cat "${bob%.eml}.args")"
 
 	# bob: S/MIME that openssl decrypts to the body
-	! grep -q "$MARK" "$bob" || fail_with "plaintext in bob's copy"
-	openssl cms -decrypt -in "$bob" -recip "$BASE/bob.pem" \
-	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
-	    fail_with "openssl cannot decrypt bob's copy"
-	grep -q "The body with $MARK in it." "$T/bob.txt" ||
-	    fail_with "bob's decrypted body differs"
+	bob_opens "$bob"
 
 	# carol: PGP/MIME that gpg decrypts
 	! grep -q "$MARK" "$carol" || fail_with "plaintext in carol's copy"
@@ -145,6 +140,17 @@ carol_key() {
 	    fail_with "message content in the diagnostics"
 	[ "$(copies)" = 0 ] || fail_with "something was reinjected"
 	[ -z "$output" ] || fail_with "output on stdout"
+}
+
+# bob_opens FILE - FILE holds no plaintext, and bob's key opens it (S/MIME,
+# with openssl) to the test message's body
+bob_opens() {
+	! grep -q "$MARK" "$1" || fail_with "plaintext in $1"
+	openssl cms -decrypt -in "$1" -recip "$BASE/bob.pem" \
+	    -inkey "$BASE/bob.key" -out "$T/bob.txt" ||
+	    fail_with "openssl cannot decrypt $1"
+	grep -q "The body with $MARK in it." "$T/bob.txt" ||
+	    fail_with "the decrypted body of $1 differs"
 }
 
 # bob_signed_copy FILE - bob decrypts FILE with openssl, then alice's
@@ -236,26 +242,84 @@ fake_sibling() {
 	chmod 755 "$T/bin/$1"
 }
 
-@test "every copy is built before the first reinjection: a failing, crashing or silent encrypter or signer sends nothing" {
+# frank_pdf - frank has no certificate or key and takes a PDF
+frank_pdf() {
+	mkdir -p "$STORE/pdf"
+	head -c 32 /dev/urandom >"$STORE/pdf/random.key"
+	chmod 600 "$STORE/pdf/random.key"
+	printf 'methods = smime pgp pdf\npdf-password-mode = random-to-sender\n' \
+	    >"$STORE/settings/user/frank@example.test.conf"
+}
+
+@test "every copy is built before the first reinjection: a failing, crashing or silent child (pdfwrap) sends nothing" {
 	carol_key
+	frank_pdf
 	local body
 	for body in 'cat >/dev/null; exit 75' 'cat >/dev/null; kill -9 $$' \
 	    'cat >/dev/null; exit 1' 'cat >/dev/null; exit 0'; do
-		fake_sibling pgp-enc "$body"
+		fake_sibling pdfwrap "$body"
 		run "$T/bin/mailseal-filter" -f alice@example.test -- \
-		    erin@example.test bob@example.test carol@example.test <"$MSG"
+		    erin@example.test bob@example.test carol@example.test \
+		    frank@example.test <"$MSG"
 		expect_status 75
 		[ "$(copies)" = 0 ] ||
-		    fail_with "a copy went out although pgp-enc did: $body"
+		    fail_with "a copy went out although pdfwrap did: $body"
 	done
 	# a refusal by a filter is the message's refusal, its 5.7.x first
-	fake_sibling pgp-enc 'cat >/dev/null; echo "5.7.1 no usable key" >&2; exit 69'
+	fake_sibling pdfwrap 'cat >/dev/null; echo "5.7.1 no usable key" >&2; exit 69'
 	run --separate-stderr "$T/bin/mailseal-filter" -f alice@example.test -- \
-	    erin@example.test bob@example.test carol@example.test <"$MSG"
+	    erin@example.test bob@example.test carol@example.test \
+	    frank@example.test <"$MSG"
 	expect_status 69
 	[ "${stderr_lines[0]}" = "5.7.1 no usable key" ] ||
 	    fail_with "first line: ${stderr_lines[0]}"
 	[ "$(copies)" = 0 ] || fail_with "a copy went out before the refusal"
+}
+
+@test "OpenPGP signing and encryption run in the filter's own process: no pgp-sign or pgp-enc starts; gpg decrypts carol's copy and verifies alice's signature inside, and erin's signed copy" {
+	carol_key
+	local alice carol erin part
+	alice=$(pgp-keys generate alice@example.test 2>"$T/gen.err") ||
+	    { cat "$T/gen.err" >&2; fail_with "no key for alice"; }
+	pgp-keys export "$alice" >"$T/alice.pub"
+	pg_gpg --import "$T/alice.pub" 2>/dev/null
+	echo 'sign = pgp' >"$STORE/settings/user/alice@example.test.conf"
+	# the programs exist, and would fail the message if they ran
+	mkdir -p "$T/bin"
+	cp "$MAILSEAL_BIN"/* "$T/bin/"
+	for part in pgp-sign pgp-enc; do
+		printf '#!/bin/sh\ntouch "%s/ran-%s"\nexit 75\n' "$T" "$part" \
+		    >"$T/bin/$part"
+	done
+	"$T/bin/mailseal-filter" --sasl-username alice@example.test \
+	    -f alice@example.test -- carol@example.test erin@example.test \
+	    <"$MSG" >"$T/filter.out" 2>"$T/filter.err" ||
+	    { cat "$T/filter.err" >&2; fail_with "the filter failed"; }
+	[ ! -e "$T/ran-pgp-sign" ] && [ ! -e "$T/ran-pgp-enc" ] ||
+	    fail_with "pgp-sign or pgp-enc ran"
+	# carol: PGP/MIME that gpg decrypts to alice's PGP/MIME signed
+	# message, whose signature gpg verifies over the body
+	carol=$(copy_for carol@example.test)
+	! grep -q "$MARK" "$carol" || fail_with "plaintext in carol's copy"
+	pg_py check "$carol"
+	pg_py armor "$carol" "$T/carol.asc"
+	pg_gpg --decrypt "$T/carol.asc" >"$T/carol.txt" 2>/dev/null ||
+	    fail_with "gpg cannot decrypt carol's copy"
+	pg_signed_check "$T/carol.txt" >/dev/null ||
+	    fail_with "carol's decrypted copy is not PGP/MIME signed"
+	mimetool signed-parts "$T/carol.txt" "$T/part1" "$T/sig.asc" ||
+	    fail_with "no signed parts in carol's copy"
+	[ "$(pg_gpg_verify_detached "$T/sig.asc" "$T/part1" | cut -d' ' -f1)" = "$alice" ] ||
+	    fail_with "alice's signature in carol's copy does not verify"
+	grep -q "The body with $MARK in it." "$T/part1" ||
+	    fail_with "carol's signed content lost the body"
+	# erin: the same signature, unencrypted
+	erin=$(copy_for erin@example.test)
+	pg_signed_check "$erin" >/dev/null || fail_with "erin's copy is not signed"
+	mimetool signed-parts "$erin" "$T/epart1" "$T/esig.asc" ||
+	    fail_with "no signed parts in erin's copy"
+	[ "$(pg_gpg_verify_detached "$T/esig.asc" "$T/epart1" | cut -d' ' -f1)" = "$alice" ] ||
+	    fail_with "alice's signature in erin's copy does not verify"
 }
 
 @test "a store that cannot be read defers (75) and sends nothing" {
@@ -1155,4 +1219,48 @@ signed_for() {
 	run dlp-scan quarantine release "$id"
 	expect_status 0
 	! signed_for frank@example.test || fail_with "the forged sender's release was signed"
+}
+
+@test "a domain certificate covers a recipient without one of its own: the copy opens with the domain's key; one the store does not hold defers" {
+	mkdir -p "$STORE/settings/domain"
+	printf 'smime-domain-cert = %s\n' "$(fpr_of bob)" \
+	    >"$STORE/settings/domain/partner.test.conf"
+	sed 's/^To: .*/To: zed@partner.test/' "$MSG" >"$T/zed.eml"
+	run mailseal-filter -f alice@example.test -- zed@partner.test <"$T/zed.eml"
+	expect_status 0
+	local zed
+	zed=$(copy_for zed@partner.test)
+	[ -n "$zed" ] || fail_with "nothing reinjected for zed"
+	bob_opens "$zed"
+	# a fingerprint the store does not hold: the mail waits
+	rm -f "$T"/out/*
+	printf 'smime-domain-cert = %064d\n' 0 \
+	    >"$STORE/settings/domain/partner.test.conf"
+	run mailseal-filter -f alice@example.test -- zed@partner.test <"$T/zed.eml"
+	expect_status 75
+	[ "$(copies)" = 0 ] || fail_with "something was reinjected"
+}
+
+@test "mailseal-filter starts without libmount, libselinux and libidn2, loads libidn2 when an address needs it, and still encrypts" {
+	local lib needed
+	needed=$(readelf -d "$MAILSEAL_BIN/mailseal-filter" |
+	    sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+	[ -n "$needed" ] || fail_with "readelf lists no needed library"
+	for lib in libmount libselinux libidn2 libblkid libunistring; do
+		! printf '%s\n' "$needed" | grep -q "^$lib\\." ||
+		    fail_with "$lib is loaded at every start"
+	done
+	# an A-label in To: GMime decodes it with libidn2, loaded then
+	sed 's/^To: .*/To: bob@example.test, erin@xn--bcher-kva.example/' \
+	    "$MSG" >"$T/idn.eml"
+	LD_DEBUG=files run mailseal-filter -f alice@example.test -- \
+	    bob@example.test <"$T/idn.eml"
+	expect_status 0
+	[[ $output == *"file=libidn2.so"*"dynamically loaded by"* ]] ||
+	    fail_with "libidn2 was not loaded on demand"
+	local bob
+	bob=$(copy_for bob@example.test)
+	bob_opens "$bob"
+	header_block "$bob" | grep -q '^To: bob@example.test, erin@xn--bcher-kva.example$' ||
+	    fail_with "the To field changed: $(header_block "$bob")"
 }

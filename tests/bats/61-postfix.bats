@@ -15,17 +15,8 @@ setup_file() {
 	pf_setup_file
 	BASE=$PF/base
 	export BASE
-	mkdir -p "$BASE"
 	export MAILSEAL_STORE=$PF/store
-	smime-ca init --key ec-p256 'Gateway Test CA' >"$BASE/root.fpr" 2>/dev/null
-	certstore export "$(cat "$BASE/root.fpr")" >"$BASE/root.pem"
-	local name fpr
-	for name in bob@partner.test gw@partner.test alice@example.com; do
-		fpr=$(smime-ca issue --key ec-p256 "$name" 2>/dev/null)
-		cp "$PF/store/certs/$fpr.pem" "$BASE/$name.pem"
-		cp "$PF/store/keys/$fpr.key" "$BASE/$name.key"
-		echo "$fpr" >"$BASE/$name.fpr"
-	done
+	pf_pki bob@partner.test gw@partner.test alice@example.com
 	# carol@pgp.test: an OpenPGP key made by gpg outside the gateway
 	PGHOME=$BASE/gnupg
 	export PGHOME
@@ -49,10 +40,7 @@ teardown_file() {
 }
 
 setup() {
-	ms_setup
-	sm_env
-	export MAILSEAL_STORE=$PF/store
-	MARK="canary-$RANDOM-$RANDOM-$BATS_TEST_NUMBER"
+	pf_test_setup
 }
 
 # message FILE TO... - a test message with the marker in its body
@@ -71,12 +59,7 @@ message() {
 
 # arrived ADDR - the one dump for ADDR with this test's Message-ID
 arrived() {
-	local d n
-	d=$(grep -l -F "X-Rcpt-Args: <$1>" -r "$PF/sink" |
-	    xargs -r grep -l -F "<$MARK@example.com>" || true)
-	n=$(printf '%s' "$d" | grep -c . || true)
-	[ "$n" = 1 ] || { echo "arrived: $n dumps for $1" >&2; return 1; }
-	echo "$d"
+	pf_arrived "$1" "<$MARK@example.com>"
 }
 
 @test "through Postfix: the S/MIME, OpenPGP and plain recipients get S/MIME, PGP/MIME and plain copies" {
@@ -264,10 +247,12 @@ load_with_kills() {
 	pf_wait_sink 100 300
 	load_check 100
 
-	# the filters mailseal-filter runs as programs of their own (here
-	# pgp-sign: alice signs with OpenPGP; S/MIME signing runs in the
-	# filter's own process), killed while they work: the run defers, and
-	# the retry delivers every message exactly once
+	# the programs mailseal-filter starts (here the gpg processes GPGME
+	# runs while alice's mail is signed with OpenPGP in the filter's own
+	# process, as S/MIME mail is), killed while they work: nothing is
+	# lost or duplicated.  A killed signing gpg defers the run; a killed
+	# key listing reads as one without the key (GPGME 1.18 does not see
+	# how gpg ended), so the copy may go out unsigned, never refused
 	# as the filter's account, whose gpg-agent serves the keyring now
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	    "$PF/bin/pgp-keys" --store "$PF/store" generate alice@example.com \
@@ -283,20 +268,14 @@ load_with_kills() {
 	chown nobody "$PF/store/settings/global.conf"
 	find "$PF/sink" -type f -delete
 	: >"$PF/maillog"
-	# the signer takes a fifth of a second longer here, so that the
-	# kills find it at work
-	mv "$PF/bin/pgp-sign" "$PF/bin/pgp-sign.real"
-	printf '#!/bin/sh\nsleep 0.2\nexec %s "$@"\n' "$PF/bin/pgp-sign.real" \
-	    >"$PF/bin/pgp-sign"
-	chmod 755 "$PF/bin/pgp-sign"
 	local kills
-	kills=$(load_with_kills pgp-sign 20)
-	mv "$PF/bin/pgp-sign.real" "$PF/bin/pgp-sign"
+	kills=$(load_with_kills gpg 20)
 	pf_wait_sink 300 300
 	rm -f "$PF/store/settings/user/alice@example.com.conf" \
 	    "$PF/store/settings/global.conf"
-	[ "$kills" -gt 0 ] || fail_with "no filter was killed"
-	grep -a -q 'status=deferred' "$PF/maillog" || { grep -a -c . "$PF/maillog" >&2; grep -a "relay=mailseal" "$PF/maillog" | tail -3 >&2; fail_with "no run deferred after $kills kills"; }
+	[ "$kills" -gt 0 ] || fail_with "no gpg was killed"
+	! grep -a -q 'status=bounced' "$PF/maillog" ||
+	    fail_with "a killed gpg bounced a message"
 	load_check 300
 }
 

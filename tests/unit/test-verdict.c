@@ -4,7 +4,8 @@
  * decisions made on the values (signer status, address-exempt
  * certificates, domain keys), and the CMS allow-list check on DER made
  * here with OpenSSL (enveloped, auth-enveloped, signed, refused ciphers,
- * truncated and random input).
+ * truncated and random input), and a certificate of the store parsed
+ * once per run however many steps use it.
  */
 #include "cert.h"
 #include "decrypt.h"
@@ -339,6 +340,60 @@ check_cms_table(void)
 	ERR_clear_error();
 }
 
+/* check_cert_once - a store certificate read through the trust context
+ * is parsed once per run: the second use gets the same object, even with
+ * the file gone; an unknown or malformed fingerprint is not found */
+static void
+check_cert_once(void)
+{
+	char *root = unit_tmpdir("trust");
+	ms_settings *settings = settings_new_defaults();
+	EVP_PKEY *key = NULL;
+	X509 *cert = make_cert(&key), *first = NULL, *second = NULL;
+	X509 *none = NULL;
+	ms_store *store = NULL;
+	ms_trust *trust = NULL;
+	char *fpr = cert_fingerprint(cert), *path;
+	size_t len = 0;
+	char *pem = cert_to_pem(cert, &len);
+
+	if (!unit_check(store_open(root, true, &store) == MS_OK &&
+	    trust_open(store, settings, &trust) == MS_OK,
+	    "a scratch store and its trust context open"))
+		goto out;
+	path = g_strdup_printf("%s/certs/%s.pem", root, fpr);
+	unit_check(unit_write_file(path, pem, len), "the certificate is "
+	    "written to the store");
+	unit_check(trust_cert_load(trust, fpr, &first) == MS_OK &&
+	    first != NULL && X509_cmp(first, cert) == 0,
+	    "trust_cert_load reads a certificate of the store");
+	unlink(path);
+	g_free(path);
+	unit_check(trust_cert_load(trust, fpr, &second) == MS_OK &&
+	    second == first, "a second trust_cert_load gives the object "
+	    "the first parsed, without reading the file again");
+	unit_check(trust_cert_load(trust, "00000000000000000000000000000000"
+	    "00000000000000000000000000000000", &none) == MS_NOTFOUND &&
+	    none == NULL, "a fingerprint the store does not hold is not "
+	    "found");
+	unit_check(trust_cert_load(trust, "../certs/x", &none) ==
+	    MS_NOTFOUND && none == NULL, "a malformed fingerprint is no "
+	    "path");
+out:
+	X509_free(first);
+	X509_free(second);
+	trust_free(trust);
+	store_close(store);
+	settings_free(settings);
+	unit_rmtree(root);
+	g_free(root);
+	g_free(pem);
+	g_free(fpr);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+}
+
 int
 main(void)
 {
@@ -349,5 +404,6 @@ main(void)
 	check_pgp_decisions();
 	check_decrypt_words();
 	check_cms_table();
+	check_cert_once();
 	return unit_done();
 }
