@@ -12,6 +12,7 @@
 #include "filter.h"
 #include "gateway.h"
 #include "msgpart.h"
+#include "notice.h"
 #include "output.h"
 #include "quarantine.h"
 #include "ritual.h"
@@ -21,22 +22,24 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DLP_FIELD "X-Mailseal-DLP"
 
 static const char usage[] =
 "usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
-"       dlp-scan [--store DIR] quarantine list | show ID | release ID |\n"
-"                delete ID\n"
+"       dlp-scan [--store DIR] quarantine list | show ID |\n"
+"                release [--force] ID | delete ID | sweep\n"
 "       dlp-scan -h | --version\n";
 
 static const char *opt_sender;
-static int opt_dry_run, opt_print_patterns;
+static int opt_dry_run, opt_print_patterns, opt_force;
 
 static struct poptOption options[] = {
 	{ "sender", 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
 	{ "dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, NULL, NULL },
+	{ "force", '\0', POPT_ARG_NONE, &opt_force, 0, NULL, NULL },
 	/* for scripts/bench-dlp: the engine's own patterns */
 	{ "print-patterns", '\0', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN,
 	  &opt_print_patterns, 0, NULL, NULL },
@@ -97,6 +100,8 @@ run_scan(const char **args)
 	ctx.direction = GW_OUTGOING;
 	ctx.explain = opt_dry_run ? stdout : NULL;
 	err = gw_dlp_scan(&ctx, f.msg, &verdict);
+	if (err == MS_OK && verdict.quarantine_id != NULL)
+		notice_hold(f.store, f.settings, verdict.quarantine_id);
 	if (err == MS_OK && !opt_dry_run)
 		err = write_verdict(f.msg, &verdict);
 out:
@@ -138,6 +143,57 @@ list_entry(const char *id, const GByteArray *meta)
 	g_strfreev(rcpts);
 }
 
+/* interrupted - an entry left "releasing" by a run that died: without
+ * --force the release is refused (the run may have sent some copies;
+ * sending again is the administrator's decision); with it the entry is
+ * held again and released, and the reinjection journal of the release
+ * keeps the recipients that run reached from a second copy */
+static ms_err
+interrupted(const char *id)
+{
+	ms_store *store = NULL;
+	ms_settings *settings = NULL;
+	GByteArray *meta = NULL;
+	char *state = NULL, *releaser = NULL;
+	ms_err err;
+
+	err = settings_open_store(ritual_opts.store, false, &store, &settings);
+	if (err == MS_OK)
+		err = quarantine_meta(store, id, &meta);
+	if (err == MS_OK) {
+		state = quarantine_meta_value(meta, "state");
+		releaser = quarantine_meta_value(meta, "releaser");
+	}
+	if (err == MS_OK && state != NULL && strcmp(state, "releasing") == 0) {
+		if (!opt_force) {
+			diag_error("%s: a release began (process and time: "
+			    "%s) and did not finish; it may have sent some "
+			    "copies: release --force sends the rest", id,
+			    releaser != NULL ? releaser : "-");
+			err = MS_NOTFOUND;
+		} else {
+			err = quarantine_unstick(store, id);
+			if (err == MS_TEMP)
+				diag_error("%s: the release that began (%s) "
+				    "still runs", id, releaser != NULL ?
+				    releaser : "-");
+			else if (err == MS_OK)
+				diag_info("quarantine: %s interrupted release "
+				    "forced by uid %lu", id,
+				    (unsigned long)getuid());
+		}
+	} else if (err == MS_NOTFOUND)
+		err = MS_OK;	/* mailseal-filter says so */
+	g_free(state);
+	g_free(releaser);
+	if (meta != NULL)
+		g_byte_array_free(meta, TRUE);
+	settings_free(settings);
+	if (store != NULL)
+		store_close(store);
+	return err;
+}
+
 /* release - mailseal-filter --release ID: the message goes the whole
  * outgoing path to its recipients, only the DLP decision skipped; the
  * filter reads the entry from the store, never a message from us */
@@ -149,11 +205,17 @@ release(const char *id)
 	    NULL) : NULL;
 	const char *argv[6];
 	int n = 0;
+	ms_err err;
 
 	if (path == NULL || access(path, X_OK) != 0) {
 		diag_error("mailseal-filter is not installed next to dlp-scan");
 		g_free(path);
 		return MS_CONFIG;
+	}
+	err = interrupted(id);
+	if (err != MS_OK) {
+		g_free(path);
+		return err;
 	}
 	argv[n++] = path;
 	if (ritual_opts.store != NULL) {
@@ -170,6 +232,78 @@ release(const char *id)
 	return MS_TEMP;
 }
 
+/* held_before - the record says the entry was "held": only then is its
+ * sender told of a deletion (a released message was delivered) */
+static bool
+held_before(const GByteArray *meta)
+{
+	char *state = quarantine_meta_value(meta, "state");
+	bool held = state != NULL && strcmp(state, "held") == 0;
+
+	g_free(state);
+	return held;
+}
+
+/* removed - the notice of a deletion or expiry; a notice that cannot go
+ * out is a warning: the entry is gone either way */
+static void
+removed(const ms_store *store, const ms_settings *settings, const char *id,
+    const GByteArray *meta, notice_event event)
+{
+	if (held_before(meta) && notice_quarantine(store, settings, id, meta,
+	    event) != MS_OK)
+		diag_warn("quarantine %s: the sender's notice was not sent",
+		    id);
+}
+
+/* sweep - remove the entries past quarantine-retention, each under the
+ * store lock (holds and releases run meanwhile), with an audit line and
+ * the sender's notice; an entry left "releasing" stays and is named */
+static ms_err
+sweep(ms_store *store, const ms_settings *settings)
+{
+	unsigned long long retention = settings_get_number(settings,
+	    "quarantine-retention");
+	time_t now = time(NULL);
+	GPtrArray *ids = NULL;
+	unsigned long removed_count = 0;
+	ms_err err, first = MS_OK;
+
+	err = quarantine_list(store, &ids);
+	for (guint i = 0; err == MS_OK && i < ids->len; i++) {
+		const char *id = g_ptr_array_index(ids, i);
+		GByteArray *meta = NULL;
+		ms_err one = quarantine_expire(store, id, now, retention,
+		    &meta);
+
+		if (one == MS_OK) {
+			removed_count++;
+			diag_info("quarantine: %s expired, removed by uid %lu",
+			    id, (unsigned long)getuid());
+			removed(store, settings, id, meta, NOTICE_EXPIRE);
+			g_byte_array_free(meta, TRUE);
+		} else if (one == MS_POLICY &&
+		    quarantine_meta(store, id, &meta) == MS_OK) {
+			char *state = quarantine_meta_value(meta, "state");
+
+			if (state != NULL && strcmp(state, "releasing") == 0)
+				diag_warn("quarantine: %s is still "
+				    "\"releasing\": see dlp-scan(1), release "
+				    "--force", id);
+			g_free(state);
+			g_byte_array_free(meta, TRUE);
+		} else if (one != MS_POLICY && one != MS_NOTFOUND &&
+		    first == MS_OK)
+			first = one;	/* the others are still tried */
+	}
+	if (ids != NULL)
+		g_ptr_array_free(ids, TRUE);
+	if (err == MS_OK)
+		diag_info("quarantine: sweep removed %lu entries",
+		    removed_count);
+	return err != MS_OK ? err : first;
+}
+
 static ms_err
 quarantine_cmd(const char **args)
 {
@@ -179,18 +313,23 @@ quarantine_cmd(const char **args)
 	GByteArray *data = NULL;
 	ms_err err;
 
-	if (verb == NULL || (strcmp(verb, "list") == 0 ? id != NULL :
+	bool no_id = verb != NULL && (strcmp(verb, "list") == 0 ||
+	    strcmp(verb, "sweep") == 0);
+
+	if (verb == NULL || (no_id ? id != NULL :
 	    (id == NULL || args[3] != NULL)))
-		ritual_usage_error("quarantine list | show ID | release ID | "
-		    "delete ID");
-	if (strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
+		ritual_usage_error("quarantine list | show ID | release "
+		    "[--force] ID | delete ID | sweep");
+	if (!no_id && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "release") != 0 && strcmp(verb, "delete") != 0)
 		ritual_usage_error("unknown quarantine command");
+	if (opt_force && strcmp(verb, "release") != 0)
+		ritual_usage_error("--force belongs to quarantine release");
 	if (id != NULL && !quarantine_id_ok(id))
 		ritual_usage_error("an ID is 32 lowercase hex digits");
 	if (strcmp(verb, "release") == 0)
 		return release(id);
-	/* the settings for syslog: a deletion is logged */
+	/* the settings for syslog (a deletion is logged) and the notices */
 	err = settings_open_store(ritual_opts.store, false, &store, &settings);
 	if (err != MS_OK)
 		return err;
@@ -217,11 +356,14 @@ quarantine_cmd(const char **args)
 			err = run_copy_fd(fd, STDOUT_FILENO);
 		if (fd >= 0)
 			close(fd);
+	} else if (strcmp(verb, "sweep") == 0) {
+		err = sweep(store, settings);
 	} else {
-		err = quarantine_delete(store, id);
+		err = quarantine_delete(store, id, &data);
 		if (err == MS_OK) {
 			diag_info("quarantine: deleted %s by uid %lu", id,
 			    (unsigned long)getuid());
+			removed(store, settings, id, data, NOTICE_DELETE);
 		}
 	}
 	if (err == MS_NOTFOUND)
@@ -257,6 +399,8 @@ main(int argc, char **argv)
 	}
 	if (args != NULL && strcmp(args[0], "quarantine") == 0)
 		ritual_end(ctx, quarantine_cmd(args));
+	if (opt_force)
+		ritual_usage_error("--force belongs to quarantine release");
 	if (!opt_dry_run && (args == NULL || args[0] == NULL))
 		ritual_usage_error("no recipients");
 	for (int i = 0; args != NULL && args[i] != NULL; i++) {

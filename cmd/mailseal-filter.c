@@ -13,6 +13,7 @@
 #include "marker.h"
 #include "msgpart.h"
 #include "output.h"
+#include "notice.h"
 #include "pgenc.h"
 #include "pgp.h"
 #include "pgsign.h"
@@ -1049,9 +1050,12 @@ dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 		    policy_action_name(verdict.action));
 		*held = verdict.action == POLICY_QUARANTINE;
 		/* what Postfix logs for this delivery: held, not sent */
-		if (*held)
+		if (*held) {
 			diag_status("2.0.0 held in quarantine as %s, not "
 			    "delivered", verdict.quarantine_id);
+			notice_hold(j->f.store, j->f.settings,
+			    verdict.quarantine_id);
+		}
 		*must_encrypt = verdict.action == POLICY_MUST_ENCRYPT;
 	}
 	gw_dlp_verdict_clear(&verdict);
@@ -1322,6 +1326,22 @@ release_open(release *r, const char *id)
 	return err;
 }
 
+/* release_notice - the sender hears of the release (notice.h); the
+ * message went out, so a notice that cannot is only a warning */
+static void
+release_notice(release *r, const char *id)
+{
+	GByteArray *meta = NULL;
+
+	if (quarantine_meta(r->store, id, &meta) != MS_OK ||
+	    notice_quarantine(r->store, r->settings, id, meta,
+	    NOTICE_RELEASE) != MS_OK)
+		diag_warn("quarantine %s: the sender's notice of the release "
+		    "was not sent", id);
+	if (meta != NULL)
+		g_byte_array_free(meta, TRUE);
+}
+
 /* release_close - the entry is released, or held again after a failure
  * (the reinjection journal keeps a retry from sending a copy twice) */
 static void
@@ -1332,6 +1352,8 @@ release_close(release *r, const char *id, ms_err result)
 
 		if (err != MS_OK)
 			diag_error("%s: cannot record the release", id);
+		else if (result == MS_OK)
+			release_notice(r, id);
 		/* the claim and a failure are in the store's audit log
 		 * (quarantine.c); this line says how it ended */
 		diag_info("quarantine: %s %s by uid %lu", id,

@@ -5,14 +5,18 @@
 #include "audit.h"
 #include "diag.h"
 #include "limits.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define QDIR "quarantine"
 #define LOCK_WAIT_MS 10000
@@ -68,6 +72,16 @@ meta_line(GString *text, const char *key, const char *value, size_t max)
 	masked = diag_mask(value, len);
 	g_string_append_printf(text, "%s: %s\n", key, masked);
 	free(masked);
+}
+
+/* utc_stamp - t as the meta's time, 2026-01-31T12:00:00Z */
+static bool
+utc_stamp(time_t t, char stamp[32])
+{
+	struct tm tm;
+
+	return gmtime_r(&t, &tm) != NULL &&
+	    strftime(stamp, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) != 0;
 }
 
 /* entry_id - with a queue id, the id of every run of that queue file
@@ -162,8 +176,6 @@ quarantine_put(ms_store *store, const struct iovec *message, int parts,
 	unsigned char raw[QUARANTINE_ID_LEN / 2];
 	char id[QUARANTINE_ID_LEN + 1];
 	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
 	unsigned long long size = 0;
 	GByteArray *old = NULL;
 	GString *text;
@@ -175,8 +187,7 @@ quarantine_put(ms_store *store, const struct iovec *message, int parts,
 	for (int i = 0; i < parts; i++)
 		size += message[i].iov_len;
 	entry_id(message, parts, h, id);
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!utc_stamp(time(NULL), stamp))
 		return MS_INTERNAL;
 	err = ensure_dir(store);
 	if (err == MS_OK)
@@ -320,7 +331,10 @@ quarantine_meta_value(const GByteArray *meta, const char *key)
 	return first;
 }
 
-/* set_state - rewrite the meta with a new state line (lock held) */
+/* set_state - rewrite the meta with a new state line (lock held); an
+ * entry going "releasing" records the releasing process and the time
+ * ("releaser: PID TIME"), so that a release that died can be told from
+ * one that still runs; any other state drops that line */
 static ms_err
 set_state(ms_store *store, const char *id, const GByteArray *meta,
     const char *state)
@@ -329,6 +343,7 @@ set_state(ms_store *store, const char *id, const GByteArray *meta,
 	const char *t = (const char *)meta->data;
 	size_t pos = 0;
 	char *name = file_name(id, ".meta");
+	char stamp[32];
 	ms_err err;
 
 	while (pos < meta->len) {
@@ -337,11 +352,20 @@ set_state(ms_store *store, const char *id, const GByteArray *meta,
 
 		if (n >= 6 && strncmp(t + pos, "state:", 6) == 0)
 			g_string_append_printf(out, "state: %s\n", state);
-		else {
+		else if (!(n >= 9 && strncmp(t + pos, "releaser:", 9) == 0)) {
 			g_string_append_len(out, t + pos, (gssize)n);
 			g_string_append_c(out, '\n');
 		}
 		pos += n + 1;
+	}
+	if (strcmp(state, "releasing") == 0) {
+		if (!utc_stamp(time(NULL), stamp)) {
+			g_free(name);
+			g_string_free(out, TRUE);
+			return MS_INTERNAL;
+		}
+		g_string_append_printf(out, "releaser: %ld %s\n",
+		    (long)getpid(), stamp);
 	}
 	err = store_write(store, QDIR, name, out->str, out->len, 0600);
 	g_free(name);
@@ -371,28 +395,69 @@ quarantine_message(const ms_store *store, const char *id, int *fd)
 	return err;
 }
 
-/* change_state - from -> to under the lock, with the audit line audit
- * (or none); the meta in *meta when asked */
-static ms_err
-change_state(ms_store *store, const char *id, const char *from,
-    const char *to, const char *audit, GByteArray **meta_out)
+/* releaser_alive - the process of a "releaser: PID TIME" line still
+ * runs (or another now has its number: then the administrator waits) */
+static bool
+releaser_alive(const GByteArray *meta)
 {
-	GByteArray *meta = NULL;
-	char *state = NULL;
+	char *text = quarantine_meta_value(meta, "releaser");
+	unsigned long long pid = 0;
+	bool alive = false;
+
+	if (text != NULL) {
+		char *space = strchr(text, ' ');
+
+		if (space != NULL)
+			*space = '\0';
+		alive = parse_decimal(text, INT_MAX, &pid) && pid > 0 &&
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	}
+	g_free(text);
+	return alive;
+}
+
+/* lock_entry - take the store lock and read id's record and state
+ * (g_byte_array_free, g_free): on success the lock is held */
+static ms_err
+lock_entry(ms_store *store, const char *id, GByteArray **meta, char **state)
+{
 	ms_err err;
 
+	*meta = NULL;
+	*state = NULL;
 	if (!quarantine_id_ok(id))
 		return MS_NOTFOUND;
 	err = store_lock(store, LOCK_WAIT_MS);
 	if (err != MS_OK)
 		return err;
-	err = quarantine_meta(store, id, &meta);
-	if (err == MS_OK) {
-		state = quarantine_meta_value(meta, "state");
-		if (state == NULL || strcmp(state, from) != 0)
-			err = MS_POLICY;	/* single use */
+	err = quarantine_meta(store, id, meta);
+	if (err != MS_OK) {
+		store_unlock(store);
+		return err;
 	}
-	if (err == MS_OK)
+	*state = quarantine_meta_value(*meta, "state");
+	return MS_OK;
+}
+
+/* change_state - from -> to under the lock, with the audit line audit
+ * (or none), MS_TEMP when asked to check that the entry's releasing
+ * process is gone and it is not; the meta in *meta when asked */
+static ms_err
+change_state(ms_store *store, const char *id, const char *from,
+    const char *to, const char *audit, bool releaser_gone,
+    GByteArray **meta_out)
+{
+	GByteArray *meta = NULL;
+	char *state = NULL;
+	ms_err err;
+
+	err = lock_entry(store, id, &meta, &state);
+	if (err != MS_OK)
+		return err;
+	if (state == NULL || strcmp(state, from) != 0)
+		err = MS_POLICY;	/* single use */
+	else if (releaser_gone && releaser_alive(meta))
+		err = MS_TEMP;
 	/* recorded first: a change the log cannot hold does not happen */
 	if (err == MS_OK && audit != NULL)
 		err = audit_record(store, "%s quarantine %s", audit, id);
@@ -402,7 +467,7 @@ change_state(ms_store *store, const char *id, const char *from,
 	g_free(state);
 	if (err == MS_OK && meta_out != NULL)
 		*meta_out = meta;
-	else if (meta != NULL)
+	else
 		g_byte_array_free(meta, TRUE);
 	return err;
 }
@@ -411,7 +476,8 @@ ms_err
 quarantine_claim(ms_store *store, const char *id, GByteArray **meta)
 {
 	*meta = NULL;
-	return change_state(store, id, "held", "releasing", "release", meta);
+	return change_state(store, id, "held", "releasing", "release", false,
+	    meta);
 }
 
 ms_err
@@ -420,31 +486,140 @@ quarantine_settle(ms_store *store, const char *id, bool released)
 	/* a failed release is in the log: the entry is held again */
 	return change_state(store, id, "releasing",
 	    released ? "released" : "held",
-	    released ? NULL : "release failed, held again", NULL);
+	    released ? NULL : "release failed, held again", false, NULL);
 }
 
-ms_err
-quarantine_delete(ms_store *store, const char *id)
+/* remove_entry - the entry's files, then the audit line what (lock
+ * held) */
+static ms_err
+remove_entry(ms_store *store, const char *id, const char *what)
 {
-	char *eml, *meta;
+	char *eml = file_name(id, ".eml"), *meta = file_name(id, ".meta");
 	ms_err err, err2;
 
-	if (!quarantine_id_ok(id))
-		return MS_NOTFOUND;
-	err = store_lock(store, LOCK_WAIT_MS);
-	if (err != MS_OK)
-		return err;
-	eml = file_name(id, ".eml");
-	meta = file_name(id, ".meta");
 	/* the commit record first: a half-deleted entry is not listed */
 	err = store_remove(store, QDIR, meta);
 	err2 = store_remove(store, QDIR, eml);
 	if (err == MS_OK && err2 != MS_OK && err2 != MS_NOTFOUND)
 		err = err2;
 	if (err == MS_OK)
-		err = audit_record(store, "delete quarantine %s", id);
-	store_unlock(store);
+		err = audit_record(store, "%s quarantine %s", what, id);
 	g_free(eml);
 	g_free(meta);
+	return err;
+}
+
+ms_err
+quarantine_delete(ms_store *store, const char *id, GByteArray **meta)
+{
+	GByteArray *old = NULL;
+	ms_err err;
+
+	if (meta != NULL)
+		*meta = NULL;
+	if (!quarantine_id_ok(id))
+		return MS_NOTFOUND;
+	err = store_lock(store, LOCK_WAIT_MS);
+	if (err != MS_OK)
+		return err;
+	/* the record as it was when removed, for the notice */
+	if (meta != NULL && quarantine_meta(store, id, &old) == MS_TEMP) {
+		store_unlock(store);
+		return MS_TEMP;
+	}
+	err = remove_entry(store, id, "delete");
+	store_unlock(store);
+	if (err == MS_OK && meta != NULL)
+		*meta = old;
+	else if (old != NULL)
+		g_byte_array_free(old, TRUE);
+	return err;
+}
+
+/* entry_time - the hold time of a meta, or -1 when it has none that
+ * reads as one */
+static gint64
+entry_time(const GByteArray *meta)
+{
+	char *text = quarantine_meta_value(meta, "time");
+	GDateTime *when = text != NULL ?
+	    g_date_time_new_from_iso8601(text, NULL) : NULL;
+	gint64 t = when != NULL ? g_date_time_to_unix(when) : -1;
+
+	if (when != NULL)
+		g_date_time_unref(when);
+	g_free(text);
+	return t;
+}
+
+ms_err
+quarantine_expire(ms_store *store, const char *id, time_t now,
+    unsigned long long retention, GByteArray **meta_out)
+{
+	GByteArray *meta = NULL;
+	char *state = NULL;
+	gint64 held;
+	ms_err err;
+
+	*meta_out = NULL;
+	err = lock_entry(store, id, &meta, &state);
+	if (err != MS_OK)
+		return err;
+	held = entry_time(meta);
+	/* a release under way, a state or a time we cannot read: never
+	 * removed by the clock, only by an administrator */
+	if (state == NULL || (strcmp(state, "held") != 0 &&
+	    strcmp(state, "released") != 0) || held < 0 ||
+	    (unsigned long long)held + retention > (unsigned long long)now)
+		err = MS_POLICY;
+	if (err == MS_OK)
+		err = remove_entry(store, id, "expire");
+	store_unlock(store);
+	g_free(state);
+	if (err == MS_OK)
+		*meta_out = meta;
+	else
+		g_byte_array_free(meta, TRUE);
+	return err;
+}
+
+ms_err
+quarantine_unstick(ms_store *store, const char *id)
+{
+	return change_state(store, id, "releasing", "held",
+	    "release interrupted, held again", true, NULL);
+}
+
+ms_err
+quarantine_mark_once(ms_store *store, const char *id, const char *key,
+    bool *first)
+{
+	GByteArray *meta = NULL;
+	char *state = NULL, *known, *name, stamp[32];
+	GString *text;
+	ms_err err;
+
+	*first = false;
+	if (!utc_stamp(time(NULL), stamp))
+		return MS_INTERNAL;
+	err = lock_entry(store, id, &meta, &state);
+	if (err != MS_OK)
+		return err;
+	known = quarantine_meta_value(meta, key);
+	if (known == NULL) {
+		text = g_string_new_len((const char *)meta->data,
+		    (gssize)meta->len);
+		g_string_append_printf(text, "%s: %s\n", key, stamp);
+		name = file_name(id, ".meta");
+		err = store_write(store, QDIR, name, text->str, text->len,
+		    0600);
+		*first = err == MS_OK;
+		g_free(name);
+		g_string_free(text, TRUE);
+	}
+	store_unlock(store);
+	g_free(known);
+	g_free(state);
+	g_byte_array_free(meta, TRUE);
 	return err;
 }

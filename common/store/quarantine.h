@@ -9,9 +9,15 @@
  * filter one recipient at a time) join one entry; a quota in octets
  * defers a hold that would pass it.  quarantine_list(), quarantine_meta(),
  * quarantine_message() read; quarantine_claim() moves an entry from
- * "held" to "releasing" once, quarantine_settle() to "released" (or back
- * to "held" after a failed release); quarantine_delete() removes it.
+ * "held" to "releasing" once, recording the releasing process,
+ * quarantine_settle() to "released" (or back to "held" after a failed
+ * release); quarantine_unstick() puts an entry whose releasing process
+ * died back to "held", for a forced release; quarantine_delete() removes
+ * an entry, quarantine_expire() one past its retention (the sweep);
+ * quarantine_mark_once() records a one-time event (a notice sent).
  * An entry without its .meta was never committed and is not listed.
+ * Every change takes the store lock, so holds, releases, deletions and a
+ * sweep run side by side.
  * The quarantine holds plaintext: the store's 0700/0600 modes apply.
  */
 #ifndef MAILSEAL_QUARANTINE_H
@@ -19,6 +25,7 @@
 
 #include <glib.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "err.h"
 #include "store.h"
@@ -76,7 +83,26 @@ ms_err quarantine_claim(ms_store *store, const char *id, GByteArray **meta);
  * again when its release failed */
 ms_err quarantine_settle(ms_store *store, const char *id, bool released);
 
-/* quarantine_delete - remove an entry (lock taken here) */
-ms_err quarantine_delete(ms_store *store, const char *id);
+/* quarantine_delete - remove an entry (lock taken here); its record as
+ * it was removed in *meta when meta is not NULL (g_byte_array_free) */
+ms_err quarantine_delete(ms_store *store, const char *id, GByteArray **meta);
+
+/* quarantine_expire - remove a "held" or "released" entry held at least
+ * retention seconds before now, with the audit line "expire quarantine
+ * ID"; its record in *meta (g_byte_array_free); MS_POLICY when it is
+ * younger, being released, or its time does not read */
+ms_err quarantine_expire(ms_store *store, const char *id, time_t now,
+    unsigned long long retention, GByteArray **meta);
+
+/* quarantine_unstick - a "releasing" entry whose releasing process is
+ * gone is "held" again (audit line), ready for another release;
+ * MS_POLICY when it is not "releasing", MS_TEMP when that process runs */
+ms_err quarantine_unstick(ms_store *store, const char *id);
+
+/* quarantine_mark_once - add "key: TIME" to the entry's record unless it
+ * has the key; *first when this call added it (at most once, whatever
+ * runs at the same time) */
+ms_err quarantine_mark_once(ms_store *store, const char *id, const char *key,
+    bool *first);
 
 #endif

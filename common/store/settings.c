@@ -162,6 +162,15 @@ static const key_def keys[] = {
 	 * defers, so that outside senders cannot fill the disk */
 	{ "quarantine-max-size", TYPE_NUMBER, NULL, "1G", LEVEL_GLOBAL,
 	  SIZE_MAX },
+	/* who hears of the quarantine: the sender (authenticated senders
+	 * only) on the events listed, empty for none; a DLP officer of
+	 * every hold; entries older than the retention (seconds, dlp.md
+	 * 4.3's 14 days) go at the next dlp-scan quarantine sweep */
+	{ "quarantine-notify", TYPE_LIST, "hold release delete",
+	  "hold release delete", LEVEL_GLOBAL, 0 },
+	{ "dlp-officer", TYPE_STRING, NULL, "", LEVEL_GLOBAL, 0 },
+	{ "quarantine-retention", TYPE_NUMBER, NULL, "1209600", LEVEL_GLOBAL,
+	  (unsigned long long)3660 * 86400 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
