@@ -25,39 +25,34 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
+/* decrypt - the OpenPGP decryption; a message that is not encrypted
+ * passes unchanged */
+static ms_err
+decrypt(ms_filter *f, ms_output *out, void *arg)
+{
+	unseal_ctx unseal;
+	unseal_decryption res;
+	ms_err err;
+
+	(void)arg;
+	msg_strip_status_headers(f->msg);	/* DEC-8 */
+	unseal_init(&unseal, f->store, f->settings);
+	unseal.passphrase_file = opt_passphrase_file;
+	err = unseal_pgp_decrypt(&unseal, f->msg, out, &res);
+	unseal_clear(&unseal);
+	if (err == MS_OK && res.outcome == UNSEAL_NOT_ENCRYPTED)
+		err = msg_output_original(out, f->msg, NULL);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const ms_program prog = { usage, options };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
-	ms_output *out = NULL;
-	unseal_ctx unseal;
-	unseal_decryption res;
-	ms_filter f;
-	ms_err err;
 
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("pgp-dec takes no operands");
-	diag_set_quiet(true);
-	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err == MS_OK)
-		err = output_open(f.store, &out);
-	if (err != MS_OK)
-		goto out;
-	msg_strip_status_headers(f.msg);	/* DEC-8 */
-	unseal_init(&unseal, f.store, f.settings);
-	unseal.passphrase_file = opt_passphrase_file;
-	err = unseal_pgp_decrypt(&unseal, f.msg, out, &res);
-	unseal_clear(&unseal);
-	if (err == MS_OK && res.outcome == UNSEAL_NOT_ENCRYPTED)
-		err = msg_output_original(out, f.msg, NULL);
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
-out:
-	output_discard(out);
-	filter_close(&f);
-	ritual_end(ctx, err);
+	filter_run(ctx, MSG_READ_HEADERS, decrypt, NULL);
 }

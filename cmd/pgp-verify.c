@@ -18,36 +18,30 @@ static const char usage[] =
 "usage: pgp-verify [--store DIR]\n"
 "       pgp-verify -h | --version\n";
 
+/* verify - the OpenPGP verification, its result in the status fields */
+static ms_err
+verify(ms_filter *f, ms_output *out, void *arg)
+{
+	unseal_ctx unseal;
+	sig_status status;
+	ms_err err;
+
+	(void)arg;
+	msg_strip_status_headers(f->msg);	/* DEC-8 */
+	unseal_init(&unseal, f->store, f->settings);
+	err = unseal_pgp_verify(&unseal, f->msg, NULL, out, &status);
+	unseal_clear(&unseal);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const ms_program prog = { usage, NULL };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
-	ms_output *out = NULL;
-	unseal_ctx unseal;
-	sig_status status;
-	ms_filter f;
-	ms_err err;
 
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("pgp-verify takes no operands");
-	diag_set_quiet(true);
-	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err == MS_OK)
-		err = output_open(f.store, &out);
-	if (err != MS_OK)
-		goto out;
-	msg_strip_status_headers(f.msg);	/* DEC-8 */
-	unseal_init(&unseal, f.store, f.settings);
-	err = unseal_pgp_verify(&unseal, f.msg, NULL, out, &status);
-	unseal_clear(&unseal);
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
-out:
-	output_discard(out);
-	filter_close(&f);
-	ritual_end(ctx, err);
+	filter_run(ctx, MSG_READ_HEADERS, verify, NULL);
 }

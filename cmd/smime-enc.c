@@ -34,65 +34,53 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
+/* encrypt - the message encrypted to every recipient, or refused: never
+ * plaintext, never a partial set of recipients (ENC-1) */
+static ms_err
+encrypt(ms_filter *f, ms_output *out, void *arg)
+{
+	const char **recipients = arg;
+	const EVP_CIPHER *cipher = NULL;
+	STACK_OF(X509) *certs = NULL;
+	GString *uncovered = NULL;
+	bool all_gcm;
+	ms_err err;
+
+	if (!opt_force && msg_root_encrypted(f->msg)) {
+		diag_info("already encrypted at the root: passed on unchanged");
+		return msg_output_original(out, f->msg, NULL);
+	}
+	certs = sk_X509_new_null();
+	uncovered = g_string_new(NULL);
+	err = smenc_collect(f, recipients, opt_certs, certs, uncovered,
+	    &all_gcm);
+	if (err == MS_OK && uncovered->len > 0)
+		err = filter_refuse("5.7.1", "no usable S/MIME certificate "
+		    "for: %s", uncovered->str);
+	if (err == MS_OK) {
+		cipher = opt_cipher != NULL ?
+		    smime_cipher_by_name(opt_cipher) : all_gcm ?
+		    EVP_aes_256_gcm() : EVP_aes_256_cbc();
+		err = smenc_write(f->msg, certs, cipher, opt_oaep != 0, out);
+	}
+	if (err == MS_OK)
+		diag_info("encrypted to %d certificate(s) with %s",
+		    sk_X509_num(certs), EVP_CIPHER_get0_name(cipher));
+	sk_X509_pop_free(certs, X509_free);
+	g_string_free(uncovered, TRUE);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const ms_program prog = { usage, options };
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **recipients = poptGetArgs(ctx);
-	const EVP_CIPHER *cipher = NULL;
-	STACK_OF(X509) *certs = NULL;
-	GString *uncovered = NULL;
-	ms_output *out = NULL;
-	ms_filter f;
-	bool all_gcm;
-	ms_err err;
 
 	if (recipients == NULL || recipients[0] == NULL)
 		ritual_usage_error("no RECIPIENT given");
-	if (opt_cipher != NULL &&
-	    (cipher = smime_cipher_by_name(opt_cipher)) == NULL)
+	if (opt_cipher != NULL && smime_cipher_by_name(opt_cipher) == NULL)
 		ritual_usage_error("unknown --cipher");
-	diag_set_quiet(true);
-	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err != MS_OK)
-		goto out;
-	err = output_open(f.store, &out);
-	if (err != MS_OK)
-		goto out;
-	if (!opt_force && msg_root_encrypted(f.msg)) {
-		diag_info("already encrypted at the root: passed on unchanged");
-		err = msg_output_original(out, f.msg, NULL);
-		goto commit;
-	}
-	certs = sk_X509_new_null();
-	uncovered = g_string_new(NULL);
-	err = smenc_collect(&f, recipients, opt_certs, certs, uncovered,
-	    &all_gcm);
-	if (err != MS_OK)
-		goto out;
-	if (uncovered->len > 0) {
-		/* ENC-1: never plaintext, never a partial set of recipients */
-		err = filter_refuse("5.7.1", "no usable S/MIME certificate "
-		    "for: %s", uncovered->str);
-		goto out;
-	}
-	if (cipher == NULL)
-		cipher = all_gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
-	err = smenc_write(f.msg, certs, cipher, opt_oaep != 0, out);
-	if (err == MS_OK)
-		diag_info("encrypted to %d certificate(s) with %s",
-		    sk_X509_num(certs), EVP_CIPHER_get0_name(cipher));
-commit:
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
-out:
-	output_discard(out);
-	sk_X509_pop_free(certs, X509_free);
-	if (uncovered)
-		g_string_free(uncovered, TRUE);
-	filter_close(&f);
-	ritual_end(ctx, err);
+	filter_run(ctx, MSG_READ_HEADERS, encrypt, recipients);
 }

@@ -29,6 +29,38 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
+/* sign - the message signed by the sender's S/MIME key */
+static ms_err
+sign(ms_filter *f, ms_output *out, void *arg)
+{
+	const EVP_MD *digest = arg;
+	ms_trust *trust = NULL;
+	smsign_signer signer = { 0 };
+	smsign_entity entity = { 0 };
+	ms_addr sender = { 0 };
+	ms_err err;
+
+	err = filter_sender(f, opt_sender, &sender);
+	if (err == MS_OK)
+		err = trust_open(f->store, f->settings, &trust);
+	if (err == MS_OK)
+		err = smsign_find_signer(f->store, trust, &sender,
+		    opt_auto_enroll != 0, &signer);
+	if (err == MS_OK && signer.key == NULL)
+		err = filter_refuse("5.7.1", "no S/MIME signing key for the "
+		    "sender %s", sender.text);
+	if (err == MS_OK)
+		err = smsign_sign(f->msg, &signer, digest, opt_opaque != 0,
+		    &entity);
+	if (err == MS_OK)
+		err = smsign_write(f->msg, &entity, out);
+	smsign_entity_clear(&entity);
+	smsign_signer_clear(&signer);
+	trust_free(trust);
+	addr_clear(&sender);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -36,13 +68,6 @@ main(int argc, char **argv)
 	poptContext ctx = ritual_begin(argc, argv, &prog);
 	const char **args = poptGetArgs(ctx);
 	const EVP_MD *digest = EVP_sha256();
-	ms_output *out = NULL;
-	ms_trust *trust = NULL;
-	smsign_signer signer = { 0 };
-	smsign_entity entity = { 0 };
-	ms_addr sender = { 0 };
-	ms_filter f;
-	ms_err err;
 
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("smime-sign takes no operands");
@@ -56,37 +81,5 @@ main(int argc, char **argv)
 		else
 			ritual_usage_error("unknown --digest");
 	}
-	diag_set_quiet(true);
-	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err == MS_OK)
-		err = output_open(f.store, &out);
-	if (err != MS_OK)
-		goto out;
-	err = filter_sender(&f, opt_sender, &sender);
-	if (err != MS_OK)
-		goto out;
-	err = trust_open(f.store, f.settings, &trust);
-	if (err == MS_OK)
-		err = smsign_find_signer(f.store, trust, &sender,
-		    opt_auto_enroll != 0, &signer);
-	if (err == MS_OK && signer.key == NULL)
-		err = filter_refuse("5.7.1", "no S/MIME signing key for the "
-		    "sender %s", sender.text);
-	if (err == MS_OK)
-		err = smsign_sign(f.msg, &signer, digest, opt_opaque != 0,
-		    &entity);
-	if (err == MS_OK)
-		err = smsign_write(f.msg, &entity, out);
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
-out:
-	output_discard(out);
-	smsign_entity_clear(&entity);
-	smsign_signer_clear(&signer);
-	trust_free(trust);
-	addr_clear(&sender);
-	filter_close(&f);
-	ritual_end(ctx, err);
+	filter_run(ctx, MSG_READ_HEADERS, sign, (void *)digest);
 }

@@ -95,3 +95,26 @@ filter_sender(ms_filter *filter, const char *option, ms_addr *sender)
 		    "for");
 	return MS_OK;
 }
+
+void
+filter_run(poptContext ctx, msg_read_mode mode, filter_transform fn,
+    void *arg)
+{
+	ms_output *out = NULL;
+	ms_filter f;
+	ms_err err;
+
+	diag_set_quiet(true);
+	err = filter_open(&f, mode);
+	if (err == MS_OK)
+		err = output_open(f.store, &out);
+	if (err == MS_OK)
+		err = fn(&f, out, arg);
+	if (err == MS_OK) {
+		err = output_commit(out);
+		out = NULL;
+	}
+	output_discard(out);
+	filter_close(&f);
+	ritual_end(ctx, err);
+}
