@@ -26,16 +26,18 @@
 #define DLP_FIELD "X-Mailseal-DLP"
 
 static const char usage[] =
-"usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
+"usage: dlp-scan [--store DIR] [-n] [-f SENDER] [-q QUEUEID]\n"
+"                RECIPIENT ...\n"
 "       dlp-scan [--store DIR] quarantine list | show ID | release ID |\n"
 "                delete ID\n"
 "       dlp-scan -h | --version\n";
 
-static const char *opt_sender;
+static const char *opt_sender, *opt_queue_id;
 static int opt_dry_run, opt_print_patterns;
 
 static struct poptOption options[] = {
 	{ "sender", 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, NULL, NULL },
 	/* for scripts/bench-dlp: the engine's own patterns */
 	{ "print-patterns", '\0', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN,
@@ -94,6 +96,7 @@ run_scan(const char **args)
 	ctx.settings = f.settings;
 	ctx.sender = opt_sender != NULL ? opt_sender : "";
 	ctx.recipients = args;
+	ctx.queue_id = opt_queue_id;
 	ctx.direction = GW_OUTGOING;
 	ctx.explain = opt_dry_run ? stdout : NULL;
 	err = gw_dlp_scan(&ctx, f.msg, &verdict);
@@ -268,6 +271,7 @@ main(int argc, char **argv)
 			    why ? why : "bad address");
 		addr_clear(&a);
 	}
+	ritual_queue_id(opt_queue_id);
 	diag_set_quiet(true);
 	err = run_scan(args);
 	ritual_end(ctx, err);
