@@ -77,7 +77,8 @@ typedef struct rcpt_log {
 	const char *method;	/* route_method_name, or NULL: not routed */
 	const char *sign;	/* route_sign_name, or NULL */
 	const char *key;	/* "own", "domain", or NULL: none */
-	char *fingerprints;	/* of those certificates or keys: "a,b" */
+	char *fingerprints;	/* of those certificates or keys: "a,b";
+				 * incoming: of the key that decrypted */
 	const char *decrypt;	/* incoming: "smime", "pgp", "none",
 				 * "failed", "not-for-recipient"; NULL */
 	const char *verify;	/* incoming: sig_status_word */
@@ -1066,7 +1067,7 @@ open_copy(job *j, unseal_ctx *unseal, ms_output **out,
 	ms_message *opened = NULL;
 	ms_err err;
 
-	*dec = (unseal_decryption){ UNSEAL_NOT_ENCRYPTED, DECRYPT_OK };
+	*dec = (unseal_decryption){ UNSEAL_NOT_ENCRYPTED, DECRYPT_OK, "" };
 	*dec_name = NULL;
 	*out = NULL;
 	err = output_open(j->f.store, &mid);
@@ -1113,6 +1114,17 @@ decrypt_word(const unseal_decryption *dec, const char *dec_name)
 		return dec->failure == DECRYPT_NOT_FOR_RECIPIENT ?
 		    "not-for-recipient" : "failed";
 	return strcmp(dec_name, "pgp-dec") == 0 ? "pgp" : "smime";
+}
+
+/* log_unseal - what the log says of a recipient whose copy dec made */
+static void
+log_unseal(rcpt_log *log, const unseal_decryption *dec,
+    const char *dec_name, sig_status status)
+{
+	log->decrypt = decrypt_word(dec, dec_name);
+	log->verify = sig_status_word(status);
+	if (dec->outcome == UNSEAL_DECRYPTED && dec->key[0] != '\0')
+		log->fingerprints = g_strdup(dec->key);
 }
 
 /* incoming - open the message for its recipients: the plaintext reaches
@@ -1163,9 +1175,8 @@ incoming(job *j, GString *summary)
 
 			if (dec.outcome != UNSEAL_DECRYPTED || served[k]) {
 				g_ptr_array_add(to, g_strdup(j->rcpts[i]));
-				j->log[i].decrypt = decrypt_word(&dec,
-				    dec_name);
-				j->log[i].verify = sig_status_word(status);
+				log_unseal(&j->log[i], &dec, dec_name,
+				    status);
 			} else
 				g_ptr_array_add(rest, GSIZE_TO_POINTER(i));
 		}
@@ -1332,9 +1343,13 @@ log_entry(const job *j, int i)
 		diag_log_value(e, l->fingerprints != NULL ? l->fingerprints :
 		    "-", LOG_VALUE_MAX);
 	}
-	if (l->decrypt != NULL)
-		g_string_append_printf(e, " decrypt=%s verify=%s", l->decrypt,
-		    l->verify);
+	if (l->decrypt != NULL && l->fingerprints != NULL)
+		g_string_append_printf(e, " decrypt=%s fpr=%s", l->decrypt,
+		    l->fingerprints);
+	else if (l->decrypt != NULL)
+		g_string_append_printf(e, " decrypt=%s", l->decrypt);
+	if (l->verify != NULL)
+		g_string_append_printf(e, " verify=%s", l->verify);
 	return e;
 }
 

@@ -176,11 +176,17 @@ every_line_has() {
 	expect_status 0
 	[[ $output == *" auth=none dlp=must-encrypt rules=payment-cards trigger=dlp result=bounced reason=policy nrcpt=2 to=<bob@example.test> method=smime key=own fpr=$bob to=<erin@example.test> method=reject" ]] ||
 	    fail_with "log line: $output"
+	# the DLP scan runs in the filter: its incident lines carry the id
+	prog_lines mailseal-filter | grep -q '^4jcRF1: incident: rule=payment-cards ' ||
+	    fail_with "no incident line: $(cat "$T/syslog")"
+	every_line_has mailseal-filter 4jcRF1
 	# never the content: not the card number, not the subject
 	! grep -q "8689\|quarterly" "$T/syslog" || fail_with "$(cat "$T/syslog")"
 }
 
-@test "--incoming: each recipient with what decryption and verification did" {
+@test "--incoming: each recipient with what decryption (and with which key) and verification did" {
+	local bob
+	bob=$(sha256_of "$BASE/bob.pem")
 	printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\n\nInbound\n' >"$T/plain.eml"
 	{
 		printf 'From: alice@example.test\nTo: bob@example.test\nSubject: in\nMessage-ID: <in1@example.test>\n'
@@ -190,6 +196,52 @@ every_line_has() {
 	expect_status 0
 	run filter_line 4jcIN1
 	expect_status 0
-	[[ $output == "queue=4jcIN1 dir=in msgid=<in1@example.test> from=<alice@example.test> size="*" result=sent nrcpt=2 to=<bob@example.test> decrypt=smime verify=none to=<erin@example.test> decrypt=not-for-recipient verify=none" ]] ||
+	[[ $output == "queue=4jcIN1 dir=in msgid=<in1@example.test> from=<alice@example.test> size="*" result=sent nrcpt=2 to=<bob@example.test> decrypt=smime fpr=$bob verify=none to=<erin@example.test> decrypt=not-for-recipient verify=none" ]] ||
+	    fail_with "log line: $output"
+}
+
+@test "--incoming: an OpenPGP message is logged with the fingerprint of the key that opened it" {
+	local carol
+	carol=$(pgp-keys generate carol@example.test)
+	pgp-keys export "$carol" | pg_gpg --import 2>/dev/null
+	{
+		printf 'From: alice@example.test\nTo: carol@example.test\nSubject: in\n\n'
+		echo Inbound | pg_gpg --trust-model always --armor --encrypt \
+		    -r carol@example.test 2>/dev/null
+	} >"$T/enc.eml"
+	run with_syslog "mailseal-filter --incoming -q 4jcIN2 -f alice@example.test -- carol@example.test <'$T/enc.eml'"
+	expect_status 0
+	run filter_line 4jcIN2
+	expect_status 0
+	[[ $output == *" result=sent nrcpt=1 to=<carol@example.test> decrypt=pgp fpr=$carol verify=none" ]] ||
+	    fail_with "log line: $output"
+}
+
+@test "a held message and a deferred one are logged as such, with their recipients" {
+	cp "$MSG" "$T/plain.eml"
+	# ten Luhn-valid card numbers: the shipped policy holds the message
+	python3 - >>"$MSG" <<'PY'
+def check_digit(partial):
+    digits = [int(c) for c in partial][::-1]
+    total = sum(d if i % 2 else (d * 2 - 9 if d > 4 else d * 2)
+                for i, d in enumerate(digits))
+    return str((10 - total % 10) % 10)
+for k in range(10):
+    partial = "455673758689%03d" % (k * 7)
+    print("card", partial + check_digit(partial))
+PY
+	run with_syslog "mailseal-filter -q 4jcHD1 --sasl-username alice@example.test -f alice@example.test -- bob@example.test erin@example.test <'$MSG'"
+	expect_status 0
+	run filter_line 4jcHD1
+	expect_status 0
+	[[ $output =~ \ dlp=quarantine\ rules=payment-cards-bulk,payment-cards\ quarantine=[0-9a-f]{32}\ result=held\ nrcpt=2\ to=\<bob@example.test\>\ to=\<erin@example.test\>$ ]] ||
+	    fail_with "log line: $output"
+
+	# the reinjection fails: the message waits, and the line says so
+	run with_syslog "MAILSEAL_SENDMAIL=/bin/false mailseal-filter -q 4jcDF1 -f alice@example.test -- erin@example.test <'$T/plain.eml'"
+	expect_status 75
+	run filter_line 4jcDF1
+	expect_status 0
+	[[ $output == *" dlp=pass result=deferred reason=temporary nrcpt=1 to=<erin@example.test> method=plain" ]] ||
 	    fail_with "log line: $output"
 }
