@@ -28,16 +28,18 @@
 #define DLP_FIELD "X-Mailseal-DLP"
 
 static const char usage[] =
-"usage: dlp-scan [--store DIR] [-n] [-f SENDER] RECIPIENT ...\n"
+"usage: dlp-scan [--store DIR] [-n] [-f SENDER] [-q QUEUEID]\n"
+"                RECIPIENT ...\n"
 "       dlp-scan [--store DIR] quarantine list | show ID |\n"
 "                release [--force] ID | delete ID | sweep\n"
 "       dlp-scan -h | --version\n";
 
-static const char *opt_sender;
+static const char *opt_sender, *opt_queue_id;
 static int opt_dry_run, opt_print_patterns, opt_force;
 
 static struct poptOption options[] = {
 	{ "sender", 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, NULL, NULL },
 	{ "force", '\0', POPT_ARG_NONE, &opt_force, 0, NULL, NULL },
 	/* for scripts/bench-dlp: the engine's own patterns */
@@ -97,6 +99,7 @@ run_scan(const char **args)
 	ctx.settings = f.settings;
 	ctx.sender = opt_sender != NULL ? opt_sender : "";
 	ctx.recipients = args;
+	ctx.queue_id = opt_queue_id;
 	ctx.direction = GW_OUTGOING;
 	ctx.explain = opt_dry_run ? stdout : NULL;
 	err = gw_dlp_scan(&ctx, f.msg, &verdict);
@@ -412,6 +415,7 @@ main(int argc, char **argv)
 			    why ? why : "bad address");
 		addr_clear(&a);
 	}
+	ritual_queue_id(opt_queue_id);
 	diag_set_quiet(true);
 	err = run_scan(args);
 	ritual_end(ctx, err);

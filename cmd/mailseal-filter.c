@@ -76,6 +76,18 @@ typedef struct group {
 				 * (never a file on disk), or -1 */
 } group;
 
+/* what the log line says of one recipient */
+typedef struct rcpt_log {
+	const char *method;	/* route_method_name, or NULL: not routed */
+	const char *sign;	/* route_sign_name, or NULL */
+	const char *key;	/* "own", "domain", or NULL: none */
+	char *fingerprints;	/* of those certificates or keys: "a,b";
+				 * incoming: of the key that decrypted */
+	const char *decrypt;	/* incoming: "smime", "pgp", "none",
+				 * "failed", "not-for-recipient"; NULL */
+	const char *verify;	/* incoming: sig_status_word */
+} rcpt_log;
+
 typedef struct job {
 	ms_filter f;
 	const char *sender;	/* "" for the null sender */
@@ -96,9 +108,19 @@ typedef struct job {
 	GHashTable *sent;	/* recipients the journal names */
 	bool rcpts_owned;	/* rcpts is our array, not argv's */
 	char *marker;		/* the X-Mailseal-Processed field line */
+	rcpt_log *log;		/* nrcpts: what the log says of each */
+	bool held;		/* the DLP scan held the message */
+	unsigned notices;	/* PDF password notices sent */
 } job;
 
 #define JOURNAL_DAYS 7
+
+/* the log line: a value from the message (an address, the Message-ID)
+ * is cut after LOG_VALUE_MAX bytes; a line grows to about LOG_LINE_MAX
+ * bytes before the recipients go on in the next (a syslog relay may cut
+ * a longer line) */
+#define LOG_VALUE_MAX 256
+#define LOG_LINE_MAX 960
 
 static void
 group_free(gpointer p)
@@ -137,7 +159,8 @@ relay_errtext(const GString *text)
 }
 
 /* step - run the sibling NAME with args, then "--" and rcpts when given,
- * reading in_fd; on success *out_fd holds its complete, non-empty output */
+ * reading in_fd; on success *out_fd holds its complete, non-empty output.
+ * The queue id goes along (-q), so that its syslog lines carry it too */
 static ms_err
 step(const char *name, const char *const *args, GPtrArray *rcpts,
     int in_fd, int fd3, int *out_fd)
@@ -167,6 +190,10 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 	if (ritual_opts.store != NULL) {
 		g_ptr_array_add(argv, g_strdup("--store"));
 		g_ptr_array_add(argv, g_strdup(ritual_opts.store));
+	}
+	if (opt_queue_id != NULL) {
+		g_ptr_array_add(argv, g_strdup("-q"));
+		g_ptr_array_add(argv, g_strdup(opt_queue_id));
 	}
 	for (size_t i = 0; args != NULL && args[i] != NULL; i++)
 		g_ptr_array_add(argv, g_strdup(args[i]));
@@ -366,6 +393,19 @@ journal_record(job *j, GPtrArray *rcpts)
 	g_string_free(text, TRUE);
 }
 
+/* log_route - what the log says of a recipient routed as d */
+static void
+log_route(rcpt_log *log, const route_decision *d, route_sign sign)
+{
+	log->method = route_method_name(d->method);
+	log->sign = d->method != ROUTE_REJECT ? route_sign_name(sign) : NULL;
+	if (d->method != ROUTE_SMIME && d->method != ROUTE_PGP)
+		return;
+	log->key = d->domain_key ? "domain" : "own";
+	log->fingerprints = g_strdup(d->domain_key ? d->fingerprint :
+	    d->own_keys);
+}
+
 /* route - decide every recipient's method and the sender's signing
  * (route-recipient(1), the same code in this process) and group the
  * recipients; refused recipients make the whole message a refusal */
@@ -432,10 +472,12 @@ route(job *j, bool dlp_must_encrypt, GString *summary)
 		if (internal) {
 			/* our own users get the message as it came */
 			d.method = ROUTE_PLAIN;
+			log_route(&j->log[i], &d, ROUTE_SIGN_NONE);
 			add_to_group(j, &d, ROUTE_SIGN_NONE, -1, j->rcpts[i]);
 			route_decision_clear(&d);
 			continue;
 		}
+		log_route(&j->log[i], &d, sign);
 		if (d.method == ROUTE_REJECT) {
 			g_ptr_array_add(refused, (gpointer)j->rcpts[i]);
 			route_decision_clear(&d);
@@ -846,7 +888,7 @@ done:
 static ms_err
 pdf_copy(job *j, group *g, int base)
 {
-	const char *args[9];
+	const char *args[7];
 	int n = 0;
 
 	g->notice_fd = run_memfile("mailseal-notice");
@@ -857,10 +899,6 @@ pdf_copy(job *j, group *g, int base)
 	}
 	args[n++] = "-f";
 	args[n++] = j->sender;
-	if (opt_queue_id != NULL) {
-		args[n++] = "-q";
-		args[n++] = opt_queue_id;
-	}
 	args[n++] = "--sender-notice-fd";
 	args[n++] = "3";
 	args[n] = NULL;
@@ -996,7 +1034,7 @@ reinject(const job *j, int fd, GPtrArray *rcpts)
  * go out, from the null sender (no bounce loops); the null sender itself
  * gets none, which the log says */
 static ms_err
-notices(job *j, GString *summary)
+notices(job *j)
 {
 	ms_err err = MS_OK;
 
@@ -1021,7 +1059,7 @@ notices(job *j, GString *summary)
 		err = reinject_from(j, "", g->notice_fd, to);
 		g_ptr_array_free(to, TRUE);
 		if (err == MS_OK)
-			g_string_append(summary, " pdf-notice");
+			j->notices++;
 	}
 	return err;
 }
@@ -1039,15 +1077,26 @@ dlp(job *j, GString *summary, bool *held, bool *must_encrypt)
 
 	*held = false;
 	*must_encrypt = false;
-	if (!settings_get_bool(j->f.settings, "dlp"))
+	if (!settings_get_bool(j->f.settings, "dlp")) {
+		g_string_append(summary, " dlp=off");
 		return MS_OK;
+	}
 	err = gw_dlp_scan(&j->ctx, j->f.msg, &verdict);
 	if (err == MS_POLICY && verdict.action == POLICY_BLOCK)
 		g_string_append(summary, " dlp=block");
-	if (err == MS_OK) {
+	if (err == MS_OK)
 		g_string_append_printf(summary, " dlp=%s",
 		    verdict.skipped ? "released" :
 		    policy_action_name(verdict.action));
+	if ((err == MS_OK || err == MS_POLICY) && verdict.rules != NULL &&
+	    *verdict.rules != '\0') {
+		g_string_append(summary, " rules=");
+		diag_log_value(summary, verdict.rules, LOG_VALUE_MAX);
+	}
+	if (err == MS_OK && verdict.action == POLICY_QUARANTINE)
+		g_string_append_printf(summary, " quarantine=%s",
+		    verdict.quarantine_id);
+	if (err == MS_OK) {
 		*held = verdict.action == POLICY_QUARANTINE;
 		/* what Postfix logs for this delivery: held, not sent */
 		if (*held) {
@@ -1099,6 +1148,7 @@ outgoing(job *j, GString *summary)
 	ms_err err = dlp(j, summary, &held, &must_encrypt);
 	guint sent = 0;
 
+	j->held = held;
 	if (err != MS_OK || held)
 		return err;	/* a quarantined message is not sent */
 	/* the trust store, once for the routing, signing and encryption */
@@ -1110,19 +1160,14 @@ outgoing(job *j, GString *summary)
 	if (err == MS_OK)
 		err = sizes(j);
 	if (err == MS_OK)
-		err = notices(j, summary);
+		err = notices(j);
 	for (guint i = 0; err == MS_OK && i < j->groups->len; i++) {
 		group *g = g_ptr_array_index(j->groups, i);
-		const char *sign = route_sign_name(g->sign);
 
 		err = reinject(j, g->out_fd, g->rcpts);
 		if (err == MS_OK) {
 			journal_record(j, g->rcpts);
 			sent++;
-			g_string_append_printf(summary, " %s%s%s=%u",
-			    route_method_name(g->method), sign != NULL ?
-			    "+sign-" : "", sign != NULL ? sign : "",
-			    g->rcpts->len);
 		}
 	}
 	/* REL-5: after a reinjection, a later failure defers (a duplicate
@@ -1137,20 +1182,20 @@ outgoing(job *j, GString *summary)
  * recipients unseal names: the verification runs on the decrypted
  * message, and the status fields of both steps go out together, the
  * decrypter's included.  *out holds the copy, *dec what the decryption
- * did, *dec_name the decrypting program's name (NULL: none) */
+ * did, *dec_name the decrypting program's name (NULL: none), *status the
+ * verification's result */
 static ms_err
 open_copy(job *j, unseal_ctx *unseal, ms_output **out,
-    unseal_decryption *dec, const char **dec_name)
+    unseal_decryption *dec, const char **dec_name, sig_status *status)
 {
 	msg_kind kind = msg_root_kind(j->f.msg);
 	bool pgp = unseal_pgp_wants(j->f.msg);
 	const char *extra = NULL;
 	ms_output *mid = NULL;
 	ms_message *opened = NULL;
-	sig_status status;
 	ms_err err;
 
-	*dec = (unseal_decryption){ UNSEAL_NOT_ENCRYPTED, DECRYPT_OK };
+	*dec = (unseal_decryption){ UNSEAL_NOT_ENCRYPTED, DECRYPT_OK, "" };
 	*dec_name = NULL;
 	*out = NULL;
 	err = output_open(j->f.store, &mid);
@@ -1175,15 +1220,39 @@ open_copy(job *j, unseal_ctx *unseal, ms_output **out,
 		    MSG_DECRYPT_FAILED "\n";	/* DEC-1 */
 	if (err == MS_OK)
 		err = output_open(j->f.store, out);
+	*status = SIG_NONE;
 	if (err == MS_OK && pgp)
 		err = unseal_pgp_verify(unseal, opened ? opened : j->f.msg,
-		    extra, *out, &status);
+		    extra, *out, status);
 	else if (err == MS_OK)
 		err = unseal_smime_verify(unseal, opened ? opened : j->f.msg,
-		    extra, *out, &status);
+		    extra, *out, status);
 	unseal_message_free(opened);
 	output_discard(mid);
 	return err;
+}
+
+/* decrypt_word - what the log says a decryption did for a recipient */
+static const char *
+decrypt_word(const unseal_decryption *dec, const char *dec_name)
+{
+	if (dec->outcome == UNSEAL_NOT_ENCRYPTED)
+		return "none";
+	if (dec->outcome == UNSEAL_DECRYPT_FAILED)
+		return dec->failure == DECRYPT_NOT_FOR_RECIPIENT ?
+		    "not-for-recipient" : "failed";
+	return strcmp(dec_name, "pgp-dec") == 0 ? "pgp" : "smime";
+}
+
+/* log_unseal - what the log says of a recipient whose copy dec made */
+static void
+log_unseal(rcpt_log *log, const unseal_decryption *dec,
+    const char *dec_name, sig_status status)
+{
+	log->decrypt = decrypt_word(dec, dec_name);
+	log->verify = sig_status_word(status);
+	if (dec->outcome == UNSEAL_DECRYPTED && dec->key[0] != '\0')
+		log->fingerprints = g_strdup(dec->key);
 }
 
 /* incoming - open the message for its recipients: the plaintext reaches
@@ -1214,6 +1283,7 @@ incoming(job *j, GString *summary)
 	do {
 		unseal_decryption dec;
 		const char *dec_name;
+		sig_status status = SIG_NONE;
 		ms_output *out = NULL;
 		ms_addr *batch = g_new0(ms_addr, left->len ? left->len : 1);
 		GPtrArray *to = g_ptr_array_new_with_free_func(g_free);
@@ -1225,14 +1295,17 @@ incoming(job *j, GString *summary)
 		if (n > 0)
 			unseal_recipients(&unseal, batch, left->len, served);
 		if (err == MS_OK)
-			err = open_copy(j, &unseal, &out, &dec, &dec_name);
+			err = open_copy(j, &unseal, &out, &dec, &dec_name,
+			    &status);
 		for (guint k = 0; err == MS_OK && k < left->len; k++) {
 			size_t i = GPOINTER_TO_SIZE(g_ptr_array_index(left,
 			    k));
 
-			if (dec.outcome != UNSEAL_DECRYPTED || served[k])
+			if (dec.outcome != UNSEAL_DECRYPTED || served[k]) {
 				g_ptr_array_add(to, g_strdup(j->rcpts[i]));
-			else
+				log_unseal(&j->log[i], &dec, dec_name,
+				    status);
+			} else
 				g_ptr_array_add(rest, GSIZE_TO_POINTER(i));
 		}
 		if (err == MS_OK && n == 0) {
@@ -1242,14 +1315,10 @@ incoming(job *j, GString *summary)
 			out = NULL;
 		} else if (err == MS_OK)
 			err = reinject(j, output_fd(out), to);
-		if (err == MS_OK)
+		if (err == MS_OK) {
 			journal_record(j, to);
-		if (err == MS_OK && copies++ == 0)
-			g_string_append_printf(summary, " %s%s%s=%d",
-			    dec_name != NULL ? dec_name : "",
-			    dec_name != NULL ? "+" : "",
-			    unseal_pgp_wants(j->f.msg) ? "pgp-verify" :
-			    "smime-verify", j->nrcpts);
+			copies++;
+		}
 		output_discard(out);
 		g_ptr_array_free(to, TRUE);
 		g_ptr_array_free(left, TRUE);
@@ -1368,18 +1437,122 @@ release_close(release *r, const char *id, ms_err result)
 		store_close(r->store);
 }
 
-/* queue_id_ok - Postfix queue ids are letters and digits */
-static bool
-queue_id_ok(const char *id)
+/* log_client - what the SMTP client said it was, for the log line */
+static void
+log_client(GString *fields)
 {
-	size_t n = strlen(id);
+	if (opt_sasl != NULL && *opt_sasl != '\0') {
+		g_string_append(fields, " login=");
+		diag_log_value(fields, opt_sasl, LOG_VALUE_MAX);
+	}
+	if (opt_client != NULL && *opt_client != '\0') {
+		g_string_append(fields, " client=");
+		diag_log_value(fields, opt_client, LOG_VALUE_MAX);
+	}
+}
 
-	if (n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isalnum(id[i]))
-			return false;
-	return true;
+/* result_words - the result= and reason= words for how a run ended,
+ * the result as pipe(8) reads the exit status */
+static const char *
+result_words(const job *j, ms_err err, const char **reason)
+{
+	static const char *const reasons[] = {
+		[MS_NOTFOUND] = "not-found", [MS_USAGE] = "usage",
+		[MS_DATA] = "data", [MS_POLICY] = "policy",
+		[MS_TEMP] = "temporary", [MS_CONFIG] = "configuration",
+		[MS_INTERNAL] = "internal"
+	};
+
+	*reason = err != MS_OK ? reasons[err] : NULL;
+	if (err == MS_OK)
+		return j->held ? "held" : "sent";
+	return ms_exit_code(err) == EXIT_TEMPFAIL ? "deferred" : "bounced";
+}
+
+/* log_entry - one recipient's part of the log line */
+static GString *
+log_entry(const job *j, int i)
+{
+	GString *e = g_string_new("to=<");
+	const rcpt_log *l = j->log != NULL ? &j->log[i] : NULL;
+
+	diag_log_value(e, j->rcpts[i], LOG_VALUE_MAX);
+	g_string_append_c(e, '>');
+	if (l == NULL)
+		return e;
+	if (l->method != NULL)
+		g_string_append_printf(e, " method=%s", l->method);
+	if (l->sign != NULL)
+		g_string_append_printf(e, " sign=%s", l->sign);
+	if (l->key != NULL) {
+		g_string_append_printf(e, " key=%s fpr=", l->key);
+		diag_log_value(e, l->fingerprints != NULL ? l->fingerprints :
+		    "-", LOG_VALUE_MAX);
+	}
+	if (l->decrypt != NULL && l->fingerprints != NULL)
+		g_string_append_printf(e, " decrypt=%s fpr=%s", l->decrypt,
+		    l->fingerprints);
+	else if (l->decrypt != NULL)
+		g_string_append_printf(e, " decrypt=%s", l->decrypt);
+	if (l->verify != NULL)
+		g_string_append_printf(e, " verify=%s", l->verify);
+	return e;
+}
+
+/* log_run - the run's log line: the message, how the run ended, then each
+ * recipient; a line that would grow past LOG_LINE_MAX goes on in another
+ * that starts with the same queue=, each then marked part=K/N */
+static void
+log_run(const job *j, ms_err err, const GString *fields)
+{
+	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+	GString *line = g_string_new(NULL);
+	const char *msgid = NULL, *reason, *result;
+	const char *queue = opt_queue_id != NULL ? opt_queue_id : "-";
+
+	if (j->f.msg != NULL && j->f.msg->mime != NULL)
+		msgid = g_mime_object_get_header(GMIME_OBJECT(j->f.msg->mime),
+		    "Message-ID");
+	g_string_append_printf(line, "dir=%s msgid=", opt_release != NULL ?
+	    "release" : opt_incoming ? "in" : "out");
+	diag_log_value(line, msgid != NULL ? msgid : "-", LOG_VALUE_MAX);
+	g_string_append(line, " from=<");
+	diag_log_value(line, j->sender != NULL ? j->sender : "",
+	    LOG_VALUE_MAX);
+	g_string_append(line, ">");
+	if (j->f.msg != NULL)
+		g_string_append_printf(line, " size=%zu", j->f.msg->raw_len);
+	g_string_append_len(line, fields->str, fields->len);
+	if (j->notices > 0)
+		g_string_append_printf(line, " notices=%u", j->notices);
+	result = result_words(j, err, &reason);
+	g_string_append_printf(line, " result=%s", result);
+	if (reason != NULL)
+		g_string_append_printf(line, " reason=%s", reason);
+	g_string_append_printf(line, " nrcpt=%d", j->nrcpts);
+	/* past the limit the message was refused, and argv is bounded */
+	for (int i = 0; i < MIN(j->nrcpts, FILTER_RECIPIENTS_MAX); i++) {
+		GString *e = log_entry(j, i);
+
+		if (line->len + 1 + e->len > LOG_LINE_MAX) {
+			g_ptr_array_add(lines, g_string_free(line, FALSE));
+			line = g_string_new(NULL);
+		}
+		if (line->len > 0)
+			g_string_append_c(line, ' ');
+		g_string_append_len(line, e->str, e->len);
+		g_string_free(e, TRUE);
+	}
+	g_ptr_array_add(lines, g_string_free(line, FALSE));
+	for (guint k = 0; k < lines->len; k++) {
+		if (lines->len == 1)
+			diag_info("queue=%s %s", queue,
+			    (char *)g_ptr_array_index(lines, k));
+		else
+			diag_info("queue=%s part=%u/%u %s", queue, k + 1,
+			    lines->len, (char *)g_ptr_array_index(lines, k));
+	}
+	g_ptr_array_free(lines, TRUE);
 }
 
 int
@@ -1438,8 +1611,9 @@ main(int argc, char **argv)
 		if (n == 0)
 			ritual_usage_error("no RECIPIENT");
 	}
-	if (opt_queue_id != NULL && !queue_id_ok(opt_queue_id))
-		ritual_usage_error("a QUEUEID is letters and digits");
+	/* every syslog line of this run and of the programs it runs
+	 * starts with the queue id */
+	ritual_queue_id(opt_queue_id);
 	/* what Postfix logs and puts in a DSN: our own lines only; a
 	 * release is run by an administrator, who reads the log line */
 	diag_set_quiet(opt_release == NULL);
@@ -1498,7 +1672,7 @@ main(int argc, char **argv)
 				g_ptr_array_add(left, (gpointer)args[i]);
 		if (left->len == 0) {
 			g_ptr_array_free(left, TRUE);
-			g_string_append(summary, " already-sent");
+			g_string_append_printf(summary, " already-sent=%d", n);
 			goto out;
 		}
 		if ((int)left->len < n)
@@ -1509,6 +1683,7 @@ main(int argc, char **argv)
 		j.rcpts = (const char **)g_ptr_array_free(left, FALSE);
 		j.rcpts_owned = true;
 	}
+	j.log = g_new0(rcpt_log, j.nrcpts > 0 ? j.nrcpts : 1);
 	/* REL-7: a message this gateway reinjected minutes ago is back: a
 	 * content filter is set where reinjected mail passes again */
 	if (n > 0) {
@@ -1522,7 +1697,7 @@ main(int argc, char **argv)
 			sodium_memzero(key, sizeof key);
 			diag_status("4.4.6 mail loop: this gateway reinjected "
 			    "the message %ld seconds ago", age);
-			g_string_append(summary, " loop");
+			g_string_append(summary, " loop=yes");
 			err = MS_TEMP;
 			goto out;
 		}
@@ -1551,6 +1726,7 @@ main(int argc, char **argv)
 			    "nothing is signed", why);
 		g_string_append_printf(summary, " auth=%s",
 		    gw_auth_name(j.ctx.sender_auth));
+		log_client(summary);
 		j.ctx.direction = GW_OUTGOING;
 		j.ctx.queue_id = opt_queue_id;
 		j.ctx.recipients = j.rcpts;
@@ -1568,10 +1744,11 @@ main(int argc, char **argv)
 	j.in_fd = output_fd(in);
 	err = incoming(&j, summary);
 out:
-	diag_info("queue_id=%s recipients=%d %s%s",
-	    opt_queue_id != NULL ? opt_queue_id : "-", n,
-	    err == MS_OK ? "sent" : ms_err_name(err), summary->str);
+	log_run(&j, err, summary);
 	g_string_free(summary, TRUE);
+	for (int i = 0; j.log != NULL && i < j.nrcpts; i++)
+		g_free(j.log[i].fingerprints);
+	g_free(j.log);
 	for (int i = 0; i < 3; i++)
 		if (j.variant_fd[i] >= 0)
 			close(j.variant_fd[i]);

@@ -597,6 +597,9 @@ main(int argc, char **argv)
 		count++;
 	if (count == 0)
 		ritual_usage_error("no RECIPIENT given");
+	/* an empty -q is none, as for the password (queue_key) */
+	ritual_queue_id(opt_queue_id != NULL && *opt_queue_id != '\0' ?
+	    opt_queue_id : NULL);
 	if (opt_mode != NULL && strcmp(opt_mode, "static") != 0 &&
 	    strcmp(opt_mode, "random") != 0 && strcmp(opt_mode, "otp") != 0 &&
 	    strcmp(opt_mode, "sms") != 0)

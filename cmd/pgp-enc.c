@@ -15,13 +15,15 @@
 #include "ritual.h"
 
 static const char usage[] =
-"usage: pgp-enc [--store DIR] [--inline] [--hide-recipients] [--force]\n"
-"               RECIPIENT ...\n"
+"usage: pgp-enc [--store DIR] [-q QUEUEID] [--inline] [--hide-recipients]\n"
+"               [--force] RECIPIENT ...\n"
 "       pgp-enc -h | --version\n";
 
 static int opt_hide, opt_force, opt_inline;
+static const char *opt_queue_id;
 
 static struct poptOption options[] = {
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "inline", '\0', POPT_ARG_NONE, &opt_inline, 0, NULL, NULL },
 	{ "hide-recipients", '\0', POPT_ARG_NONE, &opt_hide, 0, NULL, NULL },
 	{ "force", '\0', POPT_ARG_NONE, &opt_force, 0, NULL, NULL },
@@ -44,6 +46,7 @@ main(int argc, char **argv)
 
 	if (recipients == NULL || recipients[0] == NULL)
 		ritual_usage_error("no RECIPIENT given");
+	ritual_queue_id(opt_queue_id);
 	diag_set_quiet(true);
 	/* gpg's start-up probe runs while the message is read */
 	pgp_start();

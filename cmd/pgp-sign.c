@@ -15,15 +15,16 @@
 #include <string.h>
 
 static const char usage[] =
-"usage: pgp-sign [--store DIR] [-f SENDER] [--inline]\n"
+"usage: pgp-sign [--store DIR] [-f SENDER] [-q QUEUEID] [--inline]\n"
 "                [--passphrase-file FILE]\n"
 "       pgp-sign -h | --version\n";
 
-static const char *opt_sender, *opt_passphrase_file;
+static const char *opt_sender, *opt_passphrase_file, *opt_queue_id;
 static int opt_inline;
 
 static struct poptOption options[] = {
 	{ "sender", 'f', POPT_ARG_STRING, &opt_sender, 0, NULL, NULL },
+	{ NULL, 'q', POPT_ARG_STRING, &opt_queue_id, 0, NULL, NULL },
 	{ "inline", '\0', POPT_ARG_NONE, &opt_inline, 0, NULL, NULL },
 	{ "passphrase-file", '\0', POPT_ARG_STRING, &opt_passphrase_file, 0,
 	  NULL, NULL },
@@ -45,6 +46,7 @@ main(int argc, char **argv)
 
 	if (args != NULL && args[0] != NULL)
 		ritual_usage_error("pgp-sign takes no operands");
+	ritual_queue_id(opt_queue_id);
 	diag_set_quiet(true);
 	/* gpg's start-up probe runs while the message is read */
 	pgp_start();

@@ -19,6 +19,7 @@
 static const char *progname = "mailseal";
 static bool to_syslog;
 static bool quiet;
+static char queue_id[33];	/* "" for none */
 static char *volatile cleanup_paths[DIAG_CLEANUP_SLOTS];
 
 void
@@ -44,6 +45,26 @@ diag_use_syslog(bool on)
 	if (on && !to_syslog)
 		openlog(progname, LOG_PID, LOG_MAIL);
 	to_syslog = on;
+}
+
+bool
+diag_set_queue_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= sizeof queue_id)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isalnum(id[i]))
+			return false;
+	memcpy(queue_id, id, n + 1);
+	return true;
+}
+
+const char *
+diag_queue_id(void)
+{
+	return queue_id[0] != '\0' ? queue_id : NULL;
 }
 
 void
@@ -149,7 +170,8 @@ emit(int priority, const char *label, bool to_stderr, const char *fmt,
 		fflush(stderr);
 	}
 	if (to_syslog)
-		syslog(priority, "%s%s%s", label ? label : "",
+		syslog(priority, "%s%s%s%s%s", queue_id,
+		    queue_id[0] != '\0' ? ": " : "", label ? label : "",
 		    label ? ": " : "", masked);
 	free(masked);
 	free(raw);
@@ -259,4 +281,20 @@ diag_list_append(GString *list, const char *text)
 
 	g_string_append_printf(list, "%s%s", list->len ? ", " : "", m);
 	free(m);
+}
+
+void
+diag_log_value(GString *line, const char *value, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)value;
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		if (s[i] > 0x20 && s[i] < 0x7f && s[i] != '\\')
+			g_string_append_c(line, (char)s[i]);
+		else
+			g_string_append_printf(line, "\\x%02x", s[i]);
+	}
+	if (s[i] != '\0')
+		g_string_append(line, "...");
 }

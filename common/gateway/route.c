@@ -59,6 +59,7 @@ void
 route_decision_clear(route_decision *decision)
 {
 	g_free(decision->fingerprint);
+	g_free(decision->own_keys);
 	memset(decision, 0, sizeof(*decision));
 }
 
@@ -199,9 +200,11 @@ explain_certs(ms_route *route, const ms_addr *addr, cert_purpose purpose,
 	return err;
 }
 
-/* smime_own - the recipient's own usable certificates (KEY-4) */
+/* smime_own - the recipient's own usable certificates (KEY-4), their
+ * fingerprints in *own ("a,b", g_free) for the log */
 static ms_err
-smime_own(ms_route *route, const ms_addr *addr, FILE *explain, bool *found)
+smime_own(ms_route *route, const ms_addr *addr, FILE *explain, bool *found,
+    char **own)
 {
 	GPtrArray *fprs = NULL;
 	ms_err err;
@@ -209,6 +212,10 @@ smime_own(ms_route *route, const ms_addr *addr, FILE *explain, bool *found)
 	*found = false;
 	err = trust_find(route->trust, addr, CERT_PURPOSE_ENCRYPT, &fprs,
 	    NULL);
+	if (err == MS_OK && fprs != NULL) {
+		g_ptr_array_add(fprs, NULL);
+		*own = g_strjoinv(",", (char **)fprs->pdata);
+	}
 	if (fprs != NULL)
 		g_ptr_array_free(fprs, TRUE);
 	if (err == MS_OK)
@@ -275,10 +282,11 @@ smime_domain(ms_route *route, const ms_settings *settings,
 	return MS_OK;
 }
 
-/* pgp_own - the address's own usable keys for purpose (KEY-1) */
+/* pgp_own - the address's own usable keys for purpose (KEY-1), their
+ * fingerprints in *own ("a,b", g_free) for the log */
 static ms_err
 pgp_own(ms_route *route, const ms_addr *addr, pgp_purpose purpose,
-    FILE *explain, bool *found)
+    FILE *explain, bool *found, char **own)
 {
 	GPtrArray *keys = NULL;
 	GPtrArray *rejects = g_ptr_array_new_with_free_func(g_free);
@@ -293,8 +301,15 @@ pgp_own(ms_route *route, const ms_addr *addr, pgp_purpose purpose,
 		return MS_OK;
 	}
 	err = pgp_find_keys(route->pgp, addr, purpose, &keys, rejects);
-	if (err == MS_OK)
+	if (err == MS_OK) {
+		GString *fprs = g_string_new(NULL);
+
 		*found = true;
+		for (guint i = 0; i < keys->len; i++)
+			g_string_append_printf(fprs, "%s%s", i > 0 ? "," : "",
+			    ((gpgme_key_t)g_ptr_array_index(keys, i))->fpr);
+		*own = g_string_free(fprs, FALSE);
+	}
 	if (explain != NULL && (err == MS_OK || err == MS_NOTFOUND)) {
 		for (guint i = 0; i < rejects->len; i++)
 			fprintf(explain, "  key %s\n", (const char *)
@@ -363,7 +378,8 @@ try_method(ms_route *route, const ms_settings *settings, const ms_addr *addr,
 	if (strcmp(method, "smime") == 0) {
 		err = need_trust(route, explain);
 		if (err == MS_OK)
-			err = smime_own(route, addr, explain, &found);
+			err = smime_own(route, addr, explain, &found,
+			    &decision->own_keys);
 		if (err == MS_OK && !found)
 			err = smime_domain(route, settings, addr, explain,
 			    &fpr);
@@ -372,7 +388,7 @@ try_method(ms_route *route, const ms_settings *settings, const ms_addr *addr,
 		err = need_keyring(route);
 		if (err == MS_OK)
 			err = pgp_own(route, addr, PGP_PURPOSE_ENCRYPT, explain,
-			    &found);
+			    &found, &decision->own_keys);
 		if (err == MS_OK && !found)
 			err = pgp_domain(route, settings, addr, explain, &fpr);
 		decision->method = ROUTE_PGP;
@@ -520,10 +536,13 @@ route_signing(ms_route *route, const ms_addr *sender, FILE *explain,
 		if (err == MS_OK)
 			*sign = found ? ROUTE_SIGN_SMIME : ROUTE_SIGN_MISSING;
 	} else if (strcmp(want, "pgp") == 0) {
+		char *keys = NULL;
+
 		err = need_keyring(route);
 		if (err == MS_OK)
 			err = pgp_own(route, sender, PGP_PURPOSE_SIGN, explain,
-			    &found);
+			    &found, &keys);
+		g_free(keys);
 		if (err == MS_OK)
 			*sign = found ? ROUTE_SIGN_PGP : ROUTE_SIGN_MISSING;
 	}

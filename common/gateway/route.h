@@ -41,6 +41,9 @@ typedef struct route_decision {
 	bool domain_key;	/* smime or pgp through a domain certificate
 				 * or key, not the recipient's own */
 	char *fingerprint;	/* that certificate or key, or NULL */
+	char *own_keys;		/* smime or pgp through the recipient's own
+				 * certificates (SHA-256, 64 lowercase hex)
+				 * or keys (fingerprints): "a,b", else NULL */
 	const char *reason;	/* ROUTE_REJECT: a word for why, or NULL */
 } route_decision;
 

@@ -187,6 +187,7 @@ unseal_smime_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 
 	res->outcome = UNSEAL_NOT_ENCRYPTED;
 	res->failure = DECRYPT_OK;
+	res->key[0] = '\0';
 	if (kind != MSG_KIND_SMIME_ENVELOPED && kind != MSG_KIND_SMIME_PKCS7)
 		return MS_OK;
 	err = msg_root_decoded(msg, limits_get()->message_size, &der);
@@ -209,6 +210,8 @@ unseal_smime_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 	}
 	if (err == MS_OK) {
 		res->outcome = UNSEAL_DECRYPTED;
+		if (used != NULL)
+			g_strlcpy(res->key, used, sizeof res->key);
 		err = msg_output_unwrapped(out, msg,
 		    "X-Mailseal-Decrypted: smime\n", plain->data, plain->len,
 		    true);
@@ -400,7 +403,8 @@ decryption_key(void *hook, const char *keyword, const char *args)
  * the key that opened it is bound to one of them */
 static ms_err
 pgp_decrypt(unseal_ctx *ctx, GByteArray *cipher, size_t cap,
-    GByteArray **plain, decrypt_failure *failure, const char **why)
+    GByteArray **plain, unseal_decryption *res, decrypt_failure *failure,
+    const char **why)
 {
 	gpgme_ctx_t pgp = ctx->pgp;
 	const ms_store *store = ctx->store;
@@ -471,6 +475,8 @@ pgp_decrypt(unseal_ctx *ctx, GByteArray *cipher, size_t cap,
 		*why = "no key bound to an envelope recipient";
 		err = MS_DATA;
 	}
+	if (err == MS_OK && primary != NULL)
+		g_strlcpy(res->key, primary, sizeof res->key);
 	g_free(primary);
 	gpgme_data_release(in);
 	gpgme_data_release(out);
@@ -512,6 +518,7 @@ unseal_pgp_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 
 	res->outcome = UNSEAL_NOT_ENCRYPTED;
 	res->failure = DECRYPT_OK;
+	res->key[0] = '\0';
 	cipher = ciphertext(msg, &mime);
 	if (cipher == NULL)
 		return MS_OK;
@@ -523,7 +530,7 @@ unseal_pgp_decrypt(unseal_ctx *ctx, ms_message *msg, ms_output *out,
 		 * beyond 40:1, and pgp-enc compresses text) */
 		err = pgp_decrypt(ctx, cipher,
 		    MIN(100 * msg->raw_len, limits_get()->message_size),
-		    &plain, &failure, &why);
+		    &plain, res, &failure, &why);
 	if (err == MS_OK) {
 		res->outcome = UNSEAL_DECRYPTED;
 		err = mime ? msg_output_unwrapped(out, msg,

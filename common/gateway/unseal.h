@@ -60,6 +60,9 @@ typedef enum unseal_outcome {
 typedef struct unseal_decryption {
 	unseal_outcome outcome;
 	decrypt_failure failure;	/* why, when failed */
+	char key[65];		/* decrypted: the fingerprint of the key that
+				 * opened it (its certificate's SHA-256, or
+				 * the OpenPGP key's), for the log; else "" */
 } unseal_decryption;
 
 /* unseal_init - a context on store and its global settings;

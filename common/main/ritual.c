@@ -227,6 +227,13 @@ ritual_deadline(unsigned seconds)
 	alarm(seconds);
 }
 
+void
+ritual_queue_id(const char *id)
+{
+	if (id != NULL && !diag_set_queue_id(id))
+		ritual_usage_error("a QUEUEID is letters and digits");
+}
+
 ms_err
 ritual_output(const void *data, size_t len)
 {

@@ -47,6 +47,11 @@ poptContext ritual_begin(int argc, char **argv, const ms_program *prog);
 void ritual_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
+/* ritual_queue_id - a -q QUEUEID option, NULL when not given: every
+ * syslog line of the program then starts with it (diag_set_queue_id);
+ * anything but letters and digits is a usage error */
+void ritual_queue_id(const char *id);
+
 /* ritual_deadline - exit 75 after seconds (0 disarms) */
 void ritual_deadline(unsigned seconds);
 
