@@ -30,74 +30,67 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-int
-main(int argc, char **argv)
+/* encrypt - the message encrypted to every recipient's key, or refused:
+ * never plaintext, never a partial set of recipients (ENC-1) */
+static ms_err
+encrypt(ms_filter *f, ms_output *out, void *arg)
 {
-	static const ms_program prog = { usage, options };
-	poptContext ctx = ritual_begin(argc, argv, &prog);
-	const char **recipients = poptGetArgs(ctx);
+	const char **recipients = arg;
 	GPtrArray *keys = g_ptr_array_new();
 	GString *uncovered = g_string_new(NULL);
 	gpgme_ctx_t pgp = NULL;
-	ms_output *out = NULL;
-	ms_filter f;
 	bool all_inline = false;
 	ms_err err;
 
-	if (recipients == NULL || recipients[0] == NULL)
-		ritual_usage_error("no RECIPIENT given");
-	ritual_queue_id(opt_queue_id);
-	diag_set_quiet(true);
-	/* gpg's start-up probe runs while the message is read */
-	pgp_start();
-	err = filter_open(&f, MSG_READ_HEADERS);
-	if (err == MS_OK)
-		err = output_open(f.store, &out);
-	if (err == MS_OK)
-		err = pgp_open(f.store, false, NULL, &pgp);
-	if (err != MS_OK)
-		goto out;
-	if (!opt_force && msg_root_encrypted(f.msg)) {
+	err = pgp_open(f->store, false, NULL, &pgp);
+	if (err == MS_OK && !opt_force && msg_root_encrypted(f->msg)) {
 		diag_info("already encrypted at the root: passed on unchanged");
-		err = msg_output_original(out, f.msg, NULL);
-		goto commit;
-	}
-	err = pgenc_collect(pgp, f.store, recipients, keys, uncovered,
-	    &all_inline);
-	if (err != MS_OK)
+		err = msg_output_original(out, f->msg, NULL);
 		goto out;
-	if (uncovered->len > 0) {
+	}
+	if (err == MS_OK)
+		err = pgenc_collect(pgp, f->store, recipients, keys, uncovered,
+		    &all_inline);
+	if (err == MS_OK && uncovered->len > 0)
 		err = filter_refuse("5.7.1", "no usable OpenPGP key for: %s",
 		    uncovered->str);
+	if (err != MS_OK)
 		goto out;
-	}
 	if (opt_inline || all_inline)
-		err = pgenc_encrypt_inline(pgp, f.msg, keys, opt_hide != 0,
+		err = pgenc_encrypt_inline(pgp, f->msg, keys, opt_hide != 0,
 		    out);
 	else {
-		GString *outer = msg_outer_headers(f.msg);
-		GString *content = msg_content_headers(f.msg);
-		size_t body = msg_body_offset(f.msg);
+		GString *outer = msg_outer_headers(f->msg);
+		GString *content = msg_content_headers(f->msg);
+		size_t body = msg_body_offset(f->msg);
 
 		g_string_append_c(content, '\n');
 		err = pgenc_encrypt_entity(pgp, outer, content->str,
-		    content->len, f.msg->raw + body, f.msg->raw_len - body,
+		    content->len, f->msg->raw + body, f->msg->raw_len - body,
 		    keys, opt_hide != 0, out);
 		g_string_free(content, TRUE);
 		g_string_free(outer, TRUE);
 	}
 	if (err == MS_OK)
 		diag_info("encrypted to %u OpenPGP key(s)", keys->len);
-commit:
-	if (err == MS_OK) {
-		err = output_commit(out);
-		out = NULL;
-	}
 out:
-	output_discard(out);
 	pgp_keys_free(keys);
 	g_string_free(uncovered, TRUE);
 	pgp_close(pgp);
-	filter_close(&f);
-	ritual_end(ctx, err);
+	return err;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const ms_program prog = { usage, options };
+	poptContext ctx = ritual_begin(argc, argv, &prog);
+	const char **recipients = poptGetArgs(ctx);
+
+	if (recipients == NULL || recipients[0] == NULL)
+		ritual_usage_error("no RECIPIENT given");
+	ritual_queue_id(opt_queue_id);
+	/* gpg's start-up probe runs while the message is read */
+	pgp_start();
+	filter_run(ctx, MSG_READ_HEADERS, encrypt, recipients);
 }

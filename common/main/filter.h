@@ -5,9 +5,10 @@
  * turn a refusal into the status line Postfix reads.
  *
  * API: filter_run() is the whole of a filter's main after its options:
- * read, transform, commit, exit.  A program that needs more (mailseal-
- * filter, pdfwrap) calls filter_open() then its transform, then
- * filter_close().  A message over a limit is refused with its enhanced
+ * read, transform, commit, exit.  The programs whose output is not one
+ * committed file (mailseal-filter's copies, pdfwrap's PDF and notice,
+ * dlp-scan's verdict or hold, pgp-sign writing from memory) call
+ * filter_open() then their own work, then filter_close().  A message over a limit is refused with its enhanced
  * status code (exit 69); one that cannot be parsed is a data error (exit
  * 65).
  */
