@@ -87,7 +87,7 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter dlp-scan pdfwrap pdfwrap-otp pdfwrap-reply \
-	sms-send mailseal-check mailseal-audit
+	sms-send mailseal-check mailseal-audit mailseal-init
 LIBS_mailseal-audit = openssl glib-2.0 popt libsodium
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium
@@ -119,6 +119,7 @@ LIBS_sms-send = openssl glib-2.0 popt libsodium libcurl
 LIBS_pdfwrap = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium pangocairo cairo \
 	libqpdf jansson gumbo
 LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
+LIBS_mailseal-init = gpgme gpg-error openssl glib-2.0 popt libsodium
 LIBS_mailseal-check = gpgme gpg-error openssl glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
