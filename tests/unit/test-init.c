@@ -34,7 +34,7 @@ check_settings_text(void)
 		    i + 1, unit_show(line)))
 			continue;
 		/* "# key = value": an example of a key */
-		if (!g_ascii_islower(line[2]) || line[1] != ' ' ||
+		if (line[1] != ' ' || !g_ascii_islower(line[2]) ||
 		    (equals = strstr(line, " = ")) == NULL ||
 		    strchr(line + 2, ' ') != equals)
 			continue;
