@@ -248,6 +248,10 @@ parse_der(const char *shown, const unsigned char *data, size_t len,
 		diag_error("%s: PKCS#12 encrypted with an algorithm OpenSSL "
 		    "cannot use, even with its legacy provider", shown);
 		return MS_DATA;
+	case P12_NO_MAC:
+		diag_error("%s: PKCS#12 without an integrity check (MAC): "
+		    "not read", shown);
+		return MS_DATA;
 	case P12_DAMAGED:
 		diag_error("%s: PKCS#12 damaged or password wrong", shown);
 		return MS_DATA;

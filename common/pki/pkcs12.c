@@ -19,10 +19,15 @@ classify_error(void)
 	unsigned long e;
 
 	while ((e = ERR_get_error()) != 0) {
+		/* PKCS12_parse reports a missing MAC as a failed one too */
 		if (ERR_GET_LIB(e) == ERR_LIB_PKCS12 &&
-		    ERR_GET_REASON(e) == PKCS12_R_MAC_VERIFY_FAILURE)
-			result = P12_BAD_PASSWORD;
-		else if (result != P12_BAD_PASSWORD &&
+		    ERR_GET_REASON(e) == PKCS12_R_MAC_ABSENT)
+			result = P12_NO_MAC;
+		else if (ERR_GET_LIB(e) == ERR_LIB_PKCS12 &&
+		    ERR_GET_REASON(e) == PKCS12_R_MAC_VERIFY_FAILURE) {
+			if (result != P12_NO_MAC)
+				result = P12_BAD_PASSWORD;
+		} else if (result == P12_DAMAGED &&
 		    (ERR_GET_REASON(e) == ERR_R_UNSUPPORTED ||
 		    (ERR_GET_LIB(e) == ERR_LIB_EVP &&
 		    (ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_ALGORITHM ||

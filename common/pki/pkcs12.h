@@ -22,6 +22,7 @@ typedef enum p12_result {
 	P12_NOT_PKCS12,		/* the data is not one whole DER PKCS#12 */
 	P12_BAD_PASSWORD,	/* the MAC does not verify with the password */
 	P12_UNSUPPORTED,	/* an algorithm not even the legacy provider has */
+	P12_NO_MAC,		/* no integrity check: OpenSSL 3 will not read it */
 	P12_DAMAGED		/* anything else: bad padding, broken bags */
 } p12_result;
 
