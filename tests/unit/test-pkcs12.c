@@ -41,13 +41,16 @@ make_p12(OSSL_LIB_CTX *libctx, EVP_PKEY *key, X509 *cert, int key_pbe,
 {
 	PKCS12 *p12 = PKCS12_create_ex(password, "p12", key, cert, NULL,
 	    key_pbe, cert_pbe, 0, mac_iter, 0, libctx, NULL);
-	unsigned char *der = NULL;
-	int len = p12 != NULL ? i2d_PKCS12(p12, &der) : -1;
 	GByteArray *out = g_byte_array_new();
+	unsigned char *end;
 
-	if (len > 0)
-		g_byte_array_append(out, der, (guint)len);
-	OPENSSL_free(der);
+	/* the length first, then the encoding into the array */
+	if (p12 != NULL && i2d_PKCS12(p12, NULL) > 0) {
+		g_byte_array_set_size(out, (guint)i2d_PKCS12(p12, NULL));
+		end = out->data;
+		if (i2d_PKCS12(p12, &end) != (int)out->len)
+			g_byte_array_set_size(out, 0);
+	}
 	PKCS12_free(p12);
 	ERR_clear_error();
 	return out;
