@@ -6,6 +6,7 @@
 #include "certdb.h"
 #include "trust.h"
 #include "crlstore.h"
+#include "pkcs12.h"
 #include "diag.h"
 #include "jsonout.h"
 #include "limits.h"
@@ -17,7 +18,6 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,7 +198,10 @@ parse_der(const char *shown, const unsigned char *data, size_t len,
 	const unsigned char *p;
 	X509 *cert;
 	X509_CRL *crl;
-	PKCS12 *p12;
+	EVP_PKEY *key;
+	X509 *leaf;
+	STACK_OF(X509) *ca;
+	int legacy;
 
 	if (len > LONG_MAX)
 		return MS_DATA;
@@ -220,22 +223,8 @@ parse_der(const char *shown, const unsigned char *data, size_t len,
 	if (add_cms_bundle(data, (long)len, set))
 		return MS_OK;
 	ERR_clear_error();
-	p = data;
-	p12 = d2i_PKCS12(NULL, &p, (long)len);
-	if (p12 != NULL && p == data + len) {
-		EVP_PKEY *key = NULL;
-		X509 *leaf = NULL;
-		STACK_OF(X509) *ca = NULL;
-
-		if (!PKCS12_parse(p12, password ? password : "", &key, &leaf,
-		    &ca)) {
-			PKCS12_free(p12);
-			ERR_clear_error();
-			diag_error("%s: PKCS#12 password wrong or file "
-			    "damaged", shown);
-			return MS_DATA;
-		}
-		PKCS12_free(p12);
+	switch (p12_read(data, len, password, &key, &leaf, &ca, &legacy)) {
+	case P12_OK:
 		if (leaf != NULL)
 			sk_X509_push(set->certs, leaf);
 		if (key != NULL)
@@ -247,10 +236,28 @@ parse_der(const char *shown, const unsigned char *data, size_t len,
 			sk_X509_push(set->certs, c);
 		}
 		sk_X509_pop_free(ca, X509_free);
+		if (legacy)
+			diag_warn("%s: PKCS#12 with legacy encryption "
+			    "(read with OpenSSL's legacy provider)", shown);
 		return MS_OK;
+	case P12_BAD_PASSWORD:
+		diag_error("%s: PKCS#12 password wrong (its integrity check "
+		    "fails)", shown);
+		return MS_DATA;
+	case P12_UNSUPPORTED:
+		diag_error("%s: PKCS#12 encrypted with an algorithm OpenSSL "
+		    "cannot use, even with its legacy provider", shown);
+		return MS_DATA;
+	case P12_NO_MAC:
+		diag_error("%s: PKCS#12 without an integrity check (MAC): "
+		    "not read", shown);
+		return MS_DATA;
+	case P12_DAMAGED:
+		diag_error("%s: PKCS#12 damaged or password wrong", shown);
+		return MS_DATA;
+	case P12_NOT_PKCS12:
+		break;
 	}
-	PKCS12_free(p12);
-	ERR_clear_error();
 	diag_error("%s: not a certificate, CRL, PKCS#7 or PKCS#12 file",
 	    shown);
 	return MS_DATA;

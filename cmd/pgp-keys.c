@@ -1,8 +1,8 @@
 /*
  * pgp-keys - the store's OpenPGP keyring: import, list, find, remove,
- * trust, generate and export keys (pgp-keys(1)).  Imports never take
- * secret key material (KEY-3) and are capped (KEY-5); keys are named by
- * full fingerprint (KEY-1).
+ * trust, generate and export keys (pgp-keys(1)).  Imports take secret key
+ * material only when asked with --secret (KEY-3: never from the network)
+ * and are capped (KEY-5); keys are named by full fingerprint (KEY-1).
  */
 #include "audit.h"
 #include "diag.h"
@@ -21,6 +21,8 @@
 
 static const char usage[] =
 "usage: pgp-keys [--store DIR] import [--for ADDRESS] FILE | -\n"
+"       pgp-keys [--store DIR] import --secret [--passphrase-file FILE]\n"
+"                [--for ADDRESS] FILE | -\n"
 "       pgp-keys [--store DIR] list [--json]\n"
 "       pgp-keys [--store DIR] find ADDRESS\n"
 "       pgp-keys [--store DIR] remove FINGERPRINT\n"
@@ -34,12 +36,13 @@ static const char usage[] =
 #define KEY_LIFETIME (2 * 365 * 86400)		/* two years */
 
 static const char *opt_for, *opt_key, *opt_passphrase_file;
-static int opt_json;
+static int opt_json, opt_secret;
 
 static struct poptOption options[] = {
 	{ "for", '\0', POPT_ARG_STRING, &opt_for, 0, NULL, NULL },
 	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
 	{ "key", '\0', POPT_ARG_STRING, &opt_key, 0, NULL, NULL },
+	{ "secret", '\0', POPT_ARG_NONE, &opt_secret, 0, NULL, NULL },
 	{ "passphrase-file", '\0', POPT_ARG_STRING, &opt_passphrase_file, 0,
 	  NULL, NULL },
 	POPT_TABLEEND
@@ -145,21 +148,69 @@ set_trust(ms_store *store, gpgme_ctx_t ctx, const char *fpr,
 
 /* ---- import ---- */
 
+/* one key an import brought: GnuPG reports a key pair's public and
+ * secret parts apart; the copy has each fingerprint once */
+typedef struct imported {
+	char *fpr;
+	unsigned int status;	/* GPGME_IMPORT_* bits of all its reports */
+} imported;
+
+static void
+imported_clear(gpointer data)
+{
+	g_free(((imported *)data)->fpr);
+}
+
+/* imports_copy - the keys imported without error, in the order GnuPG
+ * reports them; the result belongs to the context and goes with the
+ * next operation on it */
+static GArray *
+imports_copy(gpgme_import_result_t result)
+{
+	GArray *keys = g_array_new(FALSE, FALSE, sizeof(imported));
+	unsigned int bits;
+	guint i;
+
+	g_array_set_clear_func(keys, imported_clear);
+	for (gpgme_import_status_t st = result->imports; st != NULL;
+	    st = st->next) {
+		if (st->result != 0 || st->fpr == NULL)
+			continue;
+		for (i = 0; i < keys->len; i++)
+			if (strcmp(g_array_index(keys, imported, i).fpr,
+			    st->fpr) == 0)
+				break;
+		/* the report of a secret part says NEW for a secret new to
+		 * the keyring, even when the public key was here before */
+		bits = (st->status & GPGME_IMPORT_SECRET) ?
+		    GPGME_IMPORT_SECRET : st->status;
+		if (i < keys->len)
+			g_array_index(keys, imported, i).status |= bits;
+		else {
+			imported one = { g_strdup(st->fpr), bits };
+
+			g_array_append_val(keys, one);
+		}
+	}
+	return keys;
+}
+
 /* audit_imports - one audit line for each key the import added or
  * changed (origin: file, wkd, ks) */
 static ms_err
-audit_imports(ms_store *store, gpgme_import_result_t result,
-    const char *origin)
+audit_imports(ms_store *store, GArray *keys, const char *origin)
 {
 	ms_err err = MS_OK;
 
-	for (gpgme_import_status_t st = result->imports;
-	    st != NULL && err == MS_OK; st = st->next)
-		if (st->result == 0 && st->fpr != NULL && st->status != 0)
+	for (guint i = 0; i < keys->len && err == MS_OK; i++) {
+		const imported *key = &g_array_index(keys, imported, i);
+
+		if (key->status != 0)
 			err = audit_record(store, "import openpgp-key %s "
-			    "from %s%s", st->fpr, origin,
-			    (st->status & GPGME_IMPORT_NEW) ? "" :
+			    "from %s%s", key->fpr, origin,
+			    (key->status & GPGME_IMPORT_NEW) ? "" :
 			    " (update)");
+	}
 	return err;
 }
 
@@ -202,9 +253,9 @@ read_input(const char *path, GByteArray **out)
 }
 
 /* inspect - KEY-3/KEY-5: list the keys in the data without importing:
- * refuse secret keys and oversized sets */
+ * refuse secret keys unless secret allows them, and oversized sets */
 static ms_err
-inspect(gpgme_ctx_t ctx, GByteArray *data)
+inspect(gpgme_ctx_t ctx, GByteArray *data, bool secret)
 {
 	gpgme_data_t dh;
 	gpgme_key_t key;
@@ -225,8 +276,9 @@ inspect(gpgme_ctx_t ctx, GByteArray *data)
 		keys++;
 		for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
 			uids++;
-		if (key->secret) {
-			diag_error("the data holds a secret key: refused");
+		if (key->secret && !secret) {
+			diag_error("the data holds a secret key: refused "
+			    "(import --secret takes key pairs)");
 			err = MS_DATA;
 		} else if (keys > PGP_IMPORT_KEYS_MAX ||
 		    uids > PGP_IMPORT_UIDS_MAX) {
@@ -242,8 +294,84 @@ inspect(gpgme_ctx_t ctx, GByteArray *data)
 		err = MS_DATA;
 	}
 	if (err == MS_OK && keys == 0) {
-		diag_error("no OpenPGP key in the data");
+		diag_error("no OpenPGP key GnuPG can use in the data (RFC 9580 "
+		    "v6 keys, for one, are not supported)");
 		err = MS_DATA;
+	}
+	return err;
+}
+
+/* unlock_secret - sign a few bytes with the secret key fpr, so that the
+ * agent asks for its passphrase (from --passphrase-file) now: GnuPG
+ * imports a protected key unattended without checking it */
+static gpgme_error_t
+unlock_secret(gpgme_ctx_t ctx, const char *fpr)
+{
+	gpgme_key_t key = NULL;
+	gpgme_data_t in = NULL, out = NULL;
+	gpgme_error_t gerr;
+
+	gerr = gpgme_get_key(ctx, fpr, &key, 1);
+	if (!gerr) {
+		gpgme_signers_clear(ctx);
+		gerr = gpgme_signers_add(ctx, key);
+	}
+	if (!gerr)
+		gerr = gpgme_data_new_from_mem(&in, "mailseal", 8, 0);
+	if (!gerr)
+		gerr = gpgme_data_new(&out);
+	if (!gerr)
+		gerr = gpgme_op_sign(ctx, in, out, GPGME_SIG_MODE_DETACH);
+	gpgme_signers_clear(ctx);
+	gpgme_data_release(in);
+	gpgme_data_release(out);
+	if (key != NULL)
+		gpgme_key_unref(key);
+	return gerr;
+}
+
+/* check_secret_keys - every secret key the import brought must open with
+ * the passphrase given; otherwise the keys that were new are taken out
+ * again and the import is refused */
+static ms_err
+check_secret_keys(gpgme_ctx_t ctx, GArray *keys)
+{
+	gpgme_error_t gerr = 0;
+	ms_err err = MS_OK;
+
+	for (guint i = 0; i < keys->len && !gerr; i++)
+		if (g_array_index(keys, imported, i).status &
+		    GPGME_IMPORT_SECRET)
+			gerr = unlock_secret(ctx,
+			    g_array_index(keys, imported, i).fpr);
+	switch (gpgme_err_code(gerr)) {
+	case GPG_ERR_NO_ERROR:
+		break;
+	case GPG_ERR_BAD_PASSPHRASE:
+	case GPG_ERR_NO_PASSPHRASE:
+	case GPG_ERR_CANCELED:
+		diag_error("the secret key does not open with the passphrase "
+		    "given (--passphrase-file): refused");
+		err = MS_DATA;
+		break;
+	default:
+		(void)pgp_error(gerr, "secret key");
+		diag_error("the secret key cannot be used to sign: refused");
+		err = MS_DATA;
+		break;
+	}
+	for (guint i = 0; err != MS_OK && i < keys->len; i++) {
+		const imported *one = &g_array_index(keys, imported, i);
+		gpgme_key_t key = NULL;
+
+		if ((one->status & GPGME_IMPORT_NEW) &&
+		    !gpgme_get_key(ctx, one->fpr, &key, 0)) {
+			if (gpgme_op_delete_ext(ctx, key,
+			    GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE))
+				diag_warn("a refused key could not be taken "
+				    "out of the keyring again");
+			gpgme_key_unref(key);
+		}
 	}
 	return err;
 }
@@ -257,12 +385,15 @@ cmd_import(ms_admin *admin, const char **args)
 	gpgme_import_result_t result;
 	gpgme_error_t gerr;
 	GPtrArray *fprs;
+	GArray *keys;
 	ms_addr addr;
 	char *filter = NULL;
 	ms_err err;
 
 	if (args[0] == NULL || args[1] != NULL)
 		ritual_usage_error("import needs one FILE (or -)");
+	if (opt_passphrase_file != NULL && !opt_secret)
+		ritual_usage_error("import --passphrase-file needs --secret");
 	if (opt_for != NULL) {
 		char *unicode;
 
@@ -279,7 +410,7 @@ cmd_import(ms_admin *admin, const char **args)
 	}
 	err = read_input(args[0], &data);
 	if (err == MS_OK)
-		err = inspect(ctx, data);
+		err = inspect(ctx, data, opt_secret);
 	if (err != MS_OK) {
 		if (data)
 			g_byte_array_free(data, TRUE);
@@ -301,7 +432,7 @@ cmd_import(ms_admin *admin, const char **args)
 	if (gerr)
 		return pgp_error(gerr, "import");
 	result = gpgme_op_import_result(ctx);
-	if (result == NULL || result->secret_imported > 0) {
+	if (result == NULL || (result->secret_imported > 0 && !opt_secret)) {
 		diag_error("import refused");
 		return MS_DATA;
 	}
@@ -309,19 +440,23 @@ cmd_import(ms_admin *admin, const char **args)
 		diag_error("no key was imported (no user ID left?)");
 		return MS_DATA;
 	}
-	/* the result belongs to the context: keep the fingerprints before
-	 * the next operation on it */
-	fprs = g_ptr_array_new_with_free_func(g_free);
-	err = audit_imports(admin->store, result, "file");
+	keys = imports_copy(result);
+	if (opt_secret)
+		err = check_secret_keys(ctx, keys);
+	if (err == MS_OK)
+		err = audit_imports(admin->store, keys, "file");
 	/* new keys become trusted; a key already here keeps the trust the
 	 * administrator gave it */
-	for (gpgme_import_status_t st = result->imports; st != NULL;
-	    st = st->next)
-		if (st->result == 0 && st->fpr != NULL &&
-		    (st->status & GPGME_IMPORT_NEW))
-			g_ptr_array_add(fprs, g_strdup(st->fpr));
-		else if (st->result == 0 && st->fpr != NULL)
-			printf("key %s\n", st->fpr);
+	fprs = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < keys->len && err == MS_OK; i++) {
+		const imported *one = &g_array_index(keys, imported, i);
+
+		if (one->status & GPGME_IMPORT_NEW)
+			g_ptr_array_add(fprs, g_strdup(one->fpr));
+		else
+			printf("key %s\n", one->fpr);
+	}
+	g_array_free(keys, TRUE);
 	/* keys imported by the administrator are trusted (mailseal-store(5)) */
 	for (guint i = 0; i < fprs->len && err == MS_OK; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
@@ -632,10 +767,10 @@ import_found(ms_store *store, gpgme_ctx_t ctx, GByteArray *data,
 	gpgme_import_result_t result;
 	gpgme_data_t dh;
 	gpgme_error_t gerr;
-	GPtrArray *fprs;
+	GArray *keys;
 	ms_err err;
 
-	err = inspect(ctx, data);
+	err = inspect(ctx, data, false);
 	if (err != MS_OK) {
 		g_free(unicode);
 		return err;
@@ -663,15 +798,12 @@ import_found(ms_store *store, gpgme_ctx_t ctx, GByteArray *data,
 		diag_error("the key found has no user ID for %s", addr->text);
 		return MS_NOTFOUND;
 	}
-	err = audit_imports(store, result, origin);
-	fprs = g_ptr_array_new_with_free_func(g_free);
-	for (gpgme_import_status_t st = result->imports; st; st = st->next)
-		if (st->result == 0 && st->fpr != NULL)
-			g_ptr_array_add(fprs, g_strdup(st->fpr));
-	for (guint i = 0; i < fprs->len; i++)
-		printf("key %s %s\n", (const char *)g_ptr_array_index(fprs, i),
+	keys = imports_copy(result);
+	err = audit_imports(store, keys, origin);
+	for (guint i = 0; i < keys->len; i++)
+		printf("key %s %s\n", g_array_index(keys, imported, i).fpr,
 		    origin);
-	g_ptr_array_free(fprs, TRUE);
+	g_array_free(keys, TRUE);
 	return err;
 }
 
@@ -779,7 +911,7 @@ close_keyring(ms_admin *admin)
 /* lookup holds no lock across the network (STORE-7); GnuPG's own keyring
  * lock covers its import */
 static const ms_command commands[] = {
-	{ "import", cmd_import, true, "for" },
+	{ "import", cmd_import, true, "for secret passphrase-file" },
 	{ "list", cmd_list, false, "json" },
 	{ "find", cmd_find, false, "" },
 	{ "remove", cmd_remove, true, "" },

@@ -530,6 +530,70 @@ excluded() {
 	    fail_with "list does not show the key"
 }
 
+# legacy_p12 NAME OUT PASSWORD PBE-OPTIONS... - NAME's key and certificate
+# as a PKCS#12 encrypted the way older Windows and Outlook exports are
+legacy_p12() {
+	local name=$1 out=$2 pw=$3
+	shift 3
+	openssl pkcs12 -export -legacy "$@" -in "$PKI/$name.pem" \
+	    -inkey "$PKI/$name.key" -name "$name" -passout "pass:$pw" \
+	    -out "$out"
+}
+
+@test "import a legacy PKCS#12 (RC2-40, 3DES): the key signs, openssl cms verifies; a wrong password is said as such" {
+	pki_ca root
+	pki_leaf root old key=rsa2048
+	import_root root
+	local f
+	f=$(fpr "$PKI/old.pem")
+	printf 'old export\n' >"$T/pw"
+	echo 'not the password' >"$T/badpw"
+	legacy_p12 old "$T/rc2.p12" 'old export' \
+	    -certpbe PBE-SHA1-RC2-40 -keypbe PBE-SHA1-3DES
+	legacy_p12 old "$T/des.p12" 'old export' -descert
+	# the default provider alone cannot read the RC2-40 bags
+	! openssl pkcs12 -in "$T/rc2.p12" -passin 'pass:old export' \
+	    -noout 2>/dev/null || fail_with "RC2-40 readable without -legacy"
+
+	local before p12
+	before=$(store_snapshot "$STORE")
+	for p12 in rc2 des; do
+		run --separate-stderr cs import --password-file "$T/badpw" \
+		    "$T/$p12.p12"
+		expect_status 65
+		[ "$stderr" = "certstore: error: $T/$p12.p12: PKCS#12 password wrong (its integrity check fails)" ] ||
+		    fail_with "$p12: wrong password diagnostic: $stderr"
+		[ "$(store_snapshot "$STORE")" = "$before" ] ||
+		    fail_with "$p12: store changed by a wrong password"
+	done
+
+	for p12 in rc2 des; do
+		run --separate-stderr cs import --password-file "$T/pw" \
+		    "$T/$p12.p12"
+		expect_status 0
+		[ "$(printf '%s\n' "${lines[@]}" | sort)" = "$(printf '%s\n' \
+		    "certificate $f" "key $f")" ] ||
+		    fail_with "$p12: import lines: $output"
+		case $stderr in
+		*'old export'*) fail_with "$p12: the password in a diagnostic" ;;
+		esac
+		[ "$(openssl pkey -in "$STORE/keys/$f.key" -pubout)" = \
+		    "$(openssl x509 -in "$PKI/old.pem" -noout -pubkey)" ] ||
+		    fail_with "$p12: stored key does not match the certificate"
+	done
+
+	# the imported key signs; openssl verifies against the root
+	printf 'From: Old <old@example.test>\r\nTo: x@example.test\r\nSubject: legacy\r\nContent-Type: text/plain\r\n\r\nsigned with an imported key\r\n' >"$T/msg.eml"
+	smime-sign --store "$STORE" <"$T/msg.eml" >"$T/signed.eml" ||
+	    fail_with "smime-sign with the imported key"
+	openssl cms -verify -CAfile "$PKI/root.pem" -in "$T/signed.eml" \
+	    -out "$T/content" -signer "$T/signer.pem" 2>"$T/verify.err" ||
+	    fail_with "openssl cms -verify: $(cat "$T/verify.err")"
+	grep -q 'signed with an imported key' "$T/content" ||
+	    fail_with "verified content differs"
+	[ "$(fpr "$T/signer.pem")" = "$f" ] || fail_with "signed by another key"
+}
+
 @test "list prints fingerprint, notAfter, addresses, key and subject" {
 	pki_ca root
 	pki_leaf root multi subj='/CN=Multi User' \

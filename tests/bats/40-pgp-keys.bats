@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# pgp-keys: the store's OpenPGP keyring.  generate, import (never secret
-# keys, KEY-3; --for keeps one address), list and list --json, find
+# pgp-keys: the store's OpenPGP keyring.  generate, import (secret keys
+# only with --secret and their passphrase file, KEY-3; --for keeps one
+# address), list and list --json, find
 # (exact address, usable keys only, KEY-1), trust, remove, export; a
 # keyring under a long directory path works through a private short link.
 
@@ -357,4 +358,104 @@ assert got == [["alice@example.test"]], keys
 	[[ "$stderr" == *"no command given"* ]] || fail_with "no command"
 	[ "$(find "$STORE" -type f | sort | xargs sha256sum)" = "$before" ] ||
 	    fail_with "a refused command changed the store"
+}
+
+# secret_state - the keys listed and the secret key files
+secret_state() {
+	pgp-keys list
+	ls "$STORE/gnupg/private-keys-v1.d" 2>/dev/null || true
+}
+
+# signs_as ADDRESS FPR CERT [pgp-sign options] - pgp-sign of a message from
+# ADDRESS makes an RFC 3156 signature that gpg (made by FPR) and sq (CERT)
+# accept
+signs_as() {
+	local addr=$1 fpr=$2 cert=$3 got
+	shift 3
+	sed "s/^From: .*/From: <$addr>/" "$FIX/plain.eml" >"$T/from.eml"
+	run_out "$T/signed.eml" pgp-sign "$@" <"$T/from.eml"
+	expect_status 0
+	pg_signed_check "$T/signed.eml" >/dev/null ||
+	    fail_with "$addr: not RFC 3156"
+	mimetool signed-parts "$T/signed.eml" "$T/part1" "$T/sig.asc" ||
+	    fail_with "$addr: no signed parts"
+	got=$(pg_gpg_verify_detached "$T/sig.asc" "$T/part1") ||
+	    fail_with "$addr: gpg --verify failed"
+	[ "${got% *}" = "$fpr" ] || fail_with "$addr: signed by ${got% *}"
+	pg_sq_verify "$cert" "$T/sig.asc" "$T/part1" ||
+	    fail_with "$addr: sq verify failed"
+}
+
+@test "import --secret: a gpg key pair with its passphrase file signs (gpg and sq verify) and decrypts; a wrong passphrase is refused and leaves nothing" {
+	echo 'migrated pass phrase' >"$T/pass"
+	echo 'not the phrase' >"$T/wrong"
+	local fpr
+	fpr=$(gpg --homedir "$PG_HOME" --batch --no-tty --pinentry-mode \
+	    loopback --passphrase 'migrated pass phrase' --status-fd 1 \
+	    --quick-gen-key 'Imp <imp@example.test>' future-default default \
+	    2y 2>/dev/null | awk '$2 == "KEY_CREATED" { print $4 }')
+	[[ $fpr =~ ^[0-9A-F]{40}$ ]] || fail_with "gpg made no key"
+	gpg --homedir "$PG_HOME" --batch --no-tty --pinentry-mode loopback \
+	    --passphrase 'migrated pass phrase' --armor \
+	    --export-secret-keys "$fpr" >"$T/imp.sec" 2>/dev/null
+	pg_export "$fpr" "$T/imp.pub"
+	grep -q 'BEGIN PGP PRIVATE KEY BLOCK' "$T/imp.sec" ||
+	    fail_with "gpg exported no secret key"
+
+	pg_recipient 'Keep <keep@example.test>' >/dev/null
+	# a refused key pair is taken out again (GnuPG's keybox keeps a
+	# deleted record's space, so its bytes change): the keys listed and
+	# the secret key files are what they were
+	secret_state >"$T/before"
+	# without --secret a key pair stays refused (KEY-3)
+	run --separate-stderr pgp-keys import "$T/imp.sec"
+	expect_status 65
+	run --separate-stderr pgp-keys import --secret --passphrase-file \
+	    "$T/wrong" "$T/imp.sec"
+	expect_status 65
+	[ -z "$output" ] || fail_with "a refused import reported a key"
+	grep -q 'does not open with the passphrase' <<<"$stderr" ||
+	    fail_with "wrong passphrase diagnostic: $stderr"
+	! grep -q 'phrase$\|migrated\|not the' <<<"$stderr" ||
+	    fail_with "a passphrase in a diagnostic"
+	secret_state >"$T/after"
+	diff "$T/before" "$T/after" >&2 ||
+	    fail_with "the keyring changed by a refused import"
+
+	run --separate-stderr pgp-keys import --secret --passphrase-file \
+	    "$T/pass" "$T/imp.sec"
+	expect_status 0
+	[ "$output" = "key $fpr" ] || fail_with "import output: $output"
+	! grep -q 'migrated' <<<"$stderr" || fail_with "passphrase on stderr"
+	run --separate-stderr pgp-keys list
+	grep -q "^$fpr	.*	imp@example.test	ultimate	secret\$" \
+	    <<<"$output" || fail_with "list line: $output"
+
+	signs_as imp@example.test "$fpr" "$T/imp.pub" \
+	    --passphrase-file "$T/pass"
+
+	# a message gpg encrypts to the imported key decrypts
+	pg_gpg --trust-model always --armor --recipient "$fpr" \
+	    --encrypt --output "$T/cipher.asc" "$FIX/plain.eml"
+	pg_wrap_mime "$T/cipher.asc" "$T/enc.eml"
+	run_out "$T/dec.eml" pgp-dec --passphrase-file "$T/pass" \
+	    <"$T/enc.eml"
+	expect_status 0
+	[ "$(status_of "$T/dec.eml" X-Mailseal-Decrypted)" = pgp ] ||
+	    fail_with "not decrypted"
+	grep -qF "$(sed -n '$p' "$FIX/plain.eml")" "$T/dec.eml" ||
+	    fail_with "decrypted content differs"
+}
+
+@test "import --secret: an sq key (no passphrase) signs, gpg and sq verify" {
+	pg_sq_key sqi@example.test "$T/sqi.key" "$T/sqi.cert"
+	pg_gpg --import "$T/sqi.cert" 2>/dev/null
+	local fpr
+	fpr=$(pg_gpg --with-colons --list-keys sqi@example.test |
+	    awk -F: '$1 == "fpr" { print $10; exit }')
+	[[ $fpr =~ ^[0-9A-F]{40}$ ]] || fail_with "no fingerprint for sq's key"
+	run --separate-stderr pgp-keys import --secret "$T/sqi.key"
+	expect_status 0
+	[ "$output" = "key $fpr" ] || fail_with "import output: $output"
+	signs_as sqi@example.test "$fpr" "$T/sqi.cert"
 }
