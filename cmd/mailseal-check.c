@@ -231,8 +231,8 @@ check_modes(checker *c)
 	unsigned entries = 0;
 
 	if (lstat(c->root, &st) != 0) {
-		finding(c, c->root, "no store there: make it with certstore "
-		    "or give --store");
+		finding(c, c->root, "no store there: make it with "
+		    "mailseal-init, or give --store");
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -408,11 +408,12 @@ typedef struct secret_need {
 static const secret_need secret_needs[] = {
 	{ "pdf-password-mode", "random-to-sender", "pdf", "random.key",
 	  PDFPASS_KEY_MIN, PDFPASS_PRIVATE_FILE_MAX,
-	  "head -c 32 /dev/urandom > pdf/random.key; chmod 600 "
-	  "pdf/random.key" },
+	  "mailseal-init makes a missing one; or by hand: head -c 32 "
+	  "/dev/urandom > pdf/random.key; chmod 600 pdf/random.key" },
 	{ "pdf-reply-url", NULL, "pdf", "reply.key", REPLY_KEY_LEN,
 	  REPLY_KEY_LEN,
-	  "head -c 32 /dev/urandom > pdf/reply.key; chmod 600 pdf/reply.key" },
+	  "mailseal-init makes a missing one; or by hand: head -c 32 "
+	  "/dev/urandom > pdf/reply.key; chmod 600 pdf/reply.key" },
 };
 
 /* pdf_method - the settings let the pdf method serve recipients */
