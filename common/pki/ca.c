@@ -608,6 +608,51 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	return err;
 }
 
+/* seconds - a time difference from ASN1_TIME_diff in seconds */
+static long long
+seconds(int day, int sec)
+{
+	return (long long)day * 86400 + sec;
+}
+
+/* ca_crl_due - the CA's own CRL needs re-issuing: a gateway that only
+ * reads its CRL store must never find it past nextUpdate */
+bool
+ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
+{
+	X509_CRL *crl = NULL;
+	char *file = NULL;
+	const ASN1_TIME *last, *next;
+	int pday, psec, rday, rsec;
+	long long period, remaining;
+	bool due = true;
+
+	*days = CRL_DAYS_DEFAULT;
+	if (crl_installed(store, X509_get_subject_name(c->cert), false, &crl,
+	    &file) != MS_OK)
+		return true;
+	last = X509_CRL_get0_lastUpdate(crl);
+	next = X509_CRL_get0_nextUpdate(crl);
+	/* a CRL of the same name but another key is not the CA's own */
+	if (last != NULL && next != NULL &&
+	    X509_CRL_verify(crl, X509_get0_pubkey(c->cert)) == 1 &&
+	    ASN1_TIME_diff(&pday, &psec, last, next) &&
+	    ASN1_TIME_diff(&rday, &rsec, NULL, next)) {
+		period = seconds(pday, psec);
+		remaining = seconds(rday, rsec);
+		if (period > 0) {
+			long long d = (period + 86399) / 86400;
+
+			*days = d > CRL_DAYS_MAX ? CRL_DAYS_MAX : (int)d;
+		}
+		due = remaining * 2 < period;
+	}
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	g_free(file);
+	return due;
+}
+
 ms_err
 ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 {

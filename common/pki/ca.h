@@ -4,7 +4,8 @@
  * gate before anything is issued), revocation and CRLs.
  *
  * API: ca_init() once per store; ca_load() then ca_issue(), ca_revoke()
- * or ca_publish_crl(); ca_free().  State lives in ca/ (mailseal-store(5)).
+ * or ca_publish_crl(), ca_crl_due(); ca_free().  State lives in ca/
+ * (mailseal-store(5)).
  * Writers take the store lock inside, except ca_publish_crl (lock held).
  */
 #ifndef MAILSEAL_CA_H
@@ -71,5 +72,10 @@ ms_err ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days,
 
 /* ca_publish_crl - a fresh CRL into the CRL store; lock held */
 ms_err ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem);
+
+/* ca_crl_due - true when the CA's installed CRL is missing, not signed
+ * by it, or has less than half its period to run; *days gets the period
+ * for the next one (that of the installed CRL, else CRL_DAYS_DEFAULT) */
+bool ca_crl_due(const ms_store *store, const ms_ca *c, int *days);
 
 #endif
