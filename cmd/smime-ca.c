@@ -33,7 +33,7 @@ static const char usage[] =
 "                [DISPLAY-NAME]\n"
 "       smime-ca [--store DIR] export [--legacy] --password-file FILE\n"
 "                FINGERPRINT\n"
-"       smime-ca [--store DIR] revoke FINGERPRINT\n"
+"       smime-ca [--store DIR] revoke [--days N] FINGERPRINT\n"
 "       smime-ca [--store DIR] crl [--days N]\n"
 "       smime-ca -h | --version\n";
 

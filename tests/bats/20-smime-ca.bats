@@ -357,6 +357,36 @@ same_public_key() {
 	    grep -q "Serial Number: $serial" || fail_with "serial not in the CRL"
 }
 
+@test "revoke writes the CRL it installed to standard output, as its page says; --days sets its period" {
+	ca_init --key ec-p256
+	ca_issue rob rob@example.test --key ec-p256
+	local rob=$CERT
+	run --separate-stderr ca revoke --days 2 "$rob"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/revoke.crl"
+	[ "${lines[0]}" = "-----BEGIN X509 CRL-----" ] || fail_with "no PEM CRL"
+	[ "${lines[-1]}" = "-----END X509 CRL-----" ] ||
+	    fail_with "more than the CRL"
+	run openssl crl -in "$T/revoke.crl" -CAfile "$T/root.pem" -noout
+	[ "$output" = "verify OK" ] || fail_with "the CRL does not verify"
+	local hash serial last next
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$T/revoke.crl" -outform DER) ||
+	    fail_with "printed CRL is not the installed one"
+	serial=$(openssl x509 -in "$T/rob.pem" -noout -serial | sed 's/^serial=//')
+	openssl crl -in "$T/revoke.crl" -noout -text |
+	    grep -q "Serial Number: $serial" || fail_with "serial not listed"
+	last=$(openssl crl -in "$T/revoke.crl" -noout -lastupdate | sed 's/^lastUpdate=//')
+	next=$(openssl crl -in "$T/revoke.crl" -noout -nextupdate | sed 's/^nextUpdate=//')
+	[ $(($(date -u -d "$next" +%s) - $(date -u -d "$last" +%s))) -eq \
+	    $((2 * 86400)) ] || fail_with "--days 2 not applied"
+	# the page documents both the output and --days for revoke
+	local page=$BATS_TEST_DIRNAME/../../man/smime-ca.1
+	grep -q '^That CRL is also written in PEM to standard output' "$page" ||
+	    fail_with "page does not say revoke prints the CRL"
+}
+
 @test "smime-ca crl prints a CRL that openssl verifies; its number increases" {
 	ca_init --key ec-p256
 	run --separate-stderr ca crl
