@@ -9,6 +9,7 @@
 #include "trust.h"
 #include "crlstore.h"
 #include "diag.h"
+#include "jsonout.h"
 #include "limits.h"
 #include "ritual.h"
 #include "secret.h"
@@ -35,10 +36,11 @@ static const char usage[] =
 "                FINGERPRINT\n"
 "       smime-ca [--store DIR] revoke [--days N] FINGERPRINT\n"
 "       smime-ca [--store DIR] crl [--days N]\n"
+"       smime-ca [--store DIR] list [--json]\n"
 "       smime-ca -h | --version\n";
 
 static const char *opt_key, *opt_crl_url, *opt_password_file;
-static int opt_days = -1, opt_legacy;
+static int opt_days = -1, opt_legacy, opt_json;
 
 static struct poptOption options[] = {
 	{ "key", '\0', POPT_ARG_STRING, &opt_key, 0, NULL, NULL },
@@ -47,6 +49,7 @@ static struct poptOption options[] = {
 	{ "legacy", '\0', POPT_ARG_NONE, &opt_legacy, 0, NULL, NULL },
 	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
 	  NULL, NULL },
+	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -258,12 +261,94 @@ cmd_crl(ms_admin *admin, const char **args)
 	return err;
 }
 
+/* issued_json - one listed certificate as a JSON object */
+static json_t *
+issued_json(const ca_issued *item, GPtrArray *addrs, const char *subject,
+    const char *not_before, const char *not_after)
+{
+	json_t *object = json_object(), *list = json_array();
+
+	for (guint a = 0; a < addrs->len; a++)
+		json_array_append_new(list, jsonout_string(
+		    ((ms_addr *)g_ptr_array_index(addrs, a))->text));
+	json_object_set_new(object, "fingerprint",
+	    jsonout_string(item->fingerprint));
+	json_object_set_new(object, "serial", jsonout_string(item->serial));
+	json_object_set_new(object, "subject", jsonout_string(subject));
+	json_object_set_new(object, "addresses", list);
+	json_object_set_new(object, "not_before", jsonout_string(not_before));
+	json_object_set_new(object, "not_after", jsonout_string(not_after));
+	json_object_set_new(object, "status",
+	    jsonout_string(ca_status_name(item->status)));
+	return object;
+}
+
+static ms_err
+cmd_list(ms_admin *admin, const char **args)
+{
+	GString *out = g_string_new(NULL);
+	json_t *json = json_array();
+	GPtrArray *issued = NULL;
+	ms_ca c;
+	ms_err err;
+
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
+	err = ca_load(admin->store, &c);
+	if (err == MS_OK) {
+		err = ca_issued_list(admin->store, &c, &issued);
+		ca_free(&c);
+	}
+	for (guint i = 0; err == MS_OK && i < issued->len; i++) {
+		const ca_issued *item = g_ptr_array_index(issued, i);
+		unsigned malformed;
+		GPtrArray *addrs = cert_addresses(item->cert, &malformed);
+		char *subject = cert_name_text(X509_get_subject_name(
+		    item->cert));
+		char *not_before = cert_date(X509_get0_notBefore(item->cert));
+		char *not_after = cert_date(X509_get0_notAfter(item->cert));
+
+		if (opt_json)
+			json_array_append_new(json, issued_json(item, addrs,
+			    subject, not_before, not_after));
+		else {
+			g_string_append_printf(out, "%s\t%s\t%s\t%s\t%s\t",
+			    item->fingerprint, item->serial, not_before,
+			    not_after, ca_status_name(item->status));
+			for (guint a = 0; a < addrs->len; a++)
+				g_string_append_printf(out, "%s%s", a ? "," :
+				    "", ((ms_addr *)g_ptr_array_index(addrs,
+				    a))->text);
+			g_string_append_printf(out, "%s\t%s\n", addrs->len ?
+			    "" : "-", subject);
+		}
+		g_ptr_array_free(addrs, TRUE);
+		g_free(subject);
+		g_free(not_before);
+		g_free(not_after);
+	}
+	if (err == MS_OK && opt_json) {
+		char *text = jsonout_list(json);
+
+		g_string_assign(out, text);
+		g_free(text);
+	}
+	if (err == MS_OK)
+		err = ritual_output(out->str, out->len);
+	if (issued != NULL)
+		g_ptr_array_free(issued, TRUE);
+	json_decref(json);
+	g_string_free(out, TRUE);
+	return err;
+}
+
 static const ms_command commands[] = {
 	{ "init", cmd_init, true, "key days crl-url" },
 	{ "issue", cmd_issue, true, "key days" },
 	{ "export", cmd_export, false, "legacy password-file" },
 	{ "revoke", cmd_revoke, true, "days" },
 	{ "crl", cmd_crl, true, "days" },
+	{ "list", cmd_list, false, "json" },
 	{ NULL, NULL, false, NULL }
 };
 

@@ -653,14 +653,35 @@ ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
 	return due;
 }
 
+/* issued_by - cert names this CA as issuer and its key signed it */
+static bool
+issued_by(const ms_ca *c, X509 *cert)
+{
+	bool yes = X509_check_issued(c->cert, cert) == X509_V_OK &&
+	    X509_verify(cert, X509_get0_pubkey(c->cert)) == 1;
+
+	ERR_clear_error();
+	return yes;
+}
+
+/* serial_hex - the serial number in upper-case hex, as ca/revoked and
+ * openssl x509 -serial write it (OPENSSL_free), or NULL */
+static char *
+serial_hex(const X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	BN_free(bn);
+	return hex;
+}
+
 ms_err
 ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 {
 	X509 *cert = NULL;
 	GString *revoked = NULL;
-	BIGNUM *bn = NULL;
 	char *hex = NULL, *line = NULL;
-	EVP_PKEY *ca_pub;
 	ms_err err;
 
 	err = certdb_load(store, fpr, NULL, &cert);
@@ -668,16 +689,12 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		diag_error("no certificate %s in the store", fpr);
 	if (err != MS_OK)
 		goto out;
-	ca_pub = X509_get0_pubkey(c->cert);
-	if (X509_check_issued(c->cert, cert) != X509_V_OK ||
-	    X509_verify(cert, ca_pub) != 1) {
-		ERR_clear_error();
+	if (!issued_by(c, cert)) {
 		diag_error("%s was not issued by this CA", fpr);
 		err = MS_DATA;
 		goto out;
 	}
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	hex = bn ? BN_bn2hex(bn) : NULL;
+	hex = serial_hex(cert);
 	if (hex == NULL) {
 		err = MS_INTERNAL;
 		goto out;
@@ -705,8 +722,102 @@ out:
 		g_string_free(revoked, TRUE);
 	g_free(line);
 	OPENSSL_free(hex);
-	BN_free(bn);
 	X509_free(cert);
+	return err;
+}
+
+/* revoked_fingerprints - the set of fingerprints in ca/revoked */
+static ms_err
+revoked_fingerprints(const ms_store *store, GHashTable **out)
+{
+	GString *revoked;
+	char **lines;
+	ms_err err = revoked_read(store, &revoked);
+
+	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	lines = g_strsplit(revoked->str, "\n", -1);
+	for (int i = 0; err == MS_OK && lines[i] != NULL; i++) {
+		char **f = g_strsplit(lines[i], " ", 3);
+
+		if (g_strv_length(f) == 3)
+			g_hash_table_add(*out, g_strdup(f[2]));
+		g_strfreev(f);
+	}
+	g_strfreev(lines);
+	g_string_free(revoked, TRUE);
+	return err;
+}
+
+static void
+issued_free(gpointer p)
+{
+	ca_issued *item = p;
+
+	g_free(item->fingerprint);
+	OPENSSL_free(item->serial);
+	X509_free(item->cert);
+	g_free(item);
+}
+
+const char *
+ca_status_name(ca_cert_status status)
+{
+	switch (status) {
+	case CA_CERT_REVOKED:
+		return "revoked";
+	case CA_CERT_EXPIRED:
+		return "expired";
+	case CA_CERT_VALID:
+		break;
+	}
+	return "valid";
+}
+
+ms_err
+ca_issued_list(const ms_store *store, const ms_ca *c, GPtrArray **out)
+{
+	GPtrArray *fprs = NULL;
+	GHashTable *revoked = NULL;
+	ms_err err;
+
+	*out = g_ptr_array_new_with_free_func(issued_free);
+	err = revoked_fingerprints(store, &revoked);
+	if (err == MS_OK)
+		err = certdb_list(store, false, &fprs);
+	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+		ca_issued *item;
+		X509 *cert;
+		ms_err lerr = certdb_load(store, fpr, NULL, &cert);
+
+		if (lerr == MS_NOTFOUND)
+			continue;	/* removed meanwhile */
+		if (lerr != MS_OK) {
+			err = lerr;
+			break;
+		}
+		if (!issued_by(c, cert)) {
+			X509_free(cert);
+			continue;
+		}
+		item = g_new0(ca_issued, 1);
+		item->fingerprint = g_strdup(fpr);
+		item->cert = cert;
+		item->serial = serial_hex(cert);
+		if (item->serial == NULL)
+			diag_fatal(EXIT_TEMPFAIL, "out of memory");
+		if (g_hash_table_contains(revoked, fpr))
+			item->status = CA_CERT_REVOKED;
+		else if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+			item->status = CA_CERT_EXPIRED;
+		else
+			item->status = CA_CERT_VALID;
+		g_ptr_array_add(*out, item);
+	}
+	if (fprs != NULL)
+		g_ptr_array_free(fprs, TRUE);
+	if (revoked != NULL)
+		g_hash_table_destroy(revoked);
 	return err;
 }
 

@@ -4,7 +4,7 @@
  * gate before anything is issued), revocation and CRLs.
  *
  * API: ca_init() once per store; ca_load() then ca_issue(), ca_revoke()
- * or ca_publish_crl(), ca_crl_due(); ca_free().  State lives in ca/
+ * or ca_publish_crl(), ca_crl_due(), ca_issued_list(); ca_free().  State lives in ca/
  * (mailseal-store(5)).
  * Writers take the store lock inside, except ca_publish_crl (lock held).
  */
@@ -72,6 +72,28 @@ ms_err ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days,
 
 /* ca_publish_crl - a fresh CRL into the CRL store; lock held */
 ms_err ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem);
+
+typedef enum ca_cert_status {
+	CA_CERT_VALID,
+	CA_CERT_REVOKED,	/* in ca/revoked, whatever its dates */
+	CA_CERT_EXPIRED
+} ca_cert_status;
+
+/* one certificate this CA issued */
+typedef struct ca_issued {
+	char *fingerprint;
+	char *serial;		/* upper-case hex, as in ca/revoked */
+	X509 *cert;
+	ca_cert_status status;
+} ca_issued;
+
+/* ca_issued_list - the certificates of the certificate store this CA
+ * signed, with their status: *out holds ca_issued, freed with it */
+ms_err ca_issued_list(const ms_store *store, const ms_ca *c,
+    GPtrArray **out);
+
+/* ca_status_name - "valid", "revoked" or "expired" */
+const char *ca_status_name(ca_cert_status status);
 
 /* ca_crl_due - true when the CA's installed CRL is missing, not signed
  * by it, or has less than half its period to run; *days gets the period

@@ -459,6 +459,95 @@ same_public_key() {
 	grep -qx "URI:$url" <<<"$output" || fail_with "URL not in the certificate"
 }
 
+# old_cert NAME EMAIL - a certificate signed with the CA's key that expired
+# in 2021, imported into the certificate store; CERT = its fingerprint
+old_cert() {
+	local db=$T/$1.db
+	mkdir "$db"
+	: >"$db/index.txt"
+	echo 01 >"$db/serial"
+	printf '[ca]\ndefault_ca = own\n[own]\ndatabase = %s\nnew_certs_dir = %s\nserial = %s\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\nemailAddress = optional\n[ext]\nsubjectAltName = email:%s\nextendedKeyUsage = emailProtection\n' \
+	    "$db/index.txt" "$db" "$db/serial" "$2" >"$db/ca.cnf"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$db/key.pem" -subj "/CN=$1" -out "$db/req.pem" \
+	    >/dev/null 2>&1 || fail_with "request for $1"
+	openssl ca -batch -notext -config "$db/ca.cnf" -extensions ext \
+	    -keyfile "$STORE/ca/ca.key" -cert "$STORE/ca/ca.pem" \
+	    -startdate 20200101000000Z -enddate 20210101000000Z \
+	    -in "$db/req.pem" -out "$T/$1.pem" >/dev/null 2>&1 ||
+	    fail_with "certificate for $1"
+	run --separate-stderr cs import "$T/$1.pem"
+	expect_status 0
+	CERT=$(fpr "$T/$1.pem")
+}
+
+@test "list: every certificate the CA issued with serial, dates and status valid, revoked or expired; --json" {
+	ca_init --key ec-p256
+	run --separate-stderr ca issue --key ec-p256 vic@example.test 'Vic Valid'
+	expect_status 0
+	local vic=$output
+	cp "$STORE/certs/$vic.pem" "$T/vic.pem"
+	ca_issue rex rex@example.test --key ec-p256
+	local rex=$CERT
+	run --separate-stderr ca revoke "$rex"
+	expect_status 0
+	old_cert olga olga@example.test
+	local olga=$CERT
+	# a certificate of another CA in the same store is not listed
+	pki_ca other '' ec
+	pki_leaf other oscar
+	run --separate-stderr cs import "$PKI/oscar.pem"
+	expect_status 0
+	run --separate-stderr ca list
+	expect_status 0
+	[ "${#lines[@]}" -eq 3 ] || fail_with "three certificates expected"
+	local name fp want serial
+	for name in vic rex olga; do
+		fp=$(fpr "$T/$name.pem")
+		serial=$(openssl x509 -in "$T/$name.pem" -noout -serial | sed 's/^serial=//')
+		case $name in
+		vic) want="valid	vic@example.test	emailAddress=vic@example.test,CN=Vic Valid" ;;
+		rex) want="revoked	rex@example.test	emailAddress=rex@example.test,CN=rex@example.test" ;;
+		olga) want="expired	olga@example.test	CN=olga" ;;
+		esac
+		grep -qxF "$fp	$serial	$(date -u -d "$(openssl x509 -in "$T/$name.pem" -noout -startdate | sed 's/^notBefore=//')" +%F)	$(not_after_day "$T/$name.pem")	$want" <<<"$output" ||
+		    fail_with "line of $name"
+	done
+	run --separate-stderr ca list --json
+	expect_status 0
+	python3 -c '
+import json, sys
+rows = {r["fingerprint"]: r for r in json.loads(sys.stdin.read())}
+assert len(rows) == 3, rows
+assert rows[sys.argv[1]]["status"] == "valid"
+assert rows[sys.argv[1]]["addresses"] == ["vic@example.test"]
+assert rows[sys.argv[1]]["subject"] == "emailAddress=vic@example.test,CN=Vic Valid"
+assert rows[sys.argv[2]]["status"] == "revoked"
+assert rows[sys.argv[3]]["status"] == "expired"
+assert rows[sys.argv[3]]["not_after"] == "2021-01-01"
+assert rows[sys.argv[3]]["not_before"] == "2020-01-01"
+' "$vic" "$rex" "$olga" <<<"$output" || fail_with "JSON listing"
+	run --separate-stderr ca list extra
+	expect_status 64
+}
+
+@test "list without a CA is refused (64); a CA with nothing issued lists nothing" {
+	pki_ca other '' ec
+	run --separate-stderr cs import --roots "$PKI/other.pem"
+	expect_status 0
+	run --separate-stderr ca list
+	expect_status 64
+	[ -z "$output" ] || fail_with "output without a CA"
+	ca_init --key ec-p256
+	run --separate-stderr ca list
+	expect_status 0
+	[ -z "$output" ] || fail_with "a root listed as issued"
+	run --separate-stderr ca list --json
+	expect_status 0
+	[ "$output" = "[
+]" ] || fail_with "empty JSON list"
+}
+
 @test "issue with an invalid address is refused and creates nothing" {
 	ca_init --key ec-p256
 	local before addr
