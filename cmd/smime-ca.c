@@ -22,8 +22,10 @@
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 
@@ -32,6 +34,7 @@ static const char usage[] =
 "                [--crl-url URL] NAME\n"
 "       smime-ca [--store DIR] issue [--key rsa3072 | ec-p256] [--days N] EMAIL\n"
 "                [DISPLAY-NAME]\n"
+"       smime-ca [--store DIR] sign-csr [--days N] FILE\n"
 "       smime-ca [--store DIR] export [--legacy] --password-file FILE\n"
 "                FINGERPRINT\n"
 "       smime-ca [--store DIR] revoke [--days N] FINGERPRINT\n"
@@ -126,6 +129,79 @@ cmd_issue(ms_admin *admin, const char **args)
 	}
 	g_free(fpr);
 	addr_clear(&addr);
+	return err;
+}
+
+/* read_request - a PKCS#10 request in PEM or DER from path, at most
+ * LIMIT_STORE_OBJECT bytes, the whole file and nothing else */
+static X509_REQ *
+read_request(const char *path)
+{
+	GError *error = NULL;
+	char *data = NULL;
+	gsize len = 0;
+	X509_REQ *req = NULL;
+	GStatBuf st;
+
+	if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (guint64)st.st_size > LIMIT_STORE_OBJECT) {
+		diag_error("%s: not a readable file of at most %zu bytes",
+		    path, (size_t)LIMIT_STORE_OBJECT);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &data, &len, &error)) {
+		diag_error("%s", error->message);
+		g_error_free(error);
+		return NULL;
+	}
+	if (len <= LIMIT_STORE_OBJECT) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		const unsigned char *p = (const unsigned char *)data;
+
+		req = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) :
+		    NULL;
+		BIO_free(bio);
+		if (req == NULL) {
+			req = d2i_X509_REQ(NULL, &p, (long)len);
+			if (req != NULL && p != (const unsigned char *)data +
+			    len) {
+				X509_REQ_free(req);
+				req = NULL;
+			}
+		}
+	}
+	ERR_clear_error();
+	g_free(data);
+	if (req == NULL)
+		diag_error("%s: not a PKCS#10 certificate request", path);
+	return req;
+}
+
+static ms_err
+cmd_sign_csr(ms_admin *admin, const char **args)
+{
+	int days = opt_days < 0 ? ISSUE_DAYS_DEFAULT : opt_days;
+	char *fpr = NULL;
+	X509_REQ *req;
+	ms_ca c;
+	ms_err err;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("sign-csr needs exactly one FILE");
+	if (days < 1 || days > ISSUE_DAYS_MAX)
+		ritual_usage_error("--days must be 1 to %d", ISSUE_DAYS_MAX);
+	req = read_request(args[0]);
+	if (req == NULL)
+		return MS_DATA;
+	err = ca_load(admin->store, &c);
+	if (err == MS_OK) {
+		err = ca_sign_request(admin->store, &c, req, days, &fpr);
+		if (err == MS_OK)
+			printf("%s\n", fpr);
+		ca_free(&c);
+	}
+	g_free(fpr);
+	X509_REQ_free(req);
 	return err;
 }
 
@@ -345,6 +421,7 @@ cmd_list(ms_admin *admin, const char **args)
 static const ms_command commands[] = {
 	{ "init", cmd_init, true, "key days crl-url" },
 	{ "issue", cmd_issue, true, "key days" },
+	{ "sign-csr", cmd_sign_csr, true, "days" },
 	{ "export", cmd_export, false, "legacy password-file" },
 	{ "revoke", cmd_revoke, true, "days" },
 	{ "crl", cmd_crl, true, "days" },

@@ -382,12 +382,14 @@ out:
 	return err;
 }
 
-ms_err
-ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
-    const char *display, const char *type, int days, char **fpr_out)
+/* issue_cert - a certificate of the profile for the public key pub,
+ * signed, checked, stored and indexed; key, when not NULL, is its private
+ * key made here and stored beside it */
+static ms_err
+issue_cert(ms_store *store, const ms_ca *c, EVP_PKEY *pub, EVP_PKEY *key,
+    const ms_addr *addr, const char *display, int days, char **fpr_out)
 {
 	const char *problem;
-	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	X509_NAME *name;
 	X509V3_CTX ctx;
@@ -397,11 +399,10 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 
 	*fpr_out = NULL;
 	err = MS_INTERNAL;
-	key = generate_key(type);
 	x = X509_new();
-	if (key == NULL || x == NULL ||
+	if (pub == NULL || x == NULL ||
 	    !X509_set_version(x, X509_VERSION_3) || !random_serial(x) ||
-	    !set_validity(x, days) || !X509_set_pubkey(x, key) ||
+	    !set_validity(x, days) || !X509_set_pubkey(x, pub) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(c->cert)))
 		goto out;
 	name = X509_get_subject_name(x);
@@ -412,7 +413,8 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 		goto out;
 	X509V3_set_ctx(&ctx, c->cert, x, NULL, NULL, 0);
 	if (!add_ext(x, &ctx, NID_basic_constraints, "CA:FALSE") ||
-	    !add_ext(x, &ctx, NID_key_usage, strcmp(type, "rsa3072") == 0 ?
+	    !add_ext(x, &ctx, NID_key_usage,
+	    EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA ?
 	    "critical,digitalSignature,keyEncipherment" :
 	    "critical,digitalSignature,keyAgreement") ||
 	    !add_ext(x, &ctx, NID_ext_key_usage, "emailProtection") ||
@@ -441,7 +443,7 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 	}
 	fpr = cert_fingerprint(x);
 	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
-	if (err == MS_OK)
+	if (err == MS_OK && key != NULL)
 		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
 		err = certdb_add(store, x, false, &was_new);
@@ -460,7 +462,177 @@ out:
 	g_free(cdp);
 	g_free(fpr);
 	X509_free(x);
+	return err;
+}
+
+ms_err
+ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
+    const char *display, const char *type, int days, char **fpr_out)
+{
+	EVP_PKEY *key = generate_key(type);
+	ms_err err = issue_cert(store, c, key, key, addr, display, days,
+	    fpr_out);
+
 	EVP_PKEY_free(key);
+	return err;
+}
+
+/* request_key_ok - the key types the profile allows: RSA of 3072 bits
+ * or more, EC on P-256 or P-384 */
+static bool
+request_key_ok(EVP_PKEY *pub)
+{
+	char curve[32];
+
+	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
+		return EVP_PKEY_get_bits(pub) >= 3072;
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_group_name(pub, curve, sizeof(curve), NULL))
+		return false;
+	return strcmp(curve, "prime256v1") == 0 ||
+	    strcmp(curve, "P-256") == 0 || strcmp(curve, "secp384r1") == 0 ||
+	    strcmp(curve, "P-384") == 0;
+}
+
+/* request_address - the one e-mail address a request names, in its
+ * subjectAltName and subject emailAddress; everything else in the
+ * subject is ignored.  NULL and *why when there is none, more than one,
+ * or a name of another kind */
+static char *
+request_address(X509_REQ *req, const char **why)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	const X509_NAME *subject = X509_REQ_get_subject_name(req);
+	GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+	GENERAL_NAMES *names = NULL;
+	char *addr = NULL;
+	int i = -1;
+
+	*why = NULL;
+	for (int e = 0; e < sk_X509_EXTENSION_num(exts); e++) {
+		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, e);
+
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) ==
+		    NID_subject_alt_name)
+			names = X509V3_EXT_d2i(ext);
+	}
+	for (int n = 0; names != NULL && n < sk_GENERAL_NAME_num(names);
+	    n++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, n);
+		int type;
+		ASN1_IA5STRING *email = GENERAL_NAME_get0_value(gn, &type);
+
+		if (type != GEN_EMAIL) {
+			*why = "a subjectAltName that is not an e-mail address";
+			goto out;
+		}
+		g_ptr_array_add(found, g_strndup((const char *)
+		    ASN1_STRING_get0_data(email), (gsize)
+		    ASN1_STRING_length(email)));
+	}
+	while ((i = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress,
+	    i)) >= 0) {
+		const ASN1_STRING *value = X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subject, i));
+
+		g_ptr_array_add(found, g_strndup((const char *)
+		    ASN1_STRING_get0_data(value), (gsize)
+		    ASN1_STRING_length(value)));
+	}
+	for (guint f = 0; f < found->len; f++)
+		if (strcmp(g_ptr_array_index(found, f),
+		    g_ptr_array_index(found, 0)) != 0) {
+			*why = "more than one e-mail address";
+			goto out;
+		}
+	if (found->len == 0)
+		*why = "no e-mail address";
+	else
+		addr = g_strdup(g_ptr_array_index(found, 0));
+out:
+	GENERAL_NAMES_free(names);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	g_ptr_array_free(found, TRUE);
+	return addr;
+}
+
+/* request_usage_problem - why the request asks for more than an S/MIME
+ * end user (a CA, certificate or CRL signing, another EKU), or NULL */
+static const char *
+request_usage_problem(X509_REQ *req)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	const char *problem = NULL;
+
+	for (int e = 0; problem == NULL && e < sk_X509_EXTENSION_num(exts);
+	    e++) {
+		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, e);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		void *value = nid == NID_basic_constraints ||
+		    nid == NID_key_usage || nid == NID_ext_key_usage ?
+		    X509V3_EXT_d2i(ext) : NULL;
+
+		if (nid == NID_basic_constraints) {
+			BASIC_CONSTRAINTS *bc = value;
+
+			if (bc == NULL || bc->ca)
+				problem = "it asks to be a CA";
+			BASIC_CONSTRAINTS_free(bc);
+		} else if (nid == NID_key_usage) {
+			ASN1_BIT_STRING *ku = value;
+
+			if (ku == NULL || ASN1_BIT_STRING_get_bit(ku, 5) ||
+			    ASN1_BIT_STRING_get_bit(ku, 6))
+				problem = "it asks to sign certificates or "
+				    "CRLs";
+			ASN1_BIT_STRING_free(ku);
+		} else if (nid == NID_ext_key_usage) {
+			EXTENDED_KEY_USAGE *eku = value;
+
+			for (int k = 0; eku != NULL &&
+			    k < sk_ASN1_OBJECT_num(eku); k++)
+				if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, k)) !=
+				    NID_email_protect)
+					problem = "it asks for an extended key "
+					    "usage other than emailProtection";
+			if (eku == NULL)
+				problem = "a damaged extended key usage";
+			EXTENDED_KEY_USAGE_free(eku);
+		}
+	}
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ERR_clear_error();
+	return problem;
+}
+
+ms_err
+ca_sign_request(ms_store *store, const ms_ca *c, X509_REQ *req, int days,
+    char **fpr_out)
+{
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
+	const char *why = NULL;
+	char *text = NULL;
+	ms_addr addr;
+	ms_err err;
+
+	*fpr_out = NULL;
+	if (pub == NULL || X509_REQ_verify(req, pub) != 1)
+		why = "its signature does not verify";
+	else if (!request_key_ok(pub))
+		why = "the key is not RSA of 3072 bits or more, nor EC on "
+		    "P-256 or P-384";
+	else if ((why = request_usage_problem(req)) == NULL)
+		text = request_address(req, &why);
+	ERR_clear_error();
+	if (text != NULL && addr_parse_str(text, &addr, &why) != MS_OK)
+		g_clear_pointer(&text, g_free);
+	if (text == NULL) {
+		diag_error("refusing the request: %s", why);
+		return MS_DATA;
+	}
+	err = issue_cert(store, c, pub, NULL, &addr, NULL, days, fpr_out);
+	addr_clear(&addr);
+	g_free(text);
 	return err;
 }
 

@@ -3,9 +3,9 @@
  * with the S/MIME baseline profile of pki.md section 1 (checked by a lint
  * gate before anything is issued), revocation and CRLs.
  *
- * API: ca_init() once per store; ca_load() then ca_issue(), ca_revoke()
- * or ca_publish_crl(), ca_crl_due(), ca_issued_list(); ca_free().  State lives in ca/
- * (mailseal-store(5)).
+ * API: ca_init() once per store; ca_load() then ca_issue(),
+ * ca_sign_request(), ca_revoke(), ca_publish_crl(), ca_crl_due() or
+ * ca_issued_list(); ca_free().  State lives in ca/ (mailseal-store(5)).
  * Writers take the store lock inside, except ca_publish_crl (lock held).
  */
 #ifndef MAILSEAL_CA_H
@@ -64,6 +64,13 @@ void ca_free(ms_ca *c);
  * indexed; *fpr_out gets its fingerprint */
 ms_err ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
     const char *display, const char *type, int days, char **fpr_out);
+
+/* ca_sign_request - a certificate of the same profile for a PKCS#10
+ * request made elsewhere: its self-signature verified, only its e-mail
+ * address taken, no key stored; MS_DATA (said why) for a request that
+ * does not verify, names no or several addresses or asks for more */
+ms_err ca_sign_request(ms_store *store, const ms_ca *c, X509_REQ *req,
+    int days, char **fpr_out);
 
 /* ca_revoke - record a revocation and publish a CRL (PEM also to pem
  * when not NULL); MS_DATA when fpr was not issued by this CA */

@@ -548,6 +548,102 @@ assert rows[sys.argv[3]]["not_before"] == "2020-01-01"
 ]" ] || fail_with "empty JSON list"
 }
 
+# csr NAME [openssl req options] - an EC P-256 request $T/NAME.csr with
+# its key $T/NAME.key
+csr() {
+	local name=$1
+	shift
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/$name.key" -out "$T/$name.csr" "$@" >/dev/null 2>&1 ||
+	    fail_with "openssl req for $name"
+}
+
+@test "sign-csr: a request made by openssl req gets the issue profile, only its address taken; openssl verifies and cms -sign works" {
+	ca_init --key ec-p256
+	csr zed -subj '/CN=Zed Zero/O=Other Org/OU=Sales' \
+	    -addext 'subjectAltName=email:zed@example.test'
+	run --separate-stderr ca sign-csr --days 30 "$T/zed.csr"
+	expect_status 0
+	is_fpr "$output" || fail_with "no fingerprint"
+	local zed=$output
+	[ -f "$STORE/certs/$zed.pem" ] || fail_with "not stored"
+	[ ! -e "$STORE/keys/$zed.key" ] || fail_with "a key stored for a request"
+	cp "$STORE/certs/$zed.pem" "$T/zed.pem"
+	# the request's key, the profile of issue, nothing else of its subject
+	cmp <(openssl x509 -in "$T/zed.pem" -noout -pubkey) \
+	    <(openssl pkey -in "$T/zed.key" -pubout) || fail_with "public key"
+	run openssl x509 -in "$T/zed.pem" -noout -subject -nameopt RFC2253
+	[ "$output" = "subject=emailAddress=zed@example.test,CN=zed@example.test" ] ||
+	    fail_with "subject"
+	run ext_value "$T/zed.pem" 'X509v3 Extended Key Usage'
+	grep -qx 'E-mail Protection' <<<"$output" || fail_with "EKU"
+	run ext_value "$T/zed.pem" 'X509v3 Key Usage'
+	grep -qx 'Digital Signature, Key Agreement' <<<"$output" || fail_with "KU"
+	[ "$(not_after_day "$T/zed.pem")" = "$(date -u -d '30 days' +%F)" ] ||
+	    fail_with "--days 30"
+	run openssl verify -CAfile "$T/root.pem" -purpose smimesign "$T/zed.pem"
+	[ "$output" = "$T/zed.pem: OK" ] || fail_with "openssl verify"
+	printf 'hello\n' >"$T/msg.txt"
+	openssl cms -sign -binary -in "$T/msg.txt" -signer "$T/zed.pem" \
+	    -inkey "$T/zed.key" -out "$T/msg.p7m" 2>/dev/null ||
+	    fail_with "cms -sign"
+	openssl cms -verify -binary -in "$T/msg.p7m" -CAfile "$T/root.pem" \
+	    -out "$T/msg.out" 2>/dev/null || fail_with "cms -verify"
+	cmp "$T/msg.txt" "$T/msg.out" || fail_with "signed content"
+	# the address in the subject only, and in DER
+	csr amy -subj '/CN=Amy/emailAddress=amy@example.test' -outform DER
+	run --separate-stderr ca sign-csr "$T/amy.csr"
+	expect_status 0
+	is_fpr "$output" || fail_with "DER request"
+}
+
+@test "sign-csr refuses a forged request, a CA, other EKUs, other names, several or no addresses, a weak key" {
+	ca_init --key ec-p256
+	local before
+	csr ok -subj '/CN=ok/emailAddress=ok@example.test' -outform DER
+	# a flipped bit in the signature
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[-3] ^= 1; open(sys.argv[2], "wb").write(d)' \
+	    "$T/ok.csr" "$T/forged.csr"
+	csr ca -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'basicConstraints=critical,CA:TRUE'
+	csr certsign -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'keyUsage=digitalSignature,keyCertSign'
+	csr server -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'extendedKeyUsage=emailProtection,serverAuth'
+	csr dns -subj '/CN=x' \
+	    -addext 'subjectAltName=email:x@example.test,DNS:example.test'
+	csr two -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'subjectAltName=email:y@example.test'
+	csr none -subj '/CN=nobody'
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$T/weak.key" \
+	    -subj '/CN=x/emailAddress=x@example.test' -out "$T/weak.csr" \
+	    >/dev/null 2>&1 || fail_with "RSA 2048 request"
+	printf 'not a request\n' >"$T/junk.csr"
+	before=$(store_snapshot "$STORE")
+	local name why
+	for name in forged ca certsign server dns two none weak junk; do
+		case $name in
+		forged) why='its signature does not verify' ;;
+		ca) why='it asks to be a CA' ;;
+		certsign) why='it asks to sign certificates or CRLs' ;;
+		server) why='it asks for an extended key usage other than emailProtection' ;;
+		dns) why='a subjectAltName that is not an e-mail address' ;;
+		two) why='more than one e-mail address' ;;
+		none) why='no e-mail address' ;;
+		weak) why='the key is not RSA of 3072 bits or more, nor EC on P-256 or P-384' ;;
+		junk) why='not a PKCS#10 certificate request' ;;
+		esac
+		run --separate-stderr ca sign-csr "$T/$name.csr"
+		expect_status 65
+		[ -z "$output" ] || fail_with "$name: output"
+		[[ "$stderr" == *"$why"* ]] || fail_with "$name: reason"
+	done
+	[ "$(store_snapshot "$STORE")" = "$before" ] ||
+	    fail_with "a refused request changed the store"
+	run --separate-stderr ca sign-csr
+	expect_status 64
+}
+
 @test "issue with an invalid address is refused and creates nothing" {
 	ca_init --key ec-p256
 	local before addr
