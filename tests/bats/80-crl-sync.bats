@@ -377,6 +377,21 @@ crl_files() {
 	expect_status 78
 }
 
+# sync_says TEXT WHY - crl-sync exits 0 with its line for the built-in
+# CA starting with TEXT
+sync_says() {
+	run --separate-stderr crl-sync
+	expect_status 0
+	[[ "$output" == "CN=Gateway CA: $1"* ]] || fail_with "$2"
+}
+
+# alice_revoked WHY - openssl finds $T/alice.pem revoked by the CRL store
+alice_revoked() {
+	run openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
+	    -crl_check "$T/alice.pem"
+	[[ "$output" == *"certificate revoked"* ]] || fail_with "$1"
+}
+
 @test "the built-in CA's CRL is issued locally, never fetched from its unreachable URL" {
 	smime-ca init --key ec-p256 --crl-url http://127.0.0.1:1/ca.crl \
 	    'Gateway CA' >/dev/null 2>&1
@@ -389,10 +404,7 @@ crl_files() {
 	    fail_with "no local plan"
 	[ ! -e "$STORE/crls/$hash.r0" ] || fail_with "-n issued a CRL"
 	# no CRL yet: one is made with the CA's key, the URL never tried
-	run --separate-stderr crl-sync
-	expect_status 0
-	[[ "$output" == "CN=Gateway CA: issued locally $hash.r0, CRL number 1, next update "* ]] ||
-	    fail_with "no local CRL"
+	sync_says "issued locally $hash.r0, CRL number 1, next update " "no local CRL"
 	[ "$(echo "$output" | wc -l)" -eq 1 ] || fail_with "one line per CA"
 	[[ "$stderr" != *"127.0.0.1"* ]] || fail_with "the URL was fetched"
 	openssl crl -in "$STORE/crls/$hash.r0" -CAfile "$STORE/ca/ca.pem" \
@@ -400,19 +412,11 @@ crl_files() {
 	openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
 	    -crl_check "$T/alice.pem" >/dev/null || fail_with "CRL not current"
 	# current: kept as it is
-	run --separate-stderr crl-sync
-	expect_status 0
-	[[ "$output" == "CN=Gateway CA: current locally $hash.r0, CRL number 1, "* ]] ||
-	    fail_with "a current CRL re-issued"
+	sync_says "current locally $hash.r0, CRL number 1, " "a current CRL re-issued"
 	# a revocation publishes a CRL that crl-sync keeps
 	smime-ca revoke "$alice" >/dev/null 2>&1
-	run --separate-stderr crl-sync
-	expect_status 0
-	[[ "$output" == "CN=Gateway CA: current locally $hash.r0, CRL number 2, "* ]] ||
-	    fail_with "the revocation's CRL replaced"
-	run openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
-	    -crl_check "$T/alice.pem"
-	[[ "$output" == *"certificate revoked"* ]] || fail_with "not revoked"
+	sync_says "current locally $hash.r0, CRL number 2, " "the revocation's CRL replaced"
+	alice_revoked "not revoked"
 	# less than half its period to run: a fresh one, same revocations
 	mkdir "$T/db"
 	: >"$T/db/index.txt"
@@ -424,14 +428,8 @@ crl_files() {
 	    -crl_lastupdate "$(date_offset -6)" \
 	    -crl_nextupdate "$(date_offset 1)" -out "$STORE/crls/$hash.r0" \
 	    >/dev/null 2>&1 || fail_with "aged CRL"
-	run --separate-stderr crl-sync
-	expect_status 0
-	[[ "$output" == "CN=Gateway CA: issued locally $hash.r0, CRL number 3, "* ]] ||
-	    fail_with "an aging CRL not re-issued"
-	run openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
-	    -crl_check "$T/alice.pem"
-	[[ "$output" == *"certificate revoked"* ]] ||
-	    fail_with "the fresh CRL lost the revocation"
+	sync_says "issued locally $hash.r0, CRL number 3, " "an aging CRL not re-issued"
+	alice_revoked "the fresh CRL lost the revocation"
 }
 
 # pki_crl_with NAME OUT - a CRL of the CA whose files are NAME.pem and
