@@ -90,7 +90,7 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	sms-send mailseal-check mailseal-audit mailseal-init
 LIBS_mailseal-audit = openssl glib-2.0 popt libsodium
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
-LIBS_smime-ca = openssl glib-2.0 popt libsodium
+LIBS_smime-ca = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-enc = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-dec = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium
 LIBS_smime-sign = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium

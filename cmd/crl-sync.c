@@ -3,8 +3,10 @@
  * its issuer and install it in the CRL store (crl-sync(1)).  Run from cron
  * or a timer, never in the mail path (CRL-1).  Sources: the distribution
  * points of the stored roots and of the stored certificates that chain to
- * them (CRL-3), and the crl-urls setting.  One line per CA on stdout.
+ * them (CRL-3), and the crl-urls setting.  The built-in CA's own CRL is
+ * never fetched: it is issued locally when due.  One line per CA on stdout.
  */
+#include "ca.h"
 #include "cert.h"
 #include "certdb.h"
 #include "trust.h"
@@ -53,6 +55,7 @@ typedef struct ca_source {
 	char *label;
 	GPtrArray *urls;	/* complete CRLs, mirrors in order */
 	GPtrArray *delta_urls;	/* freshestCRL */
+	bool local;		/* the built-in CA: no URL, issued here */
 } ca_source;
 
 /* counts of the outcomes, for the exit status */
@@ -192,8 +195,11 @@ collect_store(ms_store *store, ms_trust *trust, bool roots,
 			}
 			sk_X509_pop_free(chain, X509_free);
 		}
-		if (urls->len + deltas->len > 0) {
-			src = source_for(sources, issuer);
+		src = urls->len + deltas->len > 0 ?
+		    source_for(sources, issuer) : NULL;
+		/* the built-in CA's URL may be unreachable from here, and
+		 * its CRL is made here anyway */
+		if (src != NULL && !src->local) {
 			for (guint u = 0; u < urls->len; u++)
 				add_url(src->urls, seen,
 				    g_ptr_array_index(urls, u));
@@ -212,8 +218,8 @@ collect_store(ms_store *store, ms_trust *trust, bool roots,
 /* collect_settings - crl-urls: each its own source until its CRL names
  * the issuer; a URL a certificate names already is not fetched twice */
 static bool
-collect_settings(const ms_settings *settings, GPtrArray *sources,
-    GHashTable *seen)
+collect_settings(const ms_settings *settings, const ms_ca *own,
+    GPtrArray *sources, GHashTable *seen)
 {
 	char **words = g_strsplit_set(settings_get(settings, "crl-urls"),
 	    " \t,", -1);
@@ -223,7 +229,8 @@ collect_settings(const ms_settings *settings, GPtrArray *sources,
 		ca_source *src;
 
 		if (words[i][0] == '\0' || g_hash_table_contains(seen,
-		    words[i]))
+		    words[i]) || (own != NULL && own->state.crl_url != NULL &&
+		    strcmp(words[i], own->state.crl_url) == 0))
 			continue;
 		if (!crl_url_ok(words[i])) {
 			char *shown = diag_mask(words[i], strlen(words[i]));
@@ -322,6 +329,7 @@ fresh(X509_CRL *crl)
 
 typedef struct sync_ctx {
 	ms_store *store;
+	ms_ca *own;		/* the built-in CA, or NULL */
 	ms_trust *trust;
 	GHashTable *jobs;	/* URL -> fetch_job */
 	tally *count;
@@ -466,12 +474,38 @@ sync_list(sync_ctx *c, ca_source *src, GPtrArray *urls, bool delta,
 	return err;
 }
 
+/* sync_local - the built-in CA: a fresh CRL when the installed one is
+ * due, made with the CA's key under the lock held */
+static ms_err
+sync_local(sync_ctx *c, GString *line)
+{
+	X509_CRL *installed = NULL;
+	char *file = NULL, *text;
+	int days;
+	bool due = ca_crl_due(c->store, c->own, &days);
+	ms_err err = MS_OK;
+
+	if (due)
+		err = ca_publish_crl(c->store, c->own, days, NULL);
+	if (err == MS_OK && crl_installed(c->store, X509_get_subject_name(
+	    c->own->cert), false, &installed, &file) == MS_OK) {
+		text = describe(installed);
+		g_string_append_printf(line, "%s locally %s, %s", due ?
+		    "issued" : "current", file, text);
+		g_free(text);
+	}
+	X509_CRL_free(installed);
+	g_free(file);
+	return err;
+}
+
 /* sync_source - one CA: its complete CRL, then its delta CRL */
 static ms_err
 sync_source(sync_ctx *c, ca_source *src)
 {
 	GString *line = g_string_new(NULL), *delta_line = g_string_new(NULL);
-	ms_err err = sync_list(c, src, src->urls, false, line);
+	ms_err err = src->local ? sync_local(c, line) :
+	    sync_list(c, src, src->urls, false, line);
 
 	if (err == MS_OK && src->delta_urls->len > 0) {
 		err = sync_list(c, src, src->delta_urls, true, delta_line);
@@ -487,7 +521,7 @@ sync_source(sync_ctx *c, ca_source *src)
 /* run_sync - fetch every URL at once, then verify and install under the
  * store lock; the network is never touched with the lock held */
 static ms_err
-run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
+run_sync(ms_store *store, ms_trust *trust, ms_ca *own, GPtrArray *sources,
     GHashTable *seen, const fetch_opts *opts, unsigned parallel,
     tally *count, GString *out)
 {
@@ -495,7 +529,7 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 	fetch_job *list = g_new0(fetch_job, g_hash_table_size(seen) + 1);
 	crl_state *states = g_new0(crl_state, g_hash_table_size(seen) + 1);
 	GPtrArray *removed = g_ptr_array_new_with_free_func(g_free);
-	sync_ctx c = { store, trust, jobs, count, out };
+	sync_ctx c = { store, own, trust, jobs, count, out };
 	GHashTableIter iter;
 	gpointer key;
 	size_t n = 0;
@@ -537,10 +571,18 @@ run_sync(ms_store *store, ms_trust *trust, GPtrArray *sources,
 
 /* print_plan - -n: the CAs and the URLs that would be fetched */
 static void
-print_plan(GPtrArray *sources, GString *out)
+print_plan(const ms_store *store, const ms_ca *own, GPtrArray *sources,
+    GString *out)
 {
 	for (guint i = 0; i < sources->len; i++) {
 		ca_source *src = g_ptr_array_index(sources, i);
+		int days;
+
+		if (src->local)
+			g_string_append_printf(out, "%s: %s\n", src->label,
+			    ca_crl_due(store, own, &days) ?
+			    "would issue a CRL locally" :
+			    "CRL current, issued locally");
 
 		for (guint u = 0; u < src->urls->len; u++)
 			g_string_append_printf(out, "%s: would fetch %s\n",
@@ -568,6 +610,7 @@ main(int argc, char **argv)
 	ms_settings *settings = NULL;
 	ms_store *store = NULL;
 	ms_trust *trust = NULL;
+	ms_ca own_ca, *own = NULL;
 	tally count = { 0, 0 };
 	unsigned long long jobs, timeout, delay = 0;
 	ms_err err;
@@ -606,21 +649,29 @@ main(int argc, char **argv)
 		opts.resolve = settings_get(settings, "crl-resolve");
 
 	err = trust_open(store, settings, &trust);
+	if (err == MS_OK && store_exists(store, "ca", "state")) {
+		err = ca_load(store, &own_ca);
+		if (err == MS_OK) {
+			own = &own_ca;
+			source_for(sources, X509_get_subject_name(
+			    own->cert))->local = true;
+		}
+	}
 	if (err == MS_OK)
 		err = collect_store(store, trust, true, sources, seen);
 	if (err == MS_OK)
 		err = collect_store(store, trust, false, sources, seen);
-	if (err == MS_OK && !collect_settings(settings, sources, seen))
+	if (err == MS_OK && !collect_settings(settings, own, sources, seen))
 		err = MS_CONFIG;
 	if (err == MS_OK && opt_dry_run)
-		print_plan(sources, out);
+		print_plan(store, own, sources, out);
 	else if (err == MS_OK) {
 		/* cron: spread the load on the CAs' servers (fetch-crl's
 		 * randomwait) */
 		if (delay > 0)
 			sleep((unsigned)randombytes_uniform((uint32_t)delay +
 			    1));
-		err = run_sync(store, trust, sources, seen, &opts,
+		err = run_sync(store, trust, own, sources, seen, &opts,
 		    (unsigned)jobs, &count, out);
 	}
 	if (err == MS_OK)
@@ -632,6 +683,8 @@ main(int argc, char **argv)
 		err = MS_DATA;
 	else if (err == MS_OK && count.retrieval > 0)
 		err = MS_TEMP;
+	if (own != NULL)
+		ca_free(own);
 	trust_free(trust);
 	g_string_free(out, TRUE);
 	g_hash_table_destroy(seen);

@@ -9,6 +9,7 @@
 #include "trust.h"
 #include "crlstore.h"
 #include "diag.h"
+#include "jsonout.h"
 #include "limits.h"
 #include "ritual.h"
 #include "secret.h"
@@ -21,8 +22,10 @@
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 
@@ -31,14 +34,16 @@ static const char usage[] =
 "                [--crl-url URL] NAME\n"
 "       smime-ca [--store DIR] issue [--key rsa3072 | ec-p256] [--days N] EMAIL\n"
 "                [DISPLAY-NAME]\n"
+"       smime-ca [--store DIR] sign-csr [--days N] FILE\n"
 "       smime-ca [--store DIR] export [--legacy] --password-file FILE\n"
 "                FINGERPRINT\n"
-"       smime-ca [--store DIR] revoke FINGERPRINT\n"
+"       smime-ca [--store DIR] revoke [--days N] FINGERPRINT\n"
 "       smime-ca [--store DIR] crl [--days N]\n"
+"       smime-ca [--store DIR] list [--json]\n"
 "       smime-ca -h | --version\n";
 
 static const char *opt_key, *opt_crl_url, *opt_password_file;
-static int opt_days = -1, opt_legacy;
+static int opt_days = -1, opt_legacy, opt_json;
 
 static struct poptOption options[] = {
 	{ "key", '\0', POPT_ARG_STRING, &opt_key, 0, NULL, NULL },
@@ -47,6 +52,7 @@ static struct poptOption options[] = {
 	{ "legacy", '\0', POPT_ARG_NONE, &opt_legacy, 0, NULL, NULL },
 	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
 	  NULL, NULL },
+	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -123,6 +129,79 @@ cmd_issue(ms_admin *admin, const char **args)
 	}
 	g_free(fpr);
 	addr_clear(&addr);
+	return err;
+}
+
+/* read_request - a PKCS#10 request in PEM or DER from path, at most
+ * LIMIT_STORE_OBJECT bytes, the whole file and nothing else */
+static X509_REQ *
+read_request(const char *path)
+{
+	GError *error = NULL;
+	char *data = NULL;
+	gsize len = 0;
+	X509_REQ *req = NULL;
+	GStatBuf st;
+
+	if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (guint64)st.st_size > LIMIT_STORE_OBJECT) {
+		diag_error("%s: not a readable file of at most %zu bytes",
+		    path, (size_t)LIMIT_STORE_OBJECT);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &data, &len, &error)) {
+		diag_error("%s", error->message);
+		g_error_free(error);
+		return NULL;
+	}
+	if (len <= LIMIT_STORE_OBJECT) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		const unsigned char *p = (const unsigned char *)data;
+
+		req = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) :
+		    NULL;
+		BIO_free(bio);
+		if (req == NULL) {
+			req = d2i_X509_REQ(NULL, &p, (long)len);
+			if (req != NULL && p != (const unsigned char *)data +
+			    len) {
+				X509_REQ_free(req);
+				req = NULL;
+			}
+		}
+	}
+	ERR_clear_error();
+	g_free(data);
+	if (req == NULL)
+		diag_error("%s: not a PKCS#10 certificate request", path);
+	return req;
+}
+
+static ms_err
+cmd_sign_csr(ms_admin *admin, const char **args)
+{
+	int days = opt_days < 0 ? ISSUE_DAYS_DEFAULT : opt_days;
+	char *fpr = NULL;
+	X509_REQ *req;
+	ms_ca c;
+	ms_err err;
+
+	if (args[0] == NULL || args[1] != NULL)
+		ritual_usage_error("sign-csr needs exactly one FILE");
+	if (days < 1 || days > ISSUE_DAYS_MAX)
+		ritual_usage_error("--days must be 1 to %d", ISSUE_DAYS_MAX);
+	req = read_request(args[0]);
+	if (req == NULL)
+		return MS_DATA;
+	err = ca_load(admin->store, &c);
+	if (err == MS_OK) {
+		err = ca_sign_request(admin->store, &c, req, days, &fpr);
+		if (err == MS_OK)
+			printf("%s\n", fpr);
+		ca_free(&c);
+	}
+	g_free(fpr);
+	X509_REQ_free(req);
 	return err;
 }
 
@@ -258,12 +337,95 @@ cmd_crl(ms_admin *admin, const char **args)
 	return err;
 }
 
+/* issued_json - one listed certificate as a JSON object */
+static json_t *
+issued_json(const ca_issued *item, GPtrArray *addrs, const char *subject,
+    const char *not_before, const char *not_after)
+{
+	json_t *object = json_object(), *list = json_array();
+
+	for (guint a = 0; a < addrs->len; a++)
+		json_array_append_new(list, jsonout_string(
+		    ((ms_addr *)g_ptr_array_index(addrs, a))->text));
+	json_object_set_new(object, "fingerprint",
+	    jsonout_string(item->fingerprint));
+	json_object_set_new(object, "serial", jsonout_string(item->serial));
+	json_object_set_new(object, "subject", jsonout_string(subject));
+	json_object_set_new(object, "addresses", list);
+	json_object_set_new(object, "not_before", jsonout_string(not_before));
+	json_object_set_new(object, "not_after", jsonout_string(not_after));
+	json_object_set_new(object, "status",
+	    jsonout_string(ca_status_name(item->status)));
+	return object;
+}
+
+static ms_err
+cmd_list(ms_admin *admin, const char **args)
+{
+	GString *out = g_string_new(NULL);
+	json_t *json = json_array();
+	GPtrArray *issued = NULL;
+	ms_ca c;
+	ms_err err;
+
+	if (args[0] != NULL)
+		ritual_usage_error("list takes no operands");
+	err = ca_load(admin->store, &c);
+	if (err == MS_OK) {
+		err = ca_issued_list(admin->store, &c, &issued);
+		ca_free(&c);
+	}
+	for (guint i = 0; err == MS_OK && i < issued->len; i++) {
+		const ca_issued *item = g_ptr_array_index(issued, i);
+		unsigned malformed;
+		GPtrArray *addrs = cert_addresses(item->cert, &malformed);
+		char *subject = cert_name_text(X509_get_subject_name(
+		    item->cert));
+		char *not_before = cert_date(X509_get0_notBefore(item->cert));
+		char *not_after = cert_date(X509_get0_notAfter(item->cert));
+
+		if (opt_json)
+			json_array_append_new(json, issued_json(item, addrs,
+			    subject, not_before, not_after));
+		else {
+			g_string_append_printf(out, "%s\t%s\t%s\t%s\t%s\t",
+			    item->fingerprint, item->serial, not_before,
+			    not_after, ca_status_name(item->status));
+			for (guint a = 0; a < addrs->len; a++)
+				g_string_append_printf(out, "%s%s", a ? "," :
+				    "", ((ms_addr *)g_ptr_array_index(addrs,
+				    a))->text);
+			g_string_append_printf(out, "%s\t%s\n", addrs->len ?
+			    "" : "-", subject);
+		}
+		g_ptr_array_free(addrs, TRUE);
+		g_free(subject);
+		g_free(not_before);
+		g_free(not_after);
+	}
+	if (err == MS_OK && opt_json) {
+		char *text = jsonout_list(json);
+
+		g_string_assign(out, text);
+		g_free(text);
+	}
+	if (err == MS_OK)
+		err = ritual_output(out->str, out->len);
+	if (issued != NULL)
+		g_ptr_array_free(issued, TRUE);
+	json_decref(json);
+	g_string_free(out, TRUE);
+	return err;
+}
+
 static const ms_command commands[] = {
 	{ "init", cmd_init, true, "key days crl-url" },
 	{ "issue", cmd_issue, true, "key days" },
+	{ "sign-csr", cmd_sign_csr, true, "days" },
 	{ "export", cmd_export, false, "legacy password-file" },
 	{ "revoke", cmd_revoke, true, "days" },
 	{ "crl", cmd_crl, true, "days" },
+	{ "list", cmd_list, false, "json" },
 	{ NULL, NULL, false, NULL }
 };
 

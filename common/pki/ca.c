@@ -382,12 +382,14 @@ out:
 	return err;
 }
 
-ms_err
-ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
-    const char *display, const char *type, int days, char **fpr_out)
+/* issue_cert - a certificate of the profile for the public key pub,
+ * signed, checked, stored and indexed; key, when not NULL, is its private
+ * key made here and stored beside it */
+static ms_err
+issue_cert(ms_store *store, const ms_ca *c, EVP_PKEY *pub, EVP_PKEY *key,
+    const ms_addr *addr, const char *display, int days, char **fpr_out)
 {
 	const char *problem;
-	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	X509_NAME *name;
 	X509V3_CTX ctx;
@@ -397,11 +399,10 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 
 	*fpr_out = NULL;
 	err = MS_INTERNAL;
-	key = generate_key(type);
 	x = X509_new();
-	if (key == NULL || x == NULL ||
+	if (pub == NULL || x == NULL ||
 	    !X509_set_version(x, X509_VERSION_3) || !random_serial(x) ||
-	    !set_validity(x, days) || !X509_set_pubkey(x, key) ||
+	    !set_validity(x, days) || !X509_set_pubkey(x, pub) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(c->cert)))
 		goto out;
 	name = X509_get_subject_name(x);
@@ -412,7 +413,8 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 		goto out;
 	X509V3_set_ctx(&ctx, c->cert, x, NULL, NULL, 0);
 	if (!add_ext(x, &ctx, NID_basic_constraints, "CA:FALSE") ||
-	    !add_ext(x, &ctx, NID_key_usage, strcmp(type, "rsa3072") == 0 ?
+	    !add_ext(x, &ctx, NID_key_usage,
+	    EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA ?
 	    "critical,digitalSignature,keyEncipherment" :
 	    "critical,digitalSignature,keyAgreement") ||
 	    !add_ext(x, &ctx, NID_ext_key_usage, "emailProtection") ||
@@ -441,7 +443,7 @@ ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
 	}
 	fpr = cert_fingerprint(x);
 	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
-	if (err == MS_OK)
+	if (err == MS_OK && key != NULL)
 		err = certdb_key_save(store, x, key);
 	if (err == MS_OK)
 		err = certdb_add(store, x, false, &was_new);
@@ -460,7 +462,177 @@ out:
 	g_free(cdp);
 	g_free(fpr);
 	X509_free(x);
+	return err;
+}
+
+ms_err
+ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
+    const char *display, const char *type, int days, char **fpr_out)
+{
+	EVP_PKEY *key = generate_key(type);
+	ms_err err = issue_cert(store, c, key, key, addr, display, days,
+	    fpr_out);
+
 	EVP_PKEY_free(key);
+	return err;
+}
+
+/* request_key_ok - the key types the profile allows: RSA of 3072 bits
+ * or more, EC on P-256 or P-384 */
+static bool
+request_key_ok(EVP_PKEY *pub)
+{
+	char curve[32];
+
+	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
+		return EVP_PKEY_get_bits(pub) >= 3072;
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_group_name(pub, curve, sizeof(curve), NULL))
+		return false;
+	return strcmp(curve, "prime256v1") == 0 ||
+	    strcmp(curve, "P-256") == 0 || strcmp(curve, "secp384r1") == 0 ||
+	    strcmp(curve, "P-384") == 0;
+}
+
+/* request_address - the one e-mail address a request names, in its
+ * subjectAltName and subject emailAddress; everything else in the
+ * subject is ignored.  NULL and *why when there is none, more than one,
+ * or a name of another kind */
+static char *
+request_address(X509_REQ *req, const char **why)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	const X509_NAME *subject = X509_REQ_get_subject_name(req);
+	GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+	GENERAL_NAMES *names = NULL;
+	char *addr = NULL;
+	int i = -1;
+
+	*why = NULL;
+	for (int e = 0; e < sk_X509_EXTENSION_num(exts); e++) {
+		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, e);
+
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) ==
+		    NID_subject_alt_name)
+			names = X509V3_EXT_d2i(ext);
+	}
+	for (int n = 0; names != NULL && n < sk_GENERAL_NAME_num(names);
+	    n++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, n);
+		int type;
+		ASN1_IA5STRING *email = GENERAL_NAME_get0_value(gn, &type);
+
+		if (type != GEN_EMAIL) {
+			*why = "a subjectAltName that is not an e-mail address";
+			goto out;
+		}
+		g_ptr_array_add(found, g_strndup((const char *)
+		    ASN1_STRING_get0_data(email), (gsize)
+		    ASN1_STRING_length(email)));
+	}
+	while ((i = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress,
+	    i)) >= 0) {
+		const ASN1_STRING *value = X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subject, i));
+
+		g_ptr_array_add(found, g_strndup((const char *)
+		    ASN1_STRING_get0_data(value), (gsize)
+		    ASN1_STRING_length(value)));
+	}
+	for (guint f = 0; f < found->len; f++)
+		if (strcmp(g_ptr_array_index(found, f),
+		    g_ptr_array_index(found, 0)) != 0) {
+			*why = "more than one e-mail address";
+			goto out;
+		}
+	if (found->len == 0)
+		*why = "no e-mail address";
+	else
+		addr = g_strdup(g_ptr_array_index(found, 0));
+out:
+	GENERAL_NAMES_free(names);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	g_ptr_array_free(found, TRUE);
+	return addr;
+}
+
+/* request_usage_problem - why the request asks for more than an S/MIME
+ * end user (a CA, certificate or CRL signing, another EKU), or NULL */
+static const char *
+request_usage_problem(X509_REQ *req)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	const char *problem = NULL;
+
+	for (int e = 0; problem == NULL && e < sk_X509_EXTENSION_num(exts);
+	    e++) {
+		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, e);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		void *value = nid == NID_basic_constraints ||
+		    nid == NID_key_usage || nid == NID_ext_key_usage ?
+		    X509V3_EXT_d2i(ext) : NULL;
+
+		if (nid == NID_basic_constraints) {
+			BASIC_CONSTRAINTS *bc = value;
+
+			if (bc == NULL || bc->ca)
+				problem = "it asks to be a CA";
+			BASIC_CONSTRAINTS_free(bc);
+		} else if (nid == NID_key_usage) {
+			ASN1_BIT_STRING *ku = value;
+
+			if (ku == NULL || ASN1_BIT_STRING_get_bit(ku, 5) ||
+			    ASN1_BIT_STRING_get_bit(ku, 6))
+				problem = "it asks to sign certificates or "
+				    "CRLs";
+			ASN1_BIT_STRING_free(ku);
+		} else if (nid == NID_ext_key_usage) {
+			EXTENDED_KEY_USAGE *eku = value;
+
+			for (int k = 0; eku != NULL &&
+			    k < sk_ASN1_OBJECT_num(eku); k++)
+				if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, k)) !=
+				    NID_email_protect)
+					problem = "it asks for an extended key "
+					    "usage other than emailProtection";
+			if (eku == NULL)
+				problem = "a damaged extended key usage";
+			EXTENDED_KEY_USAGE_free(eku);
+		}
+	}
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ERR_clear_error();
+	return problem;
+}
+
+ms_err
+ca_sign_request(ms_store *store, const ms_ca *c, X509_REQ *req, int days,
+    char **fpr_out)
+{
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
+	const char *why = NULL;
+	char *text = NULL;
+	ms_addr addr;
+	ms_err err;
+
+	*fpr_out = NULL;
+	if (pub == NULL || X509_REQ_verify(req, pub) != 1)
+		why = "its signature does not verify";
+	else if (!request_key_ok(pub))
+		why = "the key is not RSA of 3072 bits or more, nor EC on "
+		    "P-256 or P-384";
+	else if ((why = request_usage_problem(req)) == NULL)
+		text = request_address(req, &why);
+	ERR_clear_error();
+	if (text != NULL && addr_parse_str(text, &addr, &why) != MS_OK)
+		g_clear_pointer(&text, g_free);
+	if (text == NULL) {
+		diag_error("refusing the request: %s", why);
+		return MS_DATA;
+	}
+	err = issue_cert(store, c, pub, NULL, &addr, NULL, days, fpr_out);
+	addr_clear(&addr);
+	g_free(text);
 	return err;
 }
 
@@ -608,14 +780,80 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	return err;
 }
 
+/* seconds - a time difference from ASN1_TIME_diff in seconds */
+static long long
+seconds(int day, int sec)
+{
+	return (long long)day * 86400 + sec;
+}
+
+/* ca_crl_due - the CA's own CRL needs re-issuing: a gateway that only
+ * reads its CRL store must never find it past nextUpdate */
+bool
+ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
+{
+	X509_CRL *crl = NULL;
+	char *file = NULL;
+	const ASN1_TIME *last, *next;
+	int pday, psec, rday, rsec;
+	long long period, remaining;
+	bool due = true;
+
+	*days = CRL_DAYS_DEFAULT;
+	if (crl_installed(store, X509_get_subject_name(c->cert), false, &crl,
+	    &file) != MS_OK)
+		return true;
+	last = X509_CRL_get0_lastUpdate(crl);
+	next = X509_CRL_get0_nextUpdate(crl);
+	/* a CRL of the same name but another key is not the CA's own */
+	if (last != NULL && next != NULL &&
+	    X509_CRL_verify(crl, X509_get0_pubkey(c->cert)) == 1 &&
+	    ASN1_TIME_diff(&pday, &psec, last, next) &&
+	    ASN1_TIME_diff(&rday, &rsec, NULL, next)) {
+		period = seconds(pday, psec);
+		remaining = seconds(rday, rsec);
+		if (period > 0) {
+			long long d = (period + 86399) / 86400;
+
+			*days = d > CRL_DAYS_MAX ? CRL_DAYS_MAX : (int)d;
+		}
+		due = remaining * 2 < period;
+	}
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	g_free(file);
+	return due;
+}
+
+/* issued_by - cert names this CA as issuer and its key signed it */
+static bool
+issued_by(const ms_ca *c, X509 *cert)
+{
+	bool yes = X509_check_issued(c->cert, cert) == X509_V_OK &&
+	    X509_verify(cert, X509_get0_pubkey(c->cert)) == 1;
+
+	ERR_clear_error();
+	return yes;
+}
+
+/* serial_hex - the serial number in upper-case hex, as ca/revoked and
+ * openssl x509 -serial write it (OPENSSL_free), or NULL */
+static char *
+serial_hex(const X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	BN_free(bn);
+	return hex;
+}
+
 ms_err
 ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 {
 	X509 *cert = NULL;
 	GString *revoked = NULL;
-	BIGNUM *bn = NULL;
 	char *hex = NULL, *line = NULL;
-	EVP_PKEY *ca_pub;
 	ms_err err;
 
 	err = certdb_load(store, fpr, NULL, &cert);
@@ -623,16 +861,12 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		diag_error("no certificate %s in the store", fpr);
 	if (err != MS_OK)
 		goto out;
-	ca_pub = X509_get0_pubkey(c->cert);
-	if (X509_check_issued(c->cert, cert) != X509_V_OK ||
-	    X509_verify(cert, ca_pub) != 1) {
-		ERR_clear_error();
+	if (!issued_by(c, cert)) {
 		diag_error("%s was not issued by this CA", fpr);
 		err = MS_DATA;
 		goto out;
 	}
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	hex = bn ? BN_bn2hex(bn) : NULL;
+	hex = serial_hex(cert);
 	if (hex == NULL) {
 		err = MS_INTERNAL;
 		goto out;
@@ -660,8 +894,102 @@ out:
 		g_string_free(revoked, TRUE);
 	g_free(line);
 	OPENSSL_free(hex);
-	BN_free(bn);
 	X509_free(cert);
+	return err;
+}
+
+/* revoked_fingerprints - the set of fingerprints in ca/revoked */
+static ms_err
+revoked_fingerprints(const ms_store *store, GHashTable **out)
+{
+	GString *revoked;
+	char **lines;
+	ms_err err = revoked_read(store, &revoked);
+
+	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	lines = g_strsplit(revoked->str, "\n", -1);
+	for (int i = 0; err == MS_OK && lines[i] != NULL; i++) {
+		char **f = g_strsplit(lines[i], " ", 3);
+
+		if (g_strv_length(f) == 3)
+			g_hash_table_add(*out, g_strdup(f[2]));
+		g_strfreev(f);
+	}
+	g_strfreev(lines);
+	g_string_free(revoked, TRUE);
+	return err;
+}
+
+static void
+issued_free(gpointer p)
+{
+	ca_issued *item = p;
+
+	g_free(item->fingerprint);
+	OPENSSL_free(item->serial);
+	X509_free(item->cert);
+	g_free(item);
+}
+
+const char *
+ca_status_name(ca_cert_status status)
+{
+	switch (status) {
+	case CA_CERT_REVOKED:
+		return "revoked";
+	case CA_CERT_EXPIRED:
+		return "expired";
+	case CA_CERT_VALID:
+		break;
+	}
+	return "valid";
+}
+
+ms_err
+ca_issued_list(const ms_store *store, const ms_ca *c, GPtrArray **out)
+{
+	GPtrArray *fprs = NULL;
+	GHashTable *revoked = NULL;
+	ms_err err;
+
+	*out = g_ptr_array_new_with_free_func(issued_free);
+	err = revoked_fingerprints(store, &revoked);
+	if (err == MS_OK)
+		err = certdb_list(store, false, &fprs);
+	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+		ca_issued *item;
+		X509 *cert;
+		ms_err lerr = certdb_load(store, fpr, NULL, &cert);
+
+		if (lerr == MS_NOTFOUND)
+			continue;	/* removed meanwhile */
+		if (lerr != MS_OK) {
+			err = lerr;
+			break;
+		}
+		if (!issued_by(c, cert)) {
+			X509_free(cert);
+			continue;
+		}
+		item = g_new0(ca_issued, 1);
+		item->fingerprint = g_strdup(fpr);
+		item->cert = cert;
+		item->serial = serial_hex(cert);
+		if (item->serial == NULL)
+			diag_fatal(EXIT_TEMPFAIL, "out of memory");
+		if (g_hash_table_contains(revoked, fpr))
+			item->status = CA_CERT_REVOKED;
+		else if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+			item->status = CA_CERT_EXPIRED;
+		else
+			item->status = CA_CERT_VALID;
+		g_ptr_array_add(*out, item);
+	}
+	if (fprs != NULL)
+		g_ptr_array_free(fprs, TRUE);
+	if (revoked != NULL)
+		g_hash_table_destroy(revoked);
 	return err;
 }
 

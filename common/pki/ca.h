@@ -3,8 +3,9 @@
  * with the S/MIME baseline profile of pki.md section 1 (checked by a lint
  * gate before anything is issued), revocation and CRLs.
  *
- * API: ca_init() once per store; ca_load() then ca_issue(), ca_revoke()
- * or ca_publish_crl(); ca_free().  State lives in ca/ (mailseal-store(5)).
+ * API: ca_init() once per store; ca_load() then ca_issue(),
+ * ca_sign_request(), ca_revoke(), ca_publish_crl(), ca_crl_due() or
+ * ca_issued_list(); ca_free().  State lives in ca/ (mailseal-store(5)).
  * Writers take the store lock inside, except ca_publish_crl (lock held).
  */
 #ifndef MAILSEAL_CA_H
@@ -64,6 +65,13 @@ void ca_free(ms_ca *c);
 ms_err ca_issue(ms_store *store, const ms_ca *c, const ms_addr *addr,
     const char *display, const char *type, int days, char **fpr_out);
 
+/* ca_sign_request - a certificate of the same profile for a PKCS#10
+ * request made elsewhere: its self-signature verified, only its e-mail
+ * address taken, no key stored; MS_DATA (said why) for a request that
+ * does not verify, names no or several addresses or asks for more */
+ms_err ca_sign_request(ms_store *store, const ms_ca *c, X509_REQ *req,
+    int days, char **fpr_out);
+
 /* ca_revoke - record a revocation and publish a CRL (PEM also to pem
  * when not NULL); MS_DATA when fpr was not issued by this CA */
 ms_err ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days,
@@ -71,5 +79,32 @@ ms_err ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days,
 
 /* ca_publish_crl - a fresh CRL into the CRL store; lock held */
 ms_err ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem);
+
+typedef enum ca_cert_status {
+	CA_CERT_VALID,
+	CA_CERT_REVOKED,	/* in ca/revoked, whatever its dates */
+	CA_CERT_EXPIRED
+} ca_cert_status;
+
+/* one certificate this CA issued */
+typedef struct ca_issued {
+	char *fingerprint;
+	char *serial;		/* upper-case hex, as in ca/revoked */
+	X509 *cert;
+	ca_cert_status status;
+} ca_issued;
+
+/* ca_issued_list - the certificates of the certificate store this CA
+ * signed, with their status: *out holds ca_issued, freed with it */
+ms_err ca_issued_list(const ms_store *store, const ms_ca *c,
+    GPtrArray **out);
+
+/* ca_status_name - "valid", "revoked" or "expired" */
+const char *ca_status_name(ca_cert_status status);
+
+/* ca_crl_due - true when the CA's installed CRL is missing, not signed
+ * by it, or has less than half its period to run; *days gets the period
+ * for the next one (that of the installed CRL, else CRL_DAYS_DEFAULT) */
+bool ca_crl_due(const ms_store *store, const ms_ca *c, int *days);
 
 #endif

@@ -357,6 +357,36 @@ same_public_key() {
 	    grep -q "Serial Number: $serial" || fail_with "serial not in the CRL"
 }
 
+@test "revoke writes the CRL it installed to standard output, as its page says; --days sets its period" {
+	ca_init --key ec-p256
+	ca_issue rob rob@example.test --key ec-p256
+	local rob=$CERT
+	run --separate-stderr ca revoke --days 2 "$rob"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/revoke.crl"
+	[ "${lines[0]}" = "-----BEGIN X509 CRL-----" ] || fail_with "no PEM CRL"
+	[ "${lines[-1]}" = "-----END X509 CRL-----" ] ||
+	    fail_with "more than the CRL"
+	run openssl crl -in "$T/revoke.crl" -CAfile "$T/root.pem" -noout
+	[ "$output" = "verify OK" ] || fail_with "the CRL does not verify"
+	local hash serial last next
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	cmp <(openssl crl -in "$STORE/crls/$hash.r0" -outform DER) \
+	    <(openssl crl -in "$T/revoke.crl" -outform DER) ||
+	    fail_with "printed CRL is not the installed one"
+	serial=$(openssl x509 -in "$T/rob.pem" -noout -serial | sed 's/^serial=//')
+	openssl crl -in "$T/revoke.crl" -noout -text |
+	    grep -q "Serial Number: $serial" || fail_with "serial not listed"
+	last=$(openssl crl -in "$T/revoke.crl" -noout -lastupdate | sed 's/^lastUpdate=//')
+	next=$(openssl crl -in "$T/revoke.crl" -noout -nextupdate | sed 's/^nextUpdate=//')
+	[ $(($(date -u -d "$next" +%s) - $(date -u -d "$last" +%s))) -eq \
+	    $((2 * 86400)) ] || fail_with "--days 2 not applied"
+	# the page documents both the output and --days for revoke
+	local page=$BATS_TEST_DIRNAME/../../man/smime-ca.1
+	grep -q '^That CRL is also written in PEM to standard output' "$page" ||
+	    fail_with "page does not say revoke prints the CRL"
+}
+
 @test "smime-ca crl prints a CRL that openssl verifies; its number increases" {
 	ca_init --key ec-p256
 	run --separate-stderr ca crl
@@ -427,6 +457,191 @@ same_public_key() {
 	expect_status 0
 	[ "${#lines[@]}" -ge 2 ] || fail_with "no CRL distribution point"
 	grep -qx "URI:$url" <<<"$output" || fail_with "URL not in the certificate"
+}
+
+# old_cert NAME EMAIL - a certificate signed with the CA's key that expired
+# in 2021, imported into the certificate store; CERT = its fingerprint
+old_cert() {
+	local db=$T/$1.db
+	mkdir "$db"
+	: >"$db/index.txt"
+	echo 01 >"$db/serial"
+	printf '[ca]\ndefault_ca = own\n[own]\ndatabase = %s\nnew_certs_dir = %s\nserial = %s\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\nemailAddress = optional\n[ext]\nsubjectAltName = email:%s\nextendedKeyUsage = emailProtection\n' \
+	    "$db/index.txt" "$db" "$db/serial" "$2" >"$db/ca.cnf"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$db/key.pem" -subj "/CN=$1" -out "$db/req.pem" \
+	    >/dev/null 2>&1 || fail_with "request for $1"
+	openssl ca -batch -notext -config "$db/ca.cnf" -extensions ext \
+	    -keyfile "$STORE/ca/ca.key" -cert "$STORE/ca/ca.pem" \
+	    -startdate 20200101000000Z -enddate 20210101000000Z \
+	    -in "$db/req.pem" -out "$T/$1.pem" >/dev/null 2>&1 ||
+	    fail_with "certificate for $1"
+	run --separate-stderr cs import "$T/$1.pem"
+	expect_status 0
+	CERT=$(fpr "$T/$1.pem")
+}
+
+@test "list: every certificate the CA issued with serial, dates and status valid, revoked or expired; --json" {
+	ca_init --key ec-p256
+	run --separate-stderr ca issue --key ec-p256 vic@example.test 'Vic Valid'
+	expect_status 0
+	local vic=$output
+	cp "$STORE/certs/$vic.pem" "$T/vic.pem"
+	ca_issue rex rex@example.test --key ec-p256
+	local rex=$CERT
+	run --separate-stderr ca revoke "$rex"
+	expect_status 0
+	old_cert olga olga@example.test
+	local olga=$CERT
+	# a certificate of another CA in the same store is not listed
+	pki_ca other '' ec
+	pki_leaf other oscar
+	run --separate-stderr cs import "$PKI/oscar.pem"
+	expect_status 0
+	run --separate-stderr ca list
+	expect_status 0
+	[ "${#lines[@]}" -eq 3 ] || fail_with "three certificates expected"
+	local name fp want serial
+	for name in vic rex olga; do
+		fp=$(fpr "$T/$name.pem")
+		serial=$(openssl x509 -in "$T/$name.pem" -noout -serial | sed 's/^serial=//')
+		case $name in
+		vic) want="valid	vic@example.test	emailAddress=vic@example.test,CN=Vic Valid" ;;
+		rex) want="revoked	rex@example.test	emailAddress=rex@example.test,CN=rex@example.test" ;;
+		olga) want="expired	olga@example.test	CN=olga" ;;
+		esac
+		grep -qxF "$fp	$serial	$(date -u -d "$(openssl x509 -in "$T/$name.pem" -noout -startdate | sed 's/^notBefore=//')" +%F)	$(not_after_day "$T/$name.pem")	$want" <<<"$output" ||
+		    fail_with "line of $name"
+	done
+	run --separate-stderr ca list --json
+	expect_status 0
+	python3 -c '
+import json, sys
+rows = {r["fingerprint"]: r for r in json.loads(sys.stdin.read())}
+assert len(rows) == 3, rows
+assert rows[sys.argv[1]]["status"] == "valid"
+assert rows[sys.argv[1]]["addresses"] == ["vic@example.test"]
+assert rows[sys.argv[1]]["subject"] == "emailAddress=vic@example.test,CN=Vic Valid"
+assert rows[sys.argv[2]]["status"] == "revoked"
+assert rows[sys.argv[3]]["status"] == "expired"
+assert rows[sys.argv[3]]["not_after"] == "2021-01-01"
+assert rows[sys.argv[3]]["not_before"] == "2020-01-01"
+' "$vic" "$rex" "$olga" <<<"$output" || fail_with "JSON listing"
+	run --separate-stderr ca list extra
+	expect_status 64
+}
+
+@test "list without a CA is refused (64); a CA with nothing issued lists nothing" {
+	pki_ca other '' ec
+	run --separate-stderr cs import --roots "$PKI/other.pem"
+	expect_status 0
+	run --separate-stderr ca list
+	expect_status 64
+	[ -z "$output" ] || fail_with "output without a CA"
+	ca_init --key ec-p256
+	run --separate-stderr ca list
+	expect_status 0
+	[ -z "$output" ] || fail_with "a root listed as issued"
+	run --separate-stderr ca list --json
+	expect_status 0
+	[ "$output" = "[
+]" ] || fail_with "empty JSON list"
+}
+
+# csr NAME [openssl req options] - an EC P-256 request $T/NAME.csr with
+# its key $T/NAME.key
+csr() {
+	local name=$1
+	shift
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/$name.key" -out "$T/$name.csr" "$@" >/dev/null 2>&1 ||
+	    fail_with "openssl req for $name"
+}
+
+@test "sign-csr: a request made by openssl req gets the issue profile, only its address taken; openssl verifies and cms -sign works" {
+	ca_init --key ec-p256
+	csr zed -subj '/CN=Zed Zero/O=Other Org/OU=Sales' \
+	    -addext 'subjectAltName=email:zed@example.test'
+	run --separate-stderr ca sign-csr --days 30 "$T/zed.csr"
+	expect_status 0
+	is_fpr "$output" || fail_with "no fingerprint"
+	local zed=$output
+	[ -f "$STORE/certs/$zed.pem" ] || fail_with "not stored"
+	[ ! -e "$STORE/keys/$zed.key" ] || fail_with "a key stored for a request"
+	cp "$STORE/certs/$zed.pem" "$T/zed.pem"
+	# the request's key, the profile of issue, nothing else of its subject
+	cmp <(openssl x509 -in "$T/zed.pem" -noout -pubkey) \
+	    <(openssl pkey -in "$T/zed.key" -pubout) || fail_with "public key"
+	run openssl x509 -in "$T/zed.pem" -noout -subject -nameopt RFC2253
+	[ "$output" = "subject=emailAddress=zed@example.test,CN=zed@example.test" ] ||
+	    fail_with "subject"
+	run ext_value "$T/zed.pem" 'X509v3 Extended Key Usage'
+	grep -qx 'E-mail Protection' <<<"$output" || fail_with "EKU"
+	run ext_value "$T/zed.pem" 'X509v3 Key Usage'
+	grep -qx 'Digital Signature, Key Agreement' <<<"$output" || fail_with "KU"
+	[ "$(not_after_day "$T/zed.pem")" = "$(date -u -d '30 days' +%F)" ] ||
+	    fail_with "--days 30"
+	run openssl verify -CAfile "$T/root.pem" -purpose smimesign "$T/zed.pem"
+	[ "$output" = "$T/zed.pem: OK" ] || fail_with "openssl verify"
+	printf 'hello\n' >"$T/msg.txt"
+	openssl cms -sign -binary -in "$T/msg.txt" -signer "$T/zed.pem" \
+	    -inkey "$T/zed.key" -out "$T/msg.p7m" 2>/dev/null ||
+	    fail_with "cms -sign"
+	openssl cms -verify -binary -in "$T/msg.p7m" -CAfile "$T/root.pem" \
+	    -out "$T/msg.out" 2>/dev/null || fail_with "cms -verify"
+	cmp "$T/msg.txt" "$T/msg.out" || fail_with "signed content"
+	# the address in the subject only, and in DER
+	csr amy -subj '/CN=Amy/emailAddress=amy@example.test' -outform DER
+	run --separate-stderr ca sign-csr "$T/amy.csr"
+	expect_status 0
+	is_fpr "$output" || fail_with "DER request"
+}
+
+@test "sign-csr refuses a forged request, a CA, other EKUs, other names, several or no addresses, a weak key" {
+	ca_init --key ec-p256
+	local before
+	csr ok -subj '/CN=ok/emailAddress=ok@example.test' -outform DER
+	# a flipped bit in the signature
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[-3] ^= 1; open(sys.argv[2], "wb").write(d)' \
+	    "$T/ok.csr" "$T/forged.csr"
+	csr ca -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'basicConstraints=critical,CA:TRUE'
+	csr certsign -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'keyUsage=digitalSignature,keyCertSign'
+	csr server -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'extendedKeyUsage=emailProtection,serverAuth'
+	csr dns -subj '/CN=x' \
+	    -addext 'subjectAltName=email:x@example.test,DNS:example.test'
+	csr two -subj '/CN=x/emailAddress=x@example.test' \
+	    -addext 'subjectAltName=email:y@example.test'
+	csr none -subj '/CN=nobody'
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$T/weak.key" \
+	    -subj '/CN=x/emailAddress=x@example.test' -out "$T/weak.csr" \
+	    >/dev/null 2>&1 || fail_with "RSA 2048 request"
+	printf 'not a request\n' >"$T/junk.csr"
+	before=$(store_snapshot "$STORE")
+	local name why
+	for name in forged ca certsign server dns two none weak junk; do
+		case $name in
+		forged) why='its signature does not verify' ;;
+		ca) why='it asks to be a CA' ;;
+		certsign) why='it asks to sign certificates or CRLs' ;;
+		server) why='it asks for an extended key usage other than emailProtection' ;;
+		dns) why='a subjectAltName that is not an e-mail address' ;;
+		two) why='more than one e-mail address' ;;
+		none) why='no e-mail address' ;;
+		weak) why='the key is not RSA of 3072 bits or more, nor EC on P-256 or P-384' ;;
+		junk) why='not a PKCS#10 certificate request' ;;
+		esac
+		run --separate-stderr ca sign-csr "$T/$name.csr"
+		expect_status 65
+		[ -z "$output" ] || fail_with "$name: output"
+		[[ "$stderr" == *"$why"* ]] || fail_with "$name: reason"
+	done
+	[ "$(store_snapshot "$STORE")" = "$before" ] ||
+	    fail_with "a refused request changed the store"
+	run --separate-stderr ca sign-csr
+	expect_status 64
 }
 
 @test "issue with an invalid address is refused and creates nothing" {

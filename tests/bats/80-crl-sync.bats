@@ -377,6 +377,61 @@ crl_files() {
 	expect_status 78
 }
 
+# sync_says TEXT WHY - crl-sync exits 0 with its line for the built-in
+# CA starting with TEXT
+sync_says() {
+	run --separate-stderr crl-sync
+	expect_status 0
+	[[ "$output" == "CN=Gateway CA: $1"* ]] || fail_with "$2"
+}
+
+# alice_revoked WHY - openssl finds $T/alice.pem revoked by the CRL store
+alice_revoked() {
+	run openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
+	    -crl_check "$T/alice.pem"
+	[[ "$output" == *"certificate revoked"* ]] || fail_with "$1"
+}
+
+@test "the built-in CA's CRL is issued locally, never fetched from its unreachable URL" {
+	smime-ca init --key ec-p256 --crl-url http://127.0.0.1:1/ca.crl \
+	    'Gateway CA' >/dev/null 2>&1
+	alice=$(smime-ca issue --key ec-p256 alice@example.test 2>/dev/null)
+	certstore export "$alice" >"$T/alice.pem"
+	hash=$(openssl x509 -in "$STORE/ca/ca.pem" -noout -subject_hash)
+	run --separate-stderr crl-sync -n
+	expect_status 0
+	[ "$output" = "CN=Gateway CA: would issue a CRL locally" ] ||
+	    fail_with "no local plan"
+	[ ! -e "$STORE/crls/$hash.r0" ] || fail_with "-n issued a CRL"
+	# no CRL yet: one is made with the CA's key, the URL never tried
+	sync_says "issued locally $hash.r0, CRL number 1, next update " "no local CRL"
+	[ "$(echo "$output" | wc -l)" -eq 1 ] || fail_with "one line per CA"
+	[[ "$stderr" != *"127.0.0.1"* ]] || fail_with "the URL was fetched"
+	openssl crl -in "$STORE/crls/$hash.r0" -CAfile "$STORE/ca/ca.pem" \
+	    -noout 2>/dev/null || fail_with "the CRL does not verify"
+	openssl verify -CAfile "$STORE/ca/ca.pem" -CApath "$STORE/crls" \
+	    -crl_check "$T/alice.pem" >/dev/null || fail_with "CRL not current"
+	# current: kept as it is
+	sync_says "current locally $hash.r0, CRL number 1, " "a current CRL re-issued"
+	# a revocation publishes a CRL that crl-sync keeps
+	smime-ca revoke "$alice" >/dev/null 2>&1
+	sync_says "current locally $hash.r0, CRL number 2, " "the revocation's CRL replaced"
+	alice_revoked "not revoked"
+	# less than half its period to run: a fresh one, same revocations
+	mkdir "$T/db"
+	: >"$T/db/index.txt"
+	echo 02 >"$T/db/crlnumber"
+	printf '[ca]\ndefault_ca = own\n[own]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n' \
+	    "$T/db/index.txt" "$T/db/crlnumber" >"$T/db/ca.cnf"
+	openssl ca -batch -config "$T/db/ca.cnf" -gencrl \
+	    -keyfile "$STORE/ca/ca.key" -cert "$STORE/ca/ca.pem" \
+	    -crl_lastupdate "$(date_offset -6)" \
+	    -crl_nextupdate "$(date_offset 1)" -out "$STORE/crls/$hash.r0" \
+	    >/dev/null 2>&1 || fail_with "aged CRL"
+	sync_says "issued locally $hash.r0, CRL number 3, " "an aging CRL not re-issued"
+	alice_revoked "the fresh CRL lost the revocation"
+}
+
 # pki_crl_with NAME OUT - a CRL of the CA whose files are NAME.pem and
 # NAME.key, with the database of the CA made last under that subject
 pki_crl_with() {
