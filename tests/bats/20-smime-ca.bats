@@ -387,6 +387,23 @@ same_public_key() {
 	    fail_with "page does not say revoke prints the CRL"
 }
 
+@test "revoke: a fingerprint the store lacks exits 1, a certificate of another CA 65, as the page says; no CRL is written" {
+	ca_init
+	pki_ca other '' ec
+	pki_leaf other oscar
+	run --separate-stderr cs import "$PKI/oscar.pem"
+	expect_status 0
+	local oscar
+	oscar=$(fpr "$PKI/oscar.pem")
+	run --separate-stderr ca revoke "$(printf '%064d' 7)"
+	expect_status 1
+	[ -z "$output" ] || fail_with "a CRL was printed for a missing certificate"
+	run --separate-stderr ca revoke "$oscar"
+	expect_status 65
+	[ -z "$output" ] || fail_with "a CRL was printed for another CA's certificate"
+	grep -q 'not issued by this CA' <<<"$stderr" || fail_with "no reason given"
+}
+
 @test "smime-ca crl prints a CRL that openssl verifies; its number increases" {
 	ca_init --key ec-p256
 	run --separate-stderr ca crl
