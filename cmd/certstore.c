@@ -25,7 +25,7 @@
 
 static const char usage[] =
 "usage: certstore [--store DIR] import [--roots] [--password-file FILE] FILE ...\n"
-"       certstore [--store DIR] list [--roots] [--json]\n"
+"       certstore [--store DIR] list [--roots] [--json] [--expiring DAYS]\n"
 "       certstore [--store DIR] find [--encrypt | --sign] ADDRESS\n"
 "       certstore [--store DIR] verify [--encrypt | --sign] [--address ADDRESS]\n"
 "                 FINGERPRINT\n"
@@ -34,7 +34,7 @@ static const char usage[] =
 "       certstore -h | --version\n";
 
 static int opt_roots, opt_json, opt_encrypt, opt_sign;
-static const char *opt_password_file, *opt_address;
+static const char *opt_password_file, *opt_address, *opt_expiring;
 
 static struct poptOption options[] = {
 	{ "roots", '\0', POPT_ARG_NONE, &opt_roots, 0, NULL, NULL },
@@ -44,6 +44,7 @@ static struct poptOption options[] = {
 	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
 	  NULL, NULL },
 	{ "address", '\0', POPT_ARG_STRING, &opt_address, 0, NULL, NULL },
+	{ "expiring", '\0', POPT_ARG_STRING, &opt_expiring, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -451,17 +452,101 @@ serial_hex(X509 *cert)
 	return out;
 }
 
+/* the window of "expiring" when --expiring does not set one, in days:
+ * mailseal-check's too */
+#define LIST_EXPIRING_DAYS 30
+#define LIST_EXPIRING_MAX_DAYS 36500
+
+/* ends_before - the certificate's notAfter falls before days from now */
+static bool
+ends_before(X509 *cert, unsigned long days)
+{
+	time_t limit = time(NULL) + (time_t)days * 86400;
+
+	return X509_cmp_time(X509_get0_notAfter(cert), &limit) < 0;
+}
+
+/* list_status - one word for what a certificate is good for now: a root
+ * by its dates; any other by the trust decision for encryption or, when
+ * its usage allows only that, signing */
+static ms_err
+list_status(ms_trust *trust, X509 *cert, bool root, unsigned long window,
+    const char **status)
+{
+	static const unsigned usage_flags = CERT_WRONG_USAGE |
+	    CERT_WRONG_EXTENDED_USAGE | CERT_NO_PRIVATE_KEY;
+	cert_verdict verdict;
+	unsigned refused = 0;
+	bool usable = false;
+	ms_err err = MS_OK;
+
+	if (root) {
+		if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+			refused = CERT_EXPIRED;
+		else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+			refused = CERT_NOT_YET_VALID;
+		else
+			usable = true;
+	} else {
+		for (int p = 0; err == MS_OK && !usable && p < 2; p++) {
+			verdict_init(&verdict);
+			err = trust_check(trust, cert, p == 0 ?
+			    CERT_PURPOSE_ENCRYPT : CERT_PURPOSE_SIGN, NULL,
+			    &verdict);
+			/* a partner's signing certificate serves to verify:
+			 * no private key of ours is no fault of it */
+			usable = err == MS_OK && (verdict.usable || (p == 1 &&
+			    (verdict.refused & ~CERT_NO_PRIVATE_KEY) == 0));
+			if (p == 0 || (verdict.refused & ~usage_flags) != 0)
+				refused |= verdict.refused;
+			verdict_clear(&verdict);
+		}
+	}
+	if (err != MS_OK)
+		return err;
+	if (usable)
+		*status = ends_before(cert, window) ? "expiring" :
+		    root ? "valid" : "usable";
+	else if (refused & CERT_REVOKED_FLAGS)
+		*status = "revoked";
+	else if (refused & (CERT_EXPIRED | CERT_ISSUER_EXPIRED))
+		*status = "expired";
+	else if (refused & (CERT_NOT_YET_VALID | CERT_ISSUER_NOT_YET_VALID))
+		*status = "not-yet-valid";
+	else if (refused & CERT_UNTRUSTED)
+		*status = "untrusted";
+	else if (refused & CERT_REVOCATION_UNKNOWN)
+		*status = "revocation-unknown";
+	else
+		*status = "unusable";
+	return MS_OK;
+}
+
 static ms_err
 cmd_list(ms_admin *admin, const char **args)
 {
 	ms_store *store = admin->store;
-	GPtrArray *fprs;
+	GPtrArray *fprs = NULL;
 	json_t *json = json_array();
+	unsigned long window = LIST_EXPIRING_DAYS;
+	ms_trust *trust = NULL;
+	const char *status;
 	ms_err err;
 
 	if (args[0] != NULL)
 		ritual_usage_error("list takes no operands");
-	err = certdb_list(store, opt_roots, &fprs);
+	if (opt_expiring != NULL) {
+		guint64 days;
+
+		if (!g_ascii_string_to_unsigned(opt_expiring, 10, 0,
+		    LIST_EXPIRING_MAX_DAYS, &days, NULL))
+			ritual_usage_error("--expiring takes a number of days "
+			    "from 0 to %d", LIST_EXPIRING_MAX_DAYS);
+		window = (unsigned long)days;
+	}
+	err = trust_open(store, admin->settings, &trust);
+	if (err == MS_OK)
+		err = certdb_list(store, opt_roots, &fprs);
 	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
 		X509 *cert;
@@ -475,7 +560,16 @@ cmd_list(ms_admin *admin, const char **args)
 		lerr = certdb_load(store, fpr, NULL, &cert);
 		if (lerr == MS_NOTFOUND)
 			continue;
+		if (lerr == MS_OK && opt_expiring != NULL &&
+		    !ends_before(cert, window)) {
+			X509_free(cert);
+			continue;
+		}
+		if (lerr == MS_OK)
+			lerr = list_status(trust, cert, opt_roots, window,
+			    &status);
 		if (lerr != MS_OK) {
+			X509_free(cert);
 			err = lerr;
 			break;
 		}
@@ -512,6 +606,8 @@ cmd_list(ms_admin *admin, const char **args)
 			    json_boolean(has_key));
 			json_object_set_new(object, "root",
 			    json_boolean(opt_roots));
+			json_object_set_new(object, "status",
+			    jsonout_string(status));
 			json_array_append_new(json, object);
 		} else {
 			for (guint a = 0; a < addrs->len; a++) {
@@ -520,9 +616,9 @@ cmd_list(ms_admin *admin, const char **args)
 				g_string_append_printf(alist, "%s%s",
 				    a ? "," : "", ad->text);
 			}
-			printf("%s\t%s\t%s\t%s\t%s\n", fpr, na,
+			printf("%s\t%s\t%s\t%s\t%s\t%s\n", fpr, na,
 			    alist->len ? alist->str : "-",
-			    has_key ? "key" : "-", subject);
+			    has_key ? "key" : "-", status, subject);
 		}
 		g_string_free(alist, TRUE);
 		g_ptr_array_free(addrs, TRUE);
@@ -540,7 +636,9 @@ cmd_list(ms_admin *admin, const char **args)
 		g_free(text);
 	}
 	json_decref(json);
-	g_ptr_array_free(fprs, TRUE);
+	if (fprs != NULL)
+		g_ptr_array_free(fprs, TRUE);
+	trust_free(trust);
 	return err;
 }
 
@@ -686,7 +784,7 @@ cmd_remove(ms_admin *admin, const char **args)
 
 static const ms_command commands[] = {
 	{ "import", cmd_import, true, "roots password-file" },
-	{ "list", cmd_list, false, "roots json" },
+	{ "list", cmd_list, false, "roots json expiring" },
 	{ "find", cmd_find, false, "encrypt sign" },
 	{ "verify", cmd_verify, false, "encrypt sign address" },
 	{ "export", cmd_export, false, "" },

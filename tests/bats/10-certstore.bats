@@ -610,14 +610,15 @@ legacy_p12() {
 	[ "${#lines[@]}" -eq 2 ] || fail_with "two certificates listed"
 	local line
 	line=$(printf '%s\n' "${lines[@]}" | grep "^$m	")
-	[ "$(printf '%s' "$line" | awk -F'\t' '{ print NF }')" -eq 5 ] ||
-	    fail_with "five tab-separated fields"
-	IFS=$'\t' read -r f1 f2 f3 f4 f5 <<<"$line"
+	[ "$(printf '%s' "$line" | awk -F'\t' '{ print NF }')" -eq 6 ] ||
+	    fail_with "six tab-separated fields"
+	IFS=$'\t' read -r f1 f2 f3 f4 f5 f6 <<<"$line"
 	[ "$f1" = "$m" ] || fail_with "fingerprint field"
 	[ "$f2" = "$(not_after_day "$PKI/multi.pem")" ] || fail_with "notAfter field: $f2"
 	[ "$f3" = multi@example.test,other@example.test ] || fail_with "addresses field: $f3"
 	[ "$f4" = - ] || fail_with "key field: $f4"
-	[[ $f5 == *"Multi User"* ]] || fail_with "subject field: $f5"
+	[ "$f5" = usable ] || fail_with "status field: $f5"
+	[[ $f6 == *"Multi User"* ]] || fail_with "subject field: $f6"
 	printf '%s\n' "${lines[@]}" | grep -q "^$a	$(not_after_day "$PKI/ann.pem")	ann@example.test	-	.*ann" ||
 	    fail_with "second line"
 	# the root is in the root store, not in the certificate store
@@ -641,6 +642,57 @@ legacy_p12() {
 	[ "${#lines[@]}" -eq 1 ] || fail_with "one root"
 	[[ ${lines[0]} == "$(fpr "$PKI/root.pem")	$(not_after_day "$PKI/root.pem")	"* ]] ||
 	    fail_with "root line"
+}
+
+@test "list: each certificate's status (usable, expiring, expired, revoked, untrusted, root valid); --expiring DAYS lists only those ending within DAYS" {
+	good_pki
+	pki_leaf root soon key=rsa2048 start=-10 end=10
+	pki_leaf root old key=rsa2048 start=-400 end=-1
+	pki_leaf root gone key=rsa2048 start=-2
+	pki_ca stranger
+	pki_leaf stranger lone key=rsa2048
+	local n
+	for n in soon old gone lone; do
+		import_cert "$n"
+	done
+	pki_revoke root gone
+	pki_crl root
+	run --separate-stderr cs import "$PKI/root.crl"
+	expect_status 0
+	run --separate-stderr cs list
+	expect_status 0
+	local listing=$output
+	status_of() {
+		awk -F'\t' -v f="$(fpr "$PKI/$1.pem")" '$1 == f { print $5 }' \
+		    <<<"$listing"
+	}
+	[ "$(status_of bob)" = usable ] || fail_with "bob: $(status_of bob)"
+	[ "$(status_of soon)" = expiring ] || fail_with "soon: $(status_of soon)"
+	[ "$(status_of old)" = expired ] || fail_with "old: $(status_of old)"
+	[ "$(status_of gone)" = revoked ] || fail_with "gone: $(status_of gone)"
+	[ "$(status_of lone)" = untrusted ] || fail_with "lone: $(status_of lone)"
+	# the window: within 30 days by default, or DAYS
+	run --separate-stderr cs list --expiring 5
+	expect_status 0
+	[[ $output == "$(fpr "$PKI/old.pem")	"* ]] ||
+	    fail_with "--expiring 5: $output"
+	[ "${#lines[@]}" -eq 1 ] || fail_with "--expiring 5 lists more than old"
+	run --separate-stderr cs list --expiring 30
+	expect_status 0
+	[ "$(cut -f1 <<<"$output" | sort)" = "$(printf '%s\n' \
+	    "$(fpr "$PKI/old.pem")" "$(fpr "$PKI/soon.pem")" | sort)" ] ||
+	    fail_with "--expiring 30: $output"
+	run --separate-stderr cs list --expiring 5 --json
+	expect_status 0
+	run python3 -c 'import json, sys
+rows = json.loads(sys.stdin.read())
+assert [r["status"] for r in rows] == ["expired"], rows' <<<"$output"
+	expect_status 0
+	run --separate-stderr cs list --roots
+	expect_status 0
+	[ "$(cut -f5 <<<"$output")" = valid ] || fail_with "root: $output"
+	run --separate-stderr cs list --expiring soon
+	expect_status 64
 }
 
 @test "list --json is a JSON array with the documented keys" {
