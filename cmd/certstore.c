@@ -549,7 +549,7 @@ cmd_list(ms_admin *admin, const char **args)
 		err = certdb_list(store, opt_roots, &fprs);
 	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
-		X509 *cert;
+		X509 *cert = NULL;
 		unsigned malformed;
 		GPtrArray *addrs;
 		GString *alist = g_string_new(NULL);
@@ -558,11 +558,14 @@ cmd_list(ms_admin *admin, const char **args)
 		ms_err lerr;
 
 		lerr = certdb_load(store, fpr, NULL, &cert);
-		if (lerr == MS_NOTFOUND)
+		if (lerr == MS_NOTFOUND) {
+			g_string_free(alist, TRUE);
 			continue;
+		}
 		if (lerr == MS_OK && opt_expiring != NULL &&
 		    !ends_before(cert, window)) {
 			X509_free(cert);
+			g_string_free(alist, TRUE);
 			continue;
 		}
 		if (lerr == MS_OK)
@@ -570,6 +573,7 @@ cmd_list(ms_admin *admin, const char **args)
 			    &status);
 		if (lerr != MS_OK) {
 			X509_free(cert);
+			g_string_free(alist, TRUE);
 			err = lerr;
 			break;
 		}
