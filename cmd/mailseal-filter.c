@@ -18,6 +18,7 @@
 #include "pgp.h"
 #include "pgsign.h"
 #include "quarantine.h"
+#include "reinject.h"
 #include "ritual.h"
 #include "route.h"
 #include "run.h"
@@ -25,7 +26,6 @@
 #include "settings.h"
 #include "smenc.h"
 #include "smsign.h"
-#include "smtp.h"
 #include "unseal.h"
 #include "limits.h"
 
@@ -943,60 +943,11 @@ build(job *j)
 	return err;
 }
 
-/* reinject_sendmail - CMD [-R hdrs] -f SENDER -- RCPT... < fd */
-static ms_err
-reinject_sendmail(const job *j, const char *from, int fd, GPtrArray *rcpts)
-{
-	char **cmd = run_reinject_command(j->f.settings);
-	GPtrArray *argv;
-	GString *errtext = NULL;
-	int status;
-	ms_err err;
-
-	if (cmd == NULL)
-		return MS_CONFIG;
-	argv = g_ptr_array_new();
-	for (size_t i = 0; cmd[i] != NULL; i++)
-		g_ptr_array_add(argv, cmd[i]);
-	if (opt_incoming) {
-		/* REL-8: a later bounce of decrypted mail carries headers
-		 * only */
-		g_ptr_array_add(argv, "-R");
-		g_ptr_array_add(argv, "hdrs");
-	}
-	g_ptr_array_add(argv, "-f");
-	g_ptr_array_add(argv, (gpointer)from);
-	g_ptr_array_add(argv, "--");
-	for (guint i = 0; i < rcpts->len; i++)
-		g_ptr_array_add(argv, g_ptr_array_index(rcpts, i));
-	g_ptr_array_add(argv, NULL);
-	/* tied: if we are killed, the command dies too, before its copy
-	 * can be queued, rather than queue one that the retry sends again */
-	err = run_program_tied((char *const *)argv->pdata, fd, -1, &status,
-	    &errtext);
-	/* whatever the mail system says after we took the message, the
-	 * copy waits for a retry: a refusal here is no refusal of the
-	 * sender's message */
-	if (err == MS_OK && run_status_err(status) != MS_OK) {
-		diag_error("reinjection failed (status %d)", status);
-		err = MS_TEMP;
-	}
-	if (errtext != NULL) {
-		if (err != MS_OK)
-			relay_errtext(errtext);
-		g_string_free(errtext, TRUE);
-	}
-	g_ptr_array_free(argv, TRUE);
-	g_strfreev(cmd);
-	return err;
-}
-
 /* reinject_from - the copy in fd from envelope sender from, with the
  * loop marker (REL-7) in front */
 static ms_err
 reinject_from(const job *j, const char *from, int fd, GPtrArray *rcpts)
 {
-	const char *smtp = settings_get(j->f.settings, "reinject-smtp");
 	int marked = run_memfile("mailseal-copy");
 	size_t n = strlen(j->marker);
 	ms_err err;
@@ -1013,12 +964,11 @@ reinject_from(const job *j, const char *from, int fd, GPtrArray *rcpts)
 		return MS_TEMP;
 	}
 	err = run_copy_fd(fd, marked);
-	if (err == MS_OK && smtp != NULL && *smtp != '\0')
-		/* REL-8: as -R hdrs for sendmail */
-		err = smtp_send(smtp, from, rcpts, marked, opt_incoming != 0,
-		    120);
-	else if (err == MS_OK)
-		err = reinject_sendmail(j, from, marked, rcpts);
+	/* REL-8: a later bounce of decrypted mail carries headers only */
+	if (err == MS_OK)
+		err = reinject_send(j->f.settings, from, rcpts, marked,
+		    REINJECT_TIED | REINJECT_RELAY_ERRORS |
+		    (opt_incoming ? REINJECT_HDRS_ONLY : 0));
 	close(marked);
 	return err;
 }

@@ -8,8 +8,8 @@
 #include "marker.h"
 #include "msg.h"
 #include "quarantine.h"
+#include "reinject.h"
 #include "run.h"
-#include "smtp.h"
 
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NOTICE_SMTP_TIMEOUT 120	/* seconds per SMTP step */
 
 /* the record's values a notice shows */
 typedef struct entry {
@@ -178,40 +177,12 @@ marked_file(const ms_store *store, const GByteArray *notice)
 static ms_err
 reinject(const ms_settings *settings, int fd, const char *to)
 {
-	const char *smtp = settings_get(settings, "reinject-smtp");
-	GPtrArray *argv;
-	char **cmd;
-	int status = 0;
+	GPtrArray *rcpts = g_ptr_array_new();
 	ms_err err;
 
-	argv = g_ptr_array_new();
-	if (smtp != NULL && *smtp != '\0') {
-		g_ptr_array_add(argv, (gpointer)to);
-		err = smtp_send(smtp, "", argv, fd, false,
-		    NOTICE_SMTP_TIMEOUT);
-		g_ptr_array_free(argv, TRUE);
-		return err;
-	}
-	cmd = run_reinject_command(settings);
-	if (cmd == NULL) {
-		g_ptr_array_free(argv, TRUE);
-		return MS_CONFIG;
-	}
-	for (size_t i = 0; cmd[i] != NULL; i++)
-		g_ptr_array_add(argv, cmd[i]);
-	g_ptr_array_add(argv, "-f");
-	g_ptr_array_add(argv, "");
-	g_ptr_array_add(argv, "--");
-	g_ptr_array_add(argv, (gpointer)to);
-	g_ptr_array_add(argv, NULL);
-	err = run_program((char *const *)argv->pdata, fd, -1, &status, NULL);
-	if (err == MS_OK && run_status_err(status) != MS_OK) {
-		diag_error("the reinjection of a notice failed (status %d)",
-		    status);
-		err = MS_TEMP;
-	}
-	g_ptr_array_free(argv, TRUE);
-	g_strfreev(cmd);
+	g_ptr_array_add(rcpts, (gpointer)to);
+	err = reinject_send(settings, "", rcpts, fd, 0);
+	g_ptr_array_free(rcpts, TRUE);
 	return err;
 }
 
