@@ -4,7 +4,9 @@
  * or a timer, never in the mail path (CRL-1).  Sources: the distribution
  * points of the stored roots and of the stored certificates that chain to
  * them (CRL-3), and the crl-urls setting.  The built-in CA's own CRL is
- * never fetched: it is issued locally when due.  One line per CA on stdout.
+ * never fetched: it is issued locally when due, one CRL per root that has
+ * not expired (a renewed CA has two), and with --publish also written
+ * to a web server's directory.  One line per CA on stdout.
  */
 #include "ca.h"
 #include "cert.h"
@@ -31,11 +33,12 @@
 static const char usage[] =
 "usage: crl-sync [--store DIR] [-n] [-j N | --jobs N] [-t S | --timeout S]\n"
 "                [--max-size BYTES] [--random-delay S]\n"
-"                [--allow-private-addresses]\n"
+"                [--allow-private-addresses] [--publish DIR]\n"
 "       crl-sync -h | --version\n";
 
 static int opt_dry_run, opt_allow_private;
 static const char *opt_jobs, *opt_timeout, *opt_max_size, *opt_delay;
+static const char *opt_publish;
 
 static struct poptOption options[] = {
 	{ "dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, NULL, NULL },
@@ -45,6 +48,7 @@ static struct poptOption options[] = {
 	{ "random-delay", '\0', POPT_ARG_STRING, &opt_delay, 0, NULL, NULL },
 	{ "allow-private-addresses", '\0', POPT_ARG_NONE, &opt_allow_private,
 	  0, NULL, NULL },
+	{ "publish", '\0', POPT_ARG_STRING, &opt_publish, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
@@ -215,6 +219,17 @@ collect_store(ms_store *store, ms_trust *trust, bool roots,
 	return MS_OK;
 }
 
+/* own_url - url is where the built-in CA publishes a root's CRL */
+static bool
+own_url(const ms_ca *own, const char *url)
+{
+	for (guint i = 0; own != NULL && i < own->roots->len; i++)
+		if (strcmp(((const ca_root *)g_ptr_array_index(own->roots,
+		    i))->crl_url, url) == 0)
+			return true;
+	return false;
+}
+
 /* collect_settings - crl-urls: each its own source until its CRL names
  * the issuer; a URL a certificate names already is not fetched twice */
 static bool
@@ -229,8 +244,7 @@ collect_settings(const ms_settings *settings, const ms_ca *own,
 		ca_source *src;
 
 		if (words[i][0] == '\0' || g_hash_table_contains(seen,
-		    words[i]) || (own != NULL && own->state.crl_url != NULL &&
-		    strcmp(words[i], own->state.crl_url) == 0))
+		    words[i]) || own_url(own, words[i]))
 			continue;
 		if (!crl_url_ok(words[i])) {
 			char *shown = diag_mask(words[i], strlen(words[i]));
@@ -474,28 +488,58 @@ sync_list(sync_ctx *c, ca_source *src, GPtrArray *urls, bool delta,
 	return err;
 }
 
-/* sync_local - the built-in CA: a fresh CRL when the installed one is
- * due, made with the CA's key under the lock held */
+/* sync_root - one root of the built-in CA: a fresh CRL when the
+ * installed one is due, made with its key under the lock held; with
+ * --publish, the CRL also written for the web server */
 static ms_err
-sync_local(sync_ctx *c, GString *line)
+sync_root(sync_ctx *c, const ca_root *root, GString *line)
 {
 	X509_CRL *installed = NULL;
-	char *file = NULL, *text;
+	char *file = NULL, *text, *published = NULL;
 	int days;
-	bool due = ca_crl_due(c->store, c->own, &days);
+	bool due = ca_crl_due(c->store, root, &days);
 	ms_err err = MS_OK;
 
 	if (due)
-		err = ca_publish_crl(c->store, c->own, days, NULL);
-	if (err == MS_OK && crl_installed(c->store, X509_get_subject_name(
-	    c->own->cert), false, &installed, &file) == MS_OK) {
+		err = ca_publish_crl(c->store, c->own, root, days, NULL);
+	/* a root without a CRL URL (an earlier root made before the CA had
+	 * one) has no file for certificates to name */
+	if (err == MS_OK && opt_publish != NULL && root->crl_url[0] != '\0')
+		err = ca_crl_export(c->store, root, opt_publish, &published);
+	if (err == MS_OK && crl_installed_by(c->store, root->cert, false,
+	    &installed, &file) == MS_OK) {
 		text = describe(installed);
 		g_string_append_printf(line, "%s locally %s, %s", due ?
 		    "issued" : "current", file, text);
 		g_free(text);
 	}
+	if (published != NULL)
+		g_string_append_printf(line, ", published %s/%s", opt_publish,
+		    published);
 	X509_CRL_free(installed);
 	g_free(file);
+	g_free(published);
+	return err;
+}
+
+/* sync_local - the built-in CA: the CRL of each root that has not
+ * expired (the current one always), named by root when there are more */
+static ms_err
+sync_local(sync_ctx *c, GString *line)
+{
+	GPtrArray *roots = c->own->roots;
+	ms_err err = MS_OK;
+
+	for (guint i = 0; err == MS_OK && i < roots->len; i++) {
+		const ca_root *root = g_ptr_array_index(roots, i);
+
+		if (i + 1 < roots->len && ca_root_expired(root))
+			continue;
+		if (roots->len > 1)
+			g_string_append_printf(line, "%sroot %.16s: ",
+			    line->len ? "; " : "", root->fingerprint);
+		err = sync_root(c, root, line);
+	}
 	return err;
 }
 
@@ -578,11 +622,28 @@ print_plan(const ms_store *store, const ms_ca *own, GPtrArray *sources,
 		ca_source *src = g_ptr_array_index(sources, i);
 		int days;
 
-		if (src->local)
-			g_string_append_printf(out, "%s: %s\n", src->label,
-			    ca_crl_due(store, own, &days) ?
+		for (guint r = 0; src->local && r < own->roots->len; r++) {
+			const ca_root *root = g_ptr_array_index(own->roots, r);
+			char *name = ca_crl_file_name(root);
+
+			if (r + 1 < own->roots->len && ca_root_expired(root)) {
+				g_free(name);
+				continue;
+			}
+			g_string_append_printf(out, "%s: %s", src->label,
+			    ca_crl_due(store, root, &days) ?
 			    "would issue a CRL locally" :
 			    "CRL current, issued locally");
+			if (own->roots->len > 1)
+				g_string_append_printf(out, " (root %.16s)",
+				    root->fingerprint);
+			if (opt_publish != NULL)
+				g_string_append_printf(out, ", would publish "
+				    "%s/%s", opt_publish, name ? name :
+				    "(none: no CRL URL)");
+			g_string_append_c(out, '\n');
+			g_free(name);
+		}
 
 		for (guint u = 0; u < src->urls->len; u++)
 			g_string_append_printf(out, "%s: would fetch %s\n",
@@ -593,6 +654,33 @@ print_plan(const ms_store *store, const ms_ca *own, GPtrArray *sources,
 			    "%s\n", src->label, (const char *)
 			    g_ptr_array_index(src->delta_urls, u));
 	}
+}
+
+/* publish_check - --publish: a built-in CA whose current root has a CRL
+ * URL ending in a file name, and a directory outside the store; said
+ * before anything is fetched */
+static ms_err
+publish_check(const ms_store *store, const ms_ca *own)
+{
+	char *dir, *name = NULL;
+
+	if (own == NULL) {
+		diag_error("--publish: this store has no built-in CA");
+		return MS_USAGE;
+	}
+	dir = ca_publish_dir(store, opt_publish);
+	if (dir == NULL)
+		return MS_USAGE;
+	free(dir);
+	name = ca_crl_file_name(g_ptr_array_index(own->roots,
+	    own->roots->len - 1));
+	if (name == NULL) {
+		diag_error("--publish: the built-in CA's CRL URL does not end "
+		    "in a file name (smime-ca init --crl-url)");
+		return MS_CONFIG;
+	}
+	g_free(name);
+	return MS_OK;
 }
 
 int
@@ -657,6 +745,8 @@ main(int argc, char **argv)
 			    own->cert))->local = true;
 		}
 	}
+	if (err == MS_OK && opt_publish != NULL)
+		err = publish_check(store, own);
 	if (err == MS_OK)
 		err = collect_store(store, trust, true, sources, seen);
 	if (err == MS_OK)

@@ -32,6 +32,8 @@
 static const char usage[] =
 "usage: smime-ca [--store DIR] init [--key rsa3072 | ec-p256] [--days N]\n"
 "                [--crl-url URL] NAME\n"
+"       smime-ca [--store DIR] renew [--key rsa3072 | ec-p256] [--days N]\n"
+"                [--crl-url URL]\n"
 "       smime-ca [--store DIR] issue [--key rsa3072 | ec-p256] [--days N] EMAIL\n"
 "                [DISPLAY-NAME]\n"
 "       smime-ca [--store DIR] sign-csr [--days N] FILE\n"
@@ -91,6 +93,28 @@ cmd_init(ms_admin *admin, const char **args)
 			diag_warn("no --crl-url: certificates will carry no "
 			    "CRL distribution point");
 	}
+	g_free(fpr);
+	return err;
+}
+
+static ms_err
+cmd_renew(ms_admin *admin, const char **args)
+{
+	const char *type = opt_key != NULL ? key_option() : NULL;
+	int days = opt_days < 0 ? ROOT_DAYS_DEFAULT : opt_days;
+	char *fpr = NULL;
+	ms_err err;
+
+	if (args[0] != NULL)
+		ritual_usage_error("renew takes no operands");
+	if (days < 1 || days > 36500)
+		ritual_usage_error("--days out of range");
+	if (opt_crl_url != NULL && !ca_url_ok(opt_crl_url))
+		ritual_usage_error("--crl-url must be an http or https URL "
+		    "without spaces or commas");
+	err = ca_renew(admin->store, type, days, opt_crl_url, &fpr);
+	if (err == MS_OK)
+		printf("%s\n", fpr);
 	g_free(fpr);
 	return err;
 }
@@ -331,7 +355,14 @@ cmd_crl(ms_admin *admin, const char **args)
 	if (err != MS_OK)
 		return err;
 	pem = BIO_new_fp(stdout, BIO_NOCLOSE);
-	err = ca_publish_crl(store, &c, days, pem);
+	/* every root that has not expired signs the CRL of what it issued;
+	 * the current one always (the lock is held) */
+	for (guint i = 0; err == MS_OK && i < c.roots->len; i++) {
+		const ca_root *root = g_ptr_array_index(c.roots, i);
+
+		if (i + 1 == c.roots->len || !ca_root_expired(root))
+			err = ca_publish_crl(store, &c, root, days, pem);
+	}
 	BIO_free(pem);
 	ca_free(&c);
 	return err;
@@ -356,6 +387,7 @@ issued_json(const ca_issued *item, GPtrArray *addrs, const char *subject,
 	json_object_set_new(object, "not_after", jsonout_string(not_after));
 	json_object_set_new(object, "status",
 	    jsonout_string(ca_status_name(item->status)));
+	json_object_set_new(object, "root", jsonout_string(item->root));
 	return object;
 }
 
@@ -395,8 +427,8 @@ cmd_list(ms_admin *admin, const char **args)
 				g_string_append_printf(out, "%s%s", a ? "," :
 				    "", ((ms_addr *)g_ptr_array_index(addrs,
 				    a))->text);
-			g_string_append_printf(out, "%s\t%s\n", addrs->len ?
-			    "" : "-", subject);
+			g_string_append_printf(out, "%s\t%s\t%s\n",
+			    addrs->len ? "" : "-", subject, item->root);
 		}
 		g_ptr_array_free(addrs, TRUE);
 		g_free(subject);
@@ -420,6 +452,7 @@ cmd_list(ms_admin *admin, const char **args)
 
 static const ms_command commands[] = {
 	{ "init", cmd_init, true, "key days crl-url" },
+	{ "renew", cmd_renew, true, "key days crl-url" },
 	{ "issue", cmd_issue, true, "key days" },
 	{ "sign-csr", cmd_sign_csr, true, "days" },
 	{ "export", cmd_export, false, "legacy password-file" },

@@ -17,17 +17,45 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+static void
+state_clear(ca_state *st)
+{
+	g_free(st->name);
+	g_free(st->key_type);
+	g_free(st->crl_url);
+	g_free(st->root);
+	g_free(st->previous);
+	memset(st, 0, sizeof(*st));
+}
+
+static void
+root_free(gpointer p)
+{
+	ca_root *root = p;
+
+	g_free(root->fingerprint);
+	g_free(root->crl_url);
+	X509_free(root->cert);
+	EVP_PKEY_free(root->key);
+	g_free(root);
+}
 
 void
 ca_free(ms_ca *c)
 {
-	g_free(c->state.name);
-	g_free(c->state.key_type);
-	g_free(c->state.crl_url);
+	state_clear(&c->state);
 	X509_free(c->cert);
 	EVP_PKEY_free(c->key);
+	if (c->roots != NULL)
+		g_ptr_array_free(c->roots, TRUE);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -70,7 +98,10 @@ state_write(ms_store *store, const ca_state *st)
 	if (!kv_append(body, "name", st->name) ||
 	    !kv_append(body, "key", st->key_type) ||
 	    !kv_append(body, "crl-url", st->crl_url ? st->crl_url : "") ||
-	    !kv_append(body, "crl-number", number)) {
+	    !kv_append(body, "crl-number", number) ||
+	    (st->root != NULL && !kv_append(body, "root", st->root)) ||
+	    (st->previous != NULL && !kv_append(body, "previous",
+	    st->previous))) {
 		diag_error("the CA state has a value that cannot be stored");
 		err = MS_USAGE;
 	}
@@ -85,7 +116,7 @@ static ms_err
 state_read(const ms_store *store, ca_state *st)
 {
 	static const char *const known[] = { "name", "key", "crl-url",
-	    "crl-number", NULL };
+	    "crl-number", "root", "previous", NULL };
 	GByteArray *body;
 	kv_file *kv = NULL;
 	const char *number;
@@ -114,15 +145,75 @@ state_read(const ms_store *store, ca_state *st)
 	st->key_type = g_strdup(kv_get(kv, "key"));
 	if (kv_get(kv, "crl-url") != NULL)
 		st->crl_url = g_strdup(kv_get(kv, "crl-url"));
+	if (kv_get(kv, "root") != NULL)
+		st->root = g_strdup(kv_get(kv, "root"));
+	if (kv_get(kv, "previous") != NULL)
+		st->previous = g_strdup(kv_get(kv, "previous"));
 	kv_free(kv);
+	if (st->root != NULL && !cert_fingerprint_ok(st->root)) {
+		diag_error("CA state names a root that is not a fingerprint");
+		state_clear(st);
+		return MS_TEMP;
+	}
 	return MS_OK;
+}
+
+/* root_load - ca/STEM.pem and ca/STEM.key; with fpr, the certificate
+ * must have that fingerprint, and the key must be the certificate's */
+static ms_err
+root_load(const ms_store *store, const char *stem, const char *fpr,
+    const char *url, ca_root **out)
+{
+	char *pem_name = g_strdup_printf("%s.pem", stem);
+	char *key_name = g_strdup_printf("%s.key", stem);
+	ca_root *root = g_new0(ca_root, 1);
+	GByteArray *data;
+	BIO *bio;
+	ms_err err;
+
+	*out = NULL;
+	err = store_read(store, "ca", pem_name, LIMIT_STORE_OBJECT, &data);
+	if (err == MS_OK) {
+		bio = BIO_new_mem_buf(data->data, (int)data->len);
+		root->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		g_byte_array_free(data, TRUE);
+		err = store_read(store, "ca", key_name, LIMIT_STORE_OBJECT,
+		    &data);
+	}
+	if (err == MS_OK) {
+		bio = BIO_new_mem_buf(data->data, (int)data->len);
+		root->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		OPENSSL_cleanse(data->data, data->len);
+		g_byte_array_free(data, TRUE);
+	}
+	if (err == MS_OK && root->cert != NULL && root->key != NULL) {
+		root->fingerprint = cert_fingerprint(root->cert);
+		if ((fpr != NULL && strcmp(fpr, root->fingerprint) != 0) ||
+		    X509_check_private_key(root->cert, root->key) != 1)
+			err = MS_TEMP;
+	} else
+		err = MS_TEMP;
+	ERR_clear_error();
+	if (err != MS_OK) {
+		diag_error("the CA's certificate or key ca/%s is missing or "
+		    "damaged", stem);
+		root_free(root);
+	} else {
+		root->crl_url = g_strdup(url ? url : "");
+		*out = root;
+	}
+	g_free(pem_name);
+	g_free(key_name);
+	return err;
 }
 
 ms_err
 ca_load(ms_store *store, ms_ca *c)
 {
-	GByteArray *data;
-	BIO *bio;
+	char **words = NULL;
+	ca_root *root;
 	ms_err err;
 
 	memset(c, 0, sizeof(*c));
@@ -133,27 +224,37 @@ ca_load(ms_store *store, ms_ca *c)
 	}
 	if (err != MS_OK)
 		return err;
-	err = store_read(store, "ca", "ca.pem", LIMIT_STORE_OBJECT, &data);
-	if (err == MS_OK) {
-		bio = BIO_new_mem_buf(data->data, (int)data->len);
-		c->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-		g_byte_array_free(data, TRUE);
-		err = store_read(store, "ca", "ca.key", LIMIT_STORE_OBJECT,
-		    &data);
+	c->roots = g_ptr_array_new_with_free_func(root_free);
+	if (c->state.previous != NULL)
+		words = g_strsplit(c->state.previous, " ", -1);
+	for (int i = 0; err == MS_OK && words != NULL && words[i] != NULL;
+	    i++) {
+		char *comma = strchr(words[i], ',');
+
+		if (words[i][0] == '\0')
+			continue;
+		if (comma != NULL)
+			*comma = '\0';
+		if (comma == NULL || !cert_fingerprint_ok(words[i])) {
+			diag_error("CA state lists an earlier root badly");
+			err = MS_TEMP;
+		} else if ((err = root_load(store, words[i], words[i],
+		    comma + 1, &root)) == MS_OK)
+			g_ptr_array_add(c->roots, root);
 	}
-	if (err == MS_OK) {
-		bio = BIO_new_mem_buf(data->data, (int)data->len);
-		c->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-		OPENSSL_cleanse(data->data, data->len);
-		g_byte_array_free(data, TRUE);
+	g_strfreev(words);
+	if (err == MS_OK)
+		err = root_load(store, c->state.root ? c->state.root : "ca",
+		    c->state.root, c->state.crl_url, &root);
+	if (err != MS_OK) {
+		ca_free(c);
+		return err;
 	}
-	if (err != MS_OK || c->cert == NULL || c->key == NULL) {
-		ERR_clear_error();
-		diag_error("the CA's certificate or key is missing or damaged");
-		return MS_TEMP;
-	}
+	g_ptr_array_add(c->roots, root);
+	X509_up_ref(root->cert);
+	EVP_PKEY_up_ref(root->key);
+	c->cert = root->cert;
+	c->key = root->key;
 	return MS_OK;
 }
 
@@ -298,6 +399,79 @@ lint(X509 *x, X509 *issuer, const char *email)
 	return NULL;
 }
 
+/* make_root - a self-signed root for key with subject, valid for days
+ * from now.  Its authorityKeyIdentifier names its own key: a renewed
+ * root has the same subject as the one before, and chain builders
+ * (OpenSSL, NSS, gpgsm) pick among roots of one name by key identifier */
+static X509 *
+make_root(const X509_NAME *subject, EVP_PKEY *key, int days)
+{
+	X509 *x = X509_new();
+	X509V3_CTX ctx;
+
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !random_serial(x) || !set_validity(x, days) ||
+	    !X509_set_pubkey(x, key) || !X509_set_subject_name(x, subject) ||
+	    !X509_set_issuer_name(x, subject))
+		goto fail;
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if (!add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") ||
+	    !add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+	    !add_ext(x, &ctx, NID_subject_key_identifier, "hash") ||
+	    !add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") ||
+	    !X509_sign(x, key, EVP_sha256()))
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+/* write_root - ca/STEM.key (0600), then ca/STEM.pem; lock held */
+static ms_err
+write_root(ms_store *store, const char *stem, X509 *cert, EVP_PKEY *key)
+{
+	char *key_name = g_strdup_printf("%s.key", stem);
+	char *pem_name = g_strdup_printf("%s.pem", stem);
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *kdata, *pem = NULL;
+	long klen;
+	size_t len;
+	ms_err err = MS_INTERNAL;
+
+	if (bio != NULL && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
+	    NULL, NULL)) {
+		klen = BIO_get_mem_data(bio, &kdata);
+		pem = cert_to_pem(cert, &len);
+		err = store_write(store, "ca", key_name, kdata, (size_t)klen,
+		    0600);
+		if (err == MS_OK)
+			err = store_write(store, "ca", pem_name, pem, len,
+			    0644);
+	}
+	BIO_free(bio);
+	g_free(pem);
+	g_free(key_name);
+	g_free(pem_name);
+	return err;
+}
+
+/* remove_root - undo write_root; what is not there is fine */
+static void
+remove_root(ms_store *store, const char *stem)
+{
+	static const char *const suffix[] = { "key", "pem" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(suffix); i++) {
+		char *name = g_strdup_printf("%s.%s", stem, suffix[i]);
+		ms_err err = store_remove(store, "ca", name);
+
+		if (err != MS_OK && err != MS_NOTFOUND)
+			diag_warn("ca/%s could not be removed", name);
+		g_free(name);
+	}
+}
+
 ms_err
 ca_init(ms_store *store, const char *ca_name, const char *type, int days,
     const char *crl_url, char **fpr_out)
@@ -305,56 +479,35 @@ ca_init(ms_store *store, const char *ca_name, const char *type, int days,
 	ca_state st = { 0 };
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
-	X509_NAME *name;
-	X509V3_CTX ctx;
-	char *pem = NULL, *fpr = NULL;
-	BIO *bio = NULL;
-	char *kdata;
-	long klen;
-	size_t len;
+	X509_NAME *name = X509_NAME_new();
+	char *fpr = NULL;
 	ms_err err;
 	bool was_new;
 
 	*fpr_out = NULL;
 	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
-	if (err != MS_OK)
+	if (err != MS_OK) {
+		X509_NAME_free(name);
 		return err;
+	}
 	if (store_exists(store, "ca", "state")) {
 		diag_error("this store has a CA already");
 		store_unlock(store);
+		X509_NAME_free(name);
 		return MS_USAGE;
 	}
 	err = MS_INTERNAL;
 	key = generate_key(type);
-	x = X509_new();
-	if (key == NULL || x == NULL ||
-	    !X509_set_version(x, X509_VERSION_3) || !random_serial(x) ||
-	    !set_validity(x, days) || !X509_set_pubkey(x, key))
-		goto out;
-	name = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+	if (key == NULL || name == NULL ||
+	    !X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
 	    (const unsigned char *)ca_name, -1, -1, 0) ||
-	    !X509_set_issuer_name(x, name))
+	    (x = make_root(name, key, days)) == NULL)
 		goto out;
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (!add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") ||
-	    !add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-	    !add_ext(x, &ctx, NID_subject_key_identifier, "hash") ||
-	    !X509_sign(x, key, EVP_sha256()))
-		goto out;
-	bio = BIO_new(BIO_s_secmem());
-	if (bio == NULL || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
-	    NULL, NULL))
-		goto out;
-	klen = BIO_get_mem_data(bio, &kdata);
 	st.name = (char *)ca_name;
 	st.key_type = (char *)type;
 	st.crl_url = (char *)(crl_url ? crl_url : "");
 	st.crl_number = 1;
-	pem = cert_to_pem(x, &len);
-	err = store_write(store, "ca", "ca.key", kdata, (size_t)klen, 0600);
-	if (err == MS_OK)
-		err = store_write(store, "ca", "ca.pem", pem, len, 0644);
+	err = write_root(store, "ca", x, key);
 	if (err == MS_OK)
 		err = certdb_add(store, x, true, &was_new);
 	/* the state record last: it marks the CA as complete */
@@ -374,8 +527,184 @@ out:
 	if (err == MS_INTERNAL)
 		crypto_log_errors("init");
 	store_unlock(store);
-	BIO_free(bio);
-	g_free(pem);
+	g_free(fpr);
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+/* ca_crl_file_name - the last path component of root's CRL URL */
+char *
+ca_crl_file_name(const ca_root *root)
+{
+	const char *url = root->crl_url, *host, *path;
+	char *name;
+	size_t end;
+
+	host = url != NULL ? strstr(url, "://") : NULL;
+	path = host != NULL ? strchr(host + 3, '/') : NULL;
+	if (path == NULL)
+		return NULL;
+	end = strcspn(path, "?#");
+	while (end > 0 && path[end - 1] != '/')
+		end--;
+	name = g_strndup(path + end, strcspn(path + end, "?#"));
+	if (!store_name_ok(name) || name[0] == '.') {
+		g_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* renew_url_ok - the new root's CRL URL: needed when the CA publishes
+ * CRLs, and named apart from every earlier one, since each root's CRL is
+ * a file of its own on the web server */
+static bool
+renew_url_ok(const ms_ca *old, const char *crl_url)
+{
+	ca_root probe = { .crl_url = (char *)crl_url };
+	char *name = crl_url ? ca_crl_file_name(&probe) : NULL;
+	bool ok = true;
+
+	if (crl_url == NULL) {
+		ok = old->state.crl_url == NULL ||
+		    old->state.crl_url[0] == '\0';
+		if (!ok)
+			diag_error("the CA publishes CRLs at %s: renew needs "
+			    "--crl-url for the new root's CRL",
+			    old->state.crl_url);
+		return ok;
+	}
+	for (guint i = 0; ok && i < old->roots->len; i++) {
+		const ca_root *r = g_ptr_array_index(old->roots, i);
+		char *other = ca_crl_file_name(r);
+
+		if (strcmp(r->crl_url, crl_url) == 0 || (name != NULL &&
+		    other != NULL && strcmp(name, other) == 0)) {
+			diag_error("--crl-url %s: the CRL of root %s is "
+			    "published under that name", crl_url,
+			    r->fingerprint);
+			ok = false;
+		}
+		g_free(other);
+	}
+	g_free(name);
+	return ok;
+}
+
+/* renewed_state - the state that makes fpr the current root, old's
+ * current root the last of the earlier ones */
+static void
+renewed_state(const ms_ca *old, const char *type, const char *crl_url,
+    const char *fpr, ca_state *st)
+{
+	const ca_root *current = g_ptr_array_index(old->roots,
+	    old->roots->len - 1);
+	GString *previous = g_string_new(old->state.previous);
+
+	if (previous->len > 0)
+		g_string_append_c(previous, ' ');
+	g_string_append_printf(previous, "%s,%s", current->fingerprint,
+	    current->crl_url);
+	st->name = g_strdup(old->state.name);
+	st->key_type = g_strdup(type);
+	st->crl_url = g_strdup(crl_url ? crl_url : "");
+	st->crl_number = old->state.crl_number;
+	st->root = g_strdup(fpr);
+	st->previous = g_string_free(previous, FALSE);
+}
+
+ms_err
+ca_renew(ms_store *store, const char *type, int days, const char *crl_url,
+    char **fpr_out)
+{
+	ms_ca old;
+	ca_state st = { 0 };
+	const ca_root *current;
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	char *fpr = NULL;
+	bool wrote_old = false, wrote_new = false, added = false, was_new;
+	ms_err err;
+
+	*fpr_out = NULL;
+	err = store_lock(store, LIMIT_LOCK_TIMEOUT_MS);
+	if (err != MS_OK)
+		return err;
+	err = ca_load(store, &old);
+	if (err != MS_OK) {
+		store_unlock(store);
+		return err;
+	}
+	current = g_ptr_array_index(old.roots, old.roots->len - 1);
+	if (type == NULL)
+		type = old.state.key_type;
+	if (strcmp(type, "rsa3072") != 0 && strcmp(type, "ec-p256") != 0) {
+		diag_error("the CA state names an unknown key type");
+		err = MS_TEMP;
+		goto out;
+	}
+	if (!renew_url_ok(&old, crl_url)) {
+		err = MS_USAGE;
+		goto out;
+	}
+	err = MS_INTERNAL;
+	key = generate_key(type);
+	x = key ? make_root(X509_get_subject_name(old.cert), key, days) : NULL;
+	if (x == NULL)
+		goto out;
+	fpr = cert_fingerprint(x);
+	renewed_state(&old, type, crl_url, fpr, &st);
+	/* the earlier root under its fingerprint, as every later one is;
+	 * ca/ca.pem and ca/ca.key become copies of the current root */
+	err = MS_OK;
+	if (old.state.root == NULL) {
+		wrote_old = true;
+		err = write_root(store, current->fingerprint, current->cert,
+		    current->key);
+	}
+	if (err == MS_OK) {
+		wrote_new = true;
+		err = write_root(store, fpr, x, key);
+	}
+	if (err == MS_OK) {
+		added = true;
+		err = certdb_add(store, x, true, &was_new);
+	}
+	/* the state record is the one step that switches roots: until it
+	 * is written the old root is the CA's, whatever else was written */
+	if (err == MS_OK)
+		err = state_write(store, &st);
+	if (err != MS_OK) {
+		if (added && certdb_remove(store, fpr) != MS_OK)
+			diag_warn("the new root %s could not be removed from "
+			    "the root store", fpr);
+		if (wrote_new)
+			remove_root(store, fpr);
+		if (wrote_old)
+			remove_root(store, current->fingerprint);
+		diag_error("CA not renewed: root %s stays in use",
+		    current->fingerprint);
+		goto out;
+	}
+	err = audit_record(store, "ca renew root %s previous %s", fpr,
+	    current->fingerprint);
+	if (write_root(store, "ca", x, key) != MS_OK)
+		diag_warn("ca/ca.pem and ca/ca.key still hold the earlier "
+		    "root; the CA uses ca/%s.pem", fpr);
+	if (err == MS_OK) {
+		diag_info("CA renewed: root %s, previous root %s", fpr,
+		    current->fingerprint);
+		*fpr_out = fpr;
+		fpr = NULL;
+	}
+out:
+	if (err == MS_INTERNAL)
+		crypto_log_errors("renew");
+	store_unlock(store);
+	state_clear(&st);
+	ca_free(&old);
 	g_free(fpr);
 	X509_free(x);
 	EVP_PKEY_free(key);
@@ -655,9 +984,22 @@ revoked_read(const ms_store *store, GString **out)
 	return MS_OK;
 }
 
-/* make_crl - a signed CRL of every revocation, with number */
+/* revoked_by - a line of ca/revoked, split in its fields, belongs to
+ * root: its fourth field names the root; a line of three fields predates
+ * renewal and belongs to the first root */
+static bool
+revoked_by(char **fields, const ca_root *root, bool first)
+{
+	guint n = g_strv_length(fields);
+
+	return (n == 4 && strcmp(fields[3], root->fingerprint) == 0) ||
+	    (n == 3 && first);
+}
+
+/* make_crl - a signed CRL of every revocation of root, with number */
 static X509_CRL *
-make_crl(ms_ca *c, const char *revoked, unsigned long long number, int days)
+make_crl(const ca_root *root, bool first, const char *revoked,
+    unsigned long long number, int days)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *now = ASN1_TIME_new(), *next = ASN1_TIME_new();
@@ -668,20 +1010,20 @@ make_crl(ms_ca *c, const char *revoked, unsigned long long number, int days)
 
 	ok = crl && now && next && num &&
 	    X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(c->cert)) &&
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(root->cert)) &&
 	    X509_gmtime_adj(now, 0) && X509_time_adj_ex(next, days, 0, NULL) &&
 	    X509_CRL_set1_lastUpdate(crl, now) &&
 	    X509_CRL_set1_nextUpdate(crl, next) &&
 	    ASN1_INTEGER_set_uint64(num, number) &&
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) == 1;
 	for (int i = 0; ok && lines[i] != NULL; i++) {
-		char **f = g_strsplit(lines[i], " ", 3);
+		char **f = g_strsplit(lines[i], " ", 4);
 		BIGNUM *bn = NULL;
 		ASN1_INTEGER *serial = NULL;
 		ASN1_TIME *when = NULL;
 		X509_REVOKED *rev = NULL;
 
-		if (g_strv_length(f) == 3 && BN_hex2bn(&bn, f[0]) > 0) {
+		if (revoked_by(f, root, first) && BN_hex2bn(&bn, f[0]) > 0) {
 			serial = BN_to_ASN1_INTEGER(bn, NULL);
 			when = ASN1_TIME_set(NULL,
 			    (time_t)g_ascii_strtoll(f[1], NULL, 10));
@@ -700,13 +1042,13 @@ make_crl(ms_ca *c, const char *revoked, unsigned long long number, int days)
 		g_strfreev(f);
 	}
 	if (ok) {
-		X509V3_set_ctx(&ctx, c->cert, NULL, NULL, crl, 0);
+		X509V3_set_ctx(&ctx, root->cert, NULL, NULL, crl, 0);
 		X509_EXTENSION *aki = X509V3_EXT_conf_nid(NULL, &ctx,
 		    NID_authority_key_identifier, "keyid:always");
 
 		ok = aki != NULL && X509_CRL_add_ext(crl, aki, -1) &&
 		    X509_CRL_sort(crl) &&
-		    X509_CRL_sign(crl, c->key, EVP_sha256()) > 0;
+		    X509_CRL_sign(crl, root->key, EVP_sha256()) > 0;
 		X509_EXTENSION_free(aki);
 	}
 	g_strfreev(lines);
@@ -721,9 +1063,12 @@ make_crl(ms_ca *c, const char *revoked, unsigned long long number, int days)
 	return crl;
 }
 
-/* ca_publish_crl - next number, sign, install, print; lock held */
+/* ca_publish_crl - next number, sign, install, print; lock held.  One
+ * CRL number sequence serves every root: each root's numbers still
+ * increase, with gaps (RFC 5280 5.2.3 allows them) */
 ms_err
-ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
+ca_publish_crl(ms_store *store, ms_ca *c, const ca_root *root, int days,
+    BIO *pem)
 {
 	GString *revoked;
 	X509_CRL *crl;
@@ -737,12 +1082,12 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 
 	/* the number in force is the one on disk now, under the lock:
 	 * another writer may have published since this CA was loaded */
+	if (root == NULL)
+		root = g_ptr_array_index(c->roots, c->roots->len - 1);
 	err = state_read(store, &fresh);
 	if (err != MS_OK)
 		return err;
-	g_free(c->state.name);
-	g_free(c->state.key_type);
-	g_free(c->state.crl_url);
+	state_clear(&c->state);
 	c->state = fresh;
 	number = c->state.crl_number;
 	err = revoked_read(store, &revoked);
@@ -753,7 +1098,8 @@ ca_publish_crl(ms_store *store, ms_ca *c, int days, BIO *pem)
 	/* reserve the number first: a number is never used twice */
 	c->state.crl_number = number + 1;
 	err = state_write(store, &c->state);
-	crl = err == MS_OK ? make_crl(c, revoked->str, number, days) : NULL;
+	crl = err == MS_OK ? make_crl(root, root == g_ptr_array_index(c->roots,
+	    0), revoked->str, number, days) : NULL;
 	if (err == MS_OK && crl == NULL)
 		err = MS_INTERNAL;
 	if (err == MS_OK)
@@ -790,7 +1136,7 @@ seconds(int day, int sec)
 /* ca_crl_due - the CA's own CRL needs re-issuing: a gateway that only
  * reads its CRL store must never find it past nextUpdate */
 bool
-ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
+ca_crl_due(const ms_store *store, const ca_root *root, int *days)
 {
 	X509_CRL *crl = NULL;
 	char *file = NULL;
@@ -800,14 +1146,13 @@ ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
 	bool due = true;
 
 	*days = CRL_DAYS_DEFAULT;
-	if (crl_installed(store, X509_get_subject_name(c->cert), false, &crl,
-	    &file) != MS_OK)
+	if (crl_installed_by(store, root->cert, false, &crl, &file) != MS_OK)
 		return true;
 	last = X509_CRL_get0_lastUpdate(crl);
 	next = X509_CRL_get0_nextUpdate(crl);
 	/* a CRL of the same name but another key is not the CA's own */
 	if (last != NULL && next != NULL &&
-	    X509_CRL_verify(crl, X509_get0_pubkey(c->cert)) == 1 &&
+	    X509_CRL_verify(crl, X509_get0_pubkey(root->cert)) == 1 &&
 	    ASN1_TIME_diff(&pday, &psec, last, next) &&
 	    ASN1_TIME_diff(&rday, &rsec, NULL, next)) {
 		period = seconds(pday, psec);
@@ -825,15 +1170,34 @@ ca_crl_due(const ms_store *store, const ms_ca *c, int *days)
 	return due;
 }
 
-/* issued_by - cert names this CA as issuer and its key signed it */
+/* issued_by - cert names root as issuer (by name and key identifier)
+ * and root's key signed it */
 static bool
-issued_by(const ms_ca *c, X509 *cert)
+issued_by(const ca_root *root, X509 *cert)
 {
-	bool yes = X509_check_issued(c->cert, cert) == X509_V_OK &&
-	    X509_verify(cert, X509_get0_pubkey(c->cert)) == 1;
+	bool yes = X509_check_issued(root->cert, cert) == X509_V_OK &&
+	    X509_verify(cert, X509_get0_pubkey(root->cert)) == 1;
 
 	ERR_clear_error();
 	return yes;
+}
+
+const ca_root *
+ca_root_of(const ms_ca *c, X509 *cert)
+{
+	for (guint i = c->roots->len; i > 0; i--) {
+		const ca_root *root = g_ptr_array_index(c->roots, i - 1);
+
+		if (issued_by(root, cert))
+			return root;
+	}
+	return NULL;
+}
+
+bool
+ca_root_expired(const ca_root *root)
+{
+	return X509_cmp_current_time(X509_get0_notAfter(root->cert)) < 0;
 }
 
 /* serial_hex - the serial number in upper-case hex, as ca/revoked and
@@ -853,6 +1217,7 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 {
 	X509 *cert = NULL;
 	GString *revoked = NULL;
+	const ca_root *root;
 	char *hex = NULL, *line = NULL;
 	ms_err err;
 
@@ -861,7 +1226,8 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 		diag_error("no certificate %s in the store", fpr);
 	if (err != MS_OK)
 		goto out;
-	if (!issued_by(c, cert)) {
+	root = ca_root_of(c, cert);
+	if (root == NULL) {
 		diag_error("%s was not issued by this CA", fpr);
 		err = MS_DATA;
 		goto out;
@@ -875,8 +1241,8 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 	if (err == MS_OK)
 		err = revoked_read(store, &revoked);
 	if (err == MS_OK && strstr(revoked->str, fpr) == NULL) {
-		line = g_strdup_printf("%s %lld %s\n", hex,
-		    (long long)time(NULL), fpr);
+		line = g_strdup_printf("%s %lld %s %s\n", hex,
+		    (long long)time(NULL), fpr, root->fingerprint);
 		g_string_append(revoked, line);
 		err = store_record_write(store, "ca", "revoked", "ca-revoked",
 		    revoked->str, revoked->len, 0600);
@@ -887,7 +1253,7 @@ ca_revoke(ms_store *store, ms_ca *c, const char *fpr, int days, BIO *pem)
 			diag_info("revoked %s", fpr);
 	}
 	if (err == MS_OK)
-		err = ca_publish_crl(store, c, days, pem);
+		err = ca_publish_crl(store, c, root, days, pem);
 	store_unlock(store);
 out:
 	if (revoked)
@@ -909,9 +1275,9 @@ revoked_fingerprints(const ms_store *store, GHashTable **out)
 	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	lines = g_strsplit(revoked->str, "\n", -1);
 	for (int i = 0; err == MS_OK && lines[i] != NULL; i++) {
-		char **f = g_strsplit(lines[i], " ", 3);
+		char **f = g_strsplit(lines[i], " ", 4);
 
-		if (g_strv_length(f) == 3)
+		if (g_strv_length(f) >= 3)
 			g_hash_table_add(*out, g_strdup(f[2]));
 		g_strfreev(f);
 	}
@@ -927,6 +1293,7 @@ issued_free(gpointer p)
 
 	g_free(item->fingerprint);
 	OPENSSL_free(item->serial);
+	g_free(item->root);
 	X509_free(item->cert);
 	g_free(item);
 }
@@ -959,6 +1326,7 @@ ca_issued_list(const ms_store *store, const ms_ca *c, GPtrArray **out)
 	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
 		const char *fpr = g_ptr_array_index(fprs, i);
 		ca_issued *item;
+		const ca_root *root;
 		X509 *cert;
 		ms_err lerr = certdb_load(store, fpr, NULL, &cert);
 
@@ -968,12 +1336,14 @@ ca_issued_list(const ms_store *store, const ms_ca *c, GPtrArray **out)
 			err = lerr;
 			break;
 		}
-		if (!issued_by(c, cert)) {
+		root = ca_root_of(c, cert);
+		if (root == NULL) {
 			X509_free(cert);
 			continue;
 		}
 		item = g_new0(ca_issued, 1);
 		item->fingerprint = g_strdup(fpr);
+		item->root = g_strdup(root->fingerprint);
 		item->cert = cert;
 		item->serial = serial_hex(cert);
 		if (item->serial == NULL)
@@ -993,3 +1363,120 @@ ca_issued_list(const ms_store *store, const ms_ca *c, GPtrArray **out)
 	return err;
 }
 
+
+/* inside - path is dir or lies below it (both resolved) */
+static bool
+inside(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return strncmp(path, dir, len) == 0 && (path[len] == '\0' ||
+	    path[len] == '/' || (len == 1 && dir[0] == '/'));
+}
+
+/* write_public - dir/name with data, mode 0644, by temporary file, fsync
+ * and rename: a web server reading it meanwhile gets the old CRL or the
+ * new one, never a part */
+static ms_err
+write_public(const char *dir, const char *name, const unsigned char *data,
+    size_t len)
+{
+	char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, name);
+	char *final = g_strdup_printf("%s/%s", dir, name);
+	size_t done = 0;
+	ms_err err = MS_TEMP;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0) {
+		diag_error("cannot create a file in %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	ok = fchmod(fd, 0644) == 0;
+	while (ok && done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0;
+		if (ok)
+			done += (size_t)n;
+	}
+	ok = ok && fsync(fd) == 0;
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok || rename(tmp, final) != 0) {
+		diag_error("cannot write %s: %s", final, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	err = store_sync_dir(dir);
+out:
+	g_free(tmp);
+	g_free(final);
+	return err;
+}
+
+/* ca_publish_dir - dir resolved (free()), or NULL and said why: it must
+ * exist, and neither lie in the store nor hold it, since a web server is
+ * pointed at it and must never serve the keys */
+char *
+ca_publish_dir(const ms_store *store, const char *dir)
+{
+	char *real_dir = realpath(dir, NULL);
+	char *real_store = realpath(store_root(store), NULL);
+
+	if (real_dir == NULL || real_store == NULL)
+		diag_error("%s: %s", dir, strerror(errno));
+	else if (inside(real_dir, real_store) ||
+	    inside(real_store, real_dir)) {
+		diag_error("%s: CRLs are published outside the store, never "
+		    "in it", dir);
+		g_clear_pointer(&real_dir, free);
+	}
+	free(real_store);
+	return real_dir;
+}
+
+ms_err
+ca_crl_export(const ms_store *store, const ca_root *root, const char *dir,
+    char **name_out)
+{
+	char *name = ca_crl_file_name(root), *file = NULL;
+	char *real_dir = ca_publish_dir(store, dir);
+	unsigned char *der = NULL;
+	X509_CRL *crl = NULL;
+	int len = 0;
+	ms_err err = MS_OK;
+
+	*name_out = NULL;
+	if (name == NULL) {
+		diag_error("root %s has no CRL URL that ends in a file name: "
+		    "its CRL is not published", root->fingerprint);
+		err = MS_CONFIG;
+	} else if (real_dir == NULL)
+		err = MS_USAGE;
+	if (err == MS_OK) {
+		err = crl_installed_by(store, root->cert, false, &crl, &file);
+		if (err == MS_NOTFOUND) {
+			diag_error("root %s has no CRL installed",
+			    root->fingerprint);
+			err = MS_TEMP;
+		}
+	}
+	if (err == MS_OK && (len = i2d_X509_CRL(crl, &der)) <= 0)
+		err = MS_INTERNAL;
+	if (err == MS_OK)
+		err = write_public(real_dir, name, der, (size_t)len);
+	if (err == MS_OK) {
+		*name_out = name;
+		name = NULL;
+	}
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	g_free(file);
+	g_free(name);
+	free(real_dir);
+	return err;
+}

@@ -252,6 +252,16 @@ crl_installed(const ms_store *store, const X509_NAME *issuer, bool delta,
 	return find_slot(store, issuer, NULL, delta, crl, file, &free_slot);
 }
 
+ms_err
+crl_installed_by(const ms_store *store, X509 *ca, bool delta,
+    X509_CRL **crl, char **file)
+{
+	int free_slot;
+
+	return find_slot(store, X509_get_subject_name(ca),
+	    X509_get0_pubkey(ca), delta, crl, file, &free_slot);
+}
+
 /* delta_has_base - a delta CRL applies only on top of a complete CRL of
  * the same issuer whose number reaches its BaseCRLNumber */
 static bool

@@ -39,6 +39,11 @@ ms_err crl_install(ms_store *store, ms_trust *trust, X509_CRL *crl,
 ms_err crl_installed(const ms_store *store, const X509_NAME *issuer,
     bool delta, X509_CRL **crl, char **file);
 
+/* crl_installed_by - crl_installed of the CRL that ca's key signed: two
+ * CAs (a root and its renewal) may share a name */
+ms_err crl_installed_by(const ms_store *store, X509 *ca, bool delta,
+    X509_CRL **crl, char **file);
+
 /* crl_prune - remove CRLs no CA in the stores signed (and damaged ones),
  * keeping every hash's numbering contiguous; lock held.  The names
  * removed are added to removed (g_free). */

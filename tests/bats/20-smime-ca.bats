@@ -527,7 +527,7 @@ old_cert() {
 		rex) want="revoked	rex@example.test	emailAddress=rex@example.test,CN=rex@example.test" ;;
 		olga) want="expired	olga@example.test	CN=olga" ;;
 		esac
-		grep -qxF "$fp	$serial	$(date -u -d "$(openssl x509 -in "$T/$name.pem" -noout -startdate | sed 's/^notBefore=//')" +%F)	$(not_after_day "$T/$name.pem")	$want" <<<"$output" ||
+		grep -qxF "$fp	$serial	$(date -u -d "$(openssl x509 -in "$T/$name.pem" -noout -startdate | sed 's/^notBefore=//')" +%F)	$(not_after_day "$T/$name.pem")	$want	$ROOT" <<<"$output" ||
 		    fail_with "line of $name"
 	done
 	run --separate-stderr ca list --json
@@ -543,7 +543,8 @@ assert rows[sys.argv[2]]["status"] == "revoked"
 assert rows[sys.argv[3]]["status"] == "expired"
 assert rows[sys.argv[3]]["not_after"] == "2021-01-01"
 assert rows[sys.argv[3]]["not_before"] == "2020-01-01"
-' "$vic" "$rex" "$olga" <<<"$output" || fail_with "JSON listing"
+assert all(r["root"] == sys.argv[4] for r in rows.values())
+' "$vic" "$rex" "$olga" "$ROOT" <<<"$output" || fail_with "JSON listing"
 	run --separate-stderr ca list extra
 	expect_status 64
 }
@@ -800,4 +801,265 @@ csr() {
 	    fail_with "the installed CRL is not the newest"
 	[ "$(openssl crl -in "$STORE/crls/$hash.r0" -noout -text | grep -c 'Serial Number:')" -eq 4 ] ||
 	    fail_with "the installed CRL lost revocations"
+}
+
+# signed_by CRL ROOT [FORM] - openssl verifies CRL (PEM, or FORM) with the
+# root certificate ROOT ("openssl crl" exits 0 either way: its words count)
+signed_by() {
+	[ "$(openssl crl -inform "${3:-PEM}" -in "$1" -CAfile "$2" -noout 2>&1)" = "verify OK" ]
+}
+
+# renew_ca - init an EC CA with a CRL URL, issue OLD (old@) under it,
+# renew with URL ca-2.crl and issue NEW (new@) under the new root; ROOT
+# and ROOT2 the roots, $T/root.pem and $T/root2.pem their certificates
+renew_ca() {
+	ca_init --key ec-p256 --crl-url http://pki.example.test/crl/ca.crl
+	ca_issue old old@example.test --key ec-p256
+	OLD=$CERT
+	run --separate-stderr ca renew --key ec-p256 \
+	    --crl-url http://pki.example.test/crl/ca-2.crl
+	expect_status 0
+	is_fpr "$output" || fail_with "renew did not print a fingerprint"
+	ROOT2=$output
+	[ "$ROOT2" != "$ROOT" ] || fail_with "the same root"
+	run --separate-stderr cs export "$ROOT2"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/root2.pem"
+	ca_issue new new@example.test --key ec-p256
+	NEW=$CERT
+	cat "$T/root.pem" "$T/root2.pem" >"$T/roots.pem"
+}
+
+# key_id CERT NAME - the keyid of extension NAME (Subject or Authority
+# Key Identifier)
+key_id() {
+	ext_value "$1" "X509v3 $2 Key Identifier" | sed -n '2{s/^keyid://;p;}'
+}
+
+# crl_akid CRL - the keyid of a PEM CRL's Authority Key Identifier
+crl_akid() {
+	openssl crl -in "$1" -noout -text |
+	    awk 'on { sub(/^ +/, ""); sub(/^keyid:/, ""); print; exit }
+		/Authority Key Identifier/ { on = 1 }'
+}
+
+@test "renew: a new root with the same subject, a new key, serial and key identifier; both roots stay in the root store" {
+	renew_ca
+	[ "$(openssl x509 -in "$T/root2.pem" -noout -subject)" = "subject=CN = Test CA" ] ||
+	    fail_with "new subject"
+	[ "$(openssl x509 -in "$T/root2.pem" -noout -issuer)" = "issuer=CN = Test CA" ] ||
+	    fail_with "new issuer"
+	[ "$(openssl x509 -in "$T/root.pem" -noout -serial)" != \
+	    "$(openssl x509 -in "$T/root2.pem" -noout -serial)" ] ||
+	    fail_with "same serial"
+	[ "$(openssl x509 -in "$T/root.pem" -noout -pubkey)" != \
+	    "$(openssl x509 -in "$T/root2.pem" -noout -pubkey)" ] ||
+	    fail_with "same key"
+	local ski1 ski2
+	ski1=$(key_id "$T/root.pem" Subject)
+	ski2=$(key_id "$T/root2.pem" Subject)
+	[ -n "$ski1" ] && [ -n "$ski2" ] && [ "$ski1" != "$ski2" ] ||
+	    fail_with "subject key identifiers $ski1 $ski2"
+	[ "$(key_id "$T/root2.pem" Authority)" = "$ski2" ] ||
+	    fail_with "the new root's authority key identifier"
+	# the certificates name their root by key identifier
+	[ "$(key_id "$T/old.pem" Authority)" = "$ski1" ] || fail_with "old AKID"
+	[ "$(key_id "$T/new.pem" Authority)" = "$ski2" ] || fail_with "new AKID"
+	[ "$(ext_value "$T/new.pem" 'X509v3 CRL Distribution Points' | grep URI)" = \
+	    "URI:http://pki.example.test/crl/ca-2.crl" ] || fail_with "new CDP"
+	[ "$(ext_value "$T/old.pem" 'X509v3 CRL Distribution Points' | grep URI)" = \
+	    "URI:http://pki.example.test/crl/ca.crl" ] || fail_with "old CDP"
+	# the new root is valid now, and longer than the old one
+	openssl x509 -in "$T/root2.pem" -noout -checkend 0 >/dev/null ||
+	    fail_with "new root not valid"
+	[ "$(date -d "$(openssl x509 -in "$T/root2.pem" -noout -enddate | sed 's/^notAfter=//')" +%s)" -ge \
+	    "$(date -d "$(openssl x509 -in "$T/root.pem" -noout -enddate | sed 's/^notAfter=//')" +%s)" ] ||
+	    fail_with "new root ends first"
+	# both roots trusted
+	run --separate-stderr cs list --roots
+	expect_status 0
+	grep -q "^$ROOT	" <<<"$output" || fail_with "old root left the root store"
+	grep -q "^$ROOT2	" <<<"$output" || fail_with "new root not in the root store"
+	# both keys kept, mode 0600; ca.pem and ca.key are the current root's
+	[ "$(stat -c %a "$STORE/ca/$ROOT.key")" = 600 ] || fail_with "old key mode"
+	[ "$(stat -c %a "$STORE/ca/$ROOT2.key")" = 600 ] || fail_with "new key mode"
+	same_public_key "$STORE/ca/$ROOT.key" "$T/root.pem" || fail_with "old key"
+	same_public_key "$STORE/ca/$ROOT2.key" "$T/root2.pem" || fail_with "new key"
+	cmp -s "$STORE/ca/ca.pem" "$STORE/ca/$ROOT2.pem" || fail_with "ca/ca.pem"
+	same_public_key "$STORE/ca/ca.key" "$T/root2.pem" || fail_with "ca/ca.key"
+	# list: the root that issued each certificate
+	run --separate-stderr ca list
+	expect_status 0
+	[ "$(awk -F'\t' -v f="$OLD" '$1 == f { print $8 }' <<<"$output")" = "$ROOT" ] ||
+	    fail_with "list: root of the old certificate"
+	[ "$(awk -F'\t' -v f="$NEW" '$1 == f { print $8 }' <<<"$output")" = "$ROOT2" ] ||
+	    fail_with "list: root of the new certificate"
+	run --separate-stderr ca list --json
+	expect_status 0
+	python3 -c '
+import json, sys
+rows = {r["fingerprint"]: r["root"] for r in json.loads(sys.stdin.read())}
+assert rows == {sys.argv[1]: sys.argv[2], sys.argv[3]: sys.argv[4]}, rows
+' "$OLD" "$ROOT" "$NEW" "$ROOT2" <<<"$output" || fail_with "JSON root"
+}
+
+@test "renew: certificates of both roots verify with openssl, certstore and gpgsm" {
+	renew_ca
+	run openssl verify -CAfile "$T/roots.pem" -purpose smimesign \
+	    "$T/old.pem" "$T/new.pem"
+	expect_status 0
+	[ "$output" = "$T/old.pem: OK
+$T/new.pem: OK" ] || fail_with "openssl verify: $output"
+	# each chains to its own root, not to the other
+	run openssl verify -CAfile "$T/root.pem" "$T/new.pem"
+	[ "$status" -ne 0 ] || fail_with "new certificate under the old root"
+	run openssl verify -CAfile "$T/root2.pem" "$T/old.pem"
+	[ "$status" -ne 0 ] || fail_with "old certificate under the new root"
+	local c
+	for c in "$OLD" "$NEW"; do
+		run --separate-stderr cs verify --sign "$c"
+		expect_status 0
+		[ "${lines[0]}" = "$c: usable for sign" ] || fail_with "certstore verify $c"
+	done
+	# gpgsm: both roots trusted, a signature by each certificate
+	export GNUPGHOME=$T/gnupg
+	mkdir -m 700 "$GNUPGHOME"
+	printf 'disable-crl-checks\ndisable-dirmngr\n' >"$GNUPGHOME/gpgsm.conf"
+	gpgsm --batch --import "$T/root.pem" "$T/root2.pem" >/dev/null 2>&1 ||
+	    fail_with "gpgsm root import"
+	for c in root root2; do
+		printf '%s S\n' "$(openssl x509 -in "$T/$c.pem" -noout \
+		    -fingerprint -sha1 | sed 's/.*=//')"
+	done >"$GNUPGHOME/trustlist.txt"
+	echo 'signed text' >"$T/data"
+	for c in old new; do
+		openssl cms -sign -binary -outform DER -in "$T/data" \
+		    -signer "$T/$c.pem" -inkey "$STORE/keys/$(fpr "$T/$c.pem").key" \
+		    -out "$T/$c.sig" || fail_with "cms sign $c"
+		run gpgsm --batch --verify "$T/$c.sig" "$T/data"
+		expect_status 0
+		grep -q "Good signature from.*$c@example.test" <<<"$output" ||
+		    fail_with "gpgsm: $c"
+	done
+}
+
+@test "renew: a revocation goes on the CRL of the root that issued the certificate" {
+	renew_ca
+	ca_issue old2 keep@example.test --key ec-p256
+	local keep=$CERT
+	local old_serial new_serial
+	old_serial=$(openssl x509 -in "$T/old.pem" -noout -serial | sed 's/^serial=//')
+	new_serial=$(openssl x509 -in "$T/new.pem" -noout -serial | sed 's/^serial=//')
+	# a certificate of the old root: the old root's CRL
+	run --separate-stderr ca revoke "$OLD"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/old.crl"
+	signed_by "$T/old.crl" "$T/root.pem" ||
+	    fail_with "the CRL is not the old root's"
+	! signed_by "$T/old.crl" "$T/root2.pem" ||
+	    fail_with "control: the new root verifies the old root's CRL"
+	openssl crl -in "$T/old.crl" -noout -text >"$T/old.txt"
+	grep -q "Serial Number: $old_serial" "$T/old.txt" || fail_with "old serial"
+	[ "$(grep -c 'Serial Number:' "$T/old.txt")" = 1 ] || fail_with "old CRL entries"
+	[ "$(crl_akid "$T/old.crl")" = "$(key_id "$T/root.pem" Subject)" ] ||
+	    fail_with "old CRL AKID"
+	run --separate-stderr cs verify "$OLD"
+	expect_status 1
+	grep -q '^reason: .*revoked' <<<"$output" || fail_with "old not revoked"
+	# the new root's certificates are untouched
+	run --separate-stderr cs verify --sign "$NEW"
+	expect_status 0
+	# a certificate of the new root: the new root's CRL, its own entry only
+	run --separate-stderr ca revoke "$NEW"
+	expect_status 0
+	printf '%s\n' "$output" >"$T/new.crl"
+	signed_by "$T/new.crl" "$T/root2.pem" ||
+	    fail_with "the CRL is not the new root's"
+	openssl crl -in "$T/new.crl" -noout -text >"$T/new.txt"
+	grep -q "Serial Number: $new_serial" "$T/new.txt" || fail_with "new serial"
+	[ "$(crl_akid "$T/new.crl")" = "$(key_id "$T/root2.pem" Subject)" ] ||
+	    fail_with "new CRL AKID"
+	[ "$(grep -c 'Serial Number:' "$T/new.txt")" = 1 ] || fail_with "new CRL entries"
+	run --separate-stderr cs verify "$NEW"
+	expect_status 1
+	grep -q '^reason: .*revoked' <<<"$output" || fail_with "new not revoked"
+	# openssl picks each root's CRL by key identifier from the hashed
+	# directory: both revoked, the one left of the new root fine
+	local hash
+	hash=$(openssl x509 -in "$T/root.pem" -noout -hash)
+	[ -f "$STORE/crls/$hash.r0" ] && [ -f "$STORE/crls/$hash.r1" ] ||
+	    fail_with "two CRLs expected: $(ls "$STORE/crls")"
+	run openssl verify -crl_check -CAfile "$T/roots.pem" -CApath "$STORE/crls" "$T/old.pem"
+	[ "$status" -ne 0 ] && [[ $output == *"certificate revoked"* ]] ||
+	    fail_with "openssl: old not revoked: $output"
+	run openssl verify -crl_check -CAfile "$T/roots.pem" -CApath "$STORE/crls" "$T/new.pem"
+	[ "$status" -ne 0 ] && [[ $output == *"certificate revoked"* ]] ||
+	    fail_with "openssl: new not revoked: $output"
+	run openssl verify -crl_check -CAfile "$T/roots.pem" -CApath "$STORE/crls" "$T/old2.pem"
+	expect_status 0
+	run --separate-stderr cs verify --sign "$keep"
+	expect_status 0
+	# smime-ca crl issues a CRL for each root, the revocations stay apart
+	run --separate-stderr ca crl
+	expect_status 0
+	printf '%s\n' "$output" |
+	    awk -v dir="$T" '/BEGIN X509 CRL/ { n++ } { print > (dir "/crl" n ".pem") }'
+	signed_by "$T/crl1.pem" "$T/root.pem" &&
+	    openssl crl -in "$T/crl1.pem" -noout -text | grep -q "Serial Number: $old_serial" ||
+	    fail_with "crl: the old root's CRL"
+	signed_by "$T/crl2.pem" "$T/root2.pem" &&
+	    openssl crl -in "$T/crl2.pem" -noout -text | grep -q "Serial Number: $new_serial" ||
+	    fail_with "crl: the new root's CRL"
+}
+
+@test "renew: --crl-url is needed when the CA has one and must differ from every earlier one; usage" {
+	ca_init --key ec-p256 --crl-url http://pki.example.test/crl/ca.crl
+	local before
+	before=$(store_snapshot "$STORE")
+	run --separate-stderr ca renew --key ec-p256
+	expect_status 64
+	[[ $stderr == *"needs --crl-url"* ]] || fail_with "stderr: $stderr"
+	run --separate-stderr ca renew --crl-url http://pki.example.test/crl/ca.crl
+	expect_status 64
+	run --separate-stderr ca renew --crl-url http://other.example.test/ca.crl
+	expect_status 64
+	[[ $stderr == *"published under that name"* ]] || fail_with "stderr: $stderr"
+	run --separate-stderr ca renew --crl-url ldap://pki.example.test/x
+	expect_status 64
+	run --separate-stderr ca renew extra
+	expect_status 64
+	[ "$(store_snapshot "$STORE")" = "$before" ] || fail_with "store changed"
+	rm -rf "$STORE"
+	run --separate-stderr ca renew
+	expect_status 64
+	[[ $stderr == *"no CA"* ]] || fail_with "renew without a CA: $stderr"
+}
+
+@test "a renewal that fails half way leaves the store as it was, and the old root still issues" {
+	local dir
+	dir=$(mktemp -d /tmp/mailseal-bats.XXXXXX)
+	chmod 755 "$dir"
+	STORE=$dir/store
+	ca_init --key ec-p256
+	ca_issue old old@example.test --key ec-p256
+	chown -R 65534:65534 "$STORE"
+	# the new root cannot enter the root store: the step after its key
+	# and certificate were written to ca/
+	chmod 0500 "$STORE/roots"
+	local before
+	before=$(store_snapshot "$STORE")
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$MAILSEAL_BIN/smime-ca" --store "$STORE" renew --key ec-p256
+	expect_status 75
+	[ -z "$output" ] || fail_with "stdout on failure"
+	[[ $stderr == *"CA not renewed: root $ROOT stays in use"* ]] ||
+	    fail_with "stderr: $stderr"
+	[ "$(store_snapshot "$STORE")" = "$before" ] || fail_with "store changed"
+	chmod 0700 "$STORE/roots"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$MAILSEAL_BIN/smime-ca" --store "$STORE" issue --key ec-p256 after@example.test
+	expect_status 0
+	openssl verify -CAfile "$T/root.pem" "$STORE/certs/$output.pem" >/dev/null ||
+	    fail_with "not issued under the old root"
+	rm -rf "$dir"
 }

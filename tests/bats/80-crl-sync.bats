@@ -476,3 +476,188 @@ pki_crl_with() {
 	[[ "$output" == *"refused: a delta CRL newer than the complete CRL installed"* ]] ||
 	    fail_with "orphan delta not refused"
 }
+
+# signed_by CRL ROOT [FORM] - openssl verifies CRL (PEM, or FORM) with the
+# root certificate ROOT ("openssl crl" exits 0 either way: its words count)
+signed_by() {
+	[ "$(openssl crl -inform "${3:-PEM}" -in "$1" -CAfile "$2" -noout 2>&1)" = "verify OK" ]
+}
+
+# renewed_ca - a built-in CA "Gateway CA" with alice under its first root
+# (ROOT1, CRL at .../crl/ca.crl) and bob under the root made by renew
+# (ROOT2, .../crl/ca-2.crl); $T/NAME.pem the certificates and roots
+renewed_ca() {
+	smime-ca init --key ec-p256 --crl-url http://127.0.0.1:1/crl/ca.crl \
+	    'Gateway CA' >"$T/root1.fpr" 2>/dev/null || fail_with "init"
+	ROOT1=$(cat "$T/root1.fpr")
+	alice=$(smime-ca issue --key ec-p256 alice@example.test 2>/dev/null)
+	ROOT2=$(smime-ca renew --crl-url http://127.0.0.1:1/crl/ca-2.crl \
+	    2>/dev/null) || fail_with "renew"
+	bob=$(smime-ca issue --key ec-p256 bob@example.test 2>/dev/null)
+	certstore export "$alice" >"$T/alice.pem"
+	certstore export "$bob" >"$T/bob.pem"
+	certstore export "$ROOT1" >"$T/root1.pem"
+	certstore export "$ROOT2" >"$T/root2.pem"
+	cat "$T/root1.pem" "$T/root2.pem" >"$T/roots.pem"
+	hash=$(openssl x509 -in "$T/root1.pem" -noout -subject_hash)
+}
+
+# serial_of CERT - its serial as openssl prints it in a CRL
+serial_of() {
+	openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'
+}
+
+@test "a renewed built-in CA: one CRL per root, each with the revocations of its own certificates; both roots stay" {
+	renewed_ca
+	run --separate-stderr crl-sync -n
+	expect_status 0
+	[ "$output" = "CN=Gateway CA: would issue a CRL locally (root ${ROOT1:0:16})
+CN=Gateway CA: would issue a CRL locally (root ${ROOT2:0:16})" ] ||
+	    fail_with "plan: $output"
+	run --separate-stderr crl-sync
+	expect_status 0
+	[[ $output == "CN=Gateway CA: root ${ROOT1:0:16}: issued locally $hash.r"[01]", CRL number "*"; root ${ROOT2:0:16}: issued locally $hash.r"[01]", CRL number "* ]] ||
+	    fail_with "sync: $output"
+	[[ $stderr != *"127.0.0.1"* ]] || fail_with "a URL was fetched"
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "CRL files: $(crl_files)"
+	# revocations land on their own root's CRL
+	smime-ca revoke "$alice" >/dev/null 2>&1 || fail_with "revoke alice"
+	smime-ca revoke "$bob" >/dev/null 2>&1 || fail_with "revoke bob"
+	run --separate-stderr crl-sync
+	expect_status 0
+	local f root serial other found
+	for f in "$STORE/crls/$hash.r0" "$STORE/crls/$hash.r1"; do
+		if signed_by "$f" "$T/root1.pem"; then
+			serial=$(serial_of "$T/alice.pem")
+			other=$(serial_of "$T/bob.pem")
+			found="$found 1"
+		elif signed_by "$f" "$T/root2.pem"; then
+			serial=$(serial_of "$T/bob.pem")
+			other=$(serial_of "$T/alice.pem")
+			found="$found 2"
+		else
+			fail_with "$f verifies with neither root"
+		fi
+		openssl crl -in "$f" -noout -text | grep -q "Serial Number: $serial" ||
+		    fail_with "$f lacks its root's revocation"
+		! openssl crl -in "$f" -noout -text | grep -q "Serial Number: $other" ||
+		    fail_with "$f lists the other root's certificate"
+	done
+	[[ $found == " 1 2" || $found == " 2 1" ]] || fail_with "roots: $found"
+	for f in alice bob; do
+		run openssl verify -CAfile "$T/roots.pem" -CApath "$STORE/crls" \
+		    -crl_check "$T/$f.pem"
+		[[ $output == *"certificate revoked"* ]] || fail_with "$f not revoked: $output"
+		run --separate-stderr certstore verify "$(fpr "$T/$f.pem")"
+		expect_status 1
+		grep -q '^reason: .*revoked' <<<"$output" || fail_with "certstore: $f"
+	done
+	# neither root nor its CRL is pruned
+	run --separate-stderr certstore list --roots
+	expect_status 0
+	grep -q "^$ROOT1	" <<<"$output" || fail_with "old root gone"
+	grep -q "^$ROOT2	" <<<"$output" || fail_with "new root gone"
+	[ "$(crl_files)" = "$hash.r0 $hash.r1 " ] || fail_with "CRL files after: $(crl_files)"
+}
+
+@test "--publish DIR: each root's CRL in DER under its URL's file name, mode 0644, replaced atomically, never in the store" {
+	renewed_ca
+	local pub=$T/www
+	mkdir "$pub"
+	run --separate-stderr crl-sync -n --publish "$pub"
+	expect_status 0
+	[[ $output == *"(root ${ROOT1:0:16}), would publish $pub/ca.crl"* &&
+	    $output == *"(root ${ROOT2:0:16}), would publish $pub/ca-2.crl"* ]] ||
+	    fail_with "plan: $output"
+	[ -z "$(ls -A "$pub")" ] || fail_with "-n wrote"
+	smime-ca revoke "$alice" >/dev/null 2>&1 || fail_with "revoke alice"
+	run --separate-stderr crl-sync --publish "$pub"
+	expect_status 0
+	[[ $output == *"published $pub/ca.crl"*"published $pub/ca-2.crl"* ]] ||
+	    fail_with "sync: $output"
+	[ "$(ls -A "$pub" | tr '\n' ' ')" = "ca-2.crl ca.crl " ] ||
+	    fail_with "published: $(ls -A "$pub")"
+	# the names are those of the certificates' distribution points
+	openssl x509 -in "$T/alice.pem" -noout -ext crlDistributionPoints |
+	    grep -q 'URI:http://127.0.0.1:1/crl/ca.crl$' || fail_with "alice's CDP"
+	openssl x509 -in "$T/bob.pem" -noout -ext crlDistributionPoints |
+	    grep -q 'URI:http://127.0.0.1:1/crl/ca-2.crl$' || fail_with "bob's CDP"
+	# DER, signed by the right root, the revocation on it, mode 0644
+	signed_by "$pub/ca.crl" "$T/root1.pem" DER ||
+	    fail_with "ca.crl is not the first root's DER CRL"
+	signed_by "$pub/ca-2.crl" "$T/root2.pem" DER ||
+	    fail_with "ca-2.crl is not the new root's DER CRL"
+	openssl crl -inform DER -in "$pub/ca.crl" -noout -text |
+	    grep -q "Serial Number: $(serial_of "$T/alice.pem")" || fail_with "alice not on ca.crl"
+	! openssl crl -inform DER -in "$pub/ca-2.crl" -noout -text | grep -q 'Serial Number' ||
+	    fail_with "ca-2.crl lists a revocation"
+	[ "$(stat -c %a "$pub/ca.crl")" = 644 ] || fail_with "mode $(stat -c %a "$pub/ca.crl")"
+	[ "$(stat -c %a "$pub/ca-2.crl")" = 644 ] || fail_with "mode of ca-2.crl"
+	# the same CRL as the store's
+	local f
+	for f in "$STORE/crls/$hash.r0" "$STORE/crls/$hash.r1"; do
+		openssl crl -in "$f" -outform DER -out "$T/store.der"
+		cmp -s "$T/store.der" "$pub/ca.crl" || cmp -s "$T/store.der" "$pub/ca-2.crl" ||
+		    fail_with "$f published differently"
+	done
+	# a revocation of bob: the next run replaces ca-2.crl by rename (a
+	# new inode: a reader holding the old file keeps a whole CRL)
+	local inode
+	inode=$(stat -c %i "$pub/ca-2.crl")
+	smime-ca revoke "$bob" >/dev/null 2>&1 || fail_with "revoke bob"
+	run --separate-stderr crl-sync --publish "$pub"
+	expect_status 0
+	[ "$(stat -c %i "$pub/ca-2.crl")" != "$inode" ] || fail_with "rewritten in place"
+	openssl crl -inform DER -in "$pub/ca-2.crl" -noout -text |
+	    grep -q "Serial Number: $(serial_of "$T/bob.pem")" || fail_with "bob not on ca-2.crl"
+	[ "$(ls -A "$pub" | tr '\n' ' ')" = "ca-2.crl ca.crl " ] ||
+	    fail_with "temporary files left: $(ls -A "$pub")"
+	# never the store, nor a directory in it or holding it
+	local before
+	before=$(store_snapshot "$STORE")
+	for f in "$STORE" "$STORE/ca" "$STORE/.." "$T/missing"; do
+		run --separate-stderr crl-sync --publish "$f"
+		expect_status 64
+		[ -z "$output" ] || fail_with "output for $f"
+	done
+	[[ $stderr == *"$T/missing"* ]] || fail_with "stderr: $stderr"
+	[ "$(store_snapshot "$STORE")" = "$before" ] || fail_with "store changed"
+}
+
+@test "--publish without a built-in CA is a usage error (64), with a CA without a CRL URL a configuration error (78)" {
+	mkdir "$T/www"
+	run --separate-stderr crl-sync --publish "$T/www"
+	expect_status 64
+	[[ $stderr == *"no built-in CA"* ]] || fail_with "stderr: $stderr"
+	smime-ca init --key ec-p256 'Gateway CA' >/dev/null 2>&1
+	run --separate-stderr crl-sync --publish "$T/www"
+	expect_status 78
+	[[ $stderr == *"does not end in a file name"* ]] || fail_with "stderr: $stderr"
+	[ -z "$(ls -A "$T/www")" ] || fail_with "something published"
+}
+
+@test "the crl-publish examples: the timer's service and the cron line run crl-sync --publish with absolute paths, into a directory the unit may write" {
+	local ex cmd line
+	ex=$(ms_top)/scripts/examples
+	cmd=$(sed -n 's/^ExecStart=//p' "$ex/crl-publish.service")
+	[ "$cmd" = "/usr/local/bin/crl-sync --publish /var/www/mailseal-crl" ] ||
+	    fail_with "ExecStart: $cmd"
+	grep -qx 'ReadWritePaths=/var/lib/mailseal /var/www/mailseal-crl' \
+	    "$ex/crl-publish.service" || fail_with "the unit cannot write the directory"
+	line=$(grep -v '^#' "$ex/crl-publish.cron" | grep -v '^MAILTO=' | grep .)
+	[ "$(wc -l <<<"$line")" -eq 1 ] || fail_with "one cron line expected"
+	[[ $line == *'$('"$cmd"' 2>&1)'* ]] || fail_with "cron runs another command: $line"
+	[[ $line != *%* ]] || fail_with "a % in the cron line"
+	systemd-analyze calendar "$(sed -n 's/^OnCalendar=//p' "$ex/crl-publish.timer")" \
+	    >/dev/null 2>&1 || fail_with "OnCalendar"
+	# the command as written, with this build and a scratch directory
+	smime-ca init --key ec-p256 --crl-url http://pki.example.test/crl/mail-ca.crl \
+	    'Gateway CA' >/dev/null 2>&1
+	mkdir "$T/www"
+	cmd=${cmd/\/usr\/local\/bin\/crl-sync/$MAILSEAL_BIN/crl-sync}
+	cmd=${cmd/\/var\/www\/mailseal-crl/$T/www}
+	run --separate-stderr $cmd
+	expect_status 0
+	signed_by "$T/www/mail-ca.crl" "$STORE/ca/ca.pem" DER ||
+	    fail_with "the example did not publish the CA's CRL"
+}
