@@ -68,6 +68,17 @@ key_option(void)
 	return opt_key;
 }
 
+/* root_options_check - --days and --crl-url of init and renew */
+static void
+root_options_check(int days)
+{
+	if (days < 1 || days > 36500)
+		ritual_usage_error("--days out of range");
+	if (opt_crl_url != NULL && !ca_url_ok(opt_crl_url))
+		ritual_usage_error("--crl-url must be an http or https URL "
+		    "without spaces or commas");
+}
+
 static ms_err
 cmd_init(ms_admin *admin, const char **args)
 {
@@ -81,11 +92,7 @@ cmd_init(ms_admin *admin, const char **args)
 		ritual_usage_error("init needs exactly one NAME");
 	if (!ca_text_ok(args[0], NAME_MAX_CHARS))
 		ritual_usage_error("NAME must be 1 to 64 printable characters");
-	if (days < 1 || days > 36500)
-		ritual_usage_error("--days out of range");
-	if (opt_crl_url != NULL && !ca_url_ok(opt_crl_url))
-		ritual_usage_error("--crl-url must be an http or https URL "
-		    "without spaces or commas");
+	root_options_check(days);
 	err = ca_init(store, args[0], type, days, opt_crl_url, &fpr);
 	if (err == MS_OK) {
 		printf("%s\n", fpr);
@@ -107,11 +114,7 @@ cmd_renew(ms_admin *admin, const char **args)
 
 	if (args[0] != NULL)
 		ritual_usage_error("renew takes no operands");
-	if (days < 1 || days > 36500)
-		ritual_usage_error("--days out of range");
-	if (opt_crl_url != NULL && !ca_url_ok(opt_crl_url))
-		ritual_usage_error("--crl-url must be an http or https URL "
-		    "without spaces or commas");
+	root_options_check(days);
 	err = ca_renew(admin->store, type, days, opt_crl_url, &fpr);
 	if (err == MS_OK)
 		printf("%s\n", fpr);

@@ -402,7 +402,8 @@ lint(X509 *x, X509 *issuer, const char *email)
 /* make_root - a self-signed root for key with subject, valid for days
  * from now.  Its authorityKeyIdentifier names its own key: a renewed
  * root has the same subject as the one before, and chain builders
- * (OpenSSL, NSS, gpgsm) pick among roots of one name by key identifier */
+ * (OpenSSL and gpgsm among them) pick among roots of one name by key
+ * identifier (RFC 5280 4.2.1.1) */
 static X509 *
 make_root(const X509_NAME *subject, EVP_PKEY *key, int days)
 {
