@@ -336,9 +336,10 @@ cmd_import(ms_admin *admin, const char **files)
 	if (files == NULL || files[0] == NULL)
 		ritual_usage_error("import needs at least one FILE");
 	if (opt_password_file != NULL) {
+		/* the administrator's file, named in the diagnostic */
 		password = secret_read_file(opt_password_file);
 		if (password == NULL)
-			return MS_DATA;
+			return MS_CONFIG;
 	}
 	set.certs = sk_X509_new_null();
 	set.crls = sk_X509_CRL_new_null();

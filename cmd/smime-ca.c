@@ -259,9 +259,10 @@ cmd_export(ms_admin *admin, const char **args)
 		ritual_usage_error("a FINGERPRINT is 64 lowercase hex digits");
 	if (opt_password_file == NULL)
 		ritual_usage_error("export needs --password-file");
+	/* the administrator's file, named in the diagnostic */
 	password = secret_read_file(opt_password_file);
 	if (password == NULL)
-		return MS_DATA;
+		return MS_CONFIG;
 	err = certdb_load(store, fpr, NULL, &cert);
 	if (err == MS_NOTFOUND)
 		diag_error("no certificate %s in the store", fpr);

@@ -23,7 +23,8 @@ secret_read_file(const char *path)
 		diag_fatal(EXIT_TEMPFAIL, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		diag_error("cannot read password file: %s", strerror(errno));
+		diag_error("cannot read the password file %s: %s", path,
+		    strerror(errno));
 		free(buf);
 		return NULL;
 	}
@@ -33,8 +34,8 @@ secret_read_file(const char *path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			diag_error("cannot read password file: %s",
-			    strerror(errno));
+			diag_error("cannot read the password file %s: %s",
+			    path, strerror(errno));
 			len = SECRET_MAX + 2;
 			break;
 		}
@@ -47,20 +48,21 @@ secret_read_file(const char *path)
 	close(fd);
 	if (len > SECRET_MAX) {
 		if (len == SECRET_MAX + 1)
-			diag_error("password file is too large");
+			diag_error("the password file %s is too large", path);
 		secret_free(buf);
 		return NULL;
 	}
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len) != NULL) {
-		diag_error("password file contains a NUL byte");
+		diag_error("the password file %s contains a NUL byte",
+		    path);
 		sodium_memzero(buf, len);
 		free(buf);
 		return NULL;
 	}
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0') {
-		diag_error("password file is empty");
+		diag_error("the password file %s is empty", path);
 		free(buf);
 		return NULL;
 	}

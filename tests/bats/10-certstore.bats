@@ -514,6 +514,15 @@ excluded() {
 	[ "$(store_snapshot "$STORE")" = "$before" ] ||
 	    fail_with "store changed by a failed PKCS#12 import"
 
+	# a password file that cannot be read is the administrator's to fix:
+	# a configuration failure that names the file
+	run --separate-stderr cs import --password-file "$T/nopw" "$T/pat.p12"
+	expect_status 75
+	[[ $stderr == *"password file $T/nopw"* ]] ||
+	    fail_with "the password file is not named"
+	[ "$(store_snapshot "$STORE")" = "$before" ] ||
+	    fail_with "store changed by a failed PKCS#12 import"
+
 	run --separate-stderr cs import --password-file "$T/pw" "$T/pat.p12"
 	expect_status 0
 	[ "$(printf '%s\n' "${lines[@]}" | sort)" = "$(printf '%s\n' \

@@ -728,17 +728,19 @@ csr() {
 	    fail_with "default CRL lifetime $span s"
 }
 
-@test "export refuses an empty password" {
+@test "export refuses an empty or unreadable password file, and names it (exit 75)" {
 	ca_init --key ec-p256
 	ca_issue pat pat@example.test --key ec-p256
 	: >"$T/empty"
 	printf '\nsecond line\n' >"$T/emptyline"
 	local pw
-	for pw in empty emptyline; do
+	for pw in empty emptyline missing; do
 		run --separate-stderr ca export --password-file "$T/$pw" "$CERT"
-		[[ $status -eq 64 || $status -eq 65 ]] ||
+		[ "$status" -eq 75 ] ||
 		    fail_with "export with the password file '$pw' exited $status"
 		[ -z "$output" ] || fail_with "a PKCS#12 without a password"
+		[[ $stderr == *"password file $T/$pw"* ]] ||
+		    fail_with "the password file is not named"
 	done
 }
 
