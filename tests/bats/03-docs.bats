@@ -37,7 +37,7 @@ cron_lines() {
 		# five time fields, the user, then the command
 		[ "$(awk '{ print $6 }' <<<"$line")" = mailseal ] || bad="$bad
 $file: no user mailseal: $line"
-		[[ $line == */usr/local/bin/* ]] || bad="$bad
+		[[ $line =~ /usr/local/s?bin/ ]] || bad="$bad
 $file: no absolute path: $line"
 	done < <(cron_lines)
 	[ "$n" -ge 6 ] || fail_with "only $n cron lines found"
@@ -48,10 +48,10 @@ $file: no absolute path: $line"
 	local file line prog bad=
 	declare -A first
 	while IFS=$'\t' read -r file line; do
-		prog=${line#*/usr/local/bin/}
-		prog=${prog%% *}
+		[[ $line =~ /usr/local/s?bin/([^ ]*) ]] || continue
+		prog=${BASH_REMATCH[1]}
 		# a job is its program and its first word after it
-		local rest=${line#*/usr/local/bin/$prog}
+		local rest=${line#*/usr/local/*bin/$prog}
 		rest=${rest# }
 		prog="$prog ${rest%% *}"
 		if [ -z "${first[$prog]:-}" ]; then

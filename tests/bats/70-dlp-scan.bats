@@ -53,8 +53,7 @@ policy() {
 
 # scan ARGS... - dlp-scan with $T/m.eml on stdin, stdout in $T/out
 scan() {
-	run --separate-stderr sh -c 'in=$1 out=$2; shift 2
-	    exec dlp-scan "$@" <"$in" >"$out"' sh "$T/m.eml" "$T/r.out" "$@"
+	run --separate-stderr ms_io "$T/m.eml" "$T/r.out" dlp-scan "$@"
 	output=$(cat "$T/r.out")
 }
 

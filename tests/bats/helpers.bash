@@ -32,6 +32,47 @@ ms_setup() {
 	export OPENSSL_CONF=/dev/null
 }
 
+# Exit statuses: every call of a program under test from a test's shell
+# (directly, through `run` or a helper function) goes through a function
+# of the same name that runs the program and appends "PROGRAM STATUS
+# FILE: TEST" to $BATS_RUN_TMPDIR/exit-status.  99-exit-status.bats compares
+# what the suite saw with the EXIT STATUS section of each page.  Calls
+# from other processes (sh -c, Postfix, a program's own children) are not
+# seen.  The program is a child of the function, not replaced by it; no
+# test signals a program it started from its own shell.
+ms_exec_recorded() {
+	local prog=$1 rc=0
+	shift
+	command "$prog" "$@" || rc=$?
+	printf '%s %s %s: %s\n' "$prog" "$rc" "${BATS_TEST_FILENAME##*/}" \
+	    "${BATS_TEST_DESCRIPTION:-}" >>"$BATS_RUN_TMPDIR/exit-status"
+	return "$rc"
+}
+
+# ms_programs - the programs under test: one page in man/ each
+ms_programs() {
+	local page
+	for page in "$BATS_TEST_DIRNAME"/../../man/*.1; do
+		page=${page##*/}
+		printf '%s\n' "${page%.1}"
+	done
+}
+
+for _ms_prog in $(ms_programs); do
+	eval "$_ms_prog() { ms_exec_recorded $_ms_prog \"\$@\"; }"
+done
+unset _ms_prog
+# the files of this run that loaded the helpers (99-exit-status.bats)
+printf '%s\n' "${BATS_TEST_FILENAME##*/}" >>"$BATS_RUN_TMPDIR/files"
+
+# ms_io IN OUT COMMAND... - COMMAND reading IN and writing OUT, in this
+# shell (so that a program's exit status is recorded)
+ms_io() {
+	local in=$1 out=$2
+	shift 2
+	"$@" <"$in" >"$out"
+}
+
 # ms_top - the top of the source tree
 ms_top() {
 	(cd "$BATS_TEST_DIRNAME/../.." && pwd)
