@@ -10,6 +10,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/mailseal
 SHAREDIR ?= $(PREFIX)/share/mailseal
 MANDIR ?= $(PREFIX)/share/man
@@ -123,6 +124,14 @@ LIBS_mailseal-init = gpgme gpg-error openssl glib-2.0 popt libsodium
 LIBS_mailseal-check = gpgme gpg-error openssl glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
+# installed into SBINDIR: the programs an administrator runs on the store
+# (as root or its owner), never Postfix; the filters, which Postfix,
+# procmail or sieve run and which find each other in one directory
+# (run_bindir: mailseal-filter runs pdfwrap, dlp-scan runs
+# mailseal-filter), go to BINDIR (README, "Installation")
+ADMIN_PROGRAMS = certstore smime-ca pgp-keys crl-sync sms-send \
+	mailseal-init mailseal-check mailseal-audit pdfwrap-otp pdfwrap-reply
+FILTER_PROGRAMS = $(filter-out $(ADMIN_PROGRAMS),$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
@@ -236,7 +245,8 @@ demo: deps
 INSTALL_MAN = $(foreach m,$(MANPAGES),\
 	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 installed = $(addprefix $(1)/,$(notdir $(wildcard $(2))))
-INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
+INSTALL_FILES = $(addprefix $(BINDIR)/,$(FILTER_PROGRAMS)) \
+	$(addprefix $(SBINDIR)/,$(ADMIN_PROGRAMS)) $(INSTALL_MAN) \
 	$(call installed,$(SHAREDIR)/examples,scripts/examples/*) \
 	$(call installed,$(SHAREDIR)/policies,share/policies/*) \
 	$(call installed,$(SHAREDIR)/pdfwrap,share/pdfwrap/*.txt) \
@@ -244,16 +254,28 @@ INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
 INSTALL_DIRS = $(SHAREDIR)/examples $(SHAREDIR)/policies \
 	$(SHAREDIR)/pdfwrap $(SHAREDIR) $(LIBEXECDIR)
 
+# the examples and the manual pages name the programs where the default
+# PREFIX puts them; installed, they name where this install puts them
+INSTALL_PATHS = sed -e 's,/usr/local/bin/,$(BINDIR)/,g' \
+	-e 's,/usr/local/sbin/,$(SBINDIR)/,g'
+
 # the programs are (re)built for these directories first ($(PATHS_STAMP))
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(addprefix $(DESTDIR),$(INSTALL_DIRS))
-	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 0644 scripts/examples/* $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(FILTER_PROGRAMS)) \
+		$(DESTDIR)$(BINDIR)
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(ADMIN_PROGRAMS)) \
+		$(DESTDIR)$(SBINDIR)
+	for f in scripts/examples/*; do \
+		$(INSTALL_PATHS) $$f >$(DESTDIR)$(SHAREDIR)/examples/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(SHAREDIR)/examples/$${f##*/} || exit 1; \
+	done
 	for m in $(MANPAGES); do \
-		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s || \
-		exit 1; \
+		s=$${m##*.}; d=$(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+		$(INSTALL_PATHS) $$m >$$d && chmod 0644 $$d || exit 1; \
 	done
 	install -m 0644 share/policies/* $(DESTDIR)$(SHAREDIR)/policies
 	install -m 0644 share/pdfwrap/*.txt $(DESTDIR)$(SHAREDIR)/pdfwrap
