@@ -7,6 +7,7 @@
 #   make bench        measurements next to the tools a user would use instead
 #   make demo         the gateway on a built-in example
 #   make install      PREFIX=/usr/local DESTDIR= (make uninstall: the same)
+#   make deb          a Debian package in $(BUILD)/deb (debian/, debhelper)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -69,8 +70,8 @@ DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
 PATH_DEFS = -DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
 	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"'
 PATHS_STAMP = $(BUILD)/paths.stamp
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) $(COMMON_INC) \
-	$(call pkg_cflags,$(PKGS_ALL))
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) \
+	$(COMMON_INC) $(call pkg_cflags,$(PKGS_ALL))
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -Wl,--as-needed
 
@@ -128,7 +129,7 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 # (as root or its owner), never Postfix; the filters, which Postfix,
 # procmail or sieve run and which find each other in one directory
 # (run_bindir: mailseal-filter runs pdfwrap, dlp-scan runs
-# mailseal-filter), go to BINDIR (README, "Installation")
+# mailseal-filter), go to BINDIR (README, "The Debian package")
 ADMIN_PROGRAMS = certstore smime-ca pgp-keys crl-sync sms-send \
 	mailseal-init mailseal-check mailseal-audit pdfwrap-otp pdfwrap-reply
 FILTER_PROGRAMS = $(filter-out $(ADMIN_PROGRAMS),$(PROGRAMS))
@@ -141,7 +142,7 @@ LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
 MANPAGES = $(wildcard man/*.[1-8])
 
 .PHONY: all check unit bats layers manlint deps fuzz fuzz-run bench demo \
-	install uninstall clean FORCE
+	install uninstall deb clean FORCE
 all: $(BINS)
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
@@ -287,6 +288,23 @@ uninstall:
 		[ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || \
 		echo "uninstall: $$d is not empty, kept" >&2; \
 	done
+
+# the binary package, built by debhelper (debian/rules) from a copy of
+# the tree in $(DEB_DIR), where the .deb lands; always with the release
+# flags: nothing of this make (SANITIZE, BUILD, -j) reaches that build.
+# DEB_BUILD_OPTIONS may be set (parallel=2 when it is not)
+DEB_DIR = $(BUILD)/deb
+DEB_TREE = LICENSE Makefile README cmd common debian man scripts share
+deb: deps
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/mailseal-$(VERSION)
+	cp -R $(DEB_TREE) $(DEB_DIR)/mailseal-$(VERSION)/
+	cd $(DEB_DIR)/mailseal-$(VERSION) && env -u MAKEFLAGS -u MFLAGS \
+		-u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u BUILD -u STATIC \
+		-u CFLAGS -u CPPFLAGS -u LDFLAGS -u PREFIX -u DESTDIR \
+		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-parallel=2}" \
+		dpkg-buildpackage -b -uc -us
+	@ls $(DEB_DIR)/mailseal_*.deb
 
 clean:
 	rm -rf build build-san build-fuzz
