@@ -121,6 +121,13 @@ mode_owner() {
 	    "$PKGT/x/lib/systemd/system/mailseal-expiry.service"
 	grep -q 'argv=/usr/bin/mailseal-filter ' \
 	    "$PKGT/x/usr/share/mailseal/examples/master.cf"
+	# built with the release flags even in a SANITIZE=1 run, and with
+	# Debian's shared libraries (security updates reach them)
+	run objdump -p "$PKGT/x/usr/bin/mailseal-filter"
+	[[ "$output" != *libasan* ]] && [[ "$output" != *libubsan* ]] ||
+	    fail_with "a sanitizer in the package"
+	[[ "$output" == *"NEEDED               libgmime-3.0.so"* ]] ||
+	    fail_with "GMime not linked dynamically"
 	run grep -rl /usr/local "$PKGT/x"
 	[ "$status" -eq 1 ] || fail_with "/usr/local named in the package"
 	zcat "$PKGT/x/usr/share/man/man1/sms-send.1.gz" |
