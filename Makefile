@@ -7,9 +7,11 @@
 #   make bench        measurements next to the tools a user would use instead
 #   make demo         the gateway on a built-in example
 #   make install      PREFIX=/usr/local DESTDIR= (make uninstall: the same)
+#   make deb          a Debian package in $(BUILD)/deb (debian/, debhelper)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/mailseal
 SHAREDIR ?= $(PREFIX)/share/mailseal
 MANDIR ?= $(PREFIX)/share/man
@@ -68,8 +70,8 @@ DEFS = -D_GNU_SOURCE -DMAILSEAL_VERSION='"$(VERSION)"' \
 PATH_DEFS = -DMAILSEAL_STORE_DEFAULT='"$(STORE_DEFAULT)"' \
 	-DMAILSEAL_SHAREDIR='"$(SHAREDIR)"'
 PATHS_STAMP = $(BUILD)/paths.stamp
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) $(COMMON_INC) \
-	$(call pkg_cflags,$(PKGS_ALL))
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) $(DEFS) \
+	$(COMMON_INC) $(call pkg_cflags,$(PKGS_ALL))
 LDFLAGS ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -Wl,--as-needed
 
@@ -123,6 +125,14 @@ LIBS_mailseal-init = gpgme gpg-error openssl glib-2.0 popt libsodium
 LIBS_mailseal-check = gpgme gpg-error openssl glib-2.0 popt libsodium
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
+# installed into SBINDIR: the programs an administrator runs on the store
+# (as root or its owner), never Postfix; the filters, which Postfix,
+# procmail or sieve run and which find each other in one directory
+# (run_bindir: mailseal-filter runs pdfwrap, dlp-scan runs
+# mailseal-filter), go to BINDIR (README, "The Debian package")
+ADMIN_PROGRAMS = certstore smime-ca pgp-keys crl-sync sms-send \
+	mailseal-init mailseal-check mailseal-audit pdfwrap-otp pdfwrap-reply
+FILTER_PROGRAMS = $(filter-out $(ADMIN_PROGRAMS),$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
@@ -132,7 +142,7 @@ LIBS_unit = openssl gmime-3.0 glib-2.0 popt libsodium gpgme gpg-error libcurl \
 MANPAGES = $(wildcard man/*.[1-8])
 
 .PHONY: all check unit bats layers manlint deps fuzz fuzz-run bench demo \
-	install uninstall clean FORCE
+	install uninstall deb clean FORCE
 all: $(BINS)
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
@@ -236,7 +246,8 @@ demo: deps
 INSTALL_MAN = $(foreach m,$(MANPAGES),\
 	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 installed = $(addprefix $(1)/,$(notdir $(wildcard $(2))))
-INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
+INSTALL_FILES = $(addprefix $(BINDIR)/,$(FILTER_PROGRAMS)) \
+	$(addprefix $(SBINDIR)/,$(ADMIN_PROGRAMS)) $(INSTALL_MAN) \
 	$(call installed,$(SHAREDIR)/examples,scripts/examples/*) \
 	$(call installed,$(SHAREDIR)/policies,share/policies/*) \
 	$(call installed,$(SHAREDIR)/pdfwrap,share/pdfwrap/*.txt) \
@@ -244,16 +255,28 @@ INSTALL_FILES = $(addprefix $(BINDIR)/,$(PROGRAMS)) $(INSTALL_MAN) \
 INSTALL_DIRS = $(SHAREDIR)/examples $(SHAREDIR)/policies \
 	$(SHAREDIR)/pdfwrap $(SHAREDIR) $(LIBEXECDIR)
 
+# the examples and the manual pages name the programs where the default
+# PREFIX puts them; installed, they name where this install puts them
+INSTALL_PATHS = sed -e 's,/usr/local/bin/,$(BINDIR)/,g' \
+	-e 's,/usr/local/sbin/,$(SBINDIR)/,g'
+
 # the programs are (re)built for these directories first ($(PATHS_STAMP))
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(addprefix $(DESTDIR),$(INSTALL_DIRS))
-	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 0644 scripts/examples/* $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(FILTER_PROGRAMS)) \
+		$(DESTDIR)$(BINDIR)
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(ADMIN_PROGRAMS)) \
+		$(DESTDIR)$(SBINDIR)
+	for f in scripts/examples/*; do \
+		$(INSTALL_PATHS) $$f >$(DESTDIR)$(SHAREDIR)/examples/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(SHAREDIR)/examples/$${f##*/} || exit 1; \
+	done
 	for m in $(MANPAGES); do \
-		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s || \
-		exit 1; \
+		s=$${m##*.}; d=$(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+		$(INSTALL_PATHS) $$m >$$d && chmod 0644 $$d || exit 1; \
 	done
 	install -m 0644 share/policies/* $(DESTDIR)$(SHAREDIR)/policies
 	install -m 0644 share/pdfwrap/*.txt $(DESTDIR)$(SHAREDIR)/pdfwrap
@@ -265,6 +288,23 @@ uninstall:
 		[ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || \
 		echo "uninstall: $$d is not empty, kept" >&2; \
 	done
+
+# the binary package, built by debhelper (debian/rules) from a copy of
+# the tree in $(DEB_DIR), where the .deb lands; always with the release
+# flags: nothing of this make (SANITIZE, BUILD, -j) reaches that build.
+# DEB_BUILD_OPTIONS may be set (parallel=2 when it is not)
+DEB_DIR = $(BUILD)/deb
+DEB_TREE = LICENSE Makefile README cmd common debian man scripts share
+deb: deps
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/mailseal-$(VERSION)
+	cp -R $(DEB_TREE) $(DEB_DIR)/mailseal-$(VERSION)/
+	cd $(DEB_DIR)/mailseal-$(VERSION) && env -u MAKEFLAGS -u MFLAGS \
+		-u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u BUILD -u STATIC \
+		-u CFLAGS -u CPPFLAGS -u LDFLAGS -u PREFIX -u DESTDIR \
+		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-parallel=2}" \
+		dpkg-buildpackage -b -uc -us
+	@ls $(DEB_DIR)/mailseal_*.deb
 
 clean:
 	rm -rf build build-san build-fuzz

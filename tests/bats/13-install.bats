@@ -49,6 +49,7 @@ scan_with() {
 	    fail_with "make install: $(cat "$T/make.out")"
 	[ -f "$T/prefix/share/mailseal/policies/default.policy" ]
 	[ -x "$T/prefix/bin/dlp-scan" ]
+	[ -x "$T/prefix/sbin/certstore" ] && [ ! -e "$T/prefix/bin/certstore" ]
 	scan_with "$T/prefix/bin/dlp-scan"
 	[ "$status" -eq 0 ] || fail_with "installed dlp-scan did not pass"
 	[[ "$output" == *"X-Mailseal-DLP: must-encrypt; rules=payment-cards"* ]] ||
@@ -71,11 +72,31 @@ scan_with() {
 	[ -f "$R/share/mailseal/examples/master.cf" ]
 	[ -f "$R/share/man/man1/dlp-scan.1" ]
 	[ -f "$R/share/man/man5/mailseal-store.5" ]
-	# every program is installed
+	# every program is installed: the administration programs in sbin,
+	# the filters in bin, none in both
+	admin=$(make -s -C "$TOP" --no-print-directory \
+	    --eval 'ms-print: ; @echo $(ADMIN_PROGRAMS)' ms-print)
+	[[ " $admin " == *" certstore "* ]] && [[ " $admin " == *" crl-sync "* ]]
 	for p in $(make -s -C "$TOP" --no-print-directory \
 	    --eval 'ms-print-programs: ; @echo $(PROGRAMS)' ms-print-programs); do
-		[ -x "$R/bin/$p" ] || fail_with "$p not installed"
+		if [[ " $admin " == *" $p "* ]]; then
+			[ -x "$R/sbin/$p" ] && [ ! -e "$R/bin/$p" ] ||
+			    fail_with "$p not in sbin alone"
+		else
+			[ -x "$R/bin/$p" ] && [ ! -e "$R/sbin/$p" ] ||
+			    fail_with "$p not in bin alone"
+		fi
 	done
+	# mailseal-filter runs pdfwrap from its own directory
+	[ -x "$R/bin/pdfwrap" ] && [ -x "$R/bin/dlp-scan" ]
+	# the installed examples and pages name where the programs are
+	grep -q 'argv=/opt/mailseal-test/bin/mailseal-filter ' \
+	    "$R/share/mailseal/examples/master.cf"
+	grep -qx 'ExecStart=/opt/mailseal-test/sbin/crl-sync' \
+	    "$R/share/mailseal/examples/crl-sync.service"
+	grep -q '/opt/mailseal-test/sbin/sms\\-send' "$R/share/man/man1/sms-send.1"
+	run grep -rl /usr/local/ "$R/share"
+	[ "$status" -eq 1 ] || fail_with "/usr/local/ left in installed files"
 	# staged, not installed: the program looks under P, where nothing is
 	scan_with "$R/bin/dlp-scan"
 	[ "$status" -eq 75 ] || fail_with "found policies outside P"
@@ -100,4 +121,6 @@ scan_with() {
 	    >"$T/make.out" 2>&1 || fail_with "second make uninstall"
 	[ ! -e "$R/share/mailseal" ]
 	[ ! -e "$R/lib/mailseal" ]
+	run find "$T/dest" -type f
+	[ -z "$output" ] || fail_with "left behind"
 }
