@@ -438,6 +438,21 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				*why = "key store unavailable";
 				break;
 			}
+			if (cert_unsupported_agreement_key(key) != NULL) {
+				/* OpenSSL 3.0 takes an X25519 or X448 key for
+				 * key transport and finds no recipient: say
+				 * what it is, a permanent refusal */
+				*failure = DECRYPT_REFUSED;
+				*why = EVP_PKEY_get_base_id(key) ==
+				    EVP_PKEY_X25519 ? "X25519 key agreement "
+				    "(RFC 8418) is not supported" :
+				    "X448 key agreement (RFC 8418) is not "
+				    "supported";
+				err = MS_DATA;
+				EVP_PKEY_free(key);
+				X509_free(cert);
+				continue;
+			}
 			/* DEC-9: name the certificate, so only the matching
 			 * RecipientInfo is tried (CVE-2019-1563) */
 			out = BIO_new(BIO_s_mem());

@@ -12,6 +12,7 @@ setup_file() {
 	sm_user alice ec-p256
 	sm_user bob rsa3072
 	sm_openssl_user carlos ed25519
+	sm_openssl_user fred ed448
 	sm_shared_gnupg
 }
 
@@ -173,6 +174,15 @@ eddsa_check() {
 	expect_status 0
 	expect_sig "$T/v.eml" valid
 	same_content "$T/v.eml" "$FIX/plain.eml" || fail_with "content differs"
+}
+
+@test "an Ed448 certificate is not used for signing (OpenSSL 3.0 has no SHAKE256 digest for CMS): exit 69, 5.7.1, no output" {
+	as_sender plain fred "$T/in.eml"
+	run --separate-stderr smime-sign <"$T/in.eml"
+	expect_status 69
+	[ -z "$output" ] || fail_with "output without a usable key"
+	[ "${stderr%%$'\n'*}" = "5.7.1 no S/MIME signing key for the sender fred@example.test" ] ||
+	    fail_with "first line: ${stderr%%$'\n'*}"
 }
 
 @test "our detached signatures verify with gpgsm --verify (EC and RSA, SHA-256 and SHA-512)" {
