@@ -3,6 +3,7 @@
  * path behind smime-enc(1) and the S/MIME copies of mailseal-filter(1).
  */
 #include "smenc.h"
+#include "certdb.h"
 #include "diag.h"
 #include "err.h"
 #include "msgpart.h"
@@ -80,11 +81,17 @@ take_configured(const ms_store *store, ms_trust *trust, X509 *cert,
 	err = trust_check(trust, cert, CERT_PURPOSE_ENCRYPT, NULL, &verdict);
 	for (guint r = 0; err == MS_OK && r < verdict.reasons->len; r++) {
 		const char *why = g_ptr_array_index(verdict.reasons, r);
+		const char *type = cert_unsupported_agreement_key(
+		    X509_get0_pubkey(cert));
 
 		if (cert_verdict_reason_flag(&verdict, r) & CERT_ADDRESS_FLAGS)
 			continue;
+		/* a key type we cannot encrypt to is named: it tells the
+		 * administrator what to change and says nothing about the
+		 * certificate's state */
 		err = filter_refuse("5.7.1", "a configured encryption "
-		    "certificate is not usable");
+		    "certificate is not usable%s%s%s", type ? " (" : "",
+		    type ? type : "", type ? " key: not supported)" : "");
 		diag_info("%s: %s", what, why);
 	}
 	verdict_clear(&verdict);
@@ -98,6 +105,39 @@ take_configured(const ms_store *store, ms_trust *trust, X509 *cert,
 	g_free(fpr);
 	add_unique_cert(certs, cert);
 	return MS_OK;
+}
+
+/* uncovered_append - addr onto the list of recipients without a usable
+ * certificate; when its certificates have a key type OpenSSL 3.0 cannot
+ * encrypt to (X25519, X448), the type is named beside it */
+static void
+uncovered_append(const ms_store *store, GString *uncovered,
+    const ms_addr *addr)
+{
+	GPtrArray *fprs = NULL;
+	const char *type = NULL;
+	char *item;
+
+	if (certdb_lookup(store, addr, &fprs) == MS_OK)
+		for (guint i = 0; i < fprs->len && type == NULL; i++) {
+			X509 *cert;
+
+			if (certdb_read(store, "certs",
+			    g_ptr_array_index(fprs, i), &cert) != MS_OK)
+				continue;
+			type = cert_unsupported_agreement_key(
+			    X509_get0_pubkey(cert));
+			X509_free(cert);
+		}
+	if (fprs != NULL)
+		g_ptr_array_free(fprs, TRUE);
+	if (type == NULL) {
+		diag_list_append(uncovered, addr->text);
+		return;
+	}
+	item = g_strdup_printf("%s (%s key: not supported)", addr->text, type);
+	diag_list_append(uncovered, item);
+	g_free(item);
 }
 
 /* smenc_collect_trusted - see smenc.h */
@@ -169,7 +209,7 @@ smenc_collect_trusted(const ms_store *store, ms_trust *trust,
 			return ferr;
 		}
 		if (fprs->len == 0 && !have_explicit)
-			diag_list_append(uncovered, addr.text);
+			uncovered_append(store, uncovered, &addr);
 		for (guint j = 0; j < fprs->len; j++) {
 			if (!smime_caps_gcm(store, g_ptr_array_index(fprs, j)))
 				*all_gcm = false;

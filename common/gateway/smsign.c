@@ -173,7 +173,8 @@ smsign_sign(ms_message *msg, const smsign_signer *signer,
 	 * canonical again before verifying (RFC 8551 3.1.1) */
 	g_string_append_printf(out->head,
 	    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\n"
-	    " micalg=%s; boundary=\"%s\"\n\n", smime_micalg(digest), boundary);
+	    " micalg=%s; boundary=\"%s\"\n\n",
+	    smime_micalg(smime_signing_digest(signer->key, digest)), boundary);
 	text = g_strdup_printf(
 	    "This is a cryptographically signed message in MIME format.\n\n"
 	    "--%s\n", boundary);

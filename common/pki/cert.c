@@ -44,6 +44,19 @@ crypto_log_errors(const char *what)
 	}
 }
 
+const char *
+cert_unsupported_agreement_key(const EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_X25519:
+		return "X25519";
+	case EVP_PKEY_X448:
+		return "X448";
+	default:
+		return NULL;
+	}
+}
+
 char *
 cert_fingerprint(const X509 *cert)
 {
@@ -252,6 +265,8 @@ cert_flag_text(cert_flag flag)
 		return "untrusted";
 	case CERT_NO_PRIVATE_KEY:
 		return "no private key in the store";
+	case CERT_UNSUPPORTED_KEY:
+		return "unsupported key type";
 	}
 	return "not usable";
 }

@@ -35,6 +35,11 @@ ms_err crypto_init(void);
 /* crypto_log_errors - drain OpenSSL's error queue into diag_warn lines */
 void crypto_log_errors(const char *what);
 
+/* cert_unsupported_agreement_key - "X25519" or "X448" for a key of an
+ * RFC 8418 key agreement type, which OpenSSL 3.0's CMS cannot encrypt to
+ * or decrypt with (it does key agreement for EC keys only); else NULL */
+const char *cert_unsupported_agreement_key(const EVP_PKEY *key);
+
 /* cert_fingerprint - lowercase hex SHA-256 of the DER; g_free it */
 char *cert_fingerprint(const X509 *cert);
 
@@ -80,7 +85,10 @@ typedef enum cert_flag {
 	CERT_CRL_IN_GRACE = 1u << 15,		/* a remark only */
 	CERT_UNTRUSTED = 1u << 16,		/* no chain to our roots, or a
 						 * chain error */
-	CERT_NO_PRIVATE_KEY = 1u << 17		/* for signing: none stored */
+	CERT_NO_PRIVATE_KEY = 1u << 17,		/* for signing: none stored */
+	CERT_UNSUPPORTED_KEY = 1u << 18		/* a key type OpenSSL 3.0
+						 * cannot use for the purpose
+						 * (Ed448, X25519, X448) */
 } cert_flag;
 
 /* the findings about the address: a certificate the administrator bound

@@ -128,6 +128,23 @@ smime_micalg(const EVP_MD *digest)
 	}
 }
 
+const EVP_MD *
+smime_signing_digest(const EVP_PKEY *key, const EVP_MD *wanted)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+	case EVP_PKEY_EC:
+		return wanted;
+	case EVP_PKEY_ED25519:
+		return EVP_sha512();	/* RFC 8419 3.1: nothing else */
+	default:
+		/* Ed448 needs SHAKE256 with 512 bits of output named
+		 * id-shake256-len, which OpenSSL 3.0 does not know */
+		return NULL;
+	}
+}
+
 /* check_cbc - id-envelopedData content encryption: AES-CBC, 16-byte IV */
 static bool
 check_cbc(const X509_ALGOR *alg, decrypt_failure *failure, const char **why)
@@ -421,6 +438,21 @@ smime_decrypt(const ms_store *store, const unsigned char *der, size_t len,
 				*why = "key store unavailable";
 				break;
 			}
+			if (cert_unsupported_agreement_key(key) != NULL) {
+				/* OpenSSL 3.0 takes an X25519 or X448 key for
+				 * key transport and finds no recipient: say
+				 * what it is, a permanent refusal */
+				*failure = DECRYPT_REFUSED;
+				*why = EVP_PKEY_get_base_id(key) ==
+				    EVP_PKEY_X25519 ? "X25519 key agreement "
+				    "(RFC 8418) is not supported" :
+				    "X448 key agreement (RFC 8418) is not "
+				    "supported";
+				err = MS_DATA;
+				EVP_PKEY_free(key);
+				X509_free(cert);
+				continue;
+			}
 			/* DEC-9: name the certificate, so only the matching
 			 * RecipientInfo is tried (CVE-2019-1563) */
 			out = BIO_new(BIO_s_mem());
@@ -519,24 +551,210 @@ our_capabilities(void)
 	return caps;
 }
 
+/* ---- Ed25519 (RFC 8419).  OpenSSL 3.0's CMS layer hands the
+ * SignerInfo's digest to EVP_DigestSignInit and EVP_DigestVerifyInit,
+ * which PureEdDSA refuses, so it can neither make nor check these
+ * signatures.  Only the signature over the signed attributes is made and
+ * checked here; the structure, the messageDigest attribute and the
+ * certificates stay OpenSSL's. ---- */
+
+/* the signed attributes as they are signed: a DER SET OF, not the [0]
+ * IMPLICIT of the SignerInfo (RFC 5652 5.4) */
+ASN1_ITEM_TEMPLATE(MS_SIGNED_ATTRS) =
+	ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, signed_attrs,
+	    X509_ATTRIBUTE)
+static_ASN1_ITEM_TEMPLATE_END(MS_SIGNED_ATTRS)
+
+/* signed_attrs_der - the DER the signature of si covers (OPENSSL_free);
+ * NULL without signed attributes */
+static unsigned char *
+signed_attrs_der(CMS_SignerInfo *si, size_t *len)
+{
+	STACK_OF(X509_ATTRIBUTE) *attrs = sk_X509_ATTRIBUTE_new_null();
+	unsigned char *der = NULL;
+	int n = CMS_signed_get_attr_count(si), dlen;
+
+	if (attrs == NULL)
+		diag_fatal(EXIT_TEMPFAIL, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (!sk_X509_ATTRIBUTE_push(attrs, CMS_signed_get_attr(si, i)))
+			diag_fatal(EXIT_TEMPFAIL, "out of memory");
+	dlen = n > 0 ? ASN1_item_i2d((ASN1_VALUE *)attrs, &der,
+	    ASN1_ITEM_rptr(MS_SIGNED_ATTRS)) : 0;
+	sk_X509_ATTRIBUTE_free(attrs);	/* the attributes are borrowed */
+	if (dlen <= 0) {
+		OPENSSL_free(der);
+		return NULL;
+	}
+	*len = (size_t)dlen;
+	return der;
+}
+
+/* eddsa_sign_attrs - PureEdDSA over the signed attributes of si */
+static bool
+eddsa_sign_attrs(CMS_SignerInfo *si, EVP_PKEY *key)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *der, *sig = NULL;
+	size_t len = 0, siglen = 0;
+	bool ok = false;
+
+	der = signed_attrs_der(si, &len);
+	if (ctx != NULL && der != NULL &&
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestSign(ctx, NULL, &siglen, der, len) == 1 &&
+	    siglen <= INT_MAX && (sig = OPENSSL_malloc(siglen)) != NULL &&
+	    EVP_DigestSign(ctx, sig, &siglen, der, len) == 1) {
+		ASN1_STRING_set0(CMS_SignerInfo_get0_signature(si), sig,
+		    (int)siglen);
+		sig = NULL;
+		ok = true;
+	}
+	OPENSSL_free(sig);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* eddsa_finish - what CMS_final does for other keys: the content read
+ * (made canonical unless binary) and digested with SHA-512, the
+ * contentType, signingTime and messageDigest attributes, the signature,
+ * and the content itself unless detached */
+static bool
+eddsa_finish(CMS_ContentInfo *cms, CMS_SignerInfo *si, EVP_PKEY *key,
+    bool detached, bool canonical, BIO *in)
+{
+	BIO *content = BIO_new(BIO_s_mem());
+	ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	X509_ALGOR *sigalg = NULL;
+	char *data;
+	long n;
+	bool ok = false;
+
+	if (content == NULL || now == NULL)
+		goto out;
+	/* OpenSSL stops quietly on a read error: in must be at its end */
+	if (SMIME_crlf_copy(in, content, canonical ? CMS_BINARY : 0) != 1 ||
+	    !BIO_eof(in))
+		goto out;
+	n = BIO_get_mem_data(content, &data);
+	if (n < 0 || n > INT_MAX ||
+	    EVP_Digest(data, (size_t)n, md, &mdlen, EVP_sha512(), NULL) != 1)
+		goto out;
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sigalg);
+	if (sigalg == NULL || !X509_ALGOR_set0(sigalg, OBJ_nid2obj(NID_ED25519),
+	    V_ASN1_UNDEF, NULL))
+		goto out;
+	if (CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType,
+	    V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data), -1) != 1 ||
+	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, now->type,
+	    now, -1) != 1 ||
+	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest,
+	    V_ASN1_OCTET_STRING, md, (int)mdlen) != 1 ||
+	    !eddsa_sign_attrs(si, key))
+		goto out;
+	if (!detached) {
+		ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+
+		if (pos == NULL)
+			goto out;
+		if (*pos == NULL && (*pos = ASN1_OCTET_STRING_new()) == NULL)
+			goto out;
+		if (!ASN1_OCTET_STRING_set(*pos, (unsigned char *)data,
+		    (int)n))
+			goto out;
+		/* a filled-in value, no longer a place for streamed data */
+		(*pos)->flags &= ~ASN1_STRING_FLAG_CONT;
+	}
+	ok = true;
+out:
+	ASN1_TIME_free(now);
+	BIO_free(content);
+	return ok;
+}
+
+/* eddsa_signer_problem - why an EdDSA SignerInfo is not one we check
+ * (RFC 8419 3.1 and 8410 3), or NULL */
+static const char *
+eddsa_signer_problem(CMS_SignerInfo *si, const EVP_PKEY *key)
+{
+	X509_ALGOR *dig = NULL, *sig = NULL;
+	const ASN1_OBJECT *oid;
+	int ptype;
+
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519)
+		return "Ed448 signature (not supported)";
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+	X509_ALGOR_get0(&oid, &ptype, NULL, sig);
+	if (OBJ_obj2nid(oid) != NID_ED25519 || ptype != V_ASN1_UNDEF)
+		return "signature algorithm does not match the Ed25519 key";
+	X509_ALGOR_get0(&oid, NULL, NULL, dig);
+	if (OBJ_obj2nid(oid) != NID_sha512)
+		return "Ed25519 signature with a digest other than SHA-512";
+	if (CMS_signed_get_attr_count(si) <= 0)
+		return "Ed25519 signature without signed attributes "
+		    "(not supported)";
+	return NULL;
+}
+
+/* eddsa_verify_attrs - the Ed25519 signature of si over its signed
+ * attributes verifies with key */
+static bool
+eddsa_verify_attrs(CMS_SignerInfo *si, EVP_PKEY *key)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
+	unsigned char *der;
+	size_t len = 0;
+	bool ok;
+
+	der = signed_attrs_der(si, &len);
+	ok = ctx != NULL && der != NULL && sig != NULL &&
+	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, ASN1_STRING_get0_data(sig),
+	    (size_t)ASN1_STRING_length(sig), der, len) == 1;
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* is_eddsa - an Ed25519 or Ed448 key */
+static bool
+is_eddsa(const EVP_PKEY *key)
+{
+	int id = EVP_PKEY_get_base_id(key);
+
+	return id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448;
+}
+
 ms_err
 smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
     const EVP_MD *digest, bool detached, bool canonical, BIO *in, BIO *out)
 {
+	const EVP_MD *md = smime_signing_digest(key, digest);
+	bool eddsa = is_eddsa(key);
 	/* a detached signature is small: it is finished in memory (OpenSSL
-	 * streams only attached content); attached content is streamed */
+	 * streams only attached content); attached content is streamed,
+	 * except under EdDSA, which is finished here */
 	unsigned int flags = CMS_PARTIAL | CMS_NOSMIMECAP |
 	    (canonical ? CMS_BINARY : 0) |
-	    (detached ? CMS_DETACHED : CMS_STREAM);
-	CMS_ContentInfo *cms;
+	    (detached ? CMS_DETACHED : eddsa ? 0 : CMS_STREAM);
+	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si;
 	STACK_OF(X509_ALGOR) *caps = NULL;
 	ms_err err = MS_INTERNAL;
 
+	if (md == NULL) {
+		diag_warn("sign: cannot sign with an %s key",
+		    EVP_PKEY_get0_type_name(key));
+		return MS_INTERNAL;
+	}
 	cms = CMS_sign_ex(NULL, NULL, NULL, NULL, flags, NULL, NULL);
 	if (cms == NULL)
 		goto out;
-	si = CMS_add1_signer(cms, signer, key, digest, flags);
+	si = CMS_add1_signer(cms, signer, key, md, flags);
 	if (si == NULL)
 		goto out;
 	caps = our_capabilities();
@@ -545,7 +763,11 @@ smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
 	for (int i = 0; i < sk_X509_num(chain); i++)
 		if (!CMS_add1_cert(cms, sk_X509_value(chain, i)))
 			goto out;
-	if (detached) {
+	if (eddsa) {
+		if (eddsa_finish(cms, si, key, detached, canonical, in) &&
+		    i2d_CMS_bio(out, cms) == 1)
+			err = MS_OK;
+	} else if (detached) {
 		if (CMS_final(cms, in, NULL, flags) == 1 && BIO_eof(in) &&
 		    i2d_CMS_bio(out, cms) == 1)
 			err = MS_OK;
@@ -636,6 +858,31 @@ weak_digest(CMS_SignerInfo *si)
 	    nid != NID_sha224;
 }
 
+/* signer_attrs_verify - when CMS_verify left the signatures over the
+ * signed attributes out (CMS_NO_ATTR_VERIFY), each one checked here */
+static bool
+signer_attrs_verify(STACK_OF(CMS_SignerInfo) *sis, unsigned int flags)
+{
+	if (!(flags & CMS_NO_ATTR_VERIFY))
+		return true;
+	for (int i = 0; i < sk_CMS_SignerInfo_num(sis); i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+		EVP_PKEY *pk = NULL;
+
+		CMS_SignerInfo_get0_algs(si, &pk, NULL, NULL, NULL);
+		if (pk == NULL)
+			return false;
+		/* as CMS_verify: without signed attributes the signature
+		 * covers the content, which its content check verified */
+		if (!is_eddsa(pk) && CMS_signed_get_attr_count(si) < 0)
+			continue;
+		if (is_eddsa(pk) ? !eddsa_verify_attrs(si, pk) :
+		    CMS_SignerInfo_verify(si) != 1)
+			return false;
+	}
+	return true;
+}
+
 ms_err
 smime_verify(ms_trust *trust, CMS_ContentInfo *cms, BIO *dcont,
     const ms_addr *from, sig_result *res, GByteArray **content)
@@ -687,11 +934,32 @@ smime_verify(ms_trust *trust, CMS_ContentInfo *cms, BIO *dcont,
 			set_result(res, SIG_INVALID, "weak digest algorithm");
 			return MS_OK;
 		}
+	/* Ed25519 signers are checked here, the others by CMS_verify (its
+	 * content check, the messageDigest, covers every signer) */
+	ERR_set_mark();
+	CMS_set1_signers_certs(cms, NULL, 0);
+	ERR_pop_to_mark();
+	for (int i = 0; i < nsi; i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+		EVP_PKEY *pk = NULL;
+		const char *problem;
+
+		CMS_SignerInfo_get0_algs(si, &pk, NULL, NULL, NULL);
+		if (pk == NULL || !is_eddsa(pk))
+			continue;
+		problem = eddsa_signer_problem(si, pk);
+		if (problem != NULL) {
+			set_result(res, SIG_INVALID, problem);
+			return MS_OK;
+		}
+		flags |= CMS_NO_ATTR_VERIFY;
+	}
 	if (content != NULL)
 		out = BIO_new(BIO_s_mem());
 	/* every signerInfo must verify; the signer certificates are checked
 	 * against our roots, CRLs and the From address below */
-	if (CMS_verify(cms, NULL, NULL, dcont, out, flags) != 1) {
+	if (CMS_verify(cms, NULL, NULL, dcont, out, flags) != 1 ||
+	    !signer_attrs_verify(sis, flags)) {
 		unsigned long e = ERR_peek_last_error();
 
 		if (ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)

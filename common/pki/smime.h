@@ -10,6 +10,10 @@
  * AES-GCM includes the tag check (DEC-3), or say why not as a
  * decrypt_failure; smime_verify() fills a sig_result.  Capabilities learned from verified mail live in
  * caps/FPR (KEY-7).
+ *
+ * Limits (OpenSSL 3.0): Ed25519 signatures (RFC 8419) are signed and
+ * checked here beside OpenSSL's CMS layer, which cannot; Ed448 signatures
+ * and X25519/X448 key agreement (RFC 8418) are not supported.
  */
 #ifndef MAILSEAL_SMIME_H
 #define MAILSEAL_SMIME_H
@@ -37,9 +41,15 @@ BIO *smime_segments_bio(const char *a, size_t alen, const char *b,
 ms_err smime_encrypt(STACK_OF(X509) *certs, const EVP_CIPHER *cipher,
     bool oaep, BIO *in, BIO *out);
 
+/* smime_signing_digest - the digest a signature by key uses: wanted for
+ * RSA and ECDSA, SHA-512 for Ed25519 (RFC 8419); NULL for a key type we
+ * cannot sign with (Ed448, key agreement keys) */
+const EVP_MD *smime_signing_digest(const EVP_PKEY *key, const EVP_MD *wanted);
+
 /* smime_sign - SignedData of in (detached or with content) by signer,
  * chain included, our SMIMECapabilities, DER streamed into out; in is
- * taken as it is when canonical, else its line ends are made CRLF */
+ * taken as it is when canonical, else its line ends are made CRLF.  The
+ * digest is smime_signing_digest(key, digest). */
 ms_err smime_sign(X509 *signer, EVP_PKEY *key, STACK_OF(X509) *chain,
     const EVP_MD *digest, bool detached, bool canonical, BIO *in, BIO *out);
 

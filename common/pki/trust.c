@@ -350,9 +350,27 @@ check_key(X509 *cert, cert_purpose purpose, cert_verdict *verdict)
 		if (purpose == CERT_PURPOSE_ENCRYPT)
 			cert_verdict_add(verdict, CERT_WRONG_USAGE, true,
 			    ": key type cannot encrypt");
+		else if (id == EVP_PKEY_ED448)
+			/* RFC 8419 digests Ed448 content with SHAKE256 to
+			 * 512 bits (id-shake256-len): not in OpenSSL 3.0 */
+			cert_verdict_add(verdict, CERT_UNSUPPORTED_KEY, true,
+			    ": Ed448 (no S/MIME signing with OpenSSL 3.0)");
+	} else if (id == EVP_PKEY_X25519 || id == EVP_PKEY_X448) {
+		if (purpose == CERT_PURPOSE_SIGN)
+			cert_verdict_add(verdict, CERT_WRONG_USAGE, true,
+			    ": key type cannot sign");
+		else
+			/* OpenSSL 3.0's CMS does key agreement for EC keys
+			 * only: RFC 8418 recipients cannot be encrypted to
+			 * or decrypted for */
+			cert_verdict_add(verdict, CERT_UNSUPPORTED_KEY, true,
+			    ": %s (no RFC 8418 key agreement with OpenSSL 3.0)",
+			    cert_unsupported_agreement_key(pub));
 	} else {
-		cert_verdict_add(verdict, CERT_WEAK_KEY, true,
-		    ": unsupported key type");
+		const char *name = EVP_PKEY_get0_type_name(pub);
+
+		cert_verdict_add(verdict, CERT_UNSUPPORTED_KEY, true, ": %s",
+		    name != NULL ? name : "unknown");
 	}
 	if (flags & EXFLAG_KUSAGE) {
 		bool ok;
@@ -360,7 +378,8 @@ check_key(X509 *cert, cert_purpose purpose, cert_verdict *verdict)
 		if (purpose == CERT_PURPOSE_SIGN)
 			ok = (ku & (KU_DIGITAL_SIGNATURE |
 			    KU_NON_REPUDIATION)) != 0;
-		else if (id == EVP_PKEY_EC)
+		else if (id == EVP_PKEY_EC || id == EVP_PKEY_X25519 ||
+		    id == EVP_PKEY_X448)
 			ok = (ku & KU_KEY_AGREEMENT) != 0;
 		else
 			ok = (ku & KU_KEY_ENCIPHERMENT) != 0;

@@ -242,6 +242,57 @@ excluded() {
 	excluded small encrypt 'weak key'
 }
 
+# rfc8410_leaf NAME ALG KU - a certificate for bob@example.test with an
+# ALG key (ed25519, ed448, x25519, x448) and keyUsage KU, issued by root
+# with openssl x509 -force_pubkey (X25519 and X448 cannot sign a request)
+rfc8410_leaf() {
+	local name=$1 alg=$2 ku=$3
+	openssl genpkey -algorithm "$alg" -out "$PKI/$name.key" &&
+	    openssl pkey -in "$PKI/$name.key" -pubout -out "$PKI/$name.pub" ||
+	    return 1
+	printf '%s\n' 'basicConstraints = CA:FALSE' "keyUsage = critical,$ku" \
+	    'extendedKeyUsage = emailProtection' \
+	    'subjectAltName = email:bob@example.test' \
+	    'subjectKeyIdentifier = hash' 'authorityKeyIdentifier = keyid' \
+	    >"$PKI/$name.ext"
+	openssl x509 -new -force_pubkey "$PKI/$name.pub" -subj "/CN=$name" \
+	    -days 365 -CA "$PKI/root.pem" -CAkey "$PKI/root.key" \
+	    -extfile "$PKI/$name.ext" -out "$PKI/$name.pem" \
+	    2>"$PKI/$name.err" || { cat "$PKI/$name.err" >&2; return 1; }
+}
+
+@test "RFC 8410 keys: Ed25519 signs only; Ed448, X25519 and X448 are unsupported key types (OpenSSL 3.0), not weak keys" {
+	good_pki
+	rfc8410_leaf ed ed25519 digitalSignature
+	rfc8410_leaf edbig ed448 digitalSignature
+	rfc8410_leaf x x25519 keyAgreement
+	rfc8410_leaf xbig x448 keyAgreement
+	local name
+	for name in ed edbig x xbig; do
+		import_cert "$name"
+	done
+	expect_usable "$(fpr "$PKI/ed.pem")" sign
+	expect_unusable "$(fpr "$PKI/ed.pem")" encrypt \
+	    'wrong key usage: key type cannot encrypt'
+	expect_unusable "$(fpr "$PKI/edbig.pem")" sign \
+	    'unsupported key type: Ed448 (no S/MIME signing with OpenSSL 3.0)'
+	expect_unusable "$(fpr "$PKI/x.pem")" encrypt \
+	    'unsupported key type: X25519 (no RFC 8418 key agreement with OpenSSL 3.0)'
+	[[ $output != *"weak key"* && $output != *"wrong key usage"* ]] ||
+	    fail_with "X25519 with keyAgreement: $output"
+	expect_unusable "$(fpr "$PKI/xbig.pem")" encrypt \
+	    'unsupported key type: X448 (no RFC 8418 key agreement with OpenSSL 3.0)'
+	expect_unusable "$(fpr "$PKI/x.pem")" sign \
+	    'wrong key usage: key type cannot sign'
+	# find: only the RSA certificate encrypts; Ed25519 and RSA sign
+	expect_found bob@example.test "$GOOD" --encrypt
+	run --separate-stderr cs find --sign bob@example.test
+	expect_status 0
+	[ "$(sort <<<"$output")" = "$(printf '%s\n' "$GOOD" \
+	    "$(fpr "$PKI/ed.pem")" | sort)" ] ||
+	    fail_with "find --sign: $output"
+}
+
 @test "find excludes a certificate for another address; verify says address mismatch" {
 	good_pki
 	pki_leaf root alice key=rsa2048 san=email:alice@example.test

@@ -13,6 +13,8 @@ setup_file() {
 	sm_user bob rsa3072
 	sm_user carol ec-p256
 	sm_user dave ec-p256
+	sm_openssl_user xena x25519
+	sm_openssl_user xavier x448
 	sm_shared_gnupg bob
 }
 
@@ -353,6 +355,23 @@ no_plaintext() {
 	run --separate-stderr smime-enc carol@example.test <"$FIX/plain.eml"
 	expect_status 69
 	[ -z "$output" ] || fail_with "output for a removed certificate"
+}
+
+@test "X25519 and X448 recipients (RFC 8418, which OpenSSL 3.0 cannot do) are refused naming the key type, from the store and with --cert: exit 69, no output" {
+	run --separate-stderr smime-enc xena@example.test xavier@example.test \
+	    bob@example.test <"$FIX/plain.eml"
+	expect_status 69
+	[ -z "$output" ] || fail_with "output for an X25519 recipient"
+	[ "${stderr%%$'\n'*}" = "5.7.1 no usable S/MIME certificate for: xena@example.test (X25519 key: not supported), xavier@example.test (X448 key: not supported)" ] ||
+	    fail_with "first line: ${stderr%%$'\n'*}"
+	[[ $stderr != *"weak key"* ]] || fail_with "called a weak key"
+
+	run --separate-stderr smime-enc --cert "$BASE/xena.pem" \
+	    bob@example.test <"$FIX/plain.eml"
+	expect_status 69
+	[ -z "$output" ] || fail_with "output for an X25519 --cert"
+	[ "${stderr%%$'\n'*}" = "5.7.1 a configured encryption certificate is not usable (X25519 key: not supported)" ] ||
+	    fail_with "first line: ${stderr%%$'\n'*}"
 }
 
 @test "CRLF input: the output uses one line-end convention (bad input 12)" {

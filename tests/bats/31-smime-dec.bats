@@ -7,6 +7,7 @@
 
 load helpers
 load smime-helpers
+load syslog-helpers
 
 setup_file() {
 	sm_setup_file
@@ -371,6 +372,23 @@ expect_refused() {
 		head -c 300 /dev/zero | base64
 	} >"$T/junk.eml"
 	expect_refused "$T/junk.eml"
+}
+
+@test "RFC 9216: Dana's X25519 AuthEnvelopedData (RFC 8418 with HKDF) is refused, not attempted, and the log names X25519" {
+	local corpus=$BATS_TEST_DIRNAME/../corpus/rfc9216
+	certstore import --roots "$corpus/ed25519-ca.pem" >/dev/null &&
+	    certstore import "$corpus/lamps-dana.encrypt.crt" \
+	    "$corpus/lamps-dana.decrypt.p8.pem" >/dev/null ||
+	    fail_with "cannot import Dana's certificate and key"
+	wrap_p7m "$corpus/authEnvelopedForDanaX25519HKDF.p7m" \
+	    authEnveloped-data "$T/dana.eml" 'From: Alice <alice@smime.example>' \
+	    'To: Dana <dana@smime.example>' 'Subject: RFC 9216'
+	expect_refused "$T/dana.eml" 'sample content'
+	printf 'syslog = yes\n' >"$STORE/settings/global.conf"
+	run with_syslog "smime-dec <'$T/dana.eml' >'$T/out.eml'"
+	expect_status 0
+	grep -q 'S/MIME decryption failed: .*(X25519 key agreement (RFC 8418) is not supported)' "$T/syslog" ||
+	    fail_with "log: $(cat "$T/syslog")"
 }
 
 @test "plain and signed messages pass unchanged" {

@@ -11,6 +11,8 @@ setup_file() {
 	sm_setup_file
 	sm_user alice ec-p256
 	sm_user bob rsa3072
+	sm_openssl_user carlos ed25519
+	sm_openssl_user fred ed448
 	sm_shared_gnupg
 }
 
@@ -91,6 +93,96 @@ digest_oid() {
 	sed 's/ALTTEXT-41b0/ALTTEXT-41b1/' "$T/det.eml" >"$T/bad.eml"
 	! openssl cms -verify -CAfile "$BASE/root.pem" -in "$T/bad.eml" \
 	    -out /dev/null 2>/dev/null || fail_with "openssl took a changed byte"
+}
+
+# eddsa_check SIG [CONTENT] - the independent Ed25519 check of a DER
+# SignedData (eddsaverify.py): SHA-512 and id-Ed25519, verified
+eddsa_check() {
+	run python3 "$FIX/eddsaverify.py" "$@"
+	expect_status 0
+	[ "$output" = "digest=$(digest_oid sha512) signature=1.3.101.112 verified" ] ||
+	    fail_with "independent Ed25519 check: $output"
+}
+
+@test "Ed25519 (RFC 8419): detached and opaque, SHA-512 whatever --digest asks, micalg=sha-512; an independent check and smime-verify accept them, a changed byte fails both" {
+	as_sender alternative carlos "$T/in.eml"
+	local d
+	for d in sha256 sha512; do
+		run_out "$T/det.eml" smime-sign --digest "$d" <"$T/in.eml"
+		expect_status 0
+		header_values "$T/det.eml" Content-Type >"$T/ct"
+		grep -q '^multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-512;' "$T/ct" ||
+		    fail_with "--digest $d: Content-Type $(cat "$T/ct")"
+		mimetool signed-parts "$T/det.eml" "$T/data" "$T/sig"
+		eddsa_check "$T/sig" "$T/data"
+		run_out "$T/det-v.eml" smime-verify <"$T/det.eml"
+		expect_status 0
+		expect_sig "$T/det-v.eml" valid
+		[[ $(status_of "$T/det-v.eml" X-Mailseal-Signature) == *"fingerprint=$(fpr_of carlos)"* ]] ||
+		    fail_with "--digest $d: wrong fingerprint reported"
+	done
+	cms_print "$T/sig" DER >"$T/print"
+	grep -q 'eContent: <ABSENT>' "$T/print" ||
+	    fail_with "the detached signature carries content"
+
+	run_out "$T/opq.eml" smime-sign --opaque <"$T/in.eml"
+	expect_status 0
+	header_values "$T/opq.eml" Content-Type | grep -q \
+	    '^application/pkcs7-mime; smime-type=signed-data' ||
+	    fail_with "opaque Content-Type"
+	p7m_der "$T/opq.eml" "$T/opq.der"
+	eddsa_check "$T/opq.der"
+	run_out "$T/opq-v.eml" smime-verify <"$T/opq.eml"
+	expect_status 0
+	expect_sig "$T/opq-v.eml" valid
+	same_content "$T/opq-v.eml" "$FIX/alternative.eml" ||
+	    fail_with "opaque content differs"
+
+	# one changed byte: both checks say no
+	mimetool signed-parts "$T/det.eml" "$T/data" "$T/sig"
+	sed 's/ALTTEXT-41b0/ALTTEXT-41b1/' "$T/data" >"$T/data-bad"
+	! cmp -s "$T/data" "$T/data-bad" || fail_with "no change"
+	run python3 "$FIX/eddsaverify.py" "$T/sig" "$T/data-bad"
+	expect_status 1
+	sed 's/ALTTEXT-41b0/ALTTEXT-41b1/' "$T/det.eml" >"$T/bad.eml"
+	run_out "$T/bad-v.eml" smime-verify <"$T/bad.eml"
+	expect_status 0
+	expect_sig "$T/bad-v.eml" invalid
+}
+
+@test "mailseal-filter signs with an Ed25519 key in process: micalg=sha-512, the independent check and smime-verify accept the copy" {
+	mkdir -p "$STORE/settings/user"
+	echo 'sign = smime' >"$STORE/settings/user/carlos@example.test.conf"
+	mkdir "$T/out"
+	cat >"$T/sink.sh" <<-EOF
+		#!/bin/sh
+		cat >"$T/out/copy.eml"
+	EOF
+	chmod 755 "$T/sink.sh"
+	ms_sharedir
+	as_sender plain carlos "$T/in.eml"
+	MAILSEAL_SENDMAIL=$T/sink.sh run --separate-stderr mailseal-filter \
+	    --sasl-username carlos@example.test -f carlos@example.test -- \
+	    erin@example.test <"$T/in.eml"
+	expect_status 0
+	header_values "$T/out/copy.eml" Content-Type >"$T/ct"
+	grep -q '^multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-512;' "$T/ct" ||
+	    fail_with "Content-Type $(cat "$T/ct")"
+	mimetool signed-parts "$T/out/copy.eml" "$T/data" "$T/sig"
+	eddsa_check "$T/sig" "$T/data"
+	run_out "$T/v.eml" smime-verify <"$T/out/copy.eml"
+	expect_status 0
+	expect_sig "$T/v.eml" valid
+	same_content "$T/v.eml" "$FIX/plain.eml" || fail_with "content differs"
+}
+
+@test "an Ed448 certificate is not used for signing (OpenSSL 3.0 has no SHAKE256 digest for CMS): exit 69, 5.7.1, no output" {
+	as_sender plain fred "$T/in.eml"
+	run --separate-stderr smime-sign <"$T/in.eml"
+	expect_status 69
+	[ -z "$output" ] || fail_with "output without a usable key"
+	[ "${stderr%%$'\n'*}" = "5.7.1 no S/MIME signing key for the sender fred@example.test" ] ||
+	    fail_with "first line: ${stderr%%$'\n'*}"
 }
 
 @test "our detached signatures verify with gpgsm --verify (EC and RSA, SHA-256 and SHA-512)" {

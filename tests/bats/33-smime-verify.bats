@@ -378,6 +378,64 @@ verify_to() {
 	expect_uniform_line_ends "$T/v2.eml"
 }
 
+# rfc9216_carlos OUT [DER] - RFC 9216 Carlos's Ed25519 SignedData (or DER)
+# as an opaque S/MIME message from him; the store trusts the RFC's
+# Ed25519 CA
+rfc9216_carlos() {
+	local corpus=$BATS_TEST_DIRNAME/../corpus/rfc9216
+	certstore import --roots "$corpus/ed25519-ca.pem" >/dev/null ||
+	    fail_with "cannot import the RFC 9216 Ed25519 CA"
+	wrap_p7m "${2:-$corpus/signedByCarlosEd25519.p7m}" signed-data "$1" \
+	    'From: Carlos <carlos@smime.example>' 'To: bob@example.test' \
+	    'Subject: RFC 9216'
+}
+
+@test "RFC 9216: Carlos's Ed25519 signature (RFC 8419) is valid, in smime-verify and in mailseal-filter --incoming; a changed byte is invalid" {
+	rfc9216_carlos "$T/carlos.eml"
+	verify_to "$T/carlos.eml" "$T/v.eml"
+	expect_sig "$T/v.eml" valid
+	[[ $(status_of "$T/v.eml" X-Mailseal-Signature) == *"signer=carlos@smime.example"* ]] ||
+	    fail_with "signer: $(status_of "$T/v.eml" X-Mailseal-Signature)"
+
+	# the gateway's incoming side runs the same verification
+	mailseal-filter --incoming <"$T/carlos.eml" >"$T/in.eml" ||
+	    fail_with "mailseal-filter --incoming failed"
+	expect_sig "$T/in.eml" valid
+
+	# one byte of the content changed
+	python3 - "$BATS_TEST_DIRNAME/../corpus/rfc9216/signedByCarlosEd25519.p7m" \
+	    "$T/bad.der" <<-'EOF'
+		import sys
+		data = open(sys.argv[1], 'rb').read()
+		assert data.count(b'sample content') == 1
+		open(sys.argv[2], 'wb').write(
+		    data.replace(b'sample content', b'simple content'))
+	EOF
+	rfc9216_carlos "$T/bad.eml" "$T/bad.der"
+	verify_to "$T/bad.eml" "$T/bad-v.eml"
+	expect_sig "$T/bad-v.eml" invalid
+}
+
+@test "an Ed25519 signature whose signature algorithm field is not id-Ed25519 is invalid" {
+	python3 - "$BATS_TEST_DIRNAME/../corpus/rfc9216/signedByCarlosEd25519.p7m" \
+	    "$T/alg.der" <<-'EOF'
+		import sys
+		data = open(sys.argv[1], 'rb').read()
+		# the SignerInfo's signatureAlgorithm: SEQUENCE { 1.3.101.112 }
+		# followed by the 64-byte signature
+		old = bytes.fromhex('300506032b65700440')
+		assert data.count(old) == 1
+		at = data.index(old)
+		bad = bytes.fromhex('300506032b65710440')  # id-Ed448
+		open(sys.argv[2], 'wb').write(data[:at] + bad + data[at + len(old):])
+	EOF
+	rfc9216_carlos "$T/alg.eml" "$T/alg.der"
+	verify_to "$T/alg.eml" "$T/v.eml"
+	expect_sig "$T/v.eml" invalid
+	[[ $(status_of "$T/v.eml" X-Mailseal-Signature) == *"signature algorithm does not match"* ]] ||
+	    fail_with "detail: $(status_of "$T/v.eml" X-Mailseal-Signature)"
+}
+
 @test "usage errors exit 64, empty input 65 with 5.6.0, a missing store 75" {
 	run --separate-stderr smime-verify --no-such-option <"$FIX/plain.eml"
 	expect_status 64

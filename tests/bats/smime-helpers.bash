@@ -79,6 +79,43 @@ sm_user() {
 	    cp "$store/keys/$fpr.key" "$out/$name.key"
 }
 
+# sm_openssl_user NAME ALG - a certificate for NAME@example.test with a key
+# smime-ca does not make (openssl genpkey -algorithm ALG: ed25519, ed448,
+# x25519, x448), issued by openssl with the base store's CA key and
+# imported with its key into the base store; copies as sm_user makes them.
+# Signing keys get digitalSignature, key agreement keys keyAgreement.
+sm_openssl_user() {
+	local name=$1 alg=$2 dir=$BASE/openssl-$1 ku fpr
+	mkdir -p "$dir"
+	case $alg in
+	ed25519 | ed448) ku=digitalSignature ;;
+	x25519 | x448) ku=keyAgreement ;;
+	*) echo "sm_openssl_user: unknown key type $alg" >&2; return 1 ;;
+	esac
+	openssl genpkey -algorithm "$alg" -out "$BASE/$name.key" 2>"$dir/err" ||
+	    { cat "$dir/err" >&2; return 1; }
+	openssl pkey -in "$BASE/$name.key" -pubout -out "$dir/pub.pem" || return 1
+	cat >"$dir/ext" <<-EOF
+		basicConstraints = critical, CA:false
+		keyUsage = critical, $ku
+		extendedKeyUsage = emailProtection
+		subjectAltName = email:$name@example.test
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+	EOF
+	# -force_pubkey: X25519 and X448 keys cannot sign a request
+	openssl x509 -new -force_pubkey "$dir/pub.pem" \
+	    -subj "/CN=$name@example.test" -days 365 \
+	    -CA "$BASE/store/ca/ca.pem" -CAkey "$BASE/store/ca/ca.key" \
+	    -extfile "$dir/ext" -out "$BASE/$name.pem" 2>"$dir/err" ||
+	    { cat "$dir/err" >&2; return 1; }
+	certstore --store "$BASE/store" import "$BASE/$name.pem" \
+	    "$BASE/$name.key" >"$dir/import" 2>&1 ||
+	    { cat "$dir/import" >&2; return 1; }
+	fpr=$(openssl x509 -in "$BASE/$name.pem" -outform DER | sha256sum)
+	echo "${fpr%% *}" >"$BASE/$name.fpr"
+}
+
 # sm_other_ca NAME... - a second CA, "Other CA" in $BASE/other, that the
 # base store neither trusts nor holds a key of, and users NAME of it
 sm_other_ca() {

@@ -4,8 +4,9 @@
  * decisions made on the values (signer status, address-exempt
  * certificates, domain keys), and the CMS allow-list check on DER made
  * here with OpenSSL (enveloped, auth-enveloped, signed, refused ciphers,
- * truncated and random input), and a certificate of the store parsed
- * once per run however many steps use it.
+ * truncated and random input), a certificate of the store parsed
+ * once per run however many steps use it, and the signing digest and
+ * unsupported key types per key type.
  */
 #include "cert.h"
 #include "trust.h"
@@ -46,6 +47,7 @@ check_cert_words(void)
 		  "CRL past its nextUpdate, within the grace" },
 		{ CERT_UNTRUSTED, "untrusted" },
 		{ CERT_NO_PRIVATE_KEY, "no private key in the store" },
+		{ CERT_UNSUPPORTED_KEY, "unsupported key type" },
 	};
 	unsigned all = 0;
 
@@ -56,7 +58,7 @@ check_cert_words(void)
 		all |= table[i].flag;
 	}
 	/* every flag is in the table: one bit each, none left out */
-	unit_check(all == (CERT_NO_PRIVATE_KEY << 1) - 1,
+	unit_check(all == (CERT_UNSUPPORTED_KEY << 1) - 1,
 	    "the table names every cert_flag");
 }
 
@@ -395,6 +397,77 @@ out:
 	ERR_clear_error();
 }
 
+/* check_key_algorithms - what each key type signs with (RFC 8419: Ed25519
+ * always SHA-512, whatever digest is asked for) and the micalg that names
+ * it, and which key types OpenSSL 3.0 cannot encrypt to (RFC 8418) */
+static void
+check_key_algorithms(void)
+{
+	static const struct {
+		const char *type;	/* EVP_PKEY_Q_keygen names */
+		const char *param;	/* curve, or NULL */
+		const char *wanted;	/* digest asked for */
+		const char *digest;	/* digest used, NULL: cannot sign */
+		const char *micalg;
+		const char *agreement;	/* cert_unsupported_agreement_key */
+	} table[] = {
+		{ "EC", "P-256", "SHA256", "SHA256", "sha-256", NULL },
+		{ "EC", "P-384", "SHA384", "SHA384", "sha-384", NULL },
+		{ "ED25519", NULL, "SHA256", "SHA512", "sha-512", NULL },
+		{ "ED25519", NULL, "SHA384", "SHA512", "sha-512", NULL },
+		{ "ED25519", NULL, "SHA512", "SHA512", "sha-512", NULL },
+		{ "ED448", NULL, "SHA512", NULL, NULL, NULL },
+		{ "X25519", NULL, "SHA256", NULL, NULL, "X25519" },
+		{ "X448", NULL, "SHA256", NULL, NULL, "X448" },
+	};
+	EVP_PKEY *rsa;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
+		EVP_PKEY *key = table[i].param != NULL ?
+		    EVP_PKEY_Q_keygen(NULL, NULL, table[i].type,
+		    table[i].param) :
+		    EVP_PKEY_Q_keygen(NULL, NULL, table[i].type);
+		const EVP_MD *wanted = EVP_get_digestbyname(table[i].wanted);
+		const EVP_MD *used;
+		const char *agreement;
+
+		if (!unit_check(key != NULL && wanted != NULL,
+		    "%s key made", table[i].type)) {
+			EVP_PKEY_free(key);
+			continue;
+		}
+		used = smime_signing_digest(key, wanted);
+		if (table[i].digest == NULL)
+			unit_check(used == NULL, "%s cannot sign",
+			    table[i].type);
+		else if (unit_check(used != NULL, "%s signs", table[i].type)) {
+			unit_check(EVP_MD_is_a(used, table[i].digest),
+			    "%s asked for %s signs with %s", table[i].type,
+			    table[i].wanted, table[i].digest);
+			unit_check(unit_streq(smime_micalg(used),
+			    table[i].micalg), "%s: micalg=%s", table[i].type,
+			    table[i].micalg);
+		}
+		agreement = cert_unsupported_agreement_key(key);
+		unit_check(table[i].agreement == NULL ? agreement == NULL :
+		    agreement != NULL && unit_streq(agreement,
+		    table[i].agreement), "%s: unsupported agreement key %s",
+		    table[i].type, table[i].agreement ? table[i].agreement :
+		    "(none)");
+		EVP_PKEY_free(key);
+	}
+	/* RSA: its size is a separate argument */
+	rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	if (unit_check(rsa != NULL, "RSA key made")) {
+		unit_check(smime_signing_digest(rsa, EVP_sha384()) ==
+		    EVP_sha384(), "RSA signs with the digest asked");
+		unit_check(cert_unsupported_agreement_key(rsa) == NULL,
+		    "RSA is no agreement key");
+	}
+	EVP_PKEY_free(rsa);
+	ERR_clear_error();
+}
+
 int
 main(void)
 {
@@ -406,5 +479,6 @@ main(void)
 	check_decrypt_words();
 	check_cms_table();
 	check_cert_once();
+	check_key_algorithms();
 	return unit_done();
 }
