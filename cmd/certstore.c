@@ -4,10 +4,12 @@
  */
 #include "cert.h"
 #include "certdb.h"
+#include "certstatus.h"
 #include "trust.h"
 #include "crlstore.h"
 #include "pkcs12.h"
 #include "diag.h"
+#include "expiry.h"
 #include "jsonout.h"
 #include "limits.h"
 #include "ritual.h"
@@ -453,98 +455,23 @@ serial_hex(X509 *cert)
 	return out;
 }
 
-/* the window of "expiring" when --expiring does not set one, in days:
- * mailseal-check's too */
-#define LIST_EXPIRING_DAYS 30
-#define LIST_EXPIRING_MAX_DAYS 36500
-
-/* ends_before - the certificate's notAfter falls before days from now */
-static bool
-ends_before(X509 *cert, unsigned long days)
-{
-	time_t limit = time(NULL) + (time_t)days * 86400;
-
-	return X509_cmp_time(X509_get0_notAfter(cert), &limit) < 0;
-}
-
-/* list_status - one word for what a certificate is good for now: a root
- * by its dates; any other by the trust decision for encryption or, when
- * its usage allows only that, signing */
-static ms_err
-list_status(ms_trust *trust, X509 *cert, bool root, unsigned long window,
-    const char **status)
-{
-	static const unsigned usage_flags = CERT_WRONG_USAGE |
-	    CERT_WRONG_EXTENDED_USAGE | CERT_NO_PRIVATE_KEY;
-	cert_verdict verdict;
-	unsigned refused = 0;
-	bool usable = false;
-	ms_err err = MS_OK;
-
-	if (root) {
-		if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
-			refused = CERT_EXPIRED;
-		else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
-			refused = CERT_NOT_YET_VALID;
-		else
-			usable = true;
-	} else {
-		for (int p = 0; err == MS_OK && !usable && p < 2; p++) {
-			verdict_init(&verdict);
-			err = trust_check(trust, cert, p == 0 ?
-			    CERT_PURPOSE_ENCRYPT : CERT_PURPOSE_SIGN, NULL,
-			    &verdict);
-			/* a partner's signing certificate serves to verify:
-			 * no private key of ours is no fault of it */
-			usable = err == MS_OK && (verdict.usable || (p == 1 &&
-			    (verdict.refused & ~CERT_NO_PRIVATE_KEY) == 0));
-			if (p == 0 || (verdict.refused & ~usage_flags) != 0)
-				refused |= verdict.refused;
-			verdict_clear(&verdict);
-		}
-	}
-	if (err != MS_OK)
-		return err;
-	if (usable)
-		*status = ends_before(cert, window) ? "expiring" :
-		    root ? "valid" : "usable";
-	else if (refused & CERT_REVOKED_FLAGS)
-		*status = "revoked";
-	else if (refused & (CERT_EXPIRED | CERT_ISSUER_EXPIRED))
-		*status = "expired";
-	else if (refused & (CERT_NOT_YET_VALID | CERT_ISSUER_NOT_YET_VALID))
-		*status = "not-yet-valid";
-	else if (refused & CERT_UNTRUSTED)
-		*status = "untrusted";
-	else if (refused & CERT_REVOCATION_UNKNOWN)
-		*status = "revocation-unknown";
-	else
-		*status = "unusable";
-	return MS_OK;
-}
-
 static ms_err
 cmd_list(ms_admin *admin, const char **args)
 {
 	ms_store *store = admin->store;
 	GPtrArray *fprs = NULL;
 	json_t *json = json_array();
-	unsigned long window = LIST_EXPIRING_DAYS;
+	unsigned long window = EXPIRY_DAYS_DEFAULT;
 	ms_trust *trust = NULL;
 	const char *status;
 	ms_err err;
 
 	if (args[0] != NULL)
 		ritual_usage_error("list takes no operands");
-	if (opt_expiring != NULL) {
-		guint64 days;
-
-		if (!g_ascii_string_to_unsigned(opt_expiring, 10, 0,
-		    LIST_EXPIRING_MAX_DAYS, &days, NULL))
-			ritual_usage_error("--expiring takes a number of days "
-			    "from 0 to %d", LIST_EXPIRING_MAX_DAYS);
-		window = (unsigned long)days;
-	}
+	if (opt_expiring != NULL && !expiry_days_parse(opt_expiring,
+	    &window))
+		ritual_usage_error("--expiring takes a number of days from 0 "
+		    "to %d", EXPIRY_DAYS_MAX);
 	err = trust_open(store, admin->settings, &trust);
 	if (err == MS_OK)
 		err = certdb_list(store, opt_roots, &fprs);
@@ -564,13 +491,13 @@ cmd_list(ms_admin *admin, const char **args)
 			continue;
 		}
 		if (lerr == MS_OK && opt_expiring != NULL &&
-		    !ends_before(cert, window)) {
+		    !cert_ends_within(cert, window)) {
 			X509_free(cert);
 			g_string_free(alist, TRUE);
 			continue;
 		}
 		if (lerr == MS_OK)
-			lerr = list_status(trust, cert, opt_roots, window,
+			lerr = cert_status(trust, cert, opt_roots, window,
 			    &status);
 		if (lerr != MS_OK) {
 			X509_free(cert);

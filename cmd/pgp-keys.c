@@ -6,6 +6,7 @@
  */
 #include "audit.h"
 #include "diag.h"
+#include "expiry.h"
 #include "fetch.h"
 #include "jsonout.h"
 #include "pgp.h"
@@ -23,7 +24,7 @@ static const char usage[] =
 "usage: pgp-keys [--store DIR] import [--for ADDRESS] FILE | -\n"
 "       pgp-keys [--store DIR] import --secret [--passphrase-file FILE]\n"
 "                [--for ADDRESS] FILE | -\n"
-"       pgp-keys [--store DIR] list [--json]\n"
+"       pgp-keys [--store DIR] list [--json] [--expiring DAYS]\n"
 "       pgp-keys [--store DIR] find ADDRESS\n"
 "       pgp-keys [--store DIR] remove FINGERPRINT\n"
 "       pgp-keys [--store DIR] trust FINGERPRINT LEVEL\n"
@@ -35,12 +36,13 @@ static const char usage[] =
 
 #define KEY_LIFETIME (2 * 365 * 86400)		/* two years */
 
-static const char *opt_for, *opt_key, *opt_passphrase_file;
+static const char *opt_for, *opt_key, *opt_passphrase_file, *opt_expiring;
 static int opt_json, opt_secret;
 
 static struct poptOption options[] = {
 	{ "for", '\0', POPT_ARG_STRING, &opt_for, 0, NULL, NULL },
 	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
+	{ "expiring", '\0', POPT_ARG_STRING, &opt_expiring, 0, NULL, NULL },
 	{ "key", '\0', POPT_ARG_STRING, &opt_key, 0, NULL, NULL },
 	{ "secret", '\0', POPT_ARG_NONE, &opt_secret, 0, NULL, NULL },
 	{ "passphrase-file", '\0', POPT_ARG_STRING, &opt_passphrase_file, 0,
@@ -471,18 +473,6 @@ cmd_import(ms_admin *admin, const char **args)
 
 /* ---- list, find, remove, export ---- */
 
-static char *
-date_text(long t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		return g_strdup("never");
-	return g_strdup_printf("%04d-%02d-%02d", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday);
-}
-
 static const char *
 trust_name(gpgme_validity_t v)
 {
@@ -507,11 +497,16 @@ cmd_list(ms_admin *admin, const char **args)
 	GHashTable *secret = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
 	json_t *json = json_array();
+	unsigned long window = EXPIRY_DAYS_DEFAULT;
 	gpgme_key_t key;
 	gpgme_error_t gerr;
 
 	if (args[0] != NULL)
 		ritual_usage_error("list takes no operands");
+	if (opt_expiring != NULL && !expiry_days_parse(opt_expiring,
+	    &window))
+		ritual_usage_error("--expiring takes a number of days from 0 "
+		    "to %d", EXPIRY_DAYS_MAX);
 	gerr = gpgme_op_keylist_start(ctx, NULL, 1);
 	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
 		if (key->fpr)
@@ -526,31 +521,28 @@ cmd_list(ms_admin *admin, const char **args)
 	}
 	gerr = gpgme_op_keylist_start(ctx, NULL, 0);
 	while (!gerr && !(gerr = gpgme_op_keylist_next(ctx, &key))) {
-		GString *addrs = g_string_new(NULL);
-		char *expires = date_text(key->subkeys ?
-		    key->subkeys->expires : 0);
+		time_t end = pgp_key_end(key);
+		char *expires;
 		bool has_secret = key->fpr &&
 		    g_hash_table_contains(secret, key->fpr);
 		const char *why = pgp_key_flag_text(pgp_key_verdict(key,
 		    PGP_PURPOSE_ENCRYPT, NULL));
+		const char *status = pgp_key_status(key, window);
 
-		for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
-			if (u->address && !u->revoked && !u->invalid) {
-				char *m = diag_mask(u->address,
-				    strlen(u->address));
-
-				g_string_append_printf(addrs, "%s%s",
-				    addrs->len ? "," : "", m);
-				free(m);
-			}
+		if (opt_expiring != NULL &&
+		    !expiry_within(end, time(NULL), window)) {
+			gpgme_key_unref(key);
+			continue;
+		}
+		expires = expiry_date(end);
 		if (opt_json) {
 			json_t *object = json_object(), *list = json_array();
+			GPtrArray *addrs = pgp_key_addresses(key);
 
-			for (gpgme_user_id_t u = key->uids; u != NULL;
-			    u = u->next)
-				if (u->address && !u->revoked && !u->invalid)
-					json_array_append_new(list,
-					    jsonout_string(u->address));
+			for (guint a = 0; a < addrs->len; a++)
+				json_array_append_new(list, jsonout_string(
+				    g_ptr_array_index(addrs, a)));
+			g_ptr_array_free(addrs, TRUE);
 			json_object_set_new(object, "fingerprint",
 			    jsonout_string(key->fpr));
 			json_object_set_new(object, "addresses", list);
@@ -562,13 +554,17 @@ cmd_list(ms_admin *admin, const char **args)
 			    json_boolean(has_secret));
 			json_object_set_new(object, "usable_for_encryption",
 			    json_boolean(why == NULL));
+			json_object_set_new(object, "status",
+			    jsonout_string(status));
 			json_array_append_new(json, object);
-		} else
-			printf("%s\t%s\t%s\t%s\t%s\n", key->fpr, expires,
-			    addrs->len ? addrs->str : "-",
-			    trust_name(key->owner_trust),
+		} else {
+			char *addrs = pgp_key_addresses_text(key);
+
+			printf("%s\t%s\t%s\t%s\t%s\t%s\n", key->fpr, expires,
+			    addrs, status, trust_name(key->owner_trust),
 			    has_secret ? "secret" : "-");
-		g_string_free(addrs, TRUE);
+			g_free(addrs);
+		}
 		g_free(expires);
 		gpgme_key_unref(key);
 	}
@@ -912,7 +908,7 @@ close_keyring(ms_admin *admin)
  * lock covers its import */
 static const ms_command commands[] = {
 	{ "import", cmd_import, true, "for secret passphrase-file" },
-	{ "list", cmd_list, false, "json" },
+	{ "list", cmd_list, false, "json expiring" },
 	{ "find", cmd_find, false, "" },
 	{ "remove", cmd_remove, true, "" },
 	{ "trust", cmd_trust, true, "" },

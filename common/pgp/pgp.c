@@ -6,6 +6,7 @@
  * weak; never ignore-mdc-error, allow-weak-digest-algos or a trust model.
  */
 #include "pgp.h"
+#include "expiry.h"
 #include "diag.h"
 #include "secret.h"
 
@@ -401,6 +402,112 @@ pgp_key_verdict(gpgme_key_t key, pgp_purpose purpose, const ms_addr *addr)
 	if (key->owner_trust != GPGME_VALIDITY_ULTIMATE)
 		flags |= PGP_KEY_NOT_TRUSTED;
 	return flags;
+}
+
+/* sooner - the earlier of two ends, 0 being never */
+static time_t
+sooner(time_t a, time_t b)
+{
+	return a == 0 ? b : b == 0 ? a : MIN(a, b);
+}
+
+time_t
+pgp_key_end(gpgme_key_t key)
+{
+	time_t last[2] = { 0, 0 }, primary;
+	bool any[2] = { false, false };
+
+	if (key->subkeys == NULL)
+		return 0;
+	primary = key->subkeys->expires > 0 ? (time_t)key->subkeys->expires :
+	    0;
+	for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next) {
+		time_t end = sk->expires > 0 ? (time_t)sk->expires : 0;
+
+		if (sk->revoked || sk->disabled || sk->invalid)
+			continue;
+		for (int c = 0; c < 2; c++) {
+			if (!(c == 0 ? sk->can_encrypt : sk->can_sign))
+				continue;
+			/* the last of them: 0 (never) outlasts any date */
+			last[c] = !any[c] ? end : last[c] == 0 || end == 0 ?
+			    0 : MAX(last[c], end);
+			any[c] = true;
+		}
+	}
+	return sooner(primary, any[0] ? last[0] : any[1] ? last[1] : 0);
+}
+
+const char *
+pgp_key_status(gpgme_key_t key, unsigned long window)
+{
+	time_t end = pgp_key_end(key), now = time(NULL);
+	bool encryption = false;
+	unsigned flags;
+
+	for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next)
+		if (sk->can_encrypt && !sk->revoked && !sk->disabled &&
+		    !sk->invalid)
+			encryption = true;
+	/* a partner's signing-only key serves to verify, as certstore list
+	 * takes a signing certificate */
+	flags = encryption ? pgp_key_verdict(key, PGP_PURPOSE_ENCRYPT, NULL) :
+	    pgp_key_verdict(key, PGP_PURPOSE_VERIFY, NULL) &
+	    ~(unsigned)PGP_KEY_NO_SIGNER_ADDRESS;
+	if (flags == 0)
+		return expiry_within(end, now, window) ? "expiring" :
+		    "usable";
+	/* no capable subkey left because each one's time ran out */
+	if ((pgp_key_main_flag(flags) & (PGP_KEY_NO_ENCRYPTION_SUBKEY |
+	    PGP_KEY_NO_SIGNING_KEY)) != 0 && end != 0 && end < now)
+		return "expired";
+	switch ((pgp_key_flag)pgp_key_main_flag(flags)) {
+	case PGP_KEY_REVOKED:
+		return "revoked";
+	case PGP_KEY_EXPIRED:
+		return "expired";
+	case PGP_KEY_DISABLED:
+		return "disabled";
+	case PGP_KEY_INVALID:
+		return "invalid";
+	case PGP_KEY_NO_USER_ID:
+	case PGP_KEY_NO_USER_ID_FOR_ADDRESS:
+		return "no-user-id";
+	case PGP_KEY_NOT_TRUSTED:
+		return "untrusted";
+	default:
+		return "no-encryption-subkey";
+	}
+}
+
+GPtrArray *
+pgp_key_addresses(gpgme_key_t key)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	for (gpgme_user_id_t u = key->uids; u != NULL; u = u->next)
+		if (u->address != NULL && !u->revoked && !u->invalid)
+			g_ptr_array_add(out, g_strdup(u->address));
+	return out;
+}
+
+char *
+pgp_key_addresses_text(gpgme_key_t key)
+{
+	GPtrArray *addrs = pgp_key_addresses(key);
+	GString *text = g_string_new(NULL);
+
+	for (guint i = 0; i < addrs->len; i++) {
+		const char *a = g_ptr_array_index(addrs, i);
+		char *masked = diag_mask(a, strlen(a));
+
+		g_string_append_printf(text, "%s%s", i ? "," : "", masked);
+		free(masked);
+	}
+	g_ptr_array_free(addrs, TRUE);
+	if (text->len == 0)
+		g_string_append_c(text, '-');
+	return g_string_free(text, FALSE);
 }
 
 ms_err

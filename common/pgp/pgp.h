@@ -18,6 +18,7 @@
 #include <glib.h>
 #include <gpgme.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "addr.h"
 #include "output.h"
@@ -80,6 +81,28 @@ unsigned pgp_key_main_flag(unsigned flags);
 /* pgp_key_flag_text - the words for the main reason of flags, or NULL
  * when flags is 0 */
 const char *pgp_key_flag_text(unsigned flags);
+
+/* pgp_key_end - when key stops being usable by its dates: the earlier of
+ * the primary key's expiry and the last expiry among its encryption
+ * subkeys (its signing subkeys for a key without) that are neither
+ * revoked, disabled nor invalid; 0 when never */
+time_t pgp_key_end(gpgme_key_t key);
+
+/* pgp_key_status - one word for key now, named as certstore list names a
+ * certificate's where the meaning is the same: usable (for encryption,
+ * or a signer's key for verifying), expiring (usable, ending within
+ * window days), expired (the key, or every encryption subkey), revoked,
+ * disabled, invalid, no-encryption-subkey, no-user-id, untrusted */
+const char *pgp_key_status(gpgme_key_t key, unsigned long window);
+
+/* pgp_key_addresses - the addresses of key's user IDs that are neither
+ * revoked nor invalid, as the key gives them (g_free each; free the
+ * array) */
+GPtrArray *pgp_key_addresses(gpgme_key_t key);
+
+/* pgp_key_addresses_text - the same joined by commas, control characters
+ * and invalid UTF-8 masked, or "-" when there is none (g_free) */
+char *pgp_key_addresses_text(gpgme_key_t key);
 
 /* pgp_key_usable_unbound - a key the administrator bound to a domain
  * (pgp-domain-key) is usable when its main reason, if any, is only that

@@ -36,7 +36,7 @@ keyring_state() {
 	run --separate-stderr pgp-keys list
 	expect_status 0
 	local want
-	want=$(printf '%s\t%s\talice@example.test\tultimate\tsecret' "$fpr" \
+	want=$(printf '%s\t%s\talice@example.test\tusable\tultimate\tsecret' "$fpr" \
 	    "$(date -u -d '+730 days' +%F)")
 	[ "$output" = "$want" ] || {
 		echo "want: $want" >&2
@@ -54,6 +54,7 @@ assert k["addresses"] == ["alice@example.test"], k
 assert k["trust"] == "ultimate", k
 assert k["secret"] is True, k
 assert k["usable_for_encryption"] is True, k
+assert k["status"] == "usable", k
 ' "$output" "$fpr" || fail_with "list --json"
 }
 
@@ -105,7 +106,7 @@ assert k["usable_for_encryption"] is True, k
 	[ "$(pgp-keys find carol@example.test)" = "$b" ] ||
 	    fail_with "find carol"
 	run --separate-stderr pgp-keys list
-	grep -q "^$a	.*	bob@example.test	ultimate	-\$" <<<"$output" ||
+	grep -q "^$a	.*	bob@example.test	usable	ultimate	-\$" <<<"$output" ||
 	    fail_with "bob's list line"
 }
 
@@ -187,8 +188,12 @@ assert got == [["alice@example.test"]], keys
 		run --separate-stderr pgp-keys trust "$fpr" "$level"
 		expect_status 0
 		run --separate-stderr pgp-keys list
-		[ "$(cut -f4 <<<"$output")" = "$level" ] ||
+		[ "$(cut -f5 <<<"$output")" = "$level" ] ||
 		    fail_with "list does not show trust $level"
+		# the status says what the level means for its use
+		[ "$(cut -f4 <<<"$output")" = "$([ "$level" = ultimate ] &&
+		    echo usable || echo untrusted)" ] ||
+		    fail_with "list status with trust $level"
 		run --separate-stderr pgp-keys find bob@example.test
 		if [ "$level" = ultimate ]; then
 			expect_status 0
@@ -216,7 +221,7 @@ assert got == [["alice@example.test"]], keys
 	expect_status 0
 	[ "$output" = "key $fpr" ] || fail_with "update output"
 	run --separate-stderr pgp-keys list
-	[ "$(cut -f4 <<<"$output")" = never ] ||
+	[ "$(cut -f5 <<<"$output")" = never ] ||
 	    fail_with "re-import changed the trust"
 	run --separate-stderr pgp-keys find bob@example.test
 	expect_status 1
@@ -428,7 +433,7 @@ signs_as() {
 	[ "$output" = "key $fpr" ] || fail_with "import output: $output"
 	! grep -q 'migrated' <<<"$stderr" || fail_with "passphrase on stderr"
 	run --separate-stderr pgp-keys list
-	grep -q "^$fpr	.*	imp@example.test	ultimate	secret\$" \
+	grep -q "^$fpr	.*	imp@example.test	usable	ultimate	secret\$" \
 	    <<<"$output" || fail_with "list line: $output"
 
 	signs_as imp@example.test "$fpr" "$T/imp.pub" \
@@ -458,4 +463,83 @@ signs_as() {
 	expect_status 0
 	[ "$output" = "key $fpr" ] || fail_with "import output: $output"
 	signs_as sqi@example.test "$fpr" "$T/sqi.cert"
+}
+
+# status_line FPR END ADDRS STATUS TRUST SECRET - a list line
+status_line() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@"
+}
+
+@test "list: a status for each key (usable, expiring, expired, revoked, untrusted) and --expiring DAYS; keys made by gpg and sq" {
+	local alice bob carol dave erin frank want
+	alice=$(pgp-keys generate alice@example.test)
+	# bob ends in 2 days (primary and encryption subkey)
+	bob=$(pg_recipient bob@example.test future-default default 2d)
+	# carol was made 10 days ago for 2 days: expired 8 days ago
+	carol=$(pg_gpg_key carol@example.test future-default default 2d \
+	    --faked-system-time "$(date -u -d '-10 days' +%Y%m%dT%H%M%S)")
+	pg_export "$carol" "$T/carol.asc"
+	pg_store_import "$T/carol.asc"
+	# dave is revoked by the certificate gpg made with the key
+	dave=$(pg_gpg_key dave@example.test)
+	sed 's/^:-----/-----/' "$PG_HOME/openpgp-revocs.d/$dave.rev" |
+	    pg_gpg --import 2>/dev/null
+	pg_export "$dave" "$T/dave.asc"
+	pg_store_import "$T/dave.asc"
+	# erin is an sq key that ends in 2 days
+	pg_sq key generate --userid '<erin@example.test>' --expires-in 2d \
+	    --export "$T/erin.key" 2>/dev/null
+	pg_sq key extract-cert "$T/erin.key" >"$T/erin.pgp"
+	pg_store_import "$T/erin.pgp"
+	erin=$(sed -n 's/^key //p' "$T/import.out")
+	# frank is not trusted (any level but ultimate)
+	frank=$(pg_recipient frank@example.test)
+	pgp-keys trust "$frank" full
+	local in2 in730 ago8
+	in2=$(date -u -d '+2 days' +%F)
+	in730=$(date -u -d '+730 days' +%F)
+	ago8=$(date -u -d '-8 days' +%F)
+	run --separate-stderr pgp-keys list
+	expect_status 0
+	grep -qx "$(status_line "$alice" "$in730" alice@example.test usable \
+	    ultimate secret)" <<<"$output" || fail_with "alice: usable"
+	grep -qx "$(status_line "$bob" "$in2" bob@example.test expiring \
+	    ultimate -)" <<<"$output" || fail_with "bob: expiring"
+	grep -qx "$(status_line "$carol" "$ago8" carol@example.test expired \
+	    ultimate -)" <<<"$output" || fail_with "carol: expired"
+	[ "$(grep "^$dave" <<<"$output" | cut -f4)" = revoked ] ||
+	    fail_with "dave: revoked"
+	grep -qx "$(status_line "$erin" "$in2" erin@example.test expiring \
+	    ultimate -)" <<<"$output" || fail_with "erin (sq): expiring"
+	[ "$(grep "^$frank" <<<"$output" | cut -f4,5)" = "untrusted	full" ] ||
+	    fail_with "frank: untrusted"
+	# --expiring 5: those ending within 5 days or ended, in keyring order
+	run --separate-stderr pgp-keys list --expiring 5
+	expect_status 0
+	[ "$(cut -f1,4 <<<"$output" | sort)" = "$(printf '%s\t%s\n' \
+	    "$bob" expiring "$carol" expired "$erin" expiring | sort)" ] ||
+	    fail_with "--expiring 5"
+	# a window that reaches alice makes her expiring too
+	run --separate-stderr pgp-keys list --expiring 800
+	expect_status 0
+	[ "$(grep "^$alice" <<<"$output" | cut -f4)" = expiring ] ||
+	    fail_with "--expiring 800: alice"
+	run --separate-stderr pgp-keys list --json --expiring 5
+	expect_status 0
+	python3 -c '
+import json, sys
+keys = {k["fingerprint"]: k for k in json.loads(sys.argv[1])}
+assert sorted(keys) == sorted(sys.argv[2:5]), keys
+assert keys[sys.argv[2]]["status"] == "expiring", keys
+assert keys[sys.argv[2]]["expires"] == sys.argv[5], keys
+assert keys[sys.argv[3]]["status"] == "expired", keys
+assert keys[sys.argv[3]]["usable_for_encryption"] is False, keys
+assert keys[sys.argv[4]]["status"] == "expiring", keys
+' "$output" "$bob" "$carol" "$erin" "$in2" || fail_with "list --json --expiring"
+	for bad in -1 x 36501 ''; do
+		run --separate-stderr pgp-keys list --expiring "$bad"
+		expect_status 64
+		[[ "$stderr" == *"--expiring takes a number of days"* ]] ||
+		    fail_with "--expiring $bad"
+	done
 }
