@@ -89,7 +89,7 @@ PROGRAMS = certstore smime-ca smime-enc smime-dec smime-sign smime-verify \
 	crl-sync \
 	pgp-keys pgp-enc pgp-dec pgp-sign pgp-verify route-recipient \
 	mailseal-filter dlp-scan pdfwrap pdfwrap-otp pdfwrap-reply \
-	sms-send mailseal-check mailseal-audit mailseal-init
+	sms-send mailseal-check mailseal-audit mailseal-init mailseal-expiry
 LIBS_mailseal-audit = openssl glib-2.0 popt libsodium
 LIBS_certstore = openssl glib-2.0 popt libsodium jansson
 LIBS_smime-ca = openssl glib-2.0 popt libsodium jansson
@@ -123,6 +123,8 @@ LIBS_pdfwrap = gpgme gpg-error openssl gmime-3.0 glib-2.0 popt libsodium pangoca
 LIBS_pdfwrap-reply = openssl glib-2.0 popt libsodium jansson
 LIBS_mailseal-init = gpgme gpg-error openssl glib-2.0 popt libsodium
 LIBS_mailseal-check = gpgme gpg-error openssl glib-2.0 popt libsodium
+LIBS_mailseal-expiry = gpgme gpg-error openssl glib-2.0 popt libsodium \
+	jansson
 
 BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 # installed into SBINDIR: the programs an administrator runs on the store
@@ -131,7 +133,8 @@ BINS = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 # (run_bindir: mailseal-filter runs pdfwrap, dlp-scan runs
 # mailseal-filter), go to BINDIR (README, "The Debian package")
 ADMIN_PROGRAMS = certstore smime-ca pgp-keys crl-sync sms-send \
-	mailseal-init mailseal-check mailseal-audit pdfwrap-otp pdfwrap-reply
+	mailseal-init mailseal-check mailseal-audit mailseal-expiry \
+	pdfwrap-otp pdfwrap-reply
 FILTER_PROGRAMS = $(filter-out $(ADMIN_PROGRAMS),$(PROGRAMS))
 
 UNIT_SRC = $(wildcard tests/unit/test-*.c)

@@ -480,20 +480,16 @@ cmd_list(ms_admin *admin, const char **args)
 		X509 *cert = NULL;
 		unsigned malformed;
 		GPtrArray *addrs;
-		GString *alist = g_string_new(NULL);
 		char *subject, *issuer, *nb, *na, *serial;
 		bool has_key;
 		ms_err lerr;
 
 		lerr = certdb_load(store, fpr, NULL, &cert);
-		if (lerr == MS_NOTFOUND) {
-			g_string_free(alist, TRUE);
+		if (lerr == MS_NOTFOUND)
 			continue;
-		}
 		if (lerr == MS_OK && opt_expiring != NULL &&
 		    !cert_ends_within(cert, window)) {
 			X509_free(cert);
-			g_string_free(alist, TRUE);
 			continue;
 		}
 		if (lerr == MS_OK)
@@ -501,7 +497,6 @@ cmd_list(ms_admin *admin, const char **args)
 			    &status);
 		if (lerr != MS_OK) {
 			X509_free(cert);
-			g_string_free(alist, TRUE);
 			err = lerr;
 			break;
 		}
@@ -542,17 +537,12 @@ cmd_list(ms_admin *admin, const char **args)
 			    jsonout_string(status));
 			json_array_append_new(json, object);
 		} else {
-			for (guint a = 0; a < addrs->len; a++) {
-				ms_addr *ad = g_ptr_array_index(addrs, a);
+			char *alist = cert_addresses_text(addrs);
 
-				g_string_append_printf(alist, "%s%s",
-				    a ? "," : "", ad->text);
-			}
-			printf("%s\t%s\t%s\t%s\t%s\t%s\n", fpr, na,
-			    alist->len ? alist->str : "-",
+			printf("%s\t%s\t%s\t%s\t%s\t%s\n", fpr, na, alist,
 			    has_key ? "key" : "-", status, subject);
+			g_free(alist);
 		}
-		g_string_free(alist, TRUE);
 		g_ptr_array_free(addrs, TRUE);
 		g_free(subject);
 		g_free(issuer);

@@ -322,31 +322,37 @@ pgp_key_main_flag(unsigned flags)
 	return flags & (~flags + 1);
 }
 
+/* each reason: its words in a diagnostic, and its one word in a status
+ * (certstore list's where the meaning is the same) */
+static const struct {
+	pgp_key_flag flag;
+	const char *text;
+	const char *status;
+} key_flags[] = {
+	{ PGP_KEY_REVOKED, "revoked", "revoked" },
+	{ PGP_KEY_EXPIRED, "expired", "expired" },
+	{ PGP_KEY_DISABLED, "disabled", "disabled" },
+	{ PGP_KEY_INVALID, "invalid", "invalid" },
+	{ PGP_KEY_NO_ENCRYPTION_SUBKEY, "no usable encryption subkey",
+	  "no-encryption-subkey" },
+	{ PGP_KEY_NO_SIGNING_KEY, "no usable signing key",
+	  "no-encryption-subkey" },
+	{ PGP_KEY_NO_SIGNER_ADDRESS, "no address to bind the signer to",
+	  "no-user-id" },
+	{ PGP_KEY_NO_USER_ID, "no valid user ID", "no-user-id" },
+	{ PGP_KEY_NO_USER_ID_FOR_ADDRESS, "no valid user ID for the address",
+	  "no-user-id" },
+	{ PGP_KEY_NOT_TRUSTED, "not trusted", "untrusted" }
+};
+
 const char *
 pgp_key_flag_text(unsigned flags)
 {
-	switch ((pgp_key_flag)pgp_key_main_flag(flags)) {
-	case PGP_KEY_REVOKED:
-		return "revoked";
-	case PGP_KEY_EXPIRED:
-		return "expired";
-	case PGP_KEY_DISABLED:
-		return "disabled";
-	case PGP_KEY_INVALID:
-		return "invalid";
-	case PGP_KEY_NO_ENCRYPTION_SUBKEY:
-		return "no usable encryption subkey";
-	case PGP_KEY_NO_SIGNING_KEY:
-		return "no usable signing key";
-	case PGP_KEY_NO_SIGNER_ADDRESS:
-		return "no address to bind the signer to";
-	case PGP_KEY_NO_USER_ID:
-		return "no valid user ID";
-	case PGP_KEY_NO_USER_ID_FOR_ADDRESS:
-		return "no valid user ID for the address";
-	case PGP_KEY_NOT_TRUSTED:
-		return "not trusted";
-	}
+	unsigned main_flag = pgp_key_main_flag(flags);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(key_flags); i++)
+		if (key_flags[i].flag == main_flag)
+			return key_flags[i].text;
 	return flags == 0 ? NULL : "not usable";
 }
 
@@ -461,23 +467,10 @@ pgp_key_status(gpgme_key_t key, unsigned long window)
 	if ((pgp_key_main_flag(flags) & (PGP_KEY_NO_ENCRYPTION_SUBKEY |
 	    PGP_KEY_NO_SIGNING_KEY)) != 0 && end != 0 && end < now)
 		return "expired";
-	switch ((pgp_key_flag)pgp_key_main_flag(flags)) {
-	case PGP_KEY_REVOKED:
-		return "revoked";
-	case PGP_KEY_EXPIRED:
-		return "expired";
-	case PGP_KEY_DISABLED:
-		return "disabled";
-	case PGP_KEY_INVALID:
-		return "invalid";
-	case PGP_KEY_NO_USER_ID:
-	case PGP_KEY_NO_USER_ID_FOR_ADDRESS:
-		return "no-user-id";
-	case PGP_KEY_NOT_TRUSTED:
-		return "untrusted";
-	default:
-		return "no-encryption-subkey";
-	}
+	for (size_t i = 0; i < G_N_ELEMENTS(key_flags); i++)
+		if (key_flags[i].flag == pgp_key_main_flag(flags))
+			return key_flags[i].status;
+	return "unusable";
 }
 
 GPtrArray *

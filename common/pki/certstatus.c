@@ -15,6 +15,19 @@ cert_end(X509 *cert, time_t *end)
 	return true;
 }
 
+char *
+cert_addresses_text(const GPtrArray *addrs)
+{
+	GString *text = g_string_new(NULL);
+
+	for (guint i = 0; i < addrs->len; i++)
+		g_string_append_printf(text, "%s%s", i ? "," : "",
+		    ((const ms_addr *)g_ptr_array_index(addrs, i))->text);
+	if (text->len == 0)
+		g_string_append_c(text, '-');
+	return g_string_free(text, FALSE);
+}
+
 bool
 cert_ends_within(X509 *cert, unsigned long window)
 {

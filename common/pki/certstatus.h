@@ -19,6 +19,10 @@
  * time cannot be read */
 bool cert_end(X509 *cert, time_t *end);
 
+/* cert_addresses_text - the texts of addrs (ms_addr) joined by commas,
+ * or "-" when there is none (g_free) */
+char *cert_addresses_text(const GPtrArray *addrs);
+
 /* cert_ends_within - notAfter falls before window days from now (already
  * past included); a time that cannot be read counts as ending, so that
  * a report tells rather than hides it */

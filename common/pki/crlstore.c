@@ -577,3 +577,9 @@ crl_distribution_urls(X509 *cert, bool delta, unsigned *skipped)
 	ERR_clear_error();
 	return urls;
 }
+
+ms_err
+crl_read(const ms_store *store, const char *name, X509_CRL **out)
+{
+	return read_crl(store, name, out);
+}

@@ -44,6 +44,9 @@ ms_err crl_installed(const ms_store *store, const X509_NAME *issuer,
 ms_err crl_installed_by(const ms_store *store, X509 *ca, bool delta,
     X509_CRL **crl, char **file);
 
+/* crl_read - parse crls/name; MS_TEMP, logged, for a damaged file */
+ms_err crl_read(const ms_store *store, const char *name, X509_CRL **out);
+
 /* crl_prune - remove CRLs no CA in the stores signed (and damaged ones),
  * keeping every hash's numbering contiguous; lock held.  The names
  * removed are added to removed (g_free). */
