@@ -28,14 +28,15 @@
 static const char usage[] =
 "usage: certstore [--store DIR] import [--roots] [--password-file FILE] FILE ...\n"
 "       certstore [--store DIR] list [--roots] [--json] [--expiring DAYS]\n"
-"       certstore [--store DIR] find [--encrypt | --sign] ADDRESS\n"
+"       certstore [--store DIR] find [-v | --verbose] [--encrypt | --sign]\n"
+"                 ADDRESS\n"
 "       certstore [--store DIR] verify [--encrypt | --sign] [--address ADDRESS]\n"
 "                 FINGERPRINT\n"
 "       certstore [--store DIR] export FINGERPRINT\n"
 "       certstore [--store DIR] remove FINGERPRINT\n"
 "       certstore -h | --version\n";
 
-static int opt_roots, opt_json, opt_encrypt, opt_sign;
+static int opt_roots, opt_json, opt_encrypt, opt_sign, opt_verbose;
 static const char *opt_password_file, *opt_address, *opt_expiring;
 
 static struct poptOption options[] = {
@@ -43,6 +44,7 @@ static struct poptOption options[] = {
 	{ "json", '\0', POPT_ARG_NONE, &opt_json, 0, NULL, NULL },
 	{ "encrypt", '\0', POPT_ARG_NONE, &opt_encrypt, 0, NULL, NULL },
 	{ "sign", '\0', POPT_ARG_NONE, &opt_sign, 0, NULL, NULL },
+	{ "verbose", 'v', POPT_ARG_NONE, &opt_verbose, 0, NULL, NULL },
 	{ "password-file", '\0', POPT_ARG_STRING, &opt_password_file, 0,
 	  NULL, NULL },
 	{ "address", '\0', POPT_ARG_STRING, &opt_address, 0, NULL, NULL },
@@ -582,6 +584,25 @@ parse_address_arg(const char *text, ms_addr *addr)
 		ritual_usage_error("invalid address: %s", why);
 }
 
+/* say_refused - find -v: why a certificate the index names for the
+ * address is not taken, in the words of the trust decision */
+static void
+say_refused(const char *fpr, X509 *cert, cert_verdict *verdict, void *data)
+{
+	GString *why = g_string_new(NULL);
+
+	(void)cert;
+	(void)data;
+	if (!verdict->usable) {
+		for (guint i = 0; i < verdict->reasons->len; i++)
+			g_string_append_printf(why, "%s%s", i ? "; " : "",
+			    (const char *)g_ptr_array_index(verdict->reasons,
+			    i));
+		diag_info("certificate %s: refused: %s", fpr, why->str);
+	}
+	g_string_free(why, TRUE);
+}
+
 static ms_err
 cmd_find(ms_admin *admin, const char **args)
 {
@@ -589,7 +610,8 @@ cmd_find(ms_admin *admin, const char **args)
 	ms_addr addr;
 	ms_trust *trust;
 	GPtrArray *fprs;
-	ms_err err;
+	unsigned count;
+	ms_err err, verr;
 	cert_purpose purpose = chosen_purpose();
 
 	if (args == NULL || args[0] == NULL || args[1] != NULL)
@@ -597,11 +619,22 @@ cmd_find(ms_admin *admin, const char **args)
 	parse_address_arg(args[0], &addr);
 	err = trust_open(store, admin->settings, &trust);
 	if (err == MS_OK) {
+		if (opt_verbose)
+			trust_no_cache(trust);	/* reasons, not "as before" */
 		err = trust_find(trust, &addr, purpose, &fprs, NULL);
 		for (guint i = 0; err == MS_OK && i < fprs->len; i++)
 			printf("%s\n", (const char *)g_ptr_array_index(fprs,
 			    i));
 		g_ptr_array_free(fprs, TRUE);
+		if (opt_verbose && (err == MS_OK || err == MS_NOTFOUND)) {
+			verr = cert_candidates(trust, store, &addr, purpose,
+			    say_refused, NULL, &count);
+			if (verr == MS_OK && count == 0)
+				diag_info("no certificate in the store for %s",
+				    addr.text);
+			if (verr != MS_OK)
+				err = verr;
+		}
 		trust_free(trust);
 	}
 	addr_clear(&addr);
@@ -707,7 +740,7 @@ cmd_remove(ms_admin *admin, const char **args)
 static const ms_command commands[] = {
 	{ "import", cmd_import, true, "roots password-file" },
 	{ "list", cmd_list, false, "roots json expiring" },
-	{ "find", cmd_find, false, "encrypt sign" },
+	{ "find", cmd_find, false, "encrypt sign verbose" },
 	{ "verify", cmd_verify, false, "encrypt sign address" },
 	{ "export", cmd_export, false, "" },
 	{ "remove", cmd_remove, true, "" },

@@ -6,6 +6,7 @@
 #include "route.h"
 #include "cert.h"
 #include "certdb.h"
+#include "certstatus.h"
 #include "trust.h"
 #include "diag.h"
 #include "pgp.h"
@@ -153,50 +154,46 @@ join(const GPtrArray *list)
 	return g_string_free(out, FALSE);
 }
 
+/* what explain_one needs */
+typedef struct explain_ctx {
+	ms_route *route;
+	cert_purpose purpose;
+	FILE *out;
+} explain_ctx;
+
+/* explain_one - one certificate's line; for signing, a usable one also
+ * needs its private key */
+static void
+explain_one(const char *fpr, X509 *cert, cert_verdict *verdict, void *data)
+{
+	explain_ctx *x = data;
+	char *why;
+
+	(void)cert;
+	if (verdict->usable && x->purpose == CERT_PURPOSE_SIGN &&
+	    !certdb_has_key(x->route->store, fpr))
+		cert_verdict_add(verdict, CERT_NO_PRIVATE_KEY, true, NULL);
+	why = join(verdict->reasons);
+	fprintf(x->out, "  certificate %s: %s%s\n", fpr,
+	    verdict->usable ? "taken" : "refused: ",
+	    verdict->usable ? "" : why);
+	g_free(why);
+}
+
 /* explain_certs - every certificate indexed for addr, with its verdict
- * for purpose; for signing, a usable one also needs its private key */
+ * for purpose */
 static ms_err
 explain_certs(ms_route *route, const ms_addr *addr, cert_purpose purpose,
     FILE *out)
 {
-	GPtrArray *fprs = NULL;
-	ms_err err = certdb_lookup(route->store, addr, &fprs);
+	explain_ctx x = { route, purpose, out };
+	unsigned count;
+	ms_err err = cert_candidates(route->trust, route->store, addr, purpose,
+	    explain_one, &x, &count);
 
-	if (err == MS_OK && fprs->len == 0)
+	if (err == MS_OK && count == 0)
 		fprintf(out, "  no certificate in the store for %s\n",
 		    addr->text);
-	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
-		const char *fpr = g_ptr_array_index(fprs, i);
-		cert_verdict verdict;
-		X509 *cert = NULL;
-		ms_err lerr = certdb_load(route->store, fpr, NULL, &cert);
-		char *why;
-
-		if (lerr == MS_NOTFOUND)
-			lerr = certdb_missing("certs", fpr);
-		if (lerr != MS_OK) {
-			err = lerr;
-			break;
-		}
-		verdict_init(&verdict);
-		err = trust_check(route->trust, cert, purpose, addr, &verdict);
-		if (err == MS_OK && verdict.usable &&
-		    purpose == CERT_PURPOSE_SIGN &&
-		    !certdb_has_key(route->store, fpr)) {
-			cert_verdict_add(&verdict, CERT_NO_PRIVATE_KEY, true,
-			    NULL);
-		}
-		why = join(verdict.reasons);
-		if (err == MS_OK)
-			fprintf(out, "  certificate %s: %s%s\n", fpr,
-			    verdict.usable ? "taken" : "refused: ",
-			    verdict.usable ? "" : why);
-		g_free(why);
-		verdict_clear(&verdict);
-		X509_free(cert);
-	}
-	if (fprs != NULL)
-		g_ptr_array_free(fprs, TRUE);
 	return err;
 }
 

@@ -2,6 +2,7 @@
  * certstatus.c - a certificate's status at a glance (certstatus.h).
  */
 #include "certstatus.h"
+#include "certdb.h"
 #include "expiry.h"
 
 bool
@@ -88,4 +89,37 @@ cert_status(ms_trust *trust, X509 *cert, bool root, unsigned long window,
 	else
 		*status = "unusable";
 	return MS_OK;
+}
+
+ms_err
+cert_candidates(ms_trust *trust, const ms_store *store, const ms_addr *addr,
+    cert_purpose purpose, cert_candidate_fn each, void *data,
+    unsigned *count)
+{
+	GPtrArray *fprs = NULL;
+	ms_err err = certdb_lookup(store, addr, &fprs);
+
+	*count = 0;
+	for (guint i = 0; err == MS_OK && i < fprs->len; i++) {
+		const char *fpr = g_ptr_array_index(fprs, i);
+		cert_verdict verdict;
+		X509 *cert = NULL;
+
+		err = certdb_load(store, fpr, NULL, &cert);
+		if (err == MS_NOTFOUND)
+			err = certdb_missing("certs", fpr);
+		if (err != MS_OK)
+			break;
+		verdict_init(&verdict);
+		err = trust_check(trust, cert, purpose, addr, &verdict);
+		if (err == MS_OK) {
+			(*count)++;
+			each(fpr, cert, &verdict, data);
+		}
+		verdict_clear(&verdict);
+		X509_free(cert);
+	}
+	if (fprs != NULL)
+		g_ptr_array_free(fprs, TRUE);
+	return err;
 }

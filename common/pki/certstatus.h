@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "trust.h"
+#include "store.h"
 
 /* cert_end - notAfter of cert as seconds since the epoch; false when the
  * time cannot be read */
@@ -33,5 +34,18 @@ bool cert_ends_within(X509 *cert, unsigned long window);
  * signing; "expiring" when usable and ending within window days */
 ms_err cert_status(ms_trust *trust, X509 *cert, bool root,
     unsigned long window, const char **status);
+
+/* cert_candidate_fn - what cert_candidates calls for each certificate */
+typedef void (*cert_candidate_fn)(const char *fpr, X509 *cert,
+    cert_verdict *verdict, void *data);
+
+/* cert_candidates - each certificate the index names for addr, loaded
+ * and judged for purpose and addr (trust_check), in the index's order:
+ * the ones an address lookup considers, for saying why each is taken or
+ * refused; *count gets how many there were.  For reasons in full, call
+ * trust_no_cache first. */
+ms_err cert_candidates(ms_trust *trust, const ms_store *store,
+    const ms_addr *addr, cert_purpose purpose, cert_candidate_fn each,
+    void *data, unsigned *count);
 
 #endif

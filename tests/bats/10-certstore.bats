@@ -135,6 +135,62 @@ excluded() {
 	excluded old sign expired
 }
 
+# refused_line FPR WORDS - find -v's stderr has a line for FPR naming WORDS
+refused_line() {
+	grep -q "^certificate $1: refused: .*$2" <<<"$stderr" ||
+	    fail_with "find -v: no line for $1 with '$2'"
+}
+
+@test "find -v says on stderr why each certificate for the address is refused (expired, revoked, untrusted, key usage, weak key, none at all); the exit status stays" {
+	good_pki
+	pki_leaf root old key=rsa2048 san=email:bob@example.test start=-400 end=-1
+	pki_leaf root gone key=rsa2048 san=email:bob@example.test start=-2
+	pki_leaf root signer key=rsa2048 san=email:bob@example.test \
+	    ku=critical,digitalSignature
+	pki_leaf root small key=rsa1024 san=email:bob@example.test
+	pki_ca other
+	pki_leaf other stranger key=rsa2048 san=email:bob@example.test
+	pki_leaf root carol key=rsa2048 start=-400 end=-1
+	local n
+	for n in old gone signer small stranger carol; do
+		import_cert "$n"
+	done
+	pki_revoke root gone
+	pki_crl root
+	cs import "$PKI/root.crl" >/dev/null
+	# a hit: the usable one on stdout, the refused ones on stderr
+	run --separate-stderr cs find -v bob@example.test
+	expect_status 0
+	[ "$output" = "$GOOD" ] || fail_with "find -v stdout"
+	refused_line "$(fpr "$PKI/old.pem")" expired
+	refused_line "$(fpr "$PKI/gone.pem")" revoked
+	refused_line "$(fpr "$PKI/signer.pem")" 'wrong key usage'
+	refused_line "$(fpr "$PKI/small.pem")" 'weak key'
+	refused_line "$(fpr "$PKI/stranger.pem")" untrusted
+	[ "$(wc -l <<<"$stderr")" = 5 ] || fail_with "find -v: not 5 lines"
+	! grep -q "$GOOD" <<<"$stderr" || fail_with "the usable one refused"
+	# --sign judges for signing: the signing-only certificate is taken
+	run --separate-stderr cs find --verbose --sign bob@example.test
+	expect_status 0
+	! grep -q "$(fpr "$PKI/signer.pem")" <<<"$stderr" ||
+	    fail_with "--sign: the signing certificate refused"
+	# a miss: exit 1 and nothing on stdout, as without -v; stderr says why
+	run --separate-stderr cs find -v carol@example.test
+	expect_status 1
+	[ -z "$output" ] || fail_with "miss: stdout"
+	[ "$stderr" = "certificate $(fpr "$PKI/carol.pem"): refused: expired" ] ||
+	    fail_with "miss: $stderr"
+	run --separate-stderr cs find -v nobody@example.test
+	expect_status 1
+	[ -z "$output" ] || fail_with "none: stdout"
+	[ "$stderr" = "no certificate in the store for nobody@example.test" ] ||
+	    fail_with "none: $stderr"
+	# without -v a miss stays silent
+	run --separate-stderr cs find carol@example.test
+	expect_status 1
+	[ -z "$output$stderr" ] || fail_with "find without -v said something"
+}
+
 @test "find excludes a not yet valid certificate; verify says not yet valid" {
 	good_pki
 	pki_leaf root future key=rsa2048 san=email:bob@example.test start=10 end=400
