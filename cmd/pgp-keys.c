@@ -10,6 +10,7 @@
 #include "fetch.h"
 #include "jsonout.h"
 #include "pgp.h"
+#include "pgpdata.h"
 #include "ritual.h"
 #include "settings.h"
 #include "store.h"
@@ -254,6 +255,43 @@ read_input(const char *path, GByteArray **out)
 	return MS_OK;
 }
 
+/* engine_version - the version of the keyring's GnuPG, or "?" */
+static const char *
+engine_version(void)
+{
+	gpgme_engine_info_t info = NULL;
+
+	if (gpgme_get_engine_info(&info) == 0)
+		for (; info != NULL; info = info->next)
+			if (info->protocol == GPGME_PROTOCOL_OpenPGP &&
+			    info->version != NULL)
+				return info->version;
+	return "?";
+}
+
+/* name_unusable - GnuPG found or imported no key in data: when data is
+ * key material of a kind GnuPG cannot read (a v6 key, a v5 key, an
+ * algorithm it does not know), say what it is rather than "no key";
+ * false when it is not */
+static bool
+name_unusable(const GByteArray *data)
+{
+	pgp_material material;
+	char *what;
+
+	pgp_material_identify(data->data, data->len, &material);
+	if (material.kind == PGP_MATERIAL_NONE ||
+	    material.kind == PGP_MATERIAL_V4)
+		return false;
+	what = pgp_material_text(&material);
+	diag_error("%s: not supported by this GnuPG (%s); use %s", what,
+	    engine_version(), material.kind == PGP_MATERIAL_V4_ALGORITHM ?
+	    "a key of an algorithm it knows (RSA, or the Ed25519 and "
+	    "Curve25519 keys gpg makes)" : "a v4 key");
+	g_free(what);
+	return true;
+}
+
 /* inspect - KEY-3/KEY-5: list the keys in the data without importing:
  * refuse secret keys unless secret allows them, and oversized sets */
 static ms_err
@@ -291,13 +329,12 @@ inspect(gpgme_ctx_t ctx, GByteArray *data, bool secret)
 	}
 	gpgme_op_keylist_end(ctx);
 	gpgme_data_release(dh);
-	if (err == MS_OK && gpgme_err_code(gerr) != GPG_ERR_EOF) {
-		(void)pgp_error(gerr, "key data");
-		err = MS_DATA;
-	}
 	if (err == MS_OK && keys == 0) {
-		diag_error("no OpenPGP key GnuPG can use in the data (RFC 9580 "
-		    "v6 keys, for one, are not supported)");
+		if (!name_unusable(data))
+			diag_error("no OpenPGP key GnuPG can use in the data");
+		err = MS_DATA;
+	} else if (err == MS_OK && gpgme_err_code(gerr) != GPG_ERR_EOF) {
+		(void)pgp_error(gerr, "key data");
 		err = MS_DATA;
 	}
 	return err;
@@ -429,19 +466,24 @@ cmd_import(ms_admin *admin, const char **args)
 		gerr = gpgme_op_import(ctx, dh);
 		gpgme_data_release(dh);
 	}
-	g_byte_array_free(data, TRUE);
 	g_free(filter);
-	if (gerr)
+	if (gerr) {
+		g_byte_array_free(data, TRUE);
 		return pgp_error(gerr, "import");
+	}
 	result = gpgme_op_import_result(ctx);
 	if (result == NULL || (result->secret_imported > 0 && !opt_secret)) {
+		g_byte_array_free(data, TRUE);
 		diag_error("import refused");
 		return MS_DATA;
 	}
 	if (result->imports == NULL) {
-		diag_error("no key was imported (no user ID left?)");
+		if (!name_unusable(data))
+			diag_error("no key was imported (no user ID left?)");
+		g_byte_array_free(data, TRUE);
 		return MS_DATA;
 	}
+	g_byte_array_free(data, TRUE);
 	keys = imports_copy(result);
 	if (opt_secret)
 		err = check_secret_keys(ctx, keys);
@@ -791,7 +833,10 @@ import_found(ms_store *store, gpgme_ctx_t ctx, GByteArray *data,
 	result = gpgme_op_import_result(ctx);
 	if (result == NULL || result->secret_imported > 0 ||
 	    result->imports == NULL) {
-		diag_error("the key found has no user ID for %s", addr->text);
+		if (result == NULL || result->secret_imported > 0 ||
+		    !name_unusable(data))
+			diag_error("the key found has no user ID for %s",
+			    addr->text);
 		return MS_NOTFOUND;
 	}
 	keys = imports_copy(result);

@@ -543,3 +543,55 @@ assert keys[sys.argv[4]]["status"] == "expiring", keys
 		    fail_with "--expiring $bad"
 	done
 }
+
+# unsupported IMPORT-ARGS... WHAT - import exits 65 naming WHAT as not
+# supported by the keyring's GnuPG, never "no OpenPGP key"
+unsupported() {
+	local what=${!#}
+	run --separate-stderr pgp-keys import "${@:1:$#-1}"
+	expect_status 65
+	[[ "$stderr" =~ ^"pgp-keys: error: $what: not supported by this GnuPG ("[0-9.]+"); use " ]] ||
+	    fail_with "import ${*:1:$#-1}: $stderr"
+	! grep -q 'no OpenPGP key' <<<"$stderr" || fail_with "still 'no key'"
+}
+
+@test "import: RFC 9580 v6 keys (A.3 certificate, A.4 secret key; armoured and binary), a v5 key and a v4 key of RFC 9580's Ed25519 are named as such (65), the keyring unchanged" {
+	local v6=$BATS_TEST_DIRNAME/../fixtures/pgp/rfc9580
+	pgp-keys generate alice@example.test >/dev/null
+	keyring_state >"$T/before"
+	unsupported "$v6/v6-public.asc" 'an OpenPGP v6 key (RFC 9580)'
+	[[ "$stderr" == *"; use a v4 key" ]] || fail_with "v6: the advice"
+	unsupported --secret "$v6/v6-secret.asc" \
+	    'an OpenPGP v6 secret key (RFC 9580)'
+	unsupported "$v6/v6-secret.asc" 'an OpenPGP v6 secret key (RFC 9580)'
+	gpg --dearmor <"$v6/v6-public.asc" >"$T/v6.bin"
+	unsupported "$T/v6.bin" 'an OpenPGP v6 key (RFC 9580)'
+	unsupported - 'an OpenPGP v6 key (RFC 9580)' <"$T/v6.bin"
+	# a v5 key: the v6 certificate with its version octet made 5
+	python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+assert d[:3] == b"\xc6\x2a\x06", d[:3]
+d[2] = 5
+open(sys.argv[2], "wb").write(d)' "$T/v6.bin" "$T/v5.bin"
+	unsupported "$T/v5.bin" 'an OpenPGP v5 key (LibrePGP)'
+	# a v4 key of algorithm 27 (Ed25519 of RFC 9580, unknown to 2.2):
+	# gpg's RSA key with its algorithm octet changed
+	local fpr
+	fpr=$(pg_gpg_key bob@example.test rsa2048)
+	pg_gpg --export "$fpr" >"$T/rsa.bin"
+	python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+assert d[0] == 0x99 and d[3] == 4 and d[8] == 1, d[:9]
+d[8] = 27
+open(sys.argv[2], "wb").write(d)' "$T/rsa.bin" "$T/a27.bin"
+	unsupported "$T/a27.bin" \
+	    'an OpenPGP v4 key of the Ed25519 algorithm (RFC 9580)'
+	# what is no key at all is still said so
+	echo hello >"$T/text"
+	run --separate-stderr pgp-keys import "$T/text"
+	expect_status 65
+	[ "$stderr" = "pgp-keys: error: no OpenPGP key GnuPG can use in the data" ] ||
+	    fail_with "text: $stderr"
+	keyring_state >"$T/after"
+	diff "$T/before" "$T/after" >&2 || fail_with "keyring changed"
+}

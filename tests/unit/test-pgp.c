@@ -2,9 +2,13 @@
  * test-pgp.c - tests of the GPGME data handles of common/pgp/pgp.c: the
  * entity reader that hands a message's content fields and body to gpg
  * makes every line end CRLF (the canonical form a signature covers),
- * whatever the sizes GPGME reads in and wherever the two pieces meet.
+ * whatever the sizes GPGME reads in and wherever the two pieces meet;
+ * and pgp_material_identify of common/pgp/pgpdata.c, which names the key
+ * material GnuPG cannot read, from binary and armoured packets, never
+ * reading past a length.
  */
 #include "pgp.h"
+#include "pgpdata.h"
 
 #include "unit.h"
 
@@ -132,6 +136,115 @@ check_entity_large(void)
 	g_string_free(want, TRUE);
 }
 
+typedef struct material_case {
+	const char *name;
+	const char *data;
+	size_t len;
+	pgp_material_kind kind;
+	unsigned version;
+	unsigned algorithm;
+	bool secret;
+} material_case;
+
+#define BIN(s) s, sizeof(s) - 1
+
+static const material_case material_cases[] = {
+	{ "v6 public key, OpenPGP format", BIN("\xc6\x06\x06\x63\x87\x7f"
+	  "\xe3\x1b"), PGP_MATERIAL_V6, 6, 27, false },
+	{ "v6 secret key", BIN("\xc5\x06\x06\x63\x87\x7f\xe3\x1b"),
+	  PGP_MATERIAL_V6, 6, 27, true },
+	{ "v5 secret key", BIN("\xc5\x06\x05\0\0\0\0\x16"),
+	  PGP_MATERIAL_V5, 5, 22, true },
+	{ "v4 RSA, legacy format, 2-octet length", BIN("\x99\0\x06\x04\0\0"
+	  "\0\0\x01"), PGP_MATERIAL_V4, 4, 1, false },
+	{ "v4 of RFC 9580's Ed25519", BIN("\x99\0\x06\x04\0\0\0\0\x1b"),
+	  PGP_MATERIAL_V4_ALGORITHM, 4, 27, false },
+	{ "v4 of an unknown algorithm", BIN("\x98\x06\x04\0\0\0\0\x63"),
+	  PGP_MATERIAL_V4_ALGORITHM, 4, 99, false },
+	{ "v3 key", BIN("\x98\x01\x03"), PGP_MATERIAL_OLD, 3, 0, false },
+	{ "version 9", BIN("\xc6\x01\x09"), PGP_MATERIAL_UNKNOWN_VERSION, 9,
+	  0, false },
+	{ "a public subkey first", BIN("\xce\x01\x06"), PGP_MATERIAL_V6, 6,
+	  0, false },
+	{ "a marker packet, then the key", BIN("\xca\x03PGP\xc6\x01\x06"),
+	  PGP_MATERIAL_V6, 6, 0, false },
+	{ "a five-octet length", BIN("\xc6\xff\0\0\0\x01\x06"),
+	  PGP_MATERIAL_V6, 6, 0, false },
+	{ "a length past the end", BIN("\xc6\x10\x06"), PGP_MATERIAL_NONE, 0,
+	  0, false },
+	{ "a five-octet length past the end", BIN("\xc6\xff\xff\xff\xff\xff"
+	  "\x06"), PGP_MATERIAL_NONE, 0, 0, false },
+	{ "a partial length", BIN("\xc6\xe1\x06\x06"), PGP_MATERIAL_NONE, 0,
+	  0, false },
+	{ "an indeterminate legacy length", BIN("\x9b\x06"),
+	  PGP_MATERIAL_NONE, 0, 0, false },
+	{ "an empty key packet", BIN("\xc6\x00"), PGP_MATERIAL_NONE, 0, 0,
+	  false },
+	{ "a signature packet only", BIN("\xc2\x01\x04"), PGP_MATERIAL_NONE,
+	  0, 0, false },
+	{ "not a packet", BIN("\x06\x01\x06"), PGP_MATERIAL_NONE, 0, 0,
+	  false },
+	{ "nothing", BIN(""), PGP_MATERIAL_NONE, 0, 0, false },
+	{ "armoured", BIN("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxgEG\n"
+	  "=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n"), PGP_MATERIAL_V6, 6, 0,
+	  false },
+	{ "armoured with CRLF, a header, text before", BIN("key:\r\n"
+	  "-----BEGIN PGP PRIVATE KEY BLOCK-----\r\nComment: x\r\n\r\n"
+	  "xQEG\r\n-----END PGP PRIVATE KEY BLOCK-----\r\n"), PGP_MATERIAL_V6,
+	  6, 0, true },
+	{ "armoured without the empty line", BIN("-----BEGIN PGP PUBLIC KEY "
+	  "BLOCK-----\nxgEG\n-----END PGP PUBLIC KEY BLOCK-----\n"),
+	  PGP_MATERIAL_V6, 6, 0, false },
+	{ "armour not at a line start", BIN("x-----BEGIN PGP PUBLIC KEY "
+	  "BLOCK-----\n\nxgEG\n"), PGP_MATERIAL_NONE, 0, 0, false },
+	{ "armour with nothing in it", BIN("-----BEGIN PGP PUBLIC KEY "
+	  "BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n"),
+	  PGP_MATERIAL_NONE, 0, 0, false },
+	{ "armour cut after BEGIN", BIN("-----BEGIN PGP PUBLIC KEY BLOCK-----"),
+	  PGP_MATERIAL_NONE, 0, 0, false },
+	{ "text", BIN("hello\n"), PGP_MATERIAL_NONE, 0, 0, false },
+};
+
+static void
+check_material(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(material_cases); i++) {
+		const material_case *c = &material_cases[i];
+		/* a copy of exactly len octets: a read past it is ASan's */
+		unsigned char *data = g_memdup2(c->data, c->len);
+		pgp_material m;
+
+		pgp_material_identify(data, c->len, &m);
+		unit_check(m.kind == c->kind && (c->kind == PGP_MATERIAL_NONE ||
+		    (m.version == c->version && m.algorithm == c->algorithm &&
+		    m.secret == c->secret)), "material: %s", c->name);
+		g_free(data);
+	}
+}
+
+/* check_material_packets - a long run of packets before the key: the
+ * count is bounded, so a key after PGP_MATERIAL_PACKETS is not read */
+static void
+check_material_packets(void)
+{
+	GByteArray *data = g_byte_array_new();
+	static const guint8 marker[] = { 0xca, 0x03, 'P', 'G', 'P' };
+	static const guint8 key[] = { 0xc6, 0x01, 0x06 };
+	pgp_material m;
+
+	for (int i = 0; i < PGP_MATERIAL_PACKETS - 1; i++)
+		g_byte_array_append(data, marker, sizeof(marker));
+	g_byte_array_append(data, key, sizeof(key));
+	pgp_material_identify(data->data, data->len, &m);
+	unit_check(m.kind == PGP_MATERIAL_V6, "material: the key as the "
+	    "last packet read");
+	g_byte_array_prepend(data, marker, sizeof(marker));
+	pgp_material_identify(data->data, data->len, &m);
+	unit_check(m.kind == PGP_MATERIAL_NONE, "material: the key after the "
+	    "packets read");
+	g_byte_array_free(data, TRUE);
+}
+
 int
 main(void)
 {
@@ -141,5 +254,7 @@ main(void)
 	}
 	check_entity();
 	check_entity_large();
+	check_material();
+	check_material_packets();
 	return unit_done();
 }
