@@ -7,9 +7,11 @@
  * and configured on first use by the admin tool), offline, with loopback
  * pinentry fed from the passphrase file of the pgp-passphrase-file
  * setting.  pgp_find_keys() selects keys by exact address among valid
- * keys only (KEY-1).  pgp_error() maps a GPGME error to a module result:
- * an unreachable or dead gpg-agent is temporary (75), never a hang (the
- * filter deadline bounds every operation).
+ * keys only (KEY-1).  pgp_key_status() and pgp_key_end() give a key's
+ * status word and end for listings and the expiry report.  pgp_error()
+ * maps a GPGME error to a module result: an unreachable or dead
+ * gpg-agent is temporary (75), never a hang (the filter deadline bounds
+ * every operation).
  * Limits: PGP_KEYS_MAX keys per address.
  */
 #ifndef MAILSEAL_PGP_H

@@ -3,7 +3,9 @@
  * is good for now (certstore list, mailseal-expiry), and when it ends.
  *
  * API: cert_status() decides the word through the trust decision;
- * cert_end() gives notAfter as a time.  The words: usable, valid (a root
+ * cert_end() gives notAfter as a time; cert_candidates() walks the
+ * certificates an address lookup considers, with their verdicts (for
+ * saying why one is refused).  The words: usable, valid (a root
  * valid by its dates), expiring (usable, ending within the window),
  * expired, not-yet-valid, revoked, untrusted, revocation-unknown,
  * unusable (any other reason: usage, key, address).
