@@ -99,12 +99,13 @@ mode_owner() {
 		    fail_with "/usr/bin/$p missing"
 	done
 	for p in certstore smime-ca pgp-keys crl-sync sms-send mailseal-init \
-	    mailseal-check mailseal-audit pdfwrap-otp pdfwrap-reply; do
+	    mailseal-check mailseal-audit mailseal-expiry pdfwrap-otp \
+	    pdfwrap-reply; do
 		grep -qx "/usr/sbin/$p" "$PKGT/contents" ||
 		    fail_with "/usr/sbin/$p missing"
 	done
 	run grep -c '^/usr/s\?bin/.' "$PKGT/contents"
-	[ "$output" = 22 ] || fail_with "not 22 programs"
+	[ "$output" = 23 ] || fail_with "not 23 programs"
 	for u in crl-sync quarantine-sweep sms-send mailseal-expiry; do
 		grep -qx "/lib/systemd/system/$u.service" "$PKGT/contents"
 		grep -qx "/lib/systemd/system/$u.timer" "$PKGT/contents"
