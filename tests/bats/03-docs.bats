@@ -44,6 +44,27 @@ $file: no absolute path: $line"
 	[ -z "$bad" ] || fail_with "$bad"
 }
 
+# admin_programs - the programs make install puts into sbin
+admin_programs() {
+	sed -n '/^ADMIN_PROGRAMS =/,/[^\\]$/p' "$(ms_top)/Makefile" |
+	    sed 's/^ADMIN_PROGRAMS =//; s/\\$//' | tr -s ' \t' '\n' | sed '/^$/d'
+}
+
+@test "docs: cron lines name the directory make install puts the program in (sbin for administration)" {
+	local file line prog dir want bad= admin
+	admin=$(admin_programs)
+	[ -n "$admin" ] || fail_with "no ADMIN_PROGRAMS in the Makefile"
+	while IFS=$'\t' read -r file line; do
+		[[ $line =~ /usr/local/(s?bin)/([^ \)]*) ]] || continue
+		dir=${BASH_REMATCH[1]} prog=${BASH_REMATCH[2]}
+		want=bin
+		grep -qx "$prog" <<<"$admin" && want=sbin
+		[ "$dir" = "$want" ] || bad="$bad
+$file: $prog is installed in $want: $line"
+	done < <(cron_lines)
+	[ -z "$bad" ] || fail_with "$bad"
+}
+
 @test "docs: one cron line per job: a program's line is the same wherever it is" {
 	local file line prog bad=
 	declare -A first

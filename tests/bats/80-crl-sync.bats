@@ -640,7 +640,7 @@ CN=Gateway CA: would issue a CRL locally (root ${ROOT2:0:16})" ] ||
 	local ex cmd line
 	ex=$(ms_top)/scripts/examples
 	cmd=$(sed -n 's/^ExecStart=//p' "$ex/crl-publish.service")
-	[ "$cmd" = "/usr/local/bin/crl-sync --publish /var/www/mailseal-crl" ] ||
+	[ "$cmd" = "/usr/local/sbin/crl-sync --publish /var/www/mailseal-crl" ] ||
 	    fail_with "ExecStart: $cmd"
 	grep -qx 'ReadWritePaths=/var/lib/mailseal /var/www/mailseal-crl' \
 	    "$ex/crl-publish.service" || fail_with "the unit cannot write the directory"
@@ -654,7 +654,7 @@ CN=Gateway CA: would issue a CRL locally (root ${ROOT2:0:16})" ] ||
 	smime-ca init --key ec-p256 --crl-url http://pki.example.test/crl/mail-ca.crl \
 	    'Gateway CA' >/dev/null 2>&1
 	mkdir "$T/www"
-	cmd=${cmd/\/usr\/local\/bin\/crl-sync/$MAILSEAL_BIN/crl-sync}
+	cmd=${cmd/\/usr\/local\/sbin\/crl-sync/$MAILSEAL_BIN/crl-sync}
 	cmd=${cmd/\/var\/www\/mailseal-crl/$T/www}
 	run --separate-stderr $cmd
 	expect_status 0
