@@ -11,7 +11,7 @@
 #include "diag.h"
 #include "expiry.h"
 #include "jsonout.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "ritual.h"
 #include "secret.h"
 #include "settings.h"

@@ -16,7 +16,7 @@
 #include "crlstore.h"
 #include "diag.h"
 #include "fetch.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 #include "ritual.h"
 #include "settings.h"

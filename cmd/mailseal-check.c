@@ -15,7 +15,7 @@
 #include "cert.h"
 #include "certdb.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 #include "pdfpass.h"
 #include "pgp.h"

@@ -13,7 +13,7 @@
 #include "diag.h"
 #include "expiry.h"
 #include "jsonout.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "pgp.h"
 #include "ritual.h"
 #include "settings.h"

@@ -27,7 +27,7 @@
 #include "smenc.h"
 #include "smsign.h"
 #include "unseal.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

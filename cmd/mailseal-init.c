@@ -14,7 +14,7 @@
 #include "cert.h"
 #include "diag.h"
 #include "init.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "pdfpass.h"
 #include "pgp.h"
 #include "reply.h"

@@ -24,7 +24,7 @@
 #include "ritual.h"
 #include "secret.h"
 #include "smsjob.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <fcntl.h>

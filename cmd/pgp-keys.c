@@ -14,7 +14,7 @@
 #include "ritual.h"
 #include "settings.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include "crlstore.h"
 #include "diag.h"
 #include "jsonout.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "ritual.h"
 #include "secret.h"
 #include "settings.h"

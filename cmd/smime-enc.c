@@ -6,7 +6,7 @@
 #include "cert.h"
 #include "diag.h"
 #include "filter.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msgpart.h"
 #include "output.h"
 #include "ritual.h"

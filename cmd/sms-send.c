@@ -16,7 +16,7 @@
 #include "settings.h"
 #include "smsjob.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "limits.h"
+#include "mslimits.h"
 
 typedef struct ms_addr {
 	char *local;	/* local part as it compares: unquoted when it can be */

@@ -7,7 +7,7 @@
  */
 #include "kv.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "secret.h"
 
 #include <string.h>

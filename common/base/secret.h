@@ -9,7 +9,7 @@
 #ifndef MAILSEAL_SECRET_H
 #define MAILSEAL_SECRET_H
 
-#include "limits.h"
+#include "mslimits.h"
 
 #include <glib.h>
 

@@ -6,7 +6,7 @@
  */
 #include "dlp-text.h"
 #include "dlp-extract.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msgpart.h"
 #include "text.h"
 

@@ -13,7 +13,7 @@
 #ifndef MAILSEAL_DLP_VALID_H
 #define MAILSEAL_DLP_VALID_H
 
-#include "limits.h"
+#include "mslimits.h"
 
 #include <glib.h>
 #include <stdbool.h>

@@ -29,7 +29,7 @@
 
 #include "dlp-valid.h"
 #include "err.h"
-#include "limits.h"
+#include "mslimits.h"
 
 /* Confidence levels, stored as Purview's numbers (dlp.md section 2). */
 typedef enum dlp_confidence {

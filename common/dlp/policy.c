@@ -6,7 +6,7 @@
  */
 #include "policy.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 
 #include <errno.h>

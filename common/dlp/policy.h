@@ -25,7 +25,7 @@
 #include "dlp.h"
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 /* actions, least to most severe */
 typedef enum policy_action {

@@ -6,7 +6,7 @@
 #include "pgenc.h"
 #include "diag.h"
 #include "filter.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msgpart.h"
 #include "msgwrite.h"
 #include "pgp.h"

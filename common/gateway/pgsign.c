@@ -7,7 +7,7 @@
 #include "msgwrite.h"
 #include "diag.h"
 #include "filter.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msgpart.h"
 #include "pgp.h"
 

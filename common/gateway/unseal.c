@@ -10,7 +10,7 @@
 #include "certdb.h"
 #include "diag.h"
 #include "filter.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msgpart.h"
 #include "msgwrite.h"
 #include "pgp.h"

@@ -5,7 +5,7 @@
 #include "ritual.h"
 #include "counters.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #include "msg.h"
 #include "counters.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include "msgpart.h"
 #include "secret.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "smime.h"
 
 #include <gpgme.h>

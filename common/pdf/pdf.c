@@ -15,7 +15,7 @@
 #include "pdf.h"
 #include "diag.h"
 #include "latin.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>

@@ -8,7 +8,7 @@
 #include "instance.h"
 #include "diag.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 #include "secret.h"
 

@@ -27,7 +27,7 @@
 #include "addr.h"
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define PDFPASS_LEN 16			/* 80 bits in the 32-symbol alphabet */
 #define PDFPASS_STATIC_MIN 12

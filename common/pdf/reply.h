@@ -26,7 +26,7 @@
 
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define REPLY_KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define REPLY_AD "mailseal-reply-v1"

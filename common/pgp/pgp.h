@@ -26,7 +26,7 @@
 #include "output.h"
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 typedef enum pgp_purpose {
 	PGP_PURPOSE_ENCRYPT,

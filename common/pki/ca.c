@@ -9,7 +9,7 @@
 #include "crlstore.h"
 #include "diag.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 
 #include <openssl/bn.h>

@@ -23,7 +23,7 @@
 #include "addr.h"
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define ROOT_DAYS_DEFAULT 3650
 #define ISSUE_DAYS_DEFAULT 730

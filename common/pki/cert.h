@@ -19,7 +19,7 @@
 #include "err.h"
 #include "settings.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define CERT_RSA_MIN_BITS 2048
 #define CERT_RSA_MAX_BITS 8192

@@ -8,7 +8,7 @@
 #include "audit.h"
 #include "codec.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -6,7 +6,7 @@
 #include "certdb.h"
 #include "audit.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>

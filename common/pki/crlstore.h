@@ -18,7 +18,7 @@
 #include "trust.h"
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define CRL_SLOTS 64
 #define CRL_CLOCK_SKEW 300	/* seconds a thisUpdate may lie ahead */

@@ -8,7 +8,7 @@
 #include "smime.h"
 #include "certdb.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <openssl/asn1t.h>
 #include <openssl/err.h>

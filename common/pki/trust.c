@@ -11,7 +11,7 @@
 #include "codec.h"
 #include "counters.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "settings.h"
 
 #include <openssl/err.h>

@@ -9,7 +9,7 @@
 #include "audit.h"
 #include "codec.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <errno.h>
 #include <fcntl.h>

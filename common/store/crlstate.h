@@ -16,7 +16,7 @@
 
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 /* what crl-sync remembers of one URL between runs (pki.md 4.4) */
 typedef struct crl_state {

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 
 #include "err.h"
-#include "limits.h"
+#include "mslimits.h"
 
 typedef struct fetch_opts {
 	const char *protocols;	/* "https", or "http,https" */

@@ -4,7 +4,7 @@
 #include "quarantine.h"
 #include "audit.h"
 #include "diag.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 
 #include <errno.h>

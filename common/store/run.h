@@ -16,7 +16,7 @@
 #include <glib.h>
 #include "err.h"
 #include "settings.h"
-#include "limits.h"
+#include "mslimits.h"
 
 /* run_program - run argv; *status is the exit status; *errtext (may be
  * NULL) the first RUN_STDERR_MAX octets of its standard error (g_string_free) */

@@ -8,7 +8,7 @@
 #include "counters.h"
 #include "diag.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 
 #include <errno.h>

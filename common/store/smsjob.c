@@ -4,7 +4,7 @@
 #include "smsjob.h"
 #include "diag.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 #include "secret.h"
 

@@ -22,7 +22,7 @@
 
 #include "err.h"
 #include "store.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define SMSJOB_DIR "spool/sms"
 #define SMSJOB_DONE_DIR "spool/sms-done"

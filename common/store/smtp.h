@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include "err.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #define SMTP_REPLY_LINES 100
 

@@ -12,7 +12,7 @@
  */
 #include "fuzz.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 
 #include <stdint.h>

@@ -16,7 +16,7 @@
  * abort.
  */
 #include "fuzz.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "msg.h"
 #include "msgpart.h"
 #include "msgwrite.h"

@@ -10,7 +10,7 @@
 #include "crlstate.h"
 #include "jsonout.h"
 #include "kv.h"
-#include "limits.h"
+#include "mslimits.h"
 #include "parse.h"
 #include "pdfpass.h"
 #include "smsjob.h"

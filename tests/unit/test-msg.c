@@ -7,7 +7,7 @@
  */
 #include "msg.h"
 #include "msgpart.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>

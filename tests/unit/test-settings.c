@@ -5,7 +5,7 @@
  * settings_load over a scratch store.
  */
 #include "settings.h"
-#include "limits.h"
+#include "mslimits.h"
 
 #include <sys/stat.h>
 

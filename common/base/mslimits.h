@@ -1,12 +1,12 @@
 /*
- * limits.h - every parsing limit in one place (security.md MIME-L*).
+ * mslimits.h - every parsing limit in one place (security.md MIME-L*).
  *
  * Defaults below; the global settings may change them (limit-* keys,
  * mailseal-settings(5)); mailseal(7) lists them with the leniencies we
  * allow.  Exceeding one gives a defined outcome, never a crash.
  */
-#ifndef MAILSEAL_LIMITS_H
-#define MAILSEAL_LIMITS_H
+#ifndef MAILSEAL_MSLIMITS_H
+#define MAILSEAL_MSLIMITS_H
 
 #include <stddef.h>
 

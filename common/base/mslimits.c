@@ -1,7 +1,7 @@
 /*
- * limits.c - the limits in force (see limits.h).
+ * mslimits.c - the limits in force (see mslimits.h).
  */
-#include "limits.h"
+#include "mslimits.h"
 
 static ms_limits current = {
 	LIMIT_MESSAGE_SIZE_DEFAULT,
