@@ -145,19 +145,6 @@ program(const char *name)
 	return dir != NULL ? g_build_filename(dir, name, NULL) : NULL;
 }
 
-/* relay_errtext - a child's diagnostics on our standard error: its first
- * line is the status line Postfix reads when it refused */
-static void
-relay_errtext(const GString *text)
-{
-	if (text == NULL || text->len == 0)
-		return;
-	fwrite(text->str, 1, text->len, stderr);
-	if (text->str[text->len - 1] != '\n')
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
 /* step - run the sibling NAME with args, then "--" and rcpts when given,
  * reading in_fd; on success *out_fd holds its complete, non-empty output.
  * The queue id goes along (-q), so that its syslog lines carry it too */
@@ -214,7 +201,7 @@ step(const char *name, const char *const *args, GPtrArray *rcpts,
 			diag_error("%s wrote nothing", name);
 			err = MS_INTERNAL;
 		} else if (err != MS_OK) {
-			relay_errtext(errtext);
+			run_relay_errtext(errtext);
 			if (err != MS_POLICY && err != MS_DATA)
 				diag_error("%s failed (status %d)", name,
 				    status);

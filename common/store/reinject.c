@@ -6,21 +6,6 @@
 #include "run.h"
 #include "smtp.h"
 
-#include <stdio.h>
-
-/* relay - a child's diagnostics on our standard error, ending in a line
- * end */
-static void
-relay(const GString *text)
-{
-	if (text == NULL || text->len == 0)
-		return;
-	fwrite(text->str, 1, text->len, stderr);
-	if (text->str[text->len - 1] != '\n')
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
 /* command - CMD [-R hdrs] -f SENDER -- RCPT... < fd */
 static ms_err
 command(const ms_settings *settings, const char *sender, GPtrArray *rcpts,
@@ -59,7 +44,7 @@ command(const ms_settings *settings, const char *sender, GPtrArray *rcpts,
 	}
 	if (errtext != NULL) {
 		if (err != MS_OK && (flags & REINJECT_RELAY_ERRORS))
-			relay(errtext);
+			run_relay_errtext(errtext);
 		g_string_free(errtext, TRUE);
 	}
 	g_ptr_array_free(argv, TRUE);

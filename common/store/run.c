@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -342,4 +343,15 @@ run_status_err(int status)
 	default:
 		return MS_TEMP;
 	}
+}
+
+void
+run_relay_errtext(const GString *text)
+{
+	if (text == NULL || text->len == 0)
+		return;
+	fwrite(text->str, 1, text->len, stderr);
+	if (text->str[text->len - 1] != '\n')
+		fputc('\n', stderr);
+	fflush(stderr);
 }

@@ -36,6 +36,11 @@ ms_err run_program_fd3(char *const argv[], int in_fd, int out_fd, int fd3,
 ms_err run_program_tied(char *const argv[], int in_fd, int out_fd,
     int *status, GString **errtext);
 
+/* run_relay_errtext - a child's diagnostics (errtext of run_program) on
+ * our standard error, ending in a line end: its first line is the status
+ * line Postfix reads when the child refused */
+void run_relay_errtext(const GString *text);
+
 /* run_reinject_command - the command that hands a finished message back
  * to the mail system, as an argument vector (g_strfreev): the
  * reinject-command setting, else $MAILSEAL_SENDMAIL, else
