@@ -4,7 +4,10 @@
  * then every way a sealed message can be damaged (a flipped byte, a cut,
  * bytes appended, a wrong key, a header moved onto another body) must be
  * MS_DATA; the metadata record the same; and a timing of 1 MiB and
- * 25 MiB, printed as a note.
+ * 25 MiB, printed as a note.  With MAILBOX_EXPORT set to a directory,
+ * it also leaves there a keypair, a sealed three-chunk message and a
+ * sealed metadata record for the independent reader of the format in
+ * tests/bats/18-mailbox-format.bats.
  */
 #include "mailbox.h"
 
@@ -374,6 +377,39 @@ test_timing(void)
 	}
 }
 
+/* export - files for the independent check of the format */
+static void
+export(const char *dir)
+{
+	char *names[] = { "a.pdf", NULL };
+	mbx_meta meta = { "bob@example.org", "Hello", 1796000000, 131077,
+		names };
+	GByteArray *plain = plain_of(2 * MBX_CHUNK + 5);
+	GByteArray *sealed = seal_bytes(plain), *record;
+	int out = fd_of(NULL, 0);
+	char *path[5];
+	bool ok;
+
+	for (int i = 0; i < 5; i++)
+		path[i] = g_build_filename(dir, (const char *[]){ "key.pub",
+		    "key.sec", "message.plain", "message.sealed",
+		    "meta.sealed" }[i], NULL);
+	ok = mbx_seal_meta(pk, &meta, out) == MS_OK;
+	record = bytes_of(out);
+	close(out);
+	ok = ok && unit_write_file(path[0], pk, sizeof pk) &&
+	    unit_write_file(path[1], sk, MBX_SECRET_KEY_BYTES) &&
+	    unit_write_file(path[2], plain->data, plain->len) &&
+	    unit_write_file(path[3], sealed->data, sealed->len) &&
+	    unit_write_file(path[4], record->data, record->len);
+	unit_check(ok, "files exported for the format check");
+	for (int i = 0; i < 5; i++)
+		g_free(path[i]);
+	g_byte_array_free(plain, TRUE);
+	g_byte_array_free(sealed, TRUE);
+	g_byte_array_free(record, TRUE);
+}
+
 int
 main(void)
 {
@@ -385,6 +421,8 @@ main(void)
 	test_keys_and_swaps();
 	test_meta();
 	test_timing();
+	if (getenv("MAILBOX_EXPORT") != NULL)
+		export(getenv("MAILBOX_EXPORT"));
 	mbx_secret_free(sk);
 	return unit_done();
 }
