@@ -285,6 +285,10 @@ start_tag(walk *w, const GumboElement *e, const char *name)
 		g_string_append(tag,
 		    " rel=\"noopener noreferrer\" target=\"_blank\"");
 	g_string_append_c(tag, '>');
+	/* a parser drops one line end right after <pre>: give it one, so a
+	 * line end the text starts with stays (the HTML serializer's rule) */
+	if (e->tag == GUMBO_TAG_PRE)
+		g_string_append_c(tag, '\n');
 	g_string_append_len(w->out, tag->str, tag->len);
 	g_string_free(tag, TRUE);
 	return true;

@@ -56,8 +56,10 @@ static const sanitize_case cases[] = {
 	  "</tr></tbody></table>" },
 	{ "headings, quote, pre", "<h1>T</h1><blockquote>q</blockquote>"
 	  "<pre><code>a &lt; b</code></pre><hr>", 0, 0,
-	  "<h1>T</h1><blockquote>q</blockquote><pre><code>a &lt; b</code>"
+	  "<h1>T</h1><blockquote>q</blockquote><pre>\n<code>a &lt; b</code>"
 	  "</pre><hr>" },
+	{ "line end opening pre", "<pre>\n\nx\n</pre>", 0, 0,
+	  "<pre>\n\nx\n</pre>" },
 	{ "whole document", "<!DOCTYPE html><html><head><title>T</title>"
 	  "<style>p{}</style></head><body bgcolor=red><div>x</div></body>"
 	  "</html>", 0, 0, "<div>x</div>" },
