@@ -4,6 +4,7 @@
  * recipient reads.
  */
 #include "text.h"
+#include "htmlnest.h"
 #include "diag.h"
 #include "err.h"
 
@@ -337,61 +338,9 @@ typedef struct visit {
 	bool leaving;
 } visit;
 
-/* elements that never nest in the parser's stack of open elements:
- * void, or closed by the next of their kind */
-static bool
-never_nests(const char *name, size_t len)
-{
-	static const char *const names[] = {
-		"area", "base", "br", "col", "embed", "hr", "img", "input",
-		"link", "meta", "param", "source", "track", "wbr", "p", "li",
-		"dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
-		"tbody", "tfoot", "colgroup", "caption", "html", "head", "body",
-		"rb", "rt", "rp", "rtc"
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-		if (strlen(names[i]) == len &&
-		    g_ascii_strncasecmp(names[i], name, len) == 0)
-			return true;
-	return false;
-}
-
-/* next_cut - where the piece of html starting at from ends: before the
- * start tag that would nest elements deeper than TEXT_HTML_MAX_DEPTH, by
- * a cheap count of start and end tags that errs on the deep side, or at
- * len.  The HTML5 tree builder looks through the stack of open elements
- * for each tag, so its time grows with the square of the depth; a
- * browser caps the depth the same way (Blink at 512) */
+/* deeper than a browser keeps (Blink caps the depth at 512), HTML is
+ * read piece by piece (htmlnest.h) */
 #define TEXT_HTML_MAX_DEPTH 512
-static size_t
-next_cut(const char *html, size_t len, size_t from)
-{
-	const char *p = html + from, *end = html + len;
-	unsigned depth = 0;
-
-	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		const char *tag = p++, *name, *close;
-		bool closing = p < end && *p == '/';
-		size_t name_len = 0;
-
-		name = p + (closing ? 1 : 0);
-		while (name + name_len < end && g_ascii_isalnum(name[name_len]))
-			name_len++;
-		if (name_len == 0 || never_nests(name, name_len))
-			continue;
-		close = memchr(name, '>', (size_t)(end - name));
-		if (closing) {
-			if (depth > 0)
-				depth--;
-		} else if (close == NULL || close[-1] != '/') {
-			if (depth == TEXT_HTML_MAX_DEPTH && tag > html + from)
-				return (size_t)(tag - html);
-			depth++;
-		}
-	}
-	return len;
-}
 
 /* append_piece - the text of one piece of HTML parsed on its own */
 static void
@@ -463,7 +412,7 @@ text_html_to_text(const char *html, size_t len, unsigned flags)
 	}
 	/* deeper nesting than a browser keeps is read piece by piece */
 	for (size_t from = 0, cut; from < len; from = cut) {
-		cut = next_cut(html, len, from);
+		cut = html_nest_cut(html, len, from, TEXT_HTML_MAX_DEPTH);
 		append_piece(&h, html + from, cut - from, flags, stack);
 	}
 	/* no line ends or spaces at either end */

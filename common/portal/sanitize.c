@@ -4,6 +4,7 @@
  * allow (sanitize.h says what that guarantees).
  */
 #include "sanitize.h"
+#include "htmlnest.h"
 
 #include <gumbo.h>
 #include <string.h>
@@ -301,48 +302,6 @@ typedef struct visit {
 	bool leaving;
 } visit;
 
-/* nesting_estimate - the deepest nesting of start tags, by a count that
- * errs on the deep side, stopping once over SANITIZE_NESTING_MAX */
-static unsigned
-nesting_estimate(const char *html, size_t len)
-{
-	static const char *const flat[] = {
-		"br", "img", "hr", "wbr", "col", "area", "base", "embed",
-		"input", "link", "meta", "param", "source", "track", "p",
-		"li", "dt", "dd", "tr", "td", "th", "option", "!", "?"
-	};
-	const char *p = html, *end = html + len;
-	unsigned depth = 0, deepest = 0;
-
-	while (deepest <= SANITIZE_NESTING_MAX &&
-	    (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		size_t name_len = 0;
-		bool closing, nests;
-
-		p++;
-		closing = p < end && *p == '/';
-		if (closing)
-			p++;
-		while (p + name_len < end && g_ascii_isalnum(p[name_len]))
-			name_len++;
-		if (name_len == 0)
-			continue;
-		if (closing) {
-			if (depth > 0)
-				depth--;
-			continue;
-		}
-		nests = true;
-		for (size_t i = 0; i < G_N_ELEMENTS(flat); i++)
-			if (strlen(flat[i]) == name_len &&
-			    g_ascii_strncasecmp(flat[i], p, name_len) == 0)
-				nests = false;
-		if (nests && ++depth > deepest)
-			deepest = depth;
-	}
-	return deepest;
-}
-
 static void
 walk_tree(walk *w, const GumboNode *root)
 {
@@ -423,7 +382,7 @@ html_sanitize(const char *html, size_t len, unsigned flags,
 		report = &unused;
 	memset(report, 0, sizeof(*report));
 	if (len > SANITIZE_INPUT_MAX ||
-	    nesting_estimate(html, len) > SANITIZE_NESTING_MAX)
+	    html_nest_cut(html, len, 0, SANITIZE_NESTING_MAX) < len)
 		return NULL;
 	if (!g_utf8_validate_len(html, len, NULL)) {
 		valid = g_utf8_make_valid(html, (gssize)len);

@@ -4,6 +4,7 @@
  * one text DLP scans and the PDF shows.
  */
 #include "text.h"
+#include "htmlnest.h"
 
 #include "unit.h"
 
@@ -171,11 +172,45 @@ check_deep(void)
 	g_string_free(html, TRUE);
 }
 
+/* html_nest_cut: where deep HTML is cut (max 3 here) */
+static void
+check_nest_cut(void)
+{
+	static const struct {
+		const char *html;
+		size_t cut;	/* (size_t)-1: the whole length */
+		const char *what;
+	} cases[] = {
+		{ "<div><div><div><div>x", 15, "the fourth start tag" },
+		{ "<div/><div/><div/><div/>x", 18,
+		    "<div/> nests: HTML5 ignores the slash" },
+		{ "<div></div><div></div><div></div><div></div>", (size_t)-1,
+		    "closed elements do not add up" },
+		{ "<br><br><br><br><img><hr><p><p><p><p>", (size_t)-1,
+		    "void elements and p do not nest" },
+		{ "<DIV><Span><B><I>x", 14, "upper case counts" },
+		{ "a < b and c <3 <<<<", (size_t)-1, "a < that starts no tag" },
+		{ "", (size_t)-1, "empty" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		size_t len = strlen(cases[i].html);
+		size_t want = cases[i].cut == (size_t)-1 ? len : cases[i].cut;
+
+		unit_check(html_nest_cut(cases[i].html, len, 0, 3) == want,
+		    "html_nest_cut: %s", cases[i].what);
+	}
+	/* from an offset: the count starts again there */
+	unit_check(html_nest_cut("<a><b><i><u><a><b>", 18, 12, 3) == 18,
+	    "html_nest_cut: the count starts at from");
+}
+
 int
 main(void)
 {
 	check_charsets();
 	check_html();
 	check_deep();
+	check_nest_cut();
 	return unit_done();
 }
